@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vu-dev.h - public API of the vhost-user protocol core.
+ *
+ * The core owns one front-end connection: it reads and validates messages,
+ * maps guest memory, runs the split/packed virtqueues, inflight tracking and
+ * dirty logging.  It does not depend on any main loop: the application
+ * supplies watch callbacks (VuLoopOps) and calls vu_dev_dispatch() when the
+ * socket is readable.  The device on top (virtio-snd) plugs in through
+ * VuDevIface.  Everything here runs on one thread.
+ *
+ * Lifetime: vu_dev_new() takes ownership of the connected socket fd;
+ * vu_dev_free() releases every resource of the connection (mappings, fds,
+ * in-flight elements) and calls iface->reset() first.
+ */
+#ifndef VU_DEV_H
+#define VU_DEV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+typedef struct VuDev VuDev;
+typedef struct VuVirtq VuVirtq;
+
+/*
+ * One popped descriptor chain, split into the driver-readable part (out_sg)
+ * and the device-writable part (in_sg).  Every iovec lies entirely inside
+ * mapped guest memory (checked once, at pop).  Allocated by vu_queue_pop(),
+ * freed with vu_elem_free() after vu_queue_push() or vu_queue_detach().
+ * The iovecs stay valid until then, even across memory-table changes (the
+ * core defers unmapping of replaced regions).
+ */
+typedef struct VuVirtqElement {
+    unsigned int index; /* head descriptor id (split) / buffer id (packed) */
+    unsigned int out_num;
+    unsigned int in_num;
+    struct iovec *out_sg;
+    struct iovec *in_sg;
+} VuVirtqElement;
+
+typedef void (*VuWatchCb)(VuDev *dev, int fd, void *data);
+
+typedef struct VuLoopOps {
+    /* Watch @fd for readability, call @cb(dev, fd, data) while readable. */
+    void (*set_watch)(VuDev *dev, int fd, VuWatchCb cb, void *data, void *loop);
+    void (*remove_watch)(VuDev *dev, int fd, void *loop);
+} VuLoopOps;
+
+/* Directions and phases of SET_DEVICE_STATE_FD (vhost-user spec). */
+enum {
+    VU_TRANSFER_STATE_DIRECTION_SAVE = 0,
+    VU_TRANSFER_STATE_DIRECTION_LOAD = 1,
+};
+enum {
+    VU_TRANSFER_STATE_PHASE_STOPPED = 0,
+};
+
+/*
+ * The device's hooks.  All optional; a NULL hook means the default noted.
+ * They are called from inside vu_dev_dispatch() or a kick watch.
+ */
+typedef struct VuDevIface {
+    /* Device-specific virtio feature bits offered (transport bits and
+     * VHOST_F_LOG_ALL / PROTOCOL_FEATURES are added by the core). */
+    uint64_t (*get_features)(VuDev *dev);
+    /* The front-end acked @features (whole virtio feature word). */
+    void (*set_features)(VuDev *dev, uint64_t features);
+    /* Fill @len bytes of config space starting at @offset; 0 or -errno. */
+    int (*get_config)(VuDev *dev, uint8_t *config, uint32_t offset, uint32_t len);
+    int (*set_config)(VuDev *dev, const uint8_t *data, uint32_t offset, uint32_t len,
+                      uint32_t flags);
+    /* Buffers may be available on queue @qidx (kick, or ring just started). */
+    void (*queue_kick)(VuDev *dev, int qidx);
+    /* Ring @qidx was started/stopped.  On stop (GET_VRING_BASE) the device
+     * must push or detach every element it holds from that queue before
+     * returning: the core answers GET_VRING_BASE right after. */
+    void (*queue_set_started)(VuDev *dev, int qidx, bool started);
+    /* Every ring is stopped now (true) / the first ring started again. */
+    void (*suspend)(VuDev *dev, bool suspended);
+    /* Virtio device reset: RESET_DEVICE, SET_STATUS(0), RESET_OWNER or
+     * disconnect.  The device returns to its power-on state. */
+    void (*reset)(VuDev *dev);
+    /* SET_DEVICE_STATE_FD: takes ownership of @fd.  Return 0 or -errno.
+     * Must not block: transfer asynchronously.  *reply_fd = -1 unless the
+     * back-end wants to supply its own pipe end. */
+    int (*set_device_state_fd)(VuDev *dev, int direction, int phase, int fd, int *reply_fd);
+    /* CHECK_DEVICE_STATE: 0 on success of the last transfer, else -errno. */
+    int (*check_device_state)(VuDev *dev);
+} VuDevIface;
+
+/*
+ * vu_dev_new() - wrap a connected vhost-user socket.
+ * @fd: connected socket; owned by the VuDev from now on.
+ * @num_queues: number of virtqueues the device has (4 for sound).
+ * @max_queue_size: largest ring size accepted (<= 32768, power of two).
+ * Return: a new device; never NULL.
+ */
+VuDev *vu_dev_new(int fd, unsigned int num_queues, unsigned int max_queue_size,
+                  const VuDevIface *iface, void *iface_opaque,
+                  const VuLoopOps *loop_ops, void *loop);
+void vu_dev_free(VuDev *dev);
+
+/* Socket readable: handle one message.  Return: false when the connection
+ * must be dropped (peer closed, or a malformed message). */
+bool vu_dev_dispatch(VuDev *dev);
+
+int vu_dev_socket_fd(const VuDev *dev);
+void *vu_dev_opaque(const VuDev *dev);
+/* Negotiated virtio features. */
+uint64_t vu_dev_features(const VuDev *dev);
+bool vu_dev_has_feature(const VuDev *dev, unsigned int bit);
+/* All rings stopped: the device must not touch guest memory or notify. */
+bool vu_dev_suspended(const VuDev *dev);
+/* A corrupt ring was seen; device needs reset.  Sets DEVICE_NEEDS_RESET
+ * in the status when STATUS is negotiated. */
+void vu_dev_set_broken(VuDev *dev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool vu_dev_broken(const VuDev *dev);
+
+VuVirtq *vu_dev_queue(VuDev *dev, unsigned int qidx);
+bool vu_queue_started(const VuVirtq *vq);
+bool vu_queue_enabled(const VuVirtq *vq);
+/* started && enabled && not broken && memory mapped: usable now. */
+bool vu_queue_ready(const VuVirtq *vq);
+
+/* Next available chain, or NULL (empty, not ready, or broken).  The chain is
+ * recorded as in flight (inflight region when negotiated). */
+VuVirtqElement *vu_queue_pop(VuDev *dev, VuVirtq *vq);
+/* Put @len bytes-written of @elem into the used ring, log the written
+ * guest pages (first @len bytes of in_sg and the used entry), clear the
+ * inflight record.  Does not notify.  Ignored while the ring is stopped. */
+void vu_queue_push(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem, uint32_t len);
+/* Signal the call fd if the guest wants it (event idx / flags). */
+void vu_queue_notify(VuDev *dev, VuVirtq *vq);
+/* Give an element back unused: it will be popped again (before others). */
+void vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem);
+/* Enable/disable guest notifications (kicks) for this queue. */
+void vu_queue_set_notification(VuDev *dev, VuVirtq *vq, bool enable);
+bool vu_queue_empty(VuDev *dev, VuVirtq *vq);
+void vu_elem_free(VuVirtqElement *elem);
+
+/* Copy helpers over an element's scatter lists; return bytes copied. */
+size_t vu_iov_to_buf(const struct iovec *iov, unsigned int cnt, size_t offset, void *buf,
+                     size_t len);
+size_t vu_iov_from_buf(const struct iovec *iov, unsigned int cnt, size_t offset,
+                       const void *buf, size_t len);
+size_t vu_iov_size(const struct iovec *iov, unsigned int cnt);
+
+#endif /* VU_DEV_H */
