@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * registry.h - how the daemon finds, loads and calls host audio drivers.
+ *
+ * A VsndAudio is one selected driver with its initialised backend.  null and
+ * wav are built in; alsa, pulse and pipewire are loadable modules looked up
+ * in $VSND_DRIVERDIR (tests) or the installed driver directory.  "auto" tries
+ * pipewire, pulse, alsa, then null, and logs its choice.
+ *
+ * The per-stream wrappers answer -ENOTSUP for an operation the driver
+ * leaves NULL.  Main thread only.
+ */
+#ifndef VSND_AUDIO_REGISTRY_H
+#define VSND_AUDIO_REGISTRY_H
+
+#include "audio/audio.h"
+
+G_BEGIN_DECLS
+
+typedef struct VsndAudio VsndAudio;
+
+/* "name[,key=value...]" -> name + options; GError names the bad part. */
+gboolean vsnd_audio_parse_spec(const char *spec, char **ret_name, GHashTable **ret_options,
+                               GError **error);
+/* Every driver name the daemon knows, built or not: NULL-terminated. */
+const char *const *vsnd_audio_known_drivers(void);
+
+VsndAudio *vsnd_audio_new(const char *spec, const char *vm_name, GError **error);
+void vsnd_audio_free(VsndAudio *a);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VsndAudio, vsnd_audio_free)
+const char *vsnd_audio_name(const VsndAudio *a);
+
+int vsnd_audio_query_caps(VsndAudio *a, VsndDirection dir, VsndPcmCaps *ret_caps);
+VsndAudioStream *vsnd_audio_open(VsndAudio *a, const VsndPcmParams *params,
+                                 const VsndAudioStreamEvents *events, void *opaque,
+                                 GError **error);
+void vsnd_audio_close(VsndAudio *a, VsndAudioStream *s);
+int vsnd_audio_start(VsndAudio *a, VsndAudioStream *s);
+int vsnd_audio_stop(VsndAudio *a, VsndAudioStream *s);
+int vsnd_audio_drain(VsndAudio *a, VsndAudioStream *s);
+ssize_t vsnd_audio_write(VsndAudio *a, VsndAudioStream *s, const struct iovec *iov,
+                         unsigned int iovcnt);
+ssize_t vsnd_audio_read(VsndAudio *a, VsndAudioStream *s, const struct iovec *iov,
+                        unsigned int iovcnt);
+int vsnd_audio_get_latency(VsndAudio *a, VsndAudioStream *s, uint32_t *ret_bytes);
+int vsnd_audio_set_volume(VsndAudio *a, VsndAudioStream *s, uint32_t volume, bool mute);
+bool vsnd_audio_is_connected(VsndAudio *a, VsndDirection dir, const char *target);
+
+G_END_DECLS
+
+#endif /* VSND_AUDIO_REGISTRY_H */
