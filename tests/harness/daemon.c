@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "daemon.h"
+#include "fake-frontend.h"
 
 #include <gio/gio.h>
 
@@ -285,4 +286,67 @@ double vd_cpu_seconds(const VdProc *vd)
         return -1;
     double ticks = (double)g_ascii_strtoull(f[11], NULL, 10) + (double)g_ascii_strtoull(f[12], NULL, 10);
     return ticks / (double)sysconf(_SC_CLK_TCK);
+}
+
+/*
+ * Integration tests run against the real daemon unless VSND_INTEGRATION=0.
+ * While the daemon on a branch is not functional yet this default is 0
+ * and VSND_INTEGRATION=1 switches them on.
+ */
+#ifndef VD_INTEGRATION_DEFAULT
+#define VD_INTEGRATION_DEFAULT 1
+#endif
+
+const char *const vd_default_args[] = { "--driver=null", NULL };
+
+bool vd_require(void)
+{
+    const char *env = g_getenv("VSND_INTEGRATION");
+    bool on = env ? strcmp(env, "0") != 0 : VD_INTEGRATION_DEFAULT;
+    if (!on) {
+        g_test_skip("integration tests switched off (VSND_INTEGRATION=1 runs them)");
+        return false;
+    }
+    if (!vd_daemon_path()) {
+        g_test_skip("VSND_DAEMON does not name a built daemon");
+        return false;
+    }
+    return true;
+}
+
+VdProc *vd_spawn_ready(const char *const *extra, GError **error)
+{
+    g_autoptr(GPtrArray) args = g_ptr_array_new();
+    for (unsigned int i = 0; vd_default_args[i]; i++)
+        g_ptr_array_add(args, (gpointer)vd_default_args[i]);
+    for (unsigned int i = 0; extra && extra[i]; i++)
+        g_ptr_array_add(args, (gpointer)extra[i]);
+    g_ptr_array_add(args, NULL);
+    g_autoptr(VdProc) vd = vd_spawn(VD_LISTEN_SOCKET, (const char *const *)args->pdata, error);
+    if (!vd)
+        return NULL;
+    if (!vd_wait_socket(vd, 10000)) {
+        g_autofree char *err = vd_stderr(vd);
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                    "daemon did not create its socket (alive: %d); stderr:\n%s",
+                    vd_alive(vd), err);
+        return NULL;
+    }
+    return g_steal_pointer(&vd);
+}
+
+FfConn *vd_connect(VdProc *vd, GError **error)
+{
+    gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+    for (;;) {
+        g_autoptr(GError) local = NULL;
+        FfConn *ff = ff_connect(vd_socket_path(vd), &local);
+        if (ff)
+            return ff;
+        if (g_get_monotonic_time() > deadline || !vd_alive(vd)) {
+            g_propagate_error(error, g_steal_pointer(&local));
+            return NULL;
+        }
+        g_usleep(10 * 1000);
+    }
 }

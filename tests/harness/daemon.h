@@ -75,4 +75,22 @@ double vd_cpu_seconds(const VdProc *vd);
 /* Threads of the process. */
 int vd_threads(const VdProc *vd);
 
+/*
+ * vd_require() - may an integration test run now?
+ * Skips the current test (g_test_skip, with the reason) and returns false
+ * when $VSND_DAEMON is missing or integration tests are switched off
+ * (VSND_INTEGRATION=0; see VD_INTEGRATION_DEFAULT in daemon.c).
+ */
+bool vd_require(void);
+/* Default daemon arguments for tests: the null audio driver. */
+extern const char *const vd_default_args[];
+/* vd_spawn(VD_LISTEN_SOCKET, vd_default_args + @extra) and wait for the
+ * socket. */
+VdProc *vd_spawn_ready(const char *const *extra, GError **error);
+
+struct FfConn;
+/* Connect a front-end to @vd's socket, retrying while the listener is
+ * still coming up or busy with the previous front-end (5 s). */
+struct FfConn *vd_connect(VdProc *vd, GError **error);
+
 #endif /* VSND_TESTS_HARNESS_DAEMON_H */

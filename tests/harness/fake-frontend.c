@@ -60,9 +60,9 @@ void ff_setup_init(FfSetup *s)
 {
     memset(s, 0, sizeof(*s));
     s->nqueues = 4;
-    /* What a Linux guest with QEMU would ack: VERSION_1, INDIRECT,
-     * EVENT_IDX (transport) and F_CTLS (bit 0) if offered. */
-    s->want_features = (1ull << 32) | (1ull << 28) | (1ull << 29) | 1ull;
+    /* What a Linux guest with QEMU acks if offered: VERSION_1, INDIRECT,
+     * EVENT_IDX.  (F_CTLS, bit 0, only when a test asks for it.) */
+    s->want_features = (1ull << 32) | (1ull << 28) | (1ull << 29);
     s->want_protocol = FF_QEMU_PROTOCOL_MASK;
     s->timeout_ms = FF_DEFAULT_TIMEOUT;
 }

@@ -306,6 +306,11 @@ uint32_t fg_vq_base(const FgVq *vq)
            ((uint32_t)vq->used_pos << 16) | ((uint32_t)vq->used_wrap << 31);
 }
 
+uint16_t fg_vq_next_avail(const FgVq *vq)
+{
+    return vq->packed ? vq->next_avail : vq->avail_idx;
+}
+
 uint16_t fg_vq_used_idx(const FgVq *vq)
 {
     g_assert(!vq->packed);

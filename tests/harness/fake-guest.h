@@ -138,8 +138,10 @@ uint64_t fg_vq_driver_gpa(const FgVq *vq);
 uint64_t fg_vq_device_gpa(const FgVq *vq);
 int fg_vq_kick_fd(const FgVq *vq);  /* give to SET_VRING_KICK */
 int fg_vq_call_fd(const FgVq *vq);  /* give to SET_VRING_CALL */
-/* The value SET_VRING_BASE carries for a fresh ring / the state now:
- * split: next avail idx; packed: vhost-user's packed encoding. */
+/* The SET_VRING_BASE value QEMU would send now: where the driver has
+ * consumed used entries up to (QEMU restores last_avail_idx from the used
+ * index after a back-end crash); for a fresh ring 0 (split) or 0x80008000
+ * (packed: indexes 0, both wrap counters 1, vhost-user's encoding). */
 uint32_t fg_vq_base(const FgVq *vq);
 /* Number of free descriptors (split) / ring slots (packed). */
 unsigned int fg_vq_free_count(const FgVq *vq);
@@ -196,6 +198,8 @@ void fg_vq_raw_avail_idx(FgVq *vq, uint16_t idx);
  * the current driver wrap counter added to @flags, id @id. */
 void fg_vq_raw_packed_desc(FgVq *vq, uint16_t i, uint64_t addr, uint32_t len, uint16_t id,
                            uint16_t flags);
+/* Next avail slot to fill: split avail idx / packed ring position. */
+uint16_t fg_vq_next_avail(const FgVq *vq);
 /* Used index as written by the device (split), for checks. */
 uint16_t fg_vq_used_idx(const FgVq *vq);
 
