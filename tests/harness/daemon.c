@@ -294,7 +294,7 @@ double vd_cpu_seconds(const VdProc *vd)
  * and VSND_INTEGRATION=1 switches them on.
  */
 #ifndef VD_INTEGRATION_DEFAULT
-#define VD_INTEGRATION_DEFAULT 1
+#define VD_INTEGRATION_DEFAULT 0
 #endif
 
 const char *const vd_default_args[] = { "--driver=null", NULL };
