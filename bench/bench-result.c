@@ -26,6 +26,10 @@ void br_backend_free(BrBackend *b)
             g_free(b->cpu[d][i].error);
     if (b->pacing.added_samples)
         g_array_unref(b->pacing.added_samples);
+    if (b->pacing.trace_t)
+        g_array_unref(b->pacing.trace_t);
+    if (b->pacing.trace_e)
+        g_array_unref(b->pacing.trace_e);
     g_free(b->pacing.error);
     g_free(b->ctl.error);
     g_free(b->idle.error);
@@ -123,6 +127,8 @@ static void js_backend(GString *o, const BrBackend *b)
                 KN("messages", c->msgs);
                 KN("bad_used_len", c->bad_len);
                 KN("daemon_switches_per_s", c->daemon_wakeups_per_s);
+                KN("guest_kicks_per_s", c->guest_kicks_per_s);
+                KN("guest_interrupts_per_s", c->guest_irqs_per_s);
                 KN("rss_kb", c->rss_kb);
             }
             g_string_append_c(o, '}');
@@ -342,23 +348,24 @@ static void md_cpu(GString *o, const BrRun *run, int d)
 {
     g_string_append_printf(o, "\n### %s\n\n", d == 0 ? "Playback" : "Capture");
     g_string_append(o, "| streams | back-end | % CPU per stream | % CPU total | µs CPU per message "
-                       "| daemon switches/s | messages | RSS KiB |\n"
-                       "|---|---|---|---|---|---|---|---|\n");
+                       "| daemon switches/s | guest kicks/s | guest interrupts/s | messages | RSS KiB |\n"
+                       "|---|---|---|---|---|---|---|---|---|---|\n");
     for (int i = 0; i < BR_NCOUNTS; i++) {
         for (unsigned int k = 0; k < run->nbe; k++) {
             const BrCpu *c = &run->be[k]->cpu[d][i];
             if (!c->done)
                 continue;
             if (c->error) {
-                g_string_append_printf(o, "| %u | %s | %s | | | | | |\n", c->requested,
+                g_string_append_printf(o, "| %u | %s | %s | | | | | | | |\n", c->requested,
                                        run->be[k]->name, c->error);
                 continue;
             }
-            g_string_append_printf(o, "| %u%s | %s | %.4f | %.3f | %.2f | %.0f | %" G_GUINT64_FORMAT
-                                   " | %ld |\n", c->streams,
+            g_string_append_printf(o, "| %u%s | %s | %.4f | %.3f | %.2f | %.0f | %.0f | %.0f | %"
+                                   G_GUINT64_FORMAT " | %ld |\n", c->streams,
                                    c->streams < c->requested ? " (capped)" : "", run->be[k]->name,
                                    c->cpu_pct_per_stream, c->cpu_pct_total, c->cpu_us_per_msg,
-                                   c->daemon_wakeups_per_s, c->msgs, c->rss_kb);
+                                   c->daemon_wakeups_per_s, c->guest_kicks_per_s,
+                                   c->guest_irqs_per_s, c->msgs, c->rss_kb);
         }
     }
     if (run->nbe > 1) {
@@ -392,6 +399,10 @@ static char *markdown(const BrRun *run, bool plots)
     g_string_append_printf(o, "Host: %s. Rings of %u entries, %u periods of 1920 bytes (10 ms, "
                               "48 kHz S16 stereo) queued per stream.\n\n",
                            run->host, run->queue_size, run->depth);
+    if (run->wakeup_cpu_us > 0)
+        g_string_append_printf(o, "Machine floor: one bare wakeup (poll + read of a timerfd) costs "
+                                  "%.1f µs of CPU here, so 100 wakeups/s alone are %.3f %% of a "
+                                  "core.\n\n", run->wakeup_cpu_us, run->wakeup_cpu_us * 100 / 1e4);
     for (unsigned int k = 0; k < run->nbe; k++)
         g_string_append_printf(o, "- **%s**: `%s`\n", run->be[k]->name, run->be[k]->cmd);
 
@@ -441,9 +452,9 @@ static char *markdown(const BrRun *run, bool plots)
     md_row(o, run, "PCM_INFO round trip, p99 (µs)", 1, g_rtt_p99);
     md_row(o, run, "PCM_INFO one at a time (/s)", 0, g_ctl_sync);
     md_row(o, run, "PCM_INFO in bursts (/s)", 0, g_ctl_burst);
-    md_row(o, run, "pacing |deviation|, median (µs)", 1, g_dev_med);
-    md_row(o, run, "pacing |deviation|, p99 (µs)", 1, g_dev_p99);
-    md_row(o, run, "pacing |deviation|, max (µs)", 1, g_dev_max);
+    md_row(o, run, "pacing abs. deviation, median (µs)", 1, g_dev_med);
+    md_row(o, run, "pacing abs. deviation, p99 (µs)", 1, g_dev_p99);
+    md_row(o, run, "pacing abs. deviation, max (µs)", 1, g_dev_max);
     md_row(o, run, "drift (ppm)", 2, g_drift);
     md_row(o, run, "drift over the run (µs)", 1, g_drift_us);
     md_row(o, run, "added latency, median (µs)", 1, g_add_med);
@@ -571,6 +582,23 @@ static bool plots(const BrRun *run, const char *dir, GError **error)
     if (have_cpu)
         g_string_append(gp, "\n");
 
+    /* The raw pacing trace, for anyone who wants to look closer. */
+    for (unsigned int k = 0; k < run->nbe; k++) {
+        const BrPacing *p = &run->be[k]->pacing;
+        if (!p->trace_t)
+            continue;
+        GString *t = g_string_new("# seconds_since_start e_us (completion - ideal due time)\n");
+        for (guint i = 0; i < p->trace_t->len; i++)
+            g_string_append_printf(t, "%.6f %.1f\n", g_array_index(p->trace_t, double, i),
+                                   g_array_index(p->trace_e, double, i));
+        g_autofree char *name = g_strdup_printf("pacing-%u.dat", k);
+        g_autofree char *ts = g_string_free(t, FALSE);
+        if (!write_file(dir, name, ts, error)) {
+            g_string_free(gp, TRUE);
+            return false;
+        }
+    }
+
     /* Histogram of added latency, 10 us bins (clipped at 2 ms). */
     bool any = false;
     for (unsigned int k = 0; k < run->nbe; k++) {
@@ -635,6 +663,7 @@ bool br_write(const BrRun *run, const char *dir, GError **error)
     KS("started", run->started);
     KB("quick", run->quick);
     KS("host", run->host);
+    KN("machine_cpu_us_per_wakeup", run->wakeup_cpu_us);
     KN("queue_size", run->queue_size);
     KN("periods_queued_per_stream", run->depth);
     KN("period_bytes", 1920);

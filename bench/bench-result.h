@@ -28,6 +28,8 @@ typedef struct BrCpu {
     double cpu_us_per_msg;
     uint64_t msgs;
     double daemon_wakeups_per_s;      /* context switches of the daemon */
+    double guest_kicks_per_s;         /* notifications the guest had to send */
+    double guest_irqs_per_s;          /* call eventfd wakeups of the guest */
     uint64_t bad_len;
     long rss_kb;
     char *error;
@@ -44,6 +46,7 @@ typedef struct BrPacing {
     BsSummary added_us;               /* lateness after a period boundary */
     uint64_t early;                   /* completions before their due time */
     GArray *added_samples;            /* for the histogram */
+    GArray *trace_t, *trace_e;        /* s since START, e_k in us (pacing-N.dat) */
     BsSummary timer_floor_us;         /* our own timerfd lateness */
     char *error;
 } BrPacing;
@@ -96,6 +99,7 @@ typedef struct BrRun {
     bool quick;
     unsigned int queue_size, depth;
     char *host;                       /* uname, cores */
+    double wakeup_cpu_us;             /* CPU of one bare timerfd wakeup here */
     BrBackend *be[2];                 /* ours, optional comparison */
     unsigned int nbe;
 } BrRun;

@@ -33,6 +33,7 @@
 #include <linux/virtio_snd.h>
 #include <locale.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/timerfd.h>
@@ -162,7 +163,8 @@ static void run_cpu(BrBackend *be, int d, unsigned int ci, long *rss8)
         return;
     }
     BpSample a, b;
-    uint64_t m0 = bg_io_stats(io)->completions;
+    BgIoStats s0 = *bg_io_stats(io);
+    uint64_t m0 = s0.completions;
     bp_sample(p, &a);
     if (!bg_io_run(io, a.t_ns + (int64_t)(opt.cpu_seconds * 1e9), &err)) {
         c->error = proc_error(p, err);
@@ -174,6 +176,8 @@ static void run_cpu(BrBackend *be, int d, unsigned int ci, long *rss8)
     }
     c->msgs = bg_io_stats(io)->completions - m0;
     c->bad_len = bg_io_stats(io)->bad_len;
+    c->guest_kicks_per_s = (double)(bg_io_stats(io)->kicks - s0.kicks) / ((double)(b.t_ns - a.t_ns) / 1e9);
+    c->guest_irqs_per_s = (double)(bg_io_stats(io)->wakeups - s0.wakeups) / ((double)(b.t_ns - a.t_ns) / 1e9);
     c->seconds = (double)(b.t_ns - a.t_ns) / 1e9;
     double cpu_s = (double)(b.cpu_ns - a.cpu_ns) / 1e9;
     c->cpu_pct_total = 100.0 * cpu_s / c->seconds;
@@ -185,11 +189,36 @@ static void run_cpu(BrBackend *be, int d, unsigned int ci, long *rss8)
         *rss8 = b.rss_kb;
     double expect = c->seconds * 100.0 * ids->len;
     say("  %s %2u/%2u streams: %.4f %% CPU per stream, %.1f us/msg, %" G_GUINT64_FORMAT
-        " msgs (%.0f%% of real time), %.0f daemon switches/s",
+        " msgs (%.0f%% of real time), %.0f daemon switches/s, %.0f guest kicks/s",
         d == 0 ? "playback" : "capture ", ids->len, n, c->cpu_pct_per_stream, c->cpu_us_per_msg,
-        c->msgs, 100.0 * (double)c->msgs / expect, c->daemon_wakeups_per_s);
+        c->msgs, 100.0 * (double)c->msgs / expect, c->daemon_wakeups_per_s, c->guest_kicks_per_s);
     if (!bg_io_stop(io, &err))
         say("  (stop: %s)", err->message);
+}
+
+/* ------------------------------------------------------------------ */
+/* The machine's floor: CPU time one bare wakeup costs a process here
+ * (poll on a 5 ms periodic timerfd, read it).  On a VM this is far above
+ * bare metal and bounds what any back-end can reach per wakeup. */
+static double wakeup_floor_us(void)
+{
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct itimerspec its = { { 0, 5000000 }, { 0, 5000000 } };
+    timerfd_settime(fd, 0, &its, NULL);
+    struct timespec a, b;
+    const int n = 200;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+    for (int i = 0; i < n; i++) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        uint64_t x;
+        if (poll(&p, 1, 100) > 0 && read(fd, &x, sizeof(x)) < 0)
+            break;
+    }
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+    close(fd);
+    return ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / n / 1e3;
 }
 
 /* ------------------------------------------------------------------ */
@@ -243,7 +272,11 @@ static void analyse_pacing(BrPacing *pc, int64_t t_start, const GArray *times)
     pc->offset_us = med - whole * (PERIOD_NS / 1e3);
     g_autoptr(GArray) dev = bs_new();
     pc->added_samples = bs_new();
+    pc->trace_t = bs_new();
+    pc->trace_e = bs_new();
     for (unsigned int i = 0; i < n; i++) {
+        bs_add(pc->trace_t, t[i]);
+        bs_add(pc->trace_e, e[i]);
         bs_add(dev, e[i] - med);
         double added = e[i] - whole * (PERIOD_NS / 1e3);
         bs_add(pc->added_samples, added);
@@ -400,8 +433,6 @@ static void run_startup(BrBackend *be)
         }
         int64_t ns = bp_wait_listening(p, true, 5000);
         if (ns < 0) {
-            s->error = proc_error(p, NULL);
-            g_free(s->error);
             g_autofree char *tail = bp_stderr_tail(p, 400);
             s->error = g_strdup_printf("no listening socket within 5 s (%s): %s", bp_cmdline(p),
                                        tail);
@@ -450,6 +481,7 @@ static void run_migration(BrBackend *be)
         g_autoptr(GBytes) state = ff_save_state(dev->ff, &err);
         int64_t t1 = bp_now_ns();
         if (!state) {
+            g_prefix_error(&err, "save: ");
             m->error = proc_error(pa, err);
             return;
         }
@@ -469,6 +501,7 @@ static void run_migration(BrBackend *be)
         bool ok = ff_load_state(ffb, state, &err);
         t1 = bp_now_ns();
         if (!ok) {
+            g_prefix_error(&err, "load: ");
             m->error = proc_error(pb, err);
             return;
         }
@@ -626,6 +659,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "vsnd-bench: cannot create %s: %s\n", opt.outdir, g_strerror(errno));
         return 1;
     }
+    run.wakeup_cpu_us = wakeup_floor_us();
+    say("machine floor: %.1f us of CPU per bare wakeup", run.wakeup_cpu_us);
     for (unsigned int i = 0; i < run.nbe; i++)
         run_backend(run.be[i], &run);
     if (!br_write(&run, opt.outdir, &err)) {
