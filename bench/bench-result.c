@@ -630,8 +630,8 @@ static bool plots(const BrRun *run, const char *dir, GError **error)
         if (!any)
             g_string_append(gp, "set output 'latency.png'\nunset arrow\nunset logscale x\n"
                                 "set title 'Added latency: completion minus ideal period boundary'\n"
-                                "set xlabel 'microseconds (10 us bins, clipped to +-2 ms)'\n"
-                                "set ylabel 'completions'\nset logscale y\n"
+                                "set xlabel 'microseconds (10 us bins; the outer bins hold everything beyond +-2 ms)'\n"
+                                "set ylabel 'completions'\nset logscale y\nset yrange [0.5:*]\n"
                                 "set style fill transparent solid 0.5\nplot ");
         g_string_append_printf(gp, "%s'%s' using 1:2 with boxes title '%s'", any ? ", " : "", name,
                                run->be[k]->name);
