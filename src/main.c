@@ -6,11 +6,13 @@
  * used normally, fail early with a message and a non-zero status when
  * start-up is impossible, end promptly and cleanly on SIGTERM/SIGINT.
  */
+#define G_LOG_DOMAIN "vsnd"
 #include "config.h"
 
 #include <glib-unix.h>
 #include <locale.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -217,7 +217,7 @@ static void test_version_and_help(void)
 /* LANGUAGE=de shows the German help, from the catalogue built in po/. */
 static void test_help_german(void)
 {
-    g_autofree char *gmo = g_build_filename(g_getenv("G_TEST_BUILDDIR"), "..", "po", "de.gmo", NULL);
+    g_autofree char *gmo = g_build_filename(g_getenv("VSND_SRCDIR"), "po", "de.gmo", NULL);
     g_autofree char *root = g_dir_make_tmp("vsnd-locale-XXXXXX", NULL);
     g_autofree char *msgdir = g_build_filename(root, "de", "LC_MESSAGES", NULL);
     g_autofree char *mo = g_build_filename(msgdir, "vhost-user-snd.mo", NULL);
