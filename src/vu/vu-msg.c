@@ -228,14 +228,16 @@ void vu_msg_close_fds(VuMsg *msg)
     msg->fd_num = 0;
 }
 
-/* Wait up to one second for more bytes of a message already started. */
+int vu_msg_recv_timeout_ms = 1000;
+
+/* Wait (bounded) for more bytes of a message already started. */
 static int vu_wait_readable(int sock)
 {
     struct pollfd pfd = { .fd = sock, .events = POLLIN };
     int r;
 
     do {
-        r = poll(&pfd, 1, 1000);
+        r = poll(&pfd, 1, vu_msg_recv_timeout_ms);
     } while (r < 0 && errno == EINTR);
     if (r < 0) {
         return -errno;
