@@ -179,6 +179,8 @@ void vu_virtq_reset(VuVirtq *vq, bool close_fds)
     g_free(vq->resubmit);
     vq->resubmit = NULL;
     vq->resubmit_num = vq->resubmit_pos = 0;
+    g_free(vq->busy);
+    vq->busy = NULL;
     if (close_fds) {
         vq_close_fd(&vq->kick_fd);
         vq_close_fd(&vq->call_fd);
@@ -275,25 +277,40 @@ static void vq_note_poll(VuVirtq *vq)
     }
 }
 
-void vu_virtq_try_activate(VuVirtq *vq)
+/* Read the ring state from memory once the ring is started and mapped. */
+static bool vq_activate(VuVirtq *vq)
 {
-    VuDev *dev = vq->dev;
-
     if (!vq->started || vq->activated || !vq->mapped) {
-        return;
+        return false;
     }
     if (!vq->packed) {
         vq->used_idx = ld16(USED_IDX(vq));
         vq->shadow_avail_idx = vq->last_avail_idx;
     } else if (vq->last_avail_idx >= vq->num || vq->used_idx >= vq->num) {
         vu_virtq_broken(vq, "ring base beyond the ring size %u", vq->num);
-        return;
+        return false;
     }
     vq->signalled_used_valid = false;
     vq->activated = true;
+    g_free(vq->busy);
+    vq->busy = g_new0(uint8_t, vq->num);
     vu_inflight_queue_start(vq);
+    for (unsigned int i = vq->resubmit_pos; i < vq->resubmit_num; i++) {
+        /* Resubmitted heads are out already; packed entries are marked
+         * busy by buffer id when popped. */
+        if (!vq->packed && vq->resubmit[i] < vq->num) {
+            vq->busy[vq->resubmit[i]] = 1;
+        }
+    }
     vq_note_poll(vq);
-    if (vu_queue_ready(vq) && dev->iface && dev->iface->queue_kick) {
+    return true;
+}
+
+void vu_virtq_try_activate(VuVirtq *vq)
+{
+    VuDev *dev = vq->dev;
+
+    if (vq_activate(vq) && vu_queue_ready(vq) && dev->iface && dev->iface->queue_kick) {
         dev->iface->queue_kick(dev, (int)vq->idx);
     }
 }
@@ -373,10 +390,13 @@ void vu_virtq_start(VuVirtq *vq)
             dev->iface->suspend(dev, false);
         }
     }
+    vq_activate(vq);
     if (dev->iface && dev->iface->queue_set_started) {
         dev->iface->queue_set_started(dev, (int)vq->idx, true);
     }
-    vu_virtq_try_activate(vq);
+    if (vu_queue_ready(vq) && dev->iface && dev->iface->queue_kick) {
+        dev->iface->queue_kick(dev, (int)vq->idx);
+    }
 }
 
 void vu_virtq_stop(VuVirtq *vq)
@@ -723,6 +743,18 @@ void vu_elem_free(VuVirtqElement *elem)
     g_free(p);
 }
 
+static void vq_set_busy(VuVirtq *vq, unsigned int id, bool busy)
+{
+    if (vq->busy && id < vq->num) {
+        vq->busy[id] = busy;
+    }
+}
+
+static bool vq_is_busy(const VuVirtq *vq, unsigned int id)
+{
+    return vq->busy && id < vq->num && vq->busy[id];
+}
+
 static VuElemPriv *split_read_elem(VuVirtq *vq, uint16_t head)
 {
     VuChain c = { .vq = vq };
@@ -791,6 +823,10 @@ static VuElemPriv *split_pop(VuVirtq *vq)
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     pos = vq->last_avail_idx;
     head = ld16(AVAIL_RING(vq, pos % vq->num));
+    if (vq_is_busy(vq, head)) {
+        vu_virtq_broken(vq, "guest made head %u available while it is in use", head);
+        return NULL;
+    }
     p = split_read_elem(vq, head);
     if (!p) {
         return NULL;
@@ -799,6 +835,7 @@ static VuElemPriv *split_pop(VuVirtq *vq)
     p->avail_pos = pos;
     p->seq = vq->pop_seq++;
     vq->inuse++;
+    vq_set_busy(vq, head, true);
     if (vq->inflight) {
         vu_inflight_split_pop(vq, head);
         p->inflight_tracked = true;
@@ -843,6 +880,7 @@ static VuElemPriv *packed_pop(VuVirtq *vq)
             p->inflight_tracked = true;
             p->inflight_entry = entry;
             p->ndescs = (uint16_t)n;
+            vq_set_busy(vq, p->elem.index, true);
         }
         return p;
     }
@@ -873,6 +911,13 @@ static VuElemPriv *packed_pop(VuVirtq *vq)
     if (!p) {
         return NULL;
     }
+    if (vq_is_busy(vq, p->elem.index)) {
+        vu_virtq_broken(vq, "guest made buffer id %u available while it is in use",
+                        p->elem.index);
+        vu_elem_free(&p->elem);
+        return NULL;
+    }
+    vq_set_busy(vq, p->elem.index, true);
     p->avail_pos = vq->last_avail_idx;
     p->avail_wrap = vq->avail_wrap;
     p->ndescs = (uint16_t)n;
@@ -981,6 +1026,7 @@ void vu_queue_push(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem, uint32_t
     } else {
         split_push(vq, p, len);
     }
+    vq_set_busy(vq, elem->index, false);
     if (vq->inuse > 0) {
         vq->inuse--;
     }
@@ -1001,6 +1047,7 @@ void vu_queue_detach(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem)
             vu_inflight_split_unpop(vq, (uint16_t)p->elem.index);
         }
     }
+    vq_set_busy(vq, elem->index, false);
     if (vq->inuse > 0) {
         vq->inuse--;
     }
@@ -1022,6 +1069,7 @@ static void vq_rewind_tail(VuVirtq *vq, const VuElemPriv *p)
         }
     }
     vq->pop_seq--;
+    vq_set_busy(vq, p->elem.index, false);
     if (vq->inuse > 0) {
         vq->inuse--;
     }
