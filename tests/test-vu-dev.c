@@ -470,6 +470,16 @@ static void test_dirty_log(void)
     g_assert_false(log_bit(log, TG_DESC(0)));
     g_assert_cmpuint(t_eventfd_read(efd), >=, 1);
 
+    /* A status written at the very end of a short completion. */
+    tr_split_add(tf, 0, b, 3, 0);
+    e = vu_queue_pop(tf->dev, q0(tf));
+    g_assert_nonnull(e);
+    vu_queue_log_write(tf->dev, e, 8192 + 4096 - 8, 8);
+    vu_queue_push(tf->dev, q0(tf), e, 0);
+    vu_elem_free(e);
+    g_assert_true(log_bit(log, TG_DATA + 0x9000 + 4096 - 8));
+    g_assert_false(log_bit(log, TG_DATA + 0x6000));
+
     /* Without VHOST_F_LOG_ALL nothing is logged. */
     memset(log, 0, log_size);
     tf_set_u64(tf, VHOST_USER_SET_FEATURES, tf->features & ~(1ull << VHOST_F_LOG_ALL));

@@ -961,6 +961,29 @@ static void elem_log_in(VuVirtq *vq, const VuElemPriv *p, uint32_t len)
     }
 }
 
+void vu_queue_log_write(VuDev *dev, const VuVirtqElement *elem, size_t in_offset, size_t len)
+{
+    const VuElemPriv *p = (const VuElemPriv *)elem;
+
+    if (!vu_dev_has_feature(dev, VHOST_F_LOG_ALL) || !vu_log_active(&dev->log) ||
+        vu_dev_suspended(dev)) {
+        return;
+    }
+    for (unsigned int i = 0; i < elem->in_num && len > 0; i++) {
+        size_t l = elem->in_sg[i].iov_len;
+
+        if (in_offset >= l) {
+            in_offset -= l;
+            continue;
+        }
+        l = MIN(l - in_offset, len);
+        vu_log_write(&dev->log, p->in_gpa[i] + in_offset, l);
+        len -= l;
+        in_offset = 0;
+    }
+    vu_log_kick(&dev->log);
+}
+
 static void split_push(VuVirtq *vq, const VuElemPriv *p, uint32_t len)
 {
     uint16_t slot = vq->used_idx % vq->num;

@@ -216,7 +216,9 @@ bool fuzz_msg(FuzzCtx *ctx, uint32_t req, const void *payload, uint32_t size, co
         return false;
     }
     memcpy(buf, &hdr, sizeof(hdr));
-    memcpy(buf + sizeof(hdr), payload, size);
+    if (size) {
+        memcpy(buf + sizeof(hdr), payload, size);
+    }
     if (!fuzz_send(ctx, buf, sizeof(hdr) + size, fds, nfds)) {
         return false;
     }
