@@ -16,7 +16,10 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
+#include <sys/socket.h>
+
 #include "test-vu-common.h"
+#include "vu/vu-glib.h"
 
 #define F_PACKED (1ull << 34)
 #define F_BASE ((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC))
@@ -622,6 +625,68 @@ static void test_connect_disconnect_cycles(void)
     tf_free(tf);
 }
 
+static void on_closed(VuDev *dev, void *data)
+{
+    (*(int *)data)++;
+}
+
+/* The GLib glue: kicks arrive through the default main context and a
+ * closed socket is reported once. */
+static void test_glib_glue(void)
+{
+    TFront *tf = tf_new();
+    int sv[2], closed = 0;
+    unsigned int k0;
+    guint id;
+
+    vu_dev_free(tf->dev);
+    close(tf->sock);
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+    tf->sock = sv[0];
+    tf->dev = vu_dev_new(sv[1], TG_NQ, 256, tdev_iface(), tf, vu_glib_loop_ops(), NULL);
+    id = vu_glib_watch_socket(tf->dev, on_closed, &closed);
+    g_assert_cmpuint(id, >, 0);
+
+    /* Messages are dispatched by the main loop now: send, then iterate. */
+    {
+        uint64_t f = (1ull << VIRTIO_F_VERSION_1);
+        VuMsgHdr hdr;
+        uint64_t v;
+
+        tf_send(tf, VHOST_USER_SET_FEATURES, V | NR, &f, 8, NULL, 0);
+        while (!tf_has_reply(tf)) {
+            g_main_context_iteration(NULL, TRUE);
+        }
+        g_assert_cmpuint(tf_recv(tf, &hdr, &v, 8, NULL), ==, 8);
+        g_assert_cmpuint(v, ==, 0);
+    }
+    g_assert_true(vu_queue_enabled(q0(tf))); /* no PROTOCOL_FEATURES */
+    g_source_remove(id);
+    tf_set_mem_table(tf);
+    tf_setup_queue(tf, 0, 16, false);
+    id = vu_glib_watch_socket(tf->dev, on_closed, &closed);
+    k0 = tf->td.kicks[0];
+    g_assert_cmpint(write(tf->ring[0].kick, &(uint64_t){ 1 }, 8), ==, 8);
+    while (tf->td.kicks[0] == k0) {
+        g_main_context_iteration(NULL, TRUE);
+    }
+    g_assert_cmpuint(tf->td.kicks[0], ==, k0 + 1);
+    /* Nothing else pending: the kick fd was drained. */
+    while (g_main_context_iteration(NULL, FALSE)) {
+    }
+    g_assert_cmpuint(tf->td.kicks[0], ==, k0 + 1);
+    /* Front-end goes away. */
+    shutdown(tf->sock, SHUT_RDWR);
+    while (closed == 0) {
+        g_main_context_iteration(NULL, TRUE);
+    }
+    g_assert_cmpint(closed, ==, 1);
+    /* tf_free() frees the VuDev, which removes the kick watch. */
+    tf_free(tf);
+    while (g_main_context_iteration(NULL, FALSE)) {
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -646,5 +711,6 @@ int main(int argc, char **argv)
     g_test_add_func("/vu/dev/reset-owner", test_reset_owner);
     g_test_add_func("/vu/dev/elem-outlives-dev", test_elem_outlives_dev);
     g_test_add_func("/vu/dev/connect-disconnect-1000", test_connect_disconnect_cycles);
+    g_test_add_func("/vu/glib/kick-and-close", test_glib_glue);
     return g_test_run();
 }
