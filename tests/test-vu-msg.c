@@ -1060,6 +1060,26 @@ static void test_bad_truncated(void)
     tf_free(tf);
 }
 
+/* A front-end that never reads its replies cannot block the daemon. */
+static void test_reply_not_read(void)
+{
+    TFront *tf = tf_new();
+    int saved = vu_msg_io_timeout_ms;
+    int sz = 4096;
+    bool alive = true;
+    unsigned int n;
+
+    vu_msg_io_timeout_ms = 20;
+    g_assert_cmpint(setsockopt(vu_dev_socket_fd(tf->dev), SOL_SOCKET, SO_SNDBUF, &sz,
+                               sizeof(sz)), ==, 0);
+    for (n = 0; n < 100000 && alive; n++) {
+        alive = tf_msg(tf, VHOST_USER_GET_FEATURES, V, NULL, 0, NULL, 0);
+    }
+    g_assert_false(alive);
+    vu_msg_io_timeout_ms = saved;
+    tf_free(tf);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1080,6 +1100,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vu/msg/qemu-sequence", test_qemu_sequence);
     g_test_add_func("/vu/msg/reply-ack/each-request", test_reply_ack_each);
     g_test_add_func("/vu/msg/invalid/truncated-payload", test_bad_truncated);
+    g_test_add_func("/vu/msg/invalid/replies-never-read", test_reply_not_read);
     for (size_t i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
         g_autofree char *path = g_strdup_printf("/vu/msg/invalid/%s", bad_cases[i].name);
 

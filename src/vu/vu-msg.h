@@ -235,9 +235,9 @@ const char *vu_msg_request_name(uint32_t request);
  */
 int vu_msg_validate(const VuMsg *msg, unsigned int num_queues, const char **why);
 
-/* How long vu_msg_recv() waits for the rest of a started message (ms);
- * the fuzzers set 0. */
-extern int vu_msg_recv_timeout_ms;
+/* How long vu_msg_recv() waits for the rest of a started message, and
+ * vu_msg_send_reply() for room in the socket (ms); the fuzzers set 0. */
+extern int vu_msg_io_timeout_ms;
 
 /*
  * vu_msg_recv() - read one message from @sock.

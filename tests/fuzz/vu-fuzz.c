@@ -108,7 +108,7 @@ void fuzz_ctx_init(FuzzCtx *ctx, unsigned int num_queues)
             g_log_set_default_handler(fuzz_quiet_log, NULL);
         }
     }
-    vu_msg_recv_timeout_ms = 0;
+    vu_msg_io_timeout_ms = 0;
     memset(ctx, 0, sizeof(*ctx));
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
         abort();
