@@ -418,6 +418,81 @@ static void test_inflight_packed(void)
     inflight_resubmit(true);
 }
 
+/* The inflight area is shared with the front-end: garbage in it must not
+ * crash the back-end, loop, or hand out memory outside the guest. */
+static void inflight_hostile(bool packed)
+{
+    uint64_t f = F_BASE | (packed ? F_PACKED : 0);
+    TFront *tf = tf_new();
+    g_autoptr(GRand) rnd = g_rand_new_with_seed(0x5eed);
+    VuMsgInflight inf;
+    uint8_t *area;
+    int fd;
+
+    tf_negotiate(tf, f);
+    fd = get_inflight(tf, &inf);
+    area = mmap(NULL, inf.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    g_assert_true(area != MAP_FAILED);
+    for (int round = 0; round < 200; round++) {
+        VuVirtqElement *e;
+        unsigned int n = 0;
+
+        tf_reconnect(tf);
+        tf_negotiate(tf, f);
+        set_inflight(tf, &inf, fd);
+        tf_set_mem_table(tf);
+        if (round % 2 == 0) {
+            /* a valid region first (fresh, as after a VM reset), then
+             * damage some of it */
+            memset(area, 0, inf.mmap_size);
+            tf_setup_queue(tf, 0, 16, packed);
+            for (int i = 0; i < 3; i++) {
+                add_one(tf, 0);
+                e = vu_queue_pop(tf->dev, q0(tf));
+                g_assert_nonnull(e);
+                vu_elem_free(e);
+            }
+            tf_reconnect(tf);
+            tf_negotiate(tf, f);
+            set_inflight(tf, &inf, fd);
+            tf_set_mem_table(tf);
+            for (int i = 0; i < 8; i++) {
+                area[g_rand_int_range(rnd, 0, (gint32)(inf.mmap_size / 4))] =
+                    (uint8_t)g_rand_int(rnd);
+            }
+        } else {
+            for (uint64_t i = 0; i < inf.mmap_size / 4; i++) {
+                area[i] = (uint8_t)g_rand_int(rnd);
+            }
+        }
+        tf_setup_queue_ex(tf, 0, 16, packed, packed ? (1u << 15) | (1u << 31) : 0, false, true);
+        while ((e = vu_queue_pop(tf->dev, q0(tf))) && n < 64) {
+            /* every byte of what we got is guest memory */
+            for (unsigned int k = 0; k < e->in_num; k++) {
+                memset(e->in_sg[k].iov_base, 0x11, e->in_sg[k].iov_len);
+            }
+            vu_queue_push(tf->dev, q0(tf), e, 1);
+            vu_elem_free(e);
+            n++;
+        }
+        vu_elem_free(e);
+        g_assert_cmpuint(n, <=, 32);
+    }
+    munmap(area, inf.mmap_size);
+    close(fd);
+    tf_free(tf);
+}
+
+static void test_inflight_hostile_split(void)
+{
+    inflight_hostile(false);
+}
+
+static void test_inflight_hostile_packed(void)
+{
+    inflight_hostile(true);
+}
+
 /* ---- dirty log --------------------------------------------------------------- */
 
 static bool log_bit(const uint8_t *log, uint64_t gpa)
@@ -705,6 +780,8 @@ int main(int argc, char **argv)
     g_test_add_func("/vu/dev/kick-less-ring-polled", test_polled_ring);
     g_test_add_func("/vu/dev/inflight/split-resubmit", test_inflight_split);
     g_test_add_func("/vu/dev/inflight/packed-resubmit", test_inflight_packed);
+    g_test_add_func("/vu/dev/inflight/hostile-region-split", test_inflight_hostile_split);
+    g_test_add_func("/vu/dev/inflight/hostile-region-packed", test_inflight_hostile_packed);
     g_test_add_func("/vu/dev/log/split", test_dirty_log);
     g_test_add_func("/vu/dev/log/packed", test_dirty_log_packed);
     g_test_add_func("/vu/dev/reset-device", test_reset_device);
