@@ -211,6 +211,37 @@ static void test_set_vring_base_while_started(void)
     tf_free(tf);
 }
 
+/* A front-end may send the kick fd before the ring is described: the
+ * ring starts then, and is processed once it is complete. */
+static void test_kick_before_setup(void)
+{
+    TFront *tf = tf_new();
+    VuMsgVringAddr a = {
+        .index = 0,
+        .desc_user_addr = TG_DESC(0) - TG_GPA_BASE + TG_UVA_BASE,
+        .avail_user_addr = TG_AVAIL(0) - TG_GPA_BASE + TG_UVA_BASE,
+        .used_user_addr = TG_USED(0) - TG_GPA_BASE + TG_UVA_BASE,
+    };
+    int kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    uint64_t v = 0;
+
+    tf_negotiate(tf, F_BASE);
+    tf_set_mem_table(tf);
+    g_assert_true(tf_msg(tf, VHOST_USER_SET_VRING_KICK, V, &v, 8, &kick, 1));
+    g_assert_true(vu_queue_started(q0(tf)));
+    g_assert_false(vu_queue_ready(q0(tf)));
+    tf_set_state(tf, VHOST_USER_SET_VRING_NUM, 0, 16);
+    tf_set_state(tf, VHOST_USER_SET_VRING_BASE, 0, 0);
+    g_assert_true(tf_msg(tf, VHOST_USER_SET_VRING_ADDR, V, &a, sizeof(a), NULL, 0));
+    tf_set_state(tf, VHOST_USER_SET_VRING_ENABLE, 0, 1);
+    g_assert_true(vu_queue_ready(q0(tf)));
+    tf->ring[0].num = 16;
+    pop_push(tf, 1);
+    g_assert_cmpuint(tr_split_used_idx(tf, 0), ==, 1);
+    close(kick);
+    tf_free(tf);
+}
+
 static void test_suspended_no_writes(void)
 {
     TFront *tf = setup(F_BASE, 16);
@@ -776,6 +807,7 @@ int main(int argc, char **argv)
                     test_get_vring_base_returns_elements);
     g_test_add_func("/vu/dev/set-vring-base-while-started", test_set_vring_base_while_started);
     g_test_add_func("/vu/dev/suspended/no-guest-writes", test_suspended_no_writes);
+    g_test_add_func("/vu/dev/kick-before-ring-setup", test_kick_before_setup);
     g_test_add_func("/vu/dev/kick-forwarded-once", test_kick_forwarded_once);
     g_test_add_func("/vu/dev/kick-less-ring-polled", test_polled_ring);
     g_test_add_func("/vu/dev/inflight/split-resubmit", test_inflight_split);
