@@ -290,14 +290,15 @@ static void test_kick_forwarded_once(void)
     tf_free(tf);
 }
 
-static void test_polled_ring(void)
+static void test_polled_ring(gconstpointer data)
 {
+    bool packed = GPOINTER_TO_INT(data);
     TFront *tf = tf_new();
     unsigned int k0, ran = 0;
 
-    tf_negotiate(tf, F_BASE);
+    tf_negotiate(tf, F_BASE | (packed ? F_PACKED : 0));
     tf_set_mem_table(tf);
-    tf_setup_queue_ex(tf, 0, 16, false, 0, true, false);
+    tf_setup_queue_ex(tf, 0, 16, packed, packed ? (1u << 15) | (1u << 31) : 0, true, false);
     g_assert_true(vu_queue_ready(q0(tf)));
     g_assert_cmpuint(tf->watches->len, ==, 1); /* the poll timer */
     k0 = tf->td.kicks[0];
@@ -306,6 +307,20 @@ static void test_polled_ring(void)
         ran += tf_run_watches(tf, 50);
     }
     g_assert_cmpuint(tf->td.kicks[0], ==, k0 + 1);
+    if (packed) {
+        /* The device consumes it; the next buffer is seen again. */
+        VuVirtqElement *e = vu_queue_pop(tf->dev, q0(tf));
+
+        g_assert_nonnull(e);
+        vu_queue_push(tf->dev, q0(tf), e, 0);
+        vu_elem_free(e);
+        add_one(tf, 0);
+        for (int i = 0; i < 200 && tf->td.kicks[0] == k0 + 1; i++) {
+            tf_run_watches(tf, 50);
+        }
+        g_assert_cmpuint(tf->td.kicks[0], ==, k0 + 2);
+        k0++;
+    }
     /* Nothing new: timer ticks, no more kicks. */
     for (int i = 0; i < 3; i++) {
         tf_run_watches(tf, 50);
@@ -809,7 +824,10 @@ int main(int argc, char **argv)
     g_test_add_func("/vu/dev/suspended/no-guest-writes", test_suspended_no_writes);
     g_test_add_func("/vu/dev/kick-before-ring-setup", test_kick_before_setup);
     g_test_add_func("/vu/dev/kick-forwarded-once", test_kick_forwarded_once);
-    g_test_add_func("/vu/dev/kick-less-ring-polled", test_polled_ring);
+    g_test_add_data_func("/vu/dev/kick-less-ring-polled/split", GINT_TO_POINTER(0),
+                         test_polled_ring);
+    g_test_add_data_func("/vu/dev/kick-less-ring-polled/packed", GINT_TO_POINTER(1),
+                         test_polled_ring);
     g_test_add_func("/vu/dev/inflight/split-resubmit", test_inflight_split);
     g_test_add_func("/vu/dev/inflight/packed-resubmit", test_inflight_packed);
     g_test_add_func("/vu/dev/inflight/hostile-region-split", test_inflight_hostile_split);

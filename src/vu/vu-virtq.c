@@ -271,9 +271,12 @@ static void vq_note_poll(VuVirtq *vq)
 {
     if (!vq->packed) {
         vq->poll_seen = ld16(AVAIL_IDX(vq));
-    } else {
+    } else if (packed_desc_avail(vq, vq->last_avail_idx, vq->avail_wrap)) {
+        /* Reported: do not report this position again. */
         vq->poll_seen = vq->last_avail_idx;
         vq->poll_seen_wrap = vq->avail_wrap;
+    } else {
+        vq->poll_seen = UINT16_MAX; /* nothing seen yet */
     }
 }
 
