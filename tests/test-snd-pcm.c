@@ -865,6 +865,92 @@ static void test_caps_fallback(void)
     fx_free(fx);
 }
 
+
+/* ---- hostile input: random commands and messages ---- */
+
+static void test_random_io(void)
+{
+    Fx *fx = fx_new();
+    unsigned int accepted = 0, rejected = 0;
+    GArray *order = g_array_new(FALSE, FALSE, sizeof(unsigned int)); /* accepted tokens */
+
+    fx->audio->default_room = PERIOD;
+    for (unsigned int i = 0; i < 4000; i++) {
+        int what = g_test_rand_int_range(0, 10);
+        uint32_t sid = (uint32_t)g_test_rand_int_range(0, 3);
+
+        if (what < 3) {
+            g_autoptr(GError) err = NULL;
+            SndPcmCmd cmd = (SndPcmCmd)g_test_rand_int_range(0, SND_PCM_CMD_MAX);
+
+            if (cmd == SND_PCM_CMD_SET_PARAMS) {
+                set_params(fx, sid);
+            } else {
+                snd_pcm_command(fx->pcm, sid, cmd);
+            }
+        } else if (what < 8) {
+            bool tx = g_test_rand_int_range(0, 2);
+            size_t len = (size_t)g_test_rand_int_range(1, BUFFER + 64);
+            SndIoMsg *msg;
+            TestMsg *tm = make_msg(fx, tx, sid, len, (uint8_t)i, &msg);
+
+            if (snd_pcm_submit(fx->pcm, msg) == 0) {
+                accepted++;
+                g_array_append_val(order, tm->token);
+            } else {
+                rejected++;
+                snd_io_msg_free(msg);
+            }
+        } else if (what == 8) {
+            for (unsigned int k = 0; k < fx->audio->streams->len; k++) {
+                VsndAudioStream *s = g_ptr_array_index(fx->audio->streams, k);
+                if (!s->closed) {
+                    if (s->params.direction == VSND_DIR_OUTPUT) {
+                        fake_stream_give_room(s, PERIOD);
+                    } else {
+                        fake_stream_give_data(s, PERIOD);
+                    }
+                }
+            }
+            fake_iterate(5);
+        } else {
+            snd_pcm_queue_stopped(fx->pcm, g_test_rand_int_range(0, 2) ? VSND_DIR_OUTPUT
+                                                                      : VSND_DIR_INPUT);
+            snd_pcm_queue_started(fx->pcm, VSND_DIR_OUTPUT);
+            snd_pcm_queue_started(fx->pcm, VSND_DIR_INPUT);
+        }
+        /* nothing is lost or duplicated */
+        g_assert_cmpuint(fx->done->len + fx->discarded + snd_pcm_pending(fx->pcm, 0) +
+                             snd_pcm_pending(fx->pcm, 1), ==, accepted);
+    }
+    g_assert_cmpuint(accepted, >, 0);
+    g_assert_cmpuint(rejected, >, 0);
+    /* completions per stream in submission order */
+    for (uint32_t sid = 0; sid < 2; sid++) {
+        unsigned int last = 0;
+        bool first = true;
+
+        for (unsigned int k = 0; k < fx->done->len; k++) {
+            const Done *d = done_at(fx, k);
+            const TestMsg *tm = g_ptr_array_index(fx->bufs, d->token);
+            uint32_t id;
+
+            memcpy(&id, tm->mem, 4);
+            if (GUINT32_FROM_LE(id) != sid) {
+                continue;
+            }
+            g_assert_true(first || d->token > last);
+            last = d->token;
+            first = false;
+        }
+    }
+    snd_pcm_reset(fx->pcm);
+    g_assert_cmpuint(fx->done->len + fx->discarded, ==, accepted);
+    g_assert_cmpuint(fx->audio->opens, ==, fx->audio->closes);
+    g_array_unref(order);
+    fx_free(fx);
+}
+
 int main(int argc, char **argv)
 {
     static Tr trs[SND_PCM_STATE_MAX * SND_PCM_CMD_MAX];
@@ -907,5 +993,6 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/pcm/polling", test_polling);
     g_test_add_func("/snd/pcm/release/drain-lingers", test_drain_lingers);
     g_test_add_func("/snd/pcm/caps/driver-query-fails", test_caps_fallback);
+    g_test_add_func("/snd/pcm/hostile/random-io", test_random_io);
     return g_test_run();
 }
