@@ -19,6 +19,9 @@
 #include "tests/harness/daemon.h"
 #include "tests/harness/fake-frontend.h"
 #include "tests/harness/snd-guest.h"
+#ifdef SG_HAVE_CTLS
+#include "snd/snd-proto.h"
+#endif
 
 #define PERIOD_BYTES 1920u      /* 10 ms of S16 stereo at 48 kHz */
 
@@ -337,11 +340,55 @@ static void test_io_bad_stream(void)
     g_assert_true(vd_alive(vd));
 }
 
+#ifdef SG_HAVE_CTLS
+/* QEMU controls=on with a Linux >= 6.9 guest: 16-byte config, CTL_INFO,
+ * ENUM_ITEMS per enumerated control; then every readable control reads. */
+static void test_probe_controls(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(GError) err = NULL;
+    static const char *const extra[] = { "--controls", NULL };
+    g_autoptr(VdProc) vd = vd_spawn_ready(extra, &err);
+    g_assert_no_error(err);
+    SgOpts o;
+    sg_opts_init(&o);
+    o.controls = true;
+    g_autoptr(SgGuest) sg = sg_connect(vd, &o, &err);
+    g_assert_no_error(err);
+    g_assert_true(sg_boot(sg, &err));
+    g_assert_no_error(err);
+    g_assert_true(sg->features & (1ull << VIRTIO_SND_F_CTLS));
+    for (uint32_t i = 0; i < sg->controls; i++) {
+        const struct vsnd_ctl_info *ci = (const void *)(sg->ctl_info + sizeof(*ci) * i);
+        if (!(le32toh(ci->access) & (1u << VIRTIO_SND_CTL_ACCESS_READ)))
+            continue;
+        struct vsnd_ctl_hdr h = { .hdr.code = htole32(VIRTIO_SND_R_CTL_READ),
+                                  .control_id = htole32(i) };
+        g_autofree struct vsnd_ctl_value *v = g_new0(struct vsnd_ctl_value, 1);
+        uint32_t st;
+        g_assert_true(sg_ctl(sg, &h, sizeof(h), v, sizeof(*v), &st, &err));
+        g_assert_no_error(err);
+        g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+    }
+    /* a control id past the end is a bad message */
+    struct vsnd_ctl_hdr h = { .hdr.code = htole32(VIRTIO_SND_R_CTL_READ),
+                              .control_id = htole32(sg->controls) };
+    g_autofree struct vsnd_ctl_value *v = g_new0(struct vsnd_ctl_value, 1);
+    uint32_t st;
+    g_assert_true(sg_ctl(sg, &h, sizeof(h), v, sizeof(*v), &st, &err));
+    g_assert_cmphex(st, ==, VIRTIO_SND_S_BAD_MSG);
+}
+#endif
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/integration/snd/probe/split", test_probe_split);
     g_test_add_func("/integration/snd/probe/packed", test_probe_packed);
+#ifdef SG_HAVE_CTLS
+    g_test_add_func("/integration/snd/probe/controls", test_probe_controls);
+#endif
     g_test_add_func("/integration/snd/event-queue/starvation-no-kick-event-idx",
                     test_event_queue_starvation);
     for (unsigned int i = 0; i < G_N_ELEMENTS(bad_reqs); i++) {

@@ -519,6 +519,12 @@ static void tf_set_vring_fd(TFront *tf, uint32_t req, unsigned int q, int fd)
 
 void tf_setup_queue(TFront *tf, unsigned int q, unsigned int num, bool packed)
 {
+    tf_setup_queue_ex(tf, q, num, packed, packed ? (1u << 15) | (1u << 31) : 0, true, true);
+}
+
+void tf_setup_queue_ex(TFront *tf, unsigned int q, unsigned int num, bool packed, uint32_t base,
+                       bool wipe, bool with_kick_fd)
+{
     TRing *r = &tf->ring[q];
     VuMsgVringAddr a = {
         .index = q,
@@ -530,13 +536,26 @@ void tf_setup_queue(TFront *tf, unsigned int q, unsigned int num, bool packed)
     VuMsgHdr hdr;
     uint64_t ack = 9;
 
-    memset(tg_ptr(&tf->g, TG_DESC(q)), 0, 0x10000);
-    memset(r, 0, sizeof(*r));
-    r->num = num;
-    r->packed = packed;
-    r->avail_wrap = r->used_wrap = true;
+    if (r->kick >= 0) {
+        close(r->kick);
+    }
+    if (r->call >= 0) {
+        close(r->call);
+    }
+    if (r->err >= 0) {
+        close(r->err);
+    }
+    r->kick = r->call = r->err = -1;
+    if (wipe) {
+        memset(tg_ptr(&tf->g, TG_DESC(q)), 0, 0x10000);
+        memset(r, 0, sizeof(*r));
+        r->num = num;
+        r->packed = packed;
+        r->avail_wrap = r->used_wrap = true;
+        r->kick = r->call = r->err = -1;
+    }
     tf_set_state(tf, VHOST_USER_SET_VRING_NUM, q, num);
-    tf_set_state(tf, VHOST_USER_SET_VRING_BASE, q, packed ? (1u << 15) | (1u << 31) : 0);
+    tf_set_state(tf, VHOST_USER_SET_VRING_BASE, q, base);
     g_assert_true(tf_msg(tf, VHOST_USER_SET_VRING_ADDR,
                          VHOST_USER_VERSION | VHOST_USER_NEED_REPLY_MASK, &a, sizeof(a), NULL, 0));
     g_assert_cmpuint(tf_recv(tf, &hdr, &ack, sizeof(ack), NULL), ==, 8);
@@ -546,7 +565,17 @@ void tf_setup_queue(TFront *tf, unsigned int q, unsigned int num, bool packed)
     r->err = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     tf_set_vring_fd(tf, VHOST_USER_SET_VRING_CALL, q, r->call);
     tf_set_vring_fd(tf, VHOST_USER_SET_VRING_ERR, q, r->err);
-    tf_set_vring_fd(tf, VHOST_USER_SET_VRING_KICK, q, r->kick);
+    if (with_kick_fd) {
+        tf_set_vring_fd(tf, VHOST_USER_SET_VRING_KICK, q, r->kick);
+    } else {
+        uint64_t v = q | VHOST_USER_VRING_NOFD_MASK;
+
+        g_assert_true(tf_msg(tf, VHOST_USER_SET_VRING_KICK,
+                             VHOST_USER_VERSION | VHOST_USER_NEED_REPLY_MASK, &v, sizeof(v), NULL,
+                             0));
+        g_assert_cmpuint(tf_recv(tf, &hdr, &ack, sizeof(ack), NULL), ==, 8);
+        g_assert_cmpuint(ack, ==, 0);
+    }
     tf_set_state(tf, VHOST_USER_SET_VRING_ENABLE, q, 1);
 }
 

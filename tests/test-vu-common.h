@@ -126,6 +126,10 @@ void tf_negotiate(TFront *tf, uint64_t features);
 void tf_set_mem_table(TFront *tf);
 /* NUM, BASE, ADDR, KICK, CALL, ERR, ENABLE for queue q. */
 void tf_setup_queue(TFront *tf, unsigned int q, unsigned int num, bool packed);
+/* Same with a given SET_VRING_BASE value; @wipe clears ring memory and
+ * the driver-side state; without @with_kick_fd the ring is kick-less. */
+void tf_setup_queue_ex(TFront *tf, unsigned int q, unsigned int num, bool packed, uint32_t base,
+                       bool wipe, bool with_kick_fd);
 /* Run pending watch callbacks once (no blocking). Return: callbacks run. */
 unsigned int tf_run_watches(TFront *tf, int timeout_ms);
 
