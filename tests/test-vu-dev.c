@@ -16,7 +16,10 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
+#include <sys/socket.h>
+
 #include "test-vu-common.h"
+#include "vu/vu-glib.h"
 
 #define F_PACKED (1ull << 34)
 #define F_BASE ((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC))
@@ -208,6 +211,37 @@ static void test_set_vring_base_while_started(void)
     tf_free(tf);
 }
 
+/* A front-end may send the kick fd before the ring is described: the
+ * ring starts then, and is processed once it is complete. */
+static void test_kick_before_setup(void)
+{
+    TFront *tf = tf_new();
+    VuMsgVringAddr a = {
+        .index = 0,
+        .desc_user_addr = TG_DESC(0) - TG_GPA_BASE + TG_UVA_BASE,
+        .avail_user_addr = TG_AVAIL(0) - TG_GPA_BASE + TG_UVA_BASE,
+        .used_user_addr = TG_USED(0) - TG_GPA_BASE + TG_UVA_BASE,
+    };
+    int kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    uint64_t v = 0;
+
+    tf_negotiate(tf, F_BASE);
+    tf_set_mem_table(tf);
+    g_assert_true(tf_msg(tf, VHOST_USER_SET_VRING_KICK, V, &v, 8, &kick, 1));
+    g_assert_true(vu_queue_started(q0(tf)));
+    g_assert_false(vu_queue_ready(q0(tf)));
+    tf_set_state(tf, VHOST_USER_SET_VRING_NUM, 0, 16);
+    tf_set_state(tf, VHOST_USER_SET_VRING_BASE, 0, 0);
+    g_assert_true(tf_msg(tf, VHOST_USER_SET_VRING_ADDR, V, &a, sizeof(a), NULL, 0));
+    tf_set_state(tf, VHOST_USER_SET_VRING_ENABLE, 0, 1);
+    g_assert_true(vu_queue_ready(q0(tf)));
+    tf->ring[0].num = 16;
+    pop_push(tf, 1);
+    g_assert_cmpuint(tr_split_used_idx(tf, 0), ==, 1);
+    close(kick);
+    tf_free(tf);
+}
+
 static void test_suspended_no_writes(void)
 {
     TFront *tf = setup(F_BASE, 16);
@@ -256,14 +290,15 @@ static void test_kick_forwarded_once(void)
     tf_free(tf);
 }
 
-static void test_polled_ring(void)
+static void test_polled_ring(gconstpointer data)
 {
+    bool packed = GPOINTER_TO_INT(data);
     TFront *tf = tf_new();
     unsigned int k0, ran = 0;
 
-    tf_negotiate(tf, F_BASE);
+    tf_negotiate(tf, F_BASE | (packed ? F_PACKED : 0));
     tf_set_mem_table(tf);
-    tf_setup_queue_ex(tf, 0, 16, false, 0, true, false);
+    tf_setup_queue_ex(tf, 0, 16, packed, packed ? (1u << 15) | (1u << 31) : 0, true, false);
     g_assert_true(vu_queue_ready(q0(tf)));
     g_assert_cmpuint(tf->watches->len, ==, 1); /* the poll timer */
     k0 = tf->td.kicks[0];
@@ -272,6 +307,20 @@ static void test_polled_ring(void)
         ran += tf_run_watches(tf, 50);
     }
     g_assert_cmpuint(tf->td.kicks[0], ==, k0 + 1);
+    if (packed) {
+        /* The device consumes it; the next buffer is seen again. */
+        VuVirtqElement *e = vu_queue_pop(tf->dev, q0(tf));
+
+        g_assert_nonnull(e);
+        vu_queue_push(tf->dev, q0(tf), e, 0);
+        vu_elem_free(e);
+        add_one(tf, 0);
+        for (int i = 0; i < 200 && tf->td.kicks[0] == k0 + 1; i++) {
+            tf_run_watches(tf, 50);
+        }
+        g_assert_cmpuint(tf->td.kicks[0], ==, k0 + 2);
+        k0++;
+    }
     /* Nothing new: timer ticks, no more kicks. */
     for (int i = 0; i < 3; i++) {
         tf_run_watches(tf, 50);
@@ -415,6 +464,81 @@ static void test_inflight_packed(void)
     inflight_resubmit(true);
 }
 
+/* The inflight area is shared with the front-end: garbage in it must not
+ * crash the back-end, loop, or hand out memory outside the guest. */
+static void inflight_hostile(bool packed)
+{
+    uint64_t f = F_BASE | (packed ? F_PACKED : 0);
+    TFront *tf = tf_new();
+    g_autoptr(GRand) rnd = g_rand_new_with_seed(0x5eed);
+    VuMsgInflight inf;
+    uint8_t *area;
+    int fd;
+
+    tf_negotiate(tf, f);
+    fd = get_inflight(tf, &inf);
+    area = mmap(NULL, inf.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    g_assert_true(area != MAP_FAILED);
+    for (int round = 0; round < 200; round++) {
+        VuVirtqElement *e;
+        unsigned int n = 0;
+
+        tf_reconnect(tf);
+        tf_negotiate(tf, f);
+        set_inflight(tf, &inf, fd);
+        tf_set_mem_table(tf);
+        if (round % 2 == 0) {
+            /* a valid region first (fresh, as after a VM reset), then
+             * damage some of it */
+            memset(area, 0, inf.mmap_size);
+            tf_setup_queue(tf, 0, 16, packed);
+            for (int i = 0; i < 3; i++) {
+                add_one(tf, 0);
+                e = vu_queue_pop(tf->dev, q0(tf));
+                g_assert_nonnull(e);
+                vu_elem_free(e);
+            }
+            tf_reconnect(tf);
+            tf_negotiate(tf, f);
+            set_inflight(tf, &inf, fd);
+            tf_set_mem_table(tf);
+            for (int i = 0; i < 8; i++) {
+                area[g_rand_int_range(rnd, 0, (gint32)(inf.mmap_size / 4))] =
+                    (uint8_t)g_rand_int(rnd);
+            }
+        } else {
+            for (uint64_t i = 0; i < inf.mmap_size / 4; i++) {
+                area[i] = (uint8_t)g_rand_int(rnd);
+            }
+        }
+        tf_setup_queue_ex(tf, 0, 16, packed, packed ? (1u << 15) | (1u << 31) : 0, false, true);
+        while ((e = vu_queue_pop(tf->dev, q0(tf))) && n < 64) {
+            /* every byte of what we got is guest memory */
+            for (unsigned int k = 0; k < e->in_num; k++) {
+                memset(e->in_sg[k].iov_base, 0x11, e->in_sg[k].iov_len);
+            }
+            vu_queue_push(tf->dev, q0(tf), e, 1);
+            vu_elem_free(e);
+            n++;
+        }
+        vu_elem_free(e);
+        g_assert_cmpuint(n, <=, 32);
+    }
+    munmap(area, inf.mmap_size);
+    close(fd);
+    tf_free(tf);
+}
+
+static void test_inflight_hostile_split(void)
+{
+    inflight_hostile(false);
+}
+
+static void test_inflight_hostile_packed(void)
+{
+    inflight_hostile(true);
+}
+
 /* ---- dirty log --------------------------------------------------------------- */
 
 static bool log_bit(const uint8_t *log, uint64_t gpa)
@@ -469,6 +593,16 @@ static void test_dirty_log(void)
     g_assert_true(log_bit(log, TG_USED(0)));
     g_assert_false(log_bit(log, TG_DESC(0)));
     g_assert_cmpuint(t_eventfd_read(efd), >=, 1);
+
+    /* A status written at the very end of a short completion. */
+    tr_split_add(tf, 0, b, 3, 0);
+    e = vu_queue_pop(tf->dev, q0(tf));
+    g_assert_nonnull(e);
+    vu_queue_log_write(tf->dev, e, 8192 + 4096 - 8, 8);
+    vu_queue_push(tf->dev, q0(tf), e, 0);
+    vu_elem_free(e);
+    g_assert_true(log_bit(log, TG_DATA + 0x9000 + 4096 - 8));
+    g_assert_false(log_bit(log, TG_DATA + 0x6000));
 
     /* Without VHOST_F_LOG_ALL nothing is logged. */
     memset(log, 0, log_size);
@@ -612,6 +746,68 @@ static void test_connect_disconnect_cycles(void)
     tf_free(tf);
 }
 
+static void on_closed(VuDev *dev, void *data)
+{
+    (*(int *)data)++;
+}
+
+/* The GLib glue: kicks arrive through the default main context and a
+ * closed socket is reported once. */
+static void test_glib_glue(void)
+{
+    TFront *tf = tf_new();
+    int sv[2], closed = 0;
+    unsigned int k0;
+    guint id;
+
+    vu_dev_free(tf->dev);
+    close(tf->sock);
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+    tf->sock = sv[0];
+    tf->dev = vu_dev_new(sv[1], TG_NQ, 256, tdev_iface(), tf, vu_glib_loop_ops(), NULL);
+    id = vu_glib_watch_socket(tf->dev, on_closed, &closed);
+    g_assert_cmpuint(id, >, 0);
+
+    /* Messages are dispatched by the main loop now: send, then iterate. */
+    {
+        uint64_t f = (1ull << VIRTIO_F_VERSION_1);
+        VuMsgHdr hdr;
+        uint64_t v;
+
+        tf_send(tf, VHOST_USER_SET_FEATURES, V | NR, &f, 8, NULL, 0);
+        while (!tf_has_reply(tf)) {
+            g_main_context_iteration(NULL, TRUE);
+        }
+        g_assert_cmpuint(tf_recv(tf, &hdr, &v, 8, NULL), ==, 8);
+        g_assert_cmpuint(v, ==, 0);
+    }
+    g_assert_true(vu_queue_enabled(q0(tf))); /* no PROTOCOL_FEATURES */
+    g_source_remove(id);
+    tf_set_mem_table(tf);
+    tf_setup_queue(tf, 0, 16, false);
+    id = vu_glib_watch_socket(tf->dev, on_closed, &closed);
+    k0 = tf->td.kicks[0];
+    g_assert_cmpint(write(tf->ring[0].kick, &(uint64_t){ 1 }, 8), ==, 8);
+    while (tf->td.kicks[0] == k0) {
+        g_main_context_iteration(NULL, TRUE);
+    }
+    g_assert_cmpuint(tf->td.kicks[0], ==, k0 + 1);
+    /* Nothing else pending: the kick fd was drained. */
+    while (g_main_context_iteration(NULL, FALSE)) {
+    }
+    g_assert_cmpuint(tf->td.kicks[0], ==, k0 + 1);
+    /* Front-end goes away. */
+    shutdown(tf->sock, SHUT_RDWR);
+    while (closed == 0) {
+        g_main_context_iteration(NULL, TRUE);
+    }
+    g_assert_cmpint(closed, ==, 1);
+    /* tf_free() frees the VuDev, which removes the kick watch. */
+    tf_free(tf);
+    while (g_main_context_iteration(NULL, FALSE)) {
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -626,15 +822,22 @@ int main(int argc, char **argv)
                     test_get_vring_base_returns_elements);
     g_test_add_func("/vu/dev/set-vring-base-while-started", test_set_vring_base_while_started);
     g_test_add_func("/vu/dev/suspended/no-guest-writes", test_suspended_no_writes);
+    g_test_add_func("/vu/dev/kick-before-ring-setup", test_kick_before_setup);
     g_test_add_func("/vu/dev/kick-forwarded-once", test_kick_forwarded_once);
-    g_test_add_func("/vu/dev/kick-less-ring-polled", test_polled_ring);
+    g_test_add_data_func("/vu/dev/kick-less-ring-polled/split", GINT_TO_POINTER(0),
+                         test_polled_ring);
+    g_test_add_data_func("/vu/dev/kick-less-ring-polled/packed", GINT_TO_POINTER(1),
+                         test_polled_ring);
     g_test_add_func("/vu/dev/inflight/split-resubmit", test_inflight_split);
     g_test_add_func("/vu/dev/inflight/packed-resubmit", test_inflight_packed);
+    g_test_add_func("/vu/dev/inflight/hostile-region-split", test_inflight_hostile_split);
+    g_test_add_func("/vu/dev/inflight/hostile-region-packed", test_inflight_hostile_packed);
     g_test_add_func("/vu/dev/log/split", test_dirty_log);
     g_test_add_func("/vu/dev/log/packed", test_dirty_log_packed);
     g_test_add_func("/vu/dev/reset-device", test_reset_device);
     g_test_add_func("/vu/dev/reset-owner", test_reset_owner);
     g_test_add_func("/vu/dev/elem-outlives-dev", test_elem_outlives_dev);
     g_test_add_func("/vu/dev/connect-disconnect-1000", test_connect_disconnect_cycles);
+    g_test_add_func("/vu/glib/kick-and-close", test_glib_glue);
     return g_test_run();
 }

@@ -874,7 +874,85 @@ static void b_check_state_size(TFront *tf, Bad *b)
     set_u64(b, VHOST_USER_CHECK_DEVICE_STATE, 0);
 }
 
+static void b_add_reg_size(TFront *tf, Bad *b)
+{
+    b_add_reg_zero_size(tf, b);
+    b->size = 32;
+}
+static void b_rem_reg_size(TFront *tf, Bad *b)
+{
+    VuMsgMemRegionSingle s = { 0, good_reg };
+
+    b->req = VHOST_USER_REM_MEM_REG;
+    memcpy(b->payload, &s, sizeof(s));
+    b->size = sizeof(s) + 8;
+}
+static void b_log_base_size(TFront *tf, Bad *b)
+{
+    b_log_base_size_zero(tf, b);
+    b->size = 8;
+}
+static void b_enable_size(TFront *tf, Bad *b)
+{
+    set_state(b, VHOST_USER_SET_VRING_ENABLE, 0, 1);
+    b->size = 12;
+}
+static void b_config_short(TFront *tf, Bad *b)
+{
+    b->req = VHOST_USER_GET_CONFIG;
+    b->size = 8;
+}
+static void b_inflight_queue_size_zero(TFront *tf, Bad *b)
+{
+    VuMsgInflight i = { 1 << 20, 0, TG_NQ, 0 };
+
+    b->req = VHOST_USER_SET_INFLIGHT_FD;
+    memcpy(b->payload, &i, sizeof(i));
+    b->size = sizeof(i);
+    b->fds[0] = new_memfd(1 << 20);
+    b->nfds = 1;
+}
+static void b_inflight_offset_overflow(TFront *tf, Bad *b)
+{
+    VuMsgInflight i = { 1 << 20, UINT64_MAX - 4095, TG_NQ, 64 };
+
+    b->req = VHOST_USER_SET_INFLIGHT_FD;
+    memcpy(b->payload, &i, sizeof(i));
+    b->size = sizeof(i);
+    b->fds[0] = new_memfd(1 << 20);
+    b->nfds = 1;
+}
+static void b_device_state_two_fds(TFront *tf, Bad *b)
+{
+    b_device_state_no_fd(tf, b);
+    b->fds[0] = new_eventfd();
+    b->fds[1] = new_eventfd();
+    b->nfds = 2;
+}
+static void b_get_status_fd(TFront *tf, Bad *b)
+{
+    b->req = VHOST_USER_GET_STATUS;
+    b->fds[0] = new_eventfd();
+    b->nfds = 1;
+}
+static void b_vring_num_while_fd(TFront *tf, Bad *b)
+{
+    set_state(b, VHOST_USER_SET_VRING_NUM, 0, 16);
+    b->fds[0] = new_memfd(4096);
+    b->nfds = 1;
+}
+
 static const BadCase bad_cases[] = {
+    { "add-mem-reg-size", 1, b_add_reg_size },
+    { "rem-mem-reg-size", 1, b_rem_reg_size },
+    { "set-log-base-size", 0, b_log_base_size },
+    { "set-vring-enable-size", 0, b_enable_size },
+    { "get-config-short", 0, b_config_short },
+    { "set-inflight-fd-queue-size-zero", 0, b_inflight_queue_size_zero },
+    { "set-inflight-fd-offset-overflow", 0, b_inflight_offset_overflow },
+    { "set-device-state-fd-two-fds", 0, b_device_state_two_fds },
+    { "get-status-with-fd", 0, b_get_status_fd },
+    { "set-vring-num-with-fd", 0, b_vring_num_while_fd },
     { "bad-version", 0, b_bad_version },
     { "reply-flag-set", 0, b_reply_flag },
     { "oversized-payload", 0, b_oversized },
@@ -982,6 +1060,26 @@ static void test_bad_truncated(void)
     tf_free(tf);
 }
 
+/* A front-end that never reads its replies cannot block the daemon. */
+static void test_reply_not_read(void)
+{
+    TFront *tf = tf_new();
+    int saved = vu_msg_io_timeout_ms;
+    int sz = 4096;
+    bool alive = true;
+    unsigned int n;
+
+    vu_msg_io_timeout_ms = 20;
+    g_assert_cmpint(setsockopt(vu_dev_socket_fd(tf->dev), SOL_SOCKET, SO_SNDBUF, &sz,
+                               sizeof(sz)), ==, 0);
+    for (n = 0; n < 100000 && alive; n++) {
+        alive = tf_msg(tf, VHOST_USER_GET_FEATURES, V, NULL, 0, NULL, 0);
+    }
+    g_assert_false(alive);
+    vu_msg_io_timeout_ms = saved;
+    tf_free(tf);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1002,6 +1100,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vu/msg/qemu-sequence", test_qemu_sequence);
     g_test_add_func("/vu/msg/reply-ack/each-request", test_reply_ack_each);
     g_test_add_func("/vu/msg/invalid/truncated-payload", test_bad_truncated);
+    g_test_add_func("/vu/msg/invalid/replies-never-read", test_reply_not_read);
     for (size_t i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
         g_autofree char *path = g_strdup_printf("/vu/msg/invalid/%s", bad_cases[i].name);
 

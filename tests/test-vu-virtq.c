@@ -685,6 +685,32 @@ static void test_bad_ring(gconstpointer data)
     tf_free(tf);
 }
 
+/* The same head (split) / buffer id (packed) offered while the device
+ * still holds it. */
+static void test_bad_head_in_use(gconstpointer data)
+{
+    bool packed = GPOINTER_TO_INT(data);
+    TFront *tf = setup(F_BASE | (packed ? F_PACKED : 0), NUM);
+    TBuf b = { TG_DATA, 8, true };
+    VuVirtqElement *e;
+
+    if (packed) {
+        tr_packed_add(tf, 0, &b, 1, 0);
+        tf->ring[0].next_id = 0; /* reuse buffer id 0 */
+        tr_packed_add(tf, 0, &b, 1, 0);
+    } else {
+        uint16_t head = tr_split_add(tf, 0, &b, 1, 0);
+
+        tr_split_publish(tf, 0, head);
+    }
+    e = vu_queue_pop(tf->dev, q0(tf));
+    g_assert_nonnull(e);
+    g_assert_null(vu_queue_pop(tf->dev, q0(tf)));
+    g_assert_true(vu_dev_broken(tf->dev));
+    vu_elem_free(e);
+    tf_free(tf);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -705,6 +731,10 @@ int main(int argc, char **argv)
     g_test_add_func("/vu/virtq/packed/indirect", test_packed_indirect);
     g_test_add_func("/vu/virtq/packed/wrap", test_packed_wrap);
     g_test_add_func("/vu/virtq/packed/event-suppression", test_packed_event_suppression);
+    g_test_add_data_func("/vu/virtq/invalid/head-already-in-use", GINT_TO_POINTER(0),
+                         test_bad_head_in_use);
+    g_test_add_data_func("/vu/virtq/invalid/packed-id-already-in-use", GINT_TO_POINTER(1),
+                         test_bad_head_in_use);
     for (size_t i = 0; i < G_N_ELEMENTS(bad_rings); i++) {
         g_autofree char *path = g_strdup_printf("/vu/virtq/invalid/%s", bad_rings[i].name);
 

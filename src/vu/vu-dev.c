@@ -423,13 +423,14 @@ static int h_set_vring_num(VuDev *dev, VuMsg *msg, int *reply_fd)
     if (num == 0 || num > dev->max_queue_size || (num & (num - 1))) {
         return -EPROTO;
     }
-    if (vq->started) {
-        return -EBUSY;
+    if (vq->activated) {
+        return -EBUSY; /* the ring is being processed */
     }
     vq->num = num;
     if (!vu_virtq_map(vq)) {
         return -EPROTO;
     }
+    vu_virtq_try_activate(vq);
     return 0;
 }
 
@@ -454,8 +455,8 @@ static int h_set_vring_base(VuDev *dev, VuMsg *msg, int *reply_fd)
 {
     VuVirtq *vq = msg_vq(dev, msg);
 
-    if (vq->started) {
-        return -EBUSY;
+    if (vq->activated) {
+        return -EBUSY; /* the ring is being processed */
     }
     return vu_virtq_set_base(vq, msg->payload.state.num) ? 0 : -EPROTO;
 }

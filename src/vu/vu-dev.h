@@ -141,6 +141,11 @@ VuVirtqElement *vu_queue_pop(VuDev *dev, VuVirtq *vq);
  * guest pages (first @len bytes of in_sg and the used entry), clear the
  * inflight record.  Does not notify.  Ignored while the ring is stopped. */
 void vu_queue_push(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem, uint32_t len);
+/* Dirty-log in_sg bytes [@in_offset, @in_offset + @len) of @elem.  Only
+ * needed for device writes beyond the first @len bytes given to
+ * vu_queue_push() (e.g. a status written at the very end of the writable
+ * area of a short completion); a no-op unless logging is active. */
+void vu_queue_log_write(VuDev *dev, const VuVirtqElement *elem, size_t in_offset, size_t len);
 /* Signal the call fd if the guest wants it (event idx / flags). */
 void vu_queue_notify(VuDev *dev, VuVirtq *vq);
 /* Give an element back unused: it will be popped again (before others).

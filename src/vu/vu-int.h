@@ -95,6 +95,7 @@ struct VuVirtq {
     bool poll_seen_wrap;
 
     unsigned int inuse;
+    uint8_t *busy;             /* [num]: head / buffer id is with the device */
     uint64_t pop_seq;
     GQueue unpopped;           /* VuElemPriv copies, popped first */
 

@@ -228,14 +228,16 @@ void vu_msg_close_fds(VuMsg *msg)
     msg->fd_num = 0;
 }
 
-/* Wait up to one second for more bytes of a message already started. */
+int vu_msg_io_timeout_ms = 1000;
+
+/* Wait (bounded) for more bytes of a message already started. */
 static int vu_wait_readable(int sock)
 {
     struct pollfd pfd = { .fd = sock, .events = POLLIN };
     int r;
 
     do {
-        r = poll(&pfd, 1, 1000);
+        r = poll(&pfd, 1, vu_msg_io_timeout_ms);
     } while (r < 0 && errno == EINTR);
     if (r < 0) {
         return -errno;
@@ -396,7 +398,7 @@ int vu_msg_send_reply(int sock, VuMsg *msg, uint32_t size, int fd)
         memcpy(CMSG_DATA(c), &fd, sizeof(int));
     }
     while (sent < total) {
-        ssize_t r = sendmsg(sock, &mh, MSG_NOSIGNAL);
+        ssize_t r = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 
         if (r < 0) {
             if (errno == EINTR) {
@@ -405,7 +407,7 @@ int vu_msg_send_reply(int sock, VuMsg *msg, uint32_t size, int fd)
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 struct pollfd pfd = { .fd = sock, .events = POLLOUT };
 
-                if (poll(&pfd, 1, 1000) <= 0) {
+                if (poll(&pfd, 1, vu_msg_io_timeout_ms) <= 0) {
                     return -ETIMEDOUT;
                 }
                 continue;

@@ -235,6 +235,10 @@ const char *vu_msg_request_name(uint32_t request);
  */
 int vu_msg_validate(const VuMsg *msg, unsigned int num_queues, const char **why);
 
+/* How long vu_msg_recv() waits for the rest of a started message, and
+ * vu_msg_send_reply() for room in the socket (ms); the fuzzers set 0. */
+extern int vu_msg_io_timeout_ms;
+
 /*
  * vu_msg_recv() - read one message from @sock.
  * Blocks at most ~1 s for the rest of a message that has started.

@@ -179,6 +179,8 @@ void vu_virtq_reset(VuVirtq *vq, bool close_fds)
     g_free(vq->resubmit);
     vq->resubmit = NULL;
     vq->resubmit_num = vq->resubmit_pos = 0;
+    g_free(vq->busy);
+    vq->busy = NULL;
     if (close_fds) {
         vq_close_fd(&vq->kick_fd);
         vq_close_fd(&vq->call_fd);
@@ -269,31 +271,49 @@ static void vq_note_poll(VuVirtq *vq)
 {
     if (!vq->packed) {
         vq->poll_seen = ld16(AVAIL_IDX(vq));
-    } else {
+    } else if (packed_desc_avail(vq, vq->last_avail_idx, vq->avail_wrap)) {
+        /* Reported: do not report this position again. */
         vq->poll_seen = vq->last_avail_idx;
         vq->poll_seen_wrap = vq->avail_wrap;
+    } else {
+        vq->poll_seen = UINT16_MAX; /* nothing seen yet */
     }
 }
 
-void vu_virtq_try_activate(VuVirtq *vq)
+/* Read the ring state from memory once the ring is started and mapped. */
+static bool vq_activate(VuVirtq *vq)
 {
-    VuDev *dev = vq->dev;
-
     if (!vq->started || vq->activated || !vq->mapped) {
-        return;
+        return false;
     }
     if (!vq->packed) {
         vq->used_idx = ld16(USED_IDX(vq));
         vq->shadow_avail_idx = vq->last_avail_idx;
     } else if (vq->last_avail_idx >= vq->num || vq->used_idx >= vq->num) {
         vu_virtq_broken(vq, "ring base beyond the ring size %u", vq->num);
-        return;
+        return false;
     }
     vq->signalled_used_valid = false;
     vq->activated = true;
+    g_free(vq->busy);
+    vq->busy = g_new0(uint8_t, vq->num);
     vu_inflight_queue_start(vq);
+    for (unsigned int i = vq->resubmit_pos; i < vq->resubmit_num; i++) {
+        /* Resubmitted heads are out already; packed entries are marked
+         * busy by buffer id when popped. */
+        if (!vq->packed && vq->resubmit[i] < vq->num) {
+            vq->busy[vq->resubmit[i]] = 1;
+        }
+    }
     vq_note_poll(vq);
-    if (vu_queue_ready(vq) && dev->iface && dev->iface->queue_kick) {
+    return true;
+}
+
+void vu_virtq_try_activate(VuVirtq *vq)
+{
+    VuDev *dev = vq->dev;
+
+    if (vq_activate(vq) && vu_queue_ready(vq) && dev->iface && dev->iface->queue_kick) {
         dev->iface->queue_kick(dev, (int)vq->idx);
     }
 }
@@ -373,10 +393,13 @@ void vu_virtq_start(VuVirtq *vq)
             dev->iface->suspend(dev, false);
         }
     }
+    vq_activate(vq);
     if (dev->iface && dev->iface->queue_set_started) {
         dev->iface->queue_set_started(dev, (int)vq->idx, true);
     }
-    vu_virtq_try_activate(vq);
+    if (vu_queue_ready(vq) && dev->iface && dev->iface->queue_kick) {
+        dev->iface->queue_kick(dev, (int)vq->idx);
+    }
 }
 
 void vu_virtq_stop(VuVirtq *vq)
@@ -723,6 +746,18 @@ void vu_elem_free(VuVirtqElement *elem)
     g_free(p);
 }
 
+static void vq_set_busy(VuVirtq *vq, unsigned int id, bool busy)
+{
+    if (vq->busy && id < vq->num) {
+        vq->busy[id] = busy;
+    }
+}
+
+static bool vq_is_busy(const VuVirtq *vq, unsigned int id)
+{
+    return vq->busy && id < vq->num && vq->busy[id];
+}
+
 static VuElemPriv *split_read_elem(VuVirtq *vq, uint16_t head)
 {
     VuChain c = { .vq = vq };
@@ -791,6 +826,10 @@ static VuElemPriv *split_pop(VuVirtq *vq)
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     pos = vq->last_avail_idx;
     head = ld16(AVAIL_RING(vq, pos % vq->num));
+    if (vq_is_busy(vq, head)) {
+        vu_virtq_broken(vq, "guest made head %u available while it is in use", head);
+        return NULL;
+    }
     p = split_read_elem(vq, head);
     if (!p) {
         return NULL;
@@ -799,6 +838,7 @@ static VuElemPriv *split_pop(VuVirtq *vq)
     p->avail_pos = pos;
     p->seq = vq->pop_seq++;
     vq->inuse++;
+    vq_set_busy(vq, head, true);
     if (vq->inflight) {
         vu_inflight_split_pop(vq, head);
         p->inflight_tracked = true;
@@ -843,6 +883,7 @@ static VuElemPriv *packed_pop(VuVirtq *vq)
             p->inflight_tracked = true;
             p->inflight_entry = entry;
             p->ndescs = (uint16_t)n;
+            vq_set_busy(vq, p->elem.index, true);
         }
         return p;
     }
@@ -873,6 +914,13 @@ static VuElemPriv *packed_pop(VuVirtq *vq)
     if (!p) {
         return NULL;
     }
+    if (vq_is_busy(vq, p->elem.index)) {
+        vu_virtq_broken(vq, "guest made buffer id %u available while it is in use",
+                        p->elem.index);
+        vu_elem_free(&p->elem);
+        return NULL;
+    }
+    vq_set_busy(vq, p->elem.index, true);
     p->avail_pos = vq->last_avail_idx;
     p->avail_wrap = vq->avail_wrap;
     p->ndescs = (uint16_t)n;
@@ -914,6 +962,29 @@ static void elem_log_in(VuVirtq *vq, const VuElemPriv *p, uint32_t len)
         vu_log_write(&dev->log, p->in_gpa[i], l);
         len -= (uint32_t)l;
     }
+}
+
+void vu_queue_log_write(VuDev *dev, const VuVirtqElement *elem, size_t in_offset, size_t len)
+{
+    const VuElemPriv *p = (const VuElemPriv *)elem;
+
+    if (!vu_dev_has_feature(dev, VHOST_F_LOG_ALL) || !vu_log_active(&dev->log) ||
+        vu_dev_suspended(dev)) {
+        return;
+    }
+    for (unsigned int i = 0; i < elem->in_num && len > 0; i++) {
+        size_t l = elem->in_sg[i].iov_len;
+
+        if (in_offset >= l) {
+            in_offset -= l;
+            continue;
+        }
+        l = MIN(l - in_offset, len);
+        vu_log_write(&dev->log, p->in_gpa[i] + in_offset, l);
+        len -= l;
+        in_offset = 0;
+    }
+    vu_log_kick(&dev->log);
 }
 
 static void split_push(VuVirtq *vq, const VuElemPriv *p, uint32_t len)
@@ -981,6 +1052,7 @@ void vu_queue_push(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem, uint32_t
     } else {
         split_push(vq, p, len);
     }
+    vq_set_busy(vq, elem->index, false);
     if (vq->inuse > 0) {
         vq->inuse--;
     }
@@ -1001,6 +1073,7 @@ void vu_queue_detach(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem)
             vu_inflight_split_unpop(vq, (uint16_t)p->elem.index);
         }
     }
+    vq_set_busy(vq, elem->index, false);
     if (vq->inuse > 0) {
         vq->inuse--;
     }
@@ -1022,6 +1095,7 @@ static void vq_rewind_tail(VuVirtq *vq, const VuElemPriv *p)
         }
     }
     vq->pop_seq--;
+    vq_set_busy(vq, p->elem.index, false);
     if (vq->inuse > 0) {
         vq->inuse--;
     }
