@@ -142,6 +142,13 @@ static void io_complete(void *opaque, SndIoMsg *msg, uint32_t status, uint32_t l
 
 static void io_discard(void *opaque, SndIoMsg *msg)
 {
+    SndDev *snd = opaque;
+
+    /* Reset: the element is forgotten, never returned to the guest. */
+    if (snd->dev && msg->elem) {
+        vu_queue_detach(snd->dev, vu_dev_queue(snd->dev, msg->tx ? VSND_VQ_TX : VSND_VQ_RX),
+                        msg->elem);
+    }
     vu_elem_free(msg->elem);
     snd_io_msg_free(msg);
 }
@@ -227,6 +234,11 @@ static void handle_ctl(SndDev *snd)
         };
         size_t used;
 
+        /* I/O the guest queued before this request is taken first, so a
+         * RELEASE sees (and completes) every message sent before it even
+         * when the data queue's kick has not been dispatched yet. */
+        handle_io(snd, VSND_VQ_TX);
+        handle_io(snd, VSND_VQ_RX);
         /* Copy out of guest memory first; only the copy is looked at. */
         req_len = vu_iov_to_buf(elem->out_sg, elem->out_num, 0, req, req_len);
         used = snd_ctl_handle(&ctx, req, req_len, resp, resp_cap);
@@ -411,6 +423,8 @@ void snd_dev_free(SndDev *snd)
     if (!snd) {
         return;
     }
+    /* The VuDev is gone already (vu_dev_free() resets the device first). */
+    snd->dev = NULL;
     g_clear_handle_id(&snd->poll_id, g_source_remove);
     snd_kctl_free(snd->kctl);
     snd_info_free(snd->info);
