@@ -778,6 +778,129 @@ static void test_invalid_io(void)
     guest_end(sg, ff, d);
 }
 
+
+/* ---- hostile chains on every queue ---- */
+
+static void test_random_chains(void)
+{
+    FfConn *ff;
+    Dev *d = dev_start("null", 2, TRUE, &ff);
+    SgGuest *sg = guest_boot(ff, 16);
+    static const unsigned int queues[] = { VIRTIO_SND_VQ_CONTROL, VIRTIO_SND_VQ_TX,
+                                           VIRTIO_SND_VQ_RX };
+    static const uint32_t ids[] = { 0, 1, 2, 0xffffffffu, 0x80000000u };
+    uint64_t pool = fg_alloc(sg->mem, 64 * 1024, 8);
+    g_autoptr(GError) err = NULL;
+    uint32_t st;
+
+    for (unsigned int i = 0; i < 300; i++) {
+        unsigned int q = queues[g_test_rand_int_range(0, G_N_ELEMENTS(queues))];
+        unsigned int n = (unsigned int)g_test_rand_int_range(1, 7);
+        unsigned int nread = (unsigned int)g_test_rand_int_range(0, (gint32)n + 1);
+        FgSeg segs[6];
+        uint64_t at = pool;
+        uint32_t wr_total = 0;
+        RawTok tok;
+        FgUsed u;
+
+        for (unsigned int k = 0; k < n; k++) {
+            uint32_t len = (uint32_t)g_test_rand_int_range(1, 300);
+            uint8_t *p = fg_ptr(sg->mem, at, len);
+
+            g_assert_nonnull(p);
+            for (uint32_t b = 0; b < len; b++) {
+                p[b] = (uint8_t)g_test_rand_int();
+            }
+            if (k == 0 && len >= 8) {
+                uint32_t code = q == VIRTIO_SND_VQ_CONTROL
+                                    ? (uint32_t)g_test_rand_int_range(0, 0x310) & 0x0307
+                                    : ids[g_test_rand_int_range(0, G_N_ELEMENTS(ids))];
+                uint32_t id = htole32(ids[g_test_rand_int_range(0, G_N_ELEMENTS(ids))]);
+
+                code = htole32(code);
+                memcpy(p, &code, 4);
+                memcpy(p + 4, &id, 4);
+            }
+            segs[k].gpa = at;
+            segs[k].len = len;
+            segs[k].writable = k >= nread;
+            if (segs[k].writable) {
+                wr_total += len;
+            }
+            at += (len + 7) & ~7u;
+        }
+        g_assert_cmpint(fg_vq_add(sg->vq[q], segs, n, NULL, &tok), >=, 0);
+        fg_vq_kick(sg->vq[q]);
+        g_assert_true(fg_vq_wait_used(sg->vq[q], &u, 2000));
+        g_assert_true(u.token == &tok);
+        g_assert_cmpuint(u.len, <=, wr_total);
+    }
+    /* the device still answers the probe query identically */
+    {
+        g_autofree struct virtio_snd_pcm_info *info = g_new0(struct virtio_snd_pcm_info, 2);
+        g_assert_true(sg_query_info(sg, VIRTIO_SND_R_PCM_INFO, 0, 2, 32, info, &st, &err));
+        g_assert_no_error(err);
+        g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+        g_assert_cmpmem(info, 64, sg->pcm, 64);
+    }
+    guest_end(sg, ff, d);
+}
+
+/* A device-readable event buffer is a corrupt event queue: the device
+ * stops until a reset, then works again. */
+static void test_event_readable_buffer(void)
+{
+    FfConn *ff;
+    Dev *d = dev_start("null", 2, TRUE, &ff);
+    SgGuest *sg;
+    g_autoptr(GError) err = NULL;
+    uint64_t buf;
+    uint8_t status = 0;
+    RawTok tok;
+    FgUsed u;
+    struct {
+        struct vsnd_ctl_hdr hdr;
+        struct vsnd_ctl_value value;
+    } wr;
+    struct virtio_snd_event ev;
+
+    sg = guest_boot(ff, 16);
+    g_assert_true(sg_reset(sg, &err));
+    ff_setup(ff)->want_features |= 1ull << VIRTIO_SND_F_CTLS;
+    g_assert_true(sg_restart(sg, &err));
+    g_assert_no_error(err);
+    /* Use up the event buffers... */
+    memset(&wr, 0, sizeof(wr));
+    wr.hdr.hdr.code = htole32(VIRTIO_SND_R_CTL_WRITE);
+    for (unsigned int i = 0; i < sg->opts.queue_size; i++) {
+        wr.value.value.integer[0] = htole32(i % 2 ? 10 : 20);
+        g_assert_cmphex(ctl_status(sg, &wr, sizeof(wr), NULL, 0), ==, VIRTIO_SND_S_OK);
+    }
+    while (fg_vq_get_used(sg->vq[VIRTIO_SND_VQ_EVENT], &u)) {
+    }
+    /* ...then offer a device-readable one and raise an event. */
+    buf = fg_alloc(sg->mem, 8, 8);
+    {
+        FgSeg s = { buf, 8, false };
+        g_assert_cmpint(fg_vq_add(sg->vq[VIRTIO_SND_VQ_EVENT], &s, 1, NULL, &tok), >=, 0);
+    }
+    wr.value.value.integer[0] = htole32(33);
+    g_assert_cmphex(ctl_status(sg, &wr, sizeof(wr), NULL, 0), ==, VIRTIO_SND_S_OK);
+    g_assert_true(ff_get_status(ff, &status, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(status & FF_S_NEEDS_RESET, !=, 0);
+    /* a reset brings it back */
+    g_assert_true(sg_reset(sg, &err));
+    g_assert_no_error(err);
+    g_assert_true(sg_restart(sg, &err));
+    g_assert_no_error(err);
+    wr.value.value.integer[0] = htole32(44);
+    g_assert_cmphex(ctl_status(sg, &wr, sizeof(wr), NULL, 0), ==, VIRTIO_SND_S_OK);
+    g_assert_true(sg_event_get(sg, &ev, 2000));
+    g_assert_cmphex(le32toh(ev.hdr.code), ==, VIRTIO_SND_EVT_CTL_NOTIFY);
+    guest_end(sg, ff, d);
+}
+
 /* ---- idle: no busy loop with unused event buffers ---- */
 
 static double cpu_seconds(void)
@@ -821,5 +944,7 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/dev/invalid/control", test_invalid_control);
     g_test_add_func("/snd/dev/invalid/io", test_invalid_io);
     g_test_add_func("/snd/dev/idle/no-busy-loop", test_idle);
+    g_test_add_func("/snd/dev/hostile/random-chains", test_random_chains);
+    g_test_add_func("/snd/dev/hostile/event-buffer-readable", test_event_readable_buffer);
     return g_test_run();
 }

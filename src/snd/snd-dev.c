@@ -55,6 +55,7 @@ struct SndDev {
     SndInfo *info;
     SndKctl *kctl;
     SndEventQueue *events;
+    bool in_request; /* events raised by a control request wait for its reply */
     guint poll_id;
 };
 
@@ -119,7 +120,9 @@ static void send_event(SndDev *snd, uint32_t code, uint32_t data)
 
     snd_event_make(&ev, code, data);
     snd_event_queue_push(snd->events, &ev);
-    flush_events(snd);
+    if (!snd->in_request) {
+        flush_events(snd);
+    }
 }
 
 /* ---- stream manager host ----------------------------------------------------- */
@@ -241,11 +244,14 @@ static void handle_ctl(SndDev *snd)
         handle_io(snd, VSND_VQ_RX);
         /* Copy out of guest memory first; only the copy is looked at. */
         req_len = vu_iov_to_buf(elem->out_sg, elem->out_num, 0, req, req_len);
+        snd->in_request = true;
         used = snd_ctl_handle(&ctx, req, req_len, resp, resp_cap);
+        snd->in_request = false;
         used = vu_iov_from_buf(elem->in_sg, elem->in_num, 0, resp, used);
         vu_queue_push(dev, vq, elem, (uint32_t)used);
         vu_elem_free(elem);
         vu_queue_notify(dev, vq);
+        flush_events(snd);
     }
 }
 
