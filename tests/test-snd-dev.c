@@ -33,6 +33,11 @@
 #include "vu/vu-glib.h"
 #include "tests/harness/fake-frontend.h"
 #include "tests/harness/snd-guest.h"
+#ifdef SND_TEST_FAKE_AUDIO
+#include "test-snd-fake.h"
+/* The scriptable host driver; touched on the device thread only. */
+static VsndAudio *fake;
+#endif
 
 #define PERIOD 1920u /* 10 ms of S16 stereo at 48 kHz */
 #define PERIODS 4u
@@ -65,8 +70,12 @@ static gpointer dev_main(gpointer data)
     VuDev *dev;
 
     g_assert_true(g_main_context_acquire(ctx));
+#ifdef SND_TEST_FAKE_AUDIO
+    audio = fake = fake_audio_new();
+#else
     audio = vsnd_audio_new(d->spec, "test-vm", &err);
     g_assert_no_error(err);
+#endif
     snd = snd_dev_new(&d->cfg, audio);
     dev = vu_dev_new(d->fd, 4, 1024, snd_dev_vu_iface(), snd, vu_glib_loop_ops(), NULL);
     snd_dev_attach(snd, dev);
@@ -77,7 +86,12 @@ static gpointer dev_main(gpointer data)
     }
     vu_dev_free(dev);
     snd_dev_free(snd);
+#ifdef SND_TEST_FAKE_AUDIO
+    fake_audio_free(audio);
+    fake = NULL;
+#else
     vsnd_audio_free(audio);
+#endif
     g_main_context_release(ctx);
     return NULL;
 }
@@ -926,11 +940,203 @@ static void test_idle(void)
     guest_end(sg, ff, d);
 }
 
+
+#ifdef SND_TEST_FAKE_AUDIO
+/* ---- with the scriptable driver: host events ---- */
+
+typedef struct OnDev {
+    void (*fn)(void *data);
+    void *data;
+    gboolean done;
+    GMutex lock;
+    GCond cond;
+} OnDev;
+
+static gboolean on_dev_cb(gpointer p)
+{
+    OnDev *o = p;
+
+    o->fn(o->data);
+    g_mutex_lock(&o->lock);
+    o->done = TRUE;
+    g_cond_signal(&o->cond);
+    g_mutex_unlock(&o->lock);
+    return G_SOURCE_REMOVE;
+}
+
+/* Run @fn(@data) on the device thread and wait for it. */
+static void run_on_dev(void (*fn)(void *data), void *data)
+{
+    OnDev o = { .fn = fn, .data = data };
+
+    g_mutex_init(&o.lock);
+    g_cond_init(&o.cond);
+    g_main_context_invoke(NULL, on_dev_cb, &o);
+    g_mutex_lock(&o.lock);
+    while (!o.done) {
+        g_cond_wait(&o.cond, &o.lock);
+    }
+    g_mutex_unlock(&o.lock);
+    g_mutex_clear(&o.lock);
+    g_cond_clear(&o.cond);
+}
+
+static void inject_error(void *data)
+{
+    VsndAudioStream *s = fake_audio_last(fake);
+
+    g_assert_nonnull(s);
+    fake_stream_error(s, GPOINTER_TO_INT(data));
+}
+
+static void set_room(void *data)
+{
+    fake->default_room = GPOINTER_TO_SIZE(data);
+}
+
+static void give_data_all(void *data)
+{
+    for (guint i = 0; i < fake->streams->len; i++) {
+        VsndAudioStream *s = g_ptr_array_index(fake->streams, i);
+
+        if (!s->closed && s->params.direction == VSND_DIR_INPUT) {
+            fake_stream_give_data(s, GPOINTER_TO_SIZE(data));
+        }
+    }
+}
+
+static void expect_event(SgGuest *sg, uint32_t code, uint32_t data)
+{
+    struct virtio_snd_event ev;
+
+    g_assert_true(sg_event_get(sg, &ev, 2000));
+    g_assert_cmphex(le32toh(ev.hdr.code), ==, code);
+    g_assert_cmpuint(le32toh(ev.data), ==, data);
+}
+
+static void test_fake_jack(void)
+{
+    FfConn *ff;
+    Dev *d = dev_start("fake", 2, FALSE, &ff);
+    SgGuest *sg = guest_boot(ff, 0);
+    g_autoptr(GError) err = NULL;
+    struct virtio_snd_jack_info jack[2];
+    uint32_t st;
+
+    g_assert_cmpuint(sg->jack[0].connected, ==, 1);
+    params_ok(sg, 0, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 0);
+    run_on_dev(inject_error, GINT_TO_POINTER(-ENODEV));
+    expect_event(sg, VIRTIO_SND_EVT_JACK_DISCONNECTED, 0);
+    g_assert_true(sg_query_info(sg, VIRTIO_SND_R_JACK_INFO, 0, 2, 24, jack, &st, &err));
+    g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+    g_assert_cmpuint(jack[0].connected, ==, 0);
+    g_assert_cmpuint(jack[1].connected, ==, 1);
+    run_on_dev(inject_error, GINT_TO_POINTER(0));
+    expect_event(sg, VIRTIO_SND_EVT_JACK_CONNECTED, 0);
+    g_assert_true(sg_query_info(sg, VIRTIO_SND_R_JACK_INFO, 0, 1, 24, jack, &st, &err));
+    g_assert_cmpuint(jack[0].connected, ==, 1);
+    guest_end(sg, ff, d);
+}
+
+static void test_fake_xrun(void)
+{
+    FfConn *ff;
+    Dev *d = dev_start("fake", 2, FALSE, &ff);
+    SgGuest *sg = guest_boot(ff, 0);
+
+    g_assert_cmpuint(le32toh(sg->pcm[0].features) & (1u << VIRTIO_SND_PCM_F_EVT_XRUNS), !=, 0);
+    params_ok(sg, 0, 1u << VIRTIO_SND_PCM_F_EVT_XRUNS);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_START, 0);
+    run_on_dev(inject_error, GINT_TO_POINTER(-EPIPE));
+    expect_event(sg, VIRTIO_SND_EVT_PCM_XRUN, 0);
+    guest_end(sg, ff, d);
+}
+
+static void test_fake_host_gone(void)
+{
+    FfConn *ff;
+    Dev *d = dev_start("fake", 2, FALSE, &ff);
+    SgGuest *sg = guest_boot(ff, 0);
+    uint8_t buf[PERIOD] = { 0 };
+    gint64 t0;
+
+    run_on_dev(set_room, GSIZE_TO_POINTER(0));
+    params_ok(sg, 0, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 0);
+    for (unsigned int i = 0; i < PERIODS; i++) {
+        g_assert_cmpint(sg_tx_submit(sg, sg_io_msg_new(sg, 0, false, PERIOD), buf, false), ==, 0);
+    }
+    pcm_ok(sg, VIRTIO_SND_R_PCM_START, 0);
+    /* the driver takes nothing: nothing completes */
+    g_assert_null(sg_io_wait(sg, false, 100));
+    t0 = g_get_monotonic_time();
+    run_on_dev(inject_error, GINT_TO_POINTER(-ECONNRESET));
+    expect_event(sg, VIRTIO_SND_EVT_JACK_DISCONNECTED, 0);
+    /* the stream keeps its pace on the device clock, with IO_ERR */
+    for (unsigned int i = 0; i < PERIODS; i++) {
+        SgIoMsg *m = sg_io_wait(sg, false, 2000);
+
+        g_assert_nonnull(m);
+        g_assert_cmphex(m->status, ==, VIRTIO_SND_S_IO_ERR);
+    }
+    g_assert_cmpint(g_get_monotonic_time() - t0, >=, (PERIODS - 1) * 10000 / 2);
+    guest_end(sg, ff, d);
+}
+
+static void test_fake_stalled(void)
+{
+    FfConn *ff;
+    Dev *d = dev_start("fake", 2, FALSE, &ff);
+    SgGuest *sg = guest_boot(ff, 0);
+    uint8_t buf[PERIOD] = { 0 };
+    SgIoMsg *m;
+    gint64 t0;
+
+    /* stream 0: a host that never takes anything */
+    run_on_dev(set_room, GSIZE_TO_POINTER(0));
+    params_ok(sg, 0, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 0);
+    for (unsigned int i = 0; i < PERIODS; i++) {
+        g_assert_cmpint(sg_tx_submit(sg, sg_io_msg_new(sg, 0, false, PERIOD), buf, false), ==, 0);
+    }
+    pcm_ok(sg, VIRTIO_SND_R_PCM_START, 0);
+    /* the control queue still answers at once */
+    t0 = g_get_monotonic_time();
+    params_ok(sg, 1, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 1);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, G_USEC_PER_SEC / 2);
+    /* and stream 1 captures while stream 0 is stuck */
+    m = sg_io_msg_new(sg, 1, true, PERIOD);
+    g_assert_cmpint(sg_rx_submit(sg, m, false), ==, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_START, 1);
+    run_on_dev(give_data_all, GSIZE_TO_POINTER(PERIOD));
+    g_assert_true(sg_io_wait(sg, true, 2000) == m);
+    g_assert_cmpuint(m->used_len, ==, PERIOD + 8);
+    g_assert_null(sg_io_wait(sg, false, 50));
+    /* RELEASE of the stuck stream still returns everything */
+    pcm_ok(sg, VIRTIO_SND_R_PCM_STOP, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_RELEASE, 0);
+    for (unsigned int i = 0; i < PERIODS; i++) {
+        g_assert_nonnull(sg_io_wait(sg, false, 0));
+    }
+    guest_end(sg, ff, d);
+}
+#endif
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     /* The device thread may log warnings (e.g. a host driver): not fatal. */
     g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+#ifdef SND_TEST_FAKE_AUDIO
+    g_test_add_func("/snd/dev-fake/jack/disconnect-connect", test_fake_jack);
+    g_test_add_func("/snd/dev-fake/xrun-event", test_fake_xrun);
+    g_test_add_func("/snd/dev-fake/host-gone/paced-io-err", test_fake_host_gone);
+    g_test_add_func("/snd/dev-fake/stalled-driver-blocks-nothing", test_fake_stalled);
+    return g_test_run();
+#endif
     g_test_add_func("/snd/dev/probe", test_probe);
     g_test_add_func("/snd/dev/config/controls", test_config_controls);
     g_test_add_func("/snd/dev/playback/wav-byte-exact", test_playback_wav);
