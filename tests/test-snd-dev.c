@@ -692,94 +692,87 @@ static FgUsed raw_io(SgGuest *sg, unsigned int q, const FgSeg *segs, unsigned in
     return u;
 }
 
+/* One raw I/O chain: header with @stream, then @n segments of the given
+ * lengths (negative: device-writable) cut from guest memory. */
+typedef struct RawIo {
+    const char *what;
+    unsigned int q;
+    uint32_t stream;
+    int seg[4];       /* segment lengths after the header; < 0 writable */
+    uint32_t hdr_len; /* 0: 4 */
+    uint32_t used;    /* expected used length */
+    uint32_t status;  /* expected status in the last writable 8 bytes, 0: none */
+} RawIo;
+
+static void check_raw_io(SgGuest *sg, const RawIo *r)
+{
+    uint64_t mem = fg_alloc(sg->mem, 5 * (PERIOD * PERIODS + 64), 8);
+    uint32_t id = htole32(r->stream);
+    struct virtio_snd_pcm_status status;
+    FgSeg segs[5];
+    unsigned int n = 0;
+    uint64_t at = mem, last_wr = 0;
+    uint32_t last_len = 0;
+    FgUsed u;
+
+    fg_write(sg->mem, mem, &id, 4);
+    segs[n++] = (FgSeg){ mem, r->hdr_len ? r->hdr_len : 4, false };
+    at += 64;
+    for (unsigned int k = 0; k < G_N_ELEMENTS(r->seg) && r->seg[k]; k++) {
+        uint32_t len = (uint32_t)ABS(r->seg[k]);
+
+        segs[n++] = (FgSeg){ at, len, r->seg[k] < 0 };
+        if (r->seg[k] < 0) {
+            last_wr = at;
+            last_len = len;
+        }
+        at += len + 64;
+    }
+    u = raw_io(sg, r->q, segs, n);
+    g_test_message("%s: used %u", r->what, u.len);
+    g_assert_cmpuint(u.len, ==, r->used);
+    if (r->status) {
+        g_assert_cmpuint(last_len, >=, 8);
+        fg_read(sg->mem, last_wr + last_len - 8, &status, 8);
+        g_assert_cmphex(le32toh(status.status), ==, r->status);
+    }
+}
+
 static void test_invalid_io(void)
 {
     FfConn *ff;
     Dev *d = dev_start("null", 2, FALSE, &ff);
     SgGuest *sg = guest_boot(ff, 0);
-    uint64_t hdr = fg_alloc(sg->mem, 64, 8);
-    uint64_t data = fg_alloc(sg->mem, PERIOD, 8);
-    uint64_t st = fg_alloc(sg->mem, 16, 8);
-    uint32_t v;
+    const uint32_t bad = VIRTIO_SND_S_BAD_MSG;
+    const RawIo cases[] = {
+        { "tx bad stream id", VIRTIO_SND_VQ_TX, 99, { PERIOD, -8 }, 0, 8, bad },
+        { "tx huge stream id", VIRTIO_SND_VQ_TX, 0xffffffffu, { PERIOD, -8 }, 0, 8, bad },
+        { "tx for a capture stream", VIRTIO_SND_VQ_TX, 1, { PERIOD, -8 }, 0, 8, bad },
+        { "rx for a playback stream", VIRTIO_SND_VQ_RX, 0, { -64, -8 }, 0, 64 + 8, bad },
+        { "rx bad stream id", VIRTIO_SND_VQ_RX, 7, { -64, -8 }, 0, 64 + 8, bad },
+        { "tx without status", VIRTIO_SND_VQ_TX, 0, { 64 }, 0, 0, 0 },
+        { "tx with a short status", VIRTIO_SND_VQ_TX, 0, { 64, -7 }, 0, 0, 0 },
+        { "tx with a 3-byte header", VIRTIO_SND_VQ_TX, 0, { -8 }, 3, 8, bad },
+        { "rx with a status only", VIRTIO_SND_VQ_RX, 1, { -8 }, 0, 8, bad },
+        { "rx shorter than a status", VIRTIO_SND_VQ_RX, 1, { -5 }, 0, 0, 0 },
+        { "tx larger than the buffer", VIRTIO_SND_VQ_TX, 0, { PERIOD * PERIODS, 4, -8 }, 0, 8,
+          bad },
+    };
     struct virtio_snd_pcm_status status;
+    uint64_t hdr = fg_alloc(sg->mem, 8, 8), data = fg_alloc(sg->mem, PERIOD, 8),
+             st = fg_alloc(sg->mem, 8, 8);
+    uint32_t v = htole32(0);
     FgUsed u;
 
     params_ok(sg, 0, 0);
     pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 0);
     params_ok(sg, 1, 0);
     pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 1);
-
-    /* bad stream id on tx: BAD_MSG in the status, used len 8 */
-    v = htole32(99);
-    fg_write(sg->mem, hdr, &v, 4);
-    {
-        FgSeg s[] = { { hdr, 4, false }, { data, PERIOD, false }, { st, 8, true } };
-        u = raw_io(sg, VIRTIO_SND_VQ_TX, s, 3);
-        g_assert_cmpuint(u.len, ==, 8);
-        fg_read(sg->mem, st, &status, 8);
-        g_assert_cmphex(le32toh(status.status), ==, VIRTIO_SND_S_BAD_MSG);
-    }
-    /* huge stream id */
-    v = htole32(0xffffffffu);
-    fg_write(sg->mem, hdr, &v, 4);
-    {
-        FgSeg s[] = { { hdr, 4, false }, { data, PERIOD, false }, { st, 8, true } };
-        u = raw_io(sg, VIRTIO_SND_VQ_TX, s, 3);
-        fg_read(sg->mem, st, &status, 8);
-        g_assert_cmphex(le32toh(status.status), ==, VIRTIO_SND_S_BAD_MSG);
-    }
-    /* tx for the capture stream 1 */
-    v = htole32(1);
-    fg_write(sg->mem, hdr, &v, 4);
-    {
-        FgSeg s[] = { { hdr, 4, false }, { data, PERIOD, false }, { st, 8, true } };
-        u = raw_io(sg, VIRTIO_SND_VQ_TX, s, 3);
-        fg_read(sg->mem, st, &status, 8);
-        g_assert_cmphex(le32toh(status.status), ==, VIRTIO_SND_S_BAD_MSG);
-    }
-    /* rx for the playback stream 0: status in the last 8 bytes */
-    v = htole32(0);
-    fg_write(sg->mem, hdr, &v, 4);
-    {
-        FgSeg s[] = { { hdr, 4, false }, { data, 64, true }, { st, 8, true } };
-        u = raw_io(sg, VIRTIO_SND_VQ_RX, s, 3);
-        g_assert_cmpuint(u.len, ==, 64 + 8);
-        fg_read(sg->mem, st, &status, 8);
-        g_assert_cmphex(le32toh(status.status), ==, VIRTIO_SND_S_BAD_MSG);
-    }
-    /* tx without a status: completed with length 0 */
-    {
-        FgSeg s[] = { { hdr, 4, false }, { data, 64, false } };
-        u = raw_io(sg, VIRTIO_SND_VQ_TX, s, 2);
-        g_assert_cmpuint(u.len, ==, 0);
-    }
-    /* tx with a 3-byte header */
-    {
-        FgSeg s[] = { { hdr, 3, false }, { st, 8, true } };
-        u = raw_io(sg, VIRTIO_SND_VQ_TX, s, 2);
-        g_assert_cmpuint(u.len, ==, 8);
-        fg_read(sg->mem, st, &status, 8);
-        g_assert_cmphex(le32toh(status.status), ==, VIRTIO_SND_S_BAD_MSG);
-    }
-    /* rx with a status-only writable part */
-    v = htole32(1);
-    fg_write(sg->mem, hdr, &v, 4);
-    {
-        FgSeg s[] = { { hdr, 4, false }, { st, 8, true } };
-        u = raw_io(sg, VIRTIO_SND_VQ_RX, s, 2);
-        g_assert_cmpuint(u.len, ==, 8);
-    }
-    /* tx larger than the buffer */
-    v = htole32(0);
-    fg_write(sg->mem, hdr, &v, 4);
-    {
-        uint64_t big = fg_alloc(sg->mem, PERIOD * PERIODS + 4, 8);
-        FgSeg s[] = { { hdr, 4, false }, { big, PERIOD * PERIODS + 4, false }, { st, 8, true } };
-        u = raw_io(sg, VIRTIO_SND_VQ_TX, s, 3);
-        fg_read(sg->mem, st, &status, 8);
-        g_assert_cmphex(le32toh(status.status), ==, VIRTIO_SND_S_BAD_MSG);
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        check_raw_io(sg, &cases[i]);
     }
     /* still playing fine: a valid message, split at odd boundaries */
+    fg_write(sg->mem, hdr, &v, 4);
     {
         FgSeg s[] = { { hdr, 1, false }, { hdr + 1, 3, false }, { data, 7, false },
                       { data + 7, PERIOD - 7, false }, { st, 3, true }, { st + 3, 5, true } };
@@ -791,7 +784,6 @@ static void test_invalid_io(void)
     }
     guest_end(sg, ff, d);
 }
-
 
 /* ---- hostile chains on every queue ---- */
 
