@@ -668,6 +668,39 @@ static void test_host_gone(void)
     fx_free(fx);
 }
 
+
+static void test_host_gone_before_start(void)
+{
+    Fx *fx = fx_new();
+    VsndAudioStream *s;
+
+    reach(fx, SND_PCM_STATE_PREPARED);
+    s = fake_audio_last(fx->audio);
+    g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*host stream failed*");
+    fake_stream_error(s, -ENODEV);
+    g_test_assert_expected_messages();
+    /* START still succeeds: the stream runs on the device clock */
+    cmd_ok(fx, 0, SND_PCM_CMD_START);
+    g_assert_false(s->started);
+    submit(fx, true, 0, 1);
+    run_for_ms(100);
+    g_assert_cmpuint(fx->done->len, ==, 1);
+    g_assert_cmphex(done_at(fx, 0)->status, ==, VIRTIO_SND_S_IO_ERR);
+    /* the host comes back: started now, data flows */
+    fake_stream_error(s, 0);
+    g_assert_true(s->started);
+    submit(fx, true, 0, 2);
+    fake_iterate(10);
+    g_assert_cmpuint(fx->done->len, ==, 2);
+    g_assert_cmphex(done_at(fx, 1)->status, ==, VIRTIO_SND_S_OK);
+    check_written(s, 0, 2, PERIOD);
+    /* STOP reaches the driver again */
+    cmd_ok(fx, 0, SND_PCM_CMD_STOP);
+    g_assert_false(s->started);
+    g_assert_cmpuint(s->stops, ==, 1);
+    fx_free(fx);
+}
+
 static void test_write_error(void)
 {
     Fx *fx = fx_new();
@@ -984,6 +1017,7 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/pcm/io/invalid/submit", test_submit_invalid);
     g_test_add_func("/snd/pcm/io/host-gone-software-clock", test_host_gone);
     g_test_add_func("/snd/pcm/io/write-error", test_write_error);
+    g_test_add_func("/snd/pcm/io/host-gone-before-start", test_host_gone_before_start);
     g_test_add_func("/snd/pcm/io/xrun-event", test_xrun_event);
     g_test_add_func("/snd/pcm/io/xrun-not-negotiated", test_xrun_not_negotiated);
     g_test_add_func("/snd/pcm/gain/software", test_soft_gain);

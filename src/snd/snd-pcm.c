@@ -31,7 +31,10 @@
  * disconnected until the driver reports error(0).
  *
  * latency_bytes: what the driver reports (get_latency), i.e. the bytes
- * accepted but not yet audible (or captured but not yet read).
+ * accepted but not yet audible (or captured but not yet read).  Messages
+ * still queued in the device are not added: they lie after the guest's
+ * hw_ptr, so ALSA already counts them (appl_ptr - hw_ptr); the device holds
+ * no other audio once a message has completed.
  */
 #include "config.h"
 
@@ -77,6 +80,7 @@ struct SndPcmStream {
     SndHostStream *host;
     GQueue fifo;           /* SndIoMsg, oldest first */
     bool host_failed;      /* host end reported gone; software clock runs */
+    bool host_started;     /* vsnd_audio_start() succeeded, no stop since */
     bool connected;        /* jack state */
     bool queue_paused;     /* paused by a queue stop, resumed by its start */
     uint32_t gain;
@@ -408,6 +412,12 @@ static void stream_host_error(SndPcmStream *st, int err)
         st->host_failed = false;
         clock_stop(st);
         set_connected(st, true);
+        if (st->state == SND_PCM_STATE_RUNNING && st->host && !st->host_started) {
+            /* It failed before START reached it: start it now. */
+            int r = vsnd_audio_start(st->pcm->audio, st->host->s);
+
+            st->host_started = r == 0 || r == -ENOTSUP;
+        }
         schedule_pump(st);
         return;
     }
@@ -511,6 +521,7 @@ static int stream_open(SndPcmStream *st)
         return -EIO;
     }
     st->host_failed = false;
+    st->host_started = false;
     st->soft_gain = false;
     set_connected(st, true);
     if (st->mute || st->gain != SND_GAIN_UNITY) {
@@ -891,15 +902,17 @@ uint32_t snd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
             g_warning("stream %u: cannot start host stream: %s", id, g_strerror(-r));
             return VIRTIO_SND_S_IO_ERR;
         }
+        st->host_started = true;
         break;
     case SND_PCM_CMD_STOP:
         clock_stop(st);
         g_clear_handle_id(&st->pump_id, g_source_remove);
-        if (!st->host_failed) {
+        if (st->host_started) {
             r = vsnd_audio_stop(pcm->audio, st->host->s);
             if (r < 0 && r != -ENOTSUP) {
                 g_warning("stream %u: cannot stop host stream: %s", id, g_strerror(-r));
             }
+            st->host_started = false;
         }
         break;
     case SND_PCM_CMD_RELEASE:
@@ -984,8 +997,9 @@ void snd_pcm_queue_stopped(SndPcm *pcm, VsndDirection dir)
         if (st->state == SND_PCM_STATE_RUNNING) {
             clock_stop(st);
             g_clear_handle_id(&st->pump_id, g_source_remove);
-            if (st->host && !st->host_failed) {
+            if (st->host && st->host_started) {
                 vsnd_audio_stop(pcm->audio, st->host->s);
+                st->host_started = false;
             }
             st->state = SND_PCM_STATE_STOPPED;
             st->queue_paused = true;
@@ -1003,7 +1017,9 @@ void snd_pcm_queue_started(SndPcm *pcm, VsndDirection dir)
         }
         st->queue_paused = false;
         if (st->host && !st->host_failed) {
-            vsnd_audio_start(pcm->audio, st->host->s);
+            int r = vsnd_audio_start(pcm->audio, st->host->s);
+
+            st->host_started = r == 0 || r == -ENOTSUP;
         }
         st->state = SND_PCM_STATE_RUNNING;
         if (st->host_failed) {
