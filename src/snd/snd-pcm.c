@@ -44,6 +44,7 @@
 #define G_LOG_DOMAIN "vsnd-snd"
 #include <glib.h>
 
+#include "audio/pcm-format.h"
 #include "snd/snd-format.h"
 #include "snd/snd-log.h"
 #include "snd/snd-pcm.h"
@@ -214,7 +215,7 @@ static void stream_flush(SndPcmStream *st, uint32_t status)
 
     while ((msg = g_queue_pop_head(&st->fifo))) {
         if (!msg->tx) {
-            snd_io_msg_fill(msg, snd_format_silence_byte(st->params.format));
+            snd_io_msg_fill(msg, st->params.format);
         }
         stream_complete(st, msg, status);
     }
@@ -261,7 +262,7 @@ static gboolean clock_tick(gpointer data)
     msg = g_queue_pop_head(&st->fifo);
     if (msg) {
         if (!msg->tx) {
-            snd_io_msg_fill(msg, snd_format_silence_byte(st->params.format));
+            snd_io_msg_fill(msg, st->params.format);
         }
         stream_complete(st, msg, VIRTIO_SND_S_IO_ERR);
     }
@@ -806,7 +807,7 @@ static uint32_t params_check(const SndPcmStream *st, const SndPcmParams *p)
                         "%u bytes", st->id, p->buffer_bytes, p->period_bytes);
         return VIRTIO_SND_S_BAD_MSG;
     }
-    frame = snd_frame_bytes(p->format, p->channels);
+    frame = vsnd_pcm_frame_bytes(p->format, p->channels);
     if (frame && p->period_bytes % frame) {
         snd_guest_error("stream %u: SET_PARAMS: period %u bytes is not whole frames of %u",
                         st->id, p->period_bytes, frame);
