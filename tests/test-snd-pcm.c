@@ -701,6 +701,29 @@ static void test_host_gone_before_start(void)
     fx_free(fx);
 }
 
+
+static void test_open_fails_jack(void)
+{
+    Fx *fx = fx_new();
+
+    g_assert_cmphex(set_params(fx, 0), ==, VIRTIO_SND_S_OK);
+    fx->audio->fail_open = true;
+    fx->audio->connected = false;
+    g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*cannot open host stream*");
+    g_assert_cmphex(snd_pcm_command(fx->pcm, 0, SND_PCM_CMD_PREPARE), ==, VIRTIO_SND_S_IO_ERR);
+    g_test_assert_expected_messages();
+    /* the host says its end is gone: the jack follows */
+    g_assert_false(snd_pcm_connected(fx->pcm, 0));
+    g_assert_cmpuint(fx->connected->len, ==, 1);
+    /* it comes back: a successful open reconnects */
+    fx->audio->fail_open = false;
+    fx->audio->connected = true;
+    cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
+    g_assert_true(snd_pcm_connected(fx->pcm, 0));
+    g_assert_cmpuint(fx->connected->len, ==, 2);
+    fx_free(fx);
+}
+
 static void test_write_error(void)
 {
     Fx *fx = fx_new();
@@ -1017,6 +1040,7 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/pcm/io/invalid/submit", test_submit_invalid);
     g_test_add_func("/snd/pcm/io/host-gone-software-clock", test_host_gone);
     g_test_add_func("/snd/pcm/io/write-error", test_write_error);
+    g_test_add_func("/snd/pcm/jack/open-fails-disconnects", test_open_fails_jack);
     g_test_add_func("/snd/pcm/io/host-gone-before-start", test_host_gone_before_start);
     g_test_add_func("/snd/pcm/io/xrun-event", test_xrun_event);
     g_test_add_func("/snd/pcm/io/xrun-not-negotiated", test_xrun_not_negotiated);

@@ -519,6 +519,8 @@ static int stream_open(SndPcmStream *st)
                   error ? error->message : "unknown error");
         st->host = NULL;
         g_free(hs);
+        /* The host end may be gone: the jack says so. */
+        set_connected(st, vsnd_audio_is_connected(pcm->audio, st->dir, st->target));
         return -EIO;
     }
     st->host_failed = false;
@@ -695,6 +697,7 @@ void snd_pcm_reset(SndPcm *pcm)
         memset(&st->params, 0, sizeof(st->params));
         st->host_failed = false;
         st->queue_paused = false;
+        st->connected = vsnd_audio_is_connected(pcm->audio, st->dir, st->target);
         st->gain = SND_GAIN_UNITY;
         st->mute = false;
         st->soft_gain = false;
