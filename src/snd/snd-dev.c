@@ -16,7 +16,9 @@
  *   reads it before the features reach us (QEMU sends SET_FEATURES only at
  *   DRIVER_OK), so the offer, not the negotiation, decides the size.
  * - Control queue: each request is copied out of guest memory, handled
- *   synchronously and answered in the same kick.
+ *   synchronously and answered in the same kick.  The data queues are
+ *   polled first, so I/O sent before a RELEASE is completed by it; events
+ *   a request raises follow its reply.
  * - Event queue: the guest fills it without kicking (guest-driver-notes
  *   §6); buffers are popped only when an event is pending, events wait in a
  *   bounded queue until a buffer shows up.  Nothing is popped otherwise, so
@@ -25,7 +27,16 @@
  *   the stream manager, which completes it (status + used length) when the
  *   host has consumed or produced its frames.
  * - A queue stop (GET_VRING_BASE) completes every message held from that
- *   queue before returning; a reset returns to power-on.
+ *   queue before returning (IO_ERR) and pauses running streams, which
+ *   resume when the queue starts again; a reset returns to power-on.
+ * - Broken: a device-readable event buffer is a corrupt event queue
+ *   (vu_dev_set_broken(), NEEDS_RESET) until the next reset.
+ *
+ * State for migration (snd-migrate.c, to come): everything the guest can
+ * observe lives in SndPcm (per stream: state, parameters, gain), SndInfo
+ * (jack remaps; connection follows the host) and SndKctl (control values).
+ * Nothing is in flight once every ring is stopped, since a queue stop
+ * returns all held messages, so no element bookkeeping needs saving.
  */
 #include "config.h"
 
