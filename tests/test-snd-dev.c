@@ -268,6 +268,24 @@ static void test_config_controls(void)
     g_assert_true(sg_read_config(sg, 12, &controls, &err));
     g_assert_no_error(err);
     g_assert_cmpuint(controls, ==, 8);
+    /* odd ranges: the bytes at those offsets, zero beyond the config */
+    {
+        uint8_t b[8];
+
+        memset(b, 0xff, sizeof(b));
+        g_assert_true(ff_get_config(ff, 12, 1, b, &err));
+        g_assert_no_error(err);
+        g_assert_cmpuint(b[0], ==, 8);
+        g_assert_cmpuint(b[1], ==, 0xff);
+        g_assert_true(ff_get_config(ff, 5, 3, b, &err));
+        g_assert_no_error(err);
+        g_assert_cmpuint(b[0] | b[1] | b[2], ==, 0); /* high bytes of streams = 4 */
+        g_assert_true(ff_get_config(ff, 14, 6, b, &err));
+        g_assert_no_error(err);
+        for (int i = 0; i < 6; i++) {
+            g_assert_cmpuint(b[i], ==, 0);
+        }
+    }
     guest_end(sg, ff, d);
 }
 
