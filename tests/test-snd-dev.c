@@ -33,6 +33,11 @@
 #include "vu/vu-glib.h"
 #include "tests/harness/fake-frontend.h"
 #include "tests/harness/snd-guest.h"
+#ifdef SND_TEST_FAKE_AUDIO
+#include "test-snd-fake.h"
+/* The scriptable host driver; touched on the device thread only. */
+static VsndAudio *fake;
+#endif
 
 #define PERIOD 1920u /* 10 ms of S16 stereo at 48 kHz */
 #define PERIODS 4u
@@ -65,8 +70,12 @@ static gpointer dev_main(gpointer data)
     VuDev *dev;
 
     g_assert_true(g_main_context_acquire(ctx));
+#ifdef SND_TEST_FAKE_AUDIO
+    audio = fake = fake_audio_new();
+#else
     audio = vsnd_audio_new(d->spec, "test-vm", &err);
     g_assert_no_error(err);
+#endif
     snd = snd_dev_new(&d->cfg, audio);
     dev = vu_dev_new(d->fd, 4, 1024, snd_dev_vu_iface(), snd, vu_glib_loop_ops(), NULL);
     snd_dev_attach(snd, dev);
@@ -77,7 +86,12 @@ static gpointer dev_main(gpointer data)
     }
     vu_dev_free(dev);
     snd_dev_free(snd);
+#ifdef SND_TEST_FAKE_AUDIO
+    fake_audio_free(audio);
+    fake = NULL;
+#else
     vsnd_audio_free(audio);
+#endif
     g_main_context_release(ctx);
     return NULL;
 }
@@ -254,6 +268,24 @@ static void test_config_controls(void)
     g_assert_true(sg_read_config(sg, 12, &controls, &err));
     g_assert_no_error(err);
     g_assert_cmpuint(controls, ==, 8);
+    /* odd ranges: the bytes at those offsets, zero beyond the config */
+    {
+        uint8_t b[8];
+
+        memset(b, 0xff, sizeof(b));
+        g_assert_true(ff_get_config(ff, 12, 1, b, &err));
+        g_assert_no_error(err);
+        g_assert_cmpuint(b[0], ==, 8);
+        g_assert_cmpuint(b[1], ==, 0xff);
+        g_assert_true(ff_get_config(ff, 5, 3, b, &err));
+        g_assert_no_error(err);
+        g_assert_cmpuint(b[0] | b[1] | b[2], ==, 0); /* high bytes of streams = 4 */
+        g_assert_true(ff_get_config(ff, 14, 6, b, &err));
+        g_assert_no_error(err);
+        for (int i = 0; i < 6; i++) {
+            g_assert_cmpuint(b[i], ==, 0);
+        }
+    }
     guest_end(sg, ff, d);
 }
 
@@ -678,94 +710,87 @@ static FgUsed raw_io(SgGuest *sg, unsigned int q, const FgSeg *segs, unsigned in
     return u;
 }
 
+/* One raw I/O chain: header with @stream, then @n segments of the given
+ * lengths (negative: device-writable) cut from guest memory. */
+typedef struct RawIo {
+    const char *what;
+    unsigned int q;
+    uint32_t stream;
+    int seg[4];       /* segment lengths after the header; < 0 writable */
+    uint32_t hdr_len; /* 0: 4 */
+    uint32_t used;    /* expected used length */
+    uint32_t status;  /* expected status in the last writable 8 bytes, 0: none */
+} RawIo;
+
+static void check_raw_io(SgGuest *sg, const RawIo *r)
+{
+    uint64_t mem = fg_alloc(sg->mem, 5 * (PERIOD * PERIODS + 64), 8);
+    uint32_t id = htole32(r->stream);
+    struct virtio_snd_pcm_status status;
+    FgSeg segs[5];
+    unsigned int n = 0;
+    uint64_t at = mem, last_wr = 0;
+    uint32_t last_len = 0;
+    FgUsed u;
+
+    fg_write(sg->mem, mem, &id, 4);
+    segs[n++] = (FgSeg){ mem, r->hdr_len ? r->hdr_len : 4, false };
+    at += 64;
+    for (unsigned int k = 0; k < G_N_ELEMENTS(r->seg) && r->seg[k]; k++) {
+        uint32_t len = (uint32_t)ABS(r->seg[k]);
+
+        segs[n++] = (FgSeg){ at, len, r->seg[k] < 0 };
+        if (r->seg[k] < 0) {
+            last_wr = at;
+            last_len = len;
+        }
+        at += len + 64;
+    }
+    u = raw_io(sg, r->q, segs, n);
+    g_test_message("%s: used %u", r->what, u.len);
+    g_assert_cmpuint(u.len, ==, r->used);
+    if (r->status) {
+        g_assert_cmpuint(last_len, >=, 8);
+        fg_read(sg->mem, last_wr + last_len - 8, &status, 8);
+        g_assert_cmphex(le32toh(status.status), ==, r->status);
+    }
+}
+
 static void test_invalid_io(void)
 {
     FfConn *ff;
     Dev *d = dev_start("null", 2, FALSE, &ff);
     SgGuest *sg = guest_boot(ff, 0);
-    uint64_t hdr = fg_alloc(sg->mem, 64, 8);
-    uint64_t data = fg_alloc(sg->mem, PERIOD, 8);
-    uint64_t st = fg_alloc(sg->mem, 16, 8);
-    uint32_t v;
+    const uint32_t bad = VIRTIO_SND_S_BAD_MSG;
+    const RawIo cases[] = {
+        { "tx bad stream id", VIRTIO_SND_VQ_TX, 99, { PERIOD, -8 }, 0, 8, bad },
+        { "tx huge stream id", VIRTIO_SND_VQ_TX, 0xffffffffu, { PERIOD, -8 }, 0, 8, bad },
+        { "tx for a capture stream", VIRTIO_SND_VQ_TX, 1, { PERIOD, -8 }, 0, 8, bad },
+        { "rx for a playback stream", VIRTIO_SND_VQ_RX, 0, { -64, -8 }, 0, 64 + 8, bad },
+        { "rx bad stream id", VIRTIO_SND_VQ_RX, 7, { -64, -8 }, 0, 64 + 8, bad },
+        { "tx without status", VIRTIO_SND_VQ_TX, 0, { 64 }, 0, 0, 0 },
+        { "tx with a short status", VIRTIO_SND_VQ_TX, 0, { 64, -7 }, 0, 0, 0 },
+        { "tx with a 3-byte header", VIRTIO_SND_VQ_TX, 0, { -8 }, 3, 8, bad },
+        { "rx with a status only", VIRTIO_SND_VQ_RX, 1, { -8 }, 0, 8, bad },
+        { "rx shorter than a status", VIRTIO_SND_VQ_RX, 1, { -5 }, 0, 0, 0 },
+        { "tx larger than the buffer", VIRTIO_SND_VQ_TX, 0, { PERIOD * PERIODS, 4, -8 }, 0, 8,
+          bad },
+    };
     struct virtio_snd_pcm_status status;
+    uint64_t hdr = fg_alloc(sg->mem, 8, 8), data = fg_alloc(sg->mem, PERIOD, 8),
+             st = fg_alloc(sg->mem, 8, 8);
+    uint32_t v = htole32(0);
     FgUsed u;
 
     params_ok(sg, 0, 0);
     pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 0);
     params_ok(sg, 1, 0);
     pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 1);
-
-    /* bad stream id on tx: BAD_MSG in the status, used len 8 */
-    v = htole32(99);
-    fg_write(sg->mem, hdr, &v, 4);
-    {
-        FgSeg s[] = { { hdr, 4, false }, { data, PERIOD, false }, { st, 8, true } };
-        u = raw_io(sg, VIRTIO_SND_VQ_TX, s, 3);
-        g_assert_cmpuint(u.len, ==, 8);
-        fg_read(sg->mem, st, &status, 8);
-        g_assert_cmphex(le32toh(status.status), ==, VIRTIO_SND_S_BAD_MSG);
-    }
-    /* huge stream id */
-    v = htole32(0xffffffffu);
-    fg_write(sg->mem, hdr, &v, 4);
-    {
-        FgSeg s[] = { { hdr, 4, false }, { data, PERIOD, false }, { st, 8, true } };
-        u = raw_io(sg, VIRTIO_SND_VQ_TX, s, 3);
-        fg_read(sg->mem, st, &status, 8);
-        g_assert_cmphex(le32toh(status.status), ==, VIRTIO_SND_S_BAD_MSG);
-    }
-    /* tx for the capture stream 1 */
-    v = htole32(1);
-    fg_write(sg->mem, hdr, &v, 4);
-    {
-        FgSeg s[] = { { hdr, 4, false }, { data, PERIOD, false }, { st, 8, true } };
-        u = raw_io(sg, VIRTIO_SND_VQ_TX, s, 3);
-        fg_read(sg->mem, st, &status, 8);
-        g_assert_cmphex(le32toh(status.status), ==, VIRTIO_SND_S_BAD_MSG);
-    }
-    /* rx for the playback stream 0: status in the last 8 bytes */
-    v = htole32(0);
-    fg_write(sg->mem, hdr, &v, 4);
-    {
-        FgSeg s[] = { { hdr, 4, false }, { data, 64, true }, { st, 8, true } };
-        u = raw_io(sg, VIRTIO_SND_VQ_RX, s, 3);
-        g_assert_cmpuint(u.len, ==, 64 + 8);
-        fg_read(sg->mem, st, &status, 8);
-        g_assert_cmphex(le32toh(status.status), ==, VIRTIO_SND_S_BAD_MSG);
-    }
-    /* tx without a status: completed with length 0 */
-    {
-        FgSeg s[] = { { hdr, 4, false }, { data, 64, false } };
-        u = raw_io(sg, VIRTIO_SND_VQ_TX, s, 2);
-        g_assert_cmpuint(u.len, ==, 0);
-    }
-    /* tx with a 3-byte header */
-    {
-        FgSeg s[] = { { hdr, 3, false }, { st, 8, true } };
-        u = raw_io(sg, VIRTIO_SND_VQ_TX, s, 2);
-        g_assert_cmpuint(u.len, ==, 8);
-        fg_read(sg->mem, st, &status, 8);
-        g_assert_cmphex(le32toh(status.status), ==, VIRTIO_SND_S_BAD_MSG);
-    }
-    /* rx with a status-only writable part */
-    v = htole32(1);
-    fg_write(sg->mem, hdr, &v, 4);
-    {
-        FgSeg s[] = { { hdr, 4, false }, { st, 8, true } };
-        u = raw_io(sg, VIRTIO_SND_VQ_RX, s, 2);
-        g_assert_cmpuint(u.len, ==, 8);
-    }
-    /* tx larger than the buffer */
-    v = htole32(0);
-    fg_write(sg->mem, hdr, &v, 4);
-    {
-        uint64_t big = fg_alloc(sg->mem, PERIOD * PERIODS + 4, 8);
-        FgSeg s[] = { { hdr, 4, false }, { big, PERIOD * PERIODS + 4, false }, { st, 8, true } };
-        u = raw_io(sg, VIRTIO_SND_VQ_TX, s, 3);
-        fg_read(sg->mem, st, &status, 8);
-        g_assert_cmphex(le32toh(status.status), ==, VIRTIO_SND_S_BAD_MSG);
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        check_raw_io(sg, &cases[i]);
     }
     /* still playing fine: a valid message, split at odd boundaries */
+    fg_write(sg->mem, hdr, &v, 4);
     {
         FgSeg s[] = { { hdr, 1, false }, { hdr + 1, 3, false }, { data, 7, false },
                       { data + 7, PERIOD - 7, false }, { st, 3, true }, { st + 3, 5, true } };
@@ -775,6 +800,128 @@ static void test_invalid_io(void)
         fg_read(sg->mem, st, &status, 8);
         g_assert_cmphex(le32toh(status.status), ==, VIRTIO_SND_S_OK);
     }
+    guest_end(sg, ff, d);
+}
+
+/* ---- hostile chains on every queue ---- */
+
+static void test_random_chains(void)
+{
+    FfConn *ff;
+    Dev *d = dev_start("null", 2, TRUE, &ff);
+    SgGuest *sg = guest_boot(ff, 16);
+    static const unsigned int queues[] = { VIRTIO_SND_VQ_CONTROL, VIRTIO_SND_VQ_TX,
+                                           VIRTIO_SND_VQ_RX };
+    static const uint32_t ids[] = { 0, 1, 2, 0xffffffffu, 0x80000000u };
+    uint64_t pool = fg_alloc(sg->mem, 64 * 1024, 8);
+    g_autoptr(GError) err = NULL;
+    uint32_t st;
+
+    for (unsigned int i = 0; i < 300; i++) {
+        unsigned int q = queues[g_test_rand_int_range(0, G_N_ELEMENTS(queues))];
+        unsigned int n = (unsigned int)g_test_rand_int_range(1, 7);
+        unsigned int nread = (unsigned int)g_test_rand_int_range(0, (gint32)n + 1);
+        FgSeg segs[6];
+        uint64_t at = pool;
+        uint32_t wr_total = 0;
+        RawTok tok;
+        FgUsed u;
+
+        for (unsigned int k = 0; k < n; k++) {
+            uint32_t len = (uint32_t)g_test_rand_int_range(1, 300);
+            uint8_t *p = fg_ptr(sg->mem, at, len);
+
+            g_assert_nonnull(p);
+            for (uint32_t b = 0; b < len; b++) {
+                p[b] = (uint8_t)g_test_rand_int();
+            }
+            if (k == 0 && len >= 8) {
+                uint32_t code = q == VIRTIO_SND_VQ_CONTROL
+                                    ? (uint32_t)g_test_rand_int_range(0, 0x310) & 0x0307
+                                    : ids[g_test_rand_int_range(0, G_N_ELEMENTS(ids))];
+                uint32_t id = htole32(ids[g_test_rand_int_range(0, G_N_ELEMENTS(ids))]);
+
+                code = htole32(code);
+                memcpy(p, &code, 4);
+                memcpy(p + 4, &id, 4);
+            }
+            segs[k].gpa = at;
+            segs[k].len = len;
+            segs[k].writable = k >= nread;
+            if (segs[k].writable) {
+                wr_total += len;
+            }
+            at += (len + 7) & ~7u;
+        }
+        g_assert_cmpint(fg_vq_add(sg->vq[q], segs, n, NULL, &tok), >=, 0);
+        fg_vq_kick(sg->vq[q]);
+        g_assert_true(fg_vq_wait_used(sg->vq[q], &u, 2000));
+        g_assert_true(u.token == &tok);
+        g_assert_cmpuint(u.len, <=, wr_total);
+    }
+    /* the device still answers the probe query identically */
+    {
+        g_autofree struct virtio_snd_pcm_info *info = g_new0(struct virtio_snd_pcm_info, 2);
+        g_assert_true(sg_query_info(sg, VIRTIO_SND_R_PCM_INFO, 0, 2, 32, info, &st, &err));
+        g_assert_no_error(err);
+        g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+        g_assert_cmpmem(info, 64, sg->pcm, 64);
+    }
+    guest_end(sg, ff, d);
+}
+
+/* A device-readable event buffer is a corrupt event queue: the device
+ * stops until a reset, then works again. */
+static void test_event_readable_buffer(void)
+{
+    FfConn *ff;
+    Dev *d = dev_start("null", 2, TRUE, &ff);
+    SgGuest *sg;
+    g_autoptr(GError) err = NULL;
+    uint64_t buf;
+    uint8_t status = 0;
+    RawTok tok;
+    FgUsed u;
+    struct {
+        struct vsnd_ctl_hdr hdr;
+        struct vsnd_ctl_value value;
+    } wr;
+    struct virtio_snd_event ev;
+
+    sg = guest_boot(ff, 16);
+    g_assert_true(sg_reset(sg, &err));
+    ff_setup(ff)->want_features |= 1ull << VIRTIO_SND_F_CTLS;
+    g_assert_true(sg_restart(sg, &err));
+    g_assert_no_error(err);
+    /* Use up the event buffers... */
+    memset(&wr, 0, sizeof(wr));
+    wr.hdr.hdr.code = htole32(VIRTIO_SND_R_CTL_WRITE);
+    for (unsigned int i = 0; i < sg->opts.queue_size; i++) {
+        wr.value.value.integer[0] = htole32(i % 2 ? 10 : 20);
+        g_assert_cmphex(ctl_status(sg, &wr, sizeof(wr), NULL, 0), ==, VIRTIO_SND_S_OK);
+    }
+    while (fg_vq_get_used(sg->vq[VIRTIO_SND_VQ_EVENT], &u)) {
+    }
+    /* ...then offer a device-readable one and raise an event. */
+    buf = fg_alloc(sg->mem, 8, 8);
+    {
+        FgSeg s = { buf, 8, false };
+        g_assert_cmpint(fg_vq_add(sg->vq[VIRTIO_SND_VQ_EVENT], &s, 1, NULL, &tok), >=, 0);
+    }
+    wr.value.value.integer[0] = htole32(33);
+    g_assert_cmphex(ctl_status(sg, &wr, sizeof(wr), NULL, 0), ==, VIRTIO_SND_S_OK);
+    g_assert_true(ff_get_status(ff, &status, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(status & FF_S_NEEDS_RESET, !=, 0);
+    /* a reset brings it back */
+    g_assert_true(sg_reset(sg, &err));
+    g_assert_no_error(err);
+    g_assert_true(sg_restart(sg, &err));
+    g_assert_no_error(err);
+    wr.value.value.integer[0] = htole32(44);
+    g_assert_cmphex(ctl_status(sg, &wr, sizeof(wr), NULL, 0), ==, VIRTIO_SND_S_OK);
+    g_assert_true(sg_event_get(sg, &ev, 2000));
+    g_assert_cmphex(le32toh(ev.hdr.code), ==, VIRTIO_SND_EVT_CTL_NOTIFY);
     guest_end(sg, ff, d);
 }
 
@@ -803,11 +950,203 @@ static void test_idle(void)
     guest_end(sg, ff, d);
 }
 
+
+#ifdef SND_TEST_FAKE_AUDIO
+/* ---- with the scriptable driver: host events ---- */
+
+typedef struct OnDev {
+    void (*fn)(void *data);
+    void *data;
+    gboolean done;
+    GMutex lock;
+    GCond cond;
+} OnDev;
+
+static gboolean on_dev_cb(gpointer p)
+{
+    OnDev *o = p;
+
+    o->fn(o->data);
+    g_mutex_lock(&o->lock);
+    o->done = TRUE;
+    g_cond_signal(&o->cond);
+    g_mutex_unlock(&o->lock);
+    return G_SOURCE_REMOVE;
+}
+
+/* Run @fn(@data) on the device thread and wait for it. */
+static void run_on_dev(void (*fn)(void *data), void *data)
+{
+    OnDev o = { .fn = fn, .data = data };
+
+    g_mutex_init(&o.lock);
+    g_cond_init(&o.cond);
+    g_main_context_invoke(NULL, on_dev_cb, &o);
+    g_mutex_lock(&o.lock);
+    while (!o.done) {
+        g_cond_wait(&o.cond, &o.lock);
+    }
+    g_mutex_unlock(&o.lock);
+    g_mutex_clear(&o.lock);
+    g_cond_clear(&o.cond);
+}
+
+static void inject_error(void *data)
+{
+    VsndAudioStream *s = fake_audio_last(fake);
+
+    g_assert_nonnull(s);
+    fake_stream_error(s, GPOINTER_TO_INT(data));
+}
+
+static void set_room(void *data)
+{
+    fake->default_room = GPOINTER_TO_SIZE(data);
+}
+
+static void give_data_all(void *data)
+{
+    for (guint i = 0; i < fake->streams->len; i++) {
+        VsndAudioStream *s = g_ptr_array_index(fake->streams, i);
+
+        if (!s->closed && s->params.direction == VSND_DIR_INPUT) {
+            fake_stream_give_data(s, GPOINTER_TO_SIZE(data));
+        }
+    }
+}
+
+static void expect_event(SgGuest *sg, uint32_t code, uint32_t data)
+{
+    struct virtio_snd_event ev;
+
+    g_assert_true(sg_event_get(sg, &ev, 2000));
+    g_assert_cmphex(le32toh(ev.hdr.code), ==, code);
+    g_assert_cmpuint(le32toh(ev.data), ==, data);
+}
+
+static void test_fake_jack(void)
+{
+    FfConn *ff;
+    Dev *d = dev_start("fake", 2, FALSE, &ff);
+    SgGuest *sg = guest_boot(ff, 0);
+    g_autoptr(GError) err = NULL;
+    struct virtio_snd_jack_info jack[2];
+    uint32_t st;
+
+    g_assert_cmpuint(sg->jack[0].connected, ==, 1);
+    params_ok(sg, 0, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 0);
+    run_on_dev(inject_error, GINT_TO_POINTER(-ENODEV));
+    expect_event(sg, VIRTIO_SND_EVT_JACK_DISCONNECTED, 0);
+    g_assert_true(sg_query_info(sg, VIRTIO_SND_R_JACK_INFO, 0, 2, 24, jack, &st, &err));
+    g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+    g_assert_cmpuint(jack[0].connected, ==, 0);
+    g_assert_cmpuint(jack[1].connected, ==, 1);
+    run_on_dev(inject_error, GINT_TO_POINTER(0));
+    expect_event(sg, VIRTIO_SND_EVT_JACK_CONNECTED, 0);
+    g_assert_true(sg_query_info(sg, VIRTIO_SND_R_JACK_INFO, 0, 1, 24, jack, &st, &err));
+    g_assert_cmpuint(jack[0].connected, ==, 1);
+    guest_end(sg, ff, d);
+}
+
+static void test_fake_xrun(void)
+{
+    FfConn *ff;
+    Dev *d = dev_start("fake", 2, FALSE, &ff);
+    SgGuest *sg = guest_boot(ff, 0);
+
+    g_assert_cmpuint(le32toh(sg->pcm[0].features) & (1u << VIRTIO_SND_PCM_F_EVT_XRUNS), !=, 0);
+    params_ok(sg, 0, 1u << VIRTIO_SND_PCM_F_EVT_XRUNS);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_START, 0);
+    run_on_dev(inject_error, GINT_TO_POINTER(-EPIPE));
+    expect_event(sg, VIRTIO_SND_EVT_PCM_XRUN, 0);
+    guest_end(sg, ff, d);
+}
+
+static void test_fake_host_gone(void)
+{
+    FfConn *ff;
+    Dev *d = dev_start("fake", 2, FALSE, &ff);
+    SgGuest *sg = guest_boot(ff, 0);
+    uint8_t buf[PERIOD] = { 0 };
+    gint64 t0;
+
+    run_on_dev(set_room, GSIZE_TO_POINTER(0));
+    params_ok(sg, 0, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 0);
+    for (unsigned int i = 0; i < PERIODS; i++) {
+        g_assert_cmpint(sg_tx_submit(sg, sg_io_msg_new(sg, 0, false, PERIOD), buf, false), ==, 0);
+    }
+    pcm_ok(sg, VIRTIO_SND_R_PCM_START, 0);
+    /* the driver takes nothing: nothing completes */
+    g_assert_null(sg_io_wait(sg, false, 100));
+    t0 = g_get_monotonic_time();
+    run_on_dev(inject_error, GINT_TO_POINTER(-ECONNRESET));
+    expect_event(sg, VIRTIO_SND_EVT_JACK_DISCONNECTED, 0);
+    /* the stream keeps its pace on the device clock, with IO_ERR */
+    for (unsigned int i = 0; i < PERIODS; i++) {
+        SgIoMsg *m = sg_io_wait(sg, false, 2000);
+
+        g_assert_nonnull(m);
+        g_assert_cmphex(m->status, ==, VIRTIO_SND_S_IO_ERR);
+    }
+    g_assert_cmpint(g_get_monotonic_time() - t0, >=, (PERIODS - 1) * 10000 / 2);
+    guest_end(sg, ff, d);
+}
+
+static void test_fake_stalled(void)
+{
+    FfConn *ff;
+    Dev *d = dev_start("fake", 2, FALSE, &ff);
+    SgGuest *sg = guest_boot(ff, 0);
+    uint8_t buf[PERIOD] = { 0 };
+    SgIoMsg *m;
+    gint64 t0;
+
+    /* stream 0: a host that never takes anything */
+    run_on_dev(set_room, GSIZE_TO_POINTER(0));
+    params_ok(sg, 0, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 0);
+    for (unsigned int i = 0; i < PERIODS; i++) {
+        g_assert_cmpint(sg_tx_submit(sg, sg_io_msg_new(sg, 0, false, PERIOD), buf, false), ==, 0);
+    }
+    pcm_ok(sg, VIRTIO_SND_R_PCM_START, 0);
+    /* the control queue still answers at once */
+    t0 = g_get_monotonic_time();
+    params_ok(sg, 1, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 1);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, G_USEC_PER_SEC / 2);
+    /* and stream 1 captures while stream 0 is stuck */
+    m = sg_io_msg_new(sg, 1, true, PERIOD);
+    g_assert_cmpint(sg_rx_submit(sg, m, false), ==, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_START, 1);
+    run_on_dev(give_data_all, GSIZE_TO_POINTER(PERIOD));
+    g_assert_true(sg_io_wait(sg, true, 2000) == m);
+    g_assert_cmpuint(m->used_len, ==, PERIOD + 8);
+    g_assert_null(sg_io_wait(sg, false, 50));
+    /* RELEASE of the stuck stream still returns everything */
+    pcm_ok(sg, VIRTIO_SND_R_PCM_STOP, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_RELEASE, 0);
+    for (unsigned int i = 0; i < PERIODS; i++) {
+        g_assert_nonnull(sg_io_wait(sg, false, 0));
+    }
+    guest_end(sg, ff, d);
+}
+#endif
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     /* The device thread may log warnings (e.g. a host driver): not fatal. */
     g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+#ifdef SND_TEST_FAKE_AUDIO
+    g_test_add_func("/snd/dev-fake/jack/disconnect-connect", test_fake_jack);
+    g_test_add_func("/snd/dev-fake/xrun-event", test_fake_xrun);
+    g_test_add_func("/snd/dev-fake/host-gone/paced-io-err", test_fake_host_gone);
+    g_test_add_func("/snd/dev-fake/stalled-driver-blocks-nothing", test_fake_stalled);
+    return g_test_run();
+#endif
     g_test_add_func("/snd/dev/probe", test_probe);
     g_test_add_func("/snd/dev/config/controls", test_config_controls);
     g_test_add_func("/snd/dev/playback/wav-byte-exact", test_playback_wav);
@@ -821,5 +1160,7 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/dev/invalid/control", test_invalid_control);
     g_test_add_func("/snd/dev/invalid/io", test_invalid_io);
     g_test_add_func("/snd/dev/idle/no-busy-loop", test_idle);
+    g_test_add_func("/snd/dev/hostile/random-chains", test_random_chains);
+    g_test_add_func("/snd/dev/hostile/event-buffer-readable", test_event_readable_buffer);
     return g_test_run();
 }

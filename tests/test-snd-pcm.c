@@ -668,6 +668,62 @@ static void test_host_gone(void)
     fx_free(fx);
 }
 
+
+static void test_host_gone_before_start(void)
+{
+    Fx *fx = fx_new();
+    VsndAudioStream *s;
+
+    reach(fx, SND_PCM_STATE_PREPARED);
+    s = fake_audio_last(fx->audio);
+    g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*host stream failed*");
+    fake_stream_error(s, -ENODEV);
+    g_test_assert_expected_messages();
+    /* START still succeeds: the stream runs on the device clock */
+    cmd_ok(fx, 0, SND_PCM_CMD_START);
+    g_assert_false(s->started);
+    submit(fx, true, 0, 1);
+    run_for_ms(100);
+    g_assert_cmpuint(fx->done->len, ==, 1);
+    g_assert_cmphex(done_at(fx, 0)->status, ==, VIRTIO_SND_S_IO_ERR);
+    /* the host comes back: started now, data flows */
+    fake_stream_error(s, 0);
+    g_assert_true(s->started);
+    submit(fx, true, 0, 2);
+    fake_iterate(10);
+    g_assert_cmpuint(fx->done->len, ==, 2);
+    g_assert_cmphex(done_at(fx, 1)->status, ==, VIRTIO_SND_S_OK);
+    check_written(s, 0, 2, PERIOD);
+    /* STOP reaches the driver again */
+    cmd_ok(fx, 0, SND_PCM_CMD_STOP);
+    g_assert_false(s->started);
+    g_assert_cmpuint(s->stops, ==, 1);
+    fx_free(fx);
+}
+
+
+static void test_open_fails_jack(void)
+{
+    Fx *fx = fx_new();
+
+    g_assert_cmphex(set_params(fx, 0), ==, VIRTIO_SND_S_OK);
+    fx->audio->fail_open = true;
+    fx->audio->connected = false;
+    g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*cannot open host stream*");
+    g_assert_cmphex(snd_pcm_command(fx->pcm, 0, SND_PCM_CMD_PREPARE), ==, VIRTIO_SND_S_IO_ERR);
+    g_test_assert_expected_messages();
+    /* the host says its end is gone: the jack follows */
+    g_assert_false(snd_pcm_connected(fx->pcm, 0));
+    g_assert_cmpuint(fx->connected->len, ==, 1);
+    /* it comes back: a successful open reconnects */
+    fx->audio->fail_open = false;
+    fx->audio->connected = true;
+    cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
+    g_assert_true(snd_pcm_connected(fx->pcm, 0));
+    g_assert_cmpuint(fx->connected->len, ==, 2);
+    fx_free(fx);
+}
+
 static void test_write_error(void)
 {
     Fx *fx = fx_new();
@@ -865,6 +921,92 @@ static void test_caps_fallback(void)
     fx_free(fx);
 }
 
+
+/* ---- hostile input: random commands and messages ---- */
+
+static void test_random_io(void)
+{
+    Fx *fx = fx_new();
+    unsigned int accepted = 0, rejected = 0;
+    GArray *order = g_array_new(FALSE, FALSE, sizeof(unsigned int)); /* accepted tokens */
+
+    fx->audio->default_room = PERIOD;
+    for (unsigned int i = 0; i < 4000; i++) {
+        int what = g_test_rand_int_range(0, 10);
+        uint32_t sid = (uint32_t)g_test_rand_int_range(0, 3);
+
+        if (what < 3) {
+            g_autoptr(GError) err = NULL;
+            SndPcmCmd cmd = (SndPcmCmd)g_test_rand_int_range(0, SND_PCM_CMD_MAX);
+
+            if (cmd == SND_PCM_CMD_SET_PARAMS) {
+                set_params(fx, sid);
+            } else {
+                snd_pcm_command(fx->pcm, sid, cmd);
+            }
+        } else if (what < 8) {
+            bool tx = g_test_rand_int_range(0, 2);
+            size_t len = (size_t)g_test_rand_int_range(1, BUFFER + 64);
+            SndIoMsg *msg;
+            TestMsg *tm = make_msg(fx, tx, sid, len, (uint8_t)i, &msg);
+
+            if (snd_pcm_submit(fx->pcm, msg) == 0) {
+                accepted++;
+                g_array_append_val(order, tm->token);
+            } else {
+                rejected++;
+                snd_io_msg_free(msg);
+            }
+        } else if (what == 8) {
+            for (unsigned int k = 0; k < fx->audio->streams->len; k++) {
+                VsndAudioStream *s = g_ptr_array_index(fx->audio->streams, k);
+                if (!s->closed) {
+                    if (s->params.direction == VSND_DIR_OUTPUT) {
+                        fake_stream_give_room(s, PERIOD);
+                    } else {
+                        fake_stream_give_data(s, PERIOD);
+                    }
+                }
+            }
+            fake_iterate(5);
+        } else {
+            snd_pcm_queue_stopped(fx->pcm, g_test_rand_int_range(0, 2) ? VSND_DIR_OUTPUT
+                                                                      : VSND_DIR_INPUT);
+            snd_pcm_queue_started(fx->pcm, VSND_DIR_OUTPUT);
+            snd_pcm_queue_started(fx->pcm, VSND_DIR_INPUT);
+        }
+        /* nothing is lost or duplicated */
+        g_assert_cmpuint(fx->done->len + fx->discarded + snd_pcm_pending(fx->pcm, 0) +
+                             snd_pcm_pending(fx->pcm, 1), ==, accepted);
+    }
+    g_assert_cmpuint(accepted, >, 0);
+    g_assert_cmpuint(rejected, >, 0);
+    /* completions per stream in submission order */
+    for (uint32_t sid = 0; sid < 2; sid++) {
+        unsigned int last = 0;
+        bool first = true;
+
+        for (unsigned int k = 0; k < fx->done->len; k++) {
+            const Done *d = done_at(fx, k);
+            const TestMsg *tm = g_ptr_array_index(fx->bufs, d->token);
+            uint32_t id;
+
+            memcpy(&id, tm->mem, 4);
+            if (GUINT32_FROM_LE(id) != sid) {
+                continue;
+            }
+            g_assert_true(first || d->token > last);
+            last = d->token;
+            first = false;
+        }
+    }
+    snd_pcm_reset(fx->pcm);
+    g_assert_cmpuint(fx->done->len + fx->discarded, ==, accepted);
+    g_assert_cmpuint(fx->audio->opens, ==, fx->audio->closes);
+    g_array_unref(order);
+    fx_free(fx);
+}
+
 int main(int argc, char **argv)
 {
     static Tr trs[SND_PCM_STATE_MAX * SND_PCM_CMD_MAX];
@@ -898,6 +1040,8 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/pcm/io/invalid/submit", test_submit_invalid);
     g_test_add_func("/snd/pcm/io/host-gone-software-clock", test_host_gone);
     g_test_add_func("/snd/pcm/io/write-error", test_write_error);
+    g_test_add_func("/snd/pcm/jack/open-fails-disconnects", test_open_fails_jack);
+    g_test_add_func("/snd/pcm/io/host-gone-before-start", test_host_gone_before_start);
     g_test_add_func("/snd/pcm/io/xrun-event", test_xrun_event);
     g_test_add_func("/snd/pcm/io/xrun-not-negotiated", test_xrun_not_negotiated);
     g_test_add_func("/snd/pcm/gain/software", test_soft_gain);
@@ -907,5 +1051,6 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/pcm/polling", test_polling);
     g_test_add_func("/snd/pcm/release/drain-lingers", test_drain_lingers);
     g_test_add_func("/snd/pcm/caps/driver-query-fails", test_caps_fallback);
+    g_test_add_func("/snd/pcm/hostile/random-io", test_random_io);
     return g_test_run();
 }

@@ -11,9 +11,11 @@
  *
  * Item information (spec: "Item Information Request"): start_id + count is
  * checked in 64 bits against the item count; each entry is laid out with
- * the driver's `size` (smaller: truncated; larger: zero-padded; CTL_INFO:
- * `value` at offset 72 or 68, see snd-proto.h); the response must hold
- * 4 + count * size bytes.
+ * the driver's `size`: smaller than the structure (which has not changed
+ * since VIRTIO 1.2) is BAD_MSG, larger (a newer driver) is zero-padded;
+ * CTL_INFO accepts the packed 92-byte layout (i386 guests) as well as the
+ * LP64 one and puts `value` at offset 68 or 72 (snd-proto.h).  The
+ * response must hold 4 + count * size bytes.
  */
 #include "config.h"
 
@@ -84,7 +86,7 @@ static uint32_t query_info(const SndCtlCtx *ctx, uint32_t code, const uint8_t *r
                            size_t req_len, uint8_t *out, size_t cap, size_t *ret_len)
 {
     const char *what;
-    uint32_t items;
+    uint32_t items, min_size;
     InfoFill fill;
     uint32_t start = le32_at(req, offsetof(struct virtio_snd_query_info, start_id));
     uint32_t count = le32_at(req, offsetof(struct virtio_snd_query_info, count));
@@ -94,21 +96,25 @@ static uint32_t query_info(const SndCtlCtx *ctx, uint32_t code, const uint8_t *r
     case VIRTIO_SND_R_JACK_INFO:
         what = "JACK_INFO";
         items = snd_info_jacks(ctx->info);
+        min_size = sizeof(struct virtio_snd_jack_info);
         fill = fill_jack;
         break;
     case VIRTIO_SND_R_PCM_INFO:
         what = "PCM_INFO";
         items = snd_pcm_count(ctx->pcm);
+        min_size = sizeof(struct virtio_snd_pcm_info);
         fill = fill_pcm;
         break;
     case VIRTIO_SND_R_CHMAP_INFO:
         what = "CHMAP_INFO";
         items = snd_info_chmaps(ctx->info);
+        min_size = sizeof(struct virtio_snd_chmap_info);
         fill = fill_chmap;
         break;
     default:
         what = "CTL_INFO";
         items = ctx->kctl ? snd_kctl_count(ctx->kctl) : 0;
+        min_size = VSND_CTL_INFO_SIZE_PACKED;
         fill = fill_ctl;
         break;
     }
@@ -116,7 +122,7 @@ static uint32_t query_info(const SndCtlCtx *ctx, uint32_t code, const uint8_t *r
         snd_guest_error("%s: items %u + %u beyond %u", what, start, count, items);
         return VIRTIO_SND_S_BAD_MSG;
     }
-    if (size < sizeof(struct virtio_snd_info) || size > SND_CTL_MAX_INFO_SIZE) {
+    if (size < min_size || size > SND_CTL_MAX_INFO_SIZE) {
         snd_guest_error("%s: entry size %u out of range", what, size);
         return VIRTIO_SND_S_BAD_MSG;
     }

@@ -16,7 +16,9 @@
  *   reads it before the features reach us (QEMU sends SET_FEATURES only at
  *   DRIVER_OK), so the offer, not the negotiation, decides the size.
  * - Control queue: each request is copied out of guest memory, handled
- *   synchronously and answered in the same kick.
+ *   synchronously and answered in the same kick.  The data queues are
+ *   polled first, so I/O sent before a RELEASE is completed by it; events
+ *   a request raises follow its reply.
  * - Event queue: the guest fills it without kicking (guest-driver-notes
  *   §6); buffers are popped only when an event is pending, events wait in a
  *   bounded queue until a buffer shows up.  Nothing is popped otherwise, so
@@ -25,7 +27,16 @@
  *   the stream manager, which completes it (status + used length) when the
  *   host has consumed or produced its frames.
  * - A queue stop (GET_VRING_BASE) completes every message held from that
- *   queue before returning; a reset returns to power-on.
+ *   queue before returning (IO_ERR) and pauses running streams, which
+ *   resume when the queue starts again; a reset returns to power-on.
+ * - Broken: a device-readable event buffer is a corrupt event queue
+ *   (vu_dev_set_broken(), NEEDS_RESET) until the next reset.
+ *
+ * State for migration (snd-migrate.c, to come): everything the guest can
+ * observe lives in SndPcm (per stream: state, parameters, gain), SndInfo
+ * (jack remaps; connection follows the host) and SndKctl (control values).
+ * Nothing is in flight once every ring is stopped, since a queue stop
+ * returns all held messages, so no element bookkeeping needs saving.
  */
 #include "config.h"
 
@@ -55,6 +66,7 @@ struct SndDev {
     SndInfo *info;
     SndKctl *kctl;
     SndEventQueue *events;
+    bool in_request; /* events raised by a control request wait for its reply */
     guint poll_id;
 };
 
@@ -119,7 +131,9 @@ static void send_event(SndDev *snd, uint32_t code, uint32_t data)
 
     snd_event_make(&ev, code, data);
     snd_event_queue_push(snd->events, &ev);
-    flush_events(snd);
+    if (!snd->in_request) {
+        flush_events(snd);
+    }
 }
 
 /* ---- stream manager host ----------------------------------------------------- */
@@ -142,6 +156,13 @@ static void io_complete(void *opaque, SndIoMsg *msg, uint32_t status, uint32_t l
 
 static void io_discard(void *opaque, SndIoMsg *msg)
 {
+    SndDev *snd = opaque;
+
+    /* Reset: the element is forgotten, never returned to the guest. */
+    if (snd->dev && msg->elem) {
+        vu_queue_detach(snd->dev, vu_dev_queue(snd->dev, msg->tx ? VSND_VQ_TX : VSND_VQ_RX),
+                        msg->elem);
+    }
     vu_elem_free(msg->elem);
     snd_io_msg_free(msg);
 }
@@ -227,13 +248,21 @@ static void handle_ctl(SndDev *snd)
         };
         size_t used;
 
+        /* I/O the guest queued before this request is taken first, so a
+         * RELEASE sees (and completes) every message sent before it even
+         * when the data queue's kick has not been dispatched yet. */
+        handle_io(snd, VSND_VQ_TX);
+        handle_io(snd, VSND_VQ_RX);
         /* Copy out of guest memory first; only the copy is looked at. */
         req_len = vu_iov_to_buf(elem->out_sg, elem->out_num, 0, req, req_len);
+        snd->in_request = true;
         used = snd_ctl_handle(&ctx, req, req_len, resp, resp_cap);
+        snd->in_request = false;
         used = vu_iov_from_buf(elem->in_sg, elem->in_num, 0, resp, used);
         vu_queue_push(dev, vq, elem, (uint32_t)used);
         vu_elem_free(elem);
         vu_queue_notify(dev, vq);
+        flush_events(snd);
     }
 }
 
@@ -411,6 +440,8 @@ void snd_dev_free(SndDev *snd)
     if (!snd) {
         return;
     }
+    /* The VuDev is gone already (vu_dev_free() resets the device first). */
+    snd->dev = NULL;
     g_clear_handle_id(&snd->poll_id, g_source_remove);
     snd_kctl_free(snd->kctl);
     snd_info_free(snd->info);

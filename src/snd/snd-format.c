@@ -1,11 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * snd-format.c - sample format tables and software gain (see snd-format.h).
- *
- * Sizes follow the spec's table "supported PCM sample formats" (width /
- * physical width); rates follow "supported PCM frame rates" including the
- * VIRTIO 1.4 codes 14 (12000 Hz) and 15 (24000 Hz).  All samples are
- * little-endian, as virtio-snd streams are.
+ * snd-format.c - software gain, volume curve and channel maps (see
+ * snd-format.h).  All samples are little-endian, as virtio-snd streams are.
  */
 #include "config.h"
 
@@ -14,111 +10,13 @@
 
 #include <glib.h>
 
+#include "audio/pcm-format.h"
 #include "snd/snd-format.h"
 #include "snd/snd-proto.h"
 
-static const uint8_t phys_bits[VSND_PCM_FMT_COUNT] = {
-    [VIRTIO_SND_PCM_FMT_IMA_ADPCM] = 4,  [VIRTIO_SND_PCM_FMT_MU_LAW] = 8,
-    [VIRTIO_SND_PCM_FMT_A_LAW] = 8,      [VIRTIO_SND_PCM_FMT_S8] = 8,
-    [VIRTIO_SND_PCM_FMT_U8] = 8,         [VIRTIO_SND_PCM_FMT_S16] = 16,
-    [VIRTIO_SND_PCM_FMT_U16] = 16,       [VIRTIO_SND_PCM_FMT_S18_3] = 24,
-    [VIRTIO_SND_PCM_FMT_U18_3] = 24,     [VIRTIO_SND_PCM_FMT_S20_3] = 24,
-    [VIRTIO_SND_PCM_FMT_U20_3] = 24,     [VIRTIO_SND_PCM_FMT_S24_3] = 24,
-    [VIRTIO_SND_PCM_FMT_U24_3] = 24,     [VIRTIO_SND_PCM_FMT_S20] = 32,
-    [VIRTIO_SND_PCM_FMT_U20] = 32,       [VIRTIO_SND_PCM_FMT_S24] = 32,
-    [VIRTIO_SND_PCM_FMT_U24] = 32,       [VIRTIO_SND_PCM_FMT_S32] = 32,
-    [VIRTIO_SND_PCM_FMT_U32] = 32,       [VIRTIO_SND_PCM_FMT_FLOAT] = 32,
-    [VIRTIO_SND_PCM_FMT_FLOAT64] = 64,   [VIRTIO_SND_PCM_FMT_DSD_U8] = 8,
-    [VIRTIO_SND_PCM_FMT_DSD_U16] = 16,   [VIRTIO_SND_PCM_FMT_DSD_U32] = 32,
-    [VIRTIO_SND_PCM_FMT_IEC958_SUBFRAME] = 32,
-};
-
-static const uint32_t rate_hz[VSND_PCM_RATE_COUNT] = {
-    5512, 8000, 11025, 16000, 22050, 32000, 44100, 48000,
-    64000, 88200, 96000, 176400, 192000, 384000, 12000, 24000,
-};
-
-unsigned int snd_format_phys_bits(unsigned int fmt)
-{
-    return fmt < G_N_ELEMENTS(phys_bits) ? phys_bits[fmt] : 0;
-}
-
-unsigned int snd_rate_hz(unsigned int rate)
-{
-    return rate < G_N_ELEMENTS(rate_hz) ? rate_hz[rate] : 0;
-}
-
-unsigned int snd_frame_bytes(unsigned int fmt, unsigned int channels)
-{
-    unsigned int bits = snd_format_phys_bits(fmt) * channels;
-
-    return bits % 8 ? 0 : bits / 8;
-}
-
 uint64_t snd_bytes_per_second(unsigned int fmt, unsigned int rate, unsigned int channels)
 {
-    return (uint64_t)snd_format_phys_bits(fmt) * channels * snd_rate_hz(rate) / 8;
-}
-
-uint8_t snd_format_silence_byte(unsigned int fmt)
-{
-    switch (fmt) {
-    case VIRTIO_SND_PCM_FMT_MU_LAW:
-        return 0xff;
-    case VIRTIO_SND_PCM_FMT_A_LAW:
-        return 0xd5;
-    case VIRTIO_SND_PCM_FMT_DSD_U8:
-    case VIRTIO_SND_PCM_FMT_DSD_U16:
-    case VIRTIO_SND_PCM_FMT_DSD_U32:
-        return 0x69;
-    default:
-        return 0;
-    }
-}
-
-/* Unsigned formats: silence is the mid value, i.e. only the top byte of
- * each little-endian sample is 0x80.  Fill @len bytes of @fmt silence. */
-static void fill_silence(uint8_t *buf, size_t len, unsigned int fmt)
-{
-    unsigned int bytes = snd_format_phys_bits(fmt) / 8;
-    unsigned int top = bytes;
-
-    switch (fmt) {
-    case VIRTIO_SND_PCM_FMT_U8:
-    case VIRTIO_SND_PCM_FMT_U16:
-    case VIRTIO_SND_PCM_FMT_U24_3:
-    case VIRTIO_SND_PCM_FMT_U32:
-        top = bytes - 1;
-        break;
-    case VIRTIO_SND_PCM_FMT_U18_3: /* 18 valid bits in 24: bit 17 */
-        top = 2;
-        break;
-    case VIRTIO_SND_PCM_FMT_U20_3:
-    case VIRTIO_SND_PCM_FMT_U20: /* bit 19 */
-        top = 2;
-        break;
-    case VIRTIO_SND_PCM_FMT_U24: /* bit 23 */
-        top = 2;
-        break;
-    default:
-        memset(buf, snd_format_silence_byte(fmt), len);
-        return;
-    }
-    memset(buf, 0, len);
-    for (size_t i = top; bytes && i < len; i += bytes) {
-        switch (fmt) {
-        case VIRTIO_SND_PCM_FMT_U18_3:
-            buf[i] = 0x02;
-            break;
-        case VIRTIO_SND_PCM_FMT_U20_3:
-        case VIRTIO_SND_PCM_FMT_U20:
-            buf[i] = 0x08;
-            break;
-        default:
-            buf[i] = 0x80;
-            break;
-        }
-    }
+    return (uint64_t)vsnd_pcm_format_bits(fmt) * channels * vsnd_pcm_rate_hz(rate) / 8;
 }
 
 bool snd_gain_supported(unsigned int fmt)
@@ -150,7 +48,7 @@ void snd_gain_apply(uint8_t *buf, size_t len, unsigned int fmt, uint32_t gain, b
     size_t i;
 
     if (mute || gain == 0) {
-        fill_silence(buf, len, fmt);
+        vsnd_pcm_fill_silence(fmt, buf, len, 0);
         return;
     }
     if (gain >= SND_GAIN_UNITY || !snd_gain_supported(fmt)) {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * snd-format.h - what the device knows about virtio-snd sample formats and
- * frame rates: sizes, rates in Hz, silence, and the software gain applied
- * to PCM data when a host driver has no volume of its own.  Pure functions.
+ * snd-format.h - the software gain the device applies to PCM data when a
+ * host driver has no volume of its own, the volume control's dB curve, and
+ * standard channel maps.  Sample sizes, rates in Hz and silence come from
+ * audio/pcm-format.h (shared with the drivers).  Pure functions.
  */
 #ifndef VSND_SND_FORMAT_H
 #define VSND_SND_FORMAT_H
@@ -15,16 +16,8 @@
 /* Unity gain on the 0..65536 linear scale of audio.h set_volume(). */
 #define SND_GAIN_UNITY 65536u
 
-/* Physical bits per sample of VIRTIO_SND_PCM_FMT_@fmt, 0 if undefined. */
-unsigned int snd_format_phys_bits(unsigned int fmt);
-/* Frames per second of VIRTIO_SND_PCM_RATE_@rate, 0 if undefined. */
-unsigned int snd_rate_hz(unsigned int rate);
-/* Bytes per frame, 0 when a frame is not a whole number of bytes. */
-unsigned int snd_frame_bytes(unsigned int fmt, unsigned int channels);
 /* Bytes per second of a stream, 0 if undefined. */
 uint64_t snd_bytes_per_second(unsigned int fmt, unsigned int rate, unsigned int channels);
-/* Byte value whose repetition is silence in @fmt (0 for signed formats). */
-uint8_t snd_format_silence_byte(unsigned int fmt);
 /* Whether snd_gain_apply() can scale @fmt (otherwise only mute works). */
 bool snd_gain_supported(unsigned int fmt);
 

@@ -15,6 +15,7 @@
 
 #include <glib.h>
 
+#include "audio/pcm-format.h"
 #include "snd/snd-proto.h"
 #include "snd/snd-pcm-io.h"
 
@@ -157,12 +158,14 @@ unsigned int snd_io_msg_cursor(SndIoMsg *msg)
                          msg->cursor, msg->data_cnt);
 }
 
-void snd_io_msg_fill(SndIoMsg *msg, uint8_t byte)
+void snd_io_msg_fill(SndIoMsg *msg, unsigned int fmt)
 {
     unsigned int n = snd_io_msg_cursor(msg);
+    size_t at = msg->done;
 
     for (unsigned int i = 0; i < n; i++) {
-        memset(msg->cursor[i].iov_base, byte, msg->cursor[i].iov_len);
+        vsnd_pcm_fill_silence(fmt, msg->cursor[i].iov_base, msg->cursor[i].iov_len, at);
+        at += msg->cursor[i].iov_len;
     }
     msg->done = msg->data_len;
 }

@@ -63,8 +63,9 @@ SndIoMsg *snd_io_msg_new(bool tx, const struct iovec *out, unsigned int out_num,
 size_t snd_io_msg_finish(SndIoMsg *msg, uint32_t status, uint32_t latency_bytes);
 /* Remaining frames of the message from ->done on, in ->cursor. */
 unsigned int snd_io_msg_cursor(SndIoMsg *msg);
-/* Fill the frames from ->done to the end with @byte (rx without data). */
-void snd_io_msg_fill(SndIoMsg *msg, uint8_t byte);
+/* Fill the frames from ->done to the end with silence of VIRTIO_SND_PCM_FMT
+ * @fmt (an rx message completed without data). */
+void snd_io_msg_fill(SndIoMsg *msg, unsigned int fmt);
 void snd_io_msg_free(SndIoMsg *msg);
 
 #endif /* VSND_SND_PCM_IO_H */

@@ -31,7 +31,10 @@
  * disconnected until the driver reports error(0).
  *
  * latency_bytes: what the driver reports (get_latency), i.e. the bytes
- * accepted but not yet audible (or captured but not yet read).
+ * accepted but not yet audible (or captured but not yet read).  Messages
+ * still queued in the device are not added: they lie after the guest's
+ * hw_ptr, so ALSA already counts them (appl_ptr - hw_ptr); the device holds
+ * no other audio once a message has completed.
  */
 #include "config.h"
 
@@ -41,6 +44,7 @@
 #define G_LOG_DOMAIN "vsnd-snd"
 #include <glib.h>
 
+#include "audio/pcm-format.h"
 #include "snd/snd-format.h"
 #include "snd/snd-log.h"
 #include "snd/snd-pcm.h"
@@ -77,6 +81,7 @@ struct SndPcmStream {
     SndHostStream *host;
     GQueue fifo;           /* SndIoMsg, oldest first */
     bool host_failed;      /* host end reported gone; software clock runs */
+    bool host_started;     /* vsnd_audio_start() succeeded, no stop since */
     bool connected;        /* jack state */
     bool queue_paused;     /* paused by a queue stop, resumed by its start */
     uint32_t gain;
@@ -210,7 +215,7 @@ static void stream_flush(SndPcmStream *st, uint32_t status)
 
     while ((msg = g_queue_pop_head(&st->fifo))) {
         if (!msg->tx) {
-            snd_io_msg_fill(msg, snd_format_silence_byte(st->params.format));
+            snd_io_msg_fill(msg, st->params.format);
         }
         stream_complete(st, msg, status);
     }
@@ -257,7 +262,7 @@ static gboolean clock_tick(gpointer data)
     msg = g_queue_pop_head(&st->fifo);
     if (msg) {
         if (!msg->tx) {
-            snd_io_msg_fill(msg, snd_format_silence_byte(st->params.format));
+            snd_io_msg_fill(msg, st->params.format);
         }
         stream_complete(st, msg, VIRTIO_SND_S_IO_ERR);
     }
@@ -408,6 +413,12 @@ static void stream_host_error(SndPcmStream *st, int err)
         st->host_failed = false;
         clock_stop(st);
         set_connected(st, true);
+        if (st->state == SND_PCM_STATE_RUNNING && st->host && !st->host_started) {
+            /* It failed before START reached it: start it now. */
+            int r = vsnd_audio_start(st->pcm->audio, st->host->s);
+
+            st->host_started = r == 0 || r == -ENOTSUP;
+        }
         schedule_pump(st);
         return;
     }
@@ -508,9 +519,12 @@ static int stream_open(SndPcmStream *st)
                   error ? error->message : "unknown error");
         st->host = NULL;
         g_free(hs);
+        /* The host end may be gone: the jack says so. */
+        set_connected(st, vsnd_audio_is_connected(pcm->audio, st->dir, st->target));
         return -EIO;
     }
     st->host_failed = false;
+    st->host_started = false;
     st->soft_gain = false;
     set_connected(st, true);
     if (st->mute || st->gain != SND_GAIN_UNITY) {
@@ -683,6 +697,7 @@ void snd_pcm_reset(SndPcm *pcm)
         memset(&st->params, 0, sizeof(st->params));
         st->host_failed = false;
         st->queue_paused = false;
+        st->connected = vsnd_audio_is_connected(pcm->audio, st->dir, st->target);
         st->gain = SND_GAIN_UNITY;
         st->mute = false;
         st->soft_gain = false;
@@ -795,7 +810,7 @@ static uint32_t params_check(const SndPcmStream *st, const SndPcmParams *p)
                         "%u bytes", st->id, p->buffer_bytes, p->period_bytes);
         return VIRTIO_SND_S_BAD_MSG;
     }
-    frame = snd_frame_bytes(p->format, p->channels);
+    frame = vsnd_pcm_frame_bytes(p->format, p->channels);
     if (frame && p->period_bytes % frame) {
         snd_guest_error("stream %u: SET_PARAMS: period %u bytes is not whole frames of %u",
                         st->id, p->period_bytes, frame);
@@ -891,15 +906,17 @@ uint32_t snd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
             g_warning("stream %u: cannot start host stream: %s", id, g_strerror(-r));
             return VIRTIO_SND_S_IO_ERR;
         }
+        st->host_started = true;
         break;
     case SND_PCM_CMD_STOP:
         clock_stop(st);
         g_clear_handle_id(&st->pump_id, g_source_remove);
-        if (!st->host_failed) {
+        if (st->host_started) {
             r = vsnd_audio_stop(pcm->audio, st->host->s);
             if (r < 0 && r != -ENOTSUP) {
                 g_warning("stream %u: cannot stop host stream: %s", id, g_strerror(-r));
             }
+            st->host_started = false;
         }
         break;
     case SND_PCM_CMD_RELEASE:
@@ -984,8 +1001,9 @@ void snd_pcm_queue_stopped(SndPcm *pcm, VsndDirection dir)
         if (st->state == SND_PCM_STATE_RUNNING) {
             clock_stop(st);
             g_clear_handle_id(&st->pump_id, g_source_remove);
-            if (st->host && !st->host_failed) {
+            if (st->host && st->host_started) {
                 vsnd_audio_stop(pcm->audio, st->host->s);
+                st->host_started = false;
             }
             st->state = SND_PCM_STATE_STOPPED;
             st->queue_paused = true;
@@ -1003,7 +1021,9 @@ void snd_pcm_queue_started(SndPcm *pcm, VsndDirection dir)
         }
         st->queue_paused = false;
         if (st->host && !st->host_failed) {
-            vsnd_audio_start(pcm->audio, st->host->s);
+            int r = vsnd_audio_start(pcm->audio, st->host->s);
+
+            st->host_started = r == 0 || r == -ENOTSUP;
         }
         st->state = SND_PCM_STATE_RUNNING;
         if (st->host_failed) {

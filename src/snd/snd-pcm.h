@@ -47,7 +47,6 @@ typedef enum {
 /* Largest buffer_bytes accepted (Linux asks at most ~4.4 MB: 18 channels
  * of FLOAT64 at 192 kHz for 160 ms). */
 #define SND_PCM_MAX_BUFFER_BYTES (8u * 1024 * 1024)
-/* Largest queue of pending events of one device. */
 
 /* PCM features the device offers and implements. */
 #define SND_PCM_FEATURES_OFFERED \

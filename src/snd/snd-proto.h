@@ -36,9 +36,10 @@
 /* Frame rates added by VIRTIO 1.4. */
 #define VIRTIO_SND_PCM_RATE_12000 14
 #define VIRTIO_SND_PCM_RATE_24000 15
-#define VSND_PCM_RATE_COUNT 16
-/* Formats: VIRTIO_SND_PCM_FMT_IMA_ADPCM (0) .. IEC958_SUBFRAME (24). */
-#define VSND_PCM_FMT_COUNT 25
+/* Number of rate / format codes (bits 0..N-1); spelled exactly as in
+ * audio/pcm-format.h so that both headers may meet in one file. */
+#define VSND_PCM_RATE_COUNT (VIRTIO_SND_PCM_RATE_24000 + 1)
+#define VSND_PCM_FMT_COUNT (VIRTIO_SND_PCM_FMT_IEC958_SUBFRAME + 1)
 /* PCM features: SHMEM_HOST (0) .. EVT_XRUNS (4). */
 #define VSND_PCM_F_COUNT 5
 /* Channel positions: NONE (0) .. BRC (36). */
@@ -172,6 +173,7 @@ struct vsnd_ctl_event {
 };
 
 /* Wire sizes (spec; cross-checked against the Linux 6.15 header). */
+_Static_assert(VSND_PCM_RATE_COUNT == 16 && VSND_PCM_FMT_COUNT == 25, "code counts");
 _Static_assert(sizeof(struct vsnd_snd_config) == 16, "config size");
 _Static_assert(VSND_CONFIG_SIZE_NO_CTLS == 12, "config size without controls");
 _Static_assert(sizeof(struct vsnd_ctl_hdr) == 8, "ctl_hdr size");
