@@ -84,7 +84,7 @@ struct VsndAudioStream {
     bool running;
     bool need_ready;
     bool lost;              /* error reported, waiting to come back */
-    bool draining;
+    pa_operation *drain_op; /* cancelled when the pa_stream goes */
     bool volume_set;
     uint32_t volume;
     bool mute;
@@ -165,6 +165,13 @@ static void apply_volume(VsndAudioStream *s)
 
 static void stream_drop(VsndAudioStream *s)
 {
+    if (s->drain_op) {
+        /* A disconnect only completes later: without this the drain
+         * callback could still run after close() freed @s. */
+        pa_operation_cancel(s->drain_op);
+        pa_operation_unref(s->drain_op);
+        s->drain_op = NULL;
+    }
     if (!s->st)
         return;
     pa_stream_set_state_callback(s->st, NULL, NULL);
@@ -718,9 +725,13 @@ static int pulse_stop(VsndAudioStream *s)
 
 static void drain_cb(pa_stream *st, int success, void *userdata)
 {
-    VsndEventRelay *relay = userdata;
+    VsndAudioStream *s = userdata;
 
-    vsnd_event_relay_post_ready(relay);
+    if (s->drain_op) {
+        pa_operation_unref(s->drain_op);
+        s->drain_op = NULL;
+    }
+    vsnd_event_relay_post_ready(s->relay);
 }
 
 static int pulse_drain(VsndAudioStream *s)
@@ -731,8 +742,9 @@ static int pulse_drain(VsndAudioStream *s)
         return 0;
     pa_threaded_mainloop_lock(s->be->ml);
     if (s->st && s->running && pa_stream_get_state(s->st) == PA_STREAM_READY) {
-        op_done(pa_stream_drain(s->st, drain_cb, s->relay));
-        r = -EINPROGRESS;
+        if (!s->drain_op)
+            s->drain_op = pa_stream_drain(s->st, drain_cb, s);
+        r = s->drain_op ? -EINPROGRESS : -EIO;
     }
     pa_threaded_mainloop_unlock(s->be->ml);
     return r;

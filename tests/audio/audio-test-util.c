@@ -9,6 +9,7 @@
 #include <math.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,8 +97,12 @@ GPid atu_spawn(const char *const *argv, const char *log)
 
     g_assert_cmpint(pid, >=, 0);
     if (pid == 0) {
-        int fd = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
-        int nul = open("/dev/null", O_RDONLY);
+        int fd, nul;
+
+        /* never outlive the test, even when it aborts */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        fd = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
+        nul = open("/dev/null", O_RDONLY);
         if (fd >= 0) {
             dup2(fd, 1);
             dup2(fd, 2);
