@@ -261,6 +261,19 @@ static void test_paced_and_server_loss(void)
     g_assert_cmpint(eagain, >, 0);
     g_assert_cmpfloat(elapsed, >, 0.2); /* the device buffer may hold some ahead */
     g_assert_cmpfloat(elapsed, <, 10.0);
+    /* drain: completes through ready() once the device has played it all */
+    {
+        uint32_t lat = 0;
+        int before = ev.ready;
+        g_assert_cmpint(vsnd_audio_get_latency(a, s, &lat), ==, 0);
+        g_assert_cmpuint(lat, >, 0);
+        g_assert_cmpint(vsnd_audio_drain(a, s), ==, -EINPROGRESS);
+        while (ev.ready == before && g_get_monotonic_time() - t0 < 20 * G_USEC_PER_SEC)
+            g_main_context_iteration(NULL, TRUE);
+        g_assert_cmpint(ev.ready, ==, before + 1);
+        g_assert_cmpint(vsnd_audio_get_latency(a, s, &lat), ==, 0);
+        g_assert_cmpuint(lat, ==, 0);
+    }
 
     /* The server dies: an error event, no blocking. */
     atu_stop(pid, SIGKILL);

@@ -410,6 +410,21 @@ static void test_daemon_restart(Fixture *f, gconstpointer data)
     vsnd_audio_close(f->audio, s);
 }
 
+/* auto: PipeWire comes first. */
+static void test_auto_picks_pipewire(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VsndAudio) a = NULL;
+
+    if (!f->audio)
+        return;
+    g_test_expect_message("vsnd-audio", G_LOG_LEVEL_MESSAGE, "*auto: using pipewire*");
+    a = vsnd_audio_new("auto", "vm-test", &err);
+    g_test_assert_expected_messages();
+    g_assert_no_error(err);
+    g_assert_cmpstr(vsnd_audio_name(a), ==, "pipewire");
+}
+
 static void test_no_daemon(void)
 {
     g_autofree char *dir = NULL;
@@ -443,6 +458,8 @@ int main(int argc, char **argv)
                fixture_setup, test_capture, fixture_teardown);
     g_test_add("/audio/pipewire/volume-and-mute-on-node", Fixture, NULL, fixture_setup,
                test_volume, fixture_teardown);
+    g_test_add("/audio/pipewire/auto-picks-pipewire", Fixture, NULL, fixture_setup,
+               test_auto_picks_pipewire, fixture_teardown);
     g_test_add("/audio/pipewire/daemon-killed-and-restarted", Fixture, NULL, fixture_setup,
                test_daemon_restart, fixture_teardown);
     return g_test_run();

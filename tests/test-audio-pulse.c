@@ -364,6 +364,25 @@ static void test_server_restart(Fixture *f, gconstpointer data)
     vsnd_audio_close(f->audio, s);
 }
 
+/* auto: no PipeWire reachable, PulseAudio is: pulse is chosen. */
+static void test_auto_picks_pulse(Fixture *f, gconstpointer data)
+{
+    g_autofree char *remote = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VsndAudio) a = NULL;
+
+    if (!f->audio)
+        return;
+    remote = g_build_filename(f->dir, "no-pipewire-here", NULL);
+    g_setenv("PIPEWIRE_REMOTE", remote, TRUE);
+    g_test_expect_message("vsnd-audio", G_LOG_LEVEL_MESSAGE, "*auto: using pulse*");
+    a = vsnd_audio_new("auto", "vm-test", &err);
+    g_test_assert_expected_messages();
+    g_unsetenv("PIPEWIRE_REMOTE");
+    g_assert_no_error(err);
+    g_assert_cmpstr(vsnd_audio_name(a), ==, "pulse");
+}
+
 static void test_no_server(void)
 {
     g_autofree char *dir = NULL;
@@ -396,6 +415,8 @@ int main(int argc, char **argv)
                test_capture, fixture_teardown);
     g_test_add("/audio/pulse/volume-and-mute-on-server", Fixture, NULL, fixture_setup,
                test_volume, fixture_teardown);
+    g_test_add("/audio/pulse/auto-picks-pulse", Fixture, NULL, fixture_setup,
+               test_auto_picks_pulse, fixture_teardown);
     g_test_add("/audio/pulse/server-killed-and-restarted", Fixture, NULL, fixture_setup,
                test_server_restart, fixture_teardown);
     return g_test_run();
