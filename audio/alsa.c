@@ -566,6 +566,8 @@ static ssize_t alsa_write(VsndAudioStream *s, const struct iovec *iov, unsigned 
 
     if (s->dir != VSND_DIR_OUTPUT)
         return -EBADF;
+    if (frames == 0 || frames > s->buffer_frames)
+        return -EINVAL; /* less than a frame, or would never fit the buffer */
     if (s->lost)
         return -ENODEV;
     avail = avail_or_error(s);
@@ -605,12 +607,14 @@ static ssize_t alsa_read(VsndAudioStream *s, const struct iovec *iov, unsigned i
 
     if (s->dir != VSND_DIR_INPUT)
         return -EBADF;
+    if (frames == 0 || frames > s->buffer_frames)
+        return -EINVAL; /* less than a frame, or would never fit the buffer */
     if (s->lost)
         return -ENODEV;
     avail = avail_or_error(s);
     if (avail < 0)
         return avail;
-    if ((snd_pcm_uframes_t)avail < frames || frames == 0) {
+    if ((snd_pcm_uframes_t)avail < frames) {
         s->need_ready = true;
         watch(s, true);
         return -EAGAIN;

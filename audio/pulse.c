@@ -45,6 +45,7 @@
 #include <string.h>
 
 #include "audio/audio.h"
+#include "audio/byte-ring.h"
 #include "audio/event-relay.h"
 #include "audio/iov-util.h"
 #include "audio/pcm-format.h"
@@ -77,6 +78,8 @@ struct VsndAudioStream {
     char *target;
     pa_sample_spec ss;
     pa_channel_map map;
+    uint8_t vformat;        /* VIRTIO_SND_PCM_FMT_* */
+    uint32_t frame_bytes;
     uint32_t period_bytes;
     uint32_t buffer_bytes;
     pa_stream *st;
@@ -88,8 +91,7 @@ struct VsndAudioStream {
     bool volume_set;
     uint32_t volume;
     bool mute;
-    uint8_t *ring;          /* capture staging */
-    size_t ring_cap, ring_head, ring_fill;
+    VsndRing ring;          /* capture staging */
     bool overrun;
 };
 
@@ -489,32 +491,25 @@ static int pulse_query_caps(VsndAudioBackend *be, VsndDirection dir, VsndPcmCaps
 
 /* ---- streams (lock held) ---------------------------------------------- */
 
-static void ring_push(VsndAudioStream *s, const uint8_t *data, size_t len, bool silence)
+/* Stage captured bytes (NULL: a hole in the stream, i.e. silence). */
+static void capture_push(VsndAudioStream *s, const uint8_t *data, size_t len)
 {
-    while (len > 0) {
-        size_t tail = (s->ring_head + s->ring_fill) % s->ring_cap;
-        size_t n;
+    uint8_t silence[1024];
+    size_t dropped = 0;
 
-        if (s->ring_fill == s->ring_cap) {
-            /* Overflow: drop the oldest period, report an xrun once. */
-            size_t drop = MIN(s->period_bytes, s->ring_fill);
-            s->ring_head = (s->ring_head + drop) % s->ring_cap;
-            s->ring_fill -= drop;
-            if (!s->overrun) {
-                s->overrun = true;
-                vsnd_event_relay_post_error(s->relay, -EPIPE);
-            }
-            continue;
-        }
-        n = MIN(len, MIN(s->ring_cap - tail, s->ring_cap - s->ring_fill));
-        if (silence)
-            memset(s->ring + tail, 0, n);
-        else
-            memcpy(s->ring + tail, data, n);
-        s->ring_fill += n;
+    if (!data)
+        vsnd_pcm_fill_silence(s->vformat, silence, sizeof(silence), 0);
+    while (len > 0) {
+        size_t n = data ? len : MIN(len, sizeof(silence) - sizeof(silence) % s->frame_bytes);
+        dropped += vsnd_ring_push(&s->ring, data ? data : silence, n, s->period_bytes);
         if (data)
             data += n;
         len -= n;
+    }
+    if (dropped && !s->overrun) {
+        /* Overflow: the oldest periods went; report an xrun once. */
+        s->overrun = true;
+        vsnd_event_relay_post_error(s->relay, -EPIPE);
     }
 }
 
@@ -566,10 +561,10 @@ static void stream_read_cb(pa_stream *st, size_t nbytes, void *userdata)
     while (pa_stream_readable_size(st) > 0) {
         if (pa_stream_peek(st, &data, &n) < 0 || n == 0)
             break;
-        ring_push(s, data, n, data == NULL); /* NULL: a hole, silence */
+        capture_push(s, data, n);
         pa_stream_drop(st);
     }
-    if (s->need_ready && s->ring_fill >= s->period_bytes) {
+    if (s->need_ready && s->ring.fill >= s->period_bytes) {
         s->need_ready = false;
         vsnd_event_relay_post_ready(s->relay);
     }
@@ -643,6 +638,8 @@ static VsndAudioStream *pulse_open(VsndAudioBackend *be, const VsndPcmParams *pa
     s->be = be;
     s->dir = params->direction;
     s->ss.format = fmt;
+    s->vformat = params->format;
+    s->frame_bytes = vsnd_pcm_frame_bytes(params->format, params->channels);
     s->ss.rate = vsnd_pcm_rate_hz(params->rate);
     s->ss.channels = params->channels;
     s->period_bytes = params->period_bytes;
@@ -668,8 +665,7 @@ static VsndAudioStream *pulse_open(VsndAudioBackend *be, const VsndPcmParams *pa
         return NULL;
     }
     if (s->dir == VSND_DIR_INPUT) {
-        s->ring_cap = (size_t)params->buffer_bytes + params->period_bytes;
-        s->ring = g_malloc(s->ring_cap);
+        vsnd_ring_init(&s->ring, (size_t)params->buffer_bytes + params->period_bytes);
     }
     s->relay = vsnd_event_relay_new(events, opaque);
 
@@ -694,7 +690,7 @@ static void pulse_close(VsndAudioStream *s)
     stream_drop(s);
     pa_threaded_mainloop_unlock(be->ml);
     vsnd_event_relay_close(s->relay);
-    g_free(s->ring);
+    vsnd_ring_clear(&s->ring);
     g_free(s->label);
     g_free(s->target);
     g_free(s);
@@ -759,6 +755,8 @@ static ssize_t pulse_write(VsndAudioStream *s, const struct iovec *iov, unsigned
 
     if (s->dir != VSND_DIR_OUTPUT)
         return -EBADF;
+    if (len > 2 * (size_t)s->period_bytes)
+        return -EINVAL; /* would never fit the server buffer (tlength) */
     pa_threaded_mainloop_lock(s->be->ml);
     if (!s->st) {
         ret = -ENODEV;
@@ -789,18 +787,16 @@ static ssize_t pulse_read(VsndAudioStream *s, const struct iovec *iov, unsigned 
 
     if (s->dir != VSND_DIR_INPUT)
         return -EBADF;
+    if (len > s->ring.cap)
+        return -EINVAL;
     pa_threaded_mainloop_lock(s->be->ml);
     if (!s->st) {
         ret = -ENODEV;
-    } else if (s->ring_fill < len) {
+    } else if (s->ring.fill < len) {
         s->need_ready = true;
         ret = -EAGAIN;
     } else {
-        size_t first = MIN(len, s->ring_cap - s->ring_head);
-        vsnd_buf_to_iov(iov, iovcnt, 0, s->ring + s->ring_head, first);
-        vsnd_buf_to_iov(iov, iovcnt, first, s->ring, len - first);
-        s->ring_head = (s->ring_head + len) % s->ring_cap;
-        s->ring_fill -= len;
+        vsnd_ring_pop_iov(&s->ring, iov, iovcnt, len);
         s->overrun = false;
         ret = (ssize_t)len;
     }
@@ -819,7 +815,7 @@ static int pulse_get_latency(VsndAudioStream *s, uint32_t *ret_bytes)
         pa_stream_get_latency(s->st, &usec, &neg) == 0 && !neg)
         bytes = pa_usec_to_bytes(usec, &s->ss);
     if (s->dir == VSND_DIR_INPUT)
-        bytes += s->ring_fill;
+        bytes += s->ring.fill;
     pa_threaded_mainloop_unlock(s->be->ml);
     *ret_bytes = (uint32_t)MIN(bytes, UINT32_MAX);
     return 0;

@@ -36,8 +36,6 @@ typedef struct {
 
 static bool have_prereqs(void)
 {
-    const char *drvdir = g_getenv("VSND_DRIVERDIR");
-    g_autofree char *mod = g_build_filename(drvdir ? drvdir : ".libs", "pipewire.so", NULL);
     const char *progs[] = { "pipewire", "wireplumber", "pw-record", "pw-play", "pw-link",
                             "pw-metadata", "pw-dump", "python3" };
 
@@ -49,11 +47,7 @@ static bool have_prereqs(void)
             return false;
         }
     }
-    if (!g_file_test(mod, G_FILE_TEST_EXISTS)) {
-        g_test_skip("the pipewire driver module was not built (libpipewire-0.3-dev missing)");
-        return false;
-    }
-    return true;
+    return atu_have_module("pipewire", "libpipewire-0.3-dev missing");
 }
 
 static bool cmd_output_has(const char *const *argv, const char *needle)

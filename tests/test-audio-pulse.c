@@ -35,41 +35,22 @@ typedef struct {
 
 static bool have_prereqs(void)
 {
-    const char *drvdir = g_getenv("VSND_DRIVERDIR");
-    g_autofree char *mod = g_build_filename(drvdir ? drvdir : ".libs", "pulse.so", NULL);
-    g_autofree char *pa = atu_find_program("pulseaudio");
-    g_autofree char *pactl = atu_find_program("pactl");
-    g_autofree char *parec = atu_find_program("parec");
+    const char *progs[] = { "pulseaudio", "pactl", "parec", "paplay" };
 
-    if (!pa || !pactl || !parec) {
-        g_test_skip("pulseaudio, pactl or parec is not installed");
-        return false;
+    for (size_t i = 0; i < G_N_ELEMENTS(progs); i++) {
+        g_autofree char *p = atu_find_program(progs[i]);
+        if (!p) {
+            g_autofree char *msg = g_strdup_printf("%s is not installed", progs[i]);
+            g_test_skip(msg);
+            return false;
+        }
     }
-    if (!g_file_test(mod, G_FILE_TEST_EXISTS)) {
-        g_test_skip("the pulse driver module was not built (libpulse-dev missing)");
-        return false;
-    }
-    return true;
+    return atu_have_module("pulse", "libpulse-dev missing");
 }
 
 static void server_start(Fixture *f)
 {
-    g_autofree char *sock = g_strdup_printf("module-native-protocol-unix auth-anonymous=1 "
-                                            "socket=%s/native", f->dir);
-    const char *argv[] = {
-        "pulseaudio", "--daemonize=no", "-n", "--exit-idle-time=-1", "--realtime=no",
-        "--high-priority=no", "--log-target=stderr", "--use-pid-file=no",
-        "-L", "module-null-sink sink_name=test norewinds=1 rate=48000 channels=2 format=s16le",
-        "-L", sock, NULL,
-    };
-    const char *info[] = { "pactl", "info", NULL };
-
-    f->pid = atu_spawn(argv, f->log);
-    if (!atu_wait_cmd(info, 20.0)) {
-        g_autofree char *log = NULL;
-        g_file_get_contents(f->log, &log, NULL, NULL);
-        g_error("PulseAudio did not come up:\n%s", log ? log : "");
-    }
+    f->pid = atu_pulse_start(f->dir, f->log);
 }
 
 static void fixture_setup(Fixture *f, gconstpointer data)
