@@ -404,6 +404,43 @@ static void test_daemon_restart(Fixture *f, gconstpointer data)
     vsnd_audio_close(f->audio, s);
 }
 
+/* params->target routes the stream to a named sink, not the default. */
+static void test_target(Fixture *f, gconstpointer data)
+{
+    const char *create[] = { "pw-cli", "create-node", "adapter",
+                             "{ factory.name = support.null-audio-sink node.name = second "
+                             "media.class = Audio/Sink object.linger = true "
+                             "audio.position = [ FL FR ] }", NULL };
+    const char *links[] = { "pw-link", "-l", NULL };
+    const char *ports[] = { "pw-link", "-i", NULL };
+    VsndPcmParams p = params(VSND_DIR_OUTPUT, 2, "vm-test: playback 2");
+    g_autofree uint8_t *zero = g_malloc0(PERIOD);
+    AtuEvents ev = { 0 };
+    g_autoptr(GError) err = NULL;
+    VsndAudioStream *s;
+
+    if (!f->audio)
+        return;
+    g_assert_cmpint(atu_run(create, NULL), ==, 0);
+    g_assert_true(wait_output(ports, "second:playback_FR", 20.0));
+    p.target = "second";
+    s = vsnd_audio_open(f->audio, &p, &atu_events, &ev, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(vsnd_audio_start(f->audio, s), ==, 0);
+    g_assert_true(atu_write_all(f->audio, s, zero, PERIOD, PERIOD, 10.0));
+    /* pw-link -l lists "node:port" then "  |-> node:port" for each link */
+    g_assert_true(wait_output(links, "|<- vsnd.vm-test.playback-2:output_FR", 20.0));
+    {
+        g_autofree char *out = NULL;
+        g_assert_cmpint(atu_run(links, &out), ==, 0);
+        g_assert_nonnull(strstr(out, "second:playback_FR\n  |<- vsnd.vm-test.playback-2:output_FR"));
+        g_assert_null(strstr(out, "|<- vsnd.vm-test.playback-2:output_FR\n  |<- "));
+        g_assert_null(strstr(out, "test_sink:playback_FR\n  |<- vsnd.vm-test.playback-2"));
+    }
+    g_assert_true(vsnd_audio_is_connected(f->audio, VSND_DIR_OUTPUT, "second"));
+    vsnd_audio_close(f->audio, s);
+}
+
 /* auto: PipeWire comes first. */
 static void test_auto_picks_pipewire(Fixture *f, gconstpointer data)
 {
@@ -452,6 +489,8 @@ int main(int argc, char **argv)
                fixture_setup, test_capture, fixture_teardown);
     g_test_add("/audio/pipewire/volume-and-mute-on-node", Fixture, NULL, fixture_setup,
                test_volume, fixture_teardown);
+    g_test_add("/audio/pipewire/target-selects-sink", Fixture, NULL, fixture_setup,
+               test_target, fixture_teardown);
     g_test_add("/audio/pipewire/auto-picks-pipewire", Fixture, NULL, fixture_setup,
                test_auto_picks_pipewire, fixture_teardown);
     g_test_add("/audio/pipewire/daemon-killed-and-restarted", Fixture, NULL, fixture_setup,

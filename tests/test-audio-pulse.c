@@ -139,6 +139,24 @@ static bool pactl_cond(void *data)
     return pactl_has(w->what, w->needle);
 }
 
+typedef struct {
+    const char *const *argv;
+    const char *needle;
+} CmdWait;
+
+static bool cmd_cond(void *data)
+{
+    CmdWait *w = data;
+    g_autofree char *out = NULL;
+    return atu_run(w->argv, &out) == 0 && out && strstr(out, w->needle);
+}
+
+static bool wait_cmd_has(const char *const *argv, const char *needle, double timeout)
+{
+    CmdWait w = { argv, needle };
+    return atu_wait(cmd_cond, &w, timeout);
+}
+
 static void test_playback(Fixture *f, gconstpointer data)
 {
     g_autofree char *rec = NULL;
@@ -345,6 +363,45 @@ static void test_server_restart(Fixture *f, gconstpointer data)
     vsnd_audio_close(f->audio, s);
 }
 
+/* params->target routes the stream to a named sink, not the default. */
+static void test_target(Fixture *f, gconstpointer data)
+{
+    const char *load[] = { "pactl", "load-module", "module-null-sink", "sink_name=second",
+                           "norewinds=1", "rate=48000", "channels=2", "format=s16le", NULL };
+    const char *sinks[] = { "pactl", "list", "short", "sinks", NULL };
+    const char *inputs[] = { "pactl", "list", "short", "sink-inputs", NULL };
+    VsndPcmParams p = params(VSND_DIR_OUTPUT, 2, "vm-test: playback 2");
+    g_autofree uint8_t *zero = g_malloc0(PERIOD);
+    g_autofree char *out = NULL;
+    g_autofree char *needle = NULL;
+    g_auto(GStrv) lines = NULL;
+    AtuEvents ev = { 0 };
+    g_autoptr(GError) err = NULL;
+    VsndAudioStream *s;
+    long idx = -1;
+
+    if (!f->audio)
+        return;
+    g_assert_cmpint(atu_run(load, NULL), ==, 0);
+    g_assert_cmpint(atu_run(sinks, &out), ==, 0);
+    lines = g_strsplit(out, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        g_auto(GStrv) cols = g_strsplit(lines[i], "\t", -1);
+        if (g_strv_length(cols) > 1 && strcmp(cols[1], "second") == 0)
+            idx = strtol(cols[0], NULL, 10);
+    }
+    g_assert_cmpint(idx, >=, 0);
+    p.target = "second";
+    s = vsnd_audio_open(f->audio, &p, &atu_events, &ev, &err);
+    g_assert_no_error(err);
+    g_assert_true(atu_write_all(f->audio, s, zero, PERIOD, PERIOD, 10.0));
+    /* sink-input lines: index, sink index, client, driver, format */
+    needle = g_strdup_printf("\t%ld\t", idx);
+    g_assert_true(wait_cmd_has(inputs, needle, 10.0));
+    g_assert_true(vsnd_audio_is_connected(f->audio, VSND_DIR_OUTPUT, "second"));
+    vsnd_audio_close(f->audio, s);
+}
+
 /* auto: no PipeWire reachable, PulseAudio is: pulse is chosen. */
 static void test_auto_picks_pulse(Fixture *f, gconstpointer data)
 {
@@ -396,6 +453,8 @@ int main(int argc, char **argv)
                test_capture, fixture_teardown);
     g_test_add("/audio/pulse/volume-and-mute-on-server", Fixture, NULL, fixture_setup,
                test_volume, fixture_teardown);
+    g_test_add("/audio/pulse/target-selects-sink", Fixture, NULL, fixture_setup,
+               test_target, fixture_teardown);
     g_test_add("/audio/pulse/auto-picks-pulse", Fixture, NULL, fixture_setup,
                test_auto_picks_pulse, fixture_teardown);
     g_test_add("/audio/pulse/server-killed-and-restarted", Fixture, NULL, fixture_setup,
