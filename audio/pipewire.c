@@ -13,7 +13,9 @@
  *  - A stream is a pw_stream connected at open() (PREPARE) inactive, with
  *    AUTOCONNECT to params->target (target.object), the sink=/source=
  *    option, or the session manager's default; node.latency is one period.
- *    start()/stop() activate/deactivate it; queued audio stays.
+ *    start()/stop() activate/deactivate it; queued audio stays.  drain()
+ *    answers ready() once the ring has gone into the graph and the graph's
+ *    delay plus the queued buffers have elapsed.
  *  - Playback: write() copies a period into a bounded ring (buffer_bytes,
  *    at least two periods) or answers -EAGAIN; process() fills each graph
  *    buffer from the ring (silence if it runs dry: an underrun to ride out)
@@ -102,6 +104,7 @@ struct VsndAudioStream {
     bool need_ready;
     bool lost;
     bool draining;
+    struct spa_source *drain_timer; /* the graph's delay after the ring ran dry */
     bool volume_set;
     float volume;
     bool mute;
@@ -223,8 +226,21 @@ static void on_process(void *data)
         d->chunk->size = (uint32_t)bytes;
         pw_stream_queue_buffer(s->st, b);
         if (s->draining && s->ring.fill == 0) {
+            /* Ring played into the graph: answer once the graph's own
+             * delay and the queued buffers have gone out too. */
+            struct pw_time t = { 0 };
+            uint64_t ns = 0;
+            struct timespec ts;
+
             s->draining = false;
-            vsnd_event_relay_post_ready(s->relay);
+            if (pw_stream_get_time_n(s->st, &t, sizeof(t)) == 0 && t.rate.denom > 0 &&
+                t.delay > 0)
+                ns = (uint64_t)t.delay * SPA_NSEC_PER_SEC * t.rate.num / t.rate.denom;
+            ns += (t.queued / s->frame_bytes + frames) * SPA_NSEC_PER_SEC / s->info.rate;
+            ts.tv_sec = (time_t)(ns / SPA_NSEC_PER_SEC);
+            ts.tv_nsec = (long)(ns % SPA_NSEC_PER_SEC) + 1;
+            pw_loop_update_timer(pw_thread_loop_get_loop(s->be->loop), s->drain_timer, &ts,
+                                 NULL, false);
         } else if (s->need_ready && vsnd_ring_room(&s->ring) >= s->period_bytes) {
             s->need_ready = false;
             vsnd_event_relay_post_ready(s->relay);
@@ -245,6 +261,13 @@ static void on_process(void *data)
             vsnd_event_relay_post_ready(s->relay);
         }
     }
+}
+
+static void on_drain_timer(void *data, uint64_t expirations)
+{
+    VsndAudioStream *s = data;
+
+    vsnd_event_relay_post_ready(s->relay);
 }
 
 static void apply_volume(VsndAudioStream *s)
@@ -671,6 +694,7 @@ static VsndAudioStream *pw_drv_open(VsndAudioBackend *be, const VsndPcmParams *p
     s->relay = vsnd_event_relay_new(events, opaque);
 
     pw_thread_loop_lock(be->loop);
+    s->drain_timer = pw_loop_add_timer(pw_thread_loop_get_loop(be->loop), on_drain_timer, s);
     be->streams = g_list_prepend(be->streams, s);
     if (be->connected)
         stream_create(s);
@@ -687,6 +711,8 @@ static void pw_drv_close(VsndAudioStream *s)
     pw_thread_loop_lock(be->loop);
     be->streams = g_list_remove(be->streams, s);
     stream_destroy(s);
+    if (s->drain_timer)
+        pw_loop_destroy_source(pw_thread_loop_get_loop(be->loop), s->drain_timer);
     pw_thread_loop_unlock(be->loop);
     vsnd_event_relay_close(s->relay);
     vsnd_ring_clear(&s->ring);
@@ -724,6 +750,8 @@ static int pw_drv_drain(VsndAudioStream *s)
     pw_thread_loop_lock(s->be->loop);
     if (s->ring.fill > 0 && s->running && s->st && !s->lost) {
         s->draining = true;
+        s->need_ready = false;
+        vsnd_event_relay_cancel_ready(s->relay); /* only the drain answers now */
         r = -EINPROGRESS;
     } else {
         vsnd_ring_pop(&s->ring, NULL, s->ring.fill);

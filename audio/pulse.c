@@ -741,6 +741,8 @@ static int pulse_drain(VsndAudioStream *s)
         if (!s->drain_op)
             s->drain_op = pa_stream_drain(s->st, drain_cb, s);
         r = s->drain_op ? -EINPROGRESS : -EIO;
+        s->need_ready = false;
+        vsnd_event_relay_cancel_ready(s->relay); /* only the drain answers now */
     }
     pa_threaded_mainloop_unlock(s->be->ml);
     return r;
