@@ -366,6 +366,11 @@ static void test_server_restart(Fixture *f, gconstpointer data)
     vsnd_audio_close(f->audio, s);
 }
 
+static bool second_gone(void *data)
+{
+    return !vsnd_audio_is_connected(data, VSND_DIR_OUTPUT, "second");
+}
+
 /* params->target routes the stream to a named sink, not the default. */
 static void test_target(Fixture *f, gconstpointer data)
 {
@@ -402,6 +407,38 @@ static void test_target(Fixture *f, gconstpointer data)
     needle = g_strdup_printf("\t%ld\t", idx);
     g_assert_true(wait_cmd_has(inputs, needle, 10.0));
     g_assert_true(vsnd_audio_is_connected(f->audio, VSND_DIR_OUTPUT, "second"));
+    vsnd_audio_close(f->audio, s);
+    /* the sink goes away: its jack is disconnected */
+    {
+        g_autofree char *mod = NULL;
+        const char *unload[] = { "pactl", "unload-module", "module-null-sink", NULL };
+        g_assert_cmpint(atu_run(unload, &mod), ==, 0);
+        g_assert_true(atu_wait(second_gone, f->audio, 10.0));
+    }
+}
+
+/* Nobody reads a running capture stream: the bounded staging buffer
+ * overruns, error(-EPIPE) is reported once, and reading resumes. */
+static void test_capture_overrun(Fixture *f, gconstpointer data)
+{
+    VsndPcmParams p = params(VSND_DIR_INPUT, 1, "vm-test: capture 1");
+    g_autofree uint8_t *buf = g_malloc(PERIOD);
+    AtuEvents ev = { 0 };
+    g_autoptr(GError) err = NULL;
+    VsndAudioStream *s;
+
+    if (!f->audio)
+        return;
+    p.target = "test.monitor";
+    s = vsnd_audio_open(f->audio, &p, &atu_events, &ev, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(vsnd_audio_start(f->audio, s), ==, 0);
+    /* buffer_bytes + one period = 500 ms of staging */
+    g_assert_true(atu_wait_errors(&ev, 1, 10.0));
+    g_assert_cmpint(ev.err_history[0], ==, -EPIPE);
+    atu_run_for(0.5);
+    g_assert_cmpint(ev.errors, ==, 1); /* once, until the next read */
+    g_assert_true(atu_read_all(f->audio, s, buf, PERIOD, PERIOD, 5.0));
     vsnd_audio_close(f->audio, s);
 }
 
@@ -458,6 +495,8 @@ int main(int argc, char **argv)
                test_volume, fixture_teardown);
     g_test_add("/audio/pulse/target-selects-sink", Fixture, NULL, fixture_setup,
                test_target, fixture_teardown);
+    g_test_add("/audio/pulse/capture/overrun-reported-once", Fixture, NULL, fixture_setup,
+               test_capture_overrun, fixture_teardown);
     g_test_add("/audio/pulse/auto-picks-pulse", Fixture, NULL, fixture_setup,
                test_auto_picks_pulse, fixture_teardown);
     g_test_add("/audio/pulse/server-killed-and-restarted", Fixture, NULL, fixture_setup,
