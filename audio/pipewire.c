@@ -12,7 +12,8 @@
  *    through a VsndEventRelay.
  *  - A stream is a pw_stream connected at open() (PREPARE) inactive, with
  *    AUTOCONNECT to params->target (target.object), the sink=/source=
- *    option, or the session manager's default; node.latency is one period.
+ *    option, or the session manager's default (a capture target that is a
+ *    sink records its monitor); node.latency is one period.
  *    start()/stop() activate/deactivate it; queued audio stays.  drain()
  *    answers ready() once the ring has gone into the graph and the graph's
  *    delay plus the queued buffers have elapsed.
@@ -346,6 +347,21 @@ static void stream_destroy(VsndAudioStream *s)
     s->st = NULL;
 }
 
+/* Whether @name is a sink (and no source) in the registry.  Lock held. */
+static bool target_is_sink(VsndAudioBackend *be, const char *name)
+{
+    GHashTableIter it;
+    gpointer value;
+
+    g_hash_table_iter_init(&it, be->nodes);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        PwNode *n = value;
+        if (strcmp(n->name, name) == 0)
+            return n->sink && !n->source;
+    }
+    return false;
+}
+
 static void stream_create(VsndAudioStream *s)
 {
     VsndAudioBackend *be = s->be;
@@ -372,8 +388,12 @@ static void stream_create(VsndAudioStream *s)
                        s->dir == VSND_DIR_OUTPUT ? "playback" : "capture", s->stream_id);
     pw_properties_setf(props, PW_KEY_NODE_LATENCY, "%u/%u", s->period_bytes / s->frame_bytes,
                        rate);
-    if (target)
+    if (target) {
         pw_properties_set(props, PW_KEY_TARGET_OBJECT, target);
+        /* capturing from a sink means its monitor */
+        if (s->dir == VSND_DIR_INPUT && target_is_sink(be, target))
+            pw_properties_set(props, "stream.capture.sink", "true");
+    }
     s->st = pw_stream_new(be->core, s->label, props);
     if (!s->st) {
         if (!s->lost) {

@@ -268,13 +268,25 @@ static void test_capture(Fixture *f, gconstpointer data)
     memcpy(padded + pad * CH, sig, frames * FRAME);
     in = g_build_filename(f->dir, "in.wav", NULL);
     atu_wav_write_s16(in, RATE, CH, padded, frames + 2 * pad);
-    /* default source: WirePlumber makes it test_sink's monitor */
+    /* a sink other than the default as capture target: its monitor is
+     * recorded (the default source, test_sink's monitor, stays silent) */
+    {
+        const char *create[] = { "pw-cli", "create-node", "adapter",
+                                 "{ factory.name = support.null-audio-sink node.name = second "
+                                 "media.class = Audio/Sink object.linger = true "
+                                 "audio.position = [ FL FR ] }", NULL };
+        const char *ports[] = { "pw-link", "-o", NULL };
+        g_assert_cmpint(atu_run(create, NULL), ==, 0);
+        g_assert_true(wait_output(ports, "second:monitor_FR", 20.0));
+        atu_run_for(0.3); /* the registry event reaches the driver */
+    }
+    p.target = "second";
     s = vsnd_audio_open(f->audio, &p, &atu_events, &ev, &err);
     g_assert_no_error(err);
     g_assert_cmpint(vsnd_audio_start(f->audio, s), ==, 0);
     g_assert_true(atu_read_all(f->audio, s, got, PERIOD * 2, PERIOD, 20.0));
     {
-        const char *argv[] = { "pw-play", "--target", "test_sink", in, NULL };
+        const char *argv[] = { "pw-play", "--target", "second", in, NULL };
         player = atu_spawn(argv, f->log);
     }
     g_assert_true(atu_read_all(f->audio, s, got, cap_frames * FRAME, PERIOD, 20.0));
