@@ -24,7 +24,7 @@
  *  - Streams are named "<label>" with application.name = the VM name,
  *    media.role = role option (default "music"), and target the sink or
  *    source named by params->target, the sink=/source= option, or the
- *    server default.
+ *    server default; a capture target naming a sink means its monitor.
  *  - The server goes away: every stream gets error(-ECONNRESET) once and
  *    read/write answer -ENODEV without blocking; a timer on the mainloop
  *    retries every 500 ms, and once the context is back the streams are
@@ -68,6 +68,7 @@ struct VsndAudioBackend {
     pa_time_event *retry;
     GHashTable *sinks, *sources;         /* names present */
     GHashTable *new_sinks, *new_sources; /* lists being fetched */
+    int lists_pending;      /* list replies outstanding */
     char *default_sink, *default_source;
 };
 
@@ -239,6 +240,8 @@ static void sink_list_cb(pa_context *c, const pa_sink_info *i, int eol, void *us
             be->sinks = be->new_sinks;
             be->new_sinks = NULL;
         }
+        be->lists_pending--;
+        pa_threaded_mainloop_signal(be->ml, 0);
         return;
     }
     if (!be->new_sinks)
@@ -256,6 +259,8 @@ static void source_list_cb(pa_context *c, const pa_source_info *i, int eol, void
             be->sources = be->new_sources;
             be->new_sources = NULL;
         }
+        be->lists_pending--;
+        pa_threaded_mainloop_signal(be->ml, 0);
         return;
     }
     if (!be->new_sources)
@@ -280,6 +285,7 @@ static void refresh_lists(VsndAudioBackend *be)
         be->new_sinks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     if (!be->new_sources)
         be->new_sources = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    be->lists_pending += 2;
     op_done(pa_context_get_sink_info_list(be->ctx, sink_list_cb, be));
     op_done(pa_context_get_source_info_list(be->ctx, source_list_cb, be));
     op_done(pa_context_get_server_info(be->ctx, server_info_cb, be));
@@ -336,6 +342,7 @@ static void context_state_cb(pa_context *c, void *userdata)
         be->ctx = NULL;
         g_hash_table_remove_all(be->sinks);
         g_hash_table_remove_all(be->sources);
+        be->lists_pending = 0; /* their replies died with the context */
         schedule_retry(be);
     }
 }
@@ -446,6 +453,9 @@ static VsndAudioBackend *pulse_init(GHashTable *options, const char *vm_name, GE
     context_connect(be);
     while (be->ctx && !be->connected && !be->timed_out &&
            PA_CONTEXT_IS_GOOD(pa_context_get_state(be->ctx)))
+        pa_threaded_mainloop_wait(be->ml);
+    /* Know the sinks and sources before the first open() (targets). */
+    while (be->connected && be->lists_pending > 0 && !be->timed_out)
         pa_threaded_mainloop_wait(be->ml);
     api->time_free(timeout);
     if (!be->connected)
@@ -581,12 +591,17 @@ static void stream_create(VsndAudioStream *s)
                               PA_STREAM_INTERPOLATE_TIMING;
     const char *target = s->target ? s->target :
                          s->dir == VSND_DIR_OUTPUT ? be->sink : be->source;
+    g_autofree char *monitor = NULL;
     pa_proplist *pl;
     pa_cvolume cv;
     int r;
 
     if (s->st || !be->connected)
         return;
+    /* Capturing from a sink means its monitor source. */
+    if (s->dir == VSND_DIR_INPUT && target && g_hash_table_contains(be->sinks, target) &&
+        !g_hash_table_contains(be->sources, target))
+        target = monitor = g_strconcat(target, ".monitor", NULL);
     pl = pa_proplist_new();
     pa_proplist_sets(pl, PA_PROP_MEDIA_NAME, s->label);
     pa_proplist_sets(pl, PA_PROP_MEDIA_ROLE, be->role);

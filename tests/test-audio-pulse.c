@@ -244,7 +244,7 @@ static void test_capture(Fixture *f, gconstpointer data)
         return;
     in = g_build_filename(f->dir, "in.wav", NULL);
     atu_wav_write_s16(in, RATE, CH, sig, frames);
-    p.target = "test.monitor";
+    p.target = "test"; /* a sink: the driver records its monitor */
     s = vsnd_audio_open(f->audio, &p, &atu_events, &ev, &err);
     g_assert_no_error(err);
     g_assert_cmpint(vsnd_audio_start(f->audio, s), ==, 0);
