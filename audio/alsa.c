@@ -22,6 +22,8 @@
  *    error(-EPIPE).  A vanished device (-ENODEV, e.g. USB unplug) reports
  *    error(-ENODEV), read/write answer -ENODEV, and the PCM is re-opened
  *    every second; success reports error(0).
+ *  - drain() polls snd_pcm_delay() every half period until it reaches 0
+ *    and then calls ready() (snd_pcm_drain() would block or stop the PCM).
  *  - latency = snd_pcm_delay() in bytes.  No stream volume: set_volume is
  *    absent, so the caller applies its own gain.
  *  - Events are delivered from an idle source of the stream (removed on
@@ -80,6 +82,7 @@ struct VsndAudioStream {
     size_t bounce_len;
     guint retry_id;
     guint idle_id;
+    guint drain_id;
     int pending[MAX_PENDING];
     int npending;
 };
@@ -483,6 +486,8 @@ static void alsa_close(VsndAudioStream *s)
         g_source_remove(s->retry_id);
     if (s->idle_id)
         g_source_remove(s->idle_id);
+    if (s->drain_id)
+        g_source_remove(s->drain_id);
     pcm_close(s);
     g_free(s->bounce);
     g_free(s->device);
@@ -561,6 +566,8 @@ static ssize_t alsa_write(VsndAudioStream *s, const struct iovec *iov, unsigned 
 
     if (s->dir != VSND_DIR_OUTPUT)
         return -EBADF;
+    if (frames == 0 || frames > s->buffer_frames)
+        return -EINVAL; /* less than a frame, or would never fit the buffer */
     if (s->lost)
         return -ENODEV;
     avail = avail_or_error(s);
@@ -600,12 +607,14 @@ static ssize_t alsa_read(VsndAudioStream *s, const struct iovec *iov, unsigned i
 
     if (s->dir != VSND_DIR_INPUT)
         return -EBADF;
+    if (frames == 0 || frames > s->buffer_frames)
+        return -EINVAL; /* less than a frame, or would never fit the buffer */
     if (s->lost)
         return -ENODEV;
     avail = avail_or_error(s);
     if (avail < 0)
         return avail;
-    if ((snd_pcm_uframes_t)avail < frames || frames == 0) {
+    if ((snd_pcm_uframes_t)avail < frames) {
         s->need_ready = true;
         watch(s, true);
         return -EAGAIN;
@@ -618,11 +627,39 @@ static ssize_t alsa_read(VsndAudioStream *s, const struct iovec *iov, unsigned i
     return (ssize_t)((size_t)r * s->frame_bytes);
 }
 
+/* Drain without blocking: poll the delay every half period until the
+ * device has played everything, then ready(). */
+static gboolean drain_poll(gpointer data)
+{
+    VsndAudioStream *s = data;
+    snd_pcm_sframes_t delay = 0;
+
+    if (!s->lost && snd_pcm_state(s->pcm) == SND_PCM_STATE_RUNNING &&
+        snd_pcm_delay(s->pcm, &delay) == 0 && delay > 0)
+        return G_SOURCE_CONTINUE;
+    s->drain_id = 0;
+    if (s->events->ready)
+        s->events->ready(s->opaque);
+    return G_SOURCE_REMOVE;
+}
+
 static int alsa_drain(VsndAudioStream *s)
 {
-    /* The stream manager drains by waiting for latency 0; non-blocking
-     * snd_pcm_drain() would return -EAGAIN and stop the PCM. */
-    return -ENOTSUP;
+    snd_pcm_sframes_t delay = 0;
+
+    if (s->dir != VSND_DIR_OUTPUT || s->lost || !s->running)
+        return 0;
+    if (s->start_pending && snd_pcm_avail_update(s->pcm) < (snd_pcm_sframes_t)s->buffer_frames) {
+        s->start_pending = false;
+        snd_pcm_start(s->pcm);
+    }
+    if (snd_pcm_state(s->pcm) != SND_PCM_STATE_RUNNING || snd_pcm_delay(s->pcm, &delay) < 0 ||
+        delay <= 0)
+        return 0;
+    if (!s->drain_id)
+        s->drain_id = g_timeout_add(MAX(1000u * (unsigned int)s->period_frames / s->rate / 2, 1u),
+                                    drain_poll, s);
+    return -EINPROGRESS;
 }
 
 static int alsa_get_latency(VsndAudioStream *s, uint32_t *ret_bytes)

@@ -130,6 +130,13 @@ void vsnd_event_relay_post_error(VsndEventRelay *r, int err)
     g_mutex_unlock(&r->lock);
 }
 
+void vsnd_event_relay_cancel_ready(VsndEventRelay *r)
+{
+    g_mutex_lock(&r->lock);
+    r->ready = false;
+    g_mutex_unlock(&r->lock);
+}
+
 void vsnd_event_relay_close(VsndEventRelay *r)
 {
     if (!r)

@@ -30,6 +30,9 @@ VsndEventRelay *vsnd_event_relay_new(const VsndAudioStreamEvents *events, void *
 /* Any thread. */
 void vsnd_event_relay_post_ready(VsndEventRelay *r);
 void vsnd_event_relay_post_error(VsndEventRelay *r, int err);
+/* Main thread: forget a ready() posted but not yet delivered (a drain
+ * starting must not be answered by an older "room available"). */
+void vsnd_event_relay_cancel_ready(VsndEventRelay *r);
 /* Main thread: no callback runs after this returns; frees when unused. */
 void vsnd_event_relay_close(VsndEventRelay *r);
 

@@ -12,8 +12,11 @@
  *    through a VsndEventRelay.
  *  - A stream is a pw_stream connected at open() (PREPARE) inactive, with
  *    AUTOCONNECT to params->target (target.object), the sink=/source=
- *    option, or the session manager's default; node.latency is one period.
- *    start()/stop() activate/deactivate it; queued audio stays.
+ *    option, or the session manager's default (a capture target that is a
+ *    sink records its monitor); node.latency is one period.
+ *    start()/stop() activate/deactivate it; queued audio stays.  drain()
+ *    answers ready() once the ring has gone into the graph and the graph's
+ *    delay plus the queued buffers have elapsed.
  *  - Playback: write() copies a period into a bounded ring (buffer_bytes,
  *    at least two periods) or answers -EAGAIN; process() fills each graph
  *    buffer from the ring (silence if it runs dry: an underrun to ride out)
@@ -49,6 +52,7 @@
 #include <string.h>
 
 #include "audio/audio.h"
+#include "audio/byte-ring.h"
 #include "audio/event-relay.h"
 #include "audio/iov-util.h"
 #include "audio/pcm-format.h"
@@ -101,11 +105,13 @@ struct VsndAudioStream {
     bool need_ready;
     bool lost;
     bool draining;
+    struct spa_source *drain_timer; /* the graph's delay after the ring ran dry */
     bool volume_set;
     float volume;
     bool mute;
-    uint8_t *ring;
-    size_t ring_cap, ring_head, ring_fill;
+    bool in_apply;          /* set_control() re-enters control_info */
+    unsigned int reapplied; /* bounded re-applies per set_volume/connect */
+    VsndRing ring;
     bool overrun;
 };
 
@@ -192,39 +198,6 @@ static void default_positions(uint32_t *pos, unsigned int channels)
 
 /* ---- stream data path (loop lock held) ----------------------------------- */
 
-static void ring_pop(VsndAudioStream *s, uint8_t *dst, size_t len)
-{
-    size_t first = MIN(len, s->ring_cap - s->ring_head);
-
-    memcpy(dst, s->ring + s->ring_head, first);
-    memcpy(dst + first, s->ring, len - first);
-    s->ring_head = (s->ring_head + len) % s->ring_cap;
-    s->ring_fill -= len;
-}
-
-static void ring_push(VsndAudioStream *s, const uint8_t *src, size_t len)
-{
-    while (len > 0) {
-        size_t tail, n;
-
-        if (s->ring_fill == s->ring_cap) {
-            size_t drop = MIN((size_t)s->period_bytes, s->ring_fill);
-            s->ring_head = (s->ring_head + drop) % s->ring_cap;
-            s->ring_fill -= drop;
-            if (!s->overrun) {
-                s->overrun = true;
-                vsnd_event_relay_post_error(s->relay, -EPIPE);
-            }
-        }
-        tail = (s->ring_head + s->ring_fill) % s->ring_cap;
-        n = MIN(len, MIN(s->ring_cap - tail, s->ring_cap - s->ring_fill));
-        memcpy(s->ring + tail, src, n);
-        s->ring_fill += n;
-        src += n;
-        len -= n;
-    }
-}
-
 static void on_process(void *data)
 {
     VsndAudioStream *s = data;
@@ -245,18 +218,31 @@ static void on_process(void *data)
         if (b->requested)
             frames = (uint32_t)MIN((uint64_t)frames, b->requested);
         bytes = (size_t)frames * s->frame_bytes;
-        have = MIN(bytes, s->ring_fill - s->ring_fill % s->frame_bytes);
-        ring_pop(s, d->data, have);
+        have = MIN(bytes, s->ring.fill - s->ring.fill % s->frame_bytes);
+        vsnd_ring_pop(&s->ring, d->data, have);
         /* Ran dry: silence of the stream's format fills the quantum. */
         vsnd_pcm_fill_silence(s->vformat, (uint8_t *)d->data + have, bytes - have, 0);
         d->chunk->offset = 0;
         d->chunk->stride = (int32_t)s->frame_bytes;
         d->chunk->size = (uint32_t)bytes;
         pw_stream_queue_buffer(s->st, b);
-        if (s->draining && s->ring_fill == 0) {
+        if (s->draining && s->ring.fill == 0) {
+            /* Ring played into the graph: answer once the graph's own
+             * delay and the queued buffers have gone out too. */
+            struct pw_time t = { 0 };
+            uint64_t ns = 0;
+            struct timespec ts;
+
             s->draining = false;
-            vsnd_event_relay_post_ready(s->relay);
-        } else if (s->need_ready && s->ring_cap - s->ring_fill >= s->period_bytes) {
+            if (pw_stream_get_time_n(s->st, &t, sizeof(t)) == 0 && t.rate.denom > 0 &&
+                t.delay > 0)
+                ns = (uint64_t)t.delay * SPA_NSEC_PER_SEC * t.rate.num / t.rate.denom;
+            ns += (t.queued / s->frame_bytes + frames) * SPA_NSEC_PER_SEC / s->info.rate;
+            ts.tv_sec = (time_t)(ns / SPA_NSEC_PER_SEC);
+            ts.tv_nsec = (long)(ns % SPA_NSEC_PER_SEC) + 1;
+            pw_loop_update_timer(pw_thread_loop_get_loop(s->be->loop), s->drain_timer, &ts,
+                                 NULL, false);
+        } else if (s->need_ready && vsnd_ring_room(&s->ring) >= s->period_bytes) {
             s->need_ready = false;
             vsnd_event_relay_post_ready(s->relay);
         }
@@ -264,13 +250,25 @@ static void on_process(void *data)
         uint32_t off = SPA_MIN(d->chunk->offset, d->maxsize);
         uint32_t size = SPA_MIN(d->chunk->size, d->maxsize - off);
 
-        ring_push(s, (const uint8_t *)d->data + off, size);
+        if (vsnd_ring_push(&s->ring, (const uint8_t *)d->data + off, size, s->period_bytes) &&
+            !s->overrun) {
+            /* Overflow: the oldest periods went; report an xrun once. */
+            s->overrun = true;
+            vsnd_event_relay_post_error(s->relay, -EPIPE);
+        }
         pw_stream_queue_buffer(s->st, b);
-        if (s->need_ready && s->ring_fill >= s->period_bytes) {
+        if (s->need_ready && s->ring.fill >= s->period_bytes) {
             s->need_ready = false;
             vsnd_event_relay_post_ready(s->relay);
         }
     }
+}
+
+static void on_drain_timer(void *data, uint64_t expirations)
+{
+    VsndAudioStream *s = data;
+
+    vsnd_event_relay_post_ready(s->relay);
 }
 
 static void apply_volume(VsndAudioStream *s)
@@ -278,12 +276,14 @@ static void apply_volume(VsndAudioStream *s)
     float vols[SPA_AUDIO_MAX_CHANNELS];
     float mute = s->mute ? 1.0f : 0.0f;
 
-    if (!s->volume_set || !s->st)
+    if (!s->volume_set || !s->st || s->in_apply)
         return;
     for (unsigned int i = 0; i < s->info.channels; i++)
         vols[i] = s->volume;
+    s->in_apply = true;
     pw_stream_set_control(s->st, SPA_PROP_channelVolumes, s->info.channels, vols,
                           SPA_PROP_mute, 1, &mute, 0);
+    s->in_apply = false;
 }
 
 static void on_state_changed(void *data, enum pw_stream_state old, enum pw_stream_state state,
@@ -292,8 +292,10 @@ static void on_state_changed(void *data, enum pw_stream_state old, enum pw_strea
     VsndAudioStream *s = data;
 
     if (state == PW_STREAM_STATE_PAUSED || state == PW_STREAM_STATE_STREAMING) {
-        if (old < PW_STREAM_STATE_PAUSED)
+        if (old < PW_STREAM_STATE_PAUSED) {
+            s->reapplied = 0;
             apply_volume(s);
+        }
         if (s->lost) {
             s->lost = false;
             vsnd_event_relay_post_error(s->relay, 0);
@@ -316,14 +318,17 @@ static void on_control_info(void *data, uint32_t id, const struct pw_stream_cont
     VsndAudioStream *s = data;
     bool differs = false;
 
-    if (!s->volume_set || !control || control->n_values == 0 || !control->values)
+    if (!s->volume_set || s->in_apply || !control || control->n_values == 0 ||
+        !control->values || s->reapplied >= 8)
         return;
     if (id == SPA_PROP_channelVolumes)
         differs = control->values[0] != s->volume;
     else if (id == SPA_PROP_mute)
         differs = (control->values[0] != 0.0f) != s->mute;
-    if (differs)
+    if (differs) {
+        s->reapplied++;
         apply_volume(s);
+    }
 }
 
 static const struct pw_stream_events stream_events = {
@@ -340,6 +345,21 @@ static void stream_destroy(VsndAudioStream *s)
     spa_hook_remove(&s->listener);
     pw_stream_destroy(s->st);
     s->st = NULL;
+}
+
+/* Whether @name is a sink (and no source) in the registry.  Lock held. */
+static bool target_is_sink(VsndAudioBackend *be, const char *name)
+{
+    GHashTableIter it;
+    gpointer value;
+
+    g_hash_table_iter_init(&it, be->nodes);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        PwNode *n = value;
+        if (strcmp(n->name, name) == 0)
+            return n->sink && !n->source;
+    }
+    return false;
 }
 
 static void stream_create(VsndAudioStream *s)
@@ -368,8 +388,12 @@ static void stream_create(VsndAudioStream *s)
                        s->dir == VSND_DIR_OUTPUT ? "playback" : "capture", s->stream_id);
     pw_properties_setf(props, PW_KEY_NODE_LATENCY, "%u/%u", s->period_bytes / s->frame_bytes,
                        rate);
-    if (target)
+    if (target) {
         pw_properties_set(props, PW_KEY_TARGET_OBJECT, target);
+        /* capturing from a sink means its monitor */
+        if (s->dir == VSND_DIR_INPUT && target_is_sink(be, target))
+            pw_properties_set(props, "stream.capture.sink", "true");
+    }
     s->st = pw_stream_new(be->core, s->label, props);
     if (!s->st) {
         if (!s->lost) {
@@ -686,11 +710,11 @@ static VsndAudioStream *pw_drv_open(VsndAudioBackend *be, const VsndPcmParams *p
     }
     s->frame_bytes = vsnd_pcm_frame_bytes(params->format, params->channels);
     s->period_bytes = params->period_bytes;
-    s->ring_cap = MAX((size_t)params->buffer_bytes, 2 * (size_t)params->period_bytes);
-    s->ring = g_malloc(s->ring_cap);
+    vsnd_ring_init(&s->ring, MAX((size_t)params->buffer_bytes, 2 * (size_t)params->period_bytes));
     s->relay = vsnd_event_relay_new(events, opaque);
 
     pw_thread_loop_lock(be->loop);
+    s->drain_timer = pw_loop_add_timer(pw_thread_loop_get_loop(be->loop), on_drain_timer, s);
     be->streams = g_list_prepend(be->streams, s);
     if (be->connected)
         stream_create(s);
@@ -707,9 +731,11 @@ static void pw_drv_close(VsndAudioStream *s)
     pw_thread_loop_lock(be->loop);
     be->streams = g_list_remove(be->streams, s);
     stream_destroy(s);
+    if (s->drain_timer)
+        pw_loop_destroy_source(pw_thread_loop_get_loop(be->loop), s->drain_timer);
     pw_thread_loop_unlock(be->loop);
     vsnd_event_relay_close(s->relay);
-    g_free(s->ring);
+    vsnd_ring_clear(&s->ring);
     g_free(s->label);
     g_free(s->target);
     g_free(s);
@@ -742,11 +768,13 @@ static int pw_drv_drain(VsndAudioStream *s)
     if (s->dir != VSND_DIR_OUTPUT)
         return 0;
     pw_thread_loop_lock(s->be->loop);
-    if (s->ring_fill > 0 && s->running && s->st && !s->lost) {
+    if (s->ring.fill > 0 && s->running && s->st && !s->lost) {
         s->draining = true;
+        s->need_ready = false;
+        vsnd_event_relay_cancel_ready(s->relay); /* only the drain answers now */
         r = -EINPROGRESS;
     } else {
-        s->ring_head = s->ring_fill = 0;
+        vsnd_ring_pop(&s->ring, NULL, s->ring.fill);
     }
     pw_thread_loop_unlock(s->be->loop);
     return r;
@@ -759,18 +787,16 @@ static ssize_t pw_drv_write(VsndAudioStream *s, const struct iovec *iov, unsigne
 
     if (s->dir != VSND_DIR_OUTPUT)
         return -EBADF;
+    if (len > s->ring.cap)
+        return -EINVAL; /* would never fit */
     pw_thread_loop_lock(s->be->loop);
     if (s->lost && !s->be->connected) {
         ret = -ENODEV;
-    } else if (s->ring_cap - s->ring_fill < len) {
+    } else if (vsnd_ring_room(&s->ring) < len) {
         s->need_ready = true;
         ret = -EAGAIN;
     } else {
-        size_t tail = (s->ring_head + s->ring_fill) % s->ring_cap;
-        size_t first = MIN(len, s->ring_cap - tail);
-        vsnd_iov_to_buf(iov, iovcnt, 0, s->ring + tail, first);
-        vsnd_iov_to_buf(iov, iovcnt, first, s->ring, len - first);
-        s->ring_fill += len;
+        vsnd_ring_push_iov(&s->ring, iov, iovcnt, len);
         ret = (ssize_t)len;
     }
     pw_thread_loop_unlock(s->be->loop);
@@ -784,18 +810,16 @@ static ssize_t pw_drv_read(VsndAudioStream *s, const struct iovec *iov, unsigned
 
     if (s->dir != VSND_DIR_INPUT)
         return -EBADF;
+    if (len > s->ring.cap)
+        return -EINVAL;
     pw_thread_loop_lock(s->be->loop);
     if (s->lost && !s->be->connected) {
         ret = -ENODEV;
-    } else if (s->ring_fill < len) {
+    } else if (s->ring.fill < len) {
         s->need_ready = true;
         ret = -EAGAIN;
     } else {
-        size_t first = MIN(len, s->ring_cap - s->ring_head);
-        vsnd_buf_to_iov(iov, iovcnt, 0, s->ring + s->ring_head, first);
-        vsnd_buf_to_iov(iov, iovcnt, first, s->ring, len - first);
-        s->ring_head = (s->ring_head + len) % s->ring_cap;
-        s->ring_fill -= len;
+        vsnd_ring_pop_iov(&s->ring, iov, iovcnt, len);
         s->overrun = false;
         ret = (ssize_t)len;
     }
@@ -809,7 +833,7 @@ static int pw_drv_get_latency(VsndAudioStream *s, uint32_t *ret_bytes)
     uint64_t bytes;
 
     pw_thread_loop_lock(s->be->loop);
-    bytes = s->ring_fill;
+    bytes = s->ring.fill;
     if (s->st && pw_stream_get_time_n(s->st, &t, sizeof(t)) == 0 && t.rate.denom > 0 &&
         t.delay > 0) {
         uint64_t frames = (uint64_t)t.delay * t.rate.num * s->info.rate / t.rate.denom;
@@ -826,6 +850,7 @@ static int pw_drv_set_volume(VsndAudioStream *s, uint32_t volume, bool mute)
     s->volume_set = true;
     s->volume = (float)MIN(volume, 65536u * 4) / 65536.0f;
     s->mute = mute;
+    s->reapplied = 0;
     apply_volume(s);
     pw_thread_loop_unlock(s->be->loop);
     return 0;

@@ -24,7 +24,7 @@
  *  - Streams are named "<label>" with application.name = the VM name,
  *    media.role = role option (default "music"), and target the sink or
  *    source named by params->target, the sink=/source= option, or the
- *    server default.
+ *    server default; a capture target naming a sink means its monitor.
  *  - The server goes away: every stream gets error(-ECONNRESET) once and
  *    read/write answer -ENODEV without blocking; a timer on the mainloop
  *    retries every 500 ms, and once the context is back the streams are
@@ -45,6 +45,7 @@
 #include <string.h>
 
 #include "audio/audio.h"
+#include "audio/byte-ring.h"
 #include "audio/event-relay.h"
 #include "audio/iov-util.h"
 #include "audio/pcm-format.h"
@@ -67,6 +68,7 @@ struct VsndAudioBackend {
     pa_time_event *retry;
     GHashTable *sinks, *sources;         /* names present */
     GHashTable *new_sinks, *new_sources; /* lists being fetched */
+    int lists_pending;      /* list replies outstanding */
     char *default_sink, *default_source;
 };
 
@@ -77,6 +79,8 @@ struct VsndAudioStream {
     char *target;
     pa_sample_spec ss;
     pa_channel_map map;
+    uint8_t vformat;        /* VIRTIO_SND_PCM_FMT_* */
+    uint32_t frame_bytes;
     uint32_t period_bytes;
     uint32_t buffer_bytes;
     pa_stream *st;
@@ -84,12 +88,11 @@ struct VsndAudioStream {
     bool running;
     bool need_ready;
     bool lost;              /* error reported, waiting to come back */
-    bool draining;
+    pa_operation *drain_op; /* cancelled when the pa_stream goes */
     bool volume_set;
     uint32_t volume;
     bool mute;
-    uint8_t *ring;          /* capture staging */
-    size_t ring_cap, ring_head, ring_fill;
+    VsndRing ring;          /* capture staging */
     bool overrun;
 };
 
@@ -165,6 +168,13 @@ static void apply_volume(VsndAudioStream *s)
 
 static void stream_drop(VsndAudioStream *s)
 {
+    if (s->drain_op) {
+        /* A disconnect only completes later: without this the drain
+         * callback could still run after close() freed @s. */
+        pa_operation_cancel(s->drain_op);
+        pa_operation_unref(s->drain_op);
+        s->drain_op = NULL;
+    }
     if (!s->st)
         return;
     pa_stream_set_state_callback(s->st, NULL, NULL);
@@ -230,6 +240,8 @@ static void sink_list_cb(pa_context *c, const pa_sink_info *i, int eol, void *us
             be->sinks = be->new_sinks;
             be->new_sinks = NULL;
         }
+        be->lists_pending--;
+        pa_threaded_mainloop_signal(be->ml, 0);
         return;
     }
     if (!be->new_sinks)
@@ -247,6 +259,8 @@ static void source_list_cb(pa_context *c, const pa_source_info *i, int eol, void
             be->sources = be->new_sources;
             be->new_sources = NULL;
         }
+        be->lists_pending--;
+        pa_threaded_mainloop_signal(be->ml, 0);
         return;
     }
     if (!be->new_sources)
@@ -271,6 +285,7 @@ static void refresh_lists(VsndAudioBackend *be)
         be->new_sinks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     if (!be->new_sources)
         be->new_sources = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    be->lists_pending += 2;
     op_done(pa_context_get_sink_info_list(be->ctx, sink_list_cb, be));
     op_done(pa_context_get_source_info_list(be->ctx, source_list_cb, be));
     op_done(pa_context_get_server_info(be->ctx, server_info_cb, be));
@@ -327,6 +342,7 @@ static void context_state_cb(pa_context *c, void *userdata)
         be->ctx = NULL;
         g_hash_table_remove_all(be->sinks);
         g_hash_table_remove_all(be->sources);
+        be->lists_pending = 0; /* their replies died with the context */
         schedule_retry(be);
     }
 }
@@ -438,6 +454,9 @@ static VsndAudioBackend *pulse_init(GHashTable *options, const char *vm_name, GE
     while (be->ctx && !be->connected && !be->timed_out &&
            PA_CONTEXT_IS_GOOD(pa_context_get_state(be->ctx)))
         pa_threaded_mainloop_wait(be->ml);
+    /* Know the sinks and sources before the first open() (targets). */
+    while (be->connected && be->lists_pending > 0 && !be->timed_out)
+        pa_threaded_mainloop_wait(be->ml);
     api->time_free(timeout);
     if (!be->connected)
         err = be->ctx ? pa_context_errno(be->ctx) : PA_ERR_INTERNAL;
@@ -482,32 +501,25 @@ static int pulse_query_caps(VsndAudioBackend *be, VsndDirection dir, VsndPcmCaps
 
 /* ---- streams (lock held) ---------------------------------------------- */
 
-static void ring_push(VsndAudioStream *s, const uint8_t *data, size_t len, bool silence)
+/* Stage captured bytes (NULL: a hole in the stream, i.e. silence). */
+static void capture_push(VsndAudioStream *s, const uint8_t *data, size_t len)
 {
-    while (len > 0) {
-        size_t tail = (s->ring_head + s->ring_fill) % s->ring_cap;
-        size_t n;
+    uint8_t silence[1024];
+    size_t dropped = 0;
 
-        if (s->ring_fill == s->ring_cap) {
-            /* Overflow: drop the oldest period, report an xrun once. */
-            size_t drop = MIN(s->period_bytes, s->ring_fill);
-            s->ring_head = (s->ring_head + drop) % s->ring_cap;
-            s->ring_fill -= drop;
-            if (!s->overrun) {
-                s->overrun = true;
-                vsnd_event_relay_post_error(s->relay, -EPIPE);
-            }
-            continue;
-        }
-        n = MIN(len, MIN(s->ring_cap - tail, s->ring_cap - s->ring_fill));
-        if (silence)
-            memset(s->ring + tail, 0, n);
-        else
-            memcpy(s->ring + tail, data, n);
-        s->ring_fill += n;
+    if (!data)
+        vsnd_pcm_fill_silence(s->vformat, silence, sizeof(silence), 0);
+    while (len > 0) {
+        size_t n = data ? len : MIN(len, sizeof(silence) - sizeof(silence) % s->frame_bytes);
+        dropped += vsnd_ring_push(&s->ring, data ? data : silence, n, s->period_bytes);
         if (data)
             data += n;
         len -= n;
+    }
+    if (dropped && !s->overrun) {
+        /* Overflow: the oldest periods went; report an xrun once. */
+        s->overrun = true;
+        vsnd_event_relay_post_error(s->relay, -EPIPE);
     }
 }
 
@@ -559,10 +571,10 @@ static void stream_read_cb(pa_stream *st, size_t nbytes, void *userdata)
     while (pa_stream_readable_size(st) > 0) {
         if (pa_stream_peek(st, &data, &n) < 0 || n == 0)
             break;
-        ring_push(s, data, n, data == NULL); /* NULL: a hole, silence */
+        capture_push(s, data, n);
         pa_stream_drop(st);
     }
-    if (s->need_ready && s->ring_fill >= s->period_bytes) {
+    if (s->need_ready && s->ring.fill >= s->period_bytes) {
         s->need_ready = false;
         vsnd_event_relay_post_ready(s->relay);
     }
@@ -579,12 +591,17 @@ static void stream_create(VsndAudioStream *s)
                               PA_STREAM_INTERPOLATE_TIMING;
     const char *target = s->target ? s->target :
                          s->dir == VSND_DIR_OUTPUT ? be->sink : be->source;
+    g_autofree char *monitor = NULL;
     pa_proplist *pl;
     pa_cvolume cv;
     int r;
 
     if (s->st || !be->connected)
         return;
+    /* Capturing from a sink means its monitor source. */
+    if (s->dir == VSND_DIR_INPUT && target && g_hash_table_contains(be->sinks, target) &&
+        !g_hash_table_contains(be->sources, target))
+        target = monitor = g_strconcat(target, ".monitor", NULL);
     pl = pa_proplist_new();
     pa_proplist_sets(pl, PA_PROP_MEDIA_NAME, s->label);
     pa_proplist_sets(pl, PA_PROP_MEDIA_ROLE, be->role);
@@ -636,6 +653,8 @@ static VsndAudioStream *pulse_open(VsndAudioBackend *be, const VsndPcmParams *pa
     s->be = be;
     s->dir = params->direction;
     s->ss.format = fmt;
+    s->vformat = params->format;
+    s->frame_bytes = vsnd_pcm_frame_bytes(params->format, params->channels);
     s->ss.rate = vsnd_pcm_rate_hz(params->rate);
     s->ss.channels = params->channels;
     s->period_bytes = params->period_bytes;
@@ -661,8 +680,7 @@ static VsndAudioStream *pulse_open(VsndAudioBackend *be, const VsndPcmParams *pa
         return NULL;
     }
     if (s->dir == VSND_DIR_INPUT) {
-        s->ring_cap = (size_t)params->buffer_bytes + params->period_bytes;
-        s->ring = g_malloc(s->ring_cap);
+        vsnd_ring_init(&s->ring, (size_t)params->buffer_bytes + params->period_bytes);
     }
     s->relay = vsnd_event_relay_new(events, opaque);
 
@@ -687,7 +705,7 @@ static void pulse_close(VsndAudioStream *s)
     stream_drop(s);
     pa_threaded_mainloop_unlock(be->ml);
     vsnd_event_relay_close(s->relay);
-    g_free(s->ring);
+    vsnd_ring_clear(&s->ring);
     g_free(s->label);
     g_free(s->target);
     g_free(s);
@@ -718,9 +736,13 @@ static int pulse_stop(VsndAudioStream *s)
 
 static void drain_cb(pa_stream *st, int success, void *userdata)
 {
-    VsndEventRelay *relay = userdata;
+    VsndAudioStream *s = userdata;
 
-    vsnd_event_relay_post_ready(relay);
+    if (s->drain_op) {
+        pa_operation_unref(s->drain_op);
+        s->drain_op = NULL;
+    }
+    vsnd_event_relay_post_ready(s->relay);
 }
 
 static int pulse_drain(VsndAudioStream *s)
@@ -731,8 +753,11 @@ static int pulse_drain(VsndAudioStream *s)
         return 0;
     pa_threaded_mainloop_lock(s->be->ml);
     if (s->st && s->running && pa_stream_get_state(s->st) == PA_STREAM_READY) {
-        op_done(pa_stream_drain(s->st, drain_cb, s->relay));
-        r = -EINPROGRESS;
+        if (!s->drain_op)
+            s->drain_op = pa_stream_drain(s->st, drain_cb, s);
+        r = s->drain_op ? -EINPROGRESS : -EIO;
+        s->need_ready = false;
+        vsnd_event_relay_cancel_ready(s->relay); /* only the drain answers now */
     }
     pa_threaded_mainloop_unlock(s->be->ml);
     return r;
@@ -747,6 +772,8 @@ static ssize_t pulse_write(VsndAudioStream *s, const struct iovec *iov, unsigned
 
     if (s->dir != VSND_DIR_OUTPUT)
         return -EBADF;
+    if (len > 2 * (size_t)s->period_bytes)
+        return -EINVAL; /* would never fit the server buffer (tlength) */
     pa_threaded_mainloop_lock(s->be->ml);
     if (!s->st) {
         ret = -ENODEV;
@@ -777,18 +804,16 @@ static ssize_t pulse_read(VsndAudioStream *s, const struct iovec *iov, unsigned 
 
     if (s->dir != VSND_DIR_INPUT)
         return -EBADF;
+    if (len > s->ring.cap)
+        return -EINVAL;
     pa_threaded_mainloop_lock(s->be->ml);
     if (!s->st) {
         ret = -ENODEV;
-    } else if (s->ring_fill < len) {
+    } else if (s->ring.fill < len) {
         s->need_ready = true;
         ret = -EAGAIN;
     } else {
-        size_t first = MIN(len, s->ring_cap - s->ring_head);
-        vsnd_buf_to_iov(iov, iovcnt, 0, s->ring + s->ring_head, first);
-        vsnd_buf_to_iov(iov, iovcnt, first, s->ring, len - first);
-        s->ring_head = (s->ring_head + len) % s->ring_cap;
-        s->ring_fill -= len;
+        vsnd_ring_pop_iov(&s->ring, iov, iovcnt, len);
         s->overrun = false;
         ret = (ssize_t)len;
     }
@@ -807,7 +832,7 @@ static int pulse_get_latency(VsndAudioStream *s, uint32_t *ret_bytes)
         pa_stream_get_latency(s->st, &usec, &neg) == 0 && !neg)
         bytes = pa_usec_to_bytes(usec, &s->ss);
     if (s->dir == VSND_DIR_INPUT)
-        bytes += s->ring_fill;
+        bytes += s->ring.fill;
     pa_threaded_mainloop_unlock(s->be->ml);
     *ret_bytes = (uint32_t)MIN(bytes, UINT32_MAX);
     return 0;

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "audio/builtin.h"
+#include "audio/iov-util.h"
 #include "audio/pcm-format.h"
 #include "audio/registry.h"
 
@@ -402,15 +403,20 @@ int vsnd_audio_drain(VsndAudio *a, VsndAudioStream *s)
     return CALL_OP(drain, s);
 }
 
+/* An empty transfer never reaches a driver. */
 ssize_t vsnd_audio_write(VsndAudio *a, VsndAudioStream *s, const struct iovec *iov,
                          unsigned int iovcnt)
 {
+    if (vsnd_iov_size(iov, iovcnt) == 0)
+        return a->drv->write ? 0 : -ENOTSUP;
     return CALL_OP(write, s, iov, iovcnt);
 }
 
 ssize_t vsnd_audio_read(VsndAudio *a, VsndAudioStream *s, const struct iovec *iov,
                         unsigned int iovcnt)
 {
+    if (vsnd_iov_size(iov, iovcnt) == 0)
+        return a->drv->read ? 0 : -ENOTSUP;
     return CALL_OP(read, s, iov, iovcnt);
 }
 

@@ -172,6 +172,8 @@ static gboolean wav_in_load(const char *path, WavIn *ret, GError **error)
         }
         if (clen > avail)
             goto bad;
+        if ((size_t)clen + (clen & 1) >= avail)
+            break; /* last chunk */
         p += 8 + clen + (clen & 1);
     }
     if (!fmt || fmt_len < 16 || !data)

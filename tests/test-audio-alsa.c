@@ -30,14 +30,7 @@ static char *tmpdir;
 
 static bool have_module(void)
 {
-    const char *drvdir = g_getenv("VSND_DRIVERDIR");
-    g_autofree char *mod = g_build_filename(drvdir ? drvdir : ".libs", "alsa.so", NULL);
-
-    if (!g_file_test(mod, G_FILE_TEST_EXISTS)) {
-        g_test_skip("the alsa driver module was not built (libasound2-dev missing)");
-        return false;
-    }
-    return true;
+    return atu_have_module("alsa", "libasound2-dev missing");
 }
 
 static char *path_in_tmp(const char *name)
@@ -189,23 +182,6 @@ static bool have_pulse_plugin(void)
     return true;
 }
 
-static GPid pulse_start(const char *dir, const char *log)
-{
-    g_autofree char *sock = g_strdup_printf("module-native-protocol-unix auth-anonymous=1 "
-                                            "socket=%s/native", dir);
-    const char *argv[] = {
-        "pulseaudio", "--daemonize=no", "-n", "--exit-idle-time=-1", "--realtime=no",
-        "--high-priority=no", "--log-target=stderr", "--use-pid-file=no",
-        "-L", "module-null-sink sink_name=test norewinds=1 rate=48000 channels=2 format=s16le",
-        "-L", sock, NULL,
-    };
-    const char *info[] = { "pactl", "info", NULL };
-    GPid pid = atu_spawn(argv, log);
-
-    g_assert_true(atu_wait_cmd(info, 20.0));
-    return pid;
-}
-
 static bool back_cond(void *data)
 {
     AtuEvents *ev = data;
@@ -235,7 +211,7 @@ static void test_paced_and_server_loss(void)
     log = g_build_filename(dir, "server.log", NULL);
     server = g_strdup_printf("unix:%s/native", dir);
     g_setenv("PULSE_SERVER", server, TRUE);
-    pid = pulse_start(dir, log);
+    pid = atu_pulse_start(dir, log);
 
     a = alsa_new("pa");
     s = vsnd_audio_open(a, &p, &atu_events, &ev, &err);
@@ -261,6 +237,19 @@ static void test_paced_and_server_loss(void)
     g_assert_cmpint(eagain, >, 0);
     g_assert_cmpfloat(elapsed, >, 0.2); /* the device buffer may hold some ahead */
     g_assert_cmpfloat(elapsed, <, 10.0);
+    /* drain: completes through ready() once the device has played it all */
+    {
+        uint32_t lat = 0;
+        int before = ev.ready;
+        g_assert_cmpint(vsnd_audio_get_latency(a, s, &lat), ==, 0);
+        g_assert_cmpuint(lat, >, 0);
+        g_assert_cmpint(vsnd_audio_drain(a, s), ==, -EINPROGRESS);
+        while (ev.ready == before && g_get_monotonic_time() - t0 < 20 * G_USEC_PER_SEC)
+            g_main_context_iteration(NULL, TRUE);
+        g_assert_cmpint(ev.ready, ==, before + 1);
+        g_assert_cmpint(vsnd_audio_get_latency(a, s, &lat), ==, 0);
+        g_assert_cmpuint(lat, <, PERIOD); /* the plugin may report a frame or two */
+    }
 
     /* The server dies: an error event, no blocking. */
     atu_stop(pid, SIGKILL);
@@ -282,7 +271,7 @@ static void test_paced_and_server_loss(void)
 
     /* It comes back: the PCM is re-opened and says so. */
     if (ev.err_history[0] == -ENODEV) {
-        pid = pulse_start(dir, log);
+        pid = atu_pulse_start(dir, log);
         g_assert_true(atu_wait(back_cond, &ev, 20.0));
         g_assert_true(vsnd_audio_is_connected(a, VSND_DIR_OUTPUT, NULL));
         g_assert_true(atu_write_all(a, s, zero, PERIOD, PERIOD, 10.0));

@@ -310,11 +310,47 @@ static void test_open_invalid(void)
     }
 }
 
+/* Random specs: parsing either succeeds with a valid name and options or
+ * fails with a message; it never crashes (and leaks nothing under ASan). */
+static void test_parse_random(void)
+{
+    static const char alphabet[] = ",,,,====abcdezAZ09_-./:% ";
+
+    for (int i = 0; i < 20000; i++) {
+        char spec[24];
+        int len = g_test_rand_int_range(0, (int)sizeof(spec));
+        g_autofree char *name = NULL;
+        g_autoptr(GHashTable) opts = NULL;
+        g_autoptr(GError) err = NULL;
+
+        for (int j = 0; j < len; j++)
+            spec[j] = alphabet[g_test_rand_int_range(0, (int)sizeof(alphabet) - 1)];
+        spec[len] = 0;
+        if (vsnd_audio_parse_spec(spec, &name, &opts, &err)) {
+            GHashTableIter it;
+            gpointer k, v;
+
+            g_assert_no_error(err);
+            g_assert_true(g_ascii_islower(name[0]));
+            g_hash_table_iter_init(&it, opts);
+            while (g_hash_table_iter_next(&it, &k, &v)) {
+                g_assert_true(g_ascii_islower(((char *)k)[0]));
+                g_assert_cmpuint(strlen(v), >, 0);
+            }
+        } else {
+            g_assert_nonnull(err);
+            g_assert_null(name);
+            g_assert_null(opts);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/audio/registry/parse/valid", test_parse_valid);
     g_test_add_func("/audio/registry/parse/invalid", test_parse_invalid);
+    g_test_add_func("/audio/registry/parse/random", test_parse_random);
     g_test_add_func("/audio/registry/known-drivers", test_known);
     g_test_add_func("/audio/registry/new/builtin", test_builtin_new);
     g_test_add_func("/audio/registry/new/invalid", test_unknown);

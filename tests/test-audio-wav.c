@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "audio/clock.h"
+#include "audio/pcm-format.h"
 #include "audio/registry.h"
 #include "tests/audio/audio-test-util.h"
 
@@ -399,6 +400,110 @@ static void test_capture_tone(void)
     vsnd_audio_close(u, su);
 }
 
+/* Hostile input files: a table of broken headers, then random damage to a
+ * valid one.  in= must fail with a GError or succeed with sane caps; it
+ * never reads outside the file (run under ASan to check). */
+static void test_hostile_input(void)
+{
+    g_autofree char *dir = atu_tmpdir("vsnd-wav-XXXXXX");
+    g_autofree char *in = g_build_filename(dir, "in.wav", NULL);
+    g_autofree char *opts = g_strdup_printf("wav,clock=manual,in=%s", in);
+    int16_t sig[64] = { 1, 2, 3 };
+    g_autofree char *valid = NULL;
+    gsize valid_len;
+    static const struct {
+        size_t off;
+        uint8_t val[4];
+        size_t n;
+    } damage[] = {
+        { 4, { 0xff, 0xff, 0xff, 0xff }, 4 },  /* RIFF size huge: tolerated */
+        { 16, { 0xff, 0xff, 0xff, 0xff }, 4 }, /* fmt size beyond the file */
+        { 16, { 8, 0, 0, 0 }, 4 },             /* fmt too short */
+        { 20, { 0xfe, 0xff }, 2 },             /* extensible tag, 16-byte fmt */
+        { 20, { 0x11, 0 }, 2 },                /* IMA ADPCM */
+        { 22, { 0, 0 }, 2 },                   /* 0 channels */
+        { 22, { 9, 0 }, 2 },                   /* 9 channels */
+        { 24, { 0x11, 0x2b, 0, 0 }, 4 },       /* 11025 Hz: fine */
+        { 24, { 0x12, 0x2b, 0, 0 }, 4 },       /* 11026 Hz: no virtio code */
+        { 24, { 0, 0, 0, 0 }, 4 },             /* 0 Hz */
+        { 34, { 12, 0 }, 2 },                  /* 12-bit PCM */
+        { 34, { 0, 0 }, 2 },                   /* 0-bit */
+        { 36, { 'L', 'I', 'S', 'T' }, 4 },     /* data chunk renamed: none */
+        { 40, { 0, 0, 0, 0 }, 4 },             /* data size 0: use the rest */
+        { 40, { 0xff, 0xff, 0xff, 0x7f }, 4 }, /* data size beyond the file */
+        { 40, { 1, 0, 0, 0 }, 4 },             /* less than a frame */
+        { 0, { 'R', 'I', 'F', 'X' }, 4 },
+    };
+
+    atu_wav_write_s16(in, 8000, 2, sig, 32);
+    g_assert_true(g_file_get_contents(in, &valid, &valid_len, NULL));
+    for (size_t i = 0; i < G_N_ELEMENTS(damage); i++) {
+        g_autofree char *bad = g_memdup2(valid, valid_len);
+        g_autoptr(GError) err = NULL;
+        g_autoptr(VsndAudio) a = NULL;
+
+        memcpy(bad + damage[i].off, damage[i].val, damage[i].n);
+        g_assert_true(g_file_set_contents(in, bad, (gssize)valid_len, NULL));
+        a = vsnd_audio_new(opts, "vm", &err);
+        g_assert_true((a == NULL) != (err == NULL));
+        if (a) {
+            VsndPcmCaps caps;
+            g_assert_cmpint(vsnd_audio_query_caps(a, VSND_DIR_INPUT, &caps), ==, 0);
+            g_assert_cmpuint(caps.channels_min, >=, 1);
+            g_assert_cmpuint(caps.channels_max, <=, 8);
+            g_assert_cmpuint(__builtin_popcountll(caps.formats), ==, 1);
+            g_assert_cmpuint(__builtin_popcountll(caps.rates), ==, 1);
+        }
+    }
+    /* every truncation of the file */
+    for (gsize len = 0; len < valid_len; len++) {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(VsndAudio) a = NULL;
+        g_assert_true(g_file_set_contents(in, valid, (gssize)len, NULL));
+        a = vsnd_audio_new(opts, "vm", &err);
+        g_assert_true((a == NULL) != (err == NULL));
+    }
+    /* random damage to the first 64 bytes */
+    for (int i = 0; i < 2000; i++) {
+        g_autofree char *bad = g_memdup2(valid, valid_len);
+        g_autoptr(GError) err = NULL;
+        g_autoptr(VsndAudio) a = NULL;
+        int hits = g_test_rand_int_range(1, 4);
+
+        for (int h = 0; h < hits; h++)
+            bad[g_test_rand_int_range(0, 64)] = (char)g_test_rand_int_range(0, 256);
+        g_assert_true(g_file_set_contents(in, bad, (gssize)valid_len, NULL));
+        a = vsnd_audio_new(opts, "vm", &err);
+        g_assert_true((a == NULL) != (err == NULL));
+        if (a) {
+            /* a stream matching the caps opens and reads inside the file */
+            VsndPcmCaps caps;
+            VsndPcmParams p = { .direction = VSND_DIR_INPUT, .stream_id = 1 };
+            AtuEvents ev = { 0 };
+            VsndAudioStream *s;
+            uint8_t buf[4096];
+            struct iovec iov;
+
+            g_assert_cmpint(vsnd_audio_query_caps(a, VSND_DIR_INPUT, &caps), ==, 0);
+            p.format = (uint8_t)__builtin_ctzll(caps.formats);
+            p.rate = (uint8_t)__builtin_ctzll(caps.rates);
+            p.channels = caps.channels_min;
+            p.period_bytes = 8 * vsnd_pcm_frame_bytes(p.format, p.channels);
+            p.buffer_bytes = 2 * p.period_bytes;
+            s = vsnd_audio_open(a, &p, &atu_events, &ev, NULL);
+            if (s) {
+                g_assert_cmpint(vsnd_audio_start(a, s), ==, 0);
+                vsnd_manual_clock_advance(1000 * MS);
+                iov.iov_base = buf;
+                iov.iov_len = p.period_bytes;
+                g_assert_cmpint(vsnd_audio_read(a, s, &iov, 1), ==, (ssize_t)p.period_bytes);
+                vsnd_audio_close(a, s);
+            }
+        }
+    }
+    atu_rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -408,5 +513,6 @@ int main(int argc, char **argv)
     g_test_add_func("/audio/wav/playback/reopen-and-naming", test_reopen_and_naming);
     g_test_add_func("/audio/wav/capture/file-loops-and-must-match", test_capture_file);
     g_test_add_func("/audio/wav/capture/tone", test_capture_tone);
+    g_test_add_func("/audio/wav/capture/hostile-input-files", test_hostile_input);
     return g_test_run();
 }

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,8 +97,12 @@ GPid atu_spawn(const char *const *argv, const char *log)
 
     g_assert_cmpint(pid, >=, 0);
     if (pid == 0) {
-        int fd = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
-        int nul = open("/dev/null", O_RDONLY);
+        int fd, nul;
+
+        /* never outlive the test, even when it aborts */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        fd = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
+        nul = open("/dev/null", O_RDONLY);
         if (fd >= 0) {
             dup2(fd, 1);
             dup2(fd, 2);
@@ -303,21 +308,21 @@ void atu_rmdir(const char *dir)
         atu_run(argv, NULL);
 }
 
-bool atu_write_all(VsndAudio *a, VsndAudioStream *s, const void *buf, size_t len,
-                   size_t chunk, double timeout_s)
+static bool transfer_all(VsndAudio *a, VsndAudioStream *s, void *buf, size_t len,
+                         size_t chunk, double timeout_s, bool write)
 {
     gint64 end = g_get_monotonic_time() + (gint64)(timeout_s * G_USEC_PER_SEC);
     size_t done = 0;
 
     while (done < len) {
         struct iovec iov = { (char *)buf + done, MIN(chunk, len - done) };
-        ssize_t r = vsnd_audio_write(a, s, &iov, 1);
+        ssize_t r = write ? vsnd_audio_write(a, s, &iov, 1) : vsnd_audio_read(a, s, &iov, 1);
         if (r > 0) {
             done += (size_t)r;
             continue;
         }
         if (r != -EAGAIN) {
-            g_test_message("write failed: %s", g_strerror((int)-r));
+            g_test_message("%s failed: %s", write ? "write" : "read", g_strerror((int)-r));
             return false;
         }
         if (g_get_monotonic_time() >= end)
@@ -328,27 +333,50 @@ bool atu_write_all(VsndAudio *a, VsndAudioStream *s, const void *buf, size_t len
     return true;
 }
 
+bool atu_write_all(VsndAudio *a, VsndAudioStream *s, const void *buf, size_t len,
+                   size_t chunk, double timeout_s)
+{
+    return transfer_all(a, s, (void *)buf, len, chunk, timeout_s, true);
+}
+
 bool atu_read_all(VsndAudio *a, VsndAudioStream *s, void *buf, size_t len, size_t chunk,
                   double timeout_s)
 {
-    gint64 end = g_get_monotonic_time() + (gint64)(timeout_s * G_USEC_PER_SEC);
-    size_t done = 0;
+    return transfer_all(a, s, buf, len, chunk, timeout_s, false);
+}
 
-    while (done < len) {
-        struct iovec iov = { (char *)buf + done, MIN(chunk, len - done) };
-        ssize_t r = vsnd_audio_read(a, s, &iov, 1);
-        if (r > 0) {
-            done += (size_t)r;
-            continue;
-        }
-        if (r != -EAGAIN) {
-            g_test_message("read failed: %s", g_strerror((int)-r));
-            return false;
-        }
-        if (g_get_monotonic_time() >= end)
-            return false;
-        if (!g_main_context_iteration(NULL, FALSE))
-            g_usleep(1000);
+bool atu_have_module(const char *name, const char *why_missing)
+{
+    const char *drvdir = g_getenv("VSND_DRIVERDIR");
+    g_autofree char *file = g_strdup_printf("%s.so", name);
+    g_autofree char *mod = g_build_filename(drvdir ? drvdir : ".libs", file, NULL);
+
+    if (!g_file_test(mod, G_FILE_TEST_EXISTS)) {
+        g_autofree char *msg = g_strdup_printf("the %s driver module was not built (%s)", name,
+                                               why_missing);
+        g_test_skip(msg);
+        return false;
     }
     return true;
+}
+
+GPid atu_pulse_start(const char *dir, const char *log)
+{
+    g_autofree char *sock = g_strdup_printf("module-native-protocol-unix auth-anonymous=1 "
+                                            "socket=%s/native", dir);
+    const char *argv[] = {
+        "pulseaudio", "--daemonize=no", "-n", "--exit-idle-time=-1", "--realtime=no",
+        "--high-priority=no", "--log-target=stderr", "--use-pid-file=no",
+        "-L", "module-null-sink sink_name=test norewinds=1 rate=48000 channels=2 format=s16le",
+        "-L", sock, NULL,
+    };
+    const char *info[] = { "pactl", "info", NULL };
+    GPid pid = atu_spawn(argv, log);
+
+    if (!atu_wait_cmd(info, 20.0)) {
+        g_autofree char *text = NULL;
+        g_file_get_contents(log, &text, NULL, NULL);
+        g_error("PulseAudio did not come up:\n%s", text ? text : "");
+    }
+    return pid;
 }

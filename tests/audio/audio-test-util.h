@@ -85,4 +85,12 @@ bool atu_write_all(VsndAudio *a, VsndAudioStream *s, const void *buf, size_t len
 bool atu_read_all(VsndAudio *a, VsndAudioStream *s, void *buf, size_t len, size_t chunk,
                   double timeout_s);
 
+/* Whether driver module @name was built; skips the test with a reason
+ * (@why_missing names the absent build dependency) if not. */
+bool atu_have_module(const char *name, const char *why_missing);
+/* Start a private PulseAudio on socket @dir/native (PULSE_SERVER must point
+ * there) with a null sink "test" (S16LE 48 kHz stereo, norewinds=1);
+ * returns once it answers. */
+GPid atu_pulse_start(const char *dir, const char *log);
+
 #endif /* VSND_TESTS_AUDIO_TEST_UTIL_H */
