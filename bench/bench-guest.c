@@ -122,15 +122,27 @@ int bg_pcm_simple(BgDev *dev, uint32_t code, uint32_t stream, GError **error)
     return bg_ctl(dev, &h, sizeof(h), &r, sizeof(r), NULL, error);
 }
 
+uint32_t bg_linux_features(const BgDev *dev, uint32_t stream)
+{
+    if (stream >= dev->streams)
+        return 0;
+    uint32_t f = dev->info[stream].features &
+                 ((1u << VIRTIO_SND_PCM_F_MSG_POLLING) | (1u << VIRTIO_SND_PCM_F_EVT_XRUNS));
+    if (dev->no_polling)
+        f &= ~(1u << VIRTIO_SND_PCM_F_MSG_POLLING);
+    return f;
+}
+
 int bg_pcm_set_params(BgDev *dev, uint32_t stream, uint32_t buffer_bytes,
                       uint32_t period_bytes, uint8_t channels, uint8_t format,
-                      uint8_t rate, GError **error)
+                      uint8_t rate, uint32_t features, GError **error)
 {
     struct virtio_snd_pcm_set_params p = {
         .hdr.hdr.code = htole32(VIRTIO_SND_R_PCM_SET_PARAMS),
         .hdr.stream_id = htole32(stream),
         .buffer_bytes = htole32(buffer_bytes),
         .period_bytes = htole32(period_bytes),
+        .features = htole32(features),
         .channels = channels,
         .format = format,
         .rate = rate,
@@ -255,6 +267,7 @@ BgDev *bg_open(const char *socket, uint16_t qsize, GError **error)
             si->direction = pi.direction;
             si->channels_min = pi.channels_min;
             si->channels_max = pi.channels_max;
+            si->features = le32toh(pi.features);
             si->formats = le64toh(pi.formats);
             si->rates = le64toh(pi.rates);
         }
@@ -302,6 +315,7 @@ struct BgIo {
     unsigned int n, depth;
     uint32_t period;
     uint32_t *ids;
+    bool *polling;            /* per stream: MSG_POLLING negotiated */
     BgSlot *slots;
     int64_t *t_start;
     uint64_t *count;
@@ -320,6 +334,7 @@ BgIo *bg_io_new(BgDev *dev, uint8_t dir, const uint32_t *ids, unsigned int n,
     io->depth = depth;
     io->period = period_bytes;
     io->ids = g_memdup2(ids, sizeof(uint32_t) * n);
+    io->polling = g_new0(bool, n);
     io->slots = g_new0(BgSlot, (size_t)n * depth);
     io->t_start = g_new0(int64_t, n);
     io->count = g_new0(uint64_t, n);
@@ -349,6 +364,7 @@ void bg_io_free(BgIo *io)
             g_array_unref(io->times[i]);
     g_free(io->times);
     g_free(io->ids);
+    g_free(io->polling);
     g_free(io->slots);
     g_free(io->t_start);
     g_free(io->count);
@@ -368,7 +384,8 @@ static bool queue_slot(BgIo *io, BgSlot *sl, GError **error)
         { sl->data_gpa, io->period, !tx },
         { sl->hs_gpa + 8, sizeof(struct virtio_snd_pcm_status), true },
     };
-    if (add_chain(io->dev, io_vq(io), segs, 3, sl) < 0) {
+    FgAddOpts o = { .indirect = io->dev->indirect, .page_split = true };
+    if (fg_vq_add(io_vq(io), segs, 3, &o, sl) < 0) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
                     "%s queue full: raise --queue-size", tx ? "tx" : "rx");
         return false;
@@ -380,8 +397,13 @@ bool bg_io_start(BgIo *io, GError **error)
 {
     BgDev *dev = io->dev;
     for (unsigned int i = 0; i < io->n; i++) {
+        uint32_t features = bg_linux_features(dev, io->ids[i]);
+        io->polling[i] = features & (1u << VIRTIO_SND_PCM_F_MSG_POLLING);
+        if (io->polling[i])
+            io->st.polling++;
         int st = bg_pcm_set_params(dev, io->ids[i], io->period * io->depth, io->period, 2,
-                                   VIRTIO_SND_PCM_FMT_S16, VIRTIO_SND_PCM_RATE_48000, error);
+                                   VIRTIO_SND_PCM_FMT_S16, VIRTIO_SND_PCM_RATE_48000, features,
+                                   error);
         if (st == VIRTIO_SND_S_OK)
             st = bg_pcm_simple(dev, VIRTIO_SND_R_PCM_PREPARE, io->ids[i], error);
         if (st < 0)
@@ -393,11 +415,14 @@ bool bg_io_start(BgIo *io, GError **error)
         }
     }
     /* Pre-buffer (playback) or post the capture periods, like the driver. */
-    for (unsigned int i = 0; i < io->n * io->depth; i++)
+    bool kick = false;
+    for (unsigned int i = 0; i < io->n * io->depth; i++) {
         if (!queue_slot(io, &io->slots[i], error))
             return false;
-    fg_vq_kick(io_vq(io));
-    io->st.kicks++;
+        kick = kick || !io->polling[io->slots[i].s];
+    }
+    if (kick && fg_vq_kick_prepare_notify(io_vq(io)))
+        io->st.kicks++;
     for (unsigned int i = 0; i < io->n; i++) {
         io->t_start[i] = bp_now_ns();
         int st = bg_pcm_simple(dev, VIRTIO_SND_R_PCM_START, io->ids[i], error);
@@ -417,7 +442,7 @@ bool bg_io_start(BgIo *io, GError **error)
 static bool drain(BgIo *io, int64_t now, bool requeue, GError **error)
 {
     FgVq *vq = io_vq(io);
-    bool added = false;
+    bool kick = false;
     FgUsed u;
     uint32_t want = io->dir == VIRTIO_SND_D_OUTPUT ? 8 : io->period + 8;
     while (fg_vq_get_used(vq, &u)) {
@@ -435,10 +460,10 @@ static bool drain(BgIo *io, int64_t now, bool requeue, GError **error)
         if (requeue) {
             if (!queue_slot(io, sl, error))
                 return false;
-            added = true;
+            kick = kick || !io->polling[sl->s];
         }
     }
-    if (added && fg_vq_kick_prepare_notify(vq))
+    if (kick && fg_vq_kick_prepare_notify(vq))
         io->st.kicks++;
     return true;
 }

@@ -11,8 +11,11 @@
  * one indirect descriptor when INDIRECT_DESC is offered).  BgIo runs a set
  * of streams the way an application that keeps its ALSA buffer full
  * does: SET_PARAMS, PREPARE, @depth period messages queued ahead (tx:
- * xfer header + data + status; rx: header + writable data + status), START,
- * and each completed message immediately re-queued.  Every completion is
+ * xfer header + data + status; rx: header + writable data + status; data
+ * cut at page boundaries like the driver's vmalloc'ed buffer), START, and
+ * each completed message immediately re-queued.  Like Linux, a stream
+ * whose device offers MSG_POLLING negotiates it and is then never kicked
+ * (guest-driver-notes.md 4, 5.1).  Every completion is
  * time-stamped (CLOCK_MONOTONIC) when the call eventfd wakes us, which is
  * the guest's period clock (VIRTIO 1.2 5.14.6.8; notes 5.3).
  *
@@ -33,6 +36,7 @@
 typedef struct BgStreamInfo {
     uint8_t direction;        /* VIRTIO_SND_D_OUTPUT / _INPUT */
     uint8_t channels_min, channels_max;
+    uint32_t features;        /* VIRTIO_SND_PCM_F_* offered */
     uint64_t formats, rates;
 } BgStreamInfo;
 
@@ -45,6 +49,7 @@ typedef struct BgDev {
     uint32_t jacks, streams, chmaps;
     BgStreamInfo *info;       /* streams entries */
     uint64_t ctl_gpa;         /* BG_CTL_SLOTS scratch areas */
+    bool no_polling;          /* never select MSG_POLLING (not what Linux does) */
 } BgDev;
 
 #define BG_CTL_SLOTS 32u
@@ -90,16 +95,19 @@ int64_t bg_ctl_burst(BgDev *dev, unsigned int n, GError **error);
 
 /* PCM requests without payload (PREPARE, RELEASE, START, STOP). */
 int bg_pcm_simple(BgDev *dev, uint32_t code, uint32_t stream, GError **error);
-/* SET_PARAMS with 48 kHz S16 stereo-style values given by the caller. */
+/* SET_PARAMS; @features as Linux selects them: MSG_POLLING and EVT_XRUNS
+ * if and only if the stream offers them (bg_linux_features()). */
 int bg_pcm_set_params(BgDev *dev, uint32_t stream, uint32_t buffer_bytes,
                       uint32_t period_bytes, uint8_t channels, uint8_t format,
-                      uint8_t rate, GError **error);
+                      uint8_t rate, uint32_t features, GError **error);
+uint32_t bg_linux_features(const BgDev *dev, uint32_t stream);
 
 typedef struct BgIo BgIo;
 
 typedef struct BgIoStats {
     uint64_t completions;
     uint64_t kicks;           /* notifications sent to the device */
+    unsigned int polling;     /* streams that negotiated MSG_POLLING (never kicked) */
     uint64_t wakeups;         /* call eventfd wakeups seen */
     uint64_t bad_len;         /* completions with an unexpected used length */
     uint64_t bad_id;          /* completions of ids not in flight */

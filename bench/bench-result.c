@@ -126,6 +126,7 @@ static void js_backend(GString *o, const BrBackend *b)
                 KN("cpu_us_per_msg", c->cpu_us_per_msg);
                 KN("messages", c->msgs);
                 KN("bad_used_len", c->bad_len);
+                KN("msg_polling_streams", c->polling);
                 KN("daemon_switches_per_s", c->daemon_wakeups_per_s);
                 KN("guest_kicks_per_s", c->guest_kicks_per_s);
                 KN("guest_interrupts_per_s", c->guest_irqs_per_s);
@@ -360,9 +361,10 @@ static void md_cpu(GString *o, const BrRun *run, int d)
                                        run->be[k]->name, c->error);
                 continue;
             }
-            g_string_append_printf(o, "| %u%s | %s | %.4f | %.3f | %.2f | %.0f | %.0f | %.0f | %"
+            g_string_append_printf(o, "| %u%s%s | %s | %.4f | %.3f | %.2f | %.0f | %.0f | %.0f | %"
                                    G_GUINT64_FORMAT " | %ld |\n", c->streams,
-                                   c->streams < c->requested ? " (capped)" : "", run->be[k]->name,
+                                   c->streams < c->requested ? " (capped)" : "",
+                                   c->polling ? " (polling)" : "", run->be[k]->name,
                                    c->cpu_pct_per_stream, c->cpu_pct_total, c->cpu_us_per_msg,
                                    c->daemon_wakeups_per_s, c->guest_kicks_per_s,
                                    c->guest_irqs_per_s, c->msgs, c->rss_kb);
@@ -399,6 +401,12 @@ static char *markdown(const BrRun *run, bool plots)
     g_string_append_printf(o, "Host: %s. Rings of %u entries, %u periods of 1920 bytes (10 ms, "
                               "48 kHz S16 stereo) queued per stream.\n\n",
                            run->host, run->queue_size, run->depth);
+    g_string_append_printf(o, "MSG_POLLING: %s.\n\n",
+                           run->no_polling ? "refused by --no-msg-polling (every queued period "
+                                             "is kicked)"
+                                           : "selected whenever a stream offers it, as Linux "
+                                             "does (the guest then never kicks); "
+                                             "--no-msg-polling measures the kicked path");
     if (run->wakeup_cpu_us > 0)
         g_string_append_printf(o, "Machine floor: one bare wakeup (poll + read of a timerfd) costs "
                                   "%.1f µs of CPU here, so 100 wakeups/s alone are %.3f %% of a "
@@ -667,6 +675,7 @@ bool br_write(const BrRun *run, const char *dir, GError **error)
     KN("queue_size", run->queue_size);
     KN("periods_queued_per_stream", run->depth);
     KN("period_bytes", 1920);
+    KB("msg_polling_refused", run->no_polling);
     js_key(o, "backends", &f);
     g_string_append_c(o, '[');
     for (unsigned int k = 0; k < run->nbe; k++) {

@@ -31,6 +31,7 @@ typedef struct BrCpu {
     double guest_kicks_per_s;         /* notifications the guest had to send */
     double guest_irqs_per_s;          /* call eventfd wakeups of the guest */
     uint64_t bad_len;
+    unsigned int polling;             /* streams that negotiated MSG_POLLING */
     long rss_kb;
     char *error;
 } BrCpu;
@@ -98,6 +99,7 @@ typedef struct BrRun {
     char *started;                    /* ISO 8601 UTC */
     bool quick;
     unsigned int queue_size, depth;
+    bool no_polling;
     char *host;                       /* uname, cores */
     double wakeup_cpu_us;             /* CPU of one bare timerfd wakeup here */
     BrBackend *be[2];                 /* ours, optional comparison */

@@ -58,6 +58,7 @@ typedef struct Opts {
     char *outdir;
     char *only;
     gboolean quick;
+    gboolean no_polling;
     int queue_size;
     int depth;
     double cpu_seconds, pace_seconds, idle_seconds, ctl_seconds;
@@ -104,6 +105,14 @@ static char *stream_opts(unsigned int n, uint8_t dir)
     return g_string_free(s, FALSE);
 }
 
+static BgDev *open_dev(BpProc *p, GError **error)
+{
+    BgDev *dev = bg_open(bp_socket(p), (uint16_t)opt.queue_size, error);
+    if (dev)
+        dev->no_polling = opt.no_polling;
+    return dev;
+}
+
 static BpProc *spawn(const BrBackend *be, unsigned int streams, const char *sopts, GError **error)
 {
     BpVars v = { .daemon = opt.daemon, .streams = streams, .stream_opts = sopts };
@@ -144,7 +153,7 @@ static void run_cpu(BrBackend *be, int d, unsigned int ci, long *rss8)
         c->error = g_strdup(err->message);
         return;
     }
-    g_autoptr(BgDev) dev = bg_open(bp_socket(p), (uint16_t)opt.queue_size, &err);
+    g_autoptr(BgDev) dev = open_dev(p, &err);
     if (!dev) {
         c->error = proc_error(p, err);
         return;
@@ -176,6 +185,7 @@ static void run_cpu(BrBackend *be, int d, unsigned int ci, long *rss8)
     }
     c->msgs = bg_io_stats(io)->completions - m0;
     c->bad_len = bg_io_stats(io)->bad_len;
+    c->polling = bg_io_stats(io)->polling;
     c->guest_kicks_per_s = (double)(bg_io_stats(io)->kicks - s0.kicks) / ((double)(b.t_ns - a.t_ns) / 1e9);
     c->guest_irqs_per_s = (double)(bg_io_stats(io)->wakeups - s0.wakeups) / ((double)(b.t_ns - a.t_ns) / 1e9);
     c->seconds = (double)(b.t_ns - a.t_ns) / 1e9;
@@ -189,9 +199,10 @@ static void run_cpu(BrBackend *be, int d, unsigned int ci, long *rss8)
         *rss8 = b.rss_kb;
     double expect = c->seconds * 100.0 * ids->len;
     say("  %s %2u/%2u streams: %.4f %% CPU per stream, %.1f us/msg, %" G_GUINT64_FORMAT
-        " msgs (%.0f%% of real time), %.0f daemon switches/s, %.0f guest kicks/s",
+        " msgs (%.0f%% of real time), %.0f daemon switches/s, %.0f guest kicks/s%s",
         d == 0 ? "playback" : "capture ", ids->len, n, c->cpu_pct_per_stream, c->cpu_us_per_msg,
-        c->msgs, 100.0 * (double)c->msgs / expect, c->daemon_wakeups_per_s, c->guest_kicks_per_s);
+        c->msgs, 100.0 * (double)c->msgs / expect, c->daemon_wakeups_per_s, c->guest_kicks_per_s,
+        c->polling ? " (MSG_POLLING)" : "");
     if (!bg_io_stop(io, &err))
         say("  (stop: %s)", err->message);
 }
@@ -308,7 +319,7 @@ static void run_pacing(BrBackend *be)
         pc->error = g_strdup(err->message);
         return;
     }
-    g_autoptr(BgDev) dev = bg_open(bp_socket(p), (uint16_t)opt.queue_size, &err);
+    g_autoptr(BgDev) dev = open_dev(p, &err);
     if (!dev) {
         pc->error = proc_error(p, err);
         return;
@@ -350,7 +361,7 @@ static void run_idle_ctl(BrBackend *be)
         id->error = g_strdup(err->message);
         return;
     }
-    g_autoptr(BgDev) dev = bg_open(bp_socket(p), (uint16_t)opt.queue_size, &err);
+    g_autoptr(BgDev) dev = open_dev(p, &err);
     if (!dev) {
         id->error = proc_error(p, err);
         return;
@@ -455,7 +466,7 @@ static void run_migration(BrBackend *be)
         m->error = g_strdup(err->message);
         return;
     }
-    g_autoptr(BgDev) dev = bg_open(bp_socket(pa), (uint16_t)opt.queue_size, &err);
+    g_autoptr(BgDev) dev = open_dev(pa, &err);
     if (!dev) {
         m->error = proc_error(pa, err);
         return;
@@ -468,7 +479,7 @@ static void run_migration(BrBackend *be)
     m->supported = true;
     /* Something worth saving: stream 0 configured and prepared. */
     if (bg_pcm_set_params(dev, 0, PERIOD_BYTES * 4, PERIOD_BYTES, 2, VIRTIO_SND_PCM_FMT_S16,
-                          VIRTIO_SND_PCM_RATE_48000, &err) < 0 ||
+                          VIRTIO_SND_PCM_RATE_48000, bg_linux_features(dev, 0), &err) < 0 ||
         bg_pcm_simple(dev, VIRTIO_SND_R_PCM_PREPARE, 0, &err) < 0 ||
         !ff_stop(dev->ff, NULL, &err)) {
         m->error = proc_error(pa, err);
@@ -595,6 +606,9 @@ int main(int argc, char **argv)
         { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt.quick, "Short runs (a few seconds)", NULL },
         { "only", 0, 0, G_OPTION_ARG_STRING, &opt.only,
           "Comma-separated subset: startup,idle,ctl,cpu,pacing,migration", "LIST" },
+        { "no-msg-polling", 0, 0, G_OPTION_ARG_NONE, &opt.no_polling,
+          "Do not negotiate MSG_POLLING even if offered (Linux does): kick every queued period",
+          NULL },
         { "queue-size", 0, 0, G_OPTION_ARG_INT, &opt.queue_size,
           "Ring size (default 256; QEMU uses 64)", "N" },
         { "depth", 0, 0, G_OPTION_ARG_INT, &opt.depth, "Periods queued per stream (default 4)",
@@ -637,6 +651,7 @@ int main(int argc, char **argv)
     run.quick = opt.quick;
     run.queue_size = (unsigned int)opt.queue_size;
     run.depth = (unsigned int)opt.depth;
+    run.no_polling = opt.no_polling;
     struct utsname un;
     uname(&un);
     run.host = g_strdup_printf("%s %s %s, %ld online CPUs", un.sysname, un.release, un.machine,
