@@ -145,7 +145,8 @@ void vu_dev_guest_error(VuDev *dev, const char *fmt, ...)
 
     if (now - dev->gerr_window > G_USEC_PER_SEC) {
         if (dev->gerr_count > 10) {
-            g_warning("%u guest/front-end error message(s) suppressed", dev->gerr_count - 10);
+            g_log(VU_GUEST_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                  "%u guest/front-end error message(s) suppressed", dev->gerr_count - 10);
         }
         dev->gerr_window = now;
         dev->gerr_count = 0;
@@ -156,7 +157,7 @@ void vu_dev_guest_error(VuDev *dev, const char *fmt, ...)
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    g_warning("%s", msg);
+    g_log(VU_GUEST_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "%s", msg);
 }
 
 void vu_dev_set_broken(VuDev *dev, const char *fmt, ...)

@@ -276,7 +276,8 @@ static void vu_inflight_split_start(VuVirtq *vq, VuQueueRegionSplit *r)
         uint16_t head = r->last_batch_head;
 
         if (batch > vq->num) {
-            g_warning("inflight region of queue %u is inconsistent; discarding it", vq->idx);
+            vu_dev_guest_error(vq->dev, "inflight region of queue %u is inconsistent; discarding it",
+                               vq->idx);
             vu_inflight_split_init(vq, r);
             return;
         }
@@ -365,7 +366,8 @@ static void vu_inflight_packed_start(VuVirtq *vq, VuQueueRegionPacked *r)
             uint16_t cnt = r->desc[i].num;
 
             if (cnt == 0 || cnt > vq->num || total + cnt > vq->num) {
-                g_warning("inflight region of queue %u is inconsistent; discarding it", vq->idx);
+                vu_dev_guest_error(vq->dev, "inflight region of queue %u is inconsistent; discarding it",
+                               vq->idx);
                 vu_inflight_packed_init(vq, r);
                 return;
             }
@@ -468,7 +470,7 @@ bool vu_inflight_packed_pop(VuVirtq *vq, const struct vring_packed_desc *descs, 
         uint16_t fh = r->free_head;
 
         if (fh >= vq->num) {
-            g_warning("inflight free list of queue %u exhausted", vq->idx);
+            vu_dev_guest_error(vq->dev, "inflight free list of queue %u exhausted", vq->idx);
             return false;
         }
         if (k == 0) {

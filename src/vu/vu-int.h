@@ -26,6 +26,9 @@
 
 #define VU_STATUS_NEEDS_RESET 0x40
 
+/* Separate, rate-limited channel for mistakes of the guest or front-end. */
+#define VU_GUEST_LOG_DOMAIN "vsnd-guest"
+
 /* A popped element with the core's bookkeeping; elem must stay first. */
 typedef struct VuElemPriv {
     VuVirtqElement elem;

@@ -437,7 +437,9 @@ static bool ff_qemu_wants_ack(const FfConn *ff, uint32_t request)
 static bool ff_command_full(FfConn *ff, uint32_t request, const void *payload, size_t len,
                             const int *fds, unsigned int nfds, bool enforce, GError **error)
 {
-    bool ack = ff_has_protocol(ff, FF_PROTO_F_REPLY_ACK) &&
+    /* SET_PROTOCOL_FEATURES itself never asks: whether REPLY_ACK already
+     * applies to the message that negotiates it is not specified. */
+    bool ack = ff_has_protocol(ff, FF_PROTO_F_REPLY_ACK) && request != FF_SET_PROTOCOL_FEATURES &&
                (enforce || ff_qemu_wants_ack(ff, request));
     int r = ff_send(ff, request, ack, payload, len, fds, nfds);
     if (r < 0) {
@@ -738,7 +740,7 @@ bool ff_start(FfConn *ff, FgMem *mem, FgVq *const *vqs, const uint32_t *bases, G
     return true;
 }
 
-bool ff_stop(FfConn *ff, uint32_t *bases, GError **error)
+bool ff_suspend(FfConn *ff, uint32_t *bases, GError **error)
 {
     unsigned int n = ff->setup.nqueues;
     if (ff->features & (1ull << FF_F_PROTOCOL_FEATURES)) {
@@ -749,9 +751,16 @@ bool ff_stop(FfConn *ff, uint32_t *bases, GError **error)
     for (unsigned int i = 0; i < n; i++)
         if (!ff_get_vring_base(ff, i, bases ? &bases[i] : NULL, error))
             return false;
+    ff->nstarted = 0;
+    return true;
+}
+
+bool ff_stop(FfConn *ff, uint32_t *bases, GError **error)
+{
+    if (!ff_suspend(ff, bases, error))
+        return false;
     if (ff_has_protocol(ff, FF_PROTO_F_STATUS) && !ff_set_u64(ff, FF_SET_STATUS, 0, error))
         return false;
-    ff->nstarted = 0;
     return true;
 }
 

@@ -236,7 +236,11 @@ uint64_t ff_max_mem_slots(const FfConn *ff);
  */
 bool ff_start(FfConn *ff, FgMem *mem, FgVq *const *vqs, const uint32_t *bases,
               GError **error);
-/* The stop sequence; @bases (may be NULL) receives GET_VRING_BASE values. */
+/* Suspend: SET_VRING_ENABLE(0) x n, GET_VRING_BASE x n (no status
+ * reset), as before a device-state save. */
+bool ff_suspend(FfConn *ff, uint32_t *bases, GError **error);
+/* The stop sequence (ff_suspend + SET_STATUS(0)); @bases (may be NULL)
+ * receives GET_VRING_BASE values. */
 bool ff_stop(FfConn *ff, uint32_t *bases, GError **error);
 
 /* --- inflight (vhost-user.rst "Inflight I/O tracking") --- */

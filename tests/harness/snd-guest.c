@@ -17,6 +17,10 @@
 
 #include <gio/gio.h>
 
+#ifdef SG_HAVE_CTLS
+#include "snd/snd-proto.h"
+#endif
+
 #define VF_VERSION_1 32
 #define VF_RING_PACKED 34
 #define VF_INDIRECT 28
@@ -75,6 +79,10 @@ void sg_free(SgGuest *sg)
     g_free(sg->jack);
     g_free(sg->pcm);
     g_free(sg->chmap);
+    for (uint32_t i = 0; sg->ctl_items && i < sg->controls; i++)
+        g_free(sg->ctl_items[i]);
+    g_free(sg->ctl_items);
+    g_free(sg->ctl_info);
     g_ptr_array_free(sg->msgs, TRUE);
     fg_mem_free(sg->mem);
     if (sg->owns_ff)
@@ -152,6 +160,66 @@ static bool sg_probe_one(SgGuest *sg, uint32_t cfg_off, uint32_t code, uint32_t 
     return true;
 }
 
+#ifdef SG_HAVE_CTLS
+/* virtsnd_kctl_validate_info() of the newest Linux. */
+static bool sg_validate_ctl(const struct vsnd_ctl_info *ci, uint32_t i, GError **error)
+{
+    uint32_t type = le32toh(ci->type), count = le32toh(ci->count);
+    static const uint32_t max_count[] = { 128, 128, 64, 128, 512, 1 };
+    const char *why = NULL;
+    if (type > VIRTIO_SND_CTL_TYPE_IEC958)
+        why = "unknown type";
+    else if (count == 0 || count > max_count[type] ||
+             (type == VIRTIO_SND_CTL_TYPE_IEC958 && count != 1))
+        why = "bad count";
+    else if (type == VIRTIO_SND_CTL_TYPE_ENUMERATED && !le32toh(ci->value.enumerated.items))
+        why = "enumerated without items";
+    else if (!memchr(ci->name, 0, sizeof(ci->name)))
+        why = "name not NUL-terminated";
+    if (why) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                    "CTL_INFO[%u]: %s (Linux probe would fail)", i, why);
+        return false;
+    }
+    return true;
+}
+
+static bool sg_probe_ctls(SgGuest *sg, GError **error)
+{
+    if (!sg_probe_one(sg, 12, VIRTIO_SND_R_CTL_INFO, sizeof(struct vsnd_ctl_info),
+                      &sg->controls, (void **)&sg->ctl_info, error))
+        return false;
+    sg->ctl_items = g_new0(uint8_t *, MAX(sg->controls, 1));
+    for (uint32_t i = 0; i < sg->controls; i++) {
+        const struct vsnd_ctl_info *ci =
+            (const void *)(sg->ctl_info + sizeof(struct vsnd_ctl_info) * i);
+        if (!sg_validate_ctl(ci, i, error))
+            return false;
+        if (le32toh(ci->type) != VIRTIO_SND_CTL_TYPE_ENUMERATED)
+            continue;
+        uint32_t items = le32toh(ci->value.enumerated.items);
+        if ((uint64_t)items * sizeof(struct vsnd_ctl_enum_item) > SG_CTL_RESP_MAX) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                        "CTL_INFO[%u]: %u items", i, items);
+            return false;
+        }
+        struct vsnd_ctl_hdr h = {
+            .hdr.code = htole32(VIRTIO_SND_R_CTL_ENUM_ITEMS), .control_id = htole32(i),
+        };
+        uint32_t len = items * (uint32_t)sizeof(struct vsnd_ctl_enum_item), status;
+        sg->ctl_items[i] = g_malloc0(len);
+        if (!sg_ctl(sg, &h, sizeof(h), sg->ctl_items[i], len, &status, error))
+            return false;
+        if (status != VIRTIO_SND_S_OK) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                        "CTL_ENUM_ITEMS(%u) answered status 0x%x", i, status);
+            return false;
+        }
+    }
+    return true;
+}
+#endif
+
 static bool sg_probe(SgGuest *sg, GError **error)
 {
     if (!sg_probe_one(sg, 0, VIRTIO_SND_R_JACK_INFO, sizeof(struct virtio_snd_jack_info),
@@ -174,6 +242,10 @@ static bool sg_probe(SgGuest *sg, GError **error)
             }
         }
     }
+#ifdef SG_HAVE_CTLS
+    if (sg->features & (1ull << VIRTIO_SND_F_CTLS))
+        return sg_probe_ctls(sg, error);
+#endif
     return true;
 }
 
@@ -211,6 +283,12 @@ bool sg_boot(SgGuest *sg, GError **error)
                        (sg->opts.no_indirect ? 0 : 1ull << VF_INDIRECT) |
                        (sg->opts.no_event_idx ? 0 : 1ull << VF_EVENT_IDX) |
                        (sg->opts.packed ? 1ull << VF_RING_PACKED : 0);
+#ifdef SG_HAVE_CTLS
+    if (sg->opts.controls) {
+        s->want_features |= 1ull << VIRTIO_SND_F_CTLS;
+        sg->opts.config_size = sizeof(struct vsnd_snd_config);
+    }
+#endif
     if (!ff_realize(sg->ff, error) || !sg_create_queues(sg, error))
         return false;
     sg_fill_events(sg);

@@ -27,9 +27,12 @@
  *  - events: completed event buffers are read, zeroed, re-added and the
  *    queue kicked (virtsnd_event_notify_cb()).
  *
- * Control elements (VIRTIO_SND_F_CTLS) need the structs of
- * src/snd/snd-proto.h; until that header exists the fake driver does not
- * ack F_CTLS and sg_ctl() is the generic way to send CTL_* requests.
+ * Control elements (VIRTIO_SND_F_CTLS, Linux >= 6.9) use the structs of
+ * src/snd/snd-proto.h: when that header is in the tree (SG_HAVE_CTLS) and
+ * SgOpts.controls is set, the fake driver acks F_CTLS, reads the 16-byte
+ * config, sends CTL_INFO(0, controls, 96) and one CTL_ENUM_ITEMS per
+ * ENUMERATED control, validating like the newest Linux
+ * (virtsnd_kctl_validate_info()).  sg_ctl() sends any CTL_* request.
  *
  * Ownership: SgGuest borrows the FfConn and owns its guest memory and
  * rings.  Single-threaded.
@@ -61,6 +64,7 @@ typedef struct SgOpts {
     uint32_t config_size;     /* GET_CONFIG size: 12 (default) or 16 */
     int ctl_timeout_ms;       /* default SG_DEFAULT_TIMEOUT_MS */
     bool skip_probe;          /* boot stops after DRIVER_OK + event fill */
+    bool controls;            /* ack F_CTLS (QEMU controls=on, config 16) */
 } SgOpts;
 
 /* One control request in flight. */
@@ -101,6 +105,9 @@ typedef struct SgGuest {
     struct virtio_snd_jack_info *jack;
     struct virtio_snd_pcm_info *pcm;
     struct virtio_snd_chmap_info *chmap;
+    uint32_t controls;        /* with F_CTLS */
+    uint8_t *ctl_info;        /* controls x 96-byte CTL_INFO entries */
+    uint8_t **ctl_items;      /* per control: items x 64 bytes, or NULL */
     uint64_t event_gpa;       /* queue_size x struct virtio_snd_event */
     unsigned int events_seen;
     SgCtl ctl[SG_CTL_SLOTS];
@@ -108,6 +115,12 @@ typedef struct SgGuest {
     GPtrArray *msgs;          /* every SgIoMsg allocated (owned) */
     bool owns_ff;             /* made by sg_connect(): ff freed with us */
 } SgGuest;
+
+#if defined(__has_include)
+#if __has_include("snd/snd-proto.h")
+#define SG_HAVE_CTLS 1
+#endif
+#endif
 
 /* Defaults for @o. */
 void sg_opts_init(SgOpts *o);

@@ -13,6 +13,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -567,6 +568,123 @@ static void test_frontend_qemu_order(gconstpointer data)
         fg_vq_free(vqs[i]);
 }
 
+
+/* A scripted back-end for the optional parts: inflight, log, state. */
+typedef struct Extras {
+    int fd;
+    int inflight_fd;
+    bool load_ok;
+    unsigned int inflight_set_fds;
+} Extras;
+
+static gpointer extras_backend(gpointer data)
+{
+    Extras *x = data;
+    g_autoptr(FfConn) be = ff_new_from_fd(x->fd);
+    g_autofree FfMsg *m = g_new0(FfMsg, 1);
+    while (ff_recv(be, m, 5000) == 0) {
+        uint8_t payload[64] = { 0 };
+        uint32_t size = 8;
+        int fds[1];
+        unsigned int nfds = 0;
+        switch (m->request) {
+        case FF_GET_INFLIGHT_FD: {
+            x->inflight_fd = memfd_create("test-inflight", MFD_CLOEXEC);
+            g_assert_cmpint(ftruncate(x->inflight_fd, 8192), ==, 0);
+            uint64_t sz = 8192, off = 0;
+            memcpy(payload, &sz, 8);
+            memcpy(payload + 8, &off, 8);
+            memcpy(payload + 16, m->payload.bytes + 16, 4);
+            size = 24;
+            fds[nfds++] = x->inflight_fd;
+            break;
+        }
+        case FF_SET_INFLIGHT_FD:
+            x->inflight_set_fds += m->nfds;
+            ff_msg_clear_fds(m);
+            continue;
+        case FF_SET_LOG_BASE: {
+            g_assert_cmpuint(m->nfds, ==, 1);
+            uint64_t lsz;
+            memcpy(&lsz, m->payload.bytes, 8);
+            uint8_t *log = mmap(NULL, lsz, PROT_READ | PROT_WRITE, MAP_SHARED, m->fds[0], 0);
+            g_assert(log != MAP_FAILED);
+            log[0x20000 / 4096 / 8] |= 1u << ((0x20000 / 4096) % 8);   /* gpa 0x20000 dirty */
+            munmap(log, lsz);
+            break;
+        }
+        case FF_SET_DEVICE_STATE_FD: {
+            g_assert_cmpuint(m->nfds, ==, 1);
+            uint32_t dir;
+            memcpy(&dir, m->payload.bytes, 4);
+            ff_send_full(be, m->request, FF_VERSION | FF_FLAG_REPLY, 8,
+                         &(uint64_t){ FF_VRING_NOFD }, 8, NULL, 0);
+            if (dir == 0) {
+                g_assert_cmpint(write(m->fds[0], "STATE123", 8), ==, 8);
+            } else {
+                char buf[64];
+                ssize_t n, got = 0;
+                while ((n = read(m->fds[0], buf + got, sizeof(buf) - (size_t)got)) > 0)
+                    got += n;
+                x->load_ok = got == 8 && !memcmp(buf, "STATE123", 8);
+            }
+            ff_msg_clear_fds(m);
+            continue;
+        }
+        case FF_CHECK_DEVICE_STATE:
+            payload[0] = 0;
+            break;
+        default:
+            ff_msg_clear_fds(m);
+            continue;
+        }
+        ff_msg_clear_fds(m);
+        ff_send_full(be, m->request, FF_VERSION | FF_FLAG_REPLY, size, payload, size, fds, nfds);
+    }
+    return NULL;
+}
+
+static void test_frontend_extras(void)
+{
+    int sv[2];
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+    Extras x = { .fd = sv[1], .inflight_fd = -1 };
+    GThread *t = g_thread_new("extras", extras_backend, &x);
+    g_autoptr(GError) err = NULL;
+    FfConn *ff = ff_new_from_fd(sv[0]);
+    g_assert_true(ff_get_inflight(ff, 4, 64, &err));
+    g_assert_no_error(err);
+    uint64_t sz;
+    uint8_t *map = ff_inflight_map(ff, &sz);
+    g_assert_nonnull(map);
+    g_assert_cmpuint(sz, ==, 8192);
+    map[100] = 0x5a;
+    g_assert_true(ff_set_inflight(ff, &err));
+    /* a second front-end (QEMU after reconnect) sees the same region */
+    FfConn *ff2 = ff_new_from_fd(-1);
+    ff_adopt_inflight(ff2, ff);
+    g_assert_cmpuint(((uint8_t *)ff_inflight_map(ff2, NULL))[100], ==, 0x5a);
+    ff_free(ff2);
+    g_autoptr(FgMem) mem = fg_mem_new(2, 1 << 20, 1 << 16);
+    g_assert_true(ff_set_log_base(ff, mem, &err));
+    g_assert_no_error(err);
+    g_assert_true(ff_log_dirty(ff, 0x20000, 1));
+    g_assert_true(ff_log_dirty(ff, 0x1f000, 0x1001));
+    g_assert_false(ff_log_dirty(ff, 0x21000, 0x1000));
+    ff_log_clear(ff);
+    g_assert_false(ff_log_dirty(ff, 0x20000, 1));
+    g_autoptr(GBytes) st = ff_save_state(ff, &err);
+    g_assert_no_error(err);
+    g_assert_cmpmem(g_bytes_get_data(st, NULL), g_bytes_get_size(st), "STATE123", 8);
+    g_assert_true(ff_load_state(ff, st, &err));
+    g_assert_no_error(err);
+    ff_free(ff);
+    g_thread_join(t);
+    g_assert_true(x.load_ok);
+    g_assert_cmpuint(x.inflight_set_fds, ==, 1);
+    close(x.inflight_fd);
+}
+
 static void test_frontend_raw(void)
 {
     int sv[2];
@@ -618,6 +736,7 @@ int main(int argc, char **argv)
     g_test_add_func("/harness/guest/packed/event-suppression", test_packed_event_suppression);
     g_test_add_func("/harness/guest/wait-call", test_wait_call);
     g_test_add_func("/harness/frontend/raw", test_frontend_raw);
+    g_test_add_func("/harness/frontend/inflight-log-state", test_frontend_extras);
     g_test_add_data_func("/harness/frontend/qemu-order/plain", GINT_TO_POINTER(0),
                          test_frontend_qemu_order);
     g_test_add_data_func("/harness/frontend/qemu-order/reply-ack", GINT_TO_POINTER(1),

@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test-integration-snd.c - the real daemon against a fake Linux guest.
+ *
+ * tests/harness/snd-guest plays the Linux virtio-snd driver on top of the
+ * fake QEMU: probe, control requests, PCM playback/capture with the null
+ * host driver, bad requests on valid rings (answered BAD_MSG/NOT_SUPP,
+ * life goes on), and the event-queue starvation case: the guest fills the
+ * event queue at probe without kicking it (EVENT_IDX negotiated); control
+ * requests must still be answered promptly and the daemon must not spin.
+ */
+#include "config.h"
+
+#include <endian.h>
+#include <string.h>
+
+#include <linux/virtio_snd.h>
+
+#include "tests/harness/daemon.h"
+#include "tests/harness/fake-frontend.h"
+#include "tests/harness/snd-guest.h"
+#ifdef SG_HAVE_CTLS
+#include "snd/snd-proto.h"
+#endif
+
+#define PERIOD_BYTES 1920u      /* 10 ms of S16 stereo at 48 kHz */
+
+static VdProc *spawn(void)
+{
+    g_autoptr(GError) err = NULL;
+    VdProc *vd = vd_spawn_ready(NULL, &err);
+    g_assert_no_error(err);
+    return vd;
+}
+
+static SgGuest *boot(VdProc *vd, bool packed)
+{
+    g_autoptr(GError) err = NULL;
+    SgOpts o;
+    sg_opts_init(&o);
+    o.packed = packed;
+    SgGuest *sg = sg_connect(vd, &o, &err);
+    g_assert_no_error(err);
+    if (!sg_boot(sg, &err)) {
+        g_autofree char *log = vd_stderr(vd);
+        g_printerr("daemon stderr:\n%s\n", log);
+    }
+    g_assert_no_error(err);
+    return sg;
+}
+
+static void ok(SgGuest *sg, uint32_t code, uint32_t sid)
+{
+    g_autoptr(GError) err = NULL;
+    uint32_t st = 0;
+    g_assert_true(sg_pcm_cmd(sg, code, sid, &st, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+}
+
+static void params(SgGuest *sg, uint32_t sid, uint32_t period, unsigned int periods)
+{
+    g_autoptr(GError) err = NULL;
+    uint32_t st = 0;
+    g_assert_true(sg_pcm_set_params(sg, sid, period * periods, period, 2, VIRTIO_SND_PCM_FMT_S16,
+                                    VIRTIO_SND_PCM_RATE_48000, 0, &st, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+}
+
+static int find_stream(SgGuest *sg, uint8_t dir)
+{
+    for (uint32_t i = 0; i < sg->streams; i++)
+        if (sg->pcm[i].direction == dir)
+            return (int)i;
+    return -1;
+}
+
+static void probe(bool packed)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(VdProc) vd = spawn();
+    g_autoptr(GError) err = NULL;
+    if (packed) {
+        g_autoptr(FfConn) ff = vd_connect(vd, &err);
+        g_assert_no_error(err);
+        uint64_t f;
+        g_assert_true(ff_get_u64(ff, FF_GET_FEATURES, &f, &err));
+        if (!(f & (1ull << 34))) {
+            g_test_skip("daemon does not offer VIRTIO_F_RING_PACKED");
+            return;
+        }
+    }
+    g_autoptr(SgGuest) sg = boot(vd, packed);
+    /* default topology: 2 streams, one output and one input */
+    g_assert_cmpuint(sg->streams, ==, 2);
+    g_assert_cmpint(find_stream(sg, VIRTIO_SND_D_OUTPUT), >=, 0);
+    g_assert_cmpint(find_stream(sg, VIRTIO_SND_D_INPUT), >=, 0);
+    for (uint32_t i = 0; i < sg->streams; i++) {
+        const struct virtio_snd_pcm_info *p = &sg->pcm[i];
+        static const uint8_t zero[5];
+        g_assert_cmpmem(p->padding, 5, zero, 5);
+        g_assert_true(le64toh(p->formats) & (1ull << VIRTIO_SND_PCM_FMT_S16));
+        g_assert_true(le64toh(p->rates) & (1ull << VIRTIO_SND_PCM_RATE_48000));
+    }
+    for (uint32_t i = 0; i < sg->chmaps; i++)
+        g_assert_cmpuint(sg->chmap[i].channels, >=, 1);
+    /* every config read gives the same answer */
+    uint32_t v;
+    g_assert_true(sg_read_config(sg, 4, &v, &err));
+    g_assert_cmpuint(v, ==, sg->streams);
+}
+
+static void test_probe_split(void) { probe(false); }
+static void test_probe_packed(void) { probe(true); }
+
+/* Linux fills the event queue at probe and never kicks it; with EVENT_IDX
+ * a device that waits for the kick, or polls the ring in a loop, shows up
+ * here: control requests must be answered at once, CPU must stay idle. */
+static void test_event_queue_starvation(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(VdProc) vd = spawn();
+    g_autoptr(SgGuest) sg = boot(vd, false);
+    g_assert_true(sg->event_idx);
+    g_assert_cmpuint(sg_event_free(sg), ==, sg->opts.queue_size);
+    double cpu0 = vd_cpu_seconds(vd);
+    g_assert_cmpfloat(cpu0, >=, 0);
+    for (unsigned int i = 0; i < 50; i++) {
+        g_autoptr(GError) err = NULL;
+        struct virtio_snd_pcm_info info[2];
+        uint32_t st;
+        gint64 t0 = g_get_monotonic_time();
+        g_assert_true(sg_query_info(sg, VIRTIO_SND_R_PCM_INFO, 0, sg->streams, sizeof(info[0]),
+                                    info, &st, &err));
+        g_assert_no_error(err);
+        g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+        /* Linux gives up after 1 s; be far below even on a loaded box */
+        g_assert_cmpint(g_get_monotonic_time() - t0, <, 900 * 1000);
+    }
+    double cpu1 = vd_cpu_seconds(vd);
+    g_usleep(2 * G_USEC_PER_SEC);
+    double cpu2 = vd_cpu_seconds(vd);
+    g_test_message("daemon CPU: %.3f s for 50 requests, %.3f s idle over 2 s", cpu1 - cpu0,
+                   cpu2 - cpu1);
+    g_assert_cmpfloat(cpu2 - cpu1, <, 0.3);   /* a spinning device burns ~2 s */
+    g_assert_cmpfloat(cpu1 - cpu0, <, 1.0);
+    /* no event buffer was consumed without an event */
+    g_assert_cmpuint(sg_event_free(sg), ==, sg->opts.queue_size);
+}
+
+typedef struct BadReq {
+    const char *name;
+    uint8_t req[32];
+    size_t len;
+    uint32_t resp_len;
+    bool not_supp_ok;     /* NOT_SUPP is also an acceptable answer */
+} BadReq;
+
+#define LE(x) (uint8_t)((x) & 0xff), (uint8_t)(((x) >> 8) & 0xff), (uint8_t)(((x) >> 16) & 0xff), \
+              (uint8_t)(((uint32_t)(x) >> 24) & 0xff)
+
+static const BadReq bad_reqs[] = {
+    { "prepare-stream-99", { LE(VIRTIO_SND_R_PCM_PREPARE), LE(99) }, 8, 0, false },
+    { "prepare-stream-2^31", { LE(VIRTIO_SND_R_PCM_PREPARE), LE(0x80000000u) }, 8, 0, false },
+    { "request-too-short", { LE(VIRTIO_SND_R_PCM_PREPARE) }, 2, 0, false },
+    { "unknown-code", { LE(0x9999) }, 8, 0, true },
+    { "query-count-huge", { LE(VIRTIO_SND_R_PCM_INFO), LE(0), LE(0xffffffffu), LE(32) }, 16, 64, false },
+    { "query-start-plus-count-wraps", { LE(VIRTIO_SND_R_PCM_INFO), LE(0xffffffffu), LE(2), LE(32) }, 16, 64, false },
+    { "query-size-too-small", { LE(VIRTIO_SND_R_PCM_INFO), LE(0), LE(1), LE(8) }, 16, 8, false },
+    { "query-response-too-small", { LE(VIRTIO_SND_R_PCM_INFO), LE(0), LE(2), LE(32) }, 16, 32, false },
+    { "set-params-format-bit-64", { LE(VIRTIO_SND_R_PCM_SET_PARAMS), LE(0), LE(19200), LE(4800), LE(0), 2, 64, VIRTIO_SND_PCM_RATE_48000, 0 }, 24, 0, true },
+    { "set-params-rate-bit-200", { LE(VIRTIO_SND_R_PCM_SET_PARAMS), LE(0), LE(19200), LE(4800), LE(0), 2, VIRTIO_SND_PCM_FMT_S16, 200, 0 }, 24, 0, true },
+    { "set-params-zero-channels", { LE(VIRTIO_SND_R_PCM_SET_PARAMS), LE(0), LE(19200), LE(4800), LE(0), 0, VIRTIO_SND_PCM_FMT_S16, VIRTIO_SND_PCM_RATE_48000, 0 }, 24, 0, true },
+    { "set-params-period-zero", { LE(VIRTIO_SND_R_PCM_SET_PARAMS), LE(0), LE(19200), LE(0), LE(0), 2, VIRTIO_SND_PCM_FMT_S16, VIRTIO_SND_PCM_RATE_48000, 0 }, 24, 0, true },
+    { "set-params-period-over-buffer", { LE(VIRTIO_SND_R_PCM_SET_PARAMS), LE(0), LE(4800), LE(19200), LE(0), 2, VIRTIO_SND_PCM_FMT_S16, VIRTIO_SND_PCM_RATE_48000, 0 }, 24, 0, true },
+    { "start-before-prepare", { LE(VIRTIO_SND_R_PCM_START), LE(0) }, 8, 0, false },
+};
+
+static void test_bad_request(gconstpointer data)
+{
+    const BadReq *b = data;
+    if (!vd_require())
+        return;
+    g_autoptr(VdProc) vd = spawn();
+    g_autoptr(SgGuest) sg = boot(vd, false);
+    g_autoptr(GError) err = NULL;
+    SgCtl *c = sg_ctl_submit(sg, b->req, b->len, NULL, 0, b->resp_len, &err);
+    g_assert_no_error(err);
+    g_assert_true(sg_ctl_wait(sg, c, 1000, &err));
+    g_assert_no_error(err);
+    uint32_t st = sg_ctl_status(sg, c);
+    if (b->not_supp_ok && st == VIRTIO_SND_S_NOT_SUPP)
+        st = VIRTIO_SND_S_BAD_MSG;
+    g_assert_cmphex(st, ==, VIRTIO_SND_S_BAD_MSG);
+    g_assert_cmpuint(c->used_len, >=, 4);
+    g_assert_cmpuint(c->used_len, <=, 4 + b->resp_len);
+    sg_ctl_release(c);
+    g_assert_true(vd_alive(vd));
+    /* life goes on: the stream still works */
+    params(sg, 0, 4800, 4);
+    ok(sg, VIRTIO_SND_R_PCM_PREPARE, 0);
+    ok(sg, VIRTIO_SND_R_PCM_RELEASE, 0);
+}
+
+/* Linux >= 6.7 playback: pre-buffer before START, then a period at a
+ * time; completions are the guest's clock. */
+static void test_playback(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(VdProc) vd = spawn();
+    g_autoptr(SgGuest) sg = boot(vd, false);
+    int sid = find_stream(sg, VIRTIO_SND_D_OUTPUT);
+    g_assert_cmpint(sid, >=, 0);
+    enum { NPER = 4, TOTAL = 16 };
+    params(sg, (uint32_t)sid, PERIOD_BYTES, NPER);
+    ok(sg, VIRTIO_SND_R_PCM_PREPARE, (uint32_t)sid);
+    SgIoMsg *m[NPER];
+    g_autofree uint8_t *data = g_malloc(PERIOD_BYTES);
+    for (unsigned int i = 0; i < PERIOD_BYTES; i++)
+        data[i] = (uint8_t)i;
+    for (unsigned int i = 0; i < NPER; i++) {
+        m[i] = sg_io_msg_new(sg, (uint32_t)sid, false, PERIOD_BYTES);
+        g_assert_cmpint(sg_tx_submit(sg, m[i], data, false), ==, 0);
+    }
+    /* not played before START */
+    g_assert_null(sg_io_wait(sg, false, 100));
+    gint64 t_start = g_get_monotonic_time();
+    ok(sg, VIRTIO_SND_R_PCM_START, (uint32_t)sid);
+    unsigned int submitted = NPER, done = 0, last_seq = 0;
+    while (done < TOTAL) {
+        SgIoMsg *d = sg_io_wait(sg, false, 3000);
+        g_assert_nonnull(d);
+        g_assert_cmphex(d->status, ==, VIRTIO_SND_S_OK);
+        g_assert_cmpuint(d->used_len, ==, sizeof(struct virtio_snd_pcm_status));
+        if (done)
+            g_assert_cmpuint(d->seq, >, last_seq);    /* FIFO per stream */
+        last_seq = d->seq;
+        done++;
+        if (submitted < TOTAL) {
+            g_assert_cmpint(sg_tx_submit(sg, d, data, false), ==, 0);
+            submitted++;
+        }
+    }
+    gint64 elapsed = g_get_monotonic_time() - t_start;
+    g_test_message("%u periods of 10 ms completed in %" G_GINT64_FORMAT " us", TOTAL, elapsed);
+    /* paced at the audio clock: at least half of real time (the first
+     * NPER periods may fill a host buffer), at most a lot */
+    g_assert_cmpint(elapsed, >=, (TOTAL - NPER) * 10000 / 2);
+    g_assert_cmpint(elapsed, <, 10 * G_USEC_PER_SEC);
+    ok(sg, VIRTIO_SND_R_PCM_STOP, (uint32_t)sid);
+    ok(sg, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)sid);
+}
+
+/* RELEASE completes every pending I/O message before it is answered. */
+static void test_release_flushes(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(VdProc) vd = spawn();
+    g_autoptr(SgGuest) sg = boot(vd, false);
+    int sid = find_stream(sg, VIRTIO_SND_D_OUTPUT);
+    params(sg, (uint32_t)sid, PERIOD_BYTES, 4);
+    ok(sg, VIRTIO_SND_R_PCM_PREPARE, (uint32_t)sid);
+    g_autofree uint8_t *data = g_malloc0(PERIOD_BYTES);
+    for (unsigned int i = 0; i < 3; i++)
+        g_assert_cmpint(sg_tx_submit(sg, sg_io_msg_new(sg, (uint32_t)sid, false, PERIOD_BYTES),
+                                     data, false), ==, 0);
+    ok(sg, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)sid);
+    /* already in the used ring when the reply came */
+    for (unsigned int i = 0; i < 3; i++)
+        g_assert_nonnull(sg_io_wait(sg, false, 0));
+    g_assert_null(sg_io_wait(sg, false, 100));
+    /* XRUN recovery: RELEASE -> PREPARE without SET_PARAMS */
+    ok(sg, VIRTIO_SND_R_PCM_PREPARE, (uint32_t)sid);
+    ok(sg, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)sid);
+}
+
+static void test_capture(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(VdProc) vd = spawn();
+    g_autoptr(SgGuest) sg = boot(vd, false);
+    int sid = find_stream(sg, VIRTIO_SND_D_INPUT);
+    g_assert_cmpint(sid, >=, 0);
+    enum { NPER = 4 };
+    params(sg, (uint32_t)sid, PERIOD_BYTES, NPER);
+    ok(sg, VIRTIO_SND_R_PCM_PREPARE, (uint32_t)sid);
+    for (unsigned int i = 0; i < NPER; i++)
+        g_assert_cmpint(sg_rx_submit(sg, sg_io_msg_new(sg, (uint32_t)sid, true, PERIOD_BYTES),
+                                     false), ==, 0);
+    ok(sg, VIRTIO_SND_R_PCM_START, (uint32_t)sid);
+    g_autofree uint8_t *buf = g_malloc(PERIOD_BYTES);
+    for (unsigned int i = 0; i < 2 * NPER; i++) {
+        SgIoMsg *d = sg_io_wait(sg, true, 3000);
+        g_assert_nonnull(d);
+        g_assert_cmphex(d->status, ==, VIRTIO_SND_S_OK);
+        /* full period + status in the last 8 bytes (guest notes 5.3) */
+        g_assert_cmpuint(d->used_len, ==, PERIOD_BYTES + sizeof(struct virtio_snd_pcm_status));
+        sg_io_read(sg, d, buf);
+        unsigned int untouched = 0;
+        for (unsigned int k = 0; k < PERIOD_BYTES; k++)
+            untouched += buf[k] == 0xee;
+        g_assert_cmpuint(untouched, <, PERIOD_BYTES);
+        g_assert_cmpint(sg_rx_submit(sg, d, false), ==, 0);
+    }
+    ok(sg, VIRTIO_SND_R_PCM_STOP, (uint32_t)sid);
+    ok(sg, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)sid);
+}
+
+/* I/O for a stream that does not exist / has the wrong direction is
+ * completed with BAD_MSG, at once. */
+static void test_io_bad_stream(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(VdProc) vd = spawn();
+    g_autoptr(SgGuest) sg = boot(vd, false);
+    int in = find_stream(sg, VIRTIO_SND_D_INPUT), out = find_stream(sg, VIRTIO_SND_D_OUTPUT);
+    g_autofree uint8_t *data = g_malloc0(PERIOD_BYTES);
+    struct {
+        uint32_t sid;
+        bool capture;
+    } cases[] = { { 99, false }, { 0xffffffffu, false }, { 99, true },
+                  { (uint32_t)in, false }, { (uint32_t)out, true } };
+    for (unsigned int i = 0; i < G_N_ELEMENTS(cases); i++) {
+        SgIoMsg *m = sg_io_msg_new(sg, cases[i].sid, cases[i].capture, PERIOD_BYTES);
+        if (cases[i].capture)
+            g_assert_cmpint(sg_rx_submit(sg, m, false), ==, 0);
+        else
+            g_assert_cmpint(sg_tx_submit(sg, m, data, false), ==, 0);
+        SgIoMsg *d = sg_io_wait(sg, cases[i].capture, 2000);
+        g_assert_true(d == m);
+        g_assert_cmphex(d->status, ==, VIRTIO_SND_S_BAD_MSG);
+    }
+    g_assert_true(vd_alive(vd));
+}
+
+#ifdef SG_HAVE_CTLS
+/* QEMU controls=on with a Linux >= 6.9 guest: 16-byte config, CTL_INFO,
+ * ENUM_ITEMS per enumerated control; then every readable control reads. */
+static void test_probe_controls(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(GError) err = NULL;
+    static const char *const extra[] = { "--controls", NULL };
+    g_autoptr(VdProc) vd = vd_spawn_ready(extra, &err);
+    g_assert_no_error(err);
+    SgOpts o;
+    sg_opts_init(&o);
+    o.controls = true;
+    g_autoptr(SgGuest) sg = sg_connect(vd, &o, &err);
+    g_assert_no_error(err);
+    g_assert_true(sg_boot(sg, &err));
+    g_assert_no_error(err);
+    g_assert_true(sg->features & (1ull << VIRTIO_SND_F_CTLS));
+    for (uint32_t i = 0; i < sg->controls; i++) {
+        const struct vsnd_ctl_info *ci = (const void *)(sg->ctl_info + sizeof(*ci) * i);
+        if (!(le32toh(ci->access) & (1u << VIRTIO_SND_CTL_ACCESS_READ)))
+            continue;
+        struct vsnd_ctl_hdr h = { .hdr.code = htole32(VIRTIO_SND_R_CTL_READ),
+                                  .control_id = htole32(i) };
+        g_autofree struct vsnd_ctl_value *v = g_new0(struct vsnd_ctl_value, 1);
+        uint32_t st;
+        g_assert_true(sg_ctl(sg, &h, sizeof(h), v, sizeof(*v), &st, &err));
+        g_assert_no_error(err);
+        g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+    }
+    /* a control id past the end is a bad message */
+    struct vsnd_ctl_hdr h = { .hdr.code = htole32(VIRTIO_SND_R_CTL_READ),
+                              .control_id = htole32(sg->controls) };
+    g_autofree struct vsnd_ctl_value *v = g_new0(struct vsnd_ctl_value, 1);
+    uint32_t st;
+    g_assert_true(sg_ctl(sg, &h, sizeof(h), v, sizeof(*v), &st, &err));
+    g_assert_cmphex(st, ==, VIRTIO_SND_S_BAD_MSG);
+}
+#endif
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/integration/snd/probe/split", test_probe_split);
+    g_test_add_func("/integration/snd/probe/packed", test_probe_packed);
+#ifdef SG_HAVE_CTLS
+    g_test_add_func("/integration/snd/probe/controls", test_probe_controls);
+#endif
+    g_test_add_func("/integration/snd/event-queue/starvation-no-kick-event-idx",
+                    test_event_queue_starvation);
+    for (unsigned int i = 0; i < G_N_ELEMENTS(bad_reqs); i++) {
+        g_autofree char *n = g_strdup_printf("/integration/snd/ctl/invalid/%s", bad_reqs[i].name);
+        g_test_add_data_func(n, &bad_reqs[i], test_bad_request);
+    }
+    g_test_add_func("/integration/snd/pcm/playback-null", test_playback);
+    g_test_add_func("/integration/snd/pcm/release-completes-pending", test_release_flushes);
+    g_test_add_func("/integration/snd/pcm/capture-null", test_capture);
+    g_test_add_func("/integration/snd/pcm/io/invalid-stream", test_io_bad_stream);
+    return g_test_run();
+}
