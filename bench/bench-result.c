@@ -349,24 +349,27 @@ static void md_cpu(GString *o, const BrRun *run, int d)
 {
     g_string_append_printf(o, "\n### %s\n\n", d == 0 ? "Playback" : "Capture");
     g_string_append(o, "| streams | back-end | % CPU per stream | % CPU total | µs CPU per message "
-                       "| daemon switches/s | guest kicks/s | guest interrupts/s | messages | RSS KiB |\n"
-                       "|---|---|---|---|---|---|---|---|---|---|\n");
+                       "| daemon switches/s | µs CPU per daemon switch | guest kicks/s | guest interrupts/s "
+                       "| messages | RSS KiB |\n"
+                       "|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (int i = 0; i < BR_NCOUNTS; i++) {
         for (unsigned int k = 0; k < run->nbe; k++) {
             const BrCpu *c = &run->be[k]->cpu[d][i];
             if (!c->done)
                 continue;
             if (c->error) {
-                g_string_append_printf(o, "| %u | %s | %s | | | | | | | |\n", c->requested,
+                g_string_append_printf(o, "| %u | %s | %s | | | | | | | | |\n", c->requested,
                                        run->be[k]->name, c->error);
                 continue;
             }
-            g_string_append_printf(o, "| %u%s%s | %s | %.4f | %.3f | %.2f | %.0f | %.0f | %.0f | %"
+            double per_sw = c->daemon_wakeups_per_s > 0
+                                ? c->cpu_pct_total * 1e4 / c->daemon_wakeups_per_s : 0;
+            g_string_append_printf(o, "| %u%s%s | %s | %.4f | %.3f | %.2f | %.0f | %.1f | %.0f | %.0f | %"
                                    G_GUINT64_FORMAT " | %ld |\n", c->streams,
                                    c->streams < c->requested ? " (capped)" : "",
                                    c->polling ? " (polling)" : "", run->be[k]->name,
                                    c->cpu_pct_per_stream, c->cpu_pct_total, c->cpu_us_per_msg,
-                                   c->daemon_wakeups_per_s, c->guest_kicks_per_s,
+                                   c->daemon_wakeups_per_s, per_sw, c->guest_kicks_per_s,
                                    c->guest_irqs_per_s, c->msgs, c->rss_kb);
         }
     }
@@ -469,7 +472,7 @@ static char *markdown(const BrRun *run, bool plots)
     md_row(o, run, "added latency, p99 (µs)", 1, g_add_p99);
     md_row(o, run, "added latency, max (µs)", 1, g_add_max);
     md_row(o, run, "whole periods buffered by the back-end", 0, g_bufp);
-    md_row(o, run, "completions before their due time", 0, g_early);
+    md_row(o, run, "completions ahead of the usual phase", 0, g_early);
     md_row(o, run, "migration state (bytes)", 0, g_mig_bytes);
     md_row(o, run, "migration save, median (ms)", 3, g_mig_save);
     md_row(o, run, "migration load, median (ms)", 3, g_mig_load);
@@ -512,9 +515,11 @@ static char *markdown(const BrRun *run, bool plots)
         "(pre-fill burst) are excluded.\n"
         "- *Added latency*: e_k + B·10 ms, i.e. how late after its ideal period boundary "
         "the completion reached the guest: back-end timer lateness + its processing + the "
-        "notification + our own wakeup (see the timer floor above). Negative values are "
-        "completions before the audio clock allowed them. The queue is kept full, so the "
-        "back-end never waits for the guest.\n"
+        "notification + our own wakeup (see the timer floor above). The queue is kept full, so "
+        "the back-end never waits for the guest. Negative values are completions ahead of the "
+        "back-end's usual phase (for instance a period accepted into a partly drained host "
+        "buffer off the period grid): not a spec violation while the buffer is bounded, but "
+        "jitter of the guest's period clock.\n"
         "- *Control*: PCM_INFO of one stream, kick to used-ring completion, one at a time; "
         "then bursts of requests made available with one kick.\n"
         "- *Idle*: connected, rings started, event queue filled, no stream; counted after "

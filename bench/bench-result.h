@@ -45,7 +45,7 @@ typedef struct BrPacing {
     BsSummary dev_us;                 /* |deviation from the ideal clock| */
     double drift_ppm, drift_us;       /* slope, slope x duration */
     BsSummary added_us;               /* lateness after a period boundary */
-    uint64_t early;                   /* completions before their due time */
+    uint64_t early;                   /* completions ahead of the usual phase */
     GArray *added_samples;            /* for the histogram */
     GArray *trace_t, *trace_e;        /* s since START, e_k in us (pacing-N.dat) */
     BsSummary timer_floor_us;         /* our own timerfd lateness */
