@@ -521,7 +521,7 @@ static char *markdown(const BrRun *run, bool plots)
         "buffer off the period grid): not a spec violation while the buffer is bounded, but "
         "jitter of the guest's period clock.\n"
         "- *Control*: PCM_INFO of one stream, kick to used-ring completion, one at a time; "
-        "then bursts of requests made available with one kick.\n"
+        "then bursts of 16 requests queued back to back and then awaited.\n"
         "- *Idle*: connected, rings started, event queue filled, no stream; counted after "
         "0.3 s of settling.\n"
         "- *Start-up*: `posix_spawn` to the first successful `connect()` on the socket.\n"

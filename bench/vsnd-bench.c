@@ -422,7 +422,7 @@ static void run_idle_ctl(BrBackend *be)
     }
     ct->sync_per_s = (double)nsync / ((double)(bp_now_ns() - t0) / 1e9);
     ct->rtt_us = bs_summarize(rtt);
-    unsigned int burst = MIN(BG_CTL_SLOTS, (unsigned int)opt.queue_size / (dev->indirect ? 1 : 2));
+    unsigned int burst = MIN(BG_BURST_MAX, (unsigned int)opt.queue_size / (bg_indirect(dev) ? 1 : 3));
     uint64_t nburst = 0;
     int64_t busy = 0;
     t_end = bp_now_ns() + (int64_t)(opt.ctl_seconds * 1e9);
@@ -517,7 +517,7 @@ static void run_migration(BrBackend *be)
             m->error = g_strdup(err->message);
             return;
         }
-        g_autoptr(FfConn) ffb = bg_connect(bp_socket(pb), 5000, &err);
+        g_autoptr(FfConn) ffb = bg_connect(bp_socket(pb), 5000, true, &err);
         if (!ffb) {
             m->error = proc_error(pb, err);
             return;
