@@ -35,6 +35,7 @@ void br_backend_free(BrBackend *b)
     g_free(b->idle.error);
     g_free(b->startup.error);
     g_free(b->mig.error);
+    g_free(b->mig.verify_error);
     g_free(b->unpaced_io);
     g_free(b->name);
     g_free(b->cmd);
@@ -223,6 +224,8 @@ static void js_backend(GString *o, const BrBackend *b)
             KS("error", m->error);
         } else {
             KN("state_bytes", m->bytes);
+            KB("destination_continues", m->verified);
+            KS("destination_error", m->verify_error);
             js_summary(o, "save_ms", &m->save_ms, &f);
             js_summary(o, "load_ms", &m->load_ms, &f);
         }
@@ -344,6 +347,7 @@ GET(g_early, b->pacing.done && !b->pacing.error, b->pacing.early)
 GET(g_mig_bytes, b->mig.done && !b->mig.error, b->mig.bytes)
 GET(g_mig_save, b->mig.done && !b->mig.error, b->mig.save_ms.median)
 GET(g_mig_load, b->mig.done && !b->mig.error, b->mig.load_ms.median)
+GET(g_mig_ok, b->mig.done && !b->mig.error, b->mig.verified)
 
 static void md_cpu(GString *o, const BrRun *run, int d)
 {
@@ -476,6 +480,7 @@ static char *markdown(const BrRun *run, bool plots)
     md_row(o, run, "migration state (bytes)", 0, g_mig_bytes);
     md_row(o, run, "migration save, median (ms)", 3, g_mig_save);
     md_row(o, run, "migration load, median (ms)", 3, g_mig_load);
+    md_row(o, run, "migration: destination continues (1 = yes)", 0, g_mig_ok);
     for (unsigned int k = 0; k < run->nbe; k++) {
         const BrPacing *p = &run->be[k]->pacing;
         if (p->done)
@@ -525,9 +530,11 @@ static char *markdown(const BrRun *run, bool plots)
         "- *Idle*: connected, rings started, event queue filled, no stream; counted after "
         "0.3 s of settling.\n"
         "- *Start-up*: `posix_spawn` to the first successful `connect()` on the socket.\n"
-        "- *Migration*: stream 0 prepared, rings stopped (GET_VRING_BASE), "
-        "SET_DEVICE_STATE_FD(SAVE) + read to EOF + CHECK_DEVICE_STATE; a second process is "
-        "realized and gets SET_DEVICE_STATE_FD(LOAD) + write + CHECK_DEVICE_STATE.\n");
+        "- *Migration*: stream 0 configured, rings stopped without a status reset "
+        "(SET_VRING_ENABLE 0 + GET_VRING_BASE), SET_DEVICE_STATE_FD(SAVE) + read to EOF + "
+        "CHECK_DEVICE_STATE; a second process is realized and gets SET_DEVICE_STATE_FD(LOAD) + "
+        "write + CHECK_DEVICE_STATE. The last destination then takes over the guest's rings "
+        "and must accept PREPARE of stream 0 without SET_PARAMS (the parameters came along).\n");
 
     g_string_append(o, "\n## Errors and notes\n\n");
     for (unsigned int k = 0; k < run->nbe; k++)

@@ -78,6 +78,8 @@ typedef struct BrStartup {
 
 typedef struct BrMigration {
     bool done, supported;
+    bool verified;                    /* destination PREPAREd stream 0 from the state */
+    char *verify_error;
     uint64_t bytes;
     BsSummary save_ms, load_ms;
     char *error;                      /* or why not supported */

@@ -491,11 +491,14 @@ static void run_migration(BrBackend *be)
         return;
     }
     m->supported = true;
-    /* Something worth saving: stream 0 configured and prepared. */
+    /* Something worth saving: stream 0 configured.  Then the rings are
+     * stopped without a status reset (the device keeps its state), as
+     * before a device-state save (vhost-user.rst "Migrating back-end
+     * state"). */
+    uint32_t bases[4];
     if (bg_pcm_set_params(dev, 0, PERIOD_BYTES * 4, PERIOD_BYTES, 2, VIRTIO_SND_PCM_FMT_S16,
                           VIRTIO_SND_PCM_RATE_48000, bg_linux_features(dev, 0), &err) < 0 ||
-        bg_pcm_simple(dev, VIRTIO_SND_R_PCM_PREPARE, 0, &err) < 0 ||
-        !ff_stop(dev->ff, NULL, &err)) {
+        !ff_suspend(dev->ff, bases, &err)) {
         m->error = proc_error(pa, err);
         return;
     }
@@ -517,7 +520,12 @@ static void run_migration(BrBackend *be)
             m->error = g_strdup(err->message);
             return;
         }
-        g_autoptr(FfConn) ffb = bg_connect(bp_socket(pb), 5000, true, &err);
+        g_autoptr(FfConn) ffb = bg_connect(bp_socket(pb), 5000, false, &err);
+        if (ffb) {
+            *ff_setup(ffb) = *ff_setup(dev->ff);
+            if (!ff_realize(ffb, &err))
+                g_clear_pointer(&ffb, ff_free);
+        }
         if (!ffb) {
             m->error = proc_error(pb, err);
             return;
@@ -531,11 +539,29 @@ static void run_migration(BrBackend *be)
             return;
         }
         bs_add(load, (double)(t1 - t0) / 1e6);
+        if (i == opt.mig_runs - 1) {
+            /* The destination takes over the guest's rings; the stream
+             * parameters must have come along: PREPARE without SET_PARAMS. */
+            SgGuest *sg = dev->sg;
+            FfConn *src = sg->ff;
+            int st = -1;
+            if (ff_start(ffb, sg->mem, sg->vq, bases, &err)) {
+                sg->ff = ffb;
+                st = bg_pcm_simple(dev, VIRTIO_SND_R_PCM_PREPARE, 0, &err);
+                sg->ff = src;
+            }
+            m->verified = st == VIRTIO_SND_S_OK;
+            if (!m->verified)
+                m->verify_error = st < 0 ? g_strdup(err ? err->message : "failed")
+                                         : g_strdup_printf("PREPARE after load answered 0x%x", st);
+            g_clear_error(&err);
+        }
     }
     m->save_ms = bs_summarize(save);
     m->load_ms = bs_summarize(load);
-    say("  migration: %" G_GUINT64_FORMAT " bytes, save median %.3f ms, load median %.3f ms",
-        m->bytes, m->save_ms.median, m->load_ms.median);
+    say("  migration: %" G_GUINT64_FORMAT " bytes, save median %.3f ms, load median %.3f ms; "
+        "destination continues: %s", m->bytes, m->save_ms.median, m->load_ms.median,
+        m->verified ? "yes" : m->verify_error);
 }
 
 /* ------------------------------------------------------------------ */
