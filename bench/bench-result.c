@@ -128,6 +128,10 @@ static void js_backend(GString *o, const BrBackend *b)
                 KN("messages", c->msgs);
                 KN("bad_used_len", c->bad_len);
                 KN("msg_polling_streams", c->polling);
+                KN("pacing_abs_deviation_p99_us", c->dev_p99_us);
+                KN("added_latency_median_us", c->added_median_us);
+                KN("added_latency_p99_us", c->added_p99_us);
+                KN("completions_ahead_of_phase", c->early);
                 KN("daemon_switches_per_s", c->daemon_wakeups_per_s);
                 KN("guest_kicks_per_s", c->guest_kicks_per_s);
                 KN("guest_interrupts_per_s", c->guest_irqs_per_s);
@@ -389,6 +393,25 @@ static void md_cpu(GString *o, const BrRun *run, int d)
     }
 }
 
+static void md_pacing_by_count(GString *o, const BrRun *run)
+{
+    g_string_append(o, "\n### Pacing while N streams run (all streams pooled)\n\n"
+                       "| direction | streams | back-end | abs. deviation p99 (µs) | added latency "
+                       "median (µs) | added latency p99 (µs) | completions ahead of phase |\n"
+                       "|---|---|---|---|---|---|---|\n");
+    for (int d = 0; d < 2; d++)
+        for (int i = 0; i < BR_NCOUNTS; i++)
+            for (unsigned int k = 0; k < run->nbe; k++) {
+                const BrCpu *c = &run->be[k]->cpu[d][i];
+                if (!c->done || c->error || c->dev_p99_us < 0)
+                    continue;
+                g_string_append_printf(o, "| %s | %u | %s | %.0f | %.0f | %.0f | %" G_GUINT64_FORMAT
+                                       " |\n", d ? "capture" : "playback", c->streams,
+                                       run->be[k]->name, c->dev_p99_us, c->added_median_us,
+                                       c->added_p99_us, c->early);
+            }
+}
+
 static void md_errors(GString *o, const BrBackend *b)
 {
     const char *e[] = { b->pacing.error, b->ctl.error, b->idle.error, b->startup.error,
@@ -493,6 +516,7 @@ static char *markdown(const BrRun *run, bool plots)
     g_string_append(o, "\n## CPU per stream\n");
     md_cpu(o, run, 0);
     md_cpu(o, run, 1);
+    md_pacing_by_count(o, run);
     if (plots)
         g_string_append(o, "\n![CPU per stream](cpu.png)\n\n![added latency](latency.png)\n");
     else

@@ -32,6 +32,9 @@ typedef struct BrCpu {
     double guest_irqs_per_s;          /* call eventfd wakeups of the guest */
     uint64_t bad_len;
     unsigned int polling;             /* streams that negotiated MSG_POLLING */
+    double dev_p99_us;                /* pacing of all streams pooled */
+    double added_median_us, added_p99_us;
+    uint64_t early;
     long rss_kb;
     char *error;
 } BrCpu;

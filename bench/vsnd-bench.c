@@ -139,6 +139,8 @@ static char *proc_error(BpProc *p, const GError *err)
 /* ------------------------------------------------------------------ */
 /* 1. CPU per stream */
 
+static void analyse_pool(BrCpu *c, BgIo *io, unsigned int n);
+
 static void run_cpu(BrBackend *be, int d, unsigned int ci, long *rss8)
 {
     BrCpu *c = &be->cpu[d][ci];
@@ -179,7 +181,7 @@ static void run_cpu(BrBackend *be, int d, unsigned int ci, long *rss8)
         return;
     }
     g_autoptr(BgIo) io = bg_io_new(dev, dir, (uint32_t *)ids->data, ids->len,
-                                   (unsigned int)opt.depth, PERIOD_BYTES, false);
+                                   (unsigned int)opt.depth, PERIOD_BYTES, true);
     if (!bg_io_start(io, &err) ||
         !bg_io_run(io, bp_now_ns() + (int64_t)(opt.quick ? 0.2e9 : 1e9), &err)) {
         c->error = proc_error(p, err);
@@ -211,12 +213,14 @@ static void run_cpu(BrBackend *be, int d, unsigned int ci, long *rss8)
     c->rss_kb = b.rss_kb;
     if (rss8 && d == 0 && n == 8)
         *rss8 = b.rss_kb;
+    analyse_pool(c, io, ids->len);
     double expect = c->seconds * 100.0 * ids->len;
     say("  %s %2u/%2u streams: %.4f %% CPU per stream, %.1f us/msg, %" G_GUINT64_FORMAT
-        " msgs (%.0f%% of real time), %.0f daemon switches/s, %.0f guest kicks/s%s",
+        " msgs (%.0f%% of real time), %.0f daemon switches/s, %.0f guest kicks/s%s; pacing p99 "
+        "%.0f us, added p99 %.0f us",
         d == 0 ? "playback" : "capture ", ids->len, n, c->cpu_pct_per_stream, c->cpu_us_per_msg,
         c->msgs, 100.0 * (double)c->msgs / expect, c->daemon_wakeups_per_s, c->guest_kicks_per_s,
-        c->polling ? " (MSG_POLLING)" : "");
+        c->polling ? " (MSG_POLLING)" : "", c->dev_p99_us, c->added_p99_us);
     if (!bg_io_stop(io, &err))
         say("  (stop: %s)", err->message);
 }
@@ -318,6 +322,38 @@ static void analyse_pacing(BrPacing *pc, int64_t t_start, const GArray *times)
     }
     g_free(t);
     g_free(e);
+}
+
+/* Pacing of every stream of a CPU run, pooled: |deviation| from each
+ * stream's own median phase and the added latency (see analyse_pacing). */
+static void analyse_pool(BrCpu *c, BgIo *io, unsigned int n)
+{
+    g_autoptr(GArray) dev = bs_new();
+    g_autoptr(GArray) added = bs_new();
+    unsigned int skip = (unsigned int)opt.depth + 4;
+    for (unsigned int s = 0; s < n; s++) {
+        const GArray *times = bg_io_times(io, s);
+        if (!times || times->len <= skip + 10)
+            continue;
+        g_autoptr(GArray) ev = bs_new();
+        int64_t t0 = bg_io_start_ns(io, s);
+        for (unsigned int k = skip; k < times->len; k++)
+            bs_add(ev, (double)(g_array_index(times, int64_t, k) -
+                                (t0 + (int64_t)(k + 1) * PERIOD_NS)) / 1e3);
+        double med = bs_percentile(ev, 50);
+        double whole = round(med / (PERIOD_NS / 1e3));
+        for (guint i = 0; i < ev->len; i++) {
+            double e = g_array_index(ev, double, i);
+            bs_add(dev, e - med);
+            bs_add(added, e - whole * (PERIOD_NS / 1e3));
+            if (e - whole * (PERIOD_NS / 1e3) < 0)
+                c->early++;
+        }
+    }
+    BsSummary d = bs_summarize_abs(dev), a = bs_summarize(added);
+    c->dev_p99_us = d.n ? d.p99 : -1;
+    c->added_median_us = a.n ? a.median : -1;
+    c->added_p99_us = a.n ? a.p99 : -1;
 }
 
 static void run_pacing(BrBackend *be)
