@@ -287,5 +287,8 @@ bool bp_sample(BpProc *p, BpSample *s)
         s->file_kb = status_kb(text, "RssFile:");
         s->shmem_kb = status_kb(text, "RssShmem:");
     }
+    g_autofree char *rpath = g_strdup_printf("/proc/%d/smaps_rollup", (int)p->pid);
+    g_autofree char *roll = NULL;
+    s->pss_kb = g_file_get_contents(rpath, &roll, NULL, NULL) ? status_kb(roll, "\nPss:") : -1;
     return true;
 }

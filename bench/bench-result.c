@@ -200,6 +200,7 @@ static void js_backend(GString *o, const BrBackend *b)
             KN("rss_anon_kb", i->anon_kb);
             KN("rss_file_kb", i->file_kb);
             KN("rss_shmem_kb", i->shmem_kb);
+            KN("pss_kb", i->pss_kb);
         }
         KN("rss_8_streams_kb", i->rss8_kb);
         g_string_append_c(o, '}');
@@ -332,6 +333,7 @@ GET(g_idle_wk, b->idle.done && !b->idle.error, b->idle.wakeups_per_s)
 GET(g_idle_cpu, b->idle.done && !b->idle.error, b->idle.cpu_pct)
 GET(g_idle_rss, b->idle.done && !b->idle.error, b->idle.rss_kb)
 GET(g_idle_anon, b->idle.done && !b->idle.error, b->idle.anon_kb)
+GET(g_idle_pss, b->idle.done && !b->idle.error && b->idle.pss_kb >= 0, b->idle.pss_kb)
 GET(g_idle_thr, b->idle.done && !b->idle.error, b->idle.threads)
 GET(g_rss8, b->idle.rss8_kb > 0, b->idle.rss8_kb)
 GET(g_rtt_med, b->ctl.done && !b->ctl.error, b->ctl.rtt_us.median)
@@ -485,6 +487,7 @@ static char *markdown(const BrRun *run, bool plots)
     md_row(o, run, "idle threads", 0, g_idle_thr);
     md_row(o, run, "idle RSS (KiB)", 0, g_idle_rss);
     md_row(o, run, "idle anonymous RSS (KiB)", 0, g_idle_anon);
+    md_row(o, run, "idle PSS (KiB; shared library pages divided among their users)", 0, g_idle_pss);
     md_row(o, run, "RSS with 8 playing streams (KiB)", 0, g_rss8);
     md_row(o, run, "PCM_INFO round trip, median (µs)", 1, g_rtt_med);
     md_row(o, run, "PCM_INFO round trip, p99 (µs)", 1, g_rtt_p99);

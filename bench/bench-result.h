@@ -69,6 +69,7 @@ typedef struct BrIdle {
     double wakeups_per_s, cpu_pct;
     int threads;
     long rss_kb, anon_kb, file_kb, shmem_kb;
+    long pss_kb;                      /* shared pages divided among their users */
     long rss8_kb;                     /* with 8 playback streams running */
     char *error;
 } BrIdle;

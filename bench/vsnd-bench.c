@@ -435,9 +435,10 @@ static void run_idle_ctl(BrBackend *be)
         id->anon_kb = b.anon_kb;
         id->file_kb = b.file_kb;
         id->shmem_kb = b.shmem_kb;
+        id->pss_kb = b.pss_kb;
         say("  idle: %" G_GUINT64_FORMAT " wakeups in %.1f s, %.4f %% CPU, %d threads, RSS %ld KiB "
-            "(anon %ld, file %ld, shmem %ld)", id->switches, id->seconds, id->cpu_pct, id->threads,
-            id->rss_kb, id->anon_kb, id->file_kb, id->shmem_kb);
+            "(anon %ld, file %ld, shmem %ld), PSS %ld KiB", id->switches, id->seconds, id->cpu_pct,
+            id->threads, id->rss_kb, id->anon_kb, id->file_kb, id->shmem_kb, id->pss_kb);
     }
     if (!want("ctl"))
         return;
