@@ -132,6 +132,7 @@ static void js_backend(GString *o, const BrBackend *b)
                 KN("added_latency_median_us", c->added_median_us);
                 KN("added_latency_p99_us", c->added_p99_us);
                 KN("completions_ahead_of_phase", c->early);
+                KN("period_slips", c->slips);
                 KN("daemon_switches_per_s", c->daemon_wakeups_per_s);
                 KN("guest_kicks_per_s", c->guest_kicks_per_s);
                 KN("guest_interrupts_per_s", c->guest_irqs_per_s);
@@ -159,7 +160,8 @@ static void js_backend(GString *o, const BrBackend *b)
             KN("drift_ppm", p->drift_ppm);
             KN("drift_us_over_run", p->drift_us);
             js_summary(o, "added_latency_us", &p->added_us, &f);
-            KN("early_completions", p->early);
+            KN("completions_ahead_of_phase", p->early);
+            KN("period_slips", p->slips);
         }
         js_summary(o, "bench_timer_floor_us", &p->timer_floor_us, &f);
         g_string_append_c(o, '}');
@@ -350,6 +352,7 @@ GET(g_add_p99, b->pacing.done && !b->pacing.error, b->pacing.added_us.p99)
 GET(g_add_max, b->pacing.done && !b->pacing.error, b->pacing.added_us.max)
 GET(g_bufp, b->pacing.done && !b->pacing.error, b->pacing.buffer_periods)
 GET(g_early, b->pacing.done && !b->pacing.error, b->pacing.early)
+GET(g_slips, b->pacing.done && !b->pacing.error, b->pacing.slips)
 GET(g_mig_bytes, b->mig.done && !b->mig.error, b->mig.bytes)
 GET(g_mig_save, b->mig.done && !b->mig.error, b->mig.save_ms.median)
 GET(g_mig_load, b->mig.done && !b->mig.error, b->mig.load_ms.median)
@@ -399,8 +402,8 @@ static void md_pacing_by_count(GString *o, const BrRun *run)
 {
     g_string_append(o, "\n### Pacing while N streams run (all streams pooled)\n\n"
                        "| direction | streams | back-end | abs. deviation p99 (µs) | added latency "
-                       "median (µs) | added latency p99 (µs) | completions ahead of phase |\n"
-                       "|---|---|---|---|---|---|---|\n");
+                       "median (µs) | added latency p99 (µs) | completions ahead of phase | period slips |\n"
+                       "|---|---|---|---|---|---|---|---|\n");
     for (int d = 0; d < 2; d++)
         for (int i = 0; i < BR_NCOUNTS; i++)
             for (unsigned int k = 0; k < run->nbe; k++) {
@@ -408,9 +411,9 @@ static void md_pacing_by_count(GString *o, const BrRun *run)
                 if (!c->done || c->error || c->dev_p99_us < 0)
                     continue;
                 g_string_append_printf(o, "| %s | %u | %s | %.0f | %.0f | %.0f | %" G_GUINT64_FORMAT
-                                       " |\n", d ? "capture" : "playback", c->streams,
-                                       run->be[k]->name, c->dev_p99_us, c->added_median_us,
-                                       c->added_p99_us, c->early);
+                                       " | %" G_GUINT64_FORMAT " |\n", d ? "capture" : "playback",
+                                       c->streams, run->be[k]->name, c->dev_p99_us,
+                                       c->added_median_us, c->added_p99_us, c->early, c->slips);
             }
 }
 
@@ -503,6 +506,7 @@ static char *markdown(const BrRun *run, bool plots)
     md_row(o, run, "added latency, max (µs)", 1, g_add_max);
     md_row(o, run, "whole periods buffered by the back-end", 0, g_bufp);
     md_row(o, run, "completions ahead of the usual phase", 0, g_early);
+    md_row(o, run, "period slips (underruns with a full guest queue)", 0, g_slips);
     md_row(o, run, "migration state (bytes)", 0, g_mig_bytes);
     md_row(o, run, "migration save, median (ms)", 3, g_mig_save);
     md_row(o, run, "migration load, median (ms)", 3, g_mig_load);
@@ -552,6 +556,9 @@ static char *markdown(const BrRun *run, bool plots)
         "back-end's usual phase (for instance a period accepted into a partly drained host "
         "buffer off the period grid): not a spec violation while the buffer is bounded, but "
         "jitter of the guest's period clock.\n"
+        "- *Period slips*: a completion whose e_k is more than half a period later than its "
+        "predecessor's: the back-end ran dry although the guest kept its queue full (an "
+        "audible gap; the guest's clock falls a period behind).\n"
         "- *Control*: PCM_INFO of one stream, kick to used-ring completion, one at a time; "
         "then bursts of 16 requests queued back to back and then awaited.\n"
         "- *Idle*: connected, rings started, event queue filled, no stream; counted after "

@@ -35,6 +35,7 @@ typedef struct BrCpu {
     double dev_p99_us;                /* pacing of all streams pooled */
     double added_median_us, added_p99_us;
     uint64_t early;
+    uint64_t slips;                   /* completions a period behind the previous phase */
     long rss_kb;
     char *error;
 } BrCpu;
@@ -49,6 +50,7 @@ typedef struct BrPacing {
     double drift_ppm, drift_us;       /* slope, slope x duration */
     BsSummary added_us;               /* lateness after a period boundary */
     uint64_t early;                   /* completions ahead of the usual phase */
+    uint64_t slips;                   /* underruns with a full guest queue */
     GArray *added_samples;            /* for the histogram */
     GArray *trace_t, *trace_e;        /* s since START, e_k in us (pacing-N.dat) */
     BsSummary timer_floor_us;         /* our own timerfd lateness */

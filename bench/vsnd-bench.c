@@ -217,10 +217,10 @@ static void run_cpu(BrBackend *be, int d, unsigned int ci, long *rss8)
     double expect = c->seconds * 100.0 * ids->len;
     say("  %s %2u/%2u streams: %.4f %% CPU per stream, %.1f us/msg, %" G_GUINT64_FORMAT
         " msgs (%.0f%% of real time), %.0f daemon switches/s, %.0f guest kicks/s%s; pacing p99 "
-        "%.0f us, added p99 %.0f us",
+        "%.0f us, added p99 %.0f us, %" G_GUINT64_FORMAT " slips",
         d == 0 ? "playback" : "capture ", ids->len, n, c->cpu_pct_per_stream, c->cpu_us_per_msg,
         c->msgs, 100.0 * (double)c->msgs / expect, c->daemon_wakeups_per_s, c->guest_kicks_per_s,
-        c->polling ? " (MSG_POLLING)" : "", c->dev_p99_us, c->added_p99_us);
+        c->polling ? " (MSG_POLLING)" : "", c->dev_p99_us, c->added_p99_us, c->slips);
     if (!bg_io_stop(io, &err))
         say("  (stop: %s)", err->message);
 }
@@ -297,7 +297,7 @@ static void analyse_pacing(BrPacing *pc, int64_t t_start, const GArray *times)
     }
     double med = bs_percentile(ev, 50);
     double whole = round(med / (PERIOD_NS / 1e3));
-    pc->buffer_periods = -whole;
+    pc->buffer_periods = whole == 0 ? 0 : -whole;
     pc->offset_us = med - whole * (PERIOD_NS / 1e3);
     g_autoptr(GArray) dev = bs_new();
     pc->added_samples = bs_new();
@@ -312,6 +312,12 @@ static void analyse_pacing(BrPacing *pc, int64_t t_start, const GArray *times)
         if (added < 0)
             pc->early++;
     }
+    /* A completion a whole period later than its predecessor's phase: the
+     * back-end ran out of data although the guest kept its queue full
+     * (an audible gap, and the guest's clock falls behind by a period). */
+    for (unsigned int i = 1; i < n; i++)
+        if (e[i] - e[i - 1] > PERIOD_NS / 2e3)
+            pc->slips++;
     pc->n = n;
     pc->dev_us = bs_summarize_abs(dev);
     pc->added_us = bs_summarize(pc->added_samples);
@@ -342,6 +348,9 @@ static void analyse_pool(BrCpu *c, BgIo *io, unsigned int n)
                                 (t0 + (int64_t)(k + 1) * PERIOD_NS)) / 1e3);
         double med = bs_percentile(ev, 50);
         double whole = round(med / (PERIOD_NS / 1e3));
+        for (guint i = 1; i < ev->len; i++)
+            if (g_array_index(ev, double, i) - g_array_index(ev, double, i - 1) > PERIOD_NS / 2e3)
+                c->slips++;
         for (guint i = 0; i < ev->len; i++) {
             double e = g_array_index(ev, double, i);
             bs_add(dev, e - med);
@@ -392,9 +401,10 @@ static void run_pacing(BrBackend *be)
     bg_io_stop(io, NULL);
     if (!pc->error)
         say("  pacing: |dev| median %.0f us p99 %.0f us, drift %.2f ppm; added latency median %.0f "
-            "us p99 %.0f us (%.0f periods buffered, %" G_GUINT64_FORMAT " early)",
+            "us p99 %.0f us (%.0f periods buffered, %" G_GUINT64_FORMAT " ahead of phase, %"
+            G_GUINT64_FORMAT " period slips)",
             pc->dev_us.median, pc->dev_us.p99, pc->drift_ppm, pc->added_us.median,
-            pc->added_us.p99, pc->buffer_periods, pc->early);
+            pc->added_us.p99, pc->buffer_periods, pc->early, pc->slips);
 }
 
 /* ------------------------------------------------------------------ */
