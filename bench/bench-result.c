@@ -556,7 +556,7 @@ static char *markdown(const BrRun *run, bool plots)
         "back-end's usual phase (for instance a period accepted into a partly drained host "
         "buffer off the period grid): not a spec violation while the buffer is bounded, but "
         "jitter of the guest's period clock.\n"
-        "- *Period slips*: a completion whose e_k is more than half a period later than its "
+        "- *Period slips*: a completion whose e_k is more than 3/4 of a period later than its "
         "predecessor's: the back-end ran dry although the guest kept its queue full (an "
         "audible gap; the guest's clock falls a period behind).\n"
         "- *Control*: PCM_INFO of one stream, kick to used-ring completion, one at a time; "

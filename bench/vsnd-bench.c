@@ -312,11 +312,11 @@ static void analyse_pacing(BrPacing *pc, int64_t t_start, const GArray *times)
         if (added < 0)
             pc->early++;
     }
-    /* A completion a whole period later than its predecessor's phase: the
+    /* A completion about a whole period later than its predecessor's phase: the
      * back-end ran out of data although the guest kept its queue full
      * (an audible gap, and the guest's clock falls behind by a period). */
     for (unsigned int i = 1; i < n; i++)
-        if (e[i] - e[i - 1] > PERIOD_NS / 2e3)
+        if (e[i] - e[i - 1] > 0.75 * PERIOD_NS / 1e3)
             pc->slips++;
     pc->n = n;
     pc->dev_us = bs_summarize_abs(dev);
@@ -349,7 +349,7 @@ static void analyse_pool(BrCpu *c, BgIo *io, unsigned int n)
         double med = bs_percentile(ev, 50);
         double whole = round(med / (PERIOD_NS / 1e3));
         for (guint i = 1; i < ev->len; i++)
-            if (g_array_index(ev, double, i) - g_array_index(ev, double, i - 1) > PERIOD_NS / 2e3)
+            if (g_array_index(ev, double, i) - g_array_index(ev, double, i - 1) > 0.75 * PERIOD_NS / 1e3)
                 c->slips++;
         for (guint i = 0; i < ev->len; i++) {
             double e = g_array_index(ev, double, i);
