@@ -274,6 +274,28 @@ static BsSummary timer_floor(double seconds)
     return bs_summarize(late);
 }
 
+/*
+ * Whole periods a stream fell behind between its first and its last
+ * second: the back-end ran dry although the guest kept its queue full (an
+ * audible gap each time, and the guest's clock falls a period behind).
+ * Medians of 100 completions on each end, so jitter between two phases
+ * does not count.
+ */
+static uint64_t net_slips(const double *e, size_t n)
+{
+    const size_t w = 100;
+    if (n < 2 * w)
+        return 0;
+    g_autoptr(GArray) first = bs_new();
+    g_autoptr(GArray) last = bs_new();
+    for (size_t i = 0; i < w; i++) {
+        bs_add(first, e[i]);
+        bs_add(last, e[n - w + i]);
+    }
+    double d = (bs_percentile(last, 50) - bs_percentile(first, 50)) / (PERIOD_NS / 1e3);
+    return d > 0.5 ? (uint64_t)round(d) : 0;
+}
+
 static void analyse_pacing(BrPacing *pc, int64_t t_start, const GArray *times)
 {
     /* e_k: completion k against the ideal clock that started at START
@@ -312,12 +334,7 @@ static void analyse_pacing(BrPacing *pc, int64_t t_start, const GArray *times)
         if (added < 0)
             pc->early++;
     }
-    /* A completion about a whole period later than its predecessor's phase: the
-     * back-end ran out of data although the guest kept its queue full
-     * (an audible gap, and the guest's clock falls behind by a period). */
-    for (unsigned int i = 1; i < n; i++)
-        if (e[i] - e[i - 1] > 0.75 * PERIOD_NS / 1e3)
-            pc->slips++;
+    pc->slips = net_slips(e, n);
     pc->n = n;
     pc->dev_us = bs_summarize_abs(dev);
     pc->added_us = bs_summarize(pc->added_samples);
@@ -348,9 +365,7 @@ static void analyse_pool(BrCpu *c, BgIo *io, unsigned int n)
                                 (t0 + (int64_t)(k + 1) * PERIOD_NS)) / 1e3);
         double med = bs_percentile(ev, 50);
         double whole = round(med / (PERIOD_NS / 1e3));
-        for (guint i = 1; i < ev->len; i++)
-            if (g_array_index(ev, double, i) - g_array_index(ev, double, i - 1) > 0.75 * PERIOD_NS / 1e3)
-                c->slips++;
+        c->slips += net_slips((const double *)ev->data, ev->len);
         for (guint i = 0; i < ev->len; i++) {
             double e = g_array_index(ev, double, i);
             bs_add(dev, e - med);
