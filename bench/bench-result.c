@@ -654,7 +654,7 @@ static bool plots(const BrRun *run, const char *dir, GError **error)
         }
     }
 
-    /* Histogram of added latency, 10 us bins (clipped at 2 ms). */
+    /* Histogram of added latency, 20 us bins, clipped at +-6 ms. */
     bool any = false;
     for (unsigned int k = 0; k < run->nbe; k++) {
         const BrPacing *p = &run->be[k]->pacing;
@@ -663,8 +663,8 @@ static bool plots(const BrRun *run, const char *dir, GError **error)
         GHashTable *bins = g_hash_table_new(g_direct_hash, g_direct_equal);
         int lo = INT32_MAX, hi = INT32_MIN;
         for (guint i = 0; i < p->added_samples->len; i++) {
-            double v = CLAMP(g_array_index(p->added_samples, double, i), -2000, 2000);
-            int b = (int)floor(v / 10.0);
+            double v = CLAMP(g_array_index(p->added_samples, double, i), -6000, 6000);
+            int b = (int)floor(v / 20.0);
             lo = MIN(lo, b);
             hi = MAX(hi, b);
             gpointer key = GINT_TO_POINTER(b + 1000);
@@ -673,7 +673,7 @@ static bool plots(const BrRun *run, const char *dir, GError **error)
         }
         GString *h = g_string_new("# added_latency_us count\n");
         for (int b = lo; b <= hi; b++)
-            g_string_append_printf(h, "%d %d\n", b * 10 + 5,
+            g_string_append_printf(h, "%d %d\n", b * 20 + 10,
                                    GPOINTER_TO_INT(g_hash_table_lookup(bins, GINT_TO_POINTER(b + 1000))));
         g_hash_table_unref(bins);
         g_autofree char *name = g_strdup_printf("latency-%u.dat", k);
@@ -685,7 +685,8 @@ static bool plots(const BrRun *run, const char *dir, GError **error)
         if (!any)
             g_string_append(gp, "set output 'latency.png'\nunset arrow\nunset logscale x\n"
                                 "set title 'Added latency: completion minus ideal period boundary'\n"
-                                "set xlabel 'microseconds (10 us bins; the outer bins hold everything beyond +-2 ms)'\n"
+                                "set xlabel 'microseconds (20 us bins; the outer bins hold everything beyond +-6 ms)'\n"
+                                "set xrange [-6200:6200]\n"
                                 "set ylabel 'completions'\nset logscale y\nset yrange [0.5:*]\n"
                                 "set style fill transparent solid 0.5\nplot ");
         g_string_append_printf(gp, "%s'%s' using 1:2 with boxes title '%s'", any ? ", " : "", name,
