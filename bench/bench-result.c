@@ -205,6 +205,10 @@ static void js_backend(GString *o, const BrBackend *b)
             KN("pss_kb", i->pss_kb);
         }
         KN("rss_8_streams_kb", i->rss8_kb);
+        if (i->prepared_done) {
+            KN("prepared_stream_wakeups_per_s", i->prepared_wakeups_per_s);
+            KN("prepared_stream_cpu_pct", i->prepared_cpu_pct);
+        }
         g_string_append_c(o, '}');
         f = sf;
     }
@@ -333,6 +337,7 @@ GET(g_start_med, b->startup.done && !b->startup.error, b->startup.ms.median)
 GET(g_start_max, b->startup.done && !b->startup.error, b->startup.ms.max)
 GET(g_idle_wk, b->idle.done && !b->idle.error, b->idle.wakeups_per_s)
 GET(g_idle_cpu, b->idle.done && !b->idle.error, b->idle.cpu_pct)
+GET(g_prep_wk, b->idle.prepared_done, b->idle.prepared_wakeups_per_s)
 GET(g_idle_rss, b->idle.done && !b->idle.error, b->idle.rss_kb)
 GET(g_idle_anon, b->idle.done && !b->idle.error, b->idle.anon_kb)
 GET(g_idle_pss, b->idle.done && !b->idle.error && b->idle.pss_kb >= 0, b->idle.pss_kb)
@@ -487,6 +492,7 @@ static char *markdown(const BrRun *run, bool plots)
     md_row(o, run, "start-up to listening socket, max (ms)", 2, g_start_max);
     md_row(o, run, "idle wakeups (/s)", 2, g_idle_wk);
     md_row(o, run, "idle CPU (% of a core)", 4, g_idle_cpu);
+    md_row(o, run, "wakeups/s with one stream prepared, not started", 1, g_prep_wk);
     md_row(o, run, "idle threads", 0, g_idle_thr);
     md_row(o, run, "idle RSS (KiB)", 0, g_idle_rss);
     md_row(o, run, "idle anonymous RSS (KiB)", 0, g_idle_anon);
@@ -563,7 +569,8 @@ static char *markdown(const BrRun *run, bool plots)
         "- *Control*: PCM_INFO of one stream, kick to used-ring completion, one at a time; "
         "then bursts of 16 requests queued back to back and then awaited.\n"
         "- *Idle*: connected, rings started, event queue filled, no stream; counted after "
-        "0.3 s of settling.\n"
+        "0.3 s of settling. Then one stream is set up and prepared as Linux does (MSG_POLLING "
+        "selected if offered) but not started, like an application holding its PCM open.\n"
         "- *Start-up*: `posix_spawn` to the first successful `connect()` on the socket.\n"
         "- *Migration*: stream 0 configured, rings stopped without a status reset "
         "(SET_VRING_ENABLE 0 + GET_VRING_BASE), SET_DEVICE_STATE_FD(SAVE) + read to EOF + "

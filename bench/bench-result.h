@@ -73,6 +73,8 @@ typedef struct BrIdle {
     long rss_kb, anon_kb, file_kb, shmem_kb;
     long pss_kb;                      /* shared pages divided among their users */
     long rss8_kb;                     /* with 8 playback streams running */
+    bool prepared_done;               /* one stream prepared, not started */
+    double prepared_wakeups_per_s, prepared_cpu_pct;
     char *error;
 } BrIdle;
 

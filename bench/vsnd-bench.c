@@ -425,6 +425,42 @@ static void run_pacing(BrBackend *be)
 /* ------------------------------------------------------------------ */
 /* 4 + 5. idle cost and control throughput on one connection */
 
+/* A stream configured and prepared like Linux does at snd_pcm_prepare()
+ * (MSG_POLLING selected if offered), but not started: an application that
+ * holds its PCM open between sounds.  Nothing plays, so nothing should
+ * wake the back-end.  The stream is released afterwards. */
+static void idle_prepared(BrBackend *be, BpProc *p, BgDev *dev)
+{
+    BrIdle *id = &be->idle;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GArray) ids = bg_streams_of(dev, VIRTIO_SND_D_OUTPUT, 1);
+    if (ids->len == 0)
+        return;
+    uint32_t sid = g_array_index(ids, uint32_t, 0);
+    int st = bg_pcm_set_params(dev, sid, PERIOD_BYTES * 4, PERIOD_BYTES, 2,
+                               VIRTIO_SND_PCM_FMT_S16, VIRTIO_SND_PCM_RATE_48000,
+                               bg_linux_features(dev, sid), &err);
+    if (st == VIRTIO_SND_S_OK)
+        st = bg_pcm_simple(dev, VIRTIO_SND_R_PCM_PREPARE, sid, &err);
+    if (st != VIRTIO_SND_S_OK)
+        return;
+    sleep_ns(300000000);
+    BpSample a, b;
+    bp_sample(p, &a);
+    sleep_ns((int64_t)(opt.idle_seconds * 1e9 / 2));
+    if (bp_sample(p, &b)) {
+        id->prepared_done = true;
+        id->prepared_wakeups_per_s =
+            (double)(b.vol_cs + b.invol_cs - a.vol_cs - a.invol_cs) / ((double)(b.t_ns - a.t_ns) / 1e9);
+        id->prepared_cpu_pct = 100.0 * (double)(b.cpu_ns - a.cpu_ns) / (double)(b.t_ns - a.t_ns);
+        say("  idle with one prepared, not started stream%s: %.1f wakeups/s, %.4f %% CPU",
+            bg_linux_features(dev, sid) & (1u << VIRTIO_SND_PCM_F_MSG_POLLING)
+                ? " (MSG_POLLING)" : "",
+            id->prepared_wakeups_per_s, id->prepared_cpu_pct);
+    }
+    bg_pcm_simple(dev, VIRTIO_SND_R_PCM_RELEASE, sid, NULL);
+}
+
 static void run_idle_ctl(BrBackend *be)
 {
     BrIdle *id = &be->idle;
@@ -465,6 +501,8 @@ static void run_idle_ctl(BrBackend *be)
             "(anon %ld, file %ld, shmem %ld), PSS %ld KiB", id->switches, id->seconds, id->cpu_pct,
             id->threads, id->rss_kb, id->anon_kb, id->file_kb, id->shmem_kb, id->pss_kb);
     }
+    if (want("idle"))
+        idle_prepared(be, p, dev);
     if (!want("ctl"))
         return;
     ct->done = true;
