@@ -99,8 +99,15 @@ BpProc *bp_spawn(const char *tmpl, const BpVars *vars, GError **error)
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 2, p->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    /* Its own process group, so a wrapper (sh -c, valgrind, strace) and
+     * everything it starts are signalled together. */
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
     p->t_spawn = bp_now_ns();
-    int r = posix_spawnp(&p->pid, argv[0], &fa, NULL, argv, environ);
+    int r = posix_spawnp(&p->pid, argv[0], &fa, &attr, argv, environ);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     if (r != 0) {
         g_set_error(error, G_IO_ERROR, g_io_error_from_errno(r), "cannot run “%s”: %s",
@@ -135,13 +142,14 @@ void bp_free(BpProc *p)
 {
     if (!p)
         return;
-    if (p->pid > 0 && !p->reaped) {
-        kill(p->pid, SIGTERM);
+    if (p->pid > 0) {
+        /* The whole group: a wrapper's children too (never a bare -1). */
+        kill(-p->pid, SIGTERM);
         reap(p, 2000);
-        if (!p->reaped) {
-            kill(p->pid, SIGKILL);
-            reap(p, 5000);
-        }
+        if (!p->reaped)
+            kill(-p->pid, SIGKILL);
+        reap(p, 5000);
+        kill(-p->pid, SIGKILL); /* leftovers of a wrapper that exited first */
     }
     if (p->dir) {
         g_unlink(p->socket);
@@ -287,5 +295,8 @@ bool bp_sample(BpProc *p, BpSample *s)
         s->file_kb = status_kb(text, "RssFile:");
         s->shmem_kb = status_kb(text, "RssShmem:");
     }
+    g_autofree char *rpath = g_strdup_printf("/proc/%d/smaps_rollup", (int)p->pid);
+    g_autofree char *roll = NULL;
+    s->pss_kb = g_file_get_contents(rpath, &roll, NULL, NULL) ? status_kb(roll, "\nPss:") : -1;
     return true;
 }

@@ -69,6 +69,7 @@ typedef struct BpSample {
     int64_t cpu_ns;           /* user+system of all threads, ever */
     uint64_t vol_cs, invol_cs; /* context switches summed over live threads */
     long rss_kb, anon_kb, file_kb, shmem_kb;
+    long pss_kb;              /* proportional set size (smaps_rollup), -1 if unknown */
     int threads;
 } BpSample;
 

@@ -35,6 +35,7 @@ void br_backend_free(BrBackend *b)
     g_free(b->idle.error);
     g_free(b->startup.error);
     g_free(b->mig.error);
+    g_free(b->mig.verify_error);
     g_free(b->unpaced_io);
     g_free(b->name);
     g_free(b->cmd);
@@ -126,6 +127,12 @@ static void js_backend(GString *o, const BrBackend *b)
                 KN("cpu_us_per_msg", c->cpu_us_per_msg);
                 KN("messages", c->msgs);
                 KN("bad_used_len", c->bad_len);
+                KN("msg_polling_streams", c->polling);
+                KN("pacing_abs_deviation_p99_us", c->dev_p99_us);
+                KN("added_latency_median_us", c->added_median_us);
+                KN("added_latency_p99_us", c->added_p99_us);
+                KN("completions_ahead_of_phase", c->early);
+                KN("period_slips", c->slips);
                 KN("daemon_switches_per_s", c->daemon_wakeups_per_s);
                 KN("guest_kicks_per_s", c->guest_kicks_per_s);
                 KN("guest_interrupts_per_s", c->guest_irqs_per_s);
@@ -153,7 +160,8 @@ static void js_backend(GString *o, const BrBackend *b)
             KN("drift_ppm", p->drift_ppm);
             KN("drift_us_over_run", p->drift_us);
             js_summary(o, "added_latency_us", &p->added_us, &f);
-            KN("early_completions", p->early);
+            KN("completions_ahead_of_phase", p->early);
+            KN("period_slips", p->slips);
         }
         js_summary(o, "bench_timer_floor_us", &p->timer_floor_us, &f);
         g_string_append_c(o, '}');
@@ -194,8 +202,13 @@ static void js_backend(GString *o, const BrBackend *b)
             KN("rss_anon_kb", i->anon_kb);
             KN("rss_file_kb", i->file_kb);
             KN("rss_shmem_kb", i->shmem_kb);
+            KN("pss_kb", i->pss_kb);
         }
         KN("rss_8_streams_kb", i->rss8_kb);
+        if (i->prepared_done) {
+            KN("prepared_stream_wakeups_per_s", i->prepared_wakeups_per_s);
+            KN("prepared_stream_cpu_pct", i->prepared_cpu_pct);
+        }
         g_string_append_c(o, '}');
         f = sf;
     }
@@ -222,6 +235,8 @@ static void js_backend(GString *o, const BrBackend *b)
             KS("error", m->error);
         } else {
             KN("state_bytes", m->bytes);
+            KB("destination_continues", m->verified);
+            KS("destination_error", m->verify_error);
             js_summary(o, "save_ms", &m->save_ms, &f);
             js_summary(o, "load_ms", &m->load_ms, &f);
         }
@@ -322,8 +337,10 @@ GET(g_start_med, b->startup.done && !b->startup.error, b->startup.ms.median)
 GET(g_start_max, b->startup.done && !b->startup.error, b->startup.ms.max)
 GET(g_idle_wk, b->idle.done && !b->idle.error, b->idle.wakeups_per_s)
 GET(g_idle_cpu, b->idle.done && !b->idle.error, b->idle.cpu_pct)
+GET(g_prep_wk, b->idle.prepared_done, b->idle.prepared_wakeups_per_s)
 GET(g_idle_rss, b->idle.done && !b->idle.error, b->idle.rss_kb)
 GET(g_idle_anon, b->idle.done && !b->idle.error, b->idle.anon_kb)
+GET(g_idle_pss, b->idle.done && !b->idle.error && b->idle.pss_kb >= 0, b->idle.pss_kb)
 GET(g_idle_thr, b->idle.done && !b->idle.error, b->idle.threads)
 GET(g_rss8, b->idle.rss8_kb > 0, b->idle.rss8_kb)
 GET(g_rtt_med, b->ctl.done && !b->ctl.error, b->ctl.rtt_us.median)
@@ -340,31 +357,37 @@ GET(g_add_p99, b->pacing.done && !b->pacing.error, b->pacing.added_us.p99)
 GET(g_add_max, b->pacing.done && !b->pacing.error, b->pacing.added_us.max)
 GET(g_bufp, b->pacing.done && !b->pacing.error, b->pacing.buffer_periods)
 GET(g_early, b->pacing.done && !b->pacing.error, b->pacing.early)
+GET(g_slips, b->pacing.done && !b->pacing.error, b->pacing.slips)
 GET(g_mig_bytes, b->mig.done && !b->mig.error, b->mig.bytes)
 GET(g_mig_save, b->mig.done && !b->mig.error, b->mig.save_ms.median)
 GET(g_mig_load, b->mig.done && !b->mig.error, b->mig.load_ms.median)
+GET(g_mig_ok, b->mig.done && !b->mig.error, b->mig.verified)
 
 static void md_cpu(GString *o, const BrRun *run, int d)
 {
     g_string_append_printf(o, "\n### %s\n\n", d == 0 ? "Playback" : "Capture");
     g_string_append(o, "| streams | back-end | % CPU per stream | % CPU total | µs CPU per message "
-                       "| daemon switches/s | guest kicks/s | guest interrupts/s | messages | RSS KiB |\n"
-                       "|---|---|---|---|---|---|---|---|---|---|\n");
+                       "| daemon switches/s | µs CPU per daemon switch | guest kicks/s | guest interrupts/s "
+                       "| messages | RSS KiB |\n"
+                       "|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (int i = 0; i < BR_NCOUNTS; i++) {
         for (unsigned int k = 0; k < run->nbe; k++) {
             const BrCpu *c = &run->be[k]->cpu[d][i];
             if (!c->done)
                 continue;
             if (c->error) {
-                g_string_append_printf(o, "| %u | %s | %s | | | | | | | |\n", c->requested,
+                g_string_append_printf(o, "| %u | %s | %s | | | | | | | | |\n", c->requested,
                                        run->be[k]->name, c->error);
                 continue;
             }
-            g_string_append_printf(o, "| %u%s | %s | %.4f | %.3f | %.2f | %.0f | %.0f | %.0f | %"
+            double per_sw = c->daemon_wakeups_per_s > 0
+                                ? c->cpu_pct_total * 1e4 / c->daemon_wakeups_per_s : 0;
+            g_string_append_printf(o, "| %u%s%s | %s | %.4f | %.3f | %.2f | %.0f | %.1f | %.0f | %.0f | %"
                                    G_GUINT64_FORMAT " | %ld |\n", c->streams,
-                                   c->streams < c->requested ? " (capped)" : "", run->be[k]->name,
+                                   c->streams < c->requested ? " (capped)" : "",
+                                   c->polling ? " (polling)" : "", run->be[k]->name,
                                    c->cpu_pct_per_stream, c->cpu_pct_total, c->cpu_us_per_msg,
-                                   c->daemon_wakeups_per_s, c->guest_kicks_per_s,
+                                   c->daemon_wakeups_per_s, per_sw, c->guest_kicks_per_s,
                                    c->guest_irqs_per_s, c->msgs, c->rss_kb);
         }
     }
@@ -378,6 +401,25 @@ static void md_cpu(GString *o, const BrRun *run, int d)
         }
         g_string_append_c(o, '\n');
     }
+}
+
+static void md_pacing_by_count(GString *o, const BrRun *run)
+{
+    g_string_append(o, "\n### Pacing while N streams run (all streams pooled)\n\n"
+                       "| direction | streams | back-end | abs. deviation p99 (µs) | added latency "
+                       "median (µs) | added latency p99 (µs) | completions ahead of phase | period slips |\n"
+                       "|---|---|---|---|---|---|---|---|\n");
+    for (int d = 0; d < 2; d++)
+        for (int i = 0; i < BR_NCOUNTS; i++)
+            for (unsigned int k = 0; k < run->nbe; k++) {
+                const BrCpu *c = &run->be[k]->cpu[d][i];
+                if (!c->done || c->error || c->dev_p99_us < 0)
+                    continue;
+                g_string_append_printf(o, "| %s | %u | %s | %.0f | %.0f | %.0f | %" G_GUINT64_FORMAT
+                                       " | %" G_GUINT64_FORMAT " |\n", d ? "capture" : "playback",
+                                       c->streams, run->be[k]->name, c->dev_p99_us,
+                                       c->added_median_us, c->added_p99_us, c->early, c->slips);
+            }
 }
 
 static void md_errors(GString *o, const BrBackend *b)
@@ -399,6 +441,12 @@ static char *markdown(const BrRun *run, bool plots)
     g_string_append_printf(o, "Host: %s. Rings of %u entries, %u periods of 1920 bytes (10 ms, "
                               "48 kHz S16 stereo) queued per stream.\n\n",
                            run->host, run->queue_size, run->depth);
+    g_string_append_printf(o, "MSG_POLLING: %s.\n\n",
+                           run->no_polling ? "refused by --no-msg-polling (every queued period "
+                                             "is kicked)"
+                                           : "selected whenever a stream offers it, as Linux "
+                                             "does (the guest then never kicks); "
+                                             "--no-msg-polling measures the kicked path");
     if (run->wakeup_cpu_us > 0)
         g_string_append_printf(o, "Machine floor: one bare wakeup (poll + read of a timerfd) costs "
                                   "%.1f µs of CPU here, so 100 wakeups/s alone are %.3f %% of a "
@@ -444,9 +492,11 @@ static char *markdown(const BrRun *run, bool plots)
     md_row(o, run, "start-up to listening socket, max (ms)", 2, g_start_max);
     md_row(o, run, "idle wakeups (/s)", 2, g_idle_wk);
     md_row(o, run, "idle CPU (% of a core)", 4, g_idle_cpu);
+    md_row(o, run, "wakeups/s with one stream prepared, not started", 1, g_prep_wk);
     md_row(o, run, "idle threads", 0, g_idle_thr);
     md_row(o, run, "idle RSS (KiB)", 0, g_idle_rss);
     md_row(o, run, "idle anonymous RSS (KiB)", 0, g_idle_anon);
+    md_row(o, run, "idle PSS (KiB; shared library pages divided among their users)", 0, g_idle_pss);
     md_row(o, run, "RSS with 8 playing streams (KiB)", 0, g_rss8);
     md_row(o, run, "PCM_INFO round trip, median (µs)", 1, g_rtt_med);
     md_row(o, run, "PCM_INFO round trip, p99 (µs)", 1, g_rtt_p99);
@@ -461,10 +511,12 @@ static char *markdown(const BrRun *run, bool plots)
     md_row(o, run, "added latency, p99 (µs)", 1, g_add_p99);
     md_row(o, run, "added latency, max (µs)", 1, g_add_max);
     md_row(o, run, "whole periods buffered by the back-end", 0, g_bufp);
-    md_row(o, run, "completions before their due time", 0, g_early);
+    md_row(o, run, "completions ahead of the usual phase", 0, g_early);
+    md_row(o, run, "period slips (underruns with a full guest queue)", 0, g_slips);
     md_row(o, run, "migration state (bytes)", 0, g_mig_bytes);
     md_row(o, run, "migration save, median (ms)", 3, g_mig_save);
     md_row(o, run, "migration load, median (ms)", 3, g_mig_load);
+    md_row(o, run, "migration: destination continues (1 = yes)", 0, g_mig_ok);
     for (unsigned int k = 0; k < run->nbe; k++) {
         const BrPacing *p = &run->be[k]->pacing;
         if (p->done)
@@ -477,6 +529,7 @@ static char *markdown(const BrRun *run, bool plots)
     g_string_append(o, "\n## CPU per stream\n");
     md_cpu(o, run, 0);
     md_cpu(o, run, 1);
+    md_pacing_by_count(o, run);
     if (plots)
         g_string_append(o, "\n![CPU per stream](cpu.png)\n\n![added latency](latency.png)\n");
     else
@@ -504,17 +557,26 @@ static char *markdown(const BrRun *run, bool plots)
         "(pre-fill burst) are excluded.\n"
         "- *Added latency*: e_k + B·10 ms, i.e. how late after its ideal period boundary "
         "the completion reached the guest: back-end timer lateness + its processing + the "
-        "notification + our own wakeup (see the timer floor above). Negative values are "
-        "completions before the audio clock allowed them. The queue is kept full, so the "
-        "back-end never waits for the guest.\n"
+        "notification + our own wakeup (see the timer floor above). The queue is kept full, so "
+        "the back-end never waits for the guest. Negative values are completions ahead of the "
+        "back-end's usual phase (for instance a period accepted into a partly drained host "
+        "buffer off the period grid): not a spec violation while the buffer is bounded, but "
+        "jitter of the guest's period clock.\n"
+        "- *Period slips*: whole periods a stream fell behind between its first and last "
+        "second (medians of 100 completions at each end): the back-end ran dry although the "
+        "guest kept its queue full, an audible gap each time that also puts the guest's "
+        "clock a period behind.\n"
         "- *Control*: PCM_INFO of one stream, kick to used-ring completion, one at a time; "
-        "then bursts of requests made available with one kick.\n"
+        "then bursts of 16 requests queued back to back and then awaited.\n"
         "- *Idle*: connected, rings started, event queue filled, no stream; counted after "
-        "0.3 s of settling.\n"
+        "0.3 s of settling. Then one stream is set up and prepared as Linux does (MSG_POLLING "
+        "selected if offered) but not started, like an application holding its PCM open.\n"
         "- *Start-up*: `posix_spawn` to the first successful `connect()` on the socket.\n"
-        "- *Migration*: stream 0 prepared, rings stopped (GET_VRING_BASE), "
-        "SET_DEVICE_STATE_FD(SAVE) + read to EOF + CHECK_DEVICE_STATE; a second process is "
-        "realized and gets SET_DEVICE_STATE_FD(LOAD) + write + CHECK_DEVICE_STATE.\n");
+        "- *Migration*: stream 0 configured, rings stopped without a status reset "
+        "(SET_VRING_ENABLE 0 + GET_VRING_BASE), SET_DEVICE_STATE_FD(SAVE) + read to EOF + "
+        "CHECK_DEVICE_STATE; a second process is realized and gets SET_DEVICE_STATE_FD(LOAD) + "
+        "write + CHECK_DEVICE_STATE. The last destination then takes over the guest's rings "
+        "and must accept PREPARE of stream 0 without SET_PARAMS (the parameters came along).\n");
 
     g_string_append(o, "\n## Errors and notes\n\n");
     for (unsigned int k = 0; k < run->nbe; k++)
@@ -599,7 +661,7 @@ static bool plots(const BrRun *run, const char *dir, GError **error)
         }
     }
 
-    /* Histogram of added latency, 10 us bins (clipped at 2 ms). */
+    /* Histogram of added latency, 20 us bins, clipped at +-6 ms. */
     bool any = false;
     for (unsigned int k = 0; k < run->nbe; k++) {
         const BrPacing *p = &run->be[k]->pacing;
@@ -608,8 +670,8 @@ static bool plots(const BrRun *run, const char *dir, GError **error)
         GHashTable *bins = g_hash_table_new(g_direct_hash, g_direct_equal);
         int lo = INT32_MAX, hi = INT32_MIN;
         for (guint i = 0; i < p->added_samples->len; i++) {
-            double v = CLAMP(g_array_index(p->added_samples, double, i), -2000, 2000);
-            int b = (int)floor(v / 10.0);
+            double v = CLAMP(g_array_index(p->added_samples, double, i), -6000, 6000);
+            int b = (int)floor(v / 20.0);
             lo = MIN(lo, b);
             hi = MAX(hi, b);
             gpointer key = GINT_TO_POINTER(b + 1000);
@@ -618,7 +680,7 @@ static bool plots(const BrRun *run, const char *dir, GError **error)
         }
         GString *h = g_string_new("# added_latency_us count\n");
         for (int b = lo; b <= hi; b++)
-            g_string_append_printf(h, "%d %d\n", b * 10 + 5,
+            g_string_append_printf(h, "%d %d\n", b * 20 + 10,
                                    GPOINTER_TO_INT(g_hash_table_lookup(bins, GINT_TO_POINTER(b + 1000))));
         g_hash_table_unref(bins);
         g_autofree char *name = g_strdup_printf("latency-%u.dat", k);
@@ -630,7 +692,8 @@ static bool plots(const BrRun *run, const char *dir, GError **error)
         if (!any)
             g_string_append(gp, "set output 'latency.png'\nunset arrow\nunset logscale x\n"
                                 "set title 'Added latency: completion minus ideal period boundary'\n"
-                                "set xlabel 'microseconds (10 us bins; the outer bins hold everything beyond +-2 ms)'\n"
+                                "set xlabel 'microseconds (20 us bins; the outer bins hold everything beyond +-6 ms)'\n"
+                                "set xrange [-6200:6200]\n"
                                 "set ylabel 'completions'\nset logscale y\nset yrange [0.5:*]\n"
                                 "set style fill transparent solid 0.5\nplot ");
         g_string_append_printf(gp, "%s'%s' using 1:2 with boxes title '%s'", any ? ", " : "", name,
@@ -667,6 +730,7 @@ bool br_write(const BrRun *run, const char *dir, GError **error)
     KN("queue_size", run->queue_size);
     KN("periods_queued_per_stream", run->depth);
     KN("period_bytes", 1920);
+    KB("msg_polling_refused", run->no_polling);
     js_key(o, "backends", &f);
     g_string_append_c(o, '[');
     for (unsigned int k = 0; k < run->nbe; k++) {

@@ -31,6 +31,11 @@ typedef struct BrCpu {
     double guest_kicks_per_s;         /* notifications the guest had to send */
     double guest_irqs_per_s;          /* call eventfd wakeups of the guest */
     uint64_t bad_len;
+    unsigned int polling;             /* streams that negotiated MSG_POLLING */
+    double dev_p99_us;                /* pacing of all streams pooled */
+    double added_median_us, added_p99_us;
+    uint64_t early;
+    uint64_t slips;                   /* completions a period behind the previous phase */
     long rss_kb;
     char *error;
 } BrCpu;
@@ -44,7 +49,8 @@ typedef struct BrPacing {
     BsSummary dev_us;                 /* |deviation from the ideal clock| */
     double drift_ppm, drift_us;       /* slope, slope x duration */
     BsSummary added_us;               /* lateness after a period boundary */
-    uint64_t early;                   /* completions before their due time */
+    uint64_t early;                   /* completions ahead of the usual phase */
+    uint64_t slips;                   /* underruns with a full guest queue */
     GArray *added_samples;            /* for the histogram */
     GArray *trace_t, *trace_e;        /* s since START, e_k in us (pacing-N.dat) */
     BsSummary timer_floor_us;         /* our own timerfd lateness */
@@ -65,7 +71,10 @@ typedef struct BrIdle {
     double wakeups_per_s, cpu_pct;
     int threads;
     long rss_kb, anon_kb, file_kb, shmem_kb;
+    long pss_kb;                      /* shared pages divided among their users */
     long rss8_kb;                     /* with 8 playback streams running */
+    bool prepared_done;               /* one stream prepared, not started */
+    double prepared_wakeups_per_s, prepared_cpu_pct;
     char *error;
 } BrIdle;
 
@@ -77,6 +86,8 @@ typedef struct BrStartup {
 
 typedef struct BrMigration {
     bool done, supported;
+    bool verified;                    /* destination PREPAREd stream 0 from the state */
+    char *verify_error;
     uint64_t bytes;
     BsSummary save_ms, load_ms;
     char *error;                      /* or why not supported */
@@ -98,6 +109,7 @@ typedef struct BrRun {
     char *started;                    /* ISO 8601 UTC */
     bool quick;
     unsigned int queue_size, depth;
+    bool no_polling;
     char *host;                       /* uname, cores */
     double wakeup_cpu_us;             /* CPU of one bare timerfd wakeup here */
     BrBackend *be[2];                 /* ours, optional comparison */

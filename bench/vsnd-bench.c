@@ -58,6 +58,7 @@ typedef struct Opts {
     char *outdir;
     char *only;
     gboolean quick;
+    gboolean no_polling;
     int queue_size;
     int depth;
     double cpu_seconds, pace_seconds, idle_seconds, ctl_seconds;
@@ -104,6 +105,14 @@ static char *stream_opts(unsigned int n, uint8_t dir)
     return g_string_free(s, FALSE);
 }
 
+static BgDev *open_dev(BpProc *p, GError **error)
+{
+    BgDev *dev = bg_open(bp_socket(p), (uint16_t)opt.queue_size, error);
+    if (dev)
+        dev->no_polling = opt.no_polling;
+    return dev;
+}
+
 static BpProc *spawn(const BrBackend *be, unsigned int streams, const char *sopts, GError **error)
 {
     BpVars v = { .daemon = opt.daemon, .streams = streams, .stream_opts = sopts };
@@ -130,6 +139,8 @@ static char *proc_error(BpProc *p, const GError *err)
 /* ------------------------------------------------------------------ */
 /* 1. CPU per stream */
 
+static void analyse_pool(BrCpu *c, BgIo *io, unsigned int n);
+
 static void run_cpu(BrBackend *be, int d, unsigned int ci, long *rss8)
 {
     BrCpu *c = &be->cpu[d][ci];
@@ -144,19 +155,33 @@ static void run_cpu(BrBackend *be, int d, unsigned int ci, long *rss8)
         c->error = g_strdup(err->message);
         return;
     }
-    g_autoptr(BgDev) dev = bg_open(bp_socket(p), (uint16_t)opt.queue_size, &err);
+    g_autoptr(BgDev) dev = open_dev(p, &err);
     if (!dev) {
         c->error = proc_error(p, err);
         return;
     }
     g_autoptr(GArray) ids = bg_streams_of(dev, dir, n);
+    /* A back-end that splits {streams} between directions (ours without
+     * {stream_opts} alternates them) gets twice as many on a second try. */
+    if (ids->len < n && !strstr(be->cmd, "{stream_opts}") && strstr(be->cmd, "{streams}")) {
+        g_autoptr(GError) err2 = NULL;
+        g_autoptr(BpProc) p2 = spawn(be, 2 * n, so, &err2);
+        g_autoptr(BgDev) dev2 = p2 ? open_dev(p2, &err2) : NULL;
+        g_autoptr(GArray) ids2 = dev2 ? bg_streams_of(dev2, dir, n) : NULL;
+        if (ids2 && ids2->len > ids->len) {
+            /* Swap: the better back-end stays, the other one goes. */
+            BpProc *tp = p; p = p2; p2 = tp;
+            BgDev *td = dev; dev = dev2; dev2 = td;
+            GArray *ta = ids; ids = ids2; ids2 = ta;
+        }
+    }
     c->streams = ids->len;
     if (ids->len == 0) {
         c->error = g_strdup("the back-end offers no such stream (48 kHz S16 stereo)");
         return;
     }
     g_autoptr(BgIo) io = bg_io_new(dev, dir, (uint32_t *)ids->data, ids->len,
-                                   (unsigned int)opt.depth, PERIOD_BYTES, false);
+                                   (unsigned int)opt.depth, PERIOD_BYTES, true);
     if (!bg_io_start(io, &err) ||
         !bg_io_run(io, bp_now_ns() + (int64_t)(opt.quick ? 0.2e9 : 1e9), &err)) {
         c->error = proc_error(p, err);
@@ -176,6 +201,7 @@ static void run_cpu(BrBackend *be, int d, unsigned int ci, long *rss8)
     }
     c->msgs = bg_io_stats(io)->completions - m0;
     c->bad_len = bg_io_stats(io)->bad_len;
+    c->polling = bg_io_stats(io)->polling;
     c->guest_kicks_per_s = (double)(bg_io_stats(io)->kicks - s0.kicks) / ((double)(b.t_ns - a.t_ns) / 1e9);
     c->guest_irqs_per_s = (double)(bg_io_stats(io)->wakeups - s0.wakeups) / ((double)(b.t_ns - a.t_ns) / 1e9);
     c->seconds = (double)(b.t_ns - a.t_ns) / 1e9;
@@ -187,11 +213,14 @@ static void run_cpu(BrBackend *be, int d, unsigned int ci, long *rss8)
     c->rss_kb = b.rss_kb;
     if (rss8 && d == 0 && n == 8)
         *rss8 = b.rss_kb;
+    analyse_pool(c, io, ids->len);
     double expect = c->seconds * 100.0 * ids->len;
     say("  %s %2u/%2u streams: %.4f %% CPU per stream, %.1f us/msg, %" G_GUINT64_FORMAT
-        " msgs (%.0f%% of real time), %.0f daemon switches/s, %.0f guest kicks/s",
+        " msgs (%.0f%% of real time), %.0f daemon switches/s, %.0f guest kicks/s%s; pacing p99 "
+        "%.0f us, added p99 %.0f us, %" G_GUINT64_FORMAT " slips",
         d == 0 ? "playback" : "capture ", ids->len, n, c->cpu_pct_per_stream, c->cpu_us_per_msg,
-        c->msgs, 100.0 * (double)c->msgs / expect, c->daemon_wakeups_per_s, c->guest_kicks_per_s);
+        c->msgs, 100.0 * (double)c->msgs / expect, c->daemon_wakeups_per_s, c->guest_kicks_per_s,
+        c->polling ? " (MSG_POLLING)" : "", c->dev_p99_us, c->added_p99_us, c->slips);
     if (!bg_io_stop(io, &err))
         say("  (stop: %s)", err->message);
 }
@@ -245,6 +274,28 @@ static BsSummary timer_floor(double seconds)
     return bs_summarize(late);
 }
 
+/*
+ * Whole periods a stream fell behind between its first and its last
+ * second: the back-end ran dry although the guest kept its queue full (an
+ * audible gap each time, and the guest's clock falls a period behind).
+ * Medians of 100 completions on each end, so jitter between two phases
+ * does not count.
+ */
+static uint64_t net_slips(const double *e, size_t n)
+{
+    const size_t w = 100;
+    if (n < 2 * w)
+        return 0;
+    g_autoptr(GArray) first = bs_new();
+    g_autoptr(GArray) last = bs_new();
+    for (size_t i = 0; i < w; i++) {
+        bs_add(first, e[i]);
+        bs_add(last, e[n - w + i]);
+    }
+    double d = (bs_percentile(last, 50) - bs_percentile(first, 50)) / (PERIOD_NS / 1e3);
+    return d > 0.5 ? (uint64_t)round(d) : 0;
+}
+
 static void analyse_pacing(BrPacing *pc, int64_t t_start, const GArray *times)
 {
     /* e_k: completion k against the ideal clock that started at START
@@ -268,7 +319,7 @@ static void analyse_pacing(BrPacing *pc, int64_t t_start, const GArray *times)
     }
     double med = bs_percentile(ev, 50);
     double whole = round(med / (PERIOD_NS / 1e3));
-    pc->buffer_periods = -whole;
+    pc->buffer_periods = whole == 0 ? 0 : -whole;
     pc->offset_us = med - whole * (PERIOD_NS / 1e3);
     g_autoptr(GArray) dev = bs_new();
     pc->added_samples = bs_new();
@@ -283,6 +334,7 @@ static void analyse_pacing(BrPacing *pc, int64_t t_start, const GArray *times)
         if (added < 0)
             pc->early++;
     }
+    pc->slips = net_slips(e, n);
     pc->n = n;
     pc->dev_us = bs_summarize_abs(dev);
     pc->added_us = bs_summarize(pc->added_samples);
@@ -293,6 +345,39 @@ static void analyse_pacing(BrPacing *pc, int64_t t_start, const GArray *times)
     }
     g_free(t);
     g_free(e);
+}
+
+/* Pacing of every stream of a CPU run, pooled: |deviation| from each
+ * stream's own median phase and the added latency (see analyse_pacing). */
+static void analyse_pool(BrCpu *c, BgIo *io, unsigned int n)
+{
+    g_autoptr(GArray) dev = bs_new();
+    g_autoptr(GArray) added = bs_new();
+    unsigned int skip = (unsigned int)opt.depth + 4;
+    for (unsigned int s = 0; s < n; s++) {
+        const GArray *times = bg_io_times(io, s);
+        if (!times || times->len <= skip + 10)
+            continue;
+        g_autoptr(GArray) ev = bs_new();
+        int64_t t0 = bg_io_start_ns(io, s);
+        for (unsigned int k = skip; k < times->len; k++)
+            bs_add(ev, (double)(g_array_index(times, int64_t, k) -
+                                (t0 + (int64_t)(k + 1) * PERIOD_NS)) / 1e3);
+        double med = bs_percentile(ev, 50);
+        double whole = round(med / (PERIOD_NS / 1e3));
+        c->slips += net_slips((const double *)ev->data, ev->len);
+        for (guint i = 0; i < ev->len; i++) {
+            double e = g_array_index(ev, double, i);
+            bs_add(dev, e - med);
+            bs_add(added, e - whole * (PERIOD_NS / 1e3));
+            if (e - whole * (PERIOD_NS / 1e3) < 0)
+                c->early++;
+        }
+    }
+    BsSummary d = bs_summarize_abs(dev), a = bs_summarize(added);
+    c->dev_p99_us = d.n ? d.p99 : -1;
+    c->added_median_us = a.n ? a.median : -1;
+    c->added_p99_us = a.n ? a.p99 : -1;
 }
 
 static void run_pacing(BrBackend *be)
@@ -308,7 +393,7 @@ static void run_pacing(BrBackend *be)
         pc->error = g_strdup(err->message);
         return;
     }
-    g_autoptr(BgDev) dev = bg_open(bp_socket(p), (uint16_t)opt.queue_size, &err);
+    g_autoptr(BgDev) dev = open_dev(p, &err);
     if (!dev) {
         pc->error = proc_error(p, err);
         return;
@@ -331,13 +416,50 @@ static void run_pacing(BrBackend *be)
     bg_io_stop(io, NULL);
     if (!pc->error)
         say("  pacing: |dev| median %.0f us p99 %.0f us, drift %.2f ppm; added latency median %.0f "
-            "us p99 %.0f us (%.0f periods buffered, %" G_GUINT64_FORMAT " early)",
+            "us p99 %.0f us (%.0f periods buffered, %" G_GUINT64_FORMAT " ahead of phase, %"
+            G_GUINT64_FORMAT " period slips)",
             pc->dev_us.median, pc->dev_us.p99, pc->drift_ppm, pc->added_us.median,
-            pc->added_us.p99, pc->buffer_periods, pc->early);
+            pc->added_us.p99, pc->buffer_periods, pc->early, pc->slips);
 }
 
 /* ------------------------------------------------------------------ */
 /* 4 + 5. idle cost and control throughput on one connection */
+
+/* A stream configured and prepared like Linux does at snd_pcm_prepare()
+ * (MSG_POLLING selected if offered), but not started: an application that
+ * holds its PCM open between sounds.  Nothing plays, so nothing should
+ * wake the back-end.  The stream is released afterwards. */
+static void idle_prepared(BrBackend *be, BpProc *p, BgDev *dev)
+{
+    BrIdle *id = &be->idle;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GArray) ids = bg_streams_of(dev, VIRTIO_SND_D_OUTPUT, 1);
+    if (ids->len == 0)
+        return;
+    uint32_t sid = g_array_index(ids, uint32_t, 0);
+    int st = bg_pcm_set_params(dev, sid, PERIOD_BYTES * 4, PERIOD_BYTES, 2,
+                               VIRTIO_SND_PCM_FMT_S16, VIRTIO_SND_PCM_RATE_48000,
+                               bg_linux_features(dev, sid), &err);
+    if (st == VIRTIO_SND_S_OK)
+        st = bg_pcm_simple(dev, VIRTIO_SND_R_PCM_PREPARE, sid, &err);
+    if (st != VIRTIO_SND_S_OK)
+        return;
+    sleep_ns(300000000);
+    BpSample a, b;
+    bp_sample(p, &a);
+    sleep_ns((int64_t)(opt.idle_seconds * 1e9 / 2));
+    if (bp_sample(p, &b)) {
+        id->prepared_done = true;
+        id->prepared_wakeups_per_s =
+            (double)(b.vol_cs + b.invol_cs - a.vol_cs - a.invol_cs) / ((double)(b.t_ns - a.t_ns) / 1e9);
+        id->prepared_cpu_pct = 100.0 * (double)(b.cpu_ns - a.cpu_ns) / (double)(b.t_ns - a.t_ns);
+        say("  idle with one prepared, not started stream%s: %.1f wakeups/s, %.4f %% CPU",
+            bg_linux_features(dev, sid) & (1u << VIRTIO_SND_PCM_F_MSG_POLLING)
+                ? " (MSG_POLLING)" : "",
+            id->prepared_wakeups_per_s, id->prepared_cpu_pct);
+    }
+    bg_pcm_simple(dev, VIRTIO_SND_R_PCM_RELEASE, sid, NULL);
+}
 
 static void run_idle_ctl(BrBackend *be)
 {
@@ -350,7 +472,7 @@ static void run_idle_ctl(BrBackend *be)
         id->error = g_strdup(err->message);
         return;
     }
-    g_autoptr(BgDev) dev = bg_open(bp_socket(p), (uint16_t)opt.queue_size, &err);
+    g_autoptr(BgDev) dev = open_dev(p, &err);
     if (!dev) {
         id->error = proc_error(p, err);
         return;
@@ -374,10 +496,13 @@ static void run_idle_ctl(BrBackend *be)
         id->anon_kb = b.anon_kb;
         id->file_kb = b.file_kb;
         id->shmem_kb = b.shmem_kb;
+        id->pss_kb = b.pss_kb;
         say("  idle: %" G_GUINT64_FORMAT " wakeups in %.1f s, %.4f %% CPU, %d threads, RSS %ld KiB "
-            "(anon %ld, file %ld, shmem %ld)", id->switches, id->seconds, id->cpu_pct, id->threads,
-            id->rss_kb, id->anon_kb, id->file_kb, id->shmem_kb);
+            "(anon %ld, file %ld, shmem %ld), PSS %ld KiB", id->switches, id->seconds, id->cpu_pct,
+            id->threads, id->rss_kb, id->anon_kb, id->file_kb, id->shmem_kb, id->pss_kb);
     }
+    if (want("idle"))
+        idle_prepared(be, p, dev);
     if (!want("ctl"))
         return;
     ct->done = true;
@@ -397,7 +522,7 @@ static void run_idle_ctl(BrBackend *be)
     }
     ct->sync_per_s = (double)nsync / ((double)(bp_now_ns() - t0) / 1e9);
     ct->rtt_us = bs_summarize(rtt);
-    unsigned int burst = MIN(BG_CTL_SLOTS, (unsigned int)opt.queue_size / (dev->indirect ? 1 : 2));
+    unsigned int burst = MIN(BG_BURST_MAX, (unsigned int)opt.queue_size / (bg_indirect(dev) ? 1 : 3));
     uint64_t nburst = 0;
     int64_t busy = 0;
     t_end = bp_now_ns() + (int64_t)(opt.ctl_seconds * 1e9);
@@ -455,7 +580,7 @@ static void run_migration(BrBackend *be)
         m->error = g_strdup(err->message);
         return;
     }
-    g_autoptr(BgDev) dev = bg_open(bp_socket(pa), (uint16_t)opt.queue_size, &err);
+    g_autoptr(BgDev) dev = open_dev(pa, &err);
     if (!dev) {
         m->error = proc_error(pa, err);
         return;
@@ -466,11 +591,14 @@ static void run_migration(BrBackend *be)
         return;
     }
     m->supported = true;
-    /* Something worth saving: stream 0 configured and prepared. */
+    /* Something worth saving: stream 0 configured.  Then the rings are
+     * stopped without a status reset (the device keeps its state), as
+     * before a device-state save (vhost-user.rst "Migrating back-end
+     * state"). */
+    uint32_t bases[4];
     if (bg_pcm_set_params(dev, 0, PERIOD_BYTES * 4, PERIOD_BYTES, 2, VIRTIO_SND_PCM_FMT_S16,
-                          VIRTIO_SND_PCM_RATE_48000, &err) < 0 ||
-        bg_pcm_simple(dev, VIRTIO_SND_R_PCM_PREPARE, 0, &err) < 0 ||
-        !ff_stop(dev->ff, NULL, &err)) {
+                          VIRTIO_SND_PCM_RATE_48000, bg_linux_features(dev, 0), &err) < 0 ||
+        !ff_suspend(dev->ff, bases, &err)) {
         m->error = proc_error(pa, err);
         return;
     }
@@ -492,7 +620,12 @@ static void run_migration(BrBackend *be)
             m->error = g_strdup(err->message);
             return;
         }
-        g_autoptr(FfConn) ffb = bg_connect(bp_socket(pb), 5000, &err);
+        g_autoptr(FfConn) ffb = bg_connect(bp_socket(pb), 5000, false, &err);
+        if (ffb) {
+            *ff_setup(ffb) = *ff_setup(dev->ff);
+            if (!ff_realize(ffb, &err))
+                g_clear_pointer(&ffb, ff_free);
+        }
         if (!ffb) {
             m->error = proc_error(pb, err);
             return;
@@ -506,11 +639,29 @@ static void run_migration(BrBackend *be)
             return;
         }
         bs_add(load, (double)(t1 - t0) / 1e6);
+        if (i == opt.mig_runs - 1) {
+            /* The destination takes over the guest's rings; the stream
+             * parameters must have come along: PREPARE without SET_PARAMS. */
+            SgGuest *sg = dev->sg;
+            FfConn *src = sg->ff;
+            int st = -1;
+            if (ff_start(ffb, sg->mem, sg->vq, bases, &err)) {
+                sg->ff = ffb;
+                st = bg_pcm_simple(dev, VIRTIO_SND_R_PCM_PREPARE, 0, &err);
+                sg->ff = src;
+            }
+            m->verified = st == VIRTIO_SND_S_OK;
+            if (!m->verified)
+                m->verify_error = st < 0 ? g_strdup(err ? err->message : "failed")
+                                         : g_strdup_printf("PREPARE after load answered 0x%x", st);
+            g_clear_error(&err);
+        }
     }
     m->save_ms = bs_summarize(save);
     m->load_ms = bs_summarize(load);
-    say("  migration: %" G_GUINT64_FORMAT " bytes, save median %.3f ms, load median %.3f ms",
-        m->bytes, m->save_ms.median, m->load_ms.median);
+    say("  migration: %" G_GUINT64_FORMAT " bytes, save median %.3f ms, load median %.3f ms; "
+        "destination continues: %s", m->bytes, m->save_ms.median, m->load_ms.median,
+        m->verified ? "yes" : m->verify_error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -595,6 +746,9 @@ int main(int argc, char **argv)
         { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt.quick, "Short runs (a few seconds)", NULL },
         { "only", 0, 0, G_OPTION_ARG_STRING, &opt.only,
           "Comma-separated subset: startup,idle,ctl,cpu,pacing,migration", "LIST" },
+        { "no-msg-polling", 0, 0, G_OPTION_ARG_NONE, &opt.no_polling,
+          "Do not negotiate MSG_POLLING even if offered (Linux does): kick every queued period",
+          NULL },
         { "queue-size", 0, 0, G_OPTION_ARG_INT, &opt.queue_size,
           "Ring size (default 256; QEMU uses 64)", "N" },
         { "depth", 0, 0, G_OPTION_ARG_INT, &opt.depth, "Periods queued per stream (default 4)",
@@ -637,6 +791,7 @@ int main(int argc, char **argv)
     run.quick = opt.quick;
     run.queue_size = (unsigned int)opt.queue_size;
     run.depth = (unsigned int)opt.depth;
+    run.no_polling = opt.no_polling;
     struct utsname un;
     uname(&un);
     run.host = g_strdup_printf("%s %s %s, %ld online CPUs", un.sysname, un.release, un.machine,
