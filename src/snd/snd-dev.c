@@ -32,15 +32,23 @@
  * - Broken: a device-readable event buffer is a corrupt event queue
  *   (vu_dev_set_broken(), NEEDS_RESET) until the next reset.
  *
- * State for migration (snd-migrate.c, to come): everything the guest can
- * observe lives in SndPcm (per stream: state, parameters, gain), SndInfo
- * (jack remaps; connection follows the host) and SndKctl (control values).
- * Nothing is in flight once every ring is stopped, since a queue stop
- * returns all held messages, so no element bookkeeping needs saving.
+ * State for migration (snd-migrate.c): everything the guest can observe
+ * lives in SndPcm (per stream: state, parameters, gain, playback carried
+ * over a queue stop), SndInfo (jack remaps; connection follows the host),
+ * SndKctl (control values) and the event queue.  Nothing is in flight once
+ * every ring is stopped: a tx stop completes its messages (their frames
+ * move into the stream's carry), an rx stop gives the waiting buffers back
+ * to the ring (vu_queue_unpop) when they are the newest popped, so no
+ * element bookkeeping needs saving.  SET_DEVICE_STATE_FD is refused unless
+ * the device is suspended.  With $VSND_STATE_FILE the state is also
+ * written after every control request and reset, and loaded by a new
+ * connection (with INFLIGHT_SHMFD) when its first ring starts: the restart
+ * continuity of snd-migrate.c.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -53,7 +61,11 @@
 #include "snd/snd-info.h"
 #include "snd/snd-kctl.h"
 #include "snd/snd-log.h"
+#include "snd/snd-migrate.h"
 #include "snd/snd-pcm.h"
+
+/* vhost-user.rst "Protocol features": VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD. */
+#define SND_PROTOCOL_F_INFLIGHT_SHMFD 12
 
 /* Queue poll interval while a stream negotiated MSG_POLLING. */
 #define SND_POLL_MS 5
@@ -68,6 +80,15 @@ struct SndDev {
     SndEventQueue *events;
     bool in_request; /* events raised by a control request wait for its reply */
     guint poll_id;
+    /* Device-state transfer (snd-migrate.c): the current one, if any. */
+    SndMigrateXfer *xfer;
+    /* rx buffers held, in pop order: element -> pop sequence number, to
+     * know at a queue stop whether they can go back to the ring. */
+    GHashTable *rx_seq;
+    uint64_t rx_next_seq;
+    int64_t rx_done_max;   /* highest sequence completed, -1 none */
+    bool rx_rewind_ok;
+    bool restart_checked;  /* state file looked at on this connection */
 };
 
 static SndDev *dev_snd(VuDev *dev)
@@ -78,6 +99,40 @@ static SndDev *dev_snd(VuDev *dev)
 static bool ctls_negotiated(const SndDev *snd)
 {
     return snd->dev && snd->kctl && vu_dev_has_feature(snd->dev, VIRTIO_SND_F_CTLS);
+}
+
+static uint64_t snd_offered(const SndDev *snd)
+{
+    return snd->cfg->controls ? 1ull << VIRTIO_SND_F_CTLS : 0;
+}
+
+static SndMigrateDev migrate_dev(SndDev *snd)
+{
+    SndMigrateDev d = {
+        .pcm = snd->pcm,
+        .info = snd->info,
+        .kctl = snd->kctl,
+        .events = snd->events,
+        .features = snd->dev ? vu_dev_features(snd->dev) : 0,
+        .offered = snd_offered(snd),
+    };
+
+    return d;
+}
+
+/* Restart continuity: the state as of now, in the state file. */
+static void state_file_update(SndDev *snd)
+{
+    const char *path = snd_migrate_state_file();
+    SndMigrateDev d;
+    g_autoptr(GBytes) blob = NULL;
+
+    if (!path) {
+        return;
+    }
+    d = migrate_dev(snd);
+    blob = snd_migrate_save(&d);
+    snd_migrate_file_write(path, blob);
 }
 
 /* ---- event queue ----------------------------------------------------------- */
@@ -144,6 +199,14 @@ static void io_complete(void *opaque, SndIoMsg *msg, uint32_t status, uint32_t l
     VuVirtqElement *elem = msg->elem;
     size_t len = snd_io_msg_finish(msg, status, latency);
 
+    if (!msg->tx && elem) {
+        gpointer seq;
+
+        if (g_hash_table_lookup_extended(snd->rx_seq, elem, NULL, &seq)) {
+            snd->rx_done_max = MAX(snd->rx_done_max, (int64_t)GPOINTER_TO_SIZE(seq));
+            g_hash_table_remove(snd->rx_seq, elem);
+        }
+    }
     if (snd->dev && elem) {
         VuVirtq *vq = vu_dev_queue(snd->dev, msg->tx ? VSND_VQ_TX : VSND_VQ_RX);
 
@@ -159,6 +222,9 @@ static void io_discard(void *opaque, SndIoMsg *msg)
     SndDev *snd = opaque;
 
     /* Reset: the element is forgotten, never returned to the guest. */
+    if (msg->elem) {
+        g_hash_table_remove(snd->rx_seq, msg->elem);
+    }
     if (snd->dev && msg->elem) {
         vu_queue_detach(snd->dev, vu_dev_queue(snd->dev, msg->tx ? VSND_VQ_TX : VSND_VQ_RX),
                         msg->elem);
@@ -208,12 +274,31 @@ static void pcm_polling(void *opaque, bool on)
     }
 }
 
+/* A queue stop: give a waiting capture buffer back to the ring.  Only
+ * possible when the held buffers are the newest ones popped (then the core
+ * rewinds the avail index over them). */
+static bool io_giveback(void *opaque, SndIoMsg *msg)
+{
+    SndDev *snd = opaque;
+    VuVirtqElement *elem = msg->elem;
+
+    if (!snd->dev || !elem || msg->tx || !snd->rx_rewind_ok) {
+        return false;
+    }
+    g_hash_table_remove(snd->rx_seq, elem);
+    vu_queue_unpop(snd->dev, vu_dev_queue(snd->dev, VSND_VQ_RX), elem);
+    vu_elem_free(elem);
+    snd_io_msg_free(msg);
+    return true;
+}
+
 static const SndPcmHost pcm_host = {
     .complete = io_complete,
     .discard = io_discard,
     .event = pcm_event,
     .connected = pcm_connected,
     .polling = pcm_polling,
+    .giveback = io_giveback,
 };
 
 static void kctl_notify(void *opaque, uint32_t control_id, uint32_t mask)
@@ -263,6 +348,7 @@ static void handle_ctl(SndDev *snd)
         vu_elem_free(elem);
         vu_queue_notify(dev, vq);
         flush_events(snd);
+        state_file_update(snd);
     }
 }
 
@@ -283,6 +369,9 @@ static void handle_io(SndDev *snd, unsigned int qidx)
         uint32_t status;
 
         msg->elem = elem;
+        if (!tx) {
+            g_hash_table_insert(snd->rx_seq, elem, GSIZE_TO_POINTER(snd->rx_next_seq++));
+        }
         if (!msg->valid) {
             snd_guest_error("%s: %s", tx ? "tx" : "rx", error);
             status = VIRTIO_SND_S_BAD_MSG;
@@ -299,9 +388,7 @@ static void handle_io(SndDev *snd, unsigned int qidx)
 
 static uint64_t snd_get_features(VuDev *dev)
 {
-    SndDev *snd = dev_snd(dev);
-
-    return snd->cfg->controls ? 1ull << VIRTIO_SND_F_CTLS : 0;
+    return snd_offered(dev_snd(dev));
 }
 
 static void snd_set_features(VuDev *dev, uint64_t features)
@@ -348,11 +435,63 @@ static void snd_queue_kick(VuDev *dev, int qidx)
     }
 }
 
+/* Restart continuity: a new connection of a front-end that keeps the
+ * inflight region (so it is resuming a guest, not booting one) gets the
+ * state the previous back-end left in the state file, before the first
+ * resubmitted message is looked at. */
+static void restart_restore(SndDev *snd)
+{
+    const char *path = snd_migrate_state_file();
+    g_autoptr(GBytes) blob = NULL;
+    g_autoptr(GError) error = NULL;
+    SndMigrateDev d;
+
+    if (!path || !snd->dev ||
+        !(vu_dev_protocol_features(snd->dev) & (1ull << SND_PROTOCOL_F_INFLIGHT_SHMFD))) {
+        return;
+    }
+    for (uint32_t i = 0; i < snd_pcm_count(snd->pcm); i++) {
+        if (snd_pcm_state(snd->pcm, i) != SND_PCM_STATE_INIT) {
+            return; /* not a fresh device */
+        }
+    }
+    blob = snd_migrate_file_read(path);
+    if (!blob) {
+        return;
+    }
+    d = migrate_dev(snd);
+    if (!snd_migrate_load(&d, g_bytes_get_data(blob, NULL), g_bytes_get_size(blob), &error)) {
+        g_warning("state file %s not restored: %s", path, error->message);
+        return;
+    }
+    g_info("stream state restored from %s", path);
+}
+
 static void snd_queue_set_started(VuDev *dev, int qidx, bool started)
 {
     SndDev *snd = dev_snd(dev);
 
     g_debug("queue %d %s", qidx, started ? "started" : "stopped");
+    if (started && !snd->restart_checked) {
+        snd->restart_checked = true;
+        restart_restore(snd);
+    }
+    if (qidx == VSND_VQ_RX && !started) {
+        int64_t oldest = G_MAXINT64;
+        GHashTableIter it;
+        gpointer seq;
+
+        g_hash_table_iter_init(&it, snd->rx_seq);
+        while (g_hash_table_iter_next(&it, NULL, &seq)) {
+            oldest = MIN(oldest, (int64_t)GPOINTER_TO_SIZE(seq));
+        }
+        /* Every buffer popped after the oldest held one is held too. */
+        snd->rx_rewind_ok = oldest > snd->rx_done_max;
+    }
+    if (qidx == VSND_VQ_RX && started) {
+        snd->rx_next_seq = 0;
+        snd->rx_done_max = -1;
+    }
     if (qidx == VSND_VQ_TX || qidx == VSND_VQ_RX) {
         VsndDirection dir = qidx == VSND_VQ_TX ? VSND_DIR_OUTPUT : VSND_DIR_INPUT;
 
@@ -377,6 +516,18 @@ static void snd_suspend(VuDev *dev, bool suspended)
     }
 }
 
+/* Whether the front-end has closed the connection (reset on disconnect). */
+static bool peer_gone(SndDev *snd)
+{
+    struct pollfd p = { .events = POLLRDHUP };
+
+    if (!snd->dev) {
+        return true;
+    }
+    p.fd = vu_dev_socket_fd(snd->dev);
+    return p.fd < 0 || (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR)));
+}
+
 static void snd_reset(VuDev *dev)
 {
     SndDev *snd = dev_snd(dev);
@@ -389,21 +540,73 @@ static void snd_reset(VuDev *dev)
     }
     snd_event_queue_clear(snd->events);
     g_clear_handle_id(&snd->poll_id, g_source_remove);
+    g_clear_pointer(&snd->xfer, snd_migrate_xfer_free);
+    if (!peer_gone(snd)) {
+        /* A virtio reset the guest asked for: nothing to continue.  When
+         * the front-end went away instead, the state stays for its
+         * reconnection. */
+        state_file_update(snd);
+    }
+}
+
+static int state_loaded(void *opaque, GBytes *blob)
+{
+    SndDev *snd = opaque;
+    g_autoptr(GError) error = NULL;
+    SndMigrateDev d = migrate_dev(snd);
+
+    if (!snd->dev || !vu_dev_suspended(snd->dev)) {
+        g_warning("device state: a ring started during the load; refused");
+        return -EBUSY;
+    }
+    if (!snd_migrate_load(&d, g_bytes_get_data(blob, NULL), g_bytes_get_size(blob), &error)) {
+        g_warning("%s", error->message);
+        return -EINVAL;
+    }
+    g_info("device state loaded (%zu bytes)", g_bytes_get_size(blob));
+    state_file_update(snd);
+    return 0;
 }
 
 static int snd_set_device_state_fd(VuDev *dev, int direction, int phase, int fd, int *reply_fd)
 {
-    /* Device-state migration arrives with snd-migrate.c (issue 6). */
-    if (fd >= 0) {
-        close(fd);
-    }
+    SndDev *snd = dev_snd(dev);
+
     *reply_fd = -1;
-    return -ENOTSUP;
+    g_clear_pointer(&snd->xfer, snd_migrate_xfer_free);
+    if (phase != VU_TRANSFER_STATE_PHASE_STOPPED || !vu_dev_suspended(dev)) {
+        /* Only a suspended device has a state that holds still. */
+        g_warning("device state transfer refused: %s",
+                  phase != VU_TRANSFER_STATE_PHASE_STOPPED ? "unknown phase"
+                                                           : "rings are running");
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -EBUSY;
+    }
+    if (direction == VU_TRANSFER_STATE_DIRECTION_SAVE) {
+        SndMigrateDev d = migrate_dev(snd);
+        g_autoptr(GBytes) blob = snd_migrate_save(&d);
+
+        g_debug("device state: saving %zu bytes", g_bytes_get_size(blob));
+        snd->xfer = snd_migrate_xfer_save(fd, blob);
+    } else {
+        snd->xfer = snd_migrate_xfer_load(fd, state_loaded, snd);
+    }
+    return 0;
 }
 
 static int snd_check_device_state(VuDev *dev)
 {
-    return -ENOTSUP;
+    SndDev *snd = dev_snd(dev);
+    int r;
+
+    if (!snd->xfer) {
+        return -ENOENT;
+    }
+    r = snd_migrate_xfer_result(snd->xfer);
+    g_clear_pointer(&snd->xfer, snd_migrate_xfer_free);
+    return r;
 }
 
 static const VuDevIface snd_iface = {
@@ -427,6 +630,8 @@ SndDev *snd_dev_new(const VsndConfig *cfg, VsndAudio *audio)
     snd->cfg = cfg;
     snd->audio = audio;
     snd->events = snd_event_queue_new();
+    snd->rx_seq = g_hash_table_new(NULL, NULL);
+    snd->rx_done_max = -1;
     snd->pcm = snd_pcm_new(cfg, audio, &pcm_host, snd);
     snd->info = snd_info_new(cfg, snd->pcm);
     if (cfg->controls) {
@@ -443,10 +648,12 @@ void snd_dev_free(SndDev *snd)
     /* The VuDev is gone already (vu_dev_free() resets the device first). */
     snd->dev = NULL;
     g_clear_handle_id(&snd->poll_id, g_source_remove);
+    g_clear_pointer(&snd->xfer, snd_migrate_xfer_free);
     snd_kctl_free(snd->kctl);
     snd_info_free(snd->info);
     snd_pcm_free(snd->pcm);
     snd_event_queue_free(snd->events);
+    g_hash_table_unref(snd->rx_seq);
     g_free(snd);
 }
 

@@ -48,6 +48,15 @@ bool snd_event_queue_peek(const SndEventQueue *q, struct virtio_snd_event *ret_e
     return true;
 }
 
+bool snd_event_queue_nth(const SndEventQueue *q, unsigned int i, struct virtio_snd_event *ret_ev)
+{
+    if (i >= q->len) {
+        return false;
+    }
+    *ret_ev = q->ev[(q->head + i) % SND_EVENT_QUEUE_MAX];
+    return true;
+}
+
 void snd_event_queue_pop(SndEventQueue *q)
 {
     if (q->len) {

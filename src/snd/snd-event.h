@@ -28,6 +28,8 @@ bool snd_event_queue_push(SndEventQueue *q, const struct virtio_snd_event *ev);
 bool snd_event_queue_peek(const SndEventQueue *q, struct virtio_snd_event *ret_ev);
 void snd_event_queue_pop(SndEventQueue *q);
 unsigned int snd_event_queue_length(const SndEventQueue *q);
+/* The @i-th pending event, oldest first (@i < length); false if none. */
+bool snd_event_queue_nth(const SndEventQueue *q, unsigned int i, struct virtio_snd_event *ret_ev);
 void snd_event_queue_clear(SndEventQueue *q);
 /* Build the wire form of an event. */
 void snd_event_make(struct virtio_snd_event *ev, uint32_t code, uint32_t data);

@@ -128,6 +128,14 @@ uint32_t snd_info_jack_remap(SndInfo *info, uint32_t jack, uint32_t association,
     return VIRTIO_SND_S_OK;
 }
 
+void snd_info_jack_get_remap(const SndInfo *info, uint32_t jack, uint32_t *ret_association,
+                             uint32_t *ret_sequence)
+{
+    g_assert(jack < info->njacks);
+    *ret_association = info->jacks[jack].association;
+    *ret_sequence = info->jacks[jack].sequence;
+}
+
 void snd_info_chmap(const SndInfo *info, uint32_t chmap, struct virtio_snd_chmap_info *ret)
 {
     uint32_t stream;

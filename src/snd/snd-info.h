@@ -36,6 +36,9 @@ void snd_info_jack(const SndInfo *info, uint32_t jack, struct virtio_snd_jack_in
 /* JACK_REMAP for a valid @jack; Return: a VIRTIO_SND_S_* status. */
 uint32_t snd_info_jack_remap(SndInfo *info, uint32_t jack, uint32_t association,
                              uint32_t sequence);
+/* Current remap (association, sequence) of @jack (< jacks). */
+void snd_info_jack_get_remap(const SndInfo *info, uint32_t jack, uint32_t *ret_association,
+                             uint32_t *ret_sequence);
 void snd_info_chmap(const SndInfo *info, uint32_t chmap, struct virtio_snd_chmap_info *ret);
 /* Back to power-on (remaps forgotten). */
 void snd_info_reset(SndInfo *info);

@@ -283,6 +283,52 @@ uint32_t snd_kctl_read(const SndKctl *kctl, uint32_t id, uint8_t *out, size_t ca
     return VIRTIO_SND_S_OK;
 }
 
+/* Whether @v lies in @e's range and on its step. */
+static bool value_ok(const KctlElem *e, int64_t v)
+{
+    return v >= e->min && v <= e->max && !(e->step > 1 && (v - e->min) % e->step);
+}
+
+uint32_t snd_kctl_values(const SndKctl *kctl, uint32_t id, int64_t *out, uint32_t max)
+{
+    const KctlElem *e = elem(kctl, id);
+    uint32_t n = MIN(e->count, max);
+
+    memcpy(out, e->value, n * sizeof(out[0]));
+    return e->count;
+}
+
+bool snd_kctl_values_valid(const SndKctl *kctl, uint32_t id, const int64_t *values, uint32_t n)
+{
+    const KctlElem *e;
+
+    if (id >= kctl->elems->len) {
+        return false;
+    }
+    e = elem(kctl, id);
+    if (n != e->count) {
+        return false;
+    }
+    for (uint32_t c = 0; c < n; c++) {
+        if (!value_ok(e, values[c])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void snd_kctl_restore_values(SndKctl *kctl, uint32_t id, const int64_t *values, uint32_t n)
+{
+    KctlElem *e = elem(kctl, id);
+
+    for (uint32_t c = 0; c < n && c < e->count; c++) {
+        e->value[c] = values[c];
+    }
+    if (e->kind == KCTL_VOLUME || e->kind == KCTL_SWITCH) {
+        apply_stream(kctl, e->stream);
+    }
+}
+
 uint32_t snd_kctl_write(SndKctl *kctl, uint32_t id, const uint8_t *value, size_t len)
 {
     KctlElem *e = elem(kctl, id);
@@ -303,7 +349,7 @@ uint32_t snd_kctl_write(SndKctl *kctl, uint32_t id, const uint8_t *value, size_t
 
         memcpy(&le, value + c * 4, 4);
         nv[c] = (int32_t)GUINT32_FROM_LE(le);
-        if (nv[c] < e->min || nv[c] > e->max || (e->step > 1 && (nv[c] - e->min) % e->step)) {
+        if (!value_ok(e, nv[c])) {
             snd_guest_error("CTL_WRITE: control %u: value %" G_GINT64_FORMAT
                             " outside %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT, id, nv[c],
                             e->min, e->max);

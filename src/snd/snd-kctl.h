@@ -44,4 +44,15 @@ uint32_t snd_kctl_tlv_write(SndKctl *kctl, uint32_t id, uint32_t code, const uin
 /* Back to power-on values; the host volume follows. */
 void snd_kctl_reset(SndKctl *kctl);
 
+/*
+ * Migration (snd-migrate.c).  snd_kctl_values() copies up to @max members
+ * of control @id (< count) into @out and returns the member count;
+ * snd_kctl_values_valid() checks untrusted values (id, count, range, step);
+ * snd_kctl_restore_values() sets values already checked, applies volume and
+ * mute to the stream and sends no notification.  Main thread.
+ */
+uint32_t snd_kctl_values(const SndKctl *kctl, uint32_t id, int64_t *out, uint32_t max);
+bool snd_kctl_values_valid(const SndKctl *kctl, uint32_t id, const int64_t *values, uint32_t n);
+void snd_kctl_restore_values(SndKctl *kctl, uint32_t id, const int64_t *values, uint32_t n);
+
 #endif /* VSND_SND_KCTL_H */

@@ -87,6 +87,8 @@ struct SndPcmStream {
     uint32_t gain;
     bool mute;
     bool soft_gain;        /* driver has no volume: scale the data here */
+    GByteArray *carry;     /* playback taken over from messages at a queue
+                            * stop; played before the FIFO */
     guint pump_id;
     guint clock_id;
 };
@@ -259,6 +261,11 @@ static gboolean clock_tick(gpointer data)
         st->clock_id = 0;
         return G_SOURCE_REMOVE;
     }
+    if (st->carry->len) {
+        /* The host end is gone: carried frames go the way of a period. */
+        g_byte_array_set_size(st->carry, 0);
+        return G_SOURCE_CONTINUE;
+    }
     msg = g_queue_pop_head(&st->fifo);
     if (msg) {
         if (!msg->tx) {
@@ -343,10 +350,40 @@ static ssize_t pump_read(SndPcmStream *st, SndIoMsg *msg)
 
 static void stream_host_error(SndPcmStream *st, int err);
 
+/* Write carried frames first.  Return: true when all are written. */
+static bool pump_carry(SndPcmStream *st)
+{
+    while (st->carry->len) {
+        g_autofree uint8_t *scaled = NULL;
+        struct iovec one = { st->carry->data, st->carry->len };
+        ssize_t n;
+
+        if (gain_needed(st)) {
+            scaled = g_memdup2(st->carry->data, st->carry->len);
+            snd_gain_apply(scaled, st->carry->len, st->params.format, st->gain, st->mute);
+            one.iov_base = scaled;
+        }
+        n = vsnd_audio_write(st->pcm->audio, st->host->s, &one, 1);
+        if (n == -EAGAIN || n == 0) {
+            return false;
+        }
+        if (n < 0) {
+            stream_host_error(st, (int)n);
+            return false;
+        }
+        g_byte_array_remove_range(st->carry, 0, (guint)MIN((size_t)n, st->carry->len));
+    }
+    return true;
+}
+
 static void stream_pump(SndPcmStream *st)
 {
     SndIoMsg *msg;
 
+    if (st->state == SND_PCM_STATE_RUNNING && st->host && !st->host_failed &&
+        st->carry->len && !pump_carry(st)) {
+        return;
+    }
     while (st->state == SND_PCM_STATE_RUNNING && st->host && !st->host_failed &&
            (msg = g_queue_peek_head(&st->fifo))) {
         if (msg->done < msg->data_len) {
@@ -665,6 +702,7 @@ SndPcm *snd_pcm_new(const VsndConfig *cfg, VsndAudio *audio, const SndPcmHost *h
                                     st->dir == VSND_DIR_OUTPUT ? "playback" : "capture", i);
         st->state = SND_PCM_STATE_INIT;
         st->gain = SND_GAIN_UNITY;
+        st->carry = g_byte_array_new();
         g_queue_init(&st->fifo);
         stream_caps(pcm, st, sc);
         st->connected = vsnd_audio_is_connected(audio, st->dir, st->target);
@@ -680,6 +718,7 @@ void snd_pcm_free(SndPcm *pcm)
     snd_pcm_reset(pcm);
     for (uint32_t i = 0; i < pcm->n; i++) {
         g_free(pcm->streams[i].label);
+        g_byte_array_unref(pcm->streams[i].carry);
     }
     g_free(pcm->streams);
     g_free(pcm);
@@ -692,6 +731,7 @@ void snd_pcm_reset(SndPcm *pcm)
 
         stream_discard(st);
         stream_close(st, false);
+        g_byte_array_set_size(st->carry, 0);
         st->state = SND_PCM_STATE_INIT;
         st->has_params = false;
         memset(&st->params, 0, sizeof(st->params));
@@ -778,53 +818,65 @@ bool snd_pcm_connected(const SndPcm *pcm, uint32_t id)
 
 /* ---- control requests ------------------------------------------------------- */
 
-static uint32_t params_check(const SndPcmStream *st, const SndPcmParams *p)
+/* The one parameter check (SET_PARAMS and migration).  Return: a
+ * VIRTIO_SND_S_* status; *@ret_why names a refusal.  Bit indices are
+ * checked against 64 before any shift. */
+static uint32_t params_verdict(const SndPcmStream *st, const SndPcmParams *p,
+                               const char **ret_why)
 {
     const uint32_t shmem = (1u << VIRTIO_SND_PCM_F_SHMEM_HOST) |
                            (1u << VIRTIO_SND_PCM_F_SHMEM_GUEST);
     unsigned int frame;
 
-    /* Bit indices are checked against 64 before any shift. */
     if (p->format >= 64 || p->format >= VSND_PCM_FMT_COUNT) {
-        snd_guest_error("stream %u: SET_PARAMS: undefined format %u", st->id, p->format);
+        *ret_why = "undefined format";
         return VIRTIO_SND_S_BAD_MSG;
     }
     if (p->rate >= 64 || p->rate >= VSND_PCM_RATE_COUNT) {
-        snd_guest_error("stream %u: SET_PARAMS: undefined rate %u", st->id, p->rate);
+        *ret_why = "undefined rate";
         return VIRTIO_SND_S_BAD_MSG;
     }
     if (p->features >> VSND_PCM_F_COUNT) {
-        snd_guest_error("stream %u: SET_PARAMS: undefined features 0x%x", st->id, p->features);
+        *ret_why = "undefined features";
         return VIRTIO_SND_S_BAD_MSG;
     }
     if ((p->features & shmem) == shmem) {
-        snd_guest_error("stream %u: SET_PARAMS: both shared memory features", st->id);
+        *ret_why = "both shared memory features";
         return VIRTIO_SND_S_BAD_MSG;
     }
     if (p->channels == 0) {
-        snd_guest_error("stream %u: SET_PARAMS: zero channels", st->id);
+        *ret_why = "zero channels";
         return VIRTIO_SND_S_BAD_MSG;
     }
     if (p->period_bytes == 0 || p->buffer_bytes == 0 || p->buffer_bytes % p->period_bytes) {
-        snd_guest_error("stream %u: SET_PARAMS: buffer %u bytes is not a multiple of period "
-                        "%u bytes", st->id, p->buffer_bytes, p->period_bytes);
+        *ret_why = "buffer is not a multiple of the period";
         return VIRTIO_SND_S_BAD_MSG;
     }
     frame = vsnd_pcm_frame_bytes(p->format, p->channels);
     if (frame && p->period_bytes % frame) {
-        snd_guest_error("stream %u: SET_PARAMS: period %u bytes is not whole frames of %u",
-                        st->id, p->period_bytes, frame);
+        *ret_why = "period is not whole frames";
         return VIRTIO_SND_S_BAD_MSG;
     }
     if (!(st->formats & (1ull << p->format)) || !(st->rates & (1ull << p->rate)) ||
         p->channels < st->channels_min || p->channels > st->channels_max ||
         (p->features & ~SND_PCM_FEATURES_OFFERED) || p->buffer_bytes > SND_PCM_MAX_BUFFER_BYTES) {
-        snd_guest_error("stream %u: SET_PARAMS: format %u rate %u channels %u features 0x%x "
-                        "buffer %u not offered", st->id, p->format, p->rate, p->channels,
-                        p->features, p->buffer_bytes);
+        *ret_why = "format, rate, channels, features or buffer size not offered";
         return VIRTIO_SND_S_NOT_SUPP;
     }
     return VIRTIO_SND_S_OK;
+}
+
+static uint32_t params_check(const SndPcmStream *st, const SndPcmParams *p)
+{
+    const char *why = NULL;
+    uint32_t status = params_verdict(st, p, &why);
+
+    if (status != VIRTIO_SND_S_OK) {
+        snd_guest_error("stream %u: SET_PARAMS refused (format %u rate %u channels %u "
+                        "features 0x%x buffer %u period %u): %s", st->id, p->format, p->rate,
+                        p->channels, p->features, p->buffer_bytes, p->period_bytes, why);
+    }
+    return status;
 }
 
 uint32_t snd_pcm_set_params(SndPcm *pcm, const struct virtio_snd_pcm_set_params *req)
@@ -858,6 +910,7 @@ uint32_t snd_pcm_set_params(SndPcm *pcm, const struct virtio_snd_pcm_set_params 
     }
     stream_flush(st, VIRTIO_SND_S_IO_ERR);
     stream_close(st, false);
+    g_byte_array_set_size(st->carry, 0);
     st->params = p;
     st->has_params = true;
     st->state = to;
@@ -893,6 +946,7 @@ uint32_t snd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
         }
         /* Re-prepare: nothing queued so far will play. */
         stream_flush(st, VIRTIO_SND_S_IO_ERR);
+        g_byte_array_set_size(st->carry, 0);
         if (!st->host && stream_open(st) < 0) {
             return VIRTIO_SND_S_IO_ERR;
         }
@@ -922,6 +976,7 @@ uint32_t snd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
     case SND_PCM_CMD_RELEASE:
         /* Spec "Stream Release": every pending message completes first. */
         stream_flush(st, VIRTIO_SND_S_IO_ERR);
+        g_byte_array_set_size(st->carry, 0);
         stream_close(st, true);
         break;
     default:
@@ -989,6 +1044,47 @@ void snd_pcm_set_gain(SndPcm *pcm, uint32_t id, uint32_t gain, bool mute)
     stream_apply_gain(st);
 }
 
+/* Playback: take the unplayed frames of every pending message over into
+ * the carry (bounded), then complete the messages. */
+static void stream_take_over(SndPcmStream *st)
+{
+    SndIoMsg *msg;
+    size_t lost = 0;
+
+    while ((msg = g_queue_pop_head(&st->fifo))) {
+        unsigned int cnt = snd_io_msg_cursor(msg);
+
+        for (unsigned int i = 0; i < cnt; i++) {
+            size_t room = SND_PCM_MAX_CARRY_BYTES - MIN(st->carry->len, SND_PCM_MAX_CARRY_BYTES);
+            size_t l = MIN(msg->cursor[i].iov_len, room);
+
+            g_byte_array_append(st->carry, msg->cursor[i].iov_base, (guint)l);
+            lost += msg->cursor[i].iov_len - l;
+        }
+        msg->done = msg->data_len;
+        stream_complete(st, msg, VIRTIO_SND_S_IO_ERR);
+    }
+    if (lost) {
+        g_warning("stream %u: queue stop: %zu queued playback bytes beyond %u dropped", st->id,
+                  lost, SND_PCM_MAX_CARRY_BYTES);
+    }
+}
+
+/* Capture: hand waiting buffers back to the ring, newest first, or
+ * complete them (silence, FIFO order) when the host cannot take them. */
+static void stream_give_back(SndPcmStream *st)
+{
+    SndIoMsg *msg;
+
+    while (st->pcm->host->giveback && (msg = g_queue_pop_tail(&st->fifo))) {
+        if (!st->pcm->host->giveback(st->pcm->opaque, msg)) {
+            g_queue_push_tail(&st->fifo, msg);
+            break;
+        }
+    }
+    stream_flush(st, VIRTIO_SND_S_IO_ERR);
+}
+
 void snd_pcm_queue_stopped(SndPcm *pcm, VsndDirection dir)
 {
     for (uint32_t i = 0; i < pcm->n; i++) {
@@ -997,7 +1093,13 @@ void snd_pcm_queue_stopped(SndPcm *pcm, VsndDirection dir)
         if (st->dir != dir) {
             continue;
         }
-        stream_flush(st, VIRTIO_SND_S_IO_ERR);
+        if (dir == VSND_DIR_OUTPUT && state_open(st->state)) {
+            stream_take_over(st);
+        } else if (dir == VSND_DIR_INPUT) {
+            stream_give_back(st);
+        } else {
+            stream_flush(st, VIRTIO_SND_S_IO_ERR);
+        }
         if (st->state == SND_PCM_STATE_RUNNING) {
             clock_stop(st);
             g_clear_handle_id(&st->pump_id, g_source_remove);
@@ -1030,4 +1132,112 @@ void snd_pcm_queue_started(SndPcm *pcm, VsndDirection dir)
             clock_start(st);
         }
     }
+}
+
+/* ---- migration and restart ---------------------------------------------------- */
+
+void snd_pcm_snapshot(const SndPcm *pcm, uint32_t id, SndPcmSnapshot *ret)
+{
+    const SndPcmStream *st;
+
+    g_assert(id < pcm->n);
+    st = &pcm->streams[id];
+    memset(ret, 0, sizeof(*ret));
+    ret->state = st->state;
+    if (st->state == SND_PCM_STATE_STOPPED && st->queue_paused) {
+        ret->state = SND_PCM_STATE_RUNNING; /* what the guest believes */
+    }
+    ret->has_params = st->has_params;
+    ret->params = st->params;
+    ret->gain = st->gain;
+    ret->mute = st->mute;
+    ret->carry = st->carry->data;
+    ret->carry_len = st->carry->len;
+}
+
+bool snd_pcm_snapshot_valid(const SndPcm *pcm, uint32_t id, const SndPcmSnapshot *snap,
+                            const char **ret_why)
+{
+    const SndPcmStream *st;
+    const char *why = NULL;
+
+    if (id >= pcm->n) {
+        *ret_why = "stream id out of range";
+        return false;
+    }
+    st = &pcm->streams[id];
+    if ((unsigned int)snap->state >= SND_PCM_STATE_MAX) {
+        *ret_why = "undefined stream state";
+        return false;
+    }
+    if (snap->has_params != (snap->state != SND_PCM_STATE_INIT)) {
+        /* Only INIT lacks parameters; every other state was reached
+         * through SET_PARAMS and keeps them. */
+        *ret_why = "stream state and parameters disagree";
+        return false;
+    }
+    if (snap->has_params && params_verdict(st, &snap->params, &why) != VIRTIO_SND_S_OK) {
+        *ret_why = why;
+        return false;
+    }
+    if (!snap->has_params && (snap->params.buffer_bytes || snap->params.period_bytes ||
+                              snap->params.channels || snap->params.format ||
+                              snap->params.rate || snap->params.features)) {
+        *ret_why = "parameters on a stream that has none";
+        return false;
+    }
+    if (snap->gain > SND_GAIN_UNITY) {
+        *ret_why = "gain above unity";
+        return false;
+    }
+    if (snap->carry_len) {
+        unsigned int frame = vsnd_pcm_frame_bytes(snap->params.format, snap->params.channels);
+
+        if (st->dir != VSND_DIR_OUTPUT || !state_open(snap->state) ||
+            snap->carry_len > MIN(snap->params.buffer_bytes, SND_PCM_MAX_CARRY_BYTES) ||
+            (frame && snap->carry_len % frame)) {
+            *ret_why = "carried playback impossible for this stream";
+            return false;
+        }
+    }
+    return true;
+}
+
+void snd_pcm_restore(SndPcm *pcm, uint32_t id, const SndPcmSnapshot *snap)
+{
+    SndPcmStream *st;
+
+    g_assert(id < pcm->n);
+    st = &pcm->streams[id];
+    stream_discard(st);
+    stream_close(st, false);
+    st->state = SND_PCM_STATE_INIT;
+    st->has_params = snap->has_params;
+    st->params = snap->params;
+    st->host_failed = false;
+    st->host_started = false;
+    st->queue_paused = false;
+    st->gain = snap->gain;
+    st->mute = snap->mute;
+    st->soft_gain = false;
+    g_byte_array_set_size(st->carry, 0);
+    g_byte_array_append(st->carry, snap->carry, (guint)snap->carry_len);
+    if (state_open(snap->state) && stream_open(st) < 0) {
+        /* No host stream here: the stream keeps its state and runs on
+         * the software clock, the jack says disconnected. */
+        st->host_failed = true;
+        set_connected(st, false);
+    }
+    switch (snap->state) {
+    case SND_PCM_STATE_RUNNING:
+        /* Every ring is stopped while a state is loaded: paused by the
+         * queue, resumed when it starts. */
+        st->state = SND_PCM_STATE_STOPPED;
+        st->queue_paused = true;
+        break;
+    default:
+        st->state = snap->state;
+        break;
+    }
+    update_polling(pcm);
 }

@@ -75,6 +75,11 @@ typedef struct SndPcmHost {
     void (*connected)(void *opaque, uint32_t stream_id, bool connected);
     /* Whether some stream now wants its queues polled (MSG_POLLING). */
     void (*polling)(void *opaque, bool on);
+    /* Optional.  A queue stops with capture message @msg still waiting:
+     * give its buffer back to the ring unused (it is offered again when
+     * the ring restarts, here or on a migration destination) and free
+     * @msg.  Return false to have it completed with silence instead. */
+    bool (*giveback)(void *opaque, SndIoMsg *msg);
 } SndPcmHost;
 
 typedef struct SndPcm SndPcm;
@@ -129,13 +134,52 @@ uint32_t snd_pcm_submit(SndPcm *pcm, SndIoMsg *msg);
 void snd_pcm_set_gain(SndPcm *pcm, uint32_t id, uint32_t gain, bool mute);
 
 /*
- * snd_pcm_queue_stopped() - the tx (@dir OUTPUT) or rx queue stops: every
- * pending message of that direction completes with IO_ERR now; running
- * streams pause and resume in snd_pcm_queue_started().
+ * snd_pcm_queue_stopped() - the tx (@dir OUTPUT) or rx queue stops
+ * (GET_VRING_BASE: nothing may stay in flight).  Playback: the unplayed
+ * frames of every pending message are copied into the stream (its
+ * "carry", played first when it runs again, here or after a migration),
+ * and the messages complete (IO_ERR, as they are not played yet).
+ * Capture: pending messages go back through host->giveback, or complete
+ * with silence (IO_ERR).  Running streams pause and resume in
+ * snd_pcm_queue_started().
  */
 void snd_pcm_queue_stopped(SndPcm *pcm, VsndDirection dir);
 void snd_pcm_queue_started(SndPcm *pcm, VsndDirection dir);
 /* Back to power-on: host streams closed, messages discarded. */
 void snd_pcm_reset(SndPcm *pcm);
+
+/*
+ * Migration and restart (snd-migrate.c).  A snapshot is what the guest can
+ * observe of one stream plus the playback audio a queue stop took over
+ * (see snd_pcm_queue_stopped()): @state is the guest's view (a stream
+ * paused by a queue stop reads RUNNING).  @carry is borrowed: from the
+ * stream by snd_pcm_snapshot(), from the caller by snd_pcm_restore().
+ */
+typedef struct SndPcmSnapshot {
+    SndPcmState state;
+    bool has_params;
+    SndPcmParams params;
+    uint32_t gain;
+    bool mute;
+    const uint8_t *carry;
+    size_t carry_len;
+} SndPcmSnapshot;
+
+/* Playback bytes a queue stop may take over per stream (the rest of the
+ * held messages completes unplayed, with a warning). */
+#define SND_PCM_MAX_CARRY_BYTES (1024u * 1024)
+
+void snd_pcm_snapshot(const SndPcm *pcm, uint32_t id, SndPcmSnapshot *ret);
+/* Check an untrusted snapshot for stream @id against this device (state,
+ * parameters against the offered capabilities, carry).  Return: true, or
+ * false with *@ret_why naming the problem.  Changes nothing. */
+bool snd_pcm_snapshot_valid(const SndPcm *pcm, uint32_t id, const SndPcmSnapshot *snap,
+                            const char **ret_why);
+/* Replace stream @id by a snapshot that passed snd_pcm_snapshot_valid():
+ * pending messages discarded, host stream reopened with the snapshot's
+ * parameters (a failure leaves the stream on its software clock, as when
+ * the host end vanishes); a RUNNING stream comes back paused by its queue
+ * and resumes in snd_pcm_queue_started(). */
+void snd_pcm_restore(SndPcm *pcm, uint32_t id, const SndPcmSnapshot *snap);
 
 #endif /* VSND_SND_PCM_H */
