@@ -639,8 +639,11 @@ static void test_dirty_log(void)
     /* From here the guest writes nothing: every change is the daemon's,
      * and the shadow follows only what the log reports. */
     FgMem *mem = sg->mem;
+    ff_log_clear(sg->ff); /* first: anything written after it is logged */
     g_autofree uint8_t *shadow = g_memdup2(mem->base, mem->total);
-    ff_log_clear(sg->ff);
+    /* completions from here on must be logged (earlier ones may be) */
+    uint16_t tx_seen = fg_vq_used_idx(sg->vq[VIRTIO_SND_VQ_TX]);
+    uint16_t rx_seen = fg_vq_used_idx(sg->vq[VIRTIO_SND_VQ_RX]);
     gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
     while ((uint16_t)(fg_vq_used_idx(sg->vq[VIRTIO_SND_VQ_TX]) - tx_used) < NMSG ||
            (uint16_t)(fg_vq_used_idx(sg->vq[VIRTIO_SND_VQ_RX]) - rx_used) < NMSG) {
@@ -674,13 +677,23 @@ static void test_dirty_log(void)
             }
         }
     }
-    /* the daemon really wrote: captured frames (a tone, not silence) */
-    for (unsigned int i = 0; i < NMSG; i++) {
+    /* the daemon really wrote: messages complete in FIFO order, so those
+     * after the ones seen before the snapshot have logged frames, status
+     * and used entries */
+    g_test_message("completions after the snapshot: tx %u, rx %u",
+                   NMSG - (uint16_t)(tx_seen - tx_used), NMSG - (uint16_t)(rx_seen - rx_used));
+    for (unsigned int i = (uint16_t)(rx_seen - rx_used); i < NMSG; i++) {
         g_assert_true(ff_log_dirty(sg->ff, rx[i]->page_gpa[0], 1));
         g_assert_true(ff_log_dirty(sg->ff, rx[i]->status_gpa, 8));
-        g_assert_true(ff_log_dirty(sg->ff, tx[i]->status_gpa, 8));
+        g_assert_true(ff_log_dirty(sg->ff, fg_vq_device_gpa(sg->vq[VIRTIO_SND_VQ_RX]), 8));
     }
-    g_assert_true(ff_log_dirty(sg->ff, fg_vq_device_gpa(sg->vq[VIRTIO_SND_VQ_RX]), 8));
+    for (unsigned int i = (uint16_t)(tx_seen - tx_used); i < NMSG; i++) {
+        g_assert_true(ff_log_dirty(sg->ff, tx[i]->status_gpa, 8));
+        g_assert_true(ff_log_dirty(sg->ff, fg_vq_device_gpa(sg->vq[VIRTIO_SND_VQ_TX]), 8));
+    }
+    /* at least the capture side completed after the snapshot (it is
+     * paced: one period per 25 ms) */
+    g_assert_cmpuint((uint16_t)(rx_seen - rx_used), <, NMSG);
     g_assert_cmpuint(dirty, <, pages / 2); /* not everything marked blindly */
 }
 
@@ -791,6 +804,8 @@ int main(int argc, char **argv)
     };
 
     g_test_init(&argc, &argv, NULL);
+    /* A back-end that refuses an oversized state closes its pipe end. */
+    signal(SIGPIPE, SIG_IGN);
     g_test_add_data_func("/integration/migrate/playback/split/wav-to-wav", &pairs[0],
                          test_playback);
     g_test_add_data_func("/integration/migrate/playback/packed/wav-to-wav", &pairs[1],
