@@ -24,6 +24,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -226,13 +227,18 @@ static FfConn *destination(VdProc *dst, SgGuest *sg, GBytes *state, const uint32
     return ff2;
 }
 
-/* Save on the source after QEMU's stop. */
-static GBytes *source_save(SgGuest *sg, uint32_t *bases)
+/* Save on the source after QEMU's stop.  @status_reset: the stop ends with
+ * SET_STATUS(0), as QEMU's vhost_dev_stop() does with F_STATUS. */
+static GBytes *source_save(SgGuest *sg, uint32_t *bases, bool status_reset)
 {
     g_autoptr(GError) err = NULL;
     GBytes *state;
 
-    g_assert_true(ff_suspend(sg->ff, bases, &err));
+    if (status_reset) {
+        g_assert_true(ff_stop(sg->ff, bases, &err));
+    } else {
+        g_assert_true(ff_suspend(sg->ff, bases, &err));
+    }
     g_assert_no_error(err);
     state = ff_save_state(sg->ff, &err);
     g_assert_no_error(err);
@@ -272,6 +278,7 @@ typedef struct Pair {
     const char *src;   /* "wav" or "null" */
     const char *dst;
     bool packed;
+    bool status_reset;
 } Pair;
 
 static char *driver_spec(const char *kind, const char *dir)
@@ -317,7 +324,7 @@ static void test_playback(gconstpointer data)
         player_start(&p, sg, true);
         player_run(&p, MIGRATE_AT, a);
 
-        state = source_save(sg, bases);
+        state = source_save(sg, bases, pair->status_reset);
         b = spawn(spec_b);
         switch_frontend(sg, destination(b, sg, state, bases));
         /* completions A wrote while stopping come first */
@@ -366,8 +373,9 @@ static void test_playback(gconstpointer data)
 
 /* A failed migration: the source's rings start again, the stream goes on
  * there (the playback it took over at the stop plays first). */
-static void test_source_resumes(void)
+static void test_source_resumes(gconstpointer data)
 {
+    bool status_reset = GPOINTER_TO_INT(data);
     char *dir;
 
     if (!vd_require()) {
@@ -388,7 +396,7 @@ static void test_source_resumes(void)
         g_assert_no_error(err);
         player_start(&p, sg, true);
         player_run(&p, MIGRATE_AT, a);
-        state = source_save(sg, bases);
+        state = source_save(sg, bases, status_reset);
         /* suspended during the save: nothing happened meanwhile */
         drain_done(&p);
         g_assert_null(sg_io_wait(sg, false, 100));
@@ -492,7 +500,7 @@ static void test_capture(gconstpointer data)
             SgIoMsg *d;
 
             if (done == MIGRATE_AT && !b) {
-                state = source_save(sg, bases);
+                state = source_save(sg, bases, false);
                 b = spawn(spec);
                 switch_frontend(sg, destination(b, sg, state, bases));
             }
@@ -559,7 +567,7 @@ static void test_bad_blobs(void)
     g_assert_no_error(err);
     set_params(sg, 0);
     uint32_t bases[4];
-    g_autoptr(GBytes) state = source_save(sg, bases);
+    g_autoptr(GBytes) state = source_save(sg, bases, false);
     gsize len = g_bytes_get_size(state);
     g_autofree uint8_t *big = g_malloc0(17u * 1024 * 1024);
     memcpy(big, g_bytes_get_data(state, NULL), len);
@@ -794,6 +802,83 @@ static void test_restart(gconstpointer data)
     rm_dir(state_dir);
 }
 
+/* The front-end drops the connection and comes back (QEMU's reconnect=):
+ * same daemon, the inflight region handed back, streams as they were. */
+static void test_reconnect(void)
+{
+    char *dir, *state_dir;
+
+    if (!vd_require()) {
+        return;
+    }
+    dir = make_dir();
+    state_dir = make_dir();
+    {
+        g_autofree char *state_file = g_build_filename(state_dir, "snd.state", NULL);
+        g_autofree char *spec = driver_spec("wav", dir);
+        g_autoptr(VdProc) a = NULL;
+        g_autoptr(GError) err = NULL;
+        g_autoptr(SgGuest) sg = NULL;
+        g_autoptr(GBytes) da = NULL;
+        g_autoptr(FfConn) holder = NULL;
+        int sv[2];
+        uint32_t bases[4];
+        Player p = { 0 };
+
+        g_setenv("VSND_STATE_FILE", state_file, TRUE);
+        a = spawn(spec);
+        g_unsetenv("VSND_STATE_FILE");
+        sg = sg_connect(a, NULL, &err);
+        g_assert_no_error(err);
+        ff_setup(sg->ff)->inflight = true;
+        g_assert_true(sg_boot(sg, &err));
+        g_assert_no_error(err);
+        player_start(&p, sg, true);
+        player_run(&p, MIGRATE_AT, a);
+
+        /* keep the inflight region (QEMU holds it), drop the connection */
+        g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+        close(sv[1]);
+        holder = ff_new_from_fd(sv[0]);
+        ff_adopt_inflight(holder, sg->ff);
+        *ff_setup(holder) = *ff_setup(sg->ff);
+        ff_free(sg->ff);
+        sg->ff = vd_connect(a, &err);
+        g_assert_no_error(err);
+        ff_adopt_inflight(sg->ff, holder);
+        *ff_setup(sg->ff) = *ff_setup(holder);
+        g_assert_true(ff_realize(sg->ff, &err));
+        g_assert_no_error(err);
+        /* what the old connection completed is in the used ring */
+        while (sg_io_wait(sg, false, 0)) {
+            p.completed++;
+        }
+        for (unsigned int q = 0; q < 4; q++) {
+            bases[q] = fg_vq_base(sg->vq[q]);
+        }
+        g_assert_true(ff_start(sg->ff, sg->mem, sg->vq, bases, &err));
+        g_assert_no_error(err);
+        for (unsigned int i = 0; i < NMSG; i++) {
+            if (!p.m[i]->pending) {
+                player_submit(&p, p.m[i]);
+            }
+        }
+        player_run(&p, TOTAL, a);
+        g_assert_null(sg_io_wait(sg, false, 200));
+        ctl_ok(sg, VIRTIO_SND_R_PCM_STOP, p.sid);
+        ctl_ok(sg, VIRTIO_SND_R_PCM_RELEASE, p.sid);
+        g_clear_pointer(&sg, sg_free);
+        vd_terminate(a, WAIT_MS);
+        /* one file: the stream reopened with the same parameters appends */
+        da = wav_data(dir);
+        g_assert_cmpuint(g_bytes_get_size(da), ==, TOTAL * PERIOD_BYTES);
+        check_signal(g_bytes_get_data(da, NULL), g_bytes_get_size(da), 0, "A");
+        g_unlink(state_file);
+    }
+    rm_dir(dir);
+    rm_dir(state_dir);
+}
+
 int main(int argc, char **argv)
 {
     static const Pair pairs[] = {
@@ -801,6 +886,7 @@ int main(int argc, char **argv)
         { "wav", "wav", true },
         { "wav", "null", false },
         { "null", "wav", false },
+        { "wav", "wav", false, true },
     };
 
     g_test_init(&argc, &argv, NULL);
@@ -814,8 +900,13 @@ int main(int argc, char **argv)
                          test_playback);
     g_test_add_data_func("/integration/migrate/playback/split/null-to-wav", &pairs[3],
                          test_playback);
-    g_test_add_func("/integration/migrate/playback/failed-migration-source-resumes",
-                    test_source_resumes);
+    g_test_add_data_func("/integration/migrate/playback/split/wav-to-wav-status-reset",
+                         &pairs[4], test_playback);
+    g_test_add_data_func("/integration/migrate/playback/failed-migration-source-resumes",
+                         GINT_TO_POINTER(0), test_source_resumes);
+    g_test_add_data_func("/integration/migrate/playback/failed-migration-source-resumes-"
+                         "status-reset", GINT_TO_POINTER(1), test_source_resumes);
+    g_test_add_func("/integration/restart/frontend-reconnect", test_reconnect);
     g_test_add_data_func("/integration/migrate/capture/split/continuous", GINT_TO_POINTER(0),
                          test_capture);
     g_test_add_data_func("/integration/migrate/capture/packed/continuous", GINT_TO_POINTER(1),

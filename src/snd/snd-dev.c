@@ -79,6 +79,7 @@ struct SndDev {
     SndKctl *kctl;
     SndEventQueue *events;
     bool in_request; /* events raised by a control request wait for its reply */
+    bool peer_gone;  /* reset because the front-end closed the connection */
     guint poll_id;
     /* Device-state transfer (snd-migrate.c): the current one, if any. */
     SndMigrateXfer *xfer;
@@ -89,6 +90,12 @@ struct SndDev {
     int64_t rx_done_max;   /* highest sequence completed, -1 none */
     bool rx_rewind_ok;
     bool restart_checked;  /* state file looked at on this connection */
+    /* State parked by a reset of a stopped device (QEMU sends SET_STATUS(0)
+     * after GET_VRING_BASE on every vhost stop, migration included): what
+     * a SAVE sends until a ring starts again; restored by that start when
+     * it was saved meanwhile (the migration failed, the source resumes). */
+    GBytes *parked;
+    bool parked_saved;
 };
 
 static SndDev *dev_snd(VuDev *dev)
@@ -104,6 +111,17 @@ static bool ctls_negotiated(const SndDev *snd)
 static uint64_t snd_offered(const SndDev *snd)
 {
     return snd->cfg->controls ? 1ull << VIRTIO_SND_F_CTLS : 0;
+}
+
+/* Every stream as at power-on (nothing to carry on). */
+static bool at_power_on(const SndDev *snd)
+{
+    for (uint32_t i = 0; i < snd_pcm_count(snd->pcm); i++) {
+        if (snd_pcm_state(snd->pcm, i) != SND_PCM_STATE_INIT) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static SndMigrateDev migrate_dev(SndDev *snd)
@@ -225,7 +243,9 @@ static void io_discard(void *opaque, SndIoMsg *msg)
     if (msg->elem) {
         g_hash_table_remove(snd->rx_seq, msg->elem);
     }
-    if (snd->dev && msg->elem) {
+    if (snd->dev && msg->elem && !snd->peer_gone) {
+        /* (When the front-end went away the element stays recorded in
+         * the inflight region: its reconnection resubmits it.) */
         vu_queue_detach(snd->dev, vu_dev_queue(snd->dev, msg->tx ? VSND_VQ_TX : VSND_VQ_RX),
                         msg->elem);
     }
@@ -450,10 +470,8 @@ static void restart_restore(SndDev *snd)
         !(vu_dev_protocol_features(snd->dev) & (1ull << SND_PROTOCOL_F_INFLIGHT_SHMFD))) {
         return;
     }
-    for (uint32_t i = 0; i < snd_pcm_count(snd->pcm); i++) {
-        if (snd_pcm_state(snd->pcm, i) != SND_PCM_STATE_INIT) {
-            return; /* not a fresh device */
-        }
+    if (!at_power_on(snd)) {
+        return; /* not a fresh device */
     }
     blob = snd_migrate_file_read(path);
     if (!blob) {
@@ -472,6 +490,20 @@ static void snd_queue_set_started(VuDev *dev, int qidx, bool started)
     SndDev *snd = dev_snd(dev);
 
     g_debug("queue %d %s", qidx, started ? "started" : "stopped");
+    if (started && snd->parked) {
+        g_autoptr(GBytes) parked = g_steal_pointer(&snd->parked);
+
+        if (snd->parked_saved && at_power_on(snd)) {
+            /* Saved for a migration that did not happen: resume. */
+            SndMigrateDev d = migrate_dev(snd);
+            g_autoptr(GError) error = NULL;
+
+            if (!snd_migrate_load(&d, g_bytes_get_data(parked, NULL),
+                                  g_bytes_get_size(parked), &error)) {
+                g_warning("parked state not restored: %s", error->message);
+            }
+        }
+    }
     if (started && !snd->restart_checked) {
         snd->restart_checked = true;
         restart_restore(snd);
@@ -533,6 +565,14 @@ static void snd_reset(VuDev *dev)
     SndDev *snd = dev_snd(dev);
 
     g_debug("device reset");
+    snd->peer_gone = peer_gone(snd);
+    g_clear_pointer(&snd->parked, g_bytes_unref);
+    if (!snd->peer_gone && !at_power_on(snd)) {
+        SndMigrateDev d = migrate_dev(snd);
+
+        snd->parked = snd_migrate_save(&d);
+        snd->parked_saved = false;
+    }
     snd_pcm_reset(snd->pcm);
     snd_info_reset(snd->info);
     if (snd->kctl) {
@@ -541,12 +581,13 @@ static void snd_reset(VuDev *dev)
     snd_event_queue_clear(snd->events);
     g_clear_handle_id(&snd->poll_id, g_source_remove);
     g_clear_pointer(&snd->xfer, snd_migrate_xfer_free);
-    if (!peer_gone(snd)) {
-        /* A virtio reset the guest asked for: nothing to continue.  When
-         * the front-end went away instead, the state stays for its
+    if (!snd->peer_gone) {
+        /* A virtio reset the front-end asked for: the state file follows.
+         * When the front-end went away instead, the state stays for its
          * reconnection. */
         state_file_update(snd);
     }
+    snd->peer_gone = false;
 }
 
 static int state_loaded(void *opaque, GBytes *blob)
@@ -586,11 +627,21 @@ static int snd_set_device_state_fd(VuDev *dev, int direction, int phase, int fd,
     }
     if (direction == VU_TRANSFER_STATE_DIRECTION_SAVE) {
         SndMigrateDev d = migrate_dev(snd);
-        g_autoptr(GBytes) blob = snd_migrate_save(&d);
+        g_autoptr(GBytes) blob = NULL;
+
+        if (snd->parked && at_power_on(snd)) {
+            /* Stopped, then reset by SET_STATUS(0): the state is the one
+             * the stop left. */
+            blob = g_bytes_ref(snd->parked);
+            snd->parked_saved = true;
+        } else {
+            blob = snd_migrate_save(&d);
+        }
 
         g_debug("device state: saving %zu bytes", g_bytes_get_size(blob));
         snd->xfer = snd_migrate_xfer_save(fd, blob);
     } else {
+        g_clear_pointer(&snd->parked, g_bytes_unref);
         snd->xfer = snd_migrate_xfer_load(fd, state_loaded, snd);
     }
     return 0;
@@ -649,6 +700,7 @@ void snd_dev_free(SndDev *snd)
     snd->dev = NULL;
     g_clear_handle_id(&snd->poll_id, g_source_remove);
     g_clear_pointer(&snd->xfer, snd_migrate_xfer_free);
+    g_clear_pointer(&snd->parked, g_bytes_unref);
     snd_kctl_free(snd->kctl);
     snd_info_free(snd->info);
     snd_pcm_free(snd->pcm);
