@@ -40,10 +40,12 @@
  * move into the stream's carry), an rx stop gives the waiting buffers back
  * to the ring (vu_queue_unpop) when they are the newest popped, so no
  * element bookkeeping needs saving.  SET_DEVICE_STATE_FD is refused unless
- * the device is suspended.  With $VSND_STATE_FILE the state is also
- * written after every control request and reset, and loaded by a new
- * connection (with INFLIGHT_SHMFD) when its first ring starts: the restart
- * continuity of snd-migrate.c.
+ * the device is suspended.  A reset of a stopped device (QEMU's
+ * SET_STATUS(0) after GET_VRING_BASE) parks the state for a SAVE that may
+ * follow.  With $VSND_STATE_FILE the state is also written after every
+ * control request and reset, and loaded by a new connection (with
+ * INFLIGHT_SHMFD) when its first ring starts: the restart continuity of
+ * snd-migrate.c.
  */
 #include "config.h"
 

@@ -59,13 +59,28 @@
  *    SET_PARAMS/PREPARE/START.  Host streams are reopened with the saved
  *    parameters on the destination's driver, whatever it is.
  *
+ * QEMU ends every vhost stop with SET_STATUS(0) when F_STATUS is
+ * negotiated, i.e. before the device state is saved.  The core makes that
+ * a device reset, so snd-dev.c parks the state of a device reset while
+ * stopped: a SAVE before the next ring start sends the parked state, and a
+ * ring start after such a SAVE (the migration failed, the source resumes)
+ * restores it.  A plain pause/continue without a SAVE still loses the
+ * streams, as before (the device cannot tell it from a guest reset).
+ *
  * Restart continuity (no migration; the daemon is killed and started
- * again, the front-end hands the inflight region back): the inflight
- * region resubmits the messages in flight, but holds no stream state.  The
- * same blob is written to a state file ($VSND_STATE_FILE) after every
- * control request and reset; a new connection whose front-end negotiated
+ * again, or the front-end reconnects, and hands the inflight region back):
+ * the inflight region resubmits the messages in flight, but holds no
+ * stream state.  The same blob is written to a state file
+ * ($VSND_STATE_FILE; meant to be set by a --state-file option) after every
+ * control request and every reset the front-end asked for (not the reset
+ * of a disconnect); a new connection whose front-end negotiated
  * INFLIGHT_SHMFD loads it when its first ring starts, before any
- * resubmitted message is looked at (snd-dev.c).
+ * resubmitted message is looked at, if the device is still at power-on
+ * (snd-dev.c).  A disconnect keeps the held messages recorded in the
+ * inflight region so the reconnection resubmits them.  Limits: a guest
+ * that is booted afresh by a front-end that still hands back an old
+ * inflight region would get the old streams; a SIGTERM (clean shutdown)
+ * resets and records power-on.
  */
 #include "config.h"
 
