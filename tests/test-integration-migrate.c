@@ -25,6 +25,7 @@
 
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -313,6 +314,7 @@ static void test_playback(gconstpointer data)
         uint32_t bases[4];
         unsigned int on_a;
         GByteArray *all;
+        int st;
 
         sg_opts_init(&o);
         o.packed = pair->packed;
@@ -336,8 +338,11 @@ static void test_playback(gconstpointer data)
         ctl_ok(sg, VIRTIO_SND_R_PCM_STOP, p.sid);
         ctl_ok(sg, VIRTIO_SND_R_PCM_RELEASE, p.sid);
         g_clear_pointer(&sg, sg_free);
-        vd_terminate(a, WAIT_MS);
-        vd_terminate(b, WAIT_MS);
+        /* both end cleanly (under ASan: without leaks) */
+        st = vd_terminate(a, WAIT_MS);
+        g_assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        st = vd_terminate(b, WAIT_MS);
+        g_assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 
         da = wav_data(dir_a);
         db = wav_data(dir_b);
