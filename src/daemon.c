@@ -135,8 +135,8 @@ static int create_listen_socket(const char *path, GError **error)
                     g_strerror(errno));
         return -1;
     }
-    /* Owner-only from the start: no window where others may connect. */
-    old_umask = umask(0077);
+    /* Owner-only (0600) from the start: no window where others may connect. */
+    old_umask = umask(0177);
     r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
     umask(old_umask);
     if (r < 0 || listen(fd, 1) < 0) {
