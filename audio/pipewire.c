@@ -48,6 +48,7 @@
 #define G_LOG_DOMAIN "vsnd-audio"
 
 #include <errno.h>
+#include <pthread.h>
 #include <gio/gio.h>
 #include <pipewire/pipewire.h>
 #include <spa/param/audio/format-utils.h>
@@ -109,7 +110,7 @@ struct VsndAudioStream {
     bool lost;
     bool draining;          /* drain(): waiting for the ring to empty */
     int64_t drain_left;     /* then frames still in the graph */
-    GMutex ring_lock;       /* ring, need_ready, draining, overrun: taken by
+    pthread_mutex_t ring_lock;       /* ring, need_ready, draining, overrun: taken by
                              * the data thread; nests inside the loop lock */
     bool volume_set;
     float volume;
@@ -217,7 +218,7 @@ static void on_process(void *data)
         pw_stream_queue_buffer(s->st, b);
         return;
     }
-    g_mutex_lock(&s->ring_lock);
+    pthread_mutex_lock(&s->ring_lock);
     if (s->dir == VSND_DIR_OUTPUT) {
         uint32_t frames = d->maxsize / s->frame_bytes;
         size_t bytes, have;
@@ -268,7 +269,7 @@ static void on_process(void *data)
             vsnd_event_relay_post_ready(s->relay);
         }
     }
-    g_mutex_unlock(&s->ring_lock);
+    pthread_mutex_unlock(&s->ring_lock);
     pw_stream_queue_buffer(s->st, b);
 }
 
@@ -734,7 +735,7 @@ static VsndAudioStream *pw_drv_open(VsndAudioBackend *be, const VsndPcmParams *p
     vsnd_ring_init(&s->ring, MAX((size_t)params->buffer_bytes, 2 * (size_t)params->period_bytes));
     s->relay = vsnd_event_relay_new(events, opaque);
 
-    g_mutex_init(&s->ring_lock);
+    pthread_mutex_init(&s->ring_lock, NULL);
     pw_thread_loop_lock(be->loop);
     be->streams = g_list_prepend(be->streams, s);
     if (be->connected)
@@ -753,7 +754,7 @@ static void pw_drv_close(VsndAudioStream *s)
     be->streams = g_list_remove(be->streams, s);
     stream_destroy(s);
     pw_thread_loop_unlock(be->loop);
-    g_mutex_clear(&s->ring_lock);
+    pthread_mutex_destroy(&s->ring_lock);
     vsnd_event_relay_close(s->relay);
     vsnd_ring_clear(&s->ring);
     g_free(s->label);
@@ -788,7 +789,7 @@ static int pw_drv_drain(VsndAudioStream *s)
     if (s->dir != VSND_DIR_OUTPUT)
         return 0;
     pw_thread_loop_lock(s->be->loop);
-    g_mutex_lock(&s->ring_lock);
+    pthread_mutex_lock(&s->ring_lock);
     if (s->ring.fill > 0 && s->running && s->st && !s->lost) {
         s->draining = true;
         s->drain_left = 0;
@@ -798,7 +799,7 @@ static int pw_drv_drain(VsndAudioStream *s)
     } else {
         vsnd_ring_pop(&s->ring, NULL, s->ring.fill);
     }
-    g_mutex_unlock(&s->ring_lock);
+    pthread_mutex_unlock(&s->ring_lock);
     pw_thread_loop_unlock(s->be->loop);
     return r;
 }
@@ -816,7 +817,7 @@ static ssize_t pw_drv_write(VsndAudioStream *s, const struct iovec *iov, unsigne
     if (s->lost && !s->be->connected) {
         ret = -ENODEV;
     } else {
-        g_mutex_lock(&s->ring_lock);
+        pthread_mutex_lock(&s->ring_lock);
         if (vsnd_ring_room(&s->ring) < len) {
             s->need_ready = true;
             ret = -EAGAIN;
@@ -824,7 +825,7 @@ static ssize_t pw_drv_write(VsndAudioStream *s, const struct iovec *iov, unsigne
             vsnd_ring_push_iov(&s->ring, iov, iovcnt, len);
             ret = (ssize_t)len;
         }
-        g_mutex_unlock(&s->ring_lock);
+        pthread_mutex_unlock(&s->ring_lock);
     }
     pw_thread_loop_unlock(s->be->loop);
     return ret;
@@ -843,7 +844,7 @@ static ssize_t pw_drv_read(VsndAudioStream *s, const struct iovec *iov, unsigned
     if (s->lost && !s->be->connected) {
         ret = -ENODEV;
     } else {
-        g_mutex_lock(&s->ring_lock);
+        pthread_mutex_lock(&s->ring_lock);
         if (s->ring.fill < len) {
             s->need_ready = true;
             ret = -EAGAIN;
@@ -852,7 +853,7 @@ static ssize_t pw_drv_read(VsndAudioStream *s, const struct iovec *iov, unsigned
             s->overrun = false;
             ret = (ssize_t)len;
         }
-        g_mutex_unlock(&s->ring_lock);
+        pthread_mutex_unlock(&s->ring_lock);
     }
     pw_thread_loop_unlock(s->be->loop);
     return ret;
@@ -864,9 +865,9 @@ static int pw_drv_get_latency(VsndAudioStream *s, uint32_t *ret_bytes)
     uint64_t bytes;
 
     pw_thread_loop_lock(s->be->loop);
-    g_mutex_lock(&s->ring_lock);
+    pthread_mutex_lock(&s->ring_lock);
     bytes = s->ring.fill;
-    g_mutex_unlock(&s->ring_lock);
+    pthread_mutex_unlock(&s->ring_lock);
     if (s->st && pw_stream_get_time_n(s->st, &t, sizeof(t)) == 0 && t.rate.denom > 0 &&
         t.delay > 0) {
         uint64_t frames = (uint64_t)t.delay * t.rate.num * s->info.rate / t.rate.denom;
