@@ -169,7 +169,6 @@ static const BadReq bad_reqs[] = {
     { "unknown-code", { LE(0x9999) }, 8, 0, true },
     { "query-count-huge", { LE(VIRTIO_SND_R_PCM_INFO), LE(0), LE(0xffffffffu), LE(32) }, 16, 64, false },
     { "query-start-plus-count-wraps", { LE(VIRTIO_SND_R_PCM_INFO), LE(0xffffffffu), LE(2), LE(32) }, 16, 64, false },
-    { "query-size-too-small", { LE(VIRTIO_SND_R_PCM_INFO), LE(0), LE(1), LE(8) }, 16, 8, false },
     { "query-response-too-small", { LE(VIRTIO_SND_R_PCM_INFO), LE(0), LE(2), LE(32) }, 16, 32, false },
     { "set-params-format-bit-64", { LE(VIRTIO_SND_R_PCM_SET_PARAMS), LE(0), LE(19200), LE(4800), LE(0), 2, 64, VIRTIO_SND_PCM_RATE_48000, 0 }, 24, 0, true },
     { "set-params-rate-bit-200", { LE(VIRTIO_SND_R_PCM_SET_PARAMS), LE(0), LE(19200), LE(4800), LE(0), 2, VIRTIO_SND_PCM_FMT_S16, 200, 0 }, 24, 0, true },
@@ -255,7 +254,9 @@ static void test_playback(void)
     ok(sg, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)sid);
 }
 
-/* RELEASE completes every pending I/O message before it is answered. */
+/* RELEASE completes every pending I/O message: Linux's sync_stop waits
+ * msg_timeout_ms (1 s) after the reply for them; later ones make the
+ * next hw_params/prepare fail with -EBADFD (guest notes 5.4). */
 static void test_release_flushes(void)
 {
     if (!vd_require())
@@ -269,10 +270,11 @@ static void test_release_flushes(void)
     for (unsigned int i = 0; i < 3; i++)
         g_assert_cmpint(sg_tx_submit(sg, sg_io_msg_new(sg, (uint32_t)sid, false, PERIOD_BYTES),
                                      data, false), ==, 0);
+    gint64 t0 = g_get_monotonic_time();
     ok(sg, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)sid);
-    /* already in the used ring when the reply came */
     for (unsigned int i = 0; i < 3; i++)
-        g_assert_nonnull(sg_io_wait(sg, false, 0));
+        g_assert_nonnull(sg_io_wait(sg, false, 1000));
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, G_USEC_PER_SEC);
     g_assert_null(sg_io_wait(sg, false, 100));
     /* XRUN recovery: RELEASE -> PREPARE without SET_PARAMS */
     ok(sg, VIRTIO_SND_R_PCM_PREPARE, (uint32_t)sid);
