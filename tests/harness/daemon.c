@@ -29,6 +29,7 @@ struct VdProc {
     char *sock_path;
     char *err_path;
     int our_fd;
+    bool check_exit;
 };
 
 const char *vd_daemon_path(void)
@@ -143,10 +144,22 @@ static void vd_rm_rf(const char *dir)
     rmdir(dir);
 }
 
+/* A clean exit: status 0 and no sanitizer report on stderr. */
+static void vd_assert_clean_exit(VdProc *vd)
+{
+    int st = vd_terminate(vd, 10000);
+    g_autofree char *err = vd_stderr(vd);
+    bool report = strstr(err, "Sanitizer") || strstr(err, "runtime error:");
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || report)
+        g_error("daemon did not exit cleanly on SIGTERM (status 0x%x); stderr:\n%s", st, err);
+}
+
 void vd_free(VdProc *vd)
 {
     if (!vd)
         return;
+    if (vd->check_exit && vd->pid > 0 && !vd_reap(vd, false))
+        vd_assert_clean_exit(vd);
     if (vd->pid > 0 && !vd_reap(vd, false)) {
         kill(vd->pid, SIGKILL);
         vd_reap(vd, true);
@@ -359,6 +372,7 @@ VdProc *vd_spawn_ready(const char *const *extra, GError **error)
                     vd_alive(vd), err);
         return NULL;
     }
+    vd->check_exit = true;
     return g_steal_pointer(&vd);
 }
 

@@ -89,7 +89,9 @@ bool vd_require_pending(const char *what);
 /* Default daemon arguments for tests: the null audio driver. */
 extern const char *const vd_default_args[];
 /* vd_spawn(VD_LISTEN_SOCKET, vd_default_args + @extra) and wait for the
- * socket. */
+ * socket.  A daemon started this way that is still running at vd_free()
+ * gets SIGTERM and must exit with status 0 and no sanitizer report
+ * (ASan/LSan/UBSan) on stderr, else the test fails there. */
 VdProc *vd_spawn_ready(const char *const *extra, GError **error);
 
 struct FfConn;
