@@ -921,6 +921,97 @@ static void test_kick_storm(void)
     g_assert_cmpuint(sg_event_free(sg), ==, sg->opts.queue_size);
 }
 
+
+/* GET_VRING_BASE with tx messages queued and playing: every buffer the
+ * device took is completed by the time it answers (vhost-user.rst
+ * GET_VRING_BASE "must complete all inflight I/O"), promptly. */
+static void stop_completes(gconstpointer param)
+{
+    bool packed = GPOINTER_TO_INT(param);
+    if (!vd_require())
+        return;
+    g_autoptr(VdProc) vd = spawn();
+    g_autoptr(GError) err = NULL;
+    SgOpts o;
+    sg_opts_init(&o);
+    o.packed = packed;
+    g_autoptr(SgGuest) sg = sg_connect(vd, &o, &err);
+    g_assert_no_error(err);
+    if (packed) {
+        uint64_t f;
+        g_assert_true(ff_get_u64(sg->ff, FF_GET_FEATURES, &f, &err));
+        if (!(f & (1ull << VF_RING_PACKED))) {
+            g_test_skip("daemon does not offer VIRTIO_F_RING_PACKED");
+            return;
+        }
+    }
+    g_assert_true(sg_boot(sg, &err));
+    g_assert_no_error(err);
+    uint32_t st;
+    g_assert_true(sg_pcm_set_params(sg, 0, 4800 * 8, 4800, 2, VIRTIO_SND_PCM_FMT_S16,
+                                    VIRTIO_SND_PCM_RATE_48000, 0, &st, &err));
+    g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+    g_assert_true(sg_pcm_cmd(sg, VIRTIO_SND_R_PCM_PREPARE, 0, &st, &err));
+    g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+    g_autofree uint8_t *data = g_malloc0(4800);
+    for (unsigned int i = 0; i < 8; i++)
+        g_assert_cmpint(sg_tx_submit(sg, sg_io_msg_new(sg, 0, false, 4800), data, false), ==, 0);
+    g_assert_true(sg_pcm_cmd(sg, VIRTIO_SND_R_PCM_START, 0, &st, &err));
+    g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+    g_assert_nonnull(sg_io_wait(sg, false, 2000));
+    gint64 t0 = g_get_monotonic_time();
+    uint32_t bases[4];
+    g_assert_true(ff_stop(sg->ff, bases, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, G_USEC_PER_SEC);
+    uint32_t tx = bases[VIRTIO_SND_VQ_TX];
+    if (packed) {
+        /* next avail == next used (and the same wrap counters) */
+        g_assert_cmphex(tx & 0xffff, ==, tx >> 16);
+    } else {
+        g_assert_cmpuint(tx, ==, fg_vq_used_idx(sg->vq[VIRTIO_SND_VQ_TX]));
+        g_assert_cmpuint(bases[VIRTIO_SND_VQ_CONTROL], ==,
+                         fg_vq_used_idx(sg->vq[VIRTIO_SND_VQ_CONTROL]));
+    }
+}
+
+/* All rings stopped: no used-ring writes, no interrupts, while messages
+ * are still answered; after the restart the pending request is served. */
+static void test_suspended(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(VdProc) vd = spawn();
+    g_autoptr(GError) err = NULL;
+    g_autoptr(SgGuest) sg = sg_connect(vd, NULL, &err);
+    g_assert_no_error(err);
+    g_assert_true(sg_boot(sg, &err));
+    g_assert_no_error(err);
+    uint32_t bases[4];
+    g_assert_true(ff_suspend(sg->ff, bases, &err));
+    g_assert_no_error(err);
+    fg_vq_clear_call(sg->vq[VIRTIO_SND_VQ_CONTROL]);
+    uint16_t used = fg_vq_used_idx(sg->vq[VIRTIO_SND_VQ_CONTROL]);
+    struct virtio_snd_query_info q = {
+        .hdr.code = htole32(VIRTIO_SND_R_PCM_INFO), .count = htole32(1), .size = htole32(32),
+    };
+    SgCtl *c = sg_ctl_submit(sg, &q, sizeof(q), NULL, 0, 32, &err);
+    g_assert_no_error(err);
+    fg_vq_kick(sg->vq[VIRTIO_SND_VQ_CONTROL]);
+    g_assert_false(fg_vq_wait_call(sg->vq[VIRTIO_SND_VQ_CONTROL], 300));
+    g_assert_cmpuint(fg_vq_used_idx(sg->vq[VIRTIO_SND_VQ_CONTROL]), ==, used);
+    uint64_t f;
+    g_assert_true(ff_get_u64(sg->ff, FF_GET_FEATURES, &f, &err));   /* still answering */
+    g_assert_no_error(err);
+    /* resume: the same rings from where they stopped */
+    g_assert_true(ff_start(sg->ff, sg->mem, sg->vq, bases, &err));
+    g_assert_no_error(err);
+    g_assert_true(sg_ctl_wait(sg, c, 2000, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(sg_ctl_status(sg, c), ==, VIRTIO_SND_S_OK);
+    sg_ctl_release(c);
+}
+
 /* ---------------- connection churn ---------------- */
 
 static int settle_fds(VdProc *vd, int want)
@@ -1047,6 +1138,11 @@ int main(int argc, char **argv)
     g_test_add_func("/integration/proto/hostile/truncated-message-then-hangup",
                     test_truncated_then_hangup);
     g_test_add_func("/integration/proto/hostile/kick-storm-on-empty-rings", test_kick_storm);
+    g_test_add_data_func("/integration/proto/stop/get-vring-base-completes-inflight/split",
+                         GINT_TO_POINTER(0), stop_completes);
+    g_test_add_data_func("/integration/proto/stop/get-vring-base-completes-inflight/packed",
+                         GINT_TO_POINTER(1), stop_completes);
+    g_test_add_func("/integration/proto/stop/suspended-means-suspended", test_suspended);
     g_test_add_func("/integration/proto/reconnect/1000-cycles", test_reconnect_cycles);
     g_test_add_func("/integration/proto/process/sigterm-exits-0", test_sigterm);
     g_test_add_func("/integration/proto/process/fd-mode", test_fd_mode);

@@ -319,6 +319,48 @@ static void test_capture(void)
     ok(sg, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)sid);
 }
 
+
+/* Capture from the wav driver's test tone: real samples arrive in the
+ * guest's scattered pages, every channel equal, about -6 dBFS. */
+static void test_capture_tone(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(GError) err = NULL;
+    const char *argv[] = { "--driver=wav,tone=1000", NULL };
+    g_autoptr(VdProc) vd = vd_spawn(VD_LISTEN_SOCKET, argv, &err);
+    g_assert_no_error(err);
+    g_assert_true(vd_wait_socket(vd, 10000));
+    g_autoptr(SgGuest) sg = sg_connect(vd, NULL, &err);
+    g_assert_no_error(err);
+    g_assert_true(sg_boot(sg, &err));
+    g_assert_no_error(err);
+    int sid = find_stream(sg, VIRTIO_SND_D_INPUT);
+    g_assert_cmpint(sid, >=, 0);
+    params(sg, (uint32_t)sid, 4800, 4);
+    ok(sg, VIRTIO_SND_R_PCM_PREPARE, (uint32_t)sid);
+    for (unsigned int i = 0; i < 4; i++)
+        g_assert_cmpint(sg_rx_submit(sg, sg_io_msg_new(sg, (uint32_t)sid, true, 4800), false), ==, 0);
+    ok(sg, VIRTIO_SND_R_PCM_START, (uint32_t)sid);
+    g_autofree int16_t *pcm = g_malloc(4800);
+    for (unsigned int i = 0; i < 4; i++) {
+        SgIoMsg *d = sg_io_wait(sg, true, 3000);
+        g_assert_nonnull(d);
+        g_assert_cmpuint(d->used_len, ==, 4800 + 8);
+        sg_io_read(sg, d, pcm);
+        int peak = 0;
+        for (unsigned int f = 0; f < 4800 / 4; f++) {
+            int l = (int16_t)le16toh((uint16_t)pcm[2 * f]), r = (int16_t)le16toh((uint16_t)pcm[2 * f + 1]);
+            g_assert_cmpint(l, ==, r);
+            peak = MAX(peak, ABS(l));
+        }
+        g_assert_cmpint(peak, >, 12000);    /* half scale is 16384 */
+        g_assert_cmpint(peak, <, 20000);
+    }
+    ok(sg, VIRTIO_SND_R_PCM_STOP, (uint32_t)sid);
+    ok(sg, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)sid);
+}
+
 /* I/O for a stream that does not exist / has the wrong direction is
  * completed with BAD_MSG, at once. */
 static void test_io_bad_stream(void)
@@ -528,6 +570,7 @@ int main(int argc, char **argv)
         g_test_add_data_func(wav_names[i], &wav_cases[i], test_playback_wav);
     g_test_add_func("/integration/snd/pcm/release-completes-pending", test_release_flushes);
     g_test_add_func("/integration/snd/pcm/capture-null", test_capture);
+    g_test_add_func("/integration/snd/pcm/capture-wav-tone-samples", test_capture_tone);
     g_test_add_func("/integration/snd/pcm/io/invalid-stream", test_io_bad_stream);
     return g_test_run();
 }
