@@ -105,6 +105,11 @@ typedef struct VsndAudioDriver {
     int (*set_volume)(VsndAudioStream *s, uint32_t volume, bool mute);
     /* Whether the host end (sink/source) is present: drives jack state. */
     bool (*is_connected)(VsndAudioBackend *be, VsndDirection dir, const char *target);
+
+    /* Added by the audio branch (same ABI version, appended): the option
+     * keys init() accepts, NULL-terminated; the registry rejects any other
+     * key with a message listing these.  NULL: the driver takes none. */
+    const char *const *option_keys;
 } VsndAudioDriver;
 
 /* A loadable driver module exports this symbol. */

@@ -1,1 +1,107 @@
-int main(void) { return 0; }
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * main.c - vhost-user-snd: a virtio-snd device for QEMU guests.
+ *
+ * Back-end program conventions (vhost-user spec): never daemonize, stdio
+ * used normally, fail early with a message and a non-zero status when
+ * start-up is impossible, end promptly and cleanly on SIGTERM/SIGINT.
+ */
+#define G_LOG_DOMAIN "vsnd"
+#include "config.h"
+
+#include <glib-unix.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audio/registry.h"
+#include "daemon.h"
+#include "i18n.h"
+#include "log.h"
+#include "options.h"
+
+/* The vhost-user.json schema has no sound type yet; "sound" is the name
+ * virtio itself uses.  Features name the optional command line options. */
+static const char capabilities_json[] =
+    "{\n"
+    "  \"type\": \"sound\",\n"
+    "  \"features\": [\n"
+    "    \"streams\",\n"
+    "    \"jacks\",\n"
+    "    \"chmaps\",\n"
+    "    \"controls\",\n"
+    "    \"stream\",\n"
+    "    \"driver\",\n"
+    "    \"name\"\n"
+    "  ]\n"
+    "}\n";
+
+static gboolean on_quit_signal(gpointer data)
+{
+    g_main_loop_quit(data);
+    return G_SOURCE_CONTINUE;
+}
+
+static void setup_i18n(void)
+{
+    const char *localedir = g_getenv("VSND_LOCALEDIR");
+
+    setlocale(LC_ALL, "");
+    bindtextdomain(GETTEXT_PACKAGE, localedir ? localedir : LOCALEDIR);
+    bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+    textdomain(GETTEXT_PACKAGE);
+}
+
+int main(int argc, char **argv)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VsndConfig) cfg = NULL;
+    g_autoptr(VsndAudio) audio = NULL;
+    g_autoptr(GMainLoop) loop = NULL;
+    g_autoptr(VsndDaemon) daemon = NULL;
+    gboolean done = FALSE;
+
+    setup_i18n();
+    g_set_prgname("vhost-user-snd");
+
+    /* Must ignore every other option, even invalid ones. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--print-capabilities") == 0) {
+            fputs(capabilities_json, stdout);
+            return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        }
+    }
+
+    cfg = vsnd_options_parse(&argc, &argv, &done, &error);
+    if (!cfg) {
+        if (done)
+            return EXIT_SUCCESS;
+        g_printerr("%s: %s\n", g_get_prgname(), error->message);
+        g_printerr(_("Try “%s --help” for more information.\n"), g_get_prgname());
+        return EXIT_FAILURE;
+    }
+    vsnd_log_init(cfg->verbose);
+    signal(SIGPIPE, SIG_IGN);
+
+    audio = vsnd_audio_new(cfg->driver, cfg->name, &error);
+    if (!audio) {
+        g_printerr(_("%s: cannot start audio driver: %s\n"), g_get_prgname(), error->message);
+        return EXIT_FAILURE;
+    }
+
+    loop = g_main_loop_new(NULL, FALSE);
+    daemon = vsnd_daemon_new(cfg, audio, loop, &error);
+    if (!daemon) {
+        g_printerr("%s: %s\n", g_get_prgname(), error->message);
+        return EXIT_FAILURE;
+    }
+    g_unix_signal_add(SIGTERM, on_quit_signal, loop);
+    g_unix_signal_add(SIGINT, on_quit_signal, loop);
+
+    g_info("serving with the %s driver, %u streams", vsnd_audio_name(audio), cfg->streams);
+    g_main_loop_run(loop);
+    g_debug("exiting");
+    return EXIT_SUCCESS;
+}

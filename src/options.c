@@ -1,1 +1,347 @@
-/* placeholder */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * options.c - command line of vhost-user-snd.
+ *
+ * Follows the vhost-user spec's "Backend program conventions":
+ * --socket-path and --fd are mutually exclusive, and every invalid value is
+ * refused here, naming the option, before any socket or driver exists.
+ * --print-capabilities is handled by main.c before this parser runs because
+ * it must ignore every other option, valid or not.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <linux/virtio_snd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audio/registry.h"
+#include "i18n.h"
+#include "options.h"
+
+#define VSND_DEFAULT_NAME "vhost-user-snd"
+
+GQuark vsnd_options_error_quark(void);
+G_DEFINE_QUARK(vsnd-options-error-quark, vsnd_options_error)
+#define VSND_OPTIONS_ERROR (vsnd_options_error_quark())
+
+/* Name tables for --stream: the index is the virtio-snd code. */
+static const char *const format_names[] = {
+    [VIRTIO_SND_PCM_FMT_IMA_ADPCM] = "ima_adpcm", [VIRTIO_SND_PCM_FMT_MU_LAW] = "mu_law",
+    [VIRTIO_SND_PCM_FMT_A_LAW] = "a_law",         [VIRTIO_SND_PCM_FMT_S8] = "s8",
+    [VIRTIO_SND_PCM_FMT_U8] = "u8",               [VIRTIO_SND_PCM_FMT_S16] = "s16",
+    [VIRTIO_SND_PCM_FMT_U16] = "u16",             [VIRTIO_SND_PCM_FMT_S18_3] = "s18_3",
+    [VIRTIO_SND_PCM_FMT_U18_3] = "u18_3",         [VIRTIO_SND_PCM_FMT_S20_3] = "s20_3",
+    [VIRTIO_SND_PCM_FMT_U20_3] = "u20_3",         [VIRTIO_SND_PCM_FMT_S24_3] = "s24_3",
+    [VIRTIO_SND_PCM_FMT_U24_3] = "u24_3",         [VIRTIO_SND_PCM_FMT_S20] = "s20",
+    [VIRTIO_SND_PCM_FMT_U20] = "u20",             [VIRTIO_SND_PCM_FMT_S24] = "s24",
+    [VIRTIO_SND_PCM_FMT_U24] = "u24",             [VIRTIO_SND_PCM_FMT_S32] = "s32",
+    [VIRTIO_SND_PCM_FMT_U32] = "u32",             [VIRTIO_SND_PCM_FMT_FLOAT] = "float",
+    [VIRTIO_SND_PCM_FMT_FLOAT64] = "float64",     [VIRTIO_SND_PCM_FMT_DSD_U8] = "dsd_u8",
+    [VIRTIO_SND_PCM_FMT_DSD_U16] = "dsd_u16",     [VIRTIO_SND_PCM_FMT_DSD_U32] = "dsd_u32",
+    [VIRTIO_SND_PCM_FMT_IEC958_SUBFRAME] = "iec958_subframe",
+};
+
+/* Rates in code order; 12000 and 24000 are codes 14 and 15 (virtio 1.4). */
+static const unsigned int rate_hz[] = {
+    5512, 8000, 11025, 16000, 22050, 32000, 44100, 48000,
+    64000, 88200, 96000, 176400, 192000, 384000, 12000, 24000,
+};
+
+static gboolean parse_uint(const char *option, const char *text, guint64 min, guint64 max,
+                           guint64 *ret, GError **error)
+{
+    guint64 v;
+
+    if (!text || !g_ascii_string_to_unsigned(text, 10, min, max, &v, NULL)) {
+        g_set_error(error, VSND_OPTIONS_ERROR, 1,
+                    _("Invalid value for %s: “%s” (expected a number from %llu to %llu)"),
+                    option, text ? text : "", (unsigned long long)min, (unsigned long long)max);
+        return FALSE;
+    }
+    *ret = v;
+    return TRUE;
+}
+
+static gboolean parse_format_list(const char *text, uint64_t *ret, GError **error)
+{
+    g_auto(GStrv) names = g_strsplit(text, "+", -1);
+    uint64_t bits = 0;
+
+    for (char **n = names; *n; n++) {
+        gboolean found = FALSE;
+
+        for (unsigned int i = 0; i < G_N_ELEMENTS(format_names); i++) {
+            if (format_names[i] && g_ascii_strcasecmp(*n, format_names[i]) == 0) {
+                bits |= UINT64_C(1) << i;
+                found = TRUE;
+            }
+        }
+        if (!found) {
+            g_set_error(error, VSND_OPTIONS_ERROR, 1, _("Invalid value for --stream: unknown format “%s”"), *n);
+            return FALSE;
+        }
+    }
+    *ret = bits;
+    return TRUE;
+}
+
+static gboolean parse_rate_list(const char *text, uint64_t *ret, GError **error)
+{
+    g_auto(GStrv) rates = g_strsplit(text, "+", -1);
+    uint64_t bits = 0;
+
+    for (char **r = rates; *r; r++) {
+        guint64 hz = 0;
+        gboolean found = FALSE;
+
+        if (g_ascii_string_to_unsigned(*r, 10, 1, 1000000, &hz, NULL)) {
+            for (unsigned int i = 0; i < G_N_ELEMENTS(rate_hz); i++) {
+                if (rate_hz[i] == hz) {
+                    bits |= UINT64_C(1) << i;
+                    found = TRUE;
+                }
+            }
+        }
+        if (!found) {
+            g_set_error(error, VSND_OPTIONS_ERROR, 1, _("Invalid value for --stream: unsupported rate “%s”"), *r);
+            return FALSE;
+        }
+    }
+    *ret = bits;
+    return TRUE;
+}
+
+/* channels=N or channels=MIN-MAX, within 1..8. */
+static gboolean parse_channels(const char *text, VsndStreamConfig *sc, GError **error)
+{
+    g_auto(GStrv) parts = g_strsplit(text, "-", 2);
+    guint64 lo, hi;
+
+    if (!parse_uint("--stream channels", parts[0], 1, 8, &lo, error))
+        return FALSE;
+    hi = lo;
+    if (parts[1] && !parse_uint("--stream channels", parts[1], lo, 8, &hi, error))
+        return FALSE;
+    sc->channels_min = (uint8_t)lo;
+    sc->channels_max = (uint8_t)hi;
+    return TRUE;
+}
+
+/* --stream=ID:key=value[,key=value...] */
+static gboolean parse_stream_option(VsndConfig *cfg, const char *text, GError **error)
+{
+    const char *colon = strchr(text, ':');
+    g_autofree char *id_text = NULL;
+    g_auto(GStrv) pairs = NULL;
+    guint64 id;
+    VsndStreamConfig *sc;
+
+    if (!colon) {
+        g_set_error(error, VSND_OPTIONS_ERROR, 1,
+                    _("Invalid value for --stream: “%s” (expected ID:key=value,...)"), text);
+        return FALSE;
+    }
+    id_text = g_strndup(text, (gsize)(colon - text));
+    if (!parse_uint("--stream", id_text, 0, cfg->streams - 1, &id, error))
+        return FALSE;
+    sc = &cfg->stream[id];
+
+    pairs = g_strsplit(colon + 1, ",", -1);
+    for (char **p = pairs; *p; p++) {
+        const char *eq = strchr(*p, '=');
+        g_autofree char *key = NULL;
+        const char *value;
+
+        if (!eq || eq == *p || !eq[1]) {
+            g_set_error(error, VSND_OPTIONS_ERROR, 1, _("Invalid value for --stream: “%s” (expected key=value)"), *p);
+            return FALSE;
+        }
+        key = g_strndup(*p, (gsize)(eq - *p));
+        value = eq + 1;
+        if (strcmp(key, "dir") == 0) {
+            if (strcmp(value, "playback") == 0 || strcmp(value, "output") == 0) {
+                sc->direction = VSND_DIR_OUTPUT;
+            } else if (strcmp(value, "capture") == 0 || strcmp(value, "input") == 0) {
+                sc->direction = VSND_DIR_INPUT;
+            } else {
+                g_set_error(error, VSND_OPTIONS_ERROR, 1,
+                            _("Invalid value for --stream: dir must be playback or capture, not “%s”"), value);
+                return FALSE;
+            }
+        } else if (strcmp(key, "channels") == 0) {
+            if (!parse_channels(value, sc, error))
+                return FALSE;
+        } else if (strcmp(key, "formats") == 0) {
+            if (!parse_format_list(value, &sc->formats, error))
+                return FALSE;
+        } else if (strcmp(key, "rates") == 0) {
+            if (!parse_rate_list(value, &sc->rates, error))
+                return FALSE;
+        } else if (strcmp(key, "target") == 0) {
+            g_free(sc->target);
+            sc->target = g_strdup(value);
+        } else {
+            g_set_error(error, VSND_OPTIONS_ERROR, 1, _("Invalid value for --stream: unknown key “%s”"), key);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+static gboolean validate_driver(const char *spec, GError **error)
+{
+    g_autofree char *name = NULL;
+    g_autoptr(GHashTable) options = NULL;
+    g_autoptr(GError) local = NULL;
+
+    if (!vsnd_audio_parse_spec(spec, &name, &options, &local)) {
+        g_set_error(error, VSND_OPTIONS_ERROR, 1, _("Invalid value for --driver: %s"), local->message);
+        return FALSE;
+    }
+    if (strcmp(name, "auto") == 0)
+        return TRUE;
+    for (const char *const *d = vsnd_audio_known_drivers(); *d; d++) {
+        if (strcmp(*d, name) == 0)
+            return TRUE;
+    }
+    g_set_error(error, VSND_OPTIONS_ERROR, 1, _("Invalid value for --driver: unknown driver “%s”"), name);
+    return FALSE;
+}
+
+void vsnd_config_free(VsndConfig *cfg)
+{
+    if (!cfg)
+        return;
+    if (cfg->stream) {
+        for (guint i = 0; i < cfg->streams; i++)
+            g_free(cfg->stream[i].target);
+        g_free(cfg->stream);
+    }
+    g_free(cfg->socket_path);
+    g_free(cfg->driver);
+    g_free(cfg->name);
+    g_free(cfg);
+}
+
+VsndConfig *vsnd_options_parse(int *argc, char ***argv, gboolean *ret_exit, GError **error)
+{
+    g_autoptr(VsndConfig) cfg = g_new0(VsndConfig, 1);
+    g_autofree char *socket_path = NULL;
+    g_autofree char *fd_text = NULL, *streams_text = NULL, *jacks_text = NULL, *chmaps_text = NULL;
+    g_autofree char *driver = NULL, *name = NULL;
+    g_auto(GStrv) stream_opts = NULL;
+    gboolean print_caps = FALSE, verbose = FALSE, version = FALSE, controls = FALSE;
+    guint64 v;
+    const GOptionEntry entries[] = {
+        {"socket-path", 's', 0, G_OPTION_ARG_FILENAME, &socket_path,
+         N_("Create the vhost-user Unix socket at PATH"), N_("PATH")},
+        {"fd", 0, 0, G_OPTION_ARG_STRING, &fd_text,
+         N_("Use the inherited vhost-user socket FD (listening or connected)"), N_("FD")},
+        {"print-capabilities", 0, 0, G_OPTION_ARG_NONE, &print_caps,
+         N_("Print the back-end capabilities as JSON and exit"), NULL},
+        {"streams", 0, 0, G_OPTION_ARG_STRING, &streams_text,
+         N_("Number of PCM streams (default 2: stream 0 plays, stream 1 captures, and so on)"), N_("N")},
+        {"jacks", 0, 0, G_OPTION_ARG_STRING, &jacks_text,
+         N_("Number of jacks (default: one per stream)"), N_("N")},
+        {"chmaps", 0, 0, G_OPTION_ARG_STRING, &chmaps_text,
+         N_("Number of channel maps (default: one per stream)"), N_("N")},
+        {"controls", 0, 0, G_OPTION_ARG_NONE, &controls,
+         N_("Offer control elements (volume, mute); needs QEMU's controls=on"), NULL},
+        {"stream", 0, 0, G_OPTION_ARG_STRING_ARRAY, &stream_opts,
+         N_("Configure one stream: dir=playback|capture, channels=N[-M], formats=s16+float, rates=44100+48000, target=NAME"),
+         N_("ID:KEY=VALUE,...")},
+        {"driver", 'd', 0, G_OPTION_ARG_STRING, &driver,
+         N_("Host audio driver: auto, null, wav, alsa, pulse or pipewire, with options (default auto)"),
+         N_("NAME[,KEY=VALUE...]")},
+        {"name", 'n', 0, G_OPTION_ARG_STRING, &name,
+         N_("How the virtual machine is labelled in the host's mixer"), N_("TEXT")},
+        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log debug messages"), NULL},
+        {"version", 'V', 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL},
+        {NULL},
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
+
+    *ret_exit = FALSE;
+    g_option_context_set_summary(ctx, _("A virtio-snd device for QEMU guests, served over vhost-user."));
+    g_option_context_add_main_entries(ctx, entries, GETTEXT_PACKAGE);
+    g_option_context_set_translation_domain(ctx, GETTEXT_PACKAGE);
+    if (!g_option_context_parse(ctx, argc, argv, error))
+        return NULL;
+
+    if (version) {
+        g_print("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+        *ret_exit = TRUE;
+        return NULL;
+    }
+    if (*argc > 1) {
+        g_set_error(error, VSND_OPTIONS_ERROR, 1, _("Unexpected argument “%s”"), (*argv)[1]);
+        return NULL;
+    }
+
+    cfg->print_capabilities = print_caps;
+    cfg->verbose = verbose;
+    cfg->controls = controls;
+    cfg->fd = -1;
+    if (fd_text) {
+        if (!parse_uint("--fd", fd_text, 0, G_MAXINT, &v, error))
+            return NULL;
+        cfg->fd = (int)v;
+    }
+    if (socket_path && cfg->fd >= 0) {
+        g_set_error_literal(error, VSND_OPTIONS_ERROR, 1, _("--socket-path and --fd cannot be used together"));
+        return NULL;
+    }
+    if (socket_path && !*socket_path) {
+        g_set_error_literal(error, VSND_OPTIONS_ERROR, 1, _("Invalid value for --socket-path: empty path"));
+        return NULL;
+    }
+    if (!socket_path && cfg->fd < 0) {
+        g_set_error_literal(error, VSND_OPTIONS_ERROR, 1, _("One of --socket-path or --fd is required"));
+        return NULL;
+    }
+    cfg->socket_path = g_steal_pointer(&socket_path);
+
+    cfg->streams = 2;
+    if (streams_text) {
+        if (!parse_uint("--streams", streams_text, 1, VSND_MAX_STREAMS, &v, error))
+            return NULL;
+        cfg->streams = (guint)v;
+    }
+    cfg->jacks = cfg->streams;
+    if (jacks_text) {
+        if (!parse_uint("--jacks", jacks_text, 0, VSND_MAX_JACKS, &v, error))
+            return NULL;
+        cfg->jacks = (guint)v;
+    }
+    cfg->chmaps = cfg->streams;
+    if (chmaps_text) {
+        if (!parse_uint("--chmaps", chmaps_text, 0, VSND_MAX_CHMAPS, &v, error))
+            return NULL;
+        cfg->chmaps = (guint)v;
+    }
+
+    cfg->stream = g_new0(VsndStreamConfig, cfg->streams);
+    for (guint i = 0; i < cfg->streams; i++) {
+        cfg->stream[i].direction = (i % 2) ? VSND_DIR_INPUT : VSND_DIR_OUTPUT;
+        cfg->stream[i].channels_min = 1;
+        cfg->stream[i].channels_max = 2;
+    }
+    for (char **s = stream_opts; s && *s; s++) {
+        if (!parse_stream_option(cfg, *s, error))
+            return NULL;
+    }
+
+    cfg->driver = driver ? g_steal_pointer(&driver) : g_strdup("auto");
+    if (!validate_driver(cfg->driver, error))
+        return NULL;
+
+    if (name && (!*name || !g_utf8_validate(name, -1, NULL) || strlen(name) > 256)) {
+        g_set_error_literal(error, VSND_OPTIONS_ERROR, 1,
+                            _("Invalid value for --name: expected 1 to 256 bytes of UTF-8 text"));
+        return NULL;
+    }
+    cfg->name = name ? g_steal_pointer(&name) : g_strdup(VSND_DEFAULT_NAME);
+
+    return g_steal_pointer(&cfg);
+}

@@ -118,7 +118,17 @@ bool vu_dev_suspended(const VuDev *dev);
 void vu_dev_set_broken(VuDev *dev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool vu_dev_broken(const VuDev *dev);
 
+/* Number of queues given to vu_dev_new(). */
+unsigned int vu_dev_num_queues(const VuDev *dev);
+/* Negotiated vhost-user protocol features. */
+uint64_t vu_dev_protocol_features(const VuDev *dev);
+/* Virtio device status as set by SET_STATUS (| NEEDS_RESET when broken). */
+uint8_t vu_dev_status(const VuDev *dev);
+
+/* Queue @qidx, or NULL if @qidx >= num_queues. */
 VuVirtq *vu_dev_queue(VuDev *dev, unsigned int qidx);
+/* Ring size set by the front-end (0 before SET_VRING_NUM). */
+unsigned int vu_queue_size(const VuVirtq *vq);
 bool vu_queue_started(const VuVirtq *vq);
 bool vu_queue_enabled(const VuVirtq *vq);
 /* started && enabled && not broken && memory mapped: usable now. */
@@ -131,10 +141,20 @@ VuVirtqElement *vu_queue_pop(VuDev *dev, VuVirtq *vq);
  * guest pages (first @len bytes of in_sg and the used entry), clear the
  * inflight record.  Does not notify.  Ignored while the ring is stopped. */
 void vu_queue_push(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem, uint32_t len);
+/* Dirty-log in_sg bytes [@in_offset, @in_offset + @len) of @elem.  Only
+ * needed for device writes beyond the first @len bytes given to
+ * vu_queue_push() (e.g. a status written at the very end of the writable
+ * area of a short completion); a no-op unless logging is active. */
+void vu_queue_log_write(VuDev *dev, const VuVirtqElement *elem, size_t in_offset, size_t len);
 /* Signal the call fd if the guest wants it (event idx / flags). */
 void vu_queue_notify(VuDev *dev, VuVirtq *vq);
-/* Give an element back unused: it will be popped again (before others). */
+/* Give an element back unused: it will be popped again (before others).
+ * @elem stays owned by the caller, who still frees it with vu_elem_free()
+ * (the core keeps what it needs). */
 void vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem);
+/* Drop an element without returning it to the guest (it is no longer
+ * in flight for the core); the caller still frees it. */
+void vu_queue_detach(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem);
 /* Enable/disable guest notifications (kicks) for this queue. */
 void vu_queue_set_notification(VuDev *dev, VuVirtq *vq, bool enable);
 bool vu_queue_empty(VuDev *dev, VuVirtq *vq);

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * clock.h - one-shot timers on absolute deadlines, real or manual.
+ *
+ * The clocked built-in drivers (null, wav) pace streams with these.  A real
+ * timer is a GSource on the default main context whose ready time is an
+ * absolute CLOCK_MONOTONIC deadline (g_source_set_ready_time), so periodic
+ * use computed from a start time never accumulates drift; a disarmed timer
+ * costs no wakeups at all.
+ *
+ * A manual timer runs on a process-wide virtual clock that only moves when
+ * a test calls vsnd_manual_clock_advance(), which then fires the due manual
+ * timers in deadline order, synchronously.  Drivers select it with the
+ * option clock=manual; it exists for deterministic tests only.
+ *
+ * Main thread only.
+ */
+#ifndef VSND_AUDIO_CLOCK_H
+#define VSND_AUDIO_CLOCK_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+typedef struct VsndTimer VsndTimer;
+typedef void (*VsndTimerFunc)(void *opaque);
+
+/**
+ * vsnd_timer_new() - create a disarmed timer.
+ * @manual: run on the manual test clock instead of CLOCK_MONOTONIC.
+ * @fn: called once per expiry, on the main thread.
+ * @opaque: passed to @fn.
+ * Return: the timer; free with vsnd_timer_free().
+ */
+VsndTimer *vsnd_timer_new(bool manual, VsndTimerFunc fn, void *opaque);
+void vsnd_timer_free(VsndTimer *t);
+/* Arm (or re-arm) for an absolute deadline in ns of the timer's clock. */
+void vsnd_timer_arm(VsndTimer *t, int64_t deadline_ns);
+void vsnd_timer_disarm(VsndTimer *t);
+/* Current time of the timer's clock, ns. */
+int64_t vsnd_timer_now(const VsndTimer *t);
+
+/* Test-only: the manual clock. */
+int64_t vsnd_manual_clock_now(void);
+/* Advance by @ns (>= 0) and fire every manual timer that became due. */
+void vsnd_manual_clock_advance(int64_t ns);
+
+G_END_DECLS
+
+#endif /* VSND_AUDIO_CLOCK_H */

@@ -1,0 +1,906 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * pipewire.c - PipeWire driver module (libpipewire-0.3, pw_stream on a
+ * pw_thread_loop).
+ *
+ * Theory of operation:
+ *  - One context and core connection per backend on a private thread loop.
+ *    init() connects and does a core round trip, so a dead socket or a hung
+ *    daemon fails init (what "auto" needs).  The main thread calls into
+ *    libpipewire only under the thread-loop lock; stream callbacks run on
+ *    the loop thread (no RT_PROCESS) and reach the stream manager only
+ *    through a VsndEventRelay.
+ *  - A stream is a pw_stream connected at open() (PREPARE) inactive, with
+ *    AUTOCONNECT to params->target (target.object), the sink=/source=
+ *    option, or the session manager's default (a capture target that is a
+ *    sink records its monitor); node.latency is one period.
+ *    start()/stop() activate/deactivate it; queued audio stays.  drain()
+ *    answers ready() once the ring has gone into the graph and the graph's
+ *    delay plus the queued buffers have elapsed.
+ *  - Playback: write() copies a period into a bounded ring (buffer_bytes,
+ *    at least two periods) or answers -EAGAIN; process() fills each graph
+ *    buffer from the ring (silence if it runs dry: an underrun to ride out)
+ *    and posts ready() once a period of room exists.  Capture: process()
+ *    appends to the ring (overflow drops the oldest period and reports
+ *    error(-EPIPE) once); read() takes whole requests.
+ *  - latency = graph delay (pw_stream_get_time_n, converted to the stream
+ *    rate) + bytes queued in the stream + bytes in the ring.
+ *  - Volume/mute: SPA_PROP_channelVolumes (linear) and SPA_PROP_mute on the
+ *    stream, re-applied whenever the stream (re)connects.
+ *  - Streams carry media.name = label, application.name = VM name,
+ *    media.role (role option, default "Music"), node.name
+ *    "vsnd.<vm>.<playback|capture>-<id>".
+ *  - The daemon goes away (core error -EPIPE): every stream gets
+ *    error(-ECONNRESET) once, read/write answer -ENODEV; a loop timer tears
+ *    the dead objects down outside their callbacks and reconnects every
+ *    500 ms; the streams are re-created and each reports error(0) when it
+ *    is linked again (PAUSED or STREAMING).
+ *  - is_connected(): connected, and a node named target (or, without one,
+ *    any Audio/Sink for playback, Audio/Source or monitorable Audio/Sink for
+ *    capture) is in the registry.
+ * Options: remote=, role=, sink=, source=.
+ */
+#include "config.h"
+
+#define G_LOG_DOMAIN "vsnd-audio"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <pipewire/pipewire.h>
+#include <spa/param/audio/format-utils.h>
+#include <spa/param/props.h>
+#include <string.h>
+
+#include "audio/audio.h"
+#include "audio/byte-ring.h"
+#include "audio/event-relay.h"
+#include "audio/iov-util.h"
+#include "audio/pcm-format.h"
+
+#define RETRY_NSEC (500 * SPA_NSEC_PER_MSEC)
+#define SYNC_TIMEOUT_SEC 3
+
+typedef struct PwNode {
+    uint32_t id;
+    char *name;
+    bool sink, source;
+} PwNode;
+
+struct VsndAudioBackend {
+    struct pw_thread_loop *loop;
+    struct pw_context *context;
+    struct pw_core *core;
+    struct spa_hook core_listener;
+    struct pw_registry *registry;
+    struct spa_hook registry_listener;
+    bool connected;
+    bool dead;              /* core failed, teardown pending */
+    bool sync_done;
+    int sync_seq;
+    int last_error;
+    struct spa_source *retry;
+    char *remote;
+    char *vm_name;
+    char *role;
+    char *sink;
+    char *source;
+    GList *streams;
+    GHashTable *nodes;      /* id -> PwNode */
+};
+
+struct VsndAudioStream {
+    VsndAudioBackend *be;
+    VsndDirection dir;
+    uint32_t stream_id;
+    char *label;
+    char *target;
+    struct spa_audio_info_raw info;
+    uint8_t vformat;        /* VIRTIO_SND_PCM_FMT_* */
+    uint32_t frame_bytes;
+    uint32_t period_bytes;
+    struct pw_stream *st;
+    struct spa_hook listener;
+    VsndEventRelay *relay;
+    bool running;
+    bool need_ready;
+    bool lost;
+    bool draining;
+    struct spa_source *drain_timer; /* the graph's delay after the ring ran dry */
+    bool volume_set;
+    float volume;
+    bool mute;
+    bool in_apply;          /* set_control() re-enters control_info */
+    unsigned int reapplied; /* bounded re-applies per set_volume/connect */
+    VsndRing ring;
+    bool overrun;
+};
+
+static void stream_create(VsndAudioStream *s);
+static void schedule_retry(VsndAudioBackend *be);
+
+/* ---- formats ---------------------------------------------------------- */
+
+static bool spa_format_of(unsigned int fmt, enum spa_audio_format *ret)
+{
+    switch (fmt) {
+    case VIRTIO_SND_PCM_FMT_S8: *ret = SPA_AUDIO_FORMAT_S8; return true;
+    case VIRTIO_SND_PCM_FMT_U8: *ret = SPA_AUDIO_FORMAT_U8; return true;
+    case VIRTIO_SND_PCM_FMT_S16: *ret = SPA_AUDIO_FORMAT_S16_LE; return true;
+    case VIRTIO_SND_PCM_FMT_U16: *ret = SPA_AUDIO_FORMAT_U16_LE; return true;
+    case VIRTIO_SND_PCM_FMT_S24_3: *ret = SPA_AUDIO_FORMAT_S24_LE; return true;
+    case VIRTIO_SND_PCM_FMT_U24_3: *ret = SPA_AUDIO_FORMAT_U24_LE; return true;
+    case VIRTIO_SND_PCM_FMT_S24: *ret = SPA_AUDIO_FORMAT_S24_32_LE; return true;
+    case VIRTIO_SND_PCM_FMT_U24: *ret = SPA_AUDIO_FORMAT_U24_32_LE; return true;
+    case VIRTIO_SND_PCM_FMT_S32: *ret = SPA_AUDIO_FORMAT_S32_LE; return true;
+    case VIRTIO_SND_PCM_FMT_U32: *ret = SPA_AUDIO_FORMAT_U32_LE; return true;
+    case VIRTIO_SND_PCM_FMT_FLOAT: *ret = SPA_AUDIO_FORMAT_F32_LE; return true;
+    case VIRTIO_SND_PCM_FMT_FLOAT64: *ret = SPA_AUDIO_FORMAT_F64_LE; return true;
+    default: return false;
+    }
+}
+
+static uint32_t spa_position_of(uint8_t pos, unsigned int idx)
+{
+    switch (pos) {
+    case VIRTIO_SND_CHMAP_MONO: return SPA_AUDIO_CHANNEL_MONO;
+    case VIRTIO_SND_CHMAP_FL: return SPA_AUDIO_CHANNEL_FL;
+    case VIRTIO_SND_CHMAP_FR: return SPA_AUDIO_CHANNEL_FR;
+    case VIRTIO_SND_CHMAP_RL: return SPA_AUDIO_CHANNEL_RL;
+    case VIRTIO_SND_CHMAP_RR: return SPA_AUDIO_CHANNEL_RR;
+    case VIRTIO_SND_CHMAP_FC: return SPA_AUDIO_CHANNEL_FC;
+    case VIRTIO_SND_CHMAP_LFE: return SPA_AUDIO_CHANNEL_LFE;
+    case VIRTIO_SND_CHMAP_SL: return SPA_AUDIO_CHANNEL_SL;
+    case VIRTIO_SND_CHMAP_SR: return SPA_AUDIO_CHANNEL_SR;
+    case VIRTIO_SND_CHMAP_RC: return SPA_AUDIO_CHANNEL_RC;
+    case VIRTIO_SND_CHMAP_FLC: return SPA_AUDIO_CHANNEL_FLC;
+    case VIRTIO_SND_CHMAP_FRC: return SPA_AUDIO_CHANNEL_FRC;
+    case VIRTIO_SND_CHMAP_RLC: return SPA_AUDIO_CHANNEL_RLC;
+    case VIRTIO_SND_CHMAP_RRC: return SPA_AUDIO_CHANNEL_RRC;
+    case VIRTIO_SND_CHMAP_FLW: return SPA_AUDIO_CHANNEL_FLW;
+    case VIRTIO_SND_CHMAP_FRW: return SPA_AUDIO_CHANNEL_FRW;
+    case VIRTIO_SND_CHMAP_FLH: return SPA_AUDIO_CHANNEL_FLH;
+    case VIRTIO_SND_CHMAP_FCH: return SPA_AUDIO_CHANNEL_FCH;
+    case VIRTIO_SND_CHMAP_FRH: return SPA_AUDIO_CHANNEL_FRH;
+    case VIRTIO_SND_CHMAP_TC: return SPA_AUDIO_CHANNEL_TC;
+    case VIRTIO_SND_CHMAP_TFL: return SPA_AUDIO_CHANNEL_TFL;
+    case VIRTIO_SND_CHMAP_TFR: return SPA_AUDIO_CHANNEL_TFR;
+    case VIRTIO_SND_CHMAP_TFC: return SPA_AUDIO_CHANNEL_TFC;
+    case VIRTIO_SND_CHMAP_TRL: return SPA_AUDIO_CHANNEL_TRL;
+    case VIRTIO_SND_CHMAP_TRR: return SPA_AUDIO_CHANNEL_TRR;
+    case VIRTIO_SND_CHMAP_TRC: return SPA_AUDIO_CHANNEL_TRC;
+    case VIRTIO_SND_CHMAP_TFLC: return SPA_AUDIO_CHANNEL_TFLC;
+    case VIRTIO_SND_CHMAP_TFRC: return SPA_AUDIO_CHANNEL_TFRC;
+    case VIRTIO_SND_CHMAP_TSL: return SPA_AUDIO_CHANNEL_TSL;
+    case VIRTIO_SND_CHMAP_TSR: return SPA_AUDIO_CHANNEL_TSR;
+    case VIRTIO_SND_CHMAP_LLFE: return SPA_AUDIO_CHANNEL_LLFE;
+    case VIRTIO_SND_CHMAP_RLFE: return SPA_AUDIO_CHANNEL_RLFE;
+    case VIRTIO_SND_CHMAP_BC: return SPA_AUDIO_CHANNEL_BC;
+    case VIRTIO_SND_CHMAP_BLC: return SPA_AUDIO_CHANNEL_BLC;
+    case VIRTIO_SND_CHMAP_BRC: return SPA_AUDIO_CHANNEL_BRC;
+    default: return SPA_AUDIO_CHANNEL_AUX0 + idx;
+    }
+}
+
+static void default_positions(uint32_t *pos, unsigned int channels)
+{
+    static const uint32_t layout[8] = {
+        SPA_AUDIO_CHANNEL_FL, SPA_AUDIO_CHANNEL_FR, SPA_AUDIO_CHANNEL_RL, SPA_AUDIO_CHANNEL_RR,
+        SPA_AUDIO_CHANNEL_FC, SPA_AUDIO_CHANNEL_LFE, SPA_AUDIO_CHANNEL_SL, SPA_AUDIO_CHANNEL_SR,
+    };
+
+    if (channels == 1) {
+        pos[0] = SPA_AUDIO_CHANNEL_MONO;
+        return;
+    }
+    for (unsigned int i = 0; i < channels && i < 8; i++)
+        pos[i] = layout[i];
+}
+
+/* ---- stream data path (loop lock held) ----------------------------------- */
+
+static void on_process(void *data)
+{
+    VsndAudioStream *s = data;
+    struct pw_buffer *b = pw_stream_dequeue_buffer(s->st);
+    struct spa_data *d;
+
+    if (!b)
+        return;
+    d = &b->buffer->datas[0];
+    if (!d->data) {
+        pw_stream_queue_buffer(s->st, b);
+        return;
+    }
+    if (s->dir == VSND_DIR_OUTPUT) {
+        uint32_t frames = d->maxsize / s->frame_bytes;
+        size_t bytes, have;
+
+        if (b->requested)
+            frames = (uint32_t)MIN((uint64_t)frames, b->requested);
+        bytes = (size_t)frames * s->frame_bytes;
+        have = MIN(bytes, s->ring.fill - s->ring.fill % s->frame_bytes);
+        vsnd_ring_pop(&s->ring, d->data, have);
+        /* Ran dry: silence of the stream's format fills the quantum. */
+        vsnd_pcm_fill_silence(s->vformat, (uint8_t *)d->data + have, bytes - have, 0);
+        d->chunk->offset = 0;
+        d->chunk->stride = (int32_t)s->frame_bytes;
+        d->chunk->size = (uint32_t)bytes;
+        pw_stream_queue_buffer(s->st, b);
+        if (s->draining && s->ring.fill == 0) {
+            /* Ring played into the graph: answer once the graph's own
+             * delay and the queued buffers have gone out too. */
+            struct pw_time t = { 0 };
+            uint64_t ns = 0;
+            struct timespec ts;
+
+            s->draining = false;
+            if (pw_stream_get_time_n(s->st, &t, sizeof(t)) == 0 && t.rate.denom > 0 &&
+                t.delay > 0)
+                ns = (uint64_t)t.delay * SPA_NSEC_PER_SEC * t.rate.num / t.rate.denom;
+            ns += (t.queued / s->frame_bytes + frames) * SPA_NSEC_PER_SEC / s->info.rate;
+            ts.tv_sec = (time_t)(ns / SPA_NSEC_PER_SEC);
+            ts.tv_nsec = (long)(ns % SPA_NSEC_PER_SEC) + 1;
+            pw_loop_update_timer(pw_thread_loop_get_loop(s->be->loop), s->drain_timer, &ts,
+                                 NULL, false);
+        } else if (s->need_ready && vsnd_ring_room(&s->ring) >= s->period_bytes) {
+            s->need_ready = false;
+            vsnd_event_relay_post_ready(s->relay);
+        }
+    } else {
+        uint32_t off = SPA_MIN(d->chunk->offset, d->maxsize);
+        uint32_t size = SPA_MIN(d->chunk->size, d->maxsize - off);
+
+        if (vsnd_ring_push(&s->ring, (const uint8_t *)d->data + off, size, s->period_bytes) &&
+            !s->overrun) {
+            /* Overflow: the oldest periods went; report an xrun once. */
+            s->overrun = true;
+            vsnd_event_relay_post_error(s->relay, -EPIPE);
+        }
+        pw_stream_queue_buffer(s->st, b);
+        if (s->need_ready && s->ring.fill >= s->period_bytes) {
+            s->need_ready = false;
+            vsnd_event_relay_post_ready(s->relay);
+        }
+    }
+}
+
+static void on_drain_timer(void *data, uint64_t expirations)
+{
+    VsndAudioStream *s = data;
+
+    vsnd_event_relay_post_ready(s->relay);
+}
+
+static void apply_volume(VsndAudioStream *s)
+{
+    float vols[SPA_AUDIO_MAX_CHANNELS];
+    float mute = s->mute ? 1.0f : 0.0f;
+
+    if (!s->volume_set || !s->st || s->in_apply)
+        return;
+    for (unsigned int i = 0; i < s->info.channels; i++)
+        vols[i] = s->volume;
+    s->in_apply = true;
+    pw_stream_set_control(s->st, SPA_PROP_channelVolumes, s->info.channels, vols,
+                          SPA_PROP_mute, 1, &mute, 0);
+    s->in_apply = false;
+}
+
+static void on_state_changed(void *data, enum pw_stream_state old, enum pw_stream_state state,
+                             const char *error)
+{
+    VsndAudioStream *s = data;
+
+    if (state == PW_STREAM_STATE_PAUSED || state == PW_STREAM_STATE_STREAMING) {
+        if (old < PW_STREAM_STATE_PAUSED) {
+            s->reapplied = 0;
+            apply_volume(s);
+        }
+        if (s->lost) {
+            s->lost = false;
+            vsnd_event_relay_post_error(s->relay, 0);
+        }
+    } else if (state == PW_STREAM_STATE_ERROR ||
+               (state == PW_STREAM_STATE_UNCONNECTED && old != PW_STREAM_STATE_UNCONNECTED)) {
+        if (!s->lost) {
+            s->lost = true;
+            vsnd_event_relay_post_error(s->relay, s->be->connected ? -ENODEV : -ECONNRESET);
+        }
+        schedule_retry(s->be);
+    }
+}
+
+/* Controls become known some time after connecting (and again after a
+ * reconnect): apply a pending volume/mute as soon as they do.  Only a
+ * differing value is re-applied, since setting one emits this again. */
+static void on_control_info(void *data, uint32_t id, const struct pw_stream_control *control)
+{
+    VsndAudioStream *s = data;
+    bool differs = false;
+
+    if (!s->volume_set || s->in_apply || !control || control->n_values == 0 ||
+        !control->values || s->reapplied >= 8)
+        return;
+    if (id == SPA_PROP_channelVolumes)
+        differs = control->values[0] != s->volume;
+    else if (id == SPA_PROP_mute)
+        differs = (control->values[0] != 0.0f) != s->mute;
+    if (differs) {
+        s->reapplied++;
+        apply_volume(s);
+    }
+}
+
+static const struct pw_stream_events stream_events = {
+    PW_VERSION_STREAM_EVENTS,
+    .state_changed = on_state_changed,
+    .control_info = on_control_info,
+    .process = on_process,
+};
+
+static void stream_destroy(VsndAudioStream *s)
+{
+    if (!s->st)
+        return;
+    spa_hook_remove(&s->listener);
+    pw_stream_destroy(s->st);
+    s->st = NULL;
+}
+
+/* Whether @name is a sink (and no source) in the registry.  Lock held. */
+static bool target_is_sink(VsndAudioBackend *be, const char *name)
+{
+    GHashTableIter it;
+    gpointer value;
+
+    g_hash_table_iter_init(&it, be->nodes);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        PwNode *n = value;
+        if (strcmp(n->name, name) == 0)
+            return n->sink && !n->source;
+    }
+    return false;
+}
+
+static void stream_create(VsndAudioStream *s)
+{
+    VsndAudioBackend *be = s->be;
+    const char *target = s->target ? s->target :
+                         s->dir == VSND_DIR_OUTPUT ? be->sink : be->source;
+    uint8_t buf[1024];
+    struct spa_pod_builder b = SPA_POD_BUILDER_INIT(buf, sizeof(buf));
+    const struct spa_pod *params[1];
+    struct pw_properties *props;
+    enum pw_stream_flags flags = PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_MAP_BUFFERS;
+    uint32_t rate = s->info.rate;
+
+    if (s->st || !be->connected)
+        return;
+    props = pw_properties_new(PW_KEY_MEDIA_TYPE, "Audio",
+                              PW_KEY_MEDIA_CATEGORY,
+                              s->dir == VSND_DIR_OUTPUT ? "Playback" : "Capture",
+                              PW_KEY_MEDIA_ROLE, be->role,
+                              PW_KEY_MEDIA_NAME, s->label,
+                              PW_KEY_APP_NAME, be->vm_name,
+                              PW_KEY_NODE_DESCRIPTION, s->label,
+                              NULL);
+    pw_properties_setf(props, PW_KEY_NODE_NAME, "vsnd.%s.%s-%u", be->vm_name,
+                       s->dir == VSND_DIR_OUTPUT ? "playback" : "capture", s->stream_id);
+    pw_properties_setf(props, PW_KEY_NODE_LATENCY, "%u/%u", s->period_bytes / s->frame_bytes,
+                       rate);
+    if (target) {
+        pw_properties_set(props, PW_KEY_TARGET_OBJECT, target);
+        /* capturing from a sink means its monitor */
+        if (s->dir == VSND_DIR_INPUT && target_is_sink(be, target))
+            pw_properties_set(props, "stream.capture.sink", "true");
+    }
+    s->st = pw_stream_new(be->core, s->label, props);
+    if (!s->st) {
+        if (!s->lost) {
+            s->lost = true;
+            vsnd_event_relay_post_error(s->relay, -ENODEV);
+        }
+        schedule_retry(be);
+        return;
+    }
+    pw_stream_add_listener(s->st, &s->listener, &stream_events, s);
+    params[0] = spa_format_audio_raw_build(&b, SPA_PARAM_EnumFormat, &s->info);
+    if (!s->running)
+        flags |= PW_STREAM_FLAG_INACTIVE;
+    if (pw_stream_connect(s->st, s->dir == VSND_DIR_OUTPUT ? PW_DIRECTION_OUTPUT :
+                                                           PW_DIRECTION_INPUT,
+                          PW_ID_ANY, flags, params, 1) < 0) {
+        stream_destroy(s);
+        if (!s->lost) {
+            s->lost = true;
+            vsnd_event_relay_post_error(s->relay, -ENODEV);
+        }
+        schedule_retry(be);
+    }
+}
+
+/* ---- core, registry, reconnection -------------------------------------- */
+
+static void node_free(gpointer data)
+{
+    PwNode *n = data;
+    g_free(n->name);
+    g_free(n);
+}
+
+static void registry_global(void *data, uint32_t id, uint32_t permissions, const char *type,
+                            uint32_t version, const struct spa_dict *props)
+{
+    VsndAudioBackend *be = data;
+    const char *cls, *name;
+    PwNode *n;
+
+    if (!props || strcmp(type, PW_TYPE_INTERFACE_Node) != 0)
+        return;
+    cls = spa_dict_lookup(props, PW_KEY_MEDIA_CLASS);
+    name = spa_dict_lookup(props, PW_KEY_NODE_NAME);
+    if (!cls || !name)
+        return;
+    n = g_new0(PwNode, 1);
+    n->id = id;
+    n->name = g_strdup(name);
+    n->sink = strcmp(cls, "Audio/Sink") == 0 || strcmp(cls, "Audio/Duplex") == 0;
+    n->source = strcmp(cls, "Audio/Source") == 0 || strcmp(cls, "Audio/Source/Virtual") == 0 ||
+                strcmp(cls, "Audio/Duplex") == 0;
+    if (n->sink || n->source)
+        g_hash_table_replace(be->nodes, GUINT_TO_POINTER(id), n);
+    else
+        node_free(n);
+}
+
+static void registry_global_remove(void *data, uint32_t id)
+{
+    VsndAudioBackend *be = data;
+    g_hash_table_remove(be->nodes, GUINT_TO_POINTER(id));
+}
+
+static const struct pw_registry_events registry_events = {
+    PW_VERSION_REGISTRY_EVENTS,
+    .global = registry_global,
+    .global_remove = registry_global_remove,
+};
+
+static void core_done(void *data, uint32_t id, int seq)
+{
+    VsndAudioBackend *be = data;
+
+    if (id == PW_ID_CORE && seq == be->sync_seq) {
+        be->sync_done = true;
+        pw_thread_loop_signal(be->loop, false);
+    }
+}
+
+static void core_error(void *data, uint32_t id, int seq, int res, const char *message)
+{
+    VsndAudioBackend *be = data;
+
+    if (id != PW_ID_CORE)
+        return;
+    be->last_error = res;
+    if (res == -EPIPE || !be->connected) {
+        bool was = be->connected;
+
+        be->connected = false;
+        be->dead = true;
+        if (was)
+            g_message("pipewire: lost the daemon: %s", message ? message : g_strerror(-res));
+        for (GList *l = be->streams; l; l = l->next) {
+            VsndAudioStream *s = l->data;
+            if (!s->lost) {
+                s->lost = true;
+                vsnd_event_relay_post_error(s->relay, -ECONNRESET);
+            }
+        }
+        g_hash_table_remove_all(be->nodes);
+        pw_thread_loop_signal(be->loop, false);
+        schedule_retry(be);
+    }
+}
+
+static const struct pw_core_events core_events = {
+    PW_VERSION_CORE_EVENTS,
+    .done = core_done,
+    .error = core_error,
+};
+
+static void core_teardown(VsndAudioBackend *be)
+{
+    for (GList *l = be->streams; l; l = l->next)
+        stream_destroy(l->data);
+    if (be->registry) {
+        spa_hook_remove(&be->registry_listener);
+        pw_proxy_destroy((struct pw_proxy *)be->registry);
+        be->registry = NULL;
+    }
+    if (be->core) {
+        spa_hook_remove(&be->core_listener);
+        pw_core_disconnect(be->core);
+        be->core = NULL;
+    }
+    be->connected = false;
+    be->dead = false;
+}
+
+/* Connect and subscribe; Return: 0 or -errno.  Lock held. */
+static int core_connect(VsndAudioBackend *be)
+{
+    struct pw_properties *props = NULL;
+
+    if (be->remote)
+        props = pw_properties_new(PW_KEY_REMOTE_NAME, be->remote, NULL);
+    be->core = pw_context_connect(be->context, props, 0);
+    if (!be->core)
+        return -errno;
+    pw_core_add_listener(be->core, &be->core_listener, &core_events, be);
+    be->registry = pw_core_get_registry(be->core, PW_VERSION_REGISTRY, 0);
+    pw_registry_add_listener(be->registry, &be->registry_listener, &registry_events, be);
+    be->connected = true;
+    be->sync_done = false;
+    be->sync_seq = pw_core_sync(be->core, PW_ID_CORE, 0);
+    return 0;
+}
+
+static void on_retry(void *data, uint64_t expirations)
+{
+    VsndAudioBackend *be = data;
+
+    if (be->dead || (!be->connected && be->core))
+        core_teardown(be);
+    if (!be->core) {
+        if (core_connect(be) < 0) {
+            schedule_retry(be);
+            return;
+        }
+        g_message("pipewire: reconnected to the daemon");
+    }
+    for (GList *l = be->streams; l; l = l->next) {
+        VsndAudioStream *s = l->data;
+        if (s->lost && s->st) /* failed alone: start it over */
+            stream_destroy(s);
+        stream_create(s);
+    }
+}
+
+static void schedule_retry(VsndAudioBackend *be)
+{
+    struct timespec ts = { 0, RETRY_NSEC };
+
+    if (!be->retry)
+        be->retry = pw_loop_add_timer(pw_thread_loop_get_loop(be->loop), on_retry, be);
+    pw_loop_update_timer(pw_thread_loop_get_loop(be->loop), be->retry, &ts, NULL, false);
+}
+
+static void backend_free(VsndAudioBackend *be)
+{
+    if (be->loop) {
+        pw_thread_loop_lock(be->loop);
+        if (be->retry) {
+            pw_loop_destroy_source(pw_thread_loop_get_loop(be->loop), be->retry);
+            be->retry = NULL;
+        }
+        core_teardown(be);
+        pw_thread_loop_unlock(be->loop);
+        pw_thread_loop_stop(be->loop);
+        if (be->context)
+            pw_context_destroy(be->context);
+        pw_thread_loop_destroy(be->loop);
+    }
+    if (be->nodes)
+        g_hash_table_unref(be->nodes);
+    g_free(be->remote);
+    g_free(be->vm_name);
+    g_free(be->role);
+    g_free(be->sink);
+    g_free(be->source);
+    g_free(be);
+}
+
+static VsndAudioBackend *pw_drv_init(GHashTable *options, const char *vm_name, GError **error)
+{
+    static gsize pw_inited;
+    VsndAudioBackend *be = g_new0(VsndAudioBackend, 1);
+    struct timespec deadline;
+    int r;
+
+    if (g_once_init_enter(&pw_inited)) {
+        pw_init(NULL, NULL);
+        g_once_init_leave(&pw_inited, 1);
+    }
+    be->remote = g_strdup(g_hash_table_lookup(options, "remote"));
+    be->role = g_strdup(g_hash_table_lookup(options, "role"));
+    be->sink = g_strdup(g_hash_table_lookup(options, "sink"));
+    be->source = g_strdup(g_hash_table_lookup(options, "source"));
+    if (!be->role)
+        be->role = g_strdup("Music");
+    be->vm_name = g_strdup(vm_name);
+    be->nodes = g_hash_table_new_full(NULL, NULL, NULL, node_free);
+    be->loop = pw_thread_loop_new("vsnd-pipewire", NULL);
+    if (!be->loop)
+        goto fail_loop;
+    be->context = pw_context_new(pw_thread_loop_get_loop(be->loop),
+                                 pw_properties_new(PW_KEY_APP_NAME, vm_name, NULL), 0);
+    if (!be->context || pw_thread_loop_start(be->loop) < 0)
+        goto fail_loop;
+
+    pw_thread_loop_lock(be->loop);
+    r = core_connect(be);
+    if (r == 0) {
+        pw_thread_loop_get_time(be->loop, &deadline, SYNC_TIMEOUT_SEC * SPA_NSEC_PER_SEC);
+        while (!be->sync_done && be->connected && !be->dead) {
+            if (pw_thread_loop_timed_wait_full(be->loop, &deadline) < 0)
+                break;
+        }
+        if (!be->sync_done)
+            r = be->last_error ? be->last_error : -ETIMEDOUT;
+    }
+    if (r < 0 && be->retry) {
+        pw_loop_destroy_source(pw_thread_loop_get_loop(be->loop), be->retry);
+        be->retry = NULL;
+    }
+    pw_thread_loop_unlock(be->loop);
+    if (r < 0) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
+                    "pipewire: cannot connect to the PipeWire daemon%s%s: %s",
+                    be->remote ? " " : "", be->remote ? be->remote : "", g_strerror(-r));
+        backend_free(be);
+        return NULL;
+    }
+    return be;
+
+fail_loop:
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "pipewire: cannot create a thread loop");
+    backend_free(be);
+    return NULL;
+}
+
+static void pw_drv_fini(VsndAudioBackend *be)
+{
+    backend_free(be);
+}
+
+static int pw_drv_query_caps(VsndAudioBackend *be, VsndDirection dir, VsndPcmCaps *ret_caps)
+{
+    enum spa_audio_format f;
+
+    ret_caps->formats = 0;
+    for (unsigned int i = 0; i < VSND_PCM_FMT_COUNT; i++) {
+        if (spa_format_of(i, &f))
+            ret_caps->formats |= VSND_PCM_FMT_BIT(i);
+    }
+    /* The graph resamples any rate; channels are remixed. */
+    ret_caps->rates = VSND_PCM_RATES_ALL;
+    ret_caps->channels_min = 1;
+    ret_caps->channels_max = 8;
+    return 0;
+}
+
+static VsndAudioStream *pw_drv_open(VsndAudioBackend *be, const VsndPcmParams *params,
+                                    const VsndAudioStreamEvents *events, void *opaque,
+                                    GError **error)
+{
+    VsndAudioStream *s;
+    enum spa_audio_format fmt;
+
+    if (!spa_format_of(params->format, &fmt) || params->channels > 8) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                    "pipewire: sample format %u / %u channels not supported", params->format,
+                    params->channels);
+        return NULL;
+    }
+    s = g_new0(VsndAudioStream, 1);
+    s->be = be;
+    s->dir = params->direction;
+    s->stream_id = params->stream_id;
+    s->label = g_strdup(params->label ? params->label : be->vm_name);
+    s->target = g_strdup(params->target);
+    s->info.format = fmt;
+    s->vformat = params->format;
+    s->info.rate = vsnd_pcm_rate_hz(params->rate);
+    s->info.channels = params->channels;
+    if (params->positions) {
+        for (unsigned int i = 0; i < params->channels; i++)
+            s->info.position[i] = spa_position_of(params->positions[i], i);
+    } else {
+        default_positions(s->info.position, params->channels);
+    }
+    s->frame_bytes = vsnd_pcm_frame_bytes(params->format, params->channels);
+    s->period_bytes = params->period_bytes;
+    vsnd_ring_init(&s->ring, MAX((size_t)params->buffer_bytes, 2 * (size_t)params->period_bytes));
+    s->relay = vsnd_event_relay_new(events, opaque);
+
+    pw_thread_loop_lock(be->loop);
+    s->drain_timer = pw_loop_add_timer(pw_thread_loop_get_loop(be->loop), on_drain_timer, s);
+    be->streams = g_list_prepend(be->streams, s);
+    if (be->connected)
+        stream_create(s);
+    else
+        s->lost = true; /* comes up with the daemon */
+    pw_thread_loop_unlock(be->loop);
+    return s;
+}
+
+static void pw_drv_close(VsndAudioStream *s)
+{
+    VsndAudioBackend *be = s->be;
+
+    pw_thread_loop_lock(be->loop);
+    be->streams = g_list_remove(be->streams, s);
+    stream_destroy(s);
+    if (s->drain_timer)
+        pw_loop_destroy_source(pw_thread_loop_get_loop(be->loop), s->drain_timer);
+    pw_thread_loop_unlock(be->loop);
+    vsnd_event_relay_close(s->relay);
+    vsnd_ring_clear(&s->ring);
+    g_free(s->label);
+    g_free(s->target);
+    g_free(s);
+}
+
+static int set_active(VsndAudioStream *s, bool active)
+{
+    pw_thread_loop_lock(s->be->loop);
+    s->running = active;
+    if (s->st)
+        pw_stream_set_active(s->st, active);
+    pw_thread_loop_unlock(s->be->loop);
+    return 0;
+}
+
+static int pw_drv_start(VsndAudioStream *s)
+{
+    return set_active(s, true);
+}
+
+static int pw_drv_stop(VsndAudioStream *s)
+{
+    return set_active(s, false);
+}
+
+static int pw_drv_drain(VsndAudioStream *s)
+{
+    int r = 0;
+
+    if (s->dir != VSND_DIR_OUTPUT)
+        return 0;
+    pw_thread_loop_lock(s->be->loop);
+    if (s->ring.fill > 0 && s->running && s->st && !s->lost) {
+        s->draining = true;
+        s->need_ready = false;
+        vsnd_event_relay_cancel_ready(s->relay); /* only the drain answers now */
+        r = -EINPROGRESS;
+    } else {
+        vsnd_ring_pop(&s->ring, NULL, s->ring.fill);
+    }
+    pw_thread_loop_unlock(s->be->loop);
+    return r;
+}
+
+static ssize_t pw_drv_write(VsndAudioStream *s, const struct iovec *iov, unsigned int iovcnt)
+{
+    size_t len = vsnd_iov_size(iov, iovcnt);
+    ssize_t ret;
+
+    if (s->dir != VSND_DIR_OUTPUT)
+        return -EBADF;
+    if (len > s->ring.cap)
+        return -EINVAL; /* would never fit */
+    pw_thread_loop_lock(s->be->loop);
+    if (s->lost && !s->be->connected) {
+        ret = -ENODEV;
+    } else if (vsnd_ring_room(&s->ring) < len) {
+        s->need_ready = true;
+        ret = -EAGAIN;
+    } else {
+        vsnd_ring_push_iov(&s->ring, iov, iovcnt, len);
+        ret = (ssize_t)len;
+    }
+    pw_thread_loop_unlock(s->be->loop);
+    return ret;
+}
+
+static ssize_t pw_drv_read(VsndAudioStream *s, const struct iovec *iov, unsigned int iovcnt)
+{
+    size_t len = vsnd_iov_size(iov, iovcnt);
+    ssize_t ret;
+
+    if (s->dir != VSND_DIR_INPUT)
+        return -EBADF;
+    if (len > s->ring.cap)
+        return -EINVAL;
+    pw_thread_loop_lock(s->be->loop);
+    if (s->lost && !s->be->connected) {
+        ret = -ENODEV;
+    } else if (s->ring.fill < len) {
+        s->need_ready = true;
+        ret = -EAGAIN;
+    } else {
+        vsnd_ring_pop_iov(&s->ring, iov, iovcnt, len);
+        s->overrun = false;
+        ret = (ssize_t)len;
+    }
+    pw_thread_loop_unlock(s->be->loop);
+    return ret;
+}
+
+static int pw_drv_get_latency(VsndAudioStream *s, uint32_t *ret_bytes)
+{
+    struct pw_time t = { 0 };
+    uint64_t bytes;
+
+    pw_thread_loop_lock(s->be->loop);
+    bytes = s->ring.fill;
+    if (s->st && pw_stream_get_time_n(s->st, &t, sizeof(t)) == 0 && t.rate.denom > 0 &&
+        t.delay > 0) {
+        uint64_t frames = (uint64_t)t.delay * t.rate.num * s->info.rate / t.rate.denom;
+        bytes += frames * s->frame_bytes + t.queued;
+    }
+    pw_thread_loop_unlock(s->be->loop);
+    *ret_bytes = (uint32_t)MIN(bytes, UINT32_MAX);
+    return 0;
+}
+
+static int pw_drv_set_volume(VsndAudioStream *s, uint32_t volume, bool mute)
+{
+    pw_thread_loop_lock(s->be->loop);
+    s->volume_set = true;
+    s->volume = (float)MIN(volume, 65536u * 4) / 65536.0f;
+    s->mute = mute;
+    s->reapplied = 0;
+    apply_volume(s);
+    pw_thread_loop_unlock(s->be->loop);
+    return 0;
+}
+
+static bool pw_drv_is_connected(VsndAudioBackend *be, VsndDirection dir, const char *target)
+{
+    GHashTableIter it;
+    gpointer value;
+    bool found = false;
+
+    pw_thread_loop_lock(be->loop);
+    if (!target)
+        target = dir == VSND_DIR_OUTPUT ? be->sink : be->source;
+    g_hash_table_iter_init(&it, be->nodes);
+    while (be->connected && !found && g_hash_table_iter_next(&it, NULL, &value)) {
+        PwNode *n = value;
+        /* capture may record a sink's monitor */
+        bool kind = dir == VSND_DIR_OUTPUT ? n->sink : (n->source || n->sink);
+        found = kind && (!target || strcmp(target, n->name) == 0);
+    }
+    pw_thread_loop_unlock(be->loop);
+    return found;
+}
+
+static const char *const pw_keys[] = { "remote", "role", "sink", "source", NULL };
+
+static const VsndAudioDriver pipewire_driver = {
+    .abi_version = VSND_AUDIO_ABI_VERSION,
+    .name = "pipewire",
+    .description = "PipeWire daemon",
+    .init = pw_drv_init,
+    .fini = pw_drv_fini,
+    .query_caps = pw_drv_query_caps,
+    .open = pw_drv_open,
+    .close = pw_drv_close,
+    .start = pw_drv_start,
+    .stop = pw_drv_stop,
+    .write = pw_drv_write,
+    .read = pw_drv_read,
+    .drain = pw_drv_drain,
+    .get_latency = pw_drv_get_latency,
+    .set_volume = pw_drv_set_volume,
+    .is_connected = pw_drv_is_connected,
+    .option_keys = pw_keys,
+};
+
+const VsndAudioDriver *vsnd_audio_driver_entry(void);
+
+const VsndAudioDriver *vsnd_audio_driver_entry(void)
+{
+    return &pipewire_driver;
+}

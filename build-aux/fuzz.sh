@@ -1,0 +1,35 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Build the libFuzzer targets with clang and fuzz each for a bounded time.
+#   build-aux/fuzz.sh [SECONDS-PER-TARGET]   (default 60)
+# Each target starts from its committed corpus (tests/fuzz/corpus/<target>);
+# new inputs go to a scratch directory, crashes to _build-fuzz/crashes.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+seconds=${1:-60}
+build="$top/_build-fuzz"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+cd "$top"
+[ -x configure ] || NOCONFIGURE=1 ./autogen.sh
+mkdir -p "$build/crashes"
+cd "$build"
+"$top/configure" CC=clang --enable-fuzzing --with-alsa=no --with-pulseaudio=no --with-pipewire=no >/dev/null
+make -j"$jobs" fuzz-targets
+
+status=0
+for target in $(make -s print-fuzz-targets); do
+    corpus="$top/tests/fuzz/corpus/$(basename "$target")"
+    scratch=$(mktemp -d)
+    echo "=== fuzzing $(basename "$target") for ${seconds}s"
+    if ! "./$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+            -artifact_prefix="$build/crashes/$(basename "$target")-" \
+            -print_final_stats=1 "$scratch" "$corpus" 2>"$build/$(basename "$target").log"; then
+        status=1
+        tail -n 40 "$build/$(basename "$target").log"
+    else
+        grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' "$build/$(basename "$target").log" || true
+    fi
+    rm -rf "$scratch"
+done
+exit $status

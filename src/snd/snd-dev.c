@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * snd-dev.c - the virtio-snd device on top of the vhost-user core.
+ *
+ * DOC: Theory of operation
+ *
+ * This file is the queue plumbing; the logic lives in the modules it wires
+ * together: snd-ctl (control requests), snd-pcm (streams and I/O), snd-info
+ * (jacks, channel maps), snd-kctl (control elements), snd-event (pending
+ * events).  Spec "Sound Device": four queues, 0 control, 1 event, 2 tx,
+ * 3 rx.
+ *
+ * - Config space: {jacks, streams, chmaps, controls}.  It is 16 bytes when
+ *   VIRTIO_SND_F_CTLS is offered (QEMU controls=on reads 16), else 12; any
+ *   range is answered, bytes beyond the config read as zero.  The guest
+ *   reads it before the features reach us (QEMU sends SET_FEATURES only at
+ *   DRIVER_OK), so the offer, not the negotiation, decides the size.
+ * - Control queue: each request is copied out of guest memory, handled
+ *   synchronously and answered in the same kick.  The data queues are
+ *   polled first, so I/O sent before a RELEASE is completed by it; events
+ *   a request raises follow its reply.
+ * - Event queue: the guest fills it without kicking (guest-driver-notes
+ *   §6); buffers are popped only when an event is pending, events wait in a
+ *   bounded queue until a buffer shows up.  Nothing is popped otherwise, so
+ *   idle buffers cost nothing.
+ * - tx/rx: each chain is parsed into an SndIoMsg (snd-pcm-io) and handed to
+ *   the stream manager, which completes it (status + used length) when the
+ *   host has consumed or produced its frames.
+ * - A queue stop (GET_VRING_BASE) completes every message held from that
+ *   queue before returning (IO_ERR) and pauses running streams, which
+ *   resume when the queue starts again; a reset returns to power-on.
+ * - Broken: a device-readable event buffer is a corrupt event queue
+ *   (vu_dev_set_broken(), NEEDS_RESET) until the next reset.
+ *
+ * State for migration (snd-migrate.c, to come): everything the guest can
+ * observe lives in SndPcm (per stream: state, parameters, gain), SndInfo
+ * (jack remaps; connection follows the host) and SndKctl (control values).
+ * Nothing is in flight once every ring is stopped, since a queue stop
+ * returns all held messages, so no element bookkeeping needs saving.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#define G_LOG_DOMAIN "vsnd-snd"
+#include <glib.h>
+
+#include "snd/snd-ctl.h"
+#include "snd/snd-dev.h"
+#include "snd/snd-event.h"
+#include "snd/snd-info.h"
+#include "snd/snd-kctl.h"
+#include "snd/snd-log.h"
+#include "snd/snd-pcm.h"
+
+/* Queue poll interval while a stream negotiated MSG_POLLING. */
+#define SND_POLL_MS 5
+
+struct SndDev {
+    const VsndConfig *cfg;
+    VsndAudio *audio;
+    VuDev *dev;
+    SndPcm *pcm;
+    SndInfo *info;
+    SndKctl *kctl;
+    SndEventQueue *events;
+    bool in_request; /* events raised by a control request wait for its reply */
+    guint poll_id;
+};
+
+static SndDev *dev_snd(VuDev *dev)
+{
+    return vu_dev_opaque(dev);
+}
+
+static bool ctls_negotiated(const SndDev *snd)
+{
+    return snd->dev && snd->kctl && vu_dev_has_feature(snd->dev, VIRTIO_SND_F_CTLS);
+}
+
+/* ---- event queue ----------------------------------------------------------- */
+
+static void flush_events(SndDev *snd)
+{
+    VuDev *dev = snd->dev;
+    struct virtio_snd_event ev;
+    VuVirtq *vq;
+    bool pushed = false;
+
+    if (!dev || vu_dev_suspended(dev) || vu_dev_broken(dev)) {
+        return;
+    }
+    vq = vu_dev_queue(dev, VSND_VQ_EVENT);
+    if (!vq || !vu_queue_ready(vq)) {
+        return;
+    }
+    while (snd_event_queue_peek(snd->events, &ev)) {
+        VuVirtqElement *elem = vu_queue_pop(dev, vq);
+        size_t in_len;
+
+        if (!elem) {
+            break;
+        }
+        if (elem->out_num) {
+            vu_elem_free(elem);
+            vu_dev_set_broken(dev, "event queue: device-readable buffer");
+            return;
+        }
+        in_len = vu_iov_size(elem->in_sg, elem->in_num);
+        if (in_len < sizeof(ev)) {
+            snd_guest_error("event queue: buffer of %zu bytes", in_len);
+            vu_queue_push(dev, vq, elem, 0);
+        } else {
+            vu_iov_from_buf(elem->in_sg, elem->in_num, 0, &ev, sizeof(ev));
+            vu_queue_push(dev, vq, elem, sizeof(ev));
+            snd_event_queue_pop(snd->events);
+        }
+        vu_elem_free(elem);
+        pushed = true;
+    }
+    if (pushed) {
+        vu_queue_notify(dev, vq);
+    }
+}
+
+static void send_event(SndDev *snd, uint32_t code, uint32_t data)
+{
+    struct virtio_snd_event ev;
+
+    snd_event_make(&ev, code, data);
+    snd_event_queue_push(snd->events, &ev);
+    if (!snd->in_request) {
+        flush_events(snd);
+    }
+}
+
+/* ---- stream manager host ----------------------------------------------------- */
+
+static void io_complete(void *opaque, SndIoMsg *msg, uint32_t status, uint32_t latency)
+{
+    SndDev *snd = opaque;
+    VuVirtqElement *elem = msg->elem;
+    size_t len = snd_io_msg_finish(msg, status, latency);
+
+    if (snd->dev && elem) {
+        VuVirtq *vq = vu_dev_queue(snd->dev, msg->tx ? VSND_VQ_TX : VSND_VQ_RX);
+
+        vu_queue_push(snd->dev, vq, elem, (uint32_t)len);
+        vu_queue_notify(snd->dev, vq);
+    }
+    vu_elem_free(elem);
+    snd_io_msg_free(msg);
+}
+
+static void io_discard(void *opaque, SndIoMsg *msg)
+{
+    SndDev *snd = opaque;
+
+    /* Reset: the element is forgotten, never returned to the guest. */
+    if (snd->dev && msg->elem) {
+        vu_queue_detach(snd->dev, vu_dev_queue(snd->dev, msg->tx ? VSND_VQ_TX : VSND_VQ_RX),
+                        msg->elem);
+    }
+    vu_elem_free(msg->elem);
+    snd_io_msg_free(msg);
+}
+
+static void pcm_event(void *opaque, uint32_t code, uint32_t data)
+{
+    send_event(opaque, code, data);
+}
+
+static void pcm_connected(void *opaque, uint32_t stream, bool connected)
+{
+    SndDev *snd = opaque;
+
+    for (uint32_t j = 0; j < snd_info_jacks(snd->info); j++) {
+        if (snd_info_jack_stream(snd->info, j) == stream) {
+            send_event(snd, connected ? VIRTIO_SND_EVT_JACK_CONNECTED
+                                      : VIRTIO_SND_EVT_JACK_DISCONNECTED, j);
+        }
+    }
+}
+
+static void handle_io(SndDev *snd, unsigned int qidx);
+
+static gboolean poll_tick(gpointer data)
+{
+    SndDev *snd = data;
+
+    if (snd->dev && !vu_dev_suspended(snd->dev)) {
+        handle_io(snd, VSND_VQ_TX);
+        handle_io(snd, VSND_VQ_RX);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static void pcm_polling(void *opaque, bool on)
+{
+    SndDev *snd = opaque;
+
+    if (on && !snd->poll_id) {
+        snd->poll_id = g_timeout_add(SND_POLL_MS, poll_tick, snd);
+    } else if (!on) {
+        g_clear_handle_id(&snd->poll_id, g_source_remove);
+    }
+}
+
+static const SndPcmHost pcm_host = {
+    .complete = io_complete,
+    .discard = io_discard,
+    .event = pcm_event,
+    .connected = pcm_connected,
+    .polling = pcm_polling,
+};
+
+static void kctl_notify(void *opaque, uint32_t control_id, uint32_t mask)
+{
+    SndDev *snd = opaque;
+
+    if (ctls_negotiated(snd)) {
+        send_event(snd, VIRTIO_SND_EVT_CTL_NOTIFY, (control_id & 0xffff) | (mask << 16));
+    }
+}
+
+/* ---- queues ---------------------------------------------------------------- */
+
+static void handle_ctl(SndDev *snd)
+{
+    VuDev *dev = snd->dev;
+    VuVirtq *vq = vu_dev_queue(dev, VSND_VQ_CONTROL);
+    VuVirtqElement *elem;
+
+    while (!vu_dev_broken(dev) && (elem = vu_queue_pop(dev, vq))) {
+        size_t out_len = vu_iov_size(elem->out_sg, elem->out_num);
+        size_t in_len = vu_iov_size(elem->in_sg, elem->in_num);
+        size_t req_len = MIN(out_len, SND_CTL_MAX_REQUEST);
+        size_t resp_cap = MIN(in_len, SND_CTL_MAX_RESPONSE);
+        g_autofree uint8_t *req = g_malloc0(MAX(req_len, 1));
+        g_autofree uint8_t *resp = g_malloc0(MAX(resp_cap, 1));
+        SndCtlCtx ctx = {
+            .pcm = snd->pcm,
+            .info = snd->info,
+            .kctl = snd->kctl,
+            .ctls = ctls_negotiated(snd),
+        };
+        size_t used;
+
+        /* I/O the guest queued before this request is taken first, so a
+         * RELEASE sees (and completes) every message sent before it even
+         * when the data queue's kick has not been dispatched yet. */
+        handle_io(snd, VSND_VQ_TX);
+        handle_io(snd, VSND_VQ_RX);
+        /* Copy out of guest memory first; only the copy is looked at. */
+        req_len = vu_iov_to_buf(elem->out_sg, elem->out_num, 0, req, req_len);
+        snd->in_request = true;
+        used = snd_ctl_handle(&ctx, req, req_len, resp, resp_cap);
+        snd->in_request = false;
+        used = vu_iov_from_buf(elem->in_sg, elem->in_num, 0, resp, used);
+        vu_queue_push(dev, vq, elem, (uint32_t)used);
+        vu_elem_free(elem);
+        vu_queue_notify(dev, vq);
+        flush_events(snd);
+    }
+}
+
+static void handle_io(SndDev *snd, unsigned int qidx)
+{
+    VuDev *dev = snd->dev;
+    VuVirtq *vq = vu_dev_queue(dev, qidx);
+    bool tx = qidx == VSND_VQ_TX;
+    VuVirtqElement *elem;
+
+    if (!vq || !vu_queue_ready(vq)) {
+        return;
+    }
+    while (!vu_dev_broken(dev) && (elem = vu_queue_pop(dev, vq))) {
+        const char *error = NULL;
+        SndIoMsg *msg = snd_io_msg_new(tx, elem->out_sg, elem->out_num, elem->in_sg,
+                                       elem->in_num, &error);
+        uint32_t status;
+
+        msg->elem = elem;
+        if (!msg->valid) {
+            snd_guest_error("%s: %s", tx ? "tx" : "rx", error);
+            status = VIRTIO_SND_S_BAD_MSG;
+        } else {
+            status = snd_pcm_submit(snd->pcm, msg);
+        }
+        if (status) {
+            io_complete(snd, msg, status, 0);
+        }
+    }
+}
+
+/* ---- VuDevIface -------------------------------------------------------------- */
+
+static uint64_t snd_get_features(VuDev *dev)
+{
+    SndDev *snd = dev_snd(dev);
+
+    return snd->cfg->controls ? 1ull << VIRTIO_SND_F_CTLS : 0;
+}
+
+static void snd_set_features(VuDev *dev, uint64_t features)
+{
+    g_debug("features acked: 0x%" G_GINT64_MODIFIER "x", features);
+}
+
+static int snd_get_config(VuDev *dev, uint8_t *config, uint32_t offset, uint32_t len)
+{
+    SndDev *snd = dev_snd(dev);
+    struct vsnd_snd_config c = {
+        .jacks = GUINT32_TO_LE(snd_info_jacks(snd->info)),
+        .streams = GUINT32_TO_LE(snd_pcm_count(snd->pcm)),
+        .chmaps = GUINT32_TO_LE(snd_info_chmaps(snd->info)),
+        .controls = GUINT32_TO_LE(snd->kctl ? snd_kctl_count(snd->kctl) : 0),
+    };
+    uint64_t size = snd->cfg->controls ? sizeof(c) : VSND_CONFIG_SIZE_NO_CTLS;
+
+    for (uint64_t i = 0; i < len; i++) {
+        uint64_t at = (uint64_t)offset + i;
+
+        config[i] = at < size ? ((const uint8_t *)&c)[at] : 0;
+    }
+    return 0;
+}
+
+static void snd_queue_kick(VuDev *dev, int qidx)
+{
+    SndDev *snd = dev_snd(dev);
+
+    switch (qidx) {
+    case VSND_VQ_CONTROL:
+        handle_ctl(snd);
+        break;
+    case VSND_VQ_EVENT:
+        flush_events(snd);
+        break;
+    case VSND_VQ_TX:
+    case VSND_VQ_RX:
+        handle_io(snd, (unsigned int)qidx);
+        break;
+    default:
+        break;
+    }
+}
+
+static void snd_queue_set_started(VuDev *dev, int qidx, bool started)
+{
+    SndDev *snd = dev_snd(dev);
+
+    g_debug("queue %d %s", qidx, started ? "started" : "stopped");
+    if (qidx == VSND_VQ_TX || qidx == VSND_VQ_RX) {
+        VsndDirection dir = qidx == VSND_VQ_TX ? VSND_DIR_OUTPUT : VSND_DIR_INPUT;
+
+        if (started) {
+            snd_pcm_queue_started(snd->pcm, dir);
+        } else {
+            snd_pcm_queue_stopped(snd->pcm, dir);
+        }
+    }
+    if (started) {
+        snd_queue_kick(dev, qidx);
+    }
+}
+
+static void snd_suspend(VuDev *dev, bool suspended)
+{
+    SndDev *snd = dev_snd(dev);
+
+    g_debug("device %s", suspended ? "suspended" : "resumed");
+    if (!suspended) {
+        flush_events(snd);
+    }
+}
+
+static void snd_reset(VuDev *dev)
+{
+    SndDev *snd = dev_snd(dev);
+
+    g_debug("device reset");
+    snd_pcm_reset(snd->pcm);
+    snd_info_reset(snd->info);
+    if (snd->kctl) {
+        snd_kctl_reset(snd->kctl);
+    }
+    snd_event_queue_clear(snd->events);
+    g_clear_handle_id(&snd->poll_id, g_source_remove);
+}
+
+static int snd_set_device_state_fd(VuDev *dev, int direction, int phase, int fd, int *reply_fd)
+{
+    /* Device-state migration arrives with snd-migrate.c (issue 6). */
+    if (fd >= 0) {
+        close(fd);
+    }
+    *reply_fd = -1;
+    return -ENOTSUP;
+}
+
+static int snd_check_device_state(VuDev *dev)
+{
+    return -ENOTSUP;
+}
+
+static const VuDevIface snd_iface = {
+    .get_features = snd_get_features,
+    .set_features = snd_set_features,
+    .get_config = snd_get_config,
+    .queue_kick = snd_queue_kick,
+    .queue_set_started = snd_queue_set_started,
+    .suspend = snd_suspend,
+    .reset = snd_reset,
+    .set_device_state_fd = snd_set_device_state_fd,
+    .check_device_state = snd_check_device_state,
+};
+
+/* ---- entry points ------------------------------------------------------------ */
+
+SndDev *snd_dev_new(const VsndConfig *cfg, VsndAudio *audio)
+{
+    SndDev *snd = g_new0(SndDev, 1);
+
+    snd->cfg = cfg;
+    snd->audio = audio;
+    snd->events = snd_event_queue_new();
+    snd->pcm = snd_pcm_new(cfg, audio, &pcm_host, snd);
+    snd->info = snd_info_new(cfg, snd->pcm);
+    if (cfg->controls) {
+        snd->kctl = snd_kctl_new(snd->pcm, kctl_notify, snd);
+    }
+    return snd;
+}
+
+void snd_dev_free(SndDev *snd)
+{
+    if (!snd) {
+        return;
+    }
+    /* The VuDev is gone already (vu_dev_free() resets the device first). */
+    snd->dev = NULL;
+    g_clear_handle_id(&snd->poll_id, g_source_remove);
+    snd_kctl_free(snd->kctl);
+    snd_info_free(snd->info);
+    snd_pcm_free(snd->pcm);
+    snd_event_queue_free(snd->events);
+    g_free(snd);
+}
+
+const VuDevIface *snd_dev_vu_iface(void)
+{
+    return &snd_iface;
+}
+
+void snd_dev_attach(SndDev *snd, VuDev *dev)
+{
+    snd->dev = dev;
+}

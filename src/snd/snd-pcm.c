@@ -1,0 +1,1033 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * snd-pcm.c - PCM stream manager.
+ *
+ * DOC: Theory of operation
+ *
+ * Each stream follows the spec's command lifecycle (spec "PCM Command
+ * Lifecycle") through the single table below; a command the table refuses
+ * gets BAD_MSG and changes nothing.  Beyond the spec's list, RELEASE of an
+ * idle stream (no host stream open) is an accepted no-op, because Linux
+ * sends it after every stop and after a device reset (guest-driver-notes
+ * §5.4, §8).  Parameters survive RELEASE: xrun recovery is
+ * RELEASE -> PREPARE without SET_PARAMS.
+ *
+ * PREPARE opens the host stream (vsnd_audio_open), RELEASE completes every
+ * pending message of the stream (spec "Stream Release": before the control
+ * reply) and closes it, draining playback when the driver can.  STOP is a
+ * pause: queued playback stays for the next START.
+ *
+ * I/O: messages wait in a FIFO per stream.  While the stream runs, the head
+ * message is written to (playback) or read from (capture) the host driver,
+ * non-blocking; it completes once all its frames were accepted (playback,
+ * spec "Output Stream": totally consumed, here: in the driver's bounded
+ * buffer) or filled (capture).  -EAGAIN waits for the driver's ready()
+ * event, so the driver's clock paces completions, which are the guest's
+ * period clock.  Playback messages that arrive before START are kept
+ * (pre-buffering).  An empty FIFO while running is an underrun the driver
+ * rides out.  When the host end fails (error -ENODEV etc.), the stream keeps
+ * running on a software clock: one message per period completes with
+ * IO_ERR (capture: silence), so a guest never spins, and the jack goes
+ * disconnected until the driver reports error(0).
+ *
+ * latency_bytes: what the driver reports (get_latency), i.e. the bytes
+ * accepted but not yet audible (or captured but not yet read).  Messages
+ * still queued in the device are not added: they lie after the guest's
+ * hw_ptr, so ALSA already counts them (appl_ptr - hw_ptr); the device holds
+ * no other audio once a message has completed.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define G_LOG_DOMAIN "vsnd-snd"
+#include <glib.h>
+
+#include "audio/pcm-format.h"
+#include "snd/snd-format.h"
+#include "snd/snd-log.h"
+#include "snd/snd-pcm.h"
+
+/* How long a released playback stream may drain before it is closed. */
+#define SND_PCM_LINGER_MS 2000
+
+typedef struct SndPcmStream SndPcmStream;
+
+/* One open host stream; the events' opaque.  @st is NULL while a released
+ * playback stream drains (lingers). */
+typedef struct SndHostStream {
+    SndPcm *pcm;
+    SndPcmStream *st;
+    VsndAudioStream *s;
+    guint linger_id;
+} SndHostStream;
+
+struct SndPcmStream {
+    SndPcm *pcm;
+    uint32_t id;
+    VsndDirection dir;
+    uint32_t nid;
+    uint64_t formats;
+    uint64_t rates;
+    uint8_t channels_min;
+    uint8_t channels_max;
+    const char *target;
+    char *label;
+
+    SndPcmState state;
+    bool has_params;
+    SndPcmParams params;
+    SndHostStream *host;
+    GQueue fifo;           /* SndIoMsg, oldest first */
+    bool host_failed;      /* host end reported gone; software clock runs */
+    bool host_started;     /* vsnd_audio_start() succeeded, no stop since */
+    bool connected;        /* jack state */
+    bool queue_paused;     /* paused by a queue stop, resumed by its start */
+    uint32_t gain;
+    bool mute;
+    bool soft_gain;        /* driver has no volume: scale the data here */
+    guint pump_id;
+    guint clock_id;
+};
+
+struct SndPcm {
+    const VsndConfig *cfg;
+    VsndAudio *audio;
+    const SndPcmHost *host;
+    void *opaque;
+    uint32_t n;
+    SndPcmStream *streams;
+    GList *lingering; /* SndHostStream */
+    bool polling;
+};
+
+#define R (-1)
+/* The transition table: next state, or R (refused -> BAD_MSG). */
+static const int8_t transitions[SND_PCM_STATE_MAX][SND_PCM_CMD_MAX] = {
+    [SND_PCM_STATE_INIT] = {
+        [SND_PCM_CMD_SET_PARAMS] = SND_PCM_STATE_PARAMS,
+        [SND_PCM_CMD_PREPARE] = R,
+        [SND_PCM_CMD_RELEASE] = SND_PCM_STATE_INIT, /* idle: no-op */
+        [SND_PCM_CMD_START] = R,
+        [SND_PCM_CMD_STOP] = R,
+    },
+    [SND_PCM_STATE_PARAMS] = {
+        [SND_PCM_CMD_SET_PARAMS] = SND_PCM_STATE_PARAMS,
+        [SND_PCM_CMD_PREPARE] = SND_PCM_STATE_PREPARED,
+        [SND_PCM_CMD_RELEASE] = SND_PCM_STATE_PARAMS, /* idle: no-op */
+        [SND_PCM_CMD_START] = R,
+        [SND_PCM_CMD_STOP] = R,
+    },
+    [SND_PCM_STATE_PREPARED] = {
+        [SND_PCM_CMD_SET_PARAMS] = SND_PCM_STATE_PARAMS,
+        [SND_PCM_CMD_PREPARE] = SND_PCM_STATE_PREPARED,
+        [SND_PCM_CMD_RELEASE] = SND_PCM_STATE_RELEASED,
+        [SND_PCM_CMD_START] = SND_PCM_STATE_RUNNING,
+        [SND_PCM_CMD_STOP] = R,
+    },
+    [SND_PCM_STATE_RUNNING] = {
+        [SND_PCM_CMD_SET_PARAMS] = R,
+        [SND_PCM_CMD_PREPARE] = R,
+        [SND_PCM_CMD_RELEASE] = R,
+        [SND_PCM_CMD_START] = R,
+        [SND_PCM_CMD_STOP] = SND_PCM_STATE_STOPPED,
+    },
+    [SND_PCM_STATE_STOPPED] = {
+        [SND_PCM_CMD_SET_PARAMS] = R,
+        [SND_PCM_CMD_PREPARE] = R,
+        [SND_PCM_CMD_RELEASE] = SND_PCM_STATE_RELEASED,
+        [SND_PCM_CMD_START] = SND_PCM_STATE_RUNNING,
+        [SND_PCM_CMD_STOP] = R,
+    },
+    [SND_PCM_STATE_RELEASED] = {
+        [SND_PCM_CMD_SET_PARAMS] = SND_PCM_STATE_PARAMS,
+        [SND_PCM_CMD_PREPARE] = SND_PCM_STATE_PREPARED,
+        [SND_PCM_CMD_RELEASE] = SND_PCM_STATE_RELEASED, /* idle: no-op */
+        [SND_PCM_CMD_START] = R,
+        [SND_PCM_CMD_STOP] = R,
+    },
+};
+#undef R
+
+bool snd_pcm_transition(SndPcmState from, SndPcmCmd cmd, SndPcmState *ret_to)
+{
+    int8_t to;
+
+    if ((unsigned int)from >= SND_PCM_STATE_MAX || (unsigned int)cmd >= SND_PCM_CMD_MAX) {
+        return false;
+    }
+    to = transitions[from][cmd];
+    if (to < 0) {
+        return false;
+    }
+    if (ret_to) {
+        *ret_to = (SndPcmState)to;
+    }
+    return true;
+}
+
+const char *snd_pcm_state_name(SndPcmState state)
+{
+    static const char *const names[SND_PCM_STATE_MAX] = {
+        "init", "params", "prepared", "running", "stopped", "released",
+    };
+
+    return (unsigned int)state < SND_PCM_STATE_MAX ? names[state] : "invalid";
+}
+
+const char *snd_pcm_cmd_name(SndPcmCmd cmd)
+{
+    static const char *const names[SND_PCM_CMD_MAX] = {
+        "SET_PARAMS", "PREPARE", "RELEASE", "START", "STOP",
+    };
+
+    return (unsigned int)cmd < SND_PCM_CMD_MAX ? names[cmd] : "invalid";
+}
+
+static bool state_open(SndPcmState s)
+{
+    return s == SND_PCM_STATE_PREPARED || s == SND_PCM_STATE_RUNNING ||
+           s == SND_PCM_STATE_STOPPED;
+}
+
+/* ---- completion ---------------------------------------------------------- */
+
+static void stream_complete(SndPcmStream *st, SndIoMsg *msg, uint32_t status)
+{
+    SndPcm *pcm = st->pcm;
+    uint32_t latency = 0;
+
+    if (st->host && !st->host_failed) {
+        uint32_t l;
+
+        if (vsnd_audio_get_latency(pcm->audio, st->host->s, &l) == 0) {
+            latency = l;
+        }
+    }
+    pcm->host->complete(pcm->opaque, msg, status, latency);
+}
+
+/* Complete every pending message with @status, oldest first. */
+static void stream_flush(SndPcmStream *st, uint32_t status)
+{
+    SndIoMsg *msg;
+
+    while ((msg = g_queue_pop_head(&st->fifo))) {
+        if (!msg->tx) {
+            snd_io_msg_fill(msg, st->params.format);
+        }
+        stream_complete(st, msg, status);
+    }
+}
+
+static void stream_discard(SndPcmStream *st)
+{
+    SndIoMsg *msg;
+
+    while ((msg = g_queue_pop_head(&st->fifo))) {
+        st->pcm->host->discard(st->pcm->opaque, msg);
+    }
+}
+
+/* ---- software clock while the host end is gone ---------------------------- */
+
+static guint period_ms(const SndPcmStream *st)
+{
+    uint64_t bps = snd_bytes_per_second(st->params.format, st->params.rate,
+                                        st->params.channels);
+    uint64_t ms;
+
+    if (!bps) {
+        return 10;
+    }
+    ms = (uint64_t)st->params.period_bytes * 1000 / bps;
+    return (guint)CLAMP(ms, 1, 1000);
+}
+
+static void clock_stop(SndPcmStream *st)
+{
+    g_clear_handle_id(&st->clock_id, g_source_remove);
+}
+
+static gboolean clock_tick(gpointer data)
+{
+    SndPcmStream *st = data;
+    SndIoMsg *msg;
+
+    if (st->state != SND_PCM_STATE_RUNNING || !st->host_failed) {
+        st->clock_id = 0;
+        return G_SOURCE_REMOVE;
+    }
+    msg = g_queue_pop_head(&st->fifo);
+    if (msg) {
+        if (!msg->tx) {
+            snd_io_msg_fill(msg, st->params.format);
+        }
+        stream_complete(st, msg, VIRTIO_SND_S_IO_ERR);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static void clock_start(SndPcmStream *st)
+{
+    if (!st->clock_id) {
+        st->clock_id = g_timeout_add(period_ms(st), clock_tick, st);
+    }
+}
+
+/* ---- pumping data between messages and the host driver -------------------- */
+
+static bool gain_needed(const SndPcmStream *st)
+{
+    return st->soft_gain && (st->mute || st->gain < SND_GAIN_UNITY);
+}
+
+static ssize_t pump_write(SndPcmStream *st, SndIoMsg *msg)
+{
+    SndPcm *pcm = st->pcm;
+    unsigned int cnt;
+
+    if (gain_needed(st) && !msg->staging) {
+        msg->staging = g_malloc(msg->data_len ? msg->data_len : 1);
+        cnt = snd_io_msg_cursor(msg);
+        for (unsigned int i = 0, at = 0; i < cnt; i++) {
+            memcpy(msg->staging + msg->done + at, msg->cursor[i].iov_base,
+                   msg->cursor[i].iov_len);
+            at += msg->cursor[i].iov_len;
+        }
+        snd_gain_apply(msg->staging + msg->done, msg->data_len - msg->done, st->params.format,
+                       st->gain, st->mute);
+    }
+    if (msg->staging) {
+        struct iovec one = {
+            .iov_base = msg->staging + msg->done,
+            .iov_len = msg->data_len - msg->done,
+        };
+        return vsnd_audio_write(pcm->audio, st->host->s, &one, 1);
+    }
+    cnt = snd_io_msg_cursor(msg);
+    return vsnd_audio_write(pcm->audio, st->host->s, msg->cursor, cnt);
+}
+
+static ssize_t pump_read(SndPcmStream *st, SndIoMsg *msg)
+{
+    SndPcm *pcm = st->pcm;
+    unsigned int cnt = snd_io_msg_cursor(msg);
+    size_t want = msg->data_len - msg->done;
+    g_autofree uint8_t *bounce = NULL;
+    struct iovec one;
+    ssize_t n;
+
+    if (!gain_needed(st)) {
+        return vsnd_audio_read(pcm->audio, st->host->s, msg->cursor, cnt);
+    }
+    /* Scale in a bounce buffer: guest pieces may split samples. */
+    bounce = g_malloc(want);
+    one.iov_base = bounce;
+    one.iov_len = want;
+    n = vsnd_audio_read(pcm->audio, st->host->s, &one, 1);
+    if (n > 0) {
+        size_t got = MIN((size_t)n, want);
+        size_t at = 0;
+
+        snd_gain_apply(bounce, got, st->params.format, st->gain, st->mute);
+        for (unsigned int i = 0; i < cnt && at < got; i++) {
+            size_t l = MIN(msg->cursor[i].iov_len, got - at);
+            memcpy(msg->cursor[i].iov_base, bounce + at, l);
+            at += l;
+        }
+    }
+    return n;
+}
+
+static void stream_host_error(SndPcmStream *st, int err);
+
+static void stream_pump(SndPcmStream *st)
+{
+    SndIoMsg *msg;
+
+    while (st->state == SND_PCM_STATE_RUNNING && st->host && !st->host_failed &&
+           (msg = g_queue_peek_head(&st->fifo))) {
+        if (msg->done < msg->data_len) {
+            ssize_t n = st->dir == VSND_DIR_OUTPUT ? pump_write(st, msg) : pump_read(st, msg);
+
+            if (n == -EAGAIN || n == 0) {
+                break; /* the driver calls ready() when it can take more */
+            }
+            if (n == -EPIPE) {
+                stream_host_error(st, -EPIPE);
+                break;
+            }
+            if (n < 0) {
+                stream_host_error(st, (int)n);
+                break;
+            }
+            msg->done += MIN((size_t)n, msg->data_len - msg->done);
+            if (msg->done < msg->data_len) {
+                continue;
+            }
+        }
+        g_queue_pop_head(&st->fifo);
+        stream_complete(st, msg, VIRTIO_SND_S_OK);
+    }
+}
+
+static gboolean pump_idle(gpointer data)
+{
+    SndPcmStream *st = data;
+
+    st->pump_id = 0;
+    stream_pump(st);
+    return G_SOURCE_REMOVE;
+}
+
+static void schedule_pump(SndPcmStream *st)
+{
+    if (!st->pump_id) {
+        st->pump_id = g_idle_add(pump_idle, st);
+    }
+}
+
+/* ---- host stream events ---------------------------------------------------- */
+
+static void set_connected(SndPcmStream *st, bool connected)
+{
+    if (st->connected == connected) {
+        return;
+    }
+    st->connected = connected;
+    st->pcm->host->connected(st->pcm->opaque, st->id, connected);
+}
+
+static void stream_host_error(SndPcmStream *st, int err)
+{
+    if (err == -EPIPE) {
+        if (st->state == SND_PCM_STATE_RUNNING &&
+            (st->params.features & (1u << VIRTIO_SND_PCM_F_EVT_XRUNS))) {
+            st->pcm->host->event(st->pcm->opaque, VIRTIO_SND_EVT_PCM_XRUN, st->id);
+        }
+        return;
+    }
+    if (err == 0) {
+        st->host_failed = false;
+        clock_stop(st);
+        set_connected(st, true);
+        if (st->state == SND_PCM_STATE_RUNNING && st->host && !st->host_started) {
+            /* It failed before START reached it: start it now. */
+            int r = vsnd_audio_start(st->pcm->audio, st->host->s);
+
+            st->host_started = r == 0 || r == -ENOTSUP;
+        }
+        schedule_pump(st);
+        return;
+    }
+    if (!st->host_failed) {
+        g_warning("stream %u: host stream failed: %s", st->id, g_strerror(-err));
+    }
+    st->host_failed = true;
+    set_connected(st, false);
+    if (st->state == SND_PCM_STATE_RUNNING) {
+        clock_start(st);
+    }
+}
+
+static void host_close(SndPcm *pcm, SndHostStream *hs)
+{
+    g_clear_handle_id(&hs->linger_id, g_source_remove);
+    vsnd_audio_close(pcm->audio, hs->s);
+    pcm->lingering = g_list_remove(pcm->lingering, hs);
+    g_free(hs);
+}
+
+static gboolean linger_done(gpointer data)
+{
+    SndHostStream *hs = data;
+
+    hs->linger_id = 0;
+    host_close(hs->pcm, hs);
+    return G_SOURCE_REMOVE;
+}
+
+static void on_ready(void *opaque)
+{
+    SndHostStream *hs = opaque;
+
+    if (hs->st) {
+        schedule_pump(hs->st);
+    } else if (hs->linger_id) {
+        /* Drained: close from an idle callback, not inside the driver. */
+        g_source_remove(hs->linger_id);
+        hs->linger_id = g_idle_add(linger_done, hs);
+    }
+}
+
+static void on_error(void *opaque, int err)
+{
+    SndHostStream *hs = opaque;
+
+    if (hs->st) {
+        stream_host_error(hs->st, err > 0 ? -err : err);
+    }
+}
+
+static const VsndAudioStreamEvents host_events = {
+    .ready = on_ready,
+    .error = on_error,
+};
+
+static void stream_apply_gain(SndPcmStream *st)
+{
+    int r;
+
+    if (!st->host) {
+        return;
+    }
+    r = vsnd_audio_set_volume(st->pcm->audio, st->host->s, st->gain, st->mute);
+    st->soft_gain = r == -ENOTSUP;
+    if (r < 0 && r != -ENOTSUP) {
+        g_warning("stream %u: cannot set host volume: %s", st->id, g_strerror(-r));
+    }
+}
+
+static int stream_open(SndPcmStream *st)
+{
+    SndPcm *pcm = st->pcm;
+    uint8_t positions[VIRTIO_SND_CHMAP_MAX_SIZE];
+    g_autoptr(GError) error = NULL;
+    VsndPcmParams p = {
+        .direction = st->dir,
+        .format = st->params.format,
+        .rate = st->params.rate,
+        .channels = st->params.channels,
+        .period_bytes = st->params.period_bytes,
+        .buffer_bytes = st->params.buffer_bytes,
+        .positions = positions,
+        .label = st->label,
+        .target = st->target,
+        .stream_id = st->id,
+    };
+    SndHostStream *hs = g_new0(SndHostStream, 1);
+
+    snd_chmap_standard(st->params.channels, positions);
+    hs->pcm = pcm;
+    hs->st = st;
+    st->host = hs; /* events during open find their stream */
+    hs->s = vsnd_audio_open(pcm->audio, &p, &host_events, hs, &error);
+    if (!hs->s) {
+        g_warning("stream %u: cannot open host stream: %s", st->id,
+                  error ? error->message : "unknown error");
+        st->host = NULL;
+        g_free(hs);
+        /* The host end may be gone: the jack says so. */
+        set_connected(st, vsnd_audio_is_connected(pcm->audio, st->dir, st->target));
+        return -EIO;
+    }
+    st->host_failed = false;
+    st->host_started = false;
+    st->soft_gain = false;
+    set_connected(st, true);
+    if (st->mute || st->gain != SND_GAIN_UNITY) {
+        stream_apply_gain(st);
+    }
+    return 0;
+}
+
+/* Close the host stream; playback drains first when the driver can. */
+static void stream_close(SndPcmStream *st, bool drain)
+{
+    SndPcm *pcm = st->pcm;
+    SndHostStream *hs = st->host;
+
+    g_clear_handle_id(&st->pump_id, g_source_remove);
+    clock_stop(st);
+    if (!hs) {
+        return;
+    }
+    st->host = NULL;
+    hs->st = NULL;
+    if (drain && st->dir == VSND_DIR_OUTPUT && !st->host_failed &&
+        vsnd_audio_drain(pcm->audio, hs->s) == -EINPROGRESS) {
+        hs->linger_id = g_timeout_add(SND_PCM_LINGER_MS, linger_done, hs);
+        pcm->lingering = g_list_prepend(pcm->lingering, hs);
+        return;
+    }
+    host_close(pcm, hs);
+}
+
+static void update_polling(SndPcm *pcm)
+{
+    bool on = false;
+
+    for (uint32_t i = 0; i < pcm->n && !on; i++) {
+        const SndPcmStream *st = &pcm->streams[i];
+
+        on = st->has_params && state_open(st->state) &&
+             (st->params.features & (1u << VIRTIO_SND_PCM_F_MSG_POLLING));
+    }
+    if (on != pcm->polling) {
+        pcm->polling = on;
+        if (pcm->host->polling) {
+            pcm->host->polling(pcm->opaque, on);
+        }
+    }
+}
+
+/* ---- set-up ----------------------------------------------------------------- */
+
+static void stream_caps(SndPcm *pcm, SndPcmStream *st, const VsndStreamConfig *sc)
+{
+    const uint64_t fmt_mask = (1ull << VSND_PCM_FMT_COUNT) - 1;
+    const uint64_t rate_mask = (1ull << VSND_PCM_RATE_COUNT) - 1;
+    VsndPcmCaps caps = { 0 };
+    unsigned int cmin, cmax;
+    int r;
+
+    r = vsnd_audio_query_caps(pcm->audio, st->dir, &caps);
+    if (r < 0 || !(caps.formats & fmt_mask) || !(caps.rates & rate_mask)) {
+        g_warning("stream %u: host driver reports no usable capabilities (%s); "
+                  "offering S16 48 kHz, opening will fail", st->id,
+                  r < 0 ? g_strerror(-r) : "empty");
+        caps.formats = 1ull << VIRTIO_SND_PCM_FMT_S16;
+        caps.rates = 1ull << VIRTIO_SND_PCM_RATE_48000;
+        caps.channels_min = 1;
+        caps.channels_max = 2;
+    }
+    st->formats = caps.formats & fmt_mask;
+    st->rates = caps.rates & rate_mask;
+    if (sc && sc->formats) {
+        if (st->formats & sc->formats) {
+            st->formats &= sc->formats;
+        } else {
+            g_warning("stream %u: none of the configured formats is supported by the host "
+                      "driver; offering the driver's", st->id);
+        }
+    }
+    if (sc && sc->rates) {
+        if (st->rates & sc->rates) {
+            st->rates &= sc->rates;
+        } else {
+            g_warning("stream %u: none of the configured rates is supported by the host "
+                      "driver; offering the driver's", st->id);
+        }
+    }
+    cmin = MAX(1u, caps.channels_min);
+    cmax = MIN((unsigned int)MAX(caps.channels_max, 1), VIRTIO_SND_CHMAP_MAX_SIZE);
+    if (sc) {
+        unsigned int want_min = MAX(cmin, (unsigned int)sc->channels_min);
+        unsigned int want_max = MIN(cmax, (unsigned int)sc->channels_max);
+
+        if (want_min <= want_max) {
+            cmin = want_min;
+            cmax = want_max;
+        } else {
+            g_warning("stream %u: configured channels %u..%u not supported by the host "
+                      "driver (%u..%u)", st->id, sc->channels_min, sc->channels_max, cmin,
+                      cmax);
+        }
+    } else {
+        cmax = MIN(cmax, 2u);
+    }
+    if (cmin > cmax) {
+        cmax = cmin;
+    }
+    st->channels_min = (uint8_t)cmin;
+    st->channels_max = (uint8_t)cmax;
+}
+
+SndPcm *snd_pcm_new(const VsndConfig *cfg, VsndAudio *audio, const SndPcmHost *host,
+                    void *opaque)
+{
+    SndPcm *pcm = g_new0(SndPcm, 1);
+    uint32_t per_dir[2] = { 0, 0 };
+
+    pcm->cfg = cfg;
+    pcm->audio = audio;
+    pcm->host = host;
+    pcm->opaque = opaque;
+    pcm->n = cfg->streams;
+    pcm->streams = g_new0(SndPcmStream, pcm->n ? pcm->n : 1);
+    for (uint32_t i = 0; i < pcm->n; i++) {
+        SndPcmStream *st = &pcm->streams[i];
+        const VsndStreamConfig *sc = cfg->stream ? &cfg->stream[i] : NULL;
+
+        st->pcm = pcm;
+        st->id = i;
+        st->dir = sc ? sc->direction : (i % 2 ? VSND_DIR_INPUT : VSND_DIR_OUTPUT);
+        if (st->dir != VSND_DIR_INPUT) {
+            st->dir = VSND_DIR_OUTPUT;
+        }
+        /* The k-th playback and the k-th capture stream share function
+         * group k: Linux makes them one PCM device (hw:N,k). */
+        st->nid = per_dir[st->dir]++;
+        st->target = sc ? sc->target : NULL;
+        st->label = g_strdup_printf("%s: %s %u", cfg->name ? cfg->name : "vhost-user-snd",
+                                    st->dir == VSND_DIR_OUTPUT ? "playback" : "capture", i);
+        st->state = SND_PCM_STATE_INIT;
+        st->gain = SND_GAIN_UNITY;
+        g_queue_init(&st->fifo);
+        stream_caps(pcm, st, sc);
+        st->connected = vsnd_audio_is_connected(audio, st->dir, st->target);
+    }
+    return pcm;
+}
+
+void snd_pcm_free(SndPcm *pcm)
+{
+    if (!pcm) {
+        return;
+    }
+    snd_pcm_reset(pcm);
+    for (uint32_t i = 0; i < pcm->n; i++) {
+        g_free(pcm->streams[i].label);
+    }
+    g_free(pcm->streams);
+    g_free(pcm);
+}
+
+void snd_pcm_reset(SndPcm *pcm)
+{
+    for (uint32_t i = 0; i < pcm->n; i++) {
+        SndPcmStream *st = &pcm->streams[i];
+
+        stream_discard(st);
+        stream_close(st, false);
+        st->state = SND_PCM_STATE_INIT;
+        st->has_params = false;
+        memset(&st->params, 0, sizeof(st->params));
+        st->host_failed = false;
+        st->queue_paused = false;
+        st->connected = vsnd_audio_is_connected(pcm->audio, st->dir, st->target);
+        st->gain = SND_GAIN_UNITY;
+        st->mute = false;
+        st->soft_gain = false;
+    }
+    while (pcm->lingering) {
+        host_close(pcm, pcm->lingering->data);
+    }
+    update_polling(pcm);
+}
+
+/* ---- queries ------------------------------------------------------------------ */
+
+uint32_t snd_pcm_count(const SndPcm *pcm)
+{
+    return pcm->n;
+}
+
+void snd_pcm_info(const SndPcm *pcm, uint32_t id, struct virtio_snd_pcm_info *ret_info)
+{
+    const SndPcmStream *st = &pcm->streams[id];
+
+    g_assert(id < pcm->n);
+    memset(ret_info, 0, sizeof(*ret_info));
+    ret_info->hdr.hda_fn_nid = GUINT32_TO_LE(st->nid);
+    ret_info->features = GUINT32_TO_LE(SND_PCM_FEATURES_OFFERED);
+    ret_info->formats = GUINT64_TO_LE(st->formats);
+    ret_info->rates = GUINT64_TO_LE(st->rates);
+    ret_info->direction = st->dir == VSND_DIR_OUTPUT ? VIRTIO_SND_D_OUTPUT : VIRTIO_SND_D_INPUT;
+    ret_info->channels_min = st->channels_min;
+    ret_info->channels_max = st->channels_max;
+}
+
+VsndDirection snd_pcm_direction(const SndPcm *pcm, uint32_t id)
+{
+    g_assert(id < pcm->n);
+    return pcm->streams[id].dir;
+}
+
+uint32_t snd_pcm_nid(const SndPcm *pcm, uint32_t id)
+{
+    g_assert(id < pcm->n);
+    return pcm->streams[id].nid;
+}
+
+uint8_t snd_pcm_channels_max(const SndPcm *pcm, uint32_t id)
+{
+    g_assert(id < pcm->n);
+    return pcm->streams[id].channels_max;
+}
+
+SndPcmState snd_pcm_state(const SndPcm *pcm, uint32_t id)
+{
+    g_assert(id < pcm->n);
+    return pcm->streams[id].state;
+}
+
+bool snd_pcm_params(const SndPcm *pcm, uint32_t id, SndPcmParams *ret_params)
+{
+    g_assert(id < pcm->n);
+    if (!pcm->streams[id].has_params) {
+        return false;
+    }
+    *ret_params = pcm->streams[id].params;
+    return true;
+}
+
+unsigned int snd_pcm_pending(const SndPcm *pcm, uint32_t id)
+{
+    g_assert(id < pcm->n);
+    return g_queue_get_length(&pcm->streams[id].fifo);
+}
+
+bool snd_pcm_connected(const SndPcm *pcm, uint32_t id)
+{
+    g_assert(id < pcm->n);
+    return pcm->streams[id].connected;
+}
+
+/* ---- control requests ------------------------------------------------------- */
+
+static uint32_t params_check(const SndPcmStream *st, const SndPcmParams *p)
+{
+    const uint32_t shmem = (1u << VIRTIO_SND_PCM_F_SHMEM_HOST) |
+                           (1u << VIRTIO_SND_PCM_F_SHMEM_GUEST);
+    unsigned int frame;
+
+    /* Bit indices are checked against 64 before any shift. */
+    if (p->format >= 64 || p->format >= VSND_PCM_FMT_COUNT) {
+        snd_guest_error("stream %u: SET_PARAMS: undefined format %u", st->id, p->format);
+        return VIRTIO_SND_S_BAD_MSG;
+    }
+    if (p->rate >= 64 || p->rate >= VSND_PCM_RATE_COUNT) {
+        snd_guest_error("stream %u: SET_PARAMS: undefined rate %u", st->id, p->rate);
+        return VIRTIO_SND_S_BAD_MSG;
+    }
+    if (p->features >> VSND_PCM_F_COUNT) {
+        snd_guest_error("stream %u: SET_PARAMS: undefined features 0x%x", st->id, p->features);
+        return VIRTIO_SND_S_BAD_MSG;
+    }
+    if ((p->features & shmem) == shmem) {
+        snd_guest_error("stream %u: SET_PARAMS: both shared memory features", st->id);
+        return VIRTIO_SND_S_BAD_MSG;
+    }
+    if (p->channels == 0) {
+        snd_guest_error("stream %u: SET_PARAMS: zero channels", st->id);
+        return VIRTIO_SND_S_BAD_MSG;
+    }
+    if (p->period_bytes == 0 || p->buffer_bytes == 0 || p->buffer_bytes % p->period_bytes) {
+        snd_guest_error("stream %u: SET_PARAMS: buffer %u bytes is not a multiple of period "
+                        "%u bytes", st->id, p->buffer_bytes, p->period_bytes);
+        return VIRTIO_SND_S_BAD_MSG;
+    }
+    frame = vsnd_pcm_frame_bytes(p->format, p->channels);
+    if (frame && p->period_bytes % frame) {
+        snd_guest_error("stream %u: SET_PARAMS: period %u bytes is not whole frames of %u",
+                        st->id, p->period_bytes, frame);
+        return VIRTIO_SND_S_BAD_MSG;
+    }
+    if (!(st->formats & (1ull << p->format)) || !(st->rates & (1ull << p->rate)) ||
+        p->channels < st->channels_min || p->channels > st->channels_max ||
+        (p->features & ~SND_PCM_FEATURES_OFFERED) || p->buffer_bytes > SND_PCM_MAX_BUFFER_BYTES) {
+        snd_guest_error("stream %u: SET_PARAMS: format %u rate %u channels %u features 0x%x "
+                        "buffer %u not offered", st->id, p->format, p->rate, p->channels,
+                        p->features, p->buffer_bytes);
+        return VIRTIO_SND_S_NOT_SUPP;
+    }
+    return VIRTIO_SND_S_OK;
+}
+
+uint32_t snd_pcm_set_params(SndPcm *pcm, const struct virtio_snd_pcm_set_params *req)
+{
+    uint32_t id = GUINT32_FROM_LE(req->hdr.stream_id);
+    SndPcmParams p = {
+        .buffer_bytes = GUINT32_FROM_LE(req->buffer_bytes),
+        .period_bytes = GUINT32_FROM_LE(req->period_bytes),
+        .features = GUINT32_FROM_LE(req->features),
+        .channels = req->channels,
+        .format = req->format,
+        .rate = req->rate,
+    };
+    SndPcmStream *st;
+    SndPcmState to;
+    uint32_t status;
+
+    if (id >= pcm->n) {
+        snd_guest_error("SET_PARAMS: stream id %u out of range (%u streams)", id, pcm->n);
+        return VIRTIO_SND_S_BAD_MSG;
+    }
+    st = &pcm->streams[id];
+    if (!snd_pcm_transition(st->state, SND_PCM_CMD_SET_PARAMS, &to)) {
+        snd_guest_error("stream %u: SET_PARAMS refused in state %s", id,
+                        snd_pcm_state_name(st->state));
+        return VIRTIO_SND_S_BAD_MSG;
+    }
+    status = params_check(st, &p);
+    if (status != VIRTIO_SND_S_OK) {
+        return status;
+    }
+    stream_flush(st, VIRTIO_SND_S_IO_ERR);
+    stream_close(st, false);
+    st->params = p;
+    st->has_params = true;
+    st->state = to;
+    st->queue_paused = false;
+    update_polling(pcm);
+    return VIRTIO_SND_S_OK;
+}
+
+uint32_t snd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
+{
+    SndPcmStream *st;
+    SndPcmState to;
+    int r;
+
+    if (cmd == SND_PCM_CMD_SET_PARAMS || (unsigned int)cmd >= SND_PCM_CMD_MAX) {
+        return VIRTIO_SND_S_BAD_MSG;
+    }
+    if (id >= pcm->n) {
+        snd_guest_error("%s: stream id %u out of range (%u streams)", snd_pcm_cmd_name(cmd), id,
+                        pcm->n);
+        return VIRTIO_SND_S_BAD_MSG;
+    }
+    st = &pcm->streams[id];
+    if (!snd_pcm_transition(st->state, cmd, &to)) {
+        snd_guest_error("stream %u: %s refused in state %s", id, snd_pcm_cmd_name(cmd),
+                        snd_pcm_state_name(st->state));
+        return VIRTIO_SND_S_BAD_MSG;
+    }
+    switch (cmd) {
+    case SND_PCM_CMD_PREPARE:
+        if (!st->has_params) {
+            return VIRTIO_SND_S_BAD_MSG;
+        }
+        /* Re-prepare: nothing queued so far will play. */
+        stream_flush(st, VIRTIO_SND_S_IO_ERR);
+        if (!st->host && stream_open(st) < 0) {
+            return VIRTIO_SND_S_IO_ERR;
+        }
+        break;
+    case SND_PCM_CMD_START:
+        if (st->host_failed) {
+            break; /* runs on the software clock */
+        }
+        r = vsnd_audio_start(pcm->audio, st->host->s);
+        if (r < 0 && r != -ENOTSUP) {
+            g_warning("stream %u: cannot start host stream: %s", id, g_strerror(-r));
+            return VIRTIO_SND_S_IO_ERR;
+        }
+        st->host_started = true;
+        break;
+    case SND_PCM_CMD_STOP:
+        clock_stop(st);
+        g_clear_handle_id(&st->pump_id, g_source_remove);
+        if (st->host_started) {
+            r = vsnd_audio_stop(pcm->audio, st->host->s);
+            if (r < 0 && r != -ENOTSUP) {
+                g_warning("stream %u: cannot stop host stream: %s", id, g_strerror(-r));
+            }
+            st->host_started = false;
+        }
+        break;
+    case SND_PCM_CMD_RELEASE:
+        /* Spec "Stream Release": every pending message completes first. */
+        stream_flush(st, VIRTIO_SND_S_IO_ERR);
+        stream_close(st, true);
+        break;
+    default:
+        break;
+    }
+    st->state = to;
+    st->queue_paused = false;
+    if (to == SND_PCM_STATE_RUNNING) {
+        if (st->host_failed) {
+            clock_start(st);
+        } else {
+            stream_pump(st);
+        }
+    }
+    update_polling(pcm);
+    return VIRTIO_SND_S_OK;
+}
+
+uint32_t snd_pcm_submit(SndPcm *pcm, SndIoMsg *msg)
+{
+    const char *q = msg->tx ? "tx" : "rx";
+    SndPcmStream *st;
+
+    if (msg->stream_id >= pcm->n) {
+        snd_guest_error("%s: stream id %u out of range (%u streams)", q, msg->stream_id, pcm->n);
+        return VIRTIO_SND_S_BAD_MSG;
+    }
+    st = &pcm->streams[msg->stream_id];
+    if (msg->tx != (st->dir == VSND_DIR_OUTPUT)) {
+        snd_guest_error("%s: stream %u has the other direction", q, st->id);
+        return VIRTIO_SND_S_BAD_MSG;
+    }
+    if (!state_open(st->state)) {
+        snd_guest_error("%s: stream %u is not prepared (state %s)", q, st->id,
+                        snd_pcm_state_name(st->state));
+        return VIRTIO_SND_S_BAD_MSG;
+    }
+    if (msg->data_len > st->params.buffer_bytes) {
+        snd_guest_error("%s: stream %u: message of %zu bytes exceeds the buffer (%u)", q, st->id,
+                        msg->data_len, st->params.buffer_bytes);
+        return VIRTIO_SND_S_BAD_MSG;
+    }
+    msg->done = 0;
+    g_queue_push_tail(&st->fifo, msg);
+    if (st->state == SND_PCM_STATE_RUNNING) {
+        if (st->host_failed) {
+            clock_start(st);
+        } else {
+            stream_pump(st);
+        }
+    }
+    return 0;
+}
+
+void snd_pcm_set_gain(SndPcm *pcm, uint32_t id, uint32_t gain, bool mute)
+{
+    SndPcmStream *st;
+
+    if (id >= pcm->n) {
+        return;
+    }
+    st = &pcm->streams[id];
+    st->gain = MIN(gain, SND_GAIN_UNITY);
+    st->mute = mute;
+    stream_apply_gain(st);
+}
+
+void snd_pcm_queue_stopped(SndPcm *pcm, VsndDirection dir)
+{
+    for (uint32_t i = 0; i < pcm->n; i++) {
+        SndPcmStream *st = &pcm->streams[i];
+
+        if (st->dir != dir) {
+            continue;
+        }
+        stream_flush(st, VIRTIO_SND_S_IO_ERR);
+        if (st->state == SND_PCM_STATE_RUNNING) {
+            clock_stop(st);
+            g_clear_handle_id(&st->pump_id, g_source_remove);
+            if (st->host && st->host_started) {
+                vsnd_audio_stop(pcm->audio, st->host->s);
+                st->host_started = false;
+            }
+            st->state = SND_PCM_STATE_STOPPED;
+            st->queue_paused = true;
+        }
+    }
+}
+
+void snd_pcm_queue_started(SndPcm *pcm, VsndDirection dir)
+{
+    for (uint32_t i = 0; i < pcm->n; i++) {
+        SndPcmStream *st = &pcm->streams[i];
+
+        if (st->dir != dir || !st->queue_paused || st->state != SND_PCM_STATE_STOPPED) {
+            continue;
+        }
+        st->queue_paused = false;
+        if (st->host && !st->host_failed) {
+            int r = vsnd_audio_start(pcm->audio, st->host->s);
+
+            st->host_started = r == 0 || r == -ENOTSUP;
+        }
+        st->state = SND_PCM_STATE_RUNNING;
+        if (st->host_failed) {
+            clock_start(st);
+        }
+    }
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * snd-pcm.h - the PCM stream manager.
+ *
+ * One SndPcm owns every PCM stream of the device: what each stream offers
+ * (PCM_INFO), its parameters and state (one transition table), its host
+ * stream (audio/registry.h) and its FIFO of pending I/O messages.  It knows
+ * nothing about virtqueues: the device layer hands it parsed messages
+ * (snd-pcm-io.h) and gets them back through SndPcmHost.complete().
+ *
+ * Threading: main thread only; host driver events arrive on it too.
+ * Sources: the manager adds GLib idle/timeout sources to the thread-default
+ * main context (pumping after a driver's ready(), pacing while the host is
+ * gone); snd_pcm_free() and snd_pcm_reset() remove them.
+ */
+#ifndef VSND_SND_PCM_H
+#define VSND_SND_PCM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "options.h"
+#include "audio/registry.h"
+#include "snd/snd-proto.h"
+#include "snd/snd-pcm-io.h"
+
+/* Stream states (spec: PCM Command Lifecycle). */
+typedef enum {
+    SND_PCM_STATE_INIT,     /* power-on: no parameters yet */
+    SND_PCM_STATE_PARAMS,   /* parameters set */
+    SND_PCM_STATE_PREPARED, /* host stream open */
+    SND_PCM_STATE_RUNNING,
+    SND_PCM_STATE_STOPPED,  /* paused: queued playback kept */
+    SND_PCM_STATE_RELEASED, /* host stream closed, parameters kept */
+    SND_PCM_STATE_MAX
+} SndPcmState;
+
+typedef enum {
+    SND_PCM_CMD_SET_PARAMS,
+    SND_PCM_CMD_PREPARE,
+    SND_PCM_CMD_RELEASE,
+    SND_PCM_CMD_START,
+    SND_PCM_CMD_STOP,
+    SND_PCM_CMD_MAX
+} SndPcmCmd;
+
+/* Largest buffer_bytes accepted (Linux asks at most ~4.4 MB: 18 channels
+ * of FLOAT64 at 192 kHz for 160 ms). */
+#define SND_PCM_MAX_BUFFER_BYTES (8u * 1024 * 1024)
+
+/* PCM features the device offers and implements. */
+#define SND_PCM_FEATURES_OFFERED \
+    ((1u << VIRTIO_SND_PCM_F_MSG_POLLING) | (1u << VIRTIO_SND_PCM_F_EVT_XRUNS))
+
+/* Parameters as set by PCM_SET_PARAMS (host byte order, validated). */
+typedef struct SndPcmParams {
+    uint32_t buffer_bytes;
+    uint32_t period_bytes;
+    uint32_t features;
+    uint8_t channels;
+    uint8_t format;
+    uint8_t rate;
+} SndPcmParams;
+
+/* What the device layer provides to the manager. */
+typedef struct SndPcmHost {
+    /* Write @status/@latency_bytes into @msg, return it to its queue, free
+     * @msg and its element.  Called in FIFO order per stream. */
+    void (*complete)(void *opaque, SndIoMsg *msg, uint32_t status, uint32_t latency_bytes);
+    /* Free @msg and its element without touching guest memory (reset). */
+    void (*discard)(void *opaque, SndIoMsg *msg);
+    /* Queue the event {@code, @data} for the guest. */
+    void (*event)(void *opaque, uint32_t code, uint32_t data);
+    /* The host end of @stream_id went away (false) or came back (true). */
+    void (*connected)(void *opaque, uint32_t stream_id, bool connected);
+    /* Whether some stream now wants its queues polled (MSG_POLLING). */
+    void (*polling)(void *opaque, bool on);
+} SndPcmHost;
+
+typedef struct SndPcm SndPcm;
+
+/*
+ * snd_pcm_transition() - the one PCM transition table.
+ * Return: true and *@ret_to when @cmd is allowed in @from, else false.
+ */
+bool snd_pcm_transition(SndPcmState from, SndPcmCmd cmd, SndPcmState *ret_to);
+const char *snd_pcm_state_name(SndPcmState state);
+const char *snd_pcm_cmd_name(SndPcmCmd cmd);
+
+/* @cfg, @audio, @host borrowed; they outlive the manager. */
+SndPcm *snd_pcm_new(const VsndConfig *cfg, VsndAudio *audio, const SndPcmHost *host,
+                    void *opaque);
+void snd_pcm_free(SndPcm *pcm);
+uint32_t snd_pcm_count(const SndPcm *pcm);
+
+/* Fill the PCM_INFO entry of stream @id (< count). */
+void snd_pcm_info(const SndPcm *pcm, uint32_t id, struct virtio_snd_pcm_info *ret_info);
+VsndDirection snd_pcm_direction(const SndPcm *pcm, uint32_t id);
+uint32_t snd_pcm_nid(const SndPcm *pcm, uint32_t id);
+uint8_t snd_pcm_channels_max(const SndPcm *pcm, uint32_t id);
+SndPcmState snd_pcm_state(const SndPcm *pcm, uint32_t id);
+/* Parameters of stream @id; false when none were set. */
+bool snd_pcm_params(const SndPcm *pcm, uint32_t id, SndPcmParams *ret_params);
+/* Pending I/O messages of stream @id. */
+unsigned int snd_pcm_pending(const SndPcm *pcm, uint32_t id);
+/* Whether the host end of stream @id is there. */
+bool snd_pcm_connected(const SndPcm *pcm, uint32_t id);
+
+/*
+ * snd_pcm_set_params() - PCM_SET_PARAMS (already copied out of the guest).
+ * Return: a VIRTIO_SND_S_* status.
+ */
+uint32_t snd_pcm_set_params(SndPcm *pcm, const struct virtio_snd_pcm_set_params *req);
+/*
+ * snd_pcm_command() - PCM_PREPARE/RELEASE/START/STOP for stream @id.
+ * RELEASE completes every pending message of the stream before returning.
+ * Return: a VIRTIO_SND_S_* status.
+ */
+uint32_t snd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd);
+
+/*
+ * snd_pcm_submit() - take an I/O message (valid per snd_io_msg_new()).
+ * Return: 0 when the manager now owns @msg (it will come back through
+ * complete()), else the VIRTIO_SND_S_* status to complete it with now.
+ */
+uint32_t snd_pcm_submit(SndPcm *pcm, SndIoMsg *msg);
+
+/* Volume of stream @id: @gain 0..65536 linear, @mute. */
+void snd_pcm_set_gain(SndPcm *pcm, uint32_t id, uint32_t gain, bool mute);
+
+/*
+ * snd_pcm_queue_stopped() - the tx (@dir OUTPUT) or rx queue stops: every
+ * pending message of that direction completes with IO_ERR now; running
+ * streams pause and resume in snd_pcm_queue_started().
+ */
+void snd_pcm_queue_stopped(SndPcm *pcm, VsndDirection dir);
+void snd_pcm_queue_started(SndPcm *pcm, VsndDirection dir);
+/* Back to power-on: host streams closed, messages discarded. */
+void snd_pcm_reset(SndPcm *pcm);
+
+#endif /* VSND_SND_PCM_H */

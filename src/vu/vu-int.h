@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vu-int.h - private state shared by the files of the vhost-user core.
+ * Not for the device or the daemon: they use vu-dev.h.
+ */
+#ifndef VU_INT_H
+#define VU_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+#include <linux/virtio_ring.h>
+
+#include "vu-dev.h"
+#include "vu-log.h"
+#include "vu-mem.h"
+#include "vu-msg.h"
+
+/* Most iovecs (per direction) one element may have. */
+#define VU_MAX_IOV 2048
+/* Largest indirect table we read (entries). */
+#define VU_MAX_INDIRECT 2048
+/* Largest ring the protocol allows. */
+#define VU_MAX_QUEUE_SIZE 32768
+
+#define VU_STATUS_NEEDS_RESET 0x40
+
+/* Separate, rate-limited channel for mistakes of the guest or front-end. */
+#define VU_GUEST_LOG_DOMAIN "vsnd-guest"
+
+/* A popped element with the core's bookkeeping; elem must stay first. */
+typedef struct VuElemPriv {
+    VuVirtqElement elem;
+    uint64_t seq;            /* pop order within the ring generation */
+    uint32_t gen;            /* ring generation it was popped in */
+    uint16_t qidx;
+    uint16_t avail_pos;      /* split: avail index; packed: ring position */
+    bool avail_wrap;         /* packed: avail wrap counter at avail_pos */
+    bool resubmitted;        /* came from the inflight region */
+    uint16_t ndescs;         /* packed: ring descriptors the chain used */
+    uint16_t inflight_entry; /* packed: head entry in the inflight region */
+    bool inflight_tracked;
+    unsigned int nmaps;
+    VuMmap **maps;
+    uint64_t *in_gpa;        /* guest address of each in_sg entry */
+} VuElemPriv;
+
+/* Shared inflight area (GET/SET_INFLIGHT_FD). */
+typedef struct VuInflightArea {
+    uint8_t *addr;
+    size_t size;
+    uint16_t num_queues;
+    uint16_t queue_size;
+    size_t region_size;
+} VuInflightArea;
+
+struct VuVirtq {
+    VuDev *dev;
+    unsigned int idx;
+    unsigned int num;          /* ring size, 0 until SET_VRING_NUM */
+
+    VuMsgVringAddr addr;
+    bool addr_set;
+    bool mapped;
+    bool packed;               /* latched when the ring starts */
+    uint8_t *desc;             /* split vring_desc[] / packed desc ring */
+    uint8_t *avail;            /* split avail ring / packed driver area */
+    uint8_t *used;             /* split used ring / packed device area */
+    uint64_t desc_gpa;
+    bool desc_gpa_ok;
+
+    int kick_fd;
+    int call_fd;
+    int err_fd;
+    bool kick_watched;
+    bool polled;               /* kick-less ring (no-fd flag) */
+
+    bool started;
+    bool enabled;
+    bool activated;            /* indices read from memory after start */
+    uint32_t gen;
+
+    /* Split: free-running indices.  Packed: positions < num + wraps. */
+    uint16_t last_avail_idx;
+    uint16_t shadow_avail_idx;
+    uint16_t used_idx;
+    bool avail_wrap;
+    bool used_wrap;
+    uint16_t signalled_used;
+    bool signalled_wrap;
+    bool signalled_used_valid;
+    bool notification;         /* kicks wanted */
+    uint16_t poll_seen;
+    bool poll_seen_wrap;
+
+    unsigned int inuse;
+    uint8_t *busy;             /* [num]: head / buffer id is with the device */
+    uint64_t pop_seq;
+    GQueue unpopped;           /* VuElemPriv copies, popped first */
+
+    /* Inflight tracking of this ring (NULL when not negotiated). */
+    uint8_t *inflight;
+    uint64_t inflight_counter;
+    uint16_t *resubmit;        /* split heads / packed entries, in order */
+    unsigned int resubmit_num;
+    unsigned int resubmit_pos;
+};
+
+struct VuDev {
+    int sock;
+    unsigned int num_queues;
+    unsigned int max_queue_size;
+    const VuDevIface *iface;
+    void *opaque;
+    const VuLoopOps *loop_ops;
+    void *loop;
+
+    uint64_t features;
+    uint64_t protocol_features;
+    uint8_t status;
+    bool broken;
+    bool suspend_notified;
+
+    VuMem mem;
+    VuLog log;
+    VuInflightArea inflight;
+    VuVirtq *vq;
+
+    int poll_fd;               /* timerfd for kick-less rings */
+
+    /* Rate limit for guest-error logs. */
+    gint64 gerr_window;
+    unsigned int gerr_count;
+
+    /* Scratch for chain walking. */
+    struct iovec *scratch_out;
+    struct iovec *scratch_in;
+    uint64_t *scratch_in_gpa;
+};
+
+/* vu-dev.c */
+void vu_dev_guest_error(VuDev *dev, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+bool vu_dev_has_protocol_feature(const VuDev *dev, unsigned int bit);
+void vu_dev_update_poll(VuDev *dev);
+
+/* vu-virtq.c */
+void vu_virtq_init(VuDev *dev, VuVirtq *vq, unsigned int idx);
+/* Forget everything (device reset); fds are kept unless @close_fds. */
+void vu_virtq_reset(VuVirtq *vq, bool close_fds);
+/* (Re)translate the ring addresses.  Return: false if they do not fit. */
+bool vu_virtq_map(VuVirtq *vq);
+void vu_virtq_start(VuVirtq *vq);
+void vu_virtq_stop(VuVirtq *vq);
+/* Called when a started ring may have become usable (mapping, enable). */
+void vu_virtq_try_activate(VuVirtq *vq);
+void vu_virtq_set_kick(VuVirtq *vq, int fd);
+void vu_virtq_set_call(VuVirtq *vq, int fd);
+void vu_virtq_set_err(VuVirtq *vq, int fd);
+void vu_virtq_poll(VuVirtq *vq);
+/* Ring corrupt: log, mark the device broken, signal the err fd. */
+void vu_virtq_broken(VuVirtq *vq, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* GET_VRING_BASE encoding of the ring indices. */
+uint32_t vu_virtq_get_base(const VuVirtq *vq);
+/* SET_VRING_BASE. Return: false if @base is not acceptable. */
+bool vu_virtq_set_base(VuVirtq *vq, uint32_t base);
+
+/* vu-inflight.c */
+size_t vu_inflight_region_size(uint16_t queue_size);
+int vu_inflight_get(VuDev *dev, VuMsgInflight *desc, int *ret_fd);
+int vu_inflight_set(VuDev *dev, const VuMsgInflight *desc, int fd);
+void vu_inflight_clear(VuDev *dev);
+/* Forget the inflight content (device reset): regions re-initialise. */
+void vu_inflight_reset(VuDev *dev);
+/* Ring start: bind the queue region, collect the resubmission list. */
+void vu_inflight_queue_start(VuVirtq *vq);
+void vu_inflight_split_pop(VuVirtq *vq, uint16_t head);
+void vu_inflight_split_push(VuVirtq *vq, uint16_t head, bool commit);
+void vu_inflight_split_unpop(VuVirtq *vq, uint16_t head);
+/* Packed: record a chain of ring descriptors (16-byte wire format). */
+bool vu_inflight_packed_pop(VuVirtq *vq, const struct vring_packed_desc *descs, unsigned int n,
+                            uint16_t *ret_entry);
+void vu_inflight_packed_push(VuVirtq *vq, uint16_t entry, bool commit);
+void vu_inflight_packed_unpop(VuVirtq *vq, uint16_t entry);
+/* Packed resubmission: copy the chain stored at @entry.  Return count. */
+unsigned int vu_inflight_packed_chain(VuVirtq *vq, uint16_t entry, struct vring_packed_desc *out,
+                                      unsigned int max);
+
+#endif /* VU_INT_H */

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vu-mem.c - guest memory regions: map, translate, unmap late.
+ *
+ * Theory of operation (vhost-user.rst: "Memory region description",
+ * "Memory access", SET_MEM_TABLE, GET_MAX_MEM_SLOTS, ADD_MEM_REG,
+ * REM_MEM_REG):
+ *
+ * A region says: guest addresses [gpa, gpa+size) are the bytes at
+ * [mmap_offset, mmap_offset+size) of the passed fd, and the front-end sees
+ * them at user address uva.  Every addition is checked with overflow-safe
+ * arithmetic, against the file size (a mapping past EOF would SIGBUS on
+ * access), and against overlap with existing regions.
+ *
+ * Each mapping is surrounded by PROT_NONE guard pages, so an off-by-one
+ * anywhere faults immediately instead of touching an unrelated mapping
+ * (this also gives the fuzzers their red zones).
+ *
+ * Translation caps the length at the region end: a buffer crossing two
+ * regions becomes two iovecs.  Mappings are reference counted; popped
+ * elements hold references, so REM_MEM_REG or a new SET_MEM_TABLE does
+ * not pull memory from under a device that still holds buffers.
+ */
+#include "config.h"
+
+#define G_LOG_DOMAIN "vsnd-vu"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "vu-mem.h"
+
+struct VuMmap {
+    gint ref;
+    void *base;      /* start of the reservation incl. guard pages */
+    size_t total;    /* size of the reservation */
+};
+
+/* Largest region we map: 1 TiB, far beyond any sound VM. */
+#define VU_MEM_MAX_MAP (1ull << 40)
+
+VuMmap *vu_mmap_ref(VuMmap *map)
+{
+    g_atomic_int_inc(&map->ref);
+    return map;
+}
+
+void vu_mmap_unref(VuMmap *map)
+{
+    if (map && g_atomic_int_dec_and_test(&map->ref)) {
+        munmap(map->base, map->total);
+        g_free(map);
+    }
+}
+
+bool vu_mem_region_check(const VuMsgMemRegion *r)
+{
+    uint64_t end;
+
+    if (r->size == 0 || r->size > VU_MEM_MAX_MAP) {
+        return false;
+    }
+    if (__builtin_add_overflow(r->guest_addr, r->size - 1, &end) ||
+        __builtin_add_overflow(r->user_addr, r->size - 1, &end) ||
+        __builtin_add_overflow(r->mmap_offset, r->size, &end) || end > (uint64_t)INT64_MAX) {
+        return false;
+    }
+    return true;
+}
+
+static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    /* Inclusive ends; lengths are non-zero and checked not to overflow. */
+    return a <= b + (blen - 1) && b <= a + (alen - 1);
+}
+
+int vu_mem_add(VuMem *mem, const VuMsgMemRegion *r, int fd)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uint64_t map_off, map_len, lead;
+    struct stat st;
+    VuMemRegion *reg;
+    VuMmap *map;
+    void *res, *p;
+
+    if (!vu_mem_region_check(r)) {
+        return -EINVAL;
+    }
+    if (mem->nregions >= VU_MAX_MEM_SLOTS) {
+        return -ENOSPC;
+    }
+    for (unsigned int i = 0; i < mem->nregions; i++) {
+        if (ranges_overlap(mem->regions[i].gpa, mem->regions[i].size, r->guest_addr, r->size)) {
+            return -EINVAL;
+        }
+    }
+    if (fstat(fd, &st) < 0) {
+        return -errno;
+    }
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < r->mmap_offset + r->size) {
+        return -EINVAL;
+    }
+
+    /* mmap needs a page-aligned file offset: map from the page below. */
+    map_off = r->mmap_offset & ~((uint64_t)page - 1);
+    lead = r->mmap_offset - map_off;
+    map_len = lead + r->size;
+    map_len = (map_len + page - 1) & ~((uint64_t)page - 1);
+
+    res = mmap(NULL, map_len + 2 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+               -1, 0);
+    if (res == MAP_FAILED) {
+        return -errno;
+    }
+    p = mmap((uint8_t *)res + page, map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+             (off_t)map_off);
+    if (p == MAP_FAILED) {
+        int err = -errno;
+
+        munmap(res, map_len + 2 * page);
+        return err;
+    }
+
+    map = g_new0(VuMmap, 1);
+    map->ref = 1;
+    map->base = res;
+    map->total = map_len + 2 * page;
+
+    reg = &mem->regions[mem->nregions++];
+    reg->gpa = r->guest_addr;
+    reg->size = r->size;
+    reg->uva = r->user_addr;
+    reg->mmap_offset = r->mmap_offset;
+    reg->host = (uint8_t *)p + lead;
+    reg->map = map;
+    return 0;
+}
+
+int vu_mem_remove(VuMem *mem, const VuMsgMemRegion *r)
+{
+    for (unsigned int i = 0; i < mem->nregions; i++) {
+        VuMemRegion *reg = &mem->regions[i];
+
+        if (reg->gpa == r->guest_addr && reg->uva == r->user_addr && reg->size == r->size) {
+            vu_mmap_unref(reg->map);
+            memmove(reg, reg + 1, (mem->nregions - i - 1) * sizeof(*reg));
+            mem->nregions--;
+            memset(&mem->regions[mem->nregions], 0, sizeof(mem->regions[0]));
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+void vu_mem_clear(VuMem *mem)
+{
+    for (unsigned int i = 0; i < mem->nregions; i++) {
+        vu_mmap_unref(mem->regions[i].map);
+    }
+    memset(mem, 0, sizeof(*mem));
+}
+
+void *vu_mem_gpa_to_va(const VuMem *mem, uint64_t gpa, uint64_t *len, VuMmap **ret_map)
+{
+    for (unsigned int i = 0; i < mem->nregions; i++) {
+        const VuMemRegion *reg = &mem->regions[i];
+
+        if (gpa >= reg->gpa && gpa - reg->gpa < reg->size) {
+            uint64_t off = gpa - reg->gpa;
+            uint64_t avail = reg->size - off;
+
+            if (*len > avail) {
+                *len = avail;
+            }
+            if (*len == 0) {
+                return NULL;
+            }
+            if (ret_map) {
+                *ret_map = reg->map;
+            }
+            return reg->host + off;
+        }
+    }
+    return NULL;
+}
+
+void *vu_mem_uva_to_va(const VuMem *mem, uint64_t uva, uint64_t *len)
+{
+    for (unsigned int i = 0; i < mem->nregions; i++) {
+        const VuMemRegion *reg = &mem->regions[i];
+
+        if (uva >= reg->uva && uva - reg->uva < reg->size) {
+            uint64_t off = uva - reg->uva;
+            uint64_t avail = reg->size - off;
+
+            if (*len > avail) {
+                *len = avail;
+            }
+            if (*len == 0) {
+                return NULL;
+            }
+            return reg->host + off;
+        }
+    }
+    return NULL;
+}
+
+bool vu_mem_uva_to_gpa(const VuMem *mem, uint64_t uva, uint64_t *ret_gpa)
+{
+    for (unsigned int i = 0; i < mem->nregions; i++) {
+        const VuMemRegion *reg = &mem->regions[i];
+
+        if (uva >= reg->uva && uva - reg->uva < reg->size) {
+            *ret_gpa = reg->gpa + (uva - reg->uva);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool vu_mem_read(const VuMem *mem, uint64_t gpa, void *buf, size_t len)
+{
+    uint8_t *out = buf;
+
+    while (len > 0) {
+        uint64_t chunk = len;
+        void *src = vu_mem_gpa_to_va(mem, gpa, &chunk, NULL);
+
+        if (!src) {
+            return false;
+        }
+        memcpy(out, src, (size_t)chunk);
+        out += chunk;
+        len -= (size_t)chunk;
+        if (__builtin_add_overflow(gpa, chunk, &gpa) && len > 0) {
+            return false;
+        }
+    }
+    return true;
+}

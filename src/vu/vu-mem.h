@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vu-mem.h - guest memory table of one vhost-user connection.
+ *
+ * Regions come from SET_MEM_TABLE or ADD_MEM_REG/REM_MEM_REG.  Each
+ * region's mapping is a reference-counted VuMmap: popped elements hold a
+ * reference to every mapping their iovecs point into, so a table change
+ * never unmaps memory that a device still reads or writes (the unmap is
+ * deferred to the last vu_mmap_unref()).
+ */
+#ifndef VU_MEM_H
+#define VU_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vu-msg.h"
+
+#define VU_MAX_MEM_SLOTS 32
+
+typedef struct VuMmap VuMmap;
+
+typedef struct VuMemRegion {
+    uint64_t gpa;       /* guest physical address */
+    uint64_t size;
+    uint64_t uva;       /* front-end user address */
+    uint64_t mmap_offset;
+    uint8_t *host;      /* host address of gpa */
+    VuMmap *map;
+} VuMemRegion;
+
+typedef struct VuMem {
+    VuMemRegion regions[VU_MAX_MEM_SLOTS];
+    unsigned int nregions;
+} VuMem;
+
+VuMmap *vu_mmap_ref(VuMmap *map);
+void vu_mmap_unref(VuMmap *map);
+
+/*
+ * vu_mem_region_check() - validate a region description from the wire:
+ * non-zero size, no overflow of gpa/uva/mmap_offset + size.
+ * Return: true if acceptable.
+ */
+bool vu_mem_region_check(const VuMsgMemRegion *r);
+
+/*
+ * vu_mem_add() - map @fd (not consumed) as a new region.
+ * Return: 0, -EINVAL (overlap, too large for the file), -ENOSPC (no
+ * slot left), or -errno from mmap.
+ */
+int vu_mem_add(VuMem *mem, const VuMsgMemRegion *r, int fd);
+/* Remove the region matching gpa, uva and size.  Return: 0 or -ENOENT. */
+int vu_mem_remove(VuMem *mem, const VuMsgMemRegion *r);
+/* Drop every region (mappings live on while elements reference them). */
+void vu_mem_clear(VuMem *mem);
+
+/*
+ * vu_mem_gpa_to_va() - translate a guest physical address.
+ * @len: in: wanted length; out: capped to the end of the region.
+ * @ret_map: optional out, the mapping the address lies in.
+ * Return: host pointer, or NULL when @gpa is not in guest memory or *len
+ * would be zero.
+ */
+void *vu_mem_gpa_to_va(const VuMem *mem, uint64_t gpa, uint64_t *len, VuMmap **ret_map);
+/* Same for a front-end user address (vring addresses). */
+void *vu_mem_uva_to_va(const VuMem *mem, uint64_t uva, uint64_t *len);
+/* Front-end user address -> guest physical address (for dirty logging). */
+bool vu_mem_uva_to_gpa(const VuMem *mem, uint64_t uva, uint64_t *ret_gpa);
+
+/*
+ * vu_mem_read() - copy @len bytes at guest address @gpa into @buf, even
+ * across region boundaries.  Return: true if the whole range is mapped.
+ */
+bool vu_mem_read(const VuMem *mem, uint64_t gpa, void *buf, size_t len);
+
+#endif /* VU_MEM_H */

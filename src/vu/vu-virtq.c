@@ -1,0 +1,1281 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vu-virtq.c - split and packed virtqueues from the device side.
+ *
+ * Theory of operation (VIRTIO 1.x "Split Virtqueues", "Packed
+ * Virtqueues", "Indirect Descriptors", "Used Buffer Notification
+ * Suppression", "Driver and Device Event Suppression"; vhost-user.rst
+ * "Ring states", "Suspended device state", SET_VRING_* and
+ * GET_VRING_BASE):
+ *
+ * Rings are started by SET_VRING_KICK (also with the no-fd flag: then the
+ * core polls the avail side on a timer) and stopped by GET_VRING_BASE;
+ * enabled/disabled is tracked independently.  A ring is usable ("ready")
+ * when started, enabled, mapped, and the device is not broken.  Nothing
+ * here writes guest memory or signals an eventfd for a stopped ring, so
+ * while every ring is stopped the device is suspended.
+ *
+ * Pop walks one chain (direct, or through one level of indirect table),
+ * copying each descriptor out of guest memory before looking at it, and
+ * turns it into out_sg/in_sg iovecs that are bounds-checked once against
+ * the memory table (a buffer crossing regions becomes several iovecs).
+ * Anything a correct driver never produces - head >= num, avail idx
+ * moving by more than num, next out of range, a chain longer than the
+ * table (loop), indirect inside indirect, indirect with NEXT, an indirect
+ * table that is empty or not a multiple of 16, a readable descriptor
+ * after a writable one, memory outside every region, more than 4 GiB in
+ * a chain - marks the device broken (NEEDS_RESET) instead of being
+ * trusted.
+ *
+ * Push writes the used entry (split: used ring then idx with a release
+ * barrier; packed: id/len, release barrier, then the flags that hand the
+ * descriptor back), marks the written pages dirty when logging, and keeps
+ * the inflight region current.  Notify uses event-idx (used_event, or the
+ * packed driver event suppression area) with a full barrier before
+ * reading the guest's wish.
+ *
+ * Elements may be given back with vu_queue_unpop(): the most recently
+ * popped one is rewound in the ring (so GET_VRING_BASE stays exact); any
+ * other one is kept as a copy and popped again first.
+ */
+#include "config.h"
+
+#define G_LOG_DOMAIN "vsnd-vu"
+
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/vhost_types.h>
+#include <linux/virtio_config.h>
+
+#include "vu-int.h"
+
+#ifndef VIRTIO_F_RING_PACKED
+#define VIRTIO_F_RING_PACKED 34
+#endif
+
+#define PACKED_F_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)
+#define PACKED_F_USED (1u << VRING_PACKED_DESC_F_USED)
+
+static inline uint16_t ld16(const void *p)
+{
+    return le16toh(__atomic_load_n((const uint16_t *)p, __ATOMIC_RELAXED));
+}
+
+static inline void st16(void *p, uint16_t v)
+{
+    __atomic_store_n((uint16_t *)p, htole16(v), __ATOMIC_RELAXED);
+}
+
+static inline void st32(void *p, uint32_t v)
+{
+    __atomic_store_n((uint32_t *)p, htole32(v), __ATOMIC_RELAXED);
+}
+
+static inline bool vu_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx)
+{
+    return (uint16_t)(new_idx - event_idx - 1) < (uint16_t)(new_idx - old_idx);
+}
+
+static bool vq_has_feature(const VuVirtq *vq, unsigned int bit)
+{
+    return vu_dev_has_feature(vq->dev, bit);
+}
+
+/* Split ring layout helpers. */
+#define AVAIL_FLAGS(vq) ((vq)->avail)
+#define AVAIL_IDX(vq) ((vq)->avail + 2)
+#define AVAIL_RING(vq, i) ((vq)->avail + 4 + 2 * (size_t)(i))
+#define USED_EVENT(vq) ((vq)->avail + 4 + 2 * (size_t)(vq)->num)
+#define USED_FLAGS(vq) ((vq)->used)
+#define USED_IDX(vq) ((vq)->used + 2)
+#define USED_RING(vq, i) ((vq)->used + 4 + 8 * (size_t)(i))
+#define AVAIL_EVENT(vq) ((vq)->used + 4 + 8 * (size_t)(vq)->num)
+
+static void vq_log(VuVirtq *vq, uint64_t off, uint64_t len)
+{
+    VuDev *dev = vq->dev;
+
+    if (!vq_has_feature(vq, VHOST_F_LOG_ALL) || !vu_log_active(&dev->log)) {
+        return;
+    }
+    if (vq->addr.flags & (1u << VHOST_VRING_F_LOG)) {
+        vu_log_write(&dev->log, vq->addr.log_guest_addr + off, len);
+    }
+}
+
+static void vq_log_desc(VuVirtq *vq, uint64_t off, uint64_t len)
+{
+    VuDev *dev = vq->dev;
+
+    if (vq_has_feature(vq, VHOST_F_LOG_ALL) && vu_log_active(&dev->log) && vq->desc_gpa_ok) {
+        vu_log_write(&dev->log, vq->desc_gpa + off, len);
+    }
+}
+
+void vu_virtq_broken(VuVirtq *vq, const char *fmt, ...)
+{
+    g_autofree char *msg = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    vu_dev_set_broken(vq->dev, "queue %u: %s", vq->idx, msg);
+    if (vq->err_fd >= 0 && vq->started) {
+        uint64_t one = 1;
+        ssize_t r = write(vq->err_fd, &one, sizeof(one));
+
+        (void)r;
+    }
+}
+
+void vu_virtq_init(VuDev *dev, VuVirtq *vq, unsigned int idx)
+{
+    memset(vq, 0, sizeof(*vq));
+    vq->dev = dev;
+    vq->idx = idx;
+    vq->kick_fd = vq->call_fd = vq->err_fd = -1;
+    vq->avail_wrap = vq->used_wrap = true;
+    vq->notification = true;
+    g_queue_init(&vq->unpopped);
+}
+
+static void vq_remove_kick_watch(VuVirtq *vq)
+{
+    VuDev *dev = vq->dev;
+
+    if (vq->kick_watched && dev->loop_ops && dev->loop_ops->remove_watch) {
+        dev->loop_ops->remove_watch(dev, vq->kick_fd, dev->loop);
+    }
+    vq->kick_watched = false;
+}
+
+static void vq_close_fd(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+    }
+    *fd = -1;
+}
+
+static void vq_drop_unpopped(VuVirtq *vq)
+{
+    VuVirtqElement *e;
+
+    while ((e = g_queue_pop_head(&vq->unpopped))) {
+        vu_elem_free(e);
+    }
+}
+
+void vu_virtq_reset(VuVirtq *vq, bool close_fds)
+{
+    vq_remove_kick_watch(vq);
+    vq_drop_unpopped(vq);
+    g_free(vq->resubmit);
+    vq->resubmit = NULL;
+    vq->resubmit_num = vq->resubmit_pos = 0;
+    g_free(vq->busy);
+    vq->busy = NULL;
+    if (close_fds) {
+        vq_close_fd(&vq->kick_fd);
+        vq_close_fd(&vq->call_fd);
+        vq_close_fd(&vq->err_fd);
+    }
+    vq->started = vq->enabled = vq->activated = false;
+    vq->polled = false;
+    vq->num = 0;
+    vq->addr_set = vq->mapped = false;
+    vq->desc = vq->avail = vq->used = NULL;
+    vq->last_avail_idx = vq->shadow_avail_idx = vq->used_idx = 0;
+    vq->avail_wrap = vq->used_wrap = true;
+    vq->signalled_used_valid = false;
+    vq->notification = true;
+    vq->inuse = 0;
+    vq->inflight = NULL;
+    vq->gen++;
+}
+
+bool vu_virtq_map(VuVirtq *vq)
+{
+    VuDev *dev = vq->dev;
+    bool packed = vq->started ? vq->packed : vq_has_feature(vq, VIRTIO_F_RING_PACKED);
+    uint64_t dsz, asz, usz, len;
+    uint8_t *d, *a, *u;
+
+    vq->mapped = false;
+    vq->desc = vq->avail = vq->used = NULL;
+    if (!vq->addr_set || vq->num == 0 || dev->mem.nregions == 0) {
+        return true; /* nothing to judge yet */
+    }
+    dsz = 16ull * vq->num;
+    if (packed) {
+        asz = usz = 4;
+    } else {
+        asz = 6 + 2ull * vq->num;
+        usz = 6 + 8ull * vq->num;
+    }
+    len = dsz;
+    d = vu_mem_uva_to_va(&dev->mem, vq->addr.desc_user_addr, &len);
+    if (!d || len < dsz) {
+        return false;
+    }
+    len = asz;
+    a = vu_mem_uva_to_va(&dev->mem, vq->addr.avail_user_addr, &len);
+    if (!a || len < asz) {
+        return false;
+    }
+    len = usz;
+    u = vu_mem_uva_to_va(&dev->mem, vq->addr.used_user_addr, &len);
+    if (!u || len < usz) {
+        return false;
+    }
+    if (((uintptr_t)d & 15) || ((uintptr_t)a & (packed ? 3 : 1)) || ((uintptr_t)u & 3)) {
+        return false;
+    }
+    vq->desc = d;
+    vq->avail = a;
+    vq->used = u;
+    vq->desc_gpa_ok = vu_mem_uva_to_gpa(&dev->mem, vq->addr.desc_user_addr, &vq->desc_gpa);
+    vq->mapped = true;
+    return true;
+}
+
+static bool vq_usable(const VuVirtq *vq)
+{
+    return vq->started && vq->activated && vq->mapped && !vq->dev->broken;
+}
+
+bool vu_queue_started(const VuVirtq *vq)
+{
+    return vq->started;
+}
+
+bool vu_queue_enabled(const VuVirtq *vq)
+{
+    return vq->enabled;
+}
+
+bool vu_queue_ready(const VuVirtq *vq)
+{
+    return vq_usable(vq) && vq->enabled;
+}
+
+static bool packed_desc_avail(const VuVirtq *vq, uint16_t pos, bool wrap);
+
+static void vq_note_poll(VuVirtq *vq)
+{
+    if (!vq->packed) {
+        vq->poll_seen = ld16(AVAIL_IDX(vq));
+    } else if (packed_desc_avail(vq, vq->last_avail_idx, vq->avail_wrap)) {
+        /* Reported: do not report this position again. */
+        vq->poll_seen = vq->last_avail_idx;
+        vq->poll_seen_wrap = vq->avail_wrap;
+    } else {
+        vq->poll_seen = UINT16_MAX; /* nothing seen yet */
+    }
+}
+
+/* Read the ring state from memory once the ring is started and mapped. */
+static bool vq_activate(VuVirtq *vq)
+{
+    if (!vq->started || vq->activated || !vq->mapped) {
+        return false;
+    }
+    if (!vq->packed) {
+        vq->used_idx = ld16(USED_IDX(vq));
+        vq->shadow_avail_idx = vq->last_avail_idx;
+    } else if (vq->last_avail_idx >= vq->num || vq->used_idx >= vq->num) {
+        vu_virtq_broken(vq, "ring base beyond the ring size %u", vq->num);
+        return false;
+    }
+    vq->signalled_used_valid = false;
+    vq->activated = true;
+    g_free(vq->busy);
+    vq->busy = g_new0(uint8_t, vq->num);
+    vu_inflight_queue_start(vq);
+    for (unsigned int i = vq->resubmit_pos; i < vq->resubmit_num; i++) {
+        /* Resubmitted heads are out already; packed entries are marked
+         * busy by buffer id when popped. */
+        if (!vq->packed && vq->resubmit[i] < vq->num) {
+            vq->busy[vq->resubmit[i]] = 1;
+        }
+    }
+    vq_note_poll(vq);
+    return true;
+}
+
+void vu_virtq_try_activate(VuVirtq *vq)
+{
+    VuDev *dev = vq->dev;
+
+    if (vq_activate(vq) && vu_queue_ready(vq) && dev->iface && dev->iface->queue_kick) {
+        dev->iface->queue_kick(dev, (int)vq->idx);
+    }
+}
+
+static void vq_kick_cb(VuDev *dev, int fd, void *data)
+{
+    VuVirtq *vq = data;
+    uint64_t v;
+    ssize_t r;
+
+    do {
+        r = read(fd, &v, sizeof(v));
+    } while (r < 0 && errno == EINTR);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return; /* spurious wake-up */
+    }
+    if (vq->started && !vq->activated) {
+        vu_virtq_try_activate(vq);
+        return;
+    }
+    if (vu_queue_ready(vq) && dev->iface && dev->iface->queue_kick) {
+        dev->iface->queue_kick(dev, (int)vq->idx);
+    }
+}
+
+void vu_virtq_poll(VuVirtq *vq)
+{
+    VuDev *dev = vq->dev;
+    bool moved;
+
+    if (!vq->polled || !vu_queue_ready(vq)) {
+        return;
+    }
+    if (!vq->packed) {
+        moved = ld16(AVAIL_IDX(vq)) != vq->poll_seen;
+    } else {
+        moved = packed_desc_avail(vq, vq->last_avail_idx, vq->avail_wrap) &&
+                (vq->poll_seen != vq->last_avail_idx || vq->poll_seen_wrap != vq->avail_wrap);
+    }
+    if (!moved) {
+        return;
+    }
+    vq_note_poll(vq);
+    if (dev->iface && dev->iface->queue_kick) {
+        dev->iface->queue_kick(dev, (int)vq->idx);
+    }
+}
+
+static bool vq_all_stopped(const VuDev *dev)
+{
+    for (unsigned int i = 0; i < dev->num_queues; i++) {
+        if (dev->vq[i].started) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void vu_virtq_start(VuVirtq *vq)
+{
+    VuDev *dev = vq->dev;
+
+    if (vq->started) {
+        return;
+    }
+    vq->started = true;
+    vq->gen++;
+    vq->pop_seq = 0;
+    vq->activated = false;
+    vq->packed = vq_has_feature(vq, VIRTIO_F_RING_PACKED);
+    if (!vu_virtq_map(vq)) {
+        vu_virtq_broken(vq, "ring addresses outside guest memory");
+    }
+    if (dev->suspend_notified) {
+        dev->suspend_notified = false;
+        if (dev->iface && dev->iface->suspend) {
+            dev->iface->suspend(dev, false);
+        }
+    }
+    vq_activate(vq);
+    if (dev->iface && dev->iface->queue_set_started) {
+        dev->iface->queue_set_started(dev, (int)vq->idx, true);
+    }
+    if (vu_queue_ready(vq) && dev->iface && dev->iface->queue_kick) {
+        dev->iface->queue_kick(dev, (int)vq->idx);
+    }
+}
+
+void vu_virtq_stop(VuVirtq *vq)
+{
+    VuDev *dev = vq->dev;
+    VuVirtqElement *e;
+
+    if (!vq->started) {
+        return;
+    }
+    if (dev->iface && dev->iface->queue_set_started) {
+        dev->iface->queue_set_started(dev, (int)vq->idx, false);
+    }
+    /* Buffers given back out of order: complete them empty. */
+    while ((e = g_queue_pop_head(&vq->unpopped))) {
+        vu_queue_push(dev, vq, e, 0);
+        vu_elem_free(e);
+    }
+    if (vq->inuse > 0) {
+        g_warning("queue %u stopped with %u buffer(s) still held by the device", vq->idx,
+                  vq->inuse);
+    }
+    vq->started = false;
+    vq->activated = false;
+    vq->gen++;
+    vq_remove_kick_watch(vq);
+    vq_close_fd(&vq->kick_fd);
+    vq->polled = false;
+    if (vq_all_stopped(dev)) {
+        dev->suspend_notified = true;
+        if (dev->iface && dev->iface->suspend) {
+            dev->iface->suspend(dev, true);
+        }
+    }
+    vu_dev_update_poll(dev);
+}
+
+void vu_virtq_set_kick(VuVirtq *vq, int fd)
+{
+    VuDev *dev = vq->dev;
+
+    vq_remove_kick_watch(vq);
+    vq_close_fd(&vq->kick_fd);
+    vq->kick_fd = fd;
+    vq->polled = fd < 0;
+    if (fd >= 0) {
+        int fl = fcntl(fd, F_GETFL);
+
+        if (fl >= 0) {
+            (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+        }
+        if (dev->loop_ops && dev->loop_ops->set_watch) {
+            dev->loop_ops->set_watch(dev, fd, vq_kick_cb, vq, dev->loop);
+            vq->kick_watched = true;
+        }
+    }
+    vu_virtq_start(vq);
+    vu_dev_update_poll(dev);
+}
+
+void vu_virtq_set_call(VuVirtq *vq, int fd)
+{
+    vq_close_fd(&vq->call_fd);
+    vq->call_fd = fd;
+}
+
+void vu_virtq_set_err(VuVirtq *vq, int fd)
+{
+    vq_close_fd(&vq->err_fd);
+    vq->err_fd = fd;
+}
+
+uint32_t vu_virtq_get_base(const VuVirtq *vq)
+{
+    if (!vq->packed && !vq_has_feature(vq, VIRTIO_F_RING_PACKED)) {
+        return vq->last_avail_idx;
+    }
+    return (uint32_t)(vq->last_avail_idx & 0x7fff) | ((uint32_t)vq->avail_wrap << 15) |
+           ((uint32_t)(vq->used_idx & 0x7fff) << 16) | ((uint32_t)vq->used_wrap << 31);
+}
+
+bool vu_virtq_set_base(VuVirtq *vq, uint32_t base)
+{
+    if (!vq_has_feature(vq, VIRTIO_F_RING_PACKED)) {
+        if (base > 0xffff) {
+            return false;
+        }
+        vq->last_avail_idx = vq->shadow_avail_idx = (uint16_t)base;
+        return true;
+    }
+    {
+        uint16_t avail = base & 0x7fff, used = (base >> 16) & 0x7fff;
+
+        if (vq->num && (avail >= vq->num || used >= vq->num)) {
+            return false;
+        }
+        vq->last_avail_idx = avail;
+        vq->avail_wrap = (base >> 15) & 1;
+        vq->used_idx = used;
+        vq->used_wrap = (base >> 31) & 1;
+    }
+    return true;
+}
+
+/* ---- chain walking ---------------------------------------------------- */
+
+typedef struct VuChain {
+    VuVirtq *vq;
+    unsigned int out_num, in_num;
+    VuMmap *maps[VU_MAX_MEM_SLOTS];
+    unsigned int nmaps;
+    uint64_t total;
+    const char *err;
+} VuChain;
+
+static bool chain_fail(VuChain *c, const char *why)
+{
+    if (!c->err) {
+        c->err = why;
+    }
+    return false;
+}
+
+/* Append guest buffer [addr, addr+len) to the chain as iovecs. */
+static bool chain_add(VuChain *c, uint64_t addr, uint32_t len, bool write)
+{
+    VuDev *dev = c->vq->dev;
+
+    if (!write && c->in_num > 0) {
+        return chain_fail(c, "readable descriptor after a writable one");
+    }
+    c->total += len;
+    if (c->total > UINT32_MAX) {
+        return chain_fail(c, "chain longer than 4 GiB");
+    }
+    while (len > 0) {
+        uint64_t chunk = len;
+        VuMmap *map = NULL;
+        void *va = vu_mem_gpa_to_va(&dev->mem, addr, &chunk, &map);
+        unsigned int m;
+
+        if (!va) {
+            return chain_fail(c, "descriptor points outside guest memory");
+        }
+        for (m = 0; m < c->nmaps && c->maps[m] != map; m++) {
+        }
+        if (m == c->nmaps) {
+            if (c->nmaps >= VU_MAX_MEM_SLOTS) {
+                return chain_fail(c, "too many mappings");
+            }
+            c->maps[c->nmaps++] = map;
+        }
+        if (write) {
+            if (c->in_num >= VU_MAX_IOV) {
+                return chain_fail(c, "too many buffers in chain");
+            }
+            dev->scratch_in[c->in_num].iov_base = va;
+            dev->scratch_in[c->in_num].iov_len = (size_t)chunk;
+            dev->scratch_in_gpa[c->in_num] = addr;
+            c->in_num++;
+        } else {
+            if (c->out_num >= VU_MAX_IOV) {
+                return chain_fail(c, "too many buffers in chain");
+            }
+            dev->scratch_out[c->out_num].iov_base = va;
+            dev->scratch_out[c->out_num].iov_len = (size_t)chunk;
+            c->out_num++;
+        }
+        addr += chunk;
+        len -= (uint32_t)chunk;
+    }
+    return true;
+}
+
+/* Copy an indirect table out of guest memory; validates its size. */
+static void *chain_read_indirect(VuChain *c, uint64_t addr, uint32_t len, unsigned int *ret_n)
+{
+    void *tbl;
+
+    if (!vq_has_feature(c->vq, VIRTIO_RING_F_INDIRECT_DESC)) {
+        chain_fail(c, "indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC");
+        return NULL;
+    }
+    if (len == 0 || len % 16 != 0) {
+        chain_fail(c, "indirect table size not a non-zero multiple of 16");
+        return NULL;
+    }
+    if (len / 16 > VU_MAX_INDIRECT) {
+        chain_fail(c, "indirect table too large");
+        return NULL;
+    }
+    tbl = g_malloc(len);
+    if (!vu_mem_read(&c->vq->dev->mem, addr, tbl, len)) {
+        g_free(tbl);
+        chain_fail(c, "indirect table outside guest memory");
+        return NULL;
+    }
+    *ret_n = len / 16;
+    return tbl;
+}
+
+/* Walk a split chain in @tbl (ring table if @guest, else a copy). */
+static bool split_walk(VuChain *c, const struct vring_desc *tbl, unsigned int max, uint16_t head,
+                       bool indirect)
+{
+    unsigned int count = 0;
+    uint16_t i = head;
+
+    for (;;) {
+        struct vring_desc d;
+        uint16_t flags;
+
+        if (i >= max) {
+            return chain_fail(c, "descriptor index out of range");
+        }
+        if (++count > max) {
+            return chain_fail(c, "descriptor chain loops or is longer than the table");
+        }
+        memcpy(&d, &tbl[i], sizeof(d));
+        flags = le16toh(d.flags);
+        if (flags & VRING_DESC_F_INDIRECT) {
+            g_autofree struct vring_desc *itbl = NULL;
+            unsigned int n = 0;
+
+            if (indirect) {
+                return chain_fail(c, "indirect descriptor inside an indirect table");
+            }
+            if (flags & VRING_DESC_F_NEXT) {
+                return chain_fail(c, "indirect descriptor with NEXT set");
+            }
+            itbl = chain_read_indirect(c, le64toh(d.addr), le32toh(d.len), &n);
+            if (!itbl) {
+                return false;
+            }
+            return split_walk(c, itbl, n, 0, true);
+        }
+        if (!chain_add(c, le64toh(d.addr), le32toh(d.len), flags & VRING_DESC_F_WRITE)) {
+            return false;
+        }
+        if (!(flags & VRING_DESC_F_NEXT)) {
+            return true;
+        }
+        i = le16toh(d.next);
+    }
+}
+
+/* Walk a packed chain already copied to @descs[0..n). */
+static bool packed_walk(VuChain *c, const struct vring_packed_desc *descs, unsigned int n)
+{
+    for (unsigned int k = 0; k < n; k++) {
+        uint16_t flags = le16toh(descs[k].flags);
+
+        if (flags & VRING_DESC_F_INDIRECT) {
+            g_autofree struct vring_packed_desc *itbl = NULL;
+            unsigned int in = 0;
+
+            if (flags & VRING_DESC_F_NEXT) {
+                return chain_fail(c, "indirect descriptor with NEXT set");
+            }
+            itbl = chain_read_indirect(c, le64toh(descs[k].addr), le32toh(descs[k].len), &in);
+            if (!itbl) {
+                return false;
+            }
+            for (unsigned int j = 0; j < in; j++) {
+                uint16_t f = le16toh(itbl[j].flags);
+
+                if (f & VRING_DESC_F_INDIRECT) {
+                    return chain_fail(c, "indirect descriptor inside an indirect table");
+                }
+                if (!chain_add(c, le64toh(itbl[j].addr), le32toh(itbl[j].len),
+                               f & VRING_DESC_F_WRITE)) {
+                    return false;
+                }
+            }
+            continue;
+        }
+        if (!chain_add(c, le64toh(descs[k].addr), le32toh(descs[k].len),
+                       flags & VRING_DESC_F_WRITE)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Turn the scratch iovecs of @c into an element. */
+static VuElemPriv *chain_to_elem(VuChain *c, unsigned int index)
+{
+    VuDev *dev = c->vq->dev;
+    size_t sz = sizeof(VuElemPriv) + sizeof(struct iovec) * (c->out_num + c->in_num) +
+                sizeof(uint64_t) * c->in_num + sizeof(VuMmap *) * c->nmaps;
+    VuElemPriv *p = g_malloc0(sz);
+    uint8_t *tail = (uint8_t *)(p + 1);
+
+    p->elem.index = index;
+    p->elem.out_num = c->out_num;
+    p->elem.in_num = c->in_num;
+    p->elem.out_sg = (struct iovec *)tail;
+    p->elem.in_sg = p->elem.out_sg + c->out_num;
+    p->in_gpa = (uint64_t *)(p->elem.in_sg + c->in_num);
+    p->maps = (VuMmap **)(p->in_gpa + c->in_num);
+    memcpy(p->elem.out_sg, dev->scratch_out, sizeof(struct iovec) * c->out_num);
+    memcpy(p->elem.in_sg, dev->scratch_in, sizeof(struct iovec) * c->in_num);
+    memcpy(p->in_gpa, dev->scratch_in_gpa, sizeof(uint64_t) * c->in_num);
+    p->nmaps = c->nmaps;
+    for (unsigned int m = 0; m < c->nmaps; m++) {
+        p->maps[m] = vu_mmap_ref(c->maps[m]);
+    }
+    p->qidx = (uint16_t)c->vq->idx;
+    p->gen = c->vq->gen;
+    return p;
+}
+
+static VuElemPriv *elem_dup(const VuElemPriv *src)
+{
+    size_t sz = sizeof(VuElemPriv) + sizeof(struct iovec) * (src->elem.out_num + src->elem.in_num) +
+                sizeof(uint64_t) * src->elem.in_num + sizeof(VuMmap *) * src->nmaps;
+    VuElemPriv *p = g_malloc(sz);
+    uint8_t *tail = (uint8_t *)(p + 1);
+
+    *p = *src;
+    p->elem.out_sg = (struct iovec *)tail;
+    p->elem.in_sg = p->elem.out_sg + src->elem.out_num;
+    p->in_gpa = (uint64_t *)(p->elem.in_sg + src->elem.in_num);
+    p->maps = (VuMmap **)(p->in_gpa + src->elem.in_num);
+    memcpy(p->elem.out_sg, src->elem.out_sg, sizeof(struct iovec) * src->elem.out_num);
+    memcpy(p->elem.in_sg, src->elem.in_sg, sizeof(struct iovec) * src->elem.in_num);
+    memcpy(p->in_gpa, src->in_gpa, sizeof(uint64_t) * src->elem.in_num);
+    for (unsigned int m = 0; m < src->nmaps; m++) {
+        p->maps[m] = vu_mmap_ref(src->maps[m]);
+    }
+    return p;
+}
+
+void vu_elem_free(VuVirtqElement *elem)
+{
+    VuElemPriv *p = (VuElemPriv *)elem;
+
+    if (!elem) {
+        return;
+    }
+    for (unsigned int m = 0; m < p->nmaps; m++) {
+        vu_mmap_unref(p->maps[m]);
+    }
+    g_free(p);
+}
+
+static void vq_set_busy(VuVirtq *vq, unsigned int id, bool busy)
+{
+    if (vq->busy && id < vq->num) {
+        vq->busy[id] = busy;
+    }
+}
+
+static bool vq_is_busy(const VuVirtq *vq, unsigned int id)
+{
+    return vq->busy && id < vq->num && vq->busy[id];
+}
+
+static VuElemPriv *split_read_elem(VuVirtq *vq, uint16_t head)
+{
+    VuChain c = { .vq = vq };
+
+    if (head >= vq->num) {
+        vu_virtq_broken(vq, "guest says head %u is available in a ring of %u", head, vq->num);
+        return NULL;
+    }
+    if (!split_walk(&c, (const struct vring_desc *)vq->desc, vq->num, head, false)) {
+        vu_virtq_broken(vq, "%s (head %u)", c.err, head);
+        return NULL;
+    }
+    return chain_to_elem(&c, head);
+}
+
+static VuElemPriv *packed_read_elem(VuVirtq *vq, const struct vring_packed_desc *descs,
+                                    unsigned int n)
+{
+    VuChain c = { .vq = vq };
+    uint16_t id = le16toh(descs[n - 1].id);
+
+    if (id >= vq->num) {
+        vu_virtq_broken(vq, "buffer id %u out of range", id);
+        return NULL;
+    }
+    if (!packed_walk(&c, descs, n)) {
+        vu_virtq_broken(vq, "%s (buffer id %u)", c.err, id);
+        return NULL;
+    }
+    return chain_to_elem(&c, id);
+}
+
+static void split_set_avail_event(VuVirtq *vq, uint16_t val)
+{
+    st16(AVAIL_EVENT(vq), val);
+    vq_log(vq, 4 + 8ull * vq->num, 2);
+}
+
+static VuElemPriv *split_pop(VuVirtq *vq)
+{
+    VuElemPriv *p;
+    uint16_t avail, head, pos;
+
+    if (vq->resubmit_pos < vq->resubmit_num) {
+        head = vq->resubmit[vq->resubmit_pos++];
+        p = split_read_elem(vq, head);
+        if (p) {
+            p->resubmitted = true;
+            p->inflight_tracked = vq->inflight != NULL;
+        }
+        return p;
+    }
+    if (vq->shadow_avail_idx == vq->last_avail_idx) {
+        avail = ld16(AVAIL_IDX(vq));
+        if ((uint16_t)(avail - vq->last_avail_idx) > vq->num) {
+            vu_virtq_broken(vq, "avail idx moved from %u to %u (ring of %u)", vq->last_avail_idx,
+                            avail, vq->num);
+            return NULL;
+        }
+        vq->shadow_avail_idx = avail;
+        if (avail == vq->last_avail_idx) {
+            return NULL;
+        }
+    }
+    /* Read the ring entry and descriptors only after seeing the idx. */
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    pos = vq->last_avail_idx;
+    head = ld16(AVAIL_RING(vq, pos % vq->num));
+    if (vq_is_busy(vq, head)) {
+        vu_virtq_broken(vq, "guest made head %u available while it is in use", head);
+        return NULL;
+    }
+    p = split_read_elem(vq, head);
+    if (!p) {
+        return NULL;
+    }
+    vq->last_avail_idx++;
+    p->avail_pos = pos;
+    p->seq = vq->pop_seq++;
+    vq->inuse++;
+    vq_set_busy(vq, head, true);
+    if (vq->inflight) {
+        vu_inflight_split_pop(vq, head);
+        p->inflight_tracked = true;
+    }
+    if (vq_has_feature(vq, VIRTIO_RING_F_EVENT_IDX) && vq->notification) {
+        split_set_avail_event(vq, vq->last_avail_idx);
+    }
+    return p;
+}
+
+static bool packed_desc_avail(const VuVirtq *vq, uint16_t pos, bool wrap)
+{
+    uint16_t f;
+
+    if (pos >= vq->num) {
+        return false;
+    }
+    f = ld16(vq->desc + 16 * (size_t)pos + 14);
+    return !!(f & PACKED_F_AVAIL) == wrap && !!(f & PACKED_F_USED) != wrap;
+}
+
+static VuElemPriv *packed_pop(VuVirtq *vq)
+{
+    g_autofree struct vring_packed_desc *descs = NULL;
+    uint16_t pos = vq->last_avail_idx;
+    bool wrap = vq->avail_wrap;
+    unsigned int n = 0;
+    VuElemPriv *p;
+
+    if (vq->resubmit_pos < vq->resubmit_num) {
+        uint16_t entry = vq->resubmit[vq->resubmit_pos++];
+
+        descs = g_new(struct vring_packed_desc, vq->num);
+        n = vu_inflight_packed_chain(vq, entry, descs, vq->num);
+        if (n == 0) {
+            vu_virtq_broken(vq, "inflight entry %u is corrupt", entry);
+            return NULL;
+        }
+        p = packed_read_elem(vq, descs, n);
+        if (p) {
+            p->resubmitted = true;
+            p->inflight_tracked = true;
+            p->inflight_entry = entry;
+            p->ndescs = (uint16_t)n;
+            vq_set_busy(vq, p->elem.index, true);
+        }
+        return p;
+    }
+    if (pos >= vq->num || !packed_desc_avail(vq, pos, wrap)) {
+        return NULL;
+    }
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    descs = g_new(struct vring_packed_desc, vq->num);
+    for (;;) {
+        uint16_t flags;
+
+        if (n >= vq->num) {
+            vu_virtq_broken(vq, "descriptor chain longer than the ring");
+            return NULL;
+        }
+        memcpy(&descs[n], vq->desc + 16 * (size_t)pos, sizeof(descs[0]));
+        flags = le16toh(descs[n].flags);
+        n++;
+        if (++pos == vq->num) {
+            pos = 0;
+            wrap = !wrap;
+        }
+        if (!(flags & VRING_DESC_F_NEXT)) {
+            break;
+        }
+    }
+    p = packed_read_elem(vq, descs, n);
+    if (!p) {
+        return NULL;
+    }
+    if (vq_is_busy(vq, p->elem.index)) {
+        vu_virtq_broken(vq, "guest made buffer id %u available while it is in use",
+                        p->elem.index);
+        vu_elem_free(&p->elem);
+        return NULL;
+    }
+    vq_set_busy(vq, p->elem.index, true);
+    p->avail_pos = vq->last_avail_idx;
+    p->avail_wrap = vq->avail_wrap;
+    p->ndescs = (uint16_t)n;
+    p->seq = vq->pop_seq++;
+    vq->last_avail_idx = pos;
+    vq->avail_wrap = wrap;
+    vq->inuse++;
+    if (vq->inflight && vu_inflight_packed_pop(vq, descs, n, &p->inflight_entry)) {
+        p->inflight_tracked = true;
+    }
+    return p;
+}
+
+VuVirtqElement *vu_queue_pop(VuDev *dev, VuVirtq *vq)
+{
+    VuElemPriv *p;
+
+    if (!vu_queue_ready(vq)) {
+        return NULL;
+    }
+    p = g_queue_pop_head(&vq->unpopped);
+    if (p) {
+        return &p->elem;
+    }
+    p = vq->packed ? packed_pop(vq) : split_pop(vq);
+    return p ? &p->elem : NULL;
+}
+
+static void elem_log_in(VuVirtq *vq, const VuElemPriv *p, uint32_t len)
+{
+    VuDev *dev = vq->dev;
+
+    if (!vq_has_feature(vq, VHOST_F_LOG_ALL) || !vu_log_active(&dev->log)) {
+        return;
+    }
+    for (unsigned int i = 0; i < p->elem.in_num && len > 0; i++) {
+        uint64_t l = MIN((uint64_t)len, (uint64_t)p->elem.in_sg[i].iov_len);
+
+        vu_log_write(&dev->log, p->in_gpa[i], l);
+        len -= (uint32_t)l;
+    }
+}
+
+void vu_queue_log_write(VuDev *dev, const VuVirtqElement *elem, size_t in_offset, size_t len)
+{
+    const VuElemPriv *p = (const VuElemPriv *)elem;
+
+    if (!vu_dev_has_feature(dev, VHOST_F_LOG_ALL) || !vu_log_active(&dev->log) ||
+        vu_dev_suspended(dev)) {
+        return;
+    }
+    for (unsigned int i = 0; i < elem->in_num && len > 0; i++) {
+        size_t l = elem->in_sg[i].iov_len;
+
+        if (in_offset >= l) {
+            in_offset -= l;
+            continue;
+        }
+        l = MIN(l - in_offset, len);
+        vu_log_write(&dev->log, p->in_gpa[i] + in_offset, l);
+        len -= l;
+        in_offset = 0;
+    }
+    vu_log_kick(&dev->log);
+}
+
+static void split_push(VuVirtq *vq, const VuElemPriv *p, uint32_t len)
+{
+    uint16_t slot = vq->used_idx % vq->num;
+    uint8_t *ent = USED_RING(vq, slot);
+
+    st32(ent, p->elem.index);
+    st32(ent + 4, len);
+    vq_log(vq, 4 + 8ull * slot, 8);
+    if (p->inflight_tracked) {
+        vu_inflight_split_push(vq, (uint16_t)p->elem.index, false);
+    }
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    vq->used_idx++;
+    st16(USED_IDX(vq), vq->used_idx);
+    vq_log(vq, 2, 2);
+    if (p->inflight_tracked) {
+        vu_inflight_split_push(vq, (uint16_t)p->elem.index, true);
+    }
+}
+
+static void packed_push(VuVirtq *vq, const VuElemPriv *p, uint32_t len)
+{
+    uint8_t *d = vq->desc + 16 * (size_t)vq->used_idx;
+    uint16_t flags = vq->used_wrap ? (PACKED_F_AVAIL | PACKED_F_USED) : 0;
+    unsigned int next;
+
+    if (len) {
+        flags |= VRING_DESC_F_WRITE;
+    }
+    st16(d + 12, (uint16_t)p->elem.index);
+    st32(d + 8, len);
+    if (p->inflight_tracked) {
+        vu_inflight_packed_push(vq, p->inflight_entry, false);
+    }
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    st16(d + 14, flags);
+    vq_log_desc(vq, 16ull * vq->used_idx, 16);
+    next = vq->used_idx + p->ndescs;
+    if (next >= vq->num) {
+        next -= vq->num;
+        vq->used_wrap = !vq->used_wrap;
+    }
+    vq->used_idx = (uint16_t)next;
+    if (p->inflight_tracked) {
+        vu_inflight_packed_push(vq, p->inflight_entry, true);
+    }
+}
+
+void vu_queue_push(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem, uint32_t len)
+{
+    const VuElemPriv *p = (const VuElemPriv *)elem;
+    size_t in = vu_iov_size(elem->in_sg, elem->in_num);
+
+    if (!vq_usable(vq) || p->gen != vq->gen || p->qidx != vq->idx) {
+        return;
+    }
+    if (len > in) {
+        len = (uint32_t)in; /* never over-report */
+    }
+    elem_log_in(vq, p, len);
+    if (vq->packed) {
+        packed_push(vq, p, len);
+    } else {
+        split_push(vq, p, len);
+    }
+    vq_set_busy(vq, elem->index, false);
+    if (vq->inuse > 0) {
+        vq->inuse--;
+    }
+    vu_log_kick(&dev->log);
+}
+
+void vu_queue_detach(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem)
+{
+    const VuElemPriv *p = (const VuElemPriv *)elem;
+
+    if (p->gen != vq->gen || p->qidx != vq->idx) {
+        return;
+    }
+    if (p->inflight_tracked) {
+        if (vq->packed) {
+            vu_inflight_packed_unpop(vq, p->inflight_entry);
+        } else {
+            vu_inflight_split_unpop(vq, (uint16_t)p->elem.index);
+        }
+    }
+    vq_set_busy(vq, elem->index, false);
+    if (vq->inuse > 0) {
+        vq->inuse--;
+    }
+}
+
+static void vq_rewind_tail(VuVirtq *vq, const VuElemPriv *p)
+{
+    if (vq->packed) {
+        vq->last_avail_idx = p->avail_pos;
+        vq->avail_wrap = p->avail_wrap;
+        if (p->inflight_tracked) {
+            vu_inflight_packed_unpop(vq, p->inflight_entry);
+        }
+    } else {
+        vq->last_avail_idx = p->avail_pos;
+        vq->shadow_avail_idx = p->avail_pos;
+        if (p->inflight_tracked) {
+            vu_inflight_split_unpop(vq, (uint16_t)p->elem.index);
+        }
+    }
+    vq->pop_seq--;
+    vq_set_busy(vq, p->elem.index, false);
+    if (vq->inuse > 0) {
+        vq->inuse--;
+    }
+}
+
+void vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem)
+{
+    const VuElemPriv *p = (const VuElemPriv *)elem;
+    bool again = true;
+
+    if (!vq->started || p->gen != vq->gen || p->qidx != vq->idx) {
+        return;
+    }
+    if (p->resubmitted || p->seq + 1 != vq->pop_seq) {
+        g_queue_push_tail(&vq->unpopped, elem_dup(p));
+        return;
+    }
+    vq_rewind_tail(vq, p);
+    /* Earlier give-backs may now be the tail too. */
+    while (again) {
+        again = false;
+        for (GList *l = vq->unpopped.head; l; l = l->next) {
+            VuElemPriv *q = l->data;
+
+            if (!q->resubmitted && q->seq + 1 == vq->pop_seq) {
+                vq_rewind_tail(vq, q);
+                g_queue_delete_link(&vq->unpopped, l);
+                vu_elem_free(&q->elem);
+                again = true;
+                break;
+            }
+        }
+    }
+}
+
+void vu_queue_notify(VuDev *dev, VuVirtq *vq)
+{
+    bool need;
+
+    if (!vq_usable(vq) || vq->call_fd < 0) {
+        return;
+    }
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (!vq->packed) {
+        if (vq_has_feature(vq, VIRTIO_RING_F_EVENT_IDX)) {
+            uint16_t old = vq->signalled_used;
+            bool valid = vq->signalled_used_valid;
+
+            vq->signalled_used = vq->used_idx;
+            vq->signalled_used_valid = true;
+            need = !valid || vu_need_event(ld16(USED_EVENT(vq)), vq->used_idx, old);
+        } else {
+            need = !(ld16(AVAIL_FLAGS(vq)) & VRING_AVAIL_F_NO_INTERRUPT);
+        }
+    } else {
+        uint16_t off_wrap = ld16(vq->avail);
+        uint16_t flags = ld16(vq->avail + 2) & 3;
+        uint16_t old = vq->signalled_used;
+        bool valid = vq->signalled_used_valid;
+
+        vq->signalled_used = vq->used_idx;
+        vq->signalled_wrap = vq->used_wrap;
+        vq->signalled_used_valid = true;
+        if (flags == VRING_PACKED_EVENT_FLAG_DISABLE) {
+            need = false;
+        } else if (flags == VRING_PACKED_EVENT_FLAG_DESC &&
+                   vq_has_feature(vq, VIRTIO_RING_F_EVENT_IDX) && valid) {
+            uint16_t new_idx = vq->used_idx;
+            bool w = vq->used_wrap;
+            int off = off_wrap & 0x7fff;
+
+            if (new_idx < old) {
+                new_idx = (uint16_t)(new_idx + vq->num);
+                w = !w;
+            }
+            if (w != (bool)(off_wrap >> 15)) {
+                off += (int)vq->num;
+            }
+            need = vu_need_event((uint16_t)off, new_idx, old);
+        } else {
+            need = true;
+        }
+    }
+    if (need) {
+        uint64_t one = 1;
+        ssize_t r = write(vq->call_fd, &one, sizeof(one));
+
+        (void)r;
+    }
+}
+
+void vu_queue_set_notification(VuDev *dev, VuVirtq *vq, bool enable)
+{
+    vq->notification = enable;
+    if (!vq_usable(vq)) {
+        return;
+    }
+    if (vq->packed) {
+        st16(vq->used + 2,
+             enable ? VRING_PACKED_EVENT_FLAG_ENABLE : VRING_PACKED_EVENT_FLAG_DISABLE);
+        vq_log(vq, 2, 2);
+    } else if (vq_has_feature(vq, VIRTIO_RING_F_EVENT_IDX)) {
+        if (enable) {
+            split_set_avail_event(vq, ld16(AVAIL_IDX(vq)));
+        }
+    } else {
+        st16(USED_FLAGS(vq), enable ? 0 : VRING_USED_F_NO_NOTIFY);
+        vq_log(vq, 0, 2);
+    }
+    if (enable) {
+        /* Make the wish visible before the caller re-checks the ring. */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    }
+}
+
+bool vu_queue_empty(VuDev *dev, VuVirtq *vq)
+{
+    if (!vu_queue_ready(vq)) {
+        return true;
+    }
+    if (!g_queue_is_empty(&vq->unpopped) || vq->resubmit_pos < vq->resubmit_num) {
+        return false;
+    }
+    if (vq->packed) {
+        return !packed_desc_avail(vq, vq->last_avail_idx, vq->avail_wrap);
+    }
+    if (vq->shadow_avail_idx != vq->last_avail_idx) {
+        return false;
+    }
+    return ld16(AVAIL_IDX(vq)) == vq->last_avail_idx;
+}
+
+size_t vu_iov_size(const struct iovec *iov, unsigned int cnt)
+{
+    size_t s = 0;
+
+    for (unsigned int i = 0; i < cnt; i++) {
+        s += iov[i].iov_len;
+    }
+    return s;
+}
+
+size_t vu_iov_to_buf(const struct iovec *iov, unsigned int cnt, size_t offset, void *buf,
+                     size_t len)
+{
+    size_t done = 0;
+
+    for (unsigned int i = 0; i < cnt && done < len; i++) {
+        if (offset >= iov[i].iov_len) {
+            offset -= iov[i].iov_len;
+            continue;
+        }
+        {
+            size_t n = MIN(iov[i].iov_len - offset, len - done);
+
+            memcpy((uint8_t *)buf + done, (const uint8_t *)iov[i].iov_base + offset, n);
+            done += n;
+            offset = 0;
+        }
+    }
+    return done;
+}
+
+size_t vu_iov_from_buf(const struct iovec *iov, unsigned int cnt, size_t offset, const void *buf,
+                       size_t len)
+{
+    size_t done = 0;
+
+    for (unsigned int i = 0; i < cnt && done < len; i++) {
+        if (offset >= iov[i].iov_len) {
+            offset -= iov[i].iov_len;
+            continue;
+        }
+        {
+            size_t n = MIN(iov[i].iov_len - offset, len - done);
+
+            memcpy((uint8_t *)iov[i].iov_base + offset, (const uint8_t *)buf + done, n);
+            done += n;
+            offset = 0;
+        }
+    }
+    return done;
+}

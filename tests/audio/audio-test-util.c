@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * audio-test-util.c - see audio-test-util.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "tests/audio/audio-test-util.h"
+
+static void ev_ready(void *opaque)
+{
+    AtuEvents *ev = opaque;
+    ev->ready++;
+}
+
+static void ev_error(void *opaque, int err)
+{
+    AtuEvents *ev = opaque;
+    ev->errors++;
+    ev->last_error = err;
+    if (ev->nerr_history < (int)G_N_ELEMENTS(ev->err_history))
+        ev->err_history[ev->nerr_history++] = err;
+}
+
+const VsndAudioStreamEvents atu_events = {
+    .ready = ev_ready,
+    .error = ev_error,
+};
+
+bool atu_wait(bool (*cond)(void *data), void *data, double timeout_s)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)(timeout_s * G_USEC_PER_SEC);
+
+    while (!cond(data)) {
+        if (g_get_monotonic_time() >= end)
+            return false;
+        if (!g_main_context_iteration(NULL, FALSE))
+            g_usleep(2000);
+    }
+    return true;
+}
+
+static bool never(void *data)
+{
+    return false;
+}
+
+void atu_run_for(double seconds)
+{
+    atu_wait(never, NULL, seconds);
+}
+
+typedef struct {
+    AtuEvents *ev;
+    int n;
+} ErrWait;
+
+static bool errors_reached(void *data)
+{
+    ErrWait *w = data;
+    return w->ev->errors >= w->n;
+}
+
+bool atu_wait_errors(AtuEvents *ev, int n, double timeout_s)
+{
+    ErrWait w = { ev, n };
+    return atu_wait(errors_reached, &w, timeout_s);
+}
+
+bool atu_error_seen(const AtuEvents *ev, int err)
+{
+    for (int i = 0; i < ev->nerr_history; i++) {
+        if (ev->err_history[i] == err)
+            return true;
+    }
+    return false;
+}
+
+char *atu_find_program(const char *prog)
+{
+    return g_find_program_in_path(prog);
+}
+
+GPid atu_spawn(const char *const *argv, const char *log)
+{
+    GPid pid = fork();
+
+    g_assert_cmpint(pid, >=, 0);
+    if (pid == 0) {
+        int fd, nul;
+
+        /* never outlive the test, even when it aborts */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        fd = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
+        nul = open("/dev/null", O_RDONLY);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        if (nul >= 0)
+            dup2(nul, 0);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+int atu_run(const char *const *argv, char **out)
+{
+    int status = 0;
+    g_autoptr(GError) err = NULL;
+
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH |
+                      (out ? 0 : G_SPAWN_STDOUT_TO_DEV_NULL) | G_SPAWN_STDERR_TO_DEV_NULL,
+                      NULL, NULL, out, NULL, &status, &err))
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool atu_wait_cmd(const char *const *argv, double timeout_s)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)(timeout_s * G_USEC_PER_SEC);
+
+    while (atu_run(argv, NULL) != 0) {
+        if (g_get_monotonic_time() >= end)
+            return false;
+        g_usleep(20000);
+    }
+    return true;
+}
+
+void atu_stop(GPid pid, int sig)
+{
+    gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+
+    if (pid <= 0)
+        return;
+    kill(pid, sig);
+    for (;;) {
+        pid_t r = waitpid(pid, NULL, WNOHANG);
+        if (r == pid || (r < 0 && errno != EINTR))
+            return;
+        if (g_get_monotonic_time() >= end) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            return;
+        }
+        g_usleep(5000);
+    }
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)rd16(p) | (uint32_t)rd16(p + 2) << 16;
+}
+
+bool atu_wav_load(const char *path, AtuWav *w)
+{
+    const uint8_t *p, *end;
+
+    memset(w, 0, sizeof(*w));
+    if (!g_file_get_contents(path, &w->raw, &w->raw_len, NULL))
+        return false;
+    p = (const uint8_t *)w->raw;
+    end = p + w->raw_len;
+    if (w->raw_len < 12 || memcmp(p, "RIFF", 4) || memcmp(p + 8, "WAVE", 4))
+        return false;
+    w->riff_size = rd32(p + 4);
+    for (p += 12; end - p >= 8;) {
+        uint32_t len = rd32(p + 4);
+        if (!memcmp(p, "fmt ", 4) && len >= 16 && (size_t)(end - p - 8) >= len) {
+            w->tag = rd16(p + 8);
+            w->channels = rd16(p + 10);
+            w->rate = rd32(p + 12);
+            w->bits = rd16(p + 22);
+        } else if (!memcmp(p, "data", 4)) {
+            w->data_size = len;
+            w->data = p + 8;
+            w->data_len = (size_t)(end - p - 8);
+            if (len != 0xffffffffu && len < w->data_len)
+                w->data_len = len;
+            return w->tag != 0;
+        }
+        if ((size_t)(end - p - 8) < len)
+            return false;
+        p += 8 + len + (len & 1);
+    }
+    return false;
+}
+
+void atu_wav_clear(AtuWav *w)
+{
+    g_free(w->raw);
+    memset(w, 0, sizeof(*w));
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)v);
+    put16(p + 2, (uint16_t)(v >> 16));
+}
+
+void atu_wav_write_s16(const char *path, uint32_t rate, unsigned int channels,
+                       const int16_t *samples, size_t frames)
+{
+    size_t data = frames * channels * 2;
+    g_autofree uint8_t *buf = g_malloc(44 + data);
+
+    memcpy(buf, "RIFF", 4);
+    put32(buf + 4, (uint32_t)(36 + data));
+    memcpy(buf + 8, "WAVEfmt ", 8);
+    put32(buf + 16, 16);
+    put16(buf + 20, 1);
+    put16(buf + 22, (uint16_t)channels);
+    put32(buf + 24, rate);
+    put32(buf + 28, rate * channels * 2);
+    put16(buf + 32, (uint16_t)(channels * 2));
+    put16(buf + 34, 16);
+    memcpy(buf + 36, "data", 4);
+    put32(buf + 40, (uint32_t)data);
+    for (size_t i = 0; i < frames * channels; i++)
+        put16(buf + 44 + 2 * i, (uint16_t)samples[i]);
+    g_assert_true(g_file_set_contents(path, (const char *)buf, (gssize)(44 + data), NULL));
+}
+
+int16_t *atu_signal_s16(size_t frames, unsigned int channels, uint32_t rate)
+{
+    int16_t *s = g_new(int16_t, frames * channels);
+
+    for (size_t i = 0; i < frames; i++) {
+        for (unsigned int c = 0; c < channels; c++) {
+            double x = 0.5 * sin(2.0 * G_PI * 440.0 * (c + 1) * (double)i / rate);
+            s[i * channels + c] = (int16_t)(lrint(x * 32767.0) + (int)((i * 7 + c * 3) % 5));
+        }
+    }
+    return s;
+}
+
+size_t atu_match_s16(const int16_t *rec, size_t rec_frames, const int16_t *ref,
+                     size_t ref_frames, unsigned int channels, long *ret_offset)
+{
+    size_t best = SIZE_MAX;
+    const size_t probe = 64;
+
+    *ret_offset = -1;
+    for (unsigned int c = 0; c < channels; c++) {
+        size_t k = 0, match = 0;
+        long off = -1;
+
+        while (k < ref_frames && ref[k * channels + c] == 0)
+            k++;
+        if (k + probe > ref_frames)
+            return 0;
+        for (size_t i = 0; i + probe <= rec_frames && off < 0; i++) {
+            size_t j = 0;
+            while (j < probe && rec[(i + j) * channels + c] == ref[(k + j) * channels + c])
+                j++;
+            if (j == probe && i >= k)
+                off = (long)(i - k);
+        }
+        if (off < 0)
+            return 0;
+        while (match < ref_frames && (size_t)off + match < rec_frames &&
+               rec[((size_t)off + match) * channels + c] == ref[match * channels + c])
+            match++;
+        if (c == 0)
+            *ret_offset = off;
+        best = MIN(best, match);
+    }
+    return best;
+}
+
+char *atu_tmpdir(const char *tmpl)
+{
+    g_autoptr(GError) err = NULL;
+    char *dir = g_dir_make_tmp(tmpl, &err);
+
+    g_assert_no_error(err);
+    return dir;
+}
+
+void atu_rmdir(const char *dir)
+{
+    const char *argv[] = { "rm", "-rf", dir, NULL };
+
+    if (dir && *dir)
+        atu_run(argv, NULL);
+}
+
+static bool transfer_all(VsndAudio *a, VsndAudioStream *s, void *buf, size_t len,
+                         size_t chunk, double timeout_s, bool write)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)(timeout_s * G_USEC_PER_SEC);
+    size_t done = 0;
+
+    while (done < len) {
+        struct iovec iov = { (char *)buf + done, MIN(chunk, len - done) };
+        ssize_t r = write ? vsnd_audio_write(a, s, &iov, 1) : vsnd_audio_read(a, s, &iov, 1);
+        if (r > 0) {
+            done += (size_t)r;
+            continue;
+        }
+        if (r != -EAGAIN) {
+            g_test_message("%s failed: %s", write ? "write" : "read", g_strerror((int)-r));
+            return false;
+        }
+        if (g_get_monotonic_time() >= end)
+            return false;
+        if (!g_main_context_iteration(NULL, FALSE))
+            g_usleep(1000);
+    }
+    return true;
+}
+
+bool atu_write_all(VsndAudio *a, VsndAudioStream *s, const void *buf, size_t len,
+                   size_t chunk, double timeout_s)
+{
+    return transfer_all(a, s, (void *)buf, len, chunk, timeout_s, true);
+}
+
+bool atu_read_all(VsndAudio *a, VsndAudioStream *s, void *buf, size_t len, size_t chunk,
+                  double timeout_s)
+{
+    return transfer_all(a, s, buf, len, chunk, timeout_s, false);
+}
+
+bool atu_have_module(const char *name, const char *why_missing)
+{
+    const char *drvdir = g_getenv("VSND_DRIVERDIR");
+    g_autofree char *file = g_strdup_printf("%s.so", name);
+    g_autofree char *mod = g_build_filename(drvdir ? drvdir : ".libs", file, NULL);
+
+    if (!g_file_test(mod, G_FILE_TEST_EXISTS)) {
+        g_autofree char *msg = g_strdup_printf("the %s driver module was not built (%s)", name,
+                                               why_missing);
+        g_test_skip(msg);
+        return false;
+    }
+    return true;
+}
+
+GPid atu_pulse_start(const char *dir, const char *log)
+{
+    g_autofree char *sock = g_strdup_printf("module-native-protocol-unix auth-anonymous=1 "
+                                            "socket=%s/native", dir);
+    const char *argv[] = {
+        "pulseaudio", "--daemonize=no", "-n", "--exit-idle-time=-1", "--realtime=no",
+        "--high-priority=no", "--log-target=stderr", "--use-pid-file=no",
+        "-L", "module-null-sink sink_name=test norewinds=1 rate=48000 channels=2 format=s16le",
+        "-L", sock, NULL,
+    };
+    const char *info[] = { "pactl", "info", NULL };
+    GPid pid = atu_spawn(argv, log);
+
+    if (!atu_wait_cmd(info, 20.0)) {
+        g_autofree char *text = NULL;
+        g_file_get_contents(log, &text, NULL, NULL);
+        g_error("PulseAudio did not come up:\n%s", text ? text : "");
+    }
+    return pid;
+}

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fuzz-vu-split.c - libFuzzer target: split-ring chain walking (direct,
+ * indirect, crossing regions) over fuzzed guest memory; see vu-ring-fuzz.c.
+ */
+#include "config.h"
+
+#include "vu-ring-fuzz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fuzz_ring_one(data, size, false);
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test-audio-relay.c - the event relay used by threaded drivers: events
+ * posted from another thread arrive on the main context, errors in order
+ * and before a coalesced ready(); nothing arrives once the stream closed,
+ * even when a delivery was already scheduled; the relay memory outlives
+ * such a delivery (run under ASan / MALLOC_PERTURB_ to catch misuse).
+ */
+#include "config.h"
+
+#include <errno.h>
+
+#include "audio/event-relay.h"
+#include "tests/audio/audio-test-util.h"
+
+typedef struct {
+    VsndEventRelay *relay;
+    int n;
+} PostJob;
+
+static gpointer post_thread(gpointer data)
+{
+    PostJob *job = data;
+
+    for (int i = 0; i < job->n; i++)
+        vsnd_event_relay_post_ready(job->relay);
+    vsnd_event_relay_post_error(job->relay, -EPIPE);
+    vsnd_event_relay_post_error(job->relay, -ECONNRESET);
+    vsnd_event_relay_post_error(job->relay, 0);
+    vsnd_event_relay_post_ready(job->relay);
+    return NULL;
+}
+
+static bool got_ready(void *data)
+{
+    return ((AtuEvents *)data)->ready > 0;
+}
+
+static void test_cross_thread(void)
+{
+    AtuEvents ev = { 0 };
+    VsndEventRelay *r = vsnd_event_relay_new(&atu_events, &ev);
+    PostJob job = { r, 1000 };
+    GThread *t = g_thread_new("poster", post_thread, &job);
+
+    g_thread_join(t);
+    /* nothing is delivered outside the main context's dispatch */
+    g_assert_cmpint(ev.ready, ==, 0);
+    g_assert_cmpint(ev.errors, ==, 0);
+    g_assert_true(atu_wait(got_ready, &ev, 5.0));
+    atu_run_for(0.05);
+    /* 1001 ready posts coalesce; errors keep their order */
+    g_assert_cmpint(ev.ready, ==, 1);
+    g_assert_cmpint(ev.errors, ==, 3);
+    g_assert_cmpint(ev.err_history[0], ==, -EPIPE);
+    g_assert_cmpint(ev.err_history[1], ==, -ECONNRESET);
+    g_assert_cmpint(ev.err_history[2], ==, 0);
+    vsnd_event_relay_close(r);
+}
+
+static void test_close_before_delivery(void)
+{
+    AtuEvents ev = { 0 };
+    VsndEventRelay *r = vsnd_event_relay_new(&atu_events, &ev);
+
+    vsnd_event_relay_post_error(r, -ENODEV);
+    vsnd_event_relay_post_ready(r);
+    g_assert_true(g_main_context_pending(NULL)); /* a delivery is scheduled */
+    vsnd_event_relay_close(r);                   /* ... and the stream closes */
+    atu_run_for(0.05);
+    g_assert_cmpint(ev.ready, ==, 0);
+    g_assert_cmpint(ev.errors, ==, 0);
+}
+
+/* A callback that closes the stream stops the remaining deliveries. */
+typedef struct {
+    VsndEventRelay *r;
+    int errors, ready;
+} Closer;
+
+static void closer_error(void *opaque, int err)
+{
+    Closer *c = opaque;
+    c->errors++;
+    vsnd_event_relay_close(c->r);
+}
+
+static void closer_ready(void *opaque)
+{
+    ((Closer *)opaque)->ready++;
+}
+
+static const VsndAudioStreamEvents closer_events = {
+    .ready = closer_ready,
+    .error = closer_error,
+};
+
+static void test_close_in_callback(void)
+{
+    Closer c = { 0 };
+
+    c.r = vsnd_event_relay_new(&closer_events, &c);
+    vsnd_event_relay_post_error(c.r, -EPIPE);
+    vsnd_event_relay_post_error(c.r, -ENODEV);
+    vsnd_event_relay_post_ready(c.r);
+    atu_run_for(0.05);
+    g_assert_cmpint(c.errors, ==, 1);
+    g_assert_cmpint(c.ready, ==, 0);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/audio/relay/cross-thread-order-and-coalescing", test_cross_thread);
+    g_test_add_func("/audio/relay/closed-before-delivery", test_close_before_delivery);
+    g_test_add_func("/audio/relay/closed-inside-callback", test_close_in_callback);
+    return g_test_run();
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* test-options.c - command line parsing and validation, valid and invalid. */
+#include "config.h"
+
+#include <linux/virtio_snd.h>
+#include <string.h>
+
+#include "options.h"
+
+static VsndConfig *parse(const char *first, ...) G_GNUC_NULL_TERMINATED;
+
+static GError *last_error;
+
+/* Parses "vhost-user-snd <args...>"; last_error holds a failure. */
+static VsndConfig *parse(const char *first, ...)
+{
+    g_autoptr(GPtrArray) args = g_ptr_array_new();
+    va_list ap;
+    gboolean done = FALSE;
+    int argc;
+    char **argv, **argv_copy;
+    VsndConfig *cfg;
+
+    g_clear_error(&last_error);
+    g_ptr_array_add(args, (char *)"vhost-user-snd");
+    va_start(ap, first);
+    for (const char *a = first; a; a = va_arg(ap, const char *))
+        g_ptr_array_add(args, (char *)a);
+    va_end(ap);
+    argc = (int)args->len;
+    argv = g_new0(char *, args->len + 1);
+    for (guint i = 0; i < args->len; i++)
+        argv[i] = g_strdup(args->pdata[i]);
+    argv_copy = g_memdup2(argv, sizeof(char *) * (args->len + 1));
+    cfg = vsnd_options_parse(&argc, &argv, &done, &last_error);
+    g_assert_false(done);
+    /* GOption rearranges argv; free what we allocated. */
+    for (guint i = 0; i < args->len; i++)
+        g_free(argv_copy[i]);
+    g_free(argv_copy);
+    g_free(argv);
+    return cfg;
+}
+
+static void test_defaults(void)
+{
+    g_autoptr(VsndConfig) cfg = parse("--socket-path=/tmp/x.sock", NULL);
+
+    g_assert_no_error(last_error);
+    g_assert_nonnull(cfg);
+    g_assert_cmpstr(cfg->socket_path, ==, "/tmp/x.sock");
+    g_assert_cmpint(cfg->fd, ==, -1);
+    g_assert_cmpuint(cfg->streams, ==, 2);
+    g_assert_cmpuint(cfg->jacks, ==, 2);
+    g_assert_cmpuint(cfg->chmaps, ==, 2);
+    g_assert_false(cfg->controls);
+    g_assert_cmpstr(cfg->driver, ==, "auto");
+    g_assert_cmpstr(cfg->name, ==, "vhost-user-snd");
+    g_assert_cmpint(cfg->stream[0].direction, ==, VSND_DIR_OUTPUT);
+    g_assert_cmpint(cfg->stream[1].direction, ==, VSND_DIR_INPUT);
+    g_assert_cmpuint(cfg->stream[0].channels_min, ==, 1);
+    g_assert_cmpuint(cfg->stream[0].channels_max, ==, 2);
+    g_assert_cmpuint(cfg->stream[0].formats, ==, 0);
+    g_assert_null(cfg->stream[0].target);
+}
+
+static void test_streams_alternate(void)
+{
+    g_autoptr(VsndConfig) cfg = parse("--fd=3", "--streams=5", NULL);
+
+    g_assert_no_error(last_error);
+    g_assert_cmpint(cfg->fd, ==, 3);
+    g_assert_cmpuint(cfg->streams, ==, 5);
+    g_assert_cmpuint(cfg->jacks, ==, 5);
+    for (guint i = 0; i < 5; i++)
+        g_assert_cmpint(cfg->stream[i].direction, ==, i % 2 ? VSND_DIR_INPUT : VSND_DIR_OUTPUT);
+}
+
+static void test_device_options(void)
+{
+    g_autoptr(VsndConfig) cfg =
+        parse("--socket-path=/tmp/s", "--streams=3", "--jacks=0", "--chmaps=1", "--controls",
+              "--driver=wav,path=guest.wav", "--name=guest-1", "-v",
+              "--stream=2:dir=capture,channels=1-8,formats=s16+float,rates=12000+48000,target=mic0",
+              "--stream=0:channels=6", NULL);
+
+    g_assert_no_error(last_error);
+    g_assert_cmpuint(cfg->jacks, ==, 0);
+    g_assert_cmpuint(cfg->chmaps, ==, 1);
+    g_assert_true(cfg->controls);
+    g_assert_true(cfg->verbose);
+    g_assert_cmpstr(cfg->driver, ==, "wav,path=guest.wav");
+    g_assert_cmpstr(cfg->name, ==, "guest-1");
+    g_assert_cmpint(cfg->stream[2].direction, ==, VSND_DIR_INPUT);
+    g_assert_cmpuint(cfg->stream[2].channels_min, ==, 1);
+    g_assert_cmpuint(cfg->stream[2].channels_max, ==, 8);
+    g_assert_cmphex(cfg->stream[2].formats, ==,
+                    (1ull << VIRTIO_SND_PCM_FMT_S16) | (1ull << VIRTIO_SND_PCM_FMT_FLOAT));
+    /* 12 kHz is rate code 14 (virtio 1.4), 48 kHz code 7. */
+    g_assert_cmphex(cfg->stream[2].rates, ==, (1ull << 14) | (1ull << VIRTIO_SND_PCM_RATE_48000));
+    g_assert_cmpstr(cfg->stream[2].target, ==, "mic0");
+    g_assert_cmpuint(cfg->stream[0].channels_min, ==, 6);
+    g_assert_cmpuint(cfg->stream[0].channels_max, ==, 6);
+}
+
+static void test_every_driver_name(void)
+{
+    const char *names[] = {"auto", "null", "wav", "alsa", "pulse", "pipewire"};
+
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+        g_autofree char *opt = g_strdup_printf("--driver=%s", names[i]);
+        g_autoptr(VsndConfig) cfg = parse("--fd=0", opt, NULL);
+
+        g_assert_no_error(last_error);
+        g_assert_cmpstr(cfg->driver, ==, names[i]);
+    }
+}
+
+typedef struct {
+    const char *name;
+    const char *args[4];
+    const char *message_part; /* the error must name the option */
+} InvalidCase;
+
+static const InvalidCase invalid_cases[] = {
+    {"no-socket", {"--streams=2"}, "--socket-path"},
+    {"socket-and-fd", {"--socket-path=/tmp/a", "--fd=3"}, "--fd"},
+    {"empty-socket-path", {"--socket-path="}, "--socket-path"},
+    {"fd-negative", {"--fd=-1"}, "--fd"},
+    {"fd-text", {"--fd=three"}, "--fd"},
+    {"streams-zero", {"--fd=3", "--streams=0"}, "--streams"},
+    {"streams-too-many", {"--fd=3", "--streams=65"}, "--streams"},
+    {"streams-text", {"--fd=3", "--streams=two"}, "--streams"},
+    {"streams-trailing", {"--fd=3", "--streams=2x"}, "--streams"},
+    {"jacks-too-many", {"--fd=3", "--jacks=65"}, "--jacks"},
+    {"chmaps-negative", {"--fd=3", "--chmaps=-2"}, "--chmaps"},
+    {"driver-unknown", {"--fd=3", "--driver=oss"}, "--driver"},
+    {"driver-empty", {"--fd=3", "--driver="}, "--driver"},
+    {"driver-bad-option", {"--fd=3", "--driver=wav,path"}, "--driver"},
+    {"name-empty", {"--fd=3", "--name="}, "--name"},
+    {"stream-no-colon", {"--fd=3", "--stream=0"}, "--stream"},
+    {"stream-id-range", {"--fd=3", "--stream=2:dir=capture"}, "--stream"},
+    {"stream-bad-dir", {"--fd=3", "--stream=0:dir=sideways"}, "--stream"},
+    {"stream-channels-zero", {"--fd=3", "--stream=0:channels=0"}, "--stream"},
+    {"stream-channels-nine", {"--fd=3", "--stream=0:channels=1-9"}, "--stream"},
+    {"stream-channels-reversed", {"--fd=3", "--stream=0:channels=4-2"}, "--stream"},
+    {"stream-bad-format", {"--fd=3", "--stream=0:formats=s16+mp3"}, "--stream"},
+    {"stream-bad-rate", {"--fd=3", "--stream=0:rates=44000"}, "--stream"},
+    {"stream-unknown-key", {"--fd=3", "--stream=0:volume=3"}, "--stream"},
+    {"stray-argument", {"--fd=3", "extra"}, "extra"},
+    {"unknown-option", {"--fd=3", "--frobnicate"}, "--frobnicate"},
+};
+
+static void test_invalid(gconstpointer data)
+{
+    const InvalidCase *c = data;
+    g_autoptr(VsndConfig) cfg = parse(c->args[0], c->args[1], c->args[2], c->args[3], NULL);
+
+    g_assert_null(cfg);
+    g_assert_nonnull(last_error);
+    g_test_message("%s -> %s", c->name, last_error->message);
+    g_assert_nonnull(strstr(last_error->message, c->message_part));
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/options/defaults", test_defaults);
+    g_test_add_func("/options/streams-alternate", test_streams_alternate);
+    g_test_add_func("/options/device-options", test_device_options);
+    g_test_add_func("/options/every-driver-name", test_every_driver_name);
+    for (guint i = 0; i < G_N_ELEMENTS(invalid_cases); i++) {
+        g_autofree char *path = g_strdup_printf("/options/invalid/%s", invalid_cases[i].name);
+
+        g_test_add_data_func(path, &invalid_cases[i], test_invalid);
+    }
+    return g_test_run();
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test-snd-fake.h - a scriptable host audio driver behind audio/registry.h
+ * for the sound device's unit tests (test-snd-fake-audio.c provides the
+ * vsnd_audio_*() functions the device calls), plus helpers to build a
+ * VsndConfig.  Test code: set-up failures abort.
+ */
+#ifndef VSND_TEST_SND_FAKE_H
+#define VSND_TEST_SND_FAKE_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "options.h"
+#include "audio/registry.h"
+
+struct VsndAudioStream {
+    VsndAudio *audio;
+    VsndPcmParams params;
+    uint8_t positions[18];
+    const VsndAudioStreamEvents *events;
+    void *opaque;
+    bool closed;
+    bool started;
+    unsigned int starts, stops, drains;
+    GByteArray *written;  /* everything write() accepted */
+    size_t room;          /* bytes write() still accepts before -EAGAIN */
+    size_t readable;      /* bytes read() still gives before -EAGAIN */
+    uint8_t next_byte;    /* read() produces next_byte, next_byte + 1, ... */
+    ssize_t fail;         /* if non-zero, write()/read() return it */
+    int drain_ret;
+    unsigned int volume_calls;
+    uint32_t volume;
+    bool mute;
+};
+
+struct VsndAudio {
+    VsndPcmCaps caps[2];
+    int query_ret;        /* query_caps() result */
+    bool has_volume;      /* set_volume() implemented */
+    bool connected;
+    bool fail_open;
+    bool fail_start;
+    uint32_t latency;
+    size_t default_room;
+    size_t default_readable;
+    unsigned int opens, closes;
+    GPtrArray *streams;   /* every stream opened, in order (owned) */
+};
+
+/* S16/S32/FLOAT, 44.1 and 48 kHz, 1..8 channels, room for 2 periods of 1 KiB. */
+VsndAudio *fake_audio_new(void);
+void fake_audio_free(VsndAudio *a);
+/* Last stream opened (NULL if none). */
+VsndAudioStream *fake_audio_last(VsndAudio *a);
+/* The driver found room / data again: set it and call events->ready(). */
+void fake_stream_give_room(VsndAudioStream *s, size_t bytes);
+void fake_stream_give_data(VsndAudioStream *s, size_t bytes);
+void fake_stream_error(VsndAudioStream *s, int err);
+
+/* Config with @streams streams (even play, odd capture), one jack and chmap
+ * per stream, controls on/off. */
+VsndConfig *fake_config_new(guint streams, gboolean controls);
+void fake_config_free(VsndConfig *cfg);
+
+/* Run the default main context until idle (at most @max iterations). */
+void fake_iterate(unsigned int max);
+
+#endif /* VSND_TEST_SND_FAKE_H */

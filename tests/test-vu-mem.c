@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test-vu-mem.c - guest memory table: translation with length capping,
+ * copies across regions, slots, overlap and file-size checks, deferred
+ * unmapping, guard pages, and region removal under a running ring.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/virtio_config.h>
+
+#include "test-vu-common.h"
+#include "vu/vu-mem.h"
+
+static int memfd(const char *name, size_t size)
+{
+    int fd = memfd_create(name, MFD_CLOEXEC);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, (off_t)size), ==, 0);
+    return fd;
+}
+
+static unsigned int count_maps_named(const char *name)
+{
+    g_autofree char *maps = NULL;
+    unsigned int n = 0;
+    const char *p;
+
+    g_assert_true(g_file_get_contents("/proc/self/maps", &maps, NULL, NULL));
+    for (p = maps; (p = strstr(p, name)); p++) {
+        n++;
+    }
+    return n;
+}
+
+static void test_translate_caps_length(void)
+{
+    VuMem mem = { 0 };
+    VuMsgMemRegion r = { 0x10000, 0x4000, 0x7f0000010000ull, 0x1000 };
+    int fd = memfd("vu-test-mem", 0x8000);
+    uint8_t *direct = mmap(NULL, 0x8000, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    uint64_t len;
+    uint8_t *va;
+
+    g_assert_cmpint(vu_mem_add(&mem, &r, fd), ==, 0);
+    direct[0x1000 + 0x10] = 0x42; /* mmap_offset honoured */
+    len = 16;
+    va = vu_mem_gpa_to_va(&mem, 0x10010, &len, NULL);
+    g_assert_nonnull(va);
+    g_assert_cmpuint(len, ==, 16);
+    g_assert_cmpuint(*va, ==, 0x42);
+    len = 0x10000;
+    va = vu_mem_gpa_to_va(&mem, 0x13ff0, &len, NULL);
+    g_assert_nonnull(va);
+    g_assert_cmpuint(len, ==, 0x10); /* capped at the region end */
+    len = 1;
+    g_assert_null(vu_mem_gpa_to_va(&mem, 0x14000, &len, NULL));
+    len = 1;
+    g_assert_null(vu_mem_gpa_to_va(&mem, 0xffff, &len, NULL));
+    len = 1;
+    g_assert_null(vu_mem_gpa_to_va(&mem, UINT64_MAX, &len, NULL));
+    len = 0;
+    g_assert_null(vu_mem_gpa_to_va(&mem, 0x10000, &len, NULL));
+    len = 8;
+    g_assert_true(vu_mem_uva_to_va(&mem, 0x7f0000010010ull, &len) == va - 0x3fe0);
+    {
+        uint64_t gpa = 0;
+
+        g_assert_true(vu_mem_uva_to_gpa(&mem, 0x7f0000010020ull, &gpa));
+        g_assert_cmphex(gpa, ==, 0x10020);
+        g_assert_false(vu_mem_uva_to_gpa(&mem, 0x7f0000020000ull, &gpa));
+    }
+    vu_mem_clear(&mem);
+    munmap(direct, 0x8000);
+    close(fd);
+}
+
+static void test_read_across_regions(void)
+{
+    VuMem mem = { 0 };
+    int fa = memfd("vu-test-mem", 4096), fb = memfd("vu-test-mem", 4096);
+    VuMsgMemRegion ra = { 0x1000, 4096, 0x100000, 0 }, rb = { 0x2000, 4096, 0x900000, 0 };
+    uint8_t buf[64], *a, *b;
+    uint64_t len = 4096;
+
+    g_assert_cmpint(vu_mem_add(&mem, &ra, fa), ==, 0);
+    g_assert_cmpint(vu_mem_add(&mem, &rb, fb), ==, 0);
+    a = vu_mem_gpa_to_va(&mem, 0x1000, &len, NULL);
+    len = 4096;
+    b = vu_mem_gpa_to_va(&mem, 0x2000, &len, NULL);
+    memset(a + 4096 - 32, 0xaa, 32);
+    memset(b, 0xbb, 32);
+    g_assert_true(vu_mem_read(&mem, 0x2000 - 32, buf, 64));
+    g_assert_cmpuint(buf[31], ==, 0xaa);
+    g_assert_cmpuint(buf[32], ==, 0xbb);
+    g_assert_false(vu_mem_read(&mem, 0x3000 - 32, buf, 64)); /* runs off the end */
+    vu_mem_clear(&mem);
+    close(fa);
+    close(fb);
+}
+
+static void test_checks(void)
+{
+    VuMem mem = { 0 };
+    int fd = memfd("vu-test-mem", 8192);
+    VuMsgMemRegion r = { 0x10000, 8192, 0x1000000, 0 };
+    VuMsgMemRegion bad;
+
+    g_assert_cmpint(vu_mem_add(&mem, &r, fd), ==, 0);
+    bad = r;
+    bad.guest_addr += 4096;
+    bad.user_addr += 0x100000;
+    g_assert_cmpint(vu_mem_add(&mem, &bad, fd), ==, -EINVAL); /* overlap */
+    bad = r;
+    bad.guest_addr = 0x100000;
+    bad.mmap_offset = 4096;
+    g_assert_cmpint(vu_mem_add(&mem, &bad, fd), ==, -EINVAL); /* past EOF */
+    bad = (VuMsgMemRegion){ 0x100000, 0, 0, 0 };
+    g_assert_cmpint(vu_mem_add(&mem, &bad, fd), ==, -EINVAL); /* empty */
+    bad = (VuMsgMemRegion){ UINT64_MAX, 2, 0, 0 };
+    g_assert_false(vu_mem_region_check(&bad));
+    g_assert_cmpuint(mem.nregions, ==, 1);
+    vu_mem_clear(&mem);
+    close(fd);
+}
+
+static void test_slots(void)
+{
+    VuMem mem = { 0 };
+    int fd = memfd("vu-test-mem", 4096);
+    uint64_t len = 1;
+
+    for (unsigned int i = 0; i < VU_MAX_MEM_SLOTS; i++) {
+        VuMsgMemRegion r = { 0x100000ull * i, 4096, 0x10000000ull + 0x100000ull * i, 0 };
+
+        g_assert_cmpint(vu_mem_add(&mem, &r, fd), ==, 0);
+    }
+    {
+        VuMsgMemRegion r = { 0x100000000ull, 4096, 0x90000000ull, 0 };
+        VuMsgMemRegion mid = { 0x100000ull * 5, 4096, 0x10000000ull + 0x100000ull * 5, 0 };
+
+        g_assert_cmpint(vu_mem_add(&mem, &r, fd), ==, -ENOSPC);
+        g_assert_cmpint(vu_mem_remove(&mem, &mid), ==, 0);
+        g_assert_cmpint(vu_mem_remove(&mem, &mid), ==, -ENOENT);
+        g_assert_null(vu_mem_gpa_to_va(&mem, mid.guest_addr, &len, NULL));
+        len = 1;
+        g_assert_nonnull(vu_mem_gpa_to_va(&mem, 0x100000ull * 6, &len, NULL));
+        g_assert_cmpint(vu_mem_add(&mem, &r, fd), ==, 0);
+    }
+    vu_mem_clear(&mem);
+    close(fd);
+}
+
+static void test_deferred_unmap(void)
+{
+    VuMem mem = { 0 };
+    int fd = memfd("vu-test-unmap", 4096);
+    VuMsgMemRegion r = { 0x1000, 4096, 0x1000, 0 };
+    VuMmap *map = NULL;
+    uint64_t len = 4096;
+    uint8_t *p;
+
+    g_assert_cmpuint(count_maps_named("vu-test-unmap"), ==, 0);
+    g_assert_cmpint(vu_mem_add(&mem, &r, fd), ==, 0);
+    p = vu_mem_gpa_to_va(&mem, 0x1000, &len, &map);
+    g_assert_nonnull(map);
+    vu_mmap_ref(map);
+    g_assert_cmpint(vu_mem_remove(&mem, &r), ==, 0);
+    /* Still mapped and usable while referenced. */
+    g_assert_cmpuint(count_maps_named("vu-test-unmap"), ==, 1);
+    p[100] = 1;
+    vu_mmap_unref(map);
+    g_assert_cmpuint(count_maps_named("vu-test-unmap"), ==, 0);
+    close(fd);
+}
+
+static void test_guard_pages(void)
+{
+    VuMem mem = { 0 };
+    int fd = memfd("vu-test-guard", 4096);
+    VuMsgMemRegion r = { 0x1000, 4096, 0x1000, 0 };
+    uint64_t len = 4096;
+    uint8_t *p;
+    unsigned char vec;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+    g_assert_cmpint(vu_mem_add(&mem, &r, fd), ==, 0);
+    p = vu_mem_gpa_to_va(&mem, 0x1000, &len, NULL);
+    /* The pages on both sides exist in our address space but are
+     * inaccessible: mprotect to the same PROT_NONE succeeds, and the
+     * maps file shows them as ---p. */
+    g_assert_cmpint(mincore(p - page, page, &vec), ==, 0);
+    g_assert_cmpint(mincore(p + page, page, &vec), ==, 0);
+    {
+        g_autofree char *maps = NULL;
+        g_autofree char *needle = g_strdup_printf("%lx-", (unsigned long)(uintptr_t)(p - page));
+
+        g_assert_true(g_file_get_contents("/proc/self/maps", &maps, NULL, NULL));
+        g_assert_nonnull(strstr(maps, needle));
+        g_assert_nonnull(strstr(strstr(maps, needle), "---p"));
+    }
+    vu_mem_clear(&mem);
+    close(fd);
+}
+
+/* REM_MEM_REG of the region holding a started ring breaks the device
+ * rather than leaving dangling ring pointers. */
+static void test_remove_ring_region(void)
+{
+    TFront *tf = tf_new();
+    VuMsgMemRegionSingle s = { 0, { TG_GPA_BASE, TG_REG_SIZE, TG_UVA_BASE, 0 } };
+
+    tf_negotiate(tf, 1ull << VIRTIO_F_VERSION_1);
+    tf_set_mem_table(tf);
+    tf_setup_queue(tf, 0, 16, false);
+    g_assert_true(vu_queue_ready(vu_dev_queue(tf->dev, 0)));
+    g_assert_true(tf_msg(tf, VHOST_USER_REM_MEM_REG, VHOST_USER_VERSION, &s, sizeof(s), NULL, 0));
+    g_assert_true(vu_dev_broken(tf->dev));
+    g_assert_null(vu_queue_pop(tf->dev, vu_dev_queue(tf->dev, 0)));
+    /* Adding it back and resetting recovers. */
+    g_assert_true(tf_msg(tf, VHOST_USER_ADD_MEM_REG, VHOST_USER_VERSION, &s, sizeof(s),
+                         &tf->g.memfd[0], 1));
+    tf_set_u64(tf, VHOST_USER_SET_STATUS, 0);
+    g_assert_false(vu_dev_broken(tf->dev));
+    tf_free(tf);
+}
+
+/* ADD_MEM_REG-built tables work like SET_MEM_TABLE ones. */
+static void test_add_mem_reg_table(void)
+{
+    TFront *tf = tf_new();
+    TBuf b = { TG_GPA_BASE + TG_REG_SIZE - 8, 16, true };
+    VuVirtqElement *e;
+
+    tf_negotiate(tf, 1ull << VIRTIO_F_VERSION_1);
+    for (int i = 0; i < TG_NREG; i++) {
+        VuMsgMemRegionSingle s = { 0, { TG_GPA_BASE + (uint64_t)i * TG_REG_SIZE, TG_REG_SIZE,
+                                        TG_UVA_BASE + (uint64_t)i * TG_REG_SIZE, 0 } };
+
+        g_assert_true(tf_msg(tf, VHOST_USER_ADD_MEM_REG, VHOST_USER_VERSION, &s, sizeof(s),
+                             &tf->g.memfd[i], 1));
+    }
+    tf_setup_queue(tf, 0, 16, false);
+    tr_split_add(tf, 0, &b, 1, 0);
+    e = vu_queue_pop(tf->dev, vu_dev_queue(tf->dev, 0));
+    g_assert_nonnull(e);
+    g_assert_cmpuint(e->in_num, ==, 2);
+    vu_elem_free(e);
+    tf_free(tf);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL);
+
+    g_test_add_func("/vu/mem/translate-caps-length", test_translate_caps_length);
+    g_test_add_func("/vu/mem/read-across-regions", test_read_across_regions);
+    g_test_add_func("/vu/mem/invalid/overlap-eof-empty", test_checks);
+    g_test_add_func("/vu/mem/slots", test_slots);
+    g_test_add_func("/vu/mem/deferred-unmap", test_deferred_unmap);
+    g_test_add_func("/vu/mem/guard-pages", test_guard_pages);
+    g_test_add_func("/vu/mem/remove-ring-region", test_remove_ring_region);
+    g_test_add_func("/vu/mem/add-mem-reg-table", test_add_mem_reg_table);
+    return g_test_run();
+}
