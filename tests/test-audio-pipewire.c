@@ -492,11 +492,38 @@ static void test_no_daemon(void)
     atu_rmdir(dir);
 }
 
+/* Regression: closing a stream right after playing and draining used to
+ * crash libpipewire's data thread (process offloaded to the loop thread
+ * racing pw_stream_destroy); repeat it with varying gaps. */
+static void test_open_close_repeatedly(Fixture *f, gconstpointer data)
+{
+    g_autofree uint8_t *zero = g_malloc0(PERIOD * 3);
+
+    if (!f->audio)
+        return;
+    for (int i = 0; i < 15; i++) {
+        VsndPcmParams p = params(VSND_DIR_OUTPUT, 0, "vm-test: playback 0");
+        AtuEvents ev = { 0 };
+        VsndAudioStream *s = vsnd_audio_open(f->audio, &p, &atu_events, &ev, NULL);
+
+        g_assert_nonnull(s);
+        g_assert_cmpint(vsnd_audio_start(f->audio, s), ==, 0);
+        g_assert_true(atu_write_all(f->audio, s, zero, PERIOD * 3, PERIOD, 10.0));
+        ev.ready = 0;
+        g_assert_cmpint(vsnd_audio_drain(f->audio, s), ==, -EINPROGRESS);
+        g_assert_true(atu_wait(ready_seen, &ev, 10.0));
+        vsnd_audio_close(f->audio, s);
+        atu_run_for(0.02 * (i % 5));
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     signal(SIGPIPE, SIG_IGN);
     g_test_add_func("/audio/pipewire/init/no-daemon", test_no_daemon);
+    g_test_add("/audio/pipewire/playback/open-drain-close-repeatedly", Fixture, NULL,
+               fixture_setup, test_open_close_repeatedly, fixture_teardown);
     g_test_add("/audio/pipewire/caps-and-connected", Fixture, NULL, fixture_setup,
                test_caps_connected, fixture_teardown);
     g_test_add("/audio/pipewire/playback/signal-arrives-bit-exact", Fixture, NULL,
