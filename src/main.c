@@ -85,21 +85,23 @@ int main(int argc, char **argv)
     vsnd_log_init(cfg->verbose);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Handlers first: a SIGTERM that arrives once the socket exists must
+     * already end the daemon cleanly. */
+    loop = g_main_loop_new(NULL, FALSE);
+    g_unix_signal_add(SIGTERM, on_quit_signal, loop);
+    g_unix_signal_add(SIGINT, on_quit_signal, loop);
+
     audio = vsnd_audio_new(cfg->driver, cfg->name, &error);
     if (!audio) {
         g_printerr(_("%s: cannot start audio driver: %s\n"), g_get_prgname(), error->message);
         return EXIT_FAILURE;
     }
 
-    loop = g_main_loop_new(NULL, FALSE);
     daemon = vsnd_daemon_new(cfg, audio, loop, &error);
     if (!daemon) {
         g_printerr("%s: %s\n", g_get_prgname(), error->message);
         return EXIT_FAILURE;
     }
-    g_unix_signal_add(SIGTERM, on_quit_signal, loop);
-    g_unix_signal_add(SIGINT, on_quit_signal, loop);
-
     g_info("serving with the %s driver, %u streams", vsnd_audio_name(audio), cfg->streams);
     g_main_loop_run(loop);
     g_debug("exiting");
