@@ -46,7 +46,7 @@
 
 #include "audio/pcm-format.h"
 #include "snd/snd-format.h"
-#include "snd/snd-log.h"
+#include "guest-log.h"
 #include "snd/snd-pcm.h"
 
 /* How long a released playback stream may drain before it is closed. */
@@ -786,40 +786,40 @@ static uint32_t params_check(const SndPcmStream *st, const SndPcmParams *p)
 
     /* Bit indices are checked against 64 before any shift. */
     if (p->format >= 64 || p->format >= VSND_PCM_FMT_COUNT) {
-        snd_guest_error("stream %u: SET_PARAMS: undefined format %u", st->id, p->format);
+        vsnd_guest_error("stream %u: SET_PARAMS: undefined format %u", st->id, p->format);
         return VIRTIO_SND_S_BAD_MSG;
     }
     if (p->rate >= 64 || p->rate >= VSND_PCM_RATE_COUNT) {
-        snd_guest_error("stream %u: SET_PARAMS: undefined rate %u", st->id, p->rate);
+        vsnd_guest_error("stream %u: SET_PARAMS: undefined rate %u", st->id, p->rate);
         return VIRTIO_SND_S_BAD_MSG;
     }
     if (p->features >> VSND_PCM_F_COUNT) {
-        snd_guest_error("stream %u: SET_PARAMS: undefined features 0x%x", st->id, p->features);
+        vsnd_guest_error("stream %u: SET_PARAMS: undefined features 0x%x", st->id, p->features);
         return VIRTIO_SND_S_BAD_MSG;
     }
     if ((p->features & shmem) == shmem) {
-        snd_guest_error("stream %u: SET_PARAMS: both shared memory features", st->id);
+        vsnd_guest_error("stream %u: SET_PARAMS: both shared memory features", st->id);
         return VIRTIO_SND_S_BAD_MSG;
     }
     if (p->channels == 0) {
-        snd_guest_error("stream %u: SET_PARAMS: zero channels", st->id);
+        vsnd_guest_error("stream %u: SET_PARAMS: zero channels", st->id);
         return VIRTIO_SND_S_BAD_MSG;
     }
     if (p->period_bytes == 0 || p->buffer_bytes == 0 || p->buffer_bytes % p->period_bytes) {
-        snd_guest_error("stream %u: SET_PARAMS: buffer %u bytes is not a multiple of period "
+        vsnd_guest_error("stream %u: SET_PARAMS: buffer %u bytes is not a multiple of period "
                         "%u bytes", st->id, p->buffer_bytes, p->period_bytes);
         return VIRTIO_SND_S_BAD_MSG;
     }
     frame = vsnd_pcm_frame_bytes(p->format, p->channels);
     if (frame && p->period_bytes % frame) {
-        snd_guest_error("stream %u: SET_PARAMS: period %u bytes is not whole frames of %u",
+        vsnd_guest_error("stream %u: SET_PARAMS: period %u bytes is not whole frames of %u",
                         st->id, p->period_bytes, frame);
         return VIRTIO_SND_S_BAD_MSG;
     }
     if (!(st->formats & (1ull << p->format)) || !(st->rates & (1ull << p->rate)) ||
         p->channels < st->channels_min || p->channels > st->channels_max ||
         (p->features & ~SND_PCM_FEATURES_OFFERED) || p->buffer_bytes > SND_PCM_MAX_BUFFER_BYTES) {
-        snd_guest_error("stream %u: SET_PARAMS: format %u rate %u channels %u features 0x%x "
+        vsnd_guest_error("stream %u: SET_PARAMS: format %u rate %u channels %u features 0x%x "
                         "buffer %u not offered", st->id, p->format, p->rate, p->channels,
                         p->features, p->buffer_bytes);
         return VIRTIO_SND_S_NOT_SUPP;
@@ -843,12 +843,12 @@ uint32_t snd_pcm_set_params(SndPcm *pcm, const struct virtio_snd_pcm_set_params 
     uint32_t status;
 
     if (id >= pcm->n) {
-        snd_guest_error("SET_PARAMS: stream id %u out of range (%u streams)", id, pcm->n);
+        vsnd_guest_error("SET_PARAMS: stream id %u out of range (%u streams)", id, pcm->n);
         return VIRTIO_SND_S_BAD_MSG;
     }
     st = &pcm->streams[id];
     if (!snd_pcm_transition(st->state, SND_PCM_CMD_SET_PARAMS, &to)) {
-        snd_guest_error("stream %u: SET_PARAMS refused in state %s", id,
+        vsnd_guest_error("stream %u: SET_PARAMS refused in state %s", id,
                         snd_pcm_state_name(st->state));
         return VIRTIO_SND_S_BAD_MSG;
     }
@@ -876,13 +876,13 @@ uint32_t snd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
         return VIRTIO_SND_S_BAD_MSG;
     }
     if (id >= pcm->n) {
-        snd_guest_error("%s: stream id %u out of range (%u streams)", snd_pcm_cmd_name(cmd), id,
+        vsnd_guest_error("%s: stream id %u out of range (%u streams)", snd_pcm_cmd_name(cmd), id,
                         pcm->n);
         return VIRTIO_SND_S_BAD_MSG;
     }
     st = &pcm->streams[id];
     if (!snd_pcm_transition(st->state, cmd, &to)) {
-        snd_guest_error("stream %u: %s refused in state %s", id, snd_pcm_cmd_name(cmd),
+        vsnd_guest_error("stream %u: %s refused in state %s", id, snd_pcm_cmd_name(cmd),
                         snd_pcm_state_name(st->state));
         return VIRTIO_SND_S_BAD_MSG;
     }
@@ -946,21 +946,21 @@ uint32_t snd_pcm_submit(SndPcm *pcm, SndIoMsg *msg)
     SndPcmStream *st;
 
     if (msg->stream_id >= pcm->n) {
-        snd_guest_error("%s: stream id %u out of range (%u streams)", q, msg->stream_id, pcm->n);
+        vsnd_guest_error("%s: stream id %u out of range (%u streams)", q, msg->stream_id, pcm->n);
         return VIRTIO_SND_S_BAD_MSG;
     }
     st = &pcm->streams[msg->stream_id];
     if (msg->tx != (st->dir == VSND_DIR_OUTPUT)) {
-        snd_guest_error("%s: stream %u has the other direction", q, st->id);
+        vsnd_guest_error("%s: stream %u has the other direction", q, st->id);
         return VIRTIO_SND_S_BAD_MSG;
     }
     if (!state_open(st->state)) {
-        snd_guest_error("%s: stream %u is not prepared (state %s)", q, st->id,
+        vsnd_guest_error("%s: stream %u is not prepared (state %s)", q, st->id,
                         snd_pcm_state_name(st->state));
         return VIRTIO_SND_S_BAD_MSG;
     }
     if (msg->data_len > st->params.buffer_bytes) {
-        snd_guest_error("%s: stream %u: message of %zu bytes exceeds the buffer (%u)", q, st->id,
+        vsnd_guest_error("%s: stream %u: message of %zu bytes exceeds the buffer (%u)", q, st->id,
                         msg->data_len, st->params.buffer_bytes);
         return VIRTIO_SND_S_BAD_MSG;
     }
