@@ -49,7 +49,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <gio/gio.h>
 #include <pipewire/pipewire.h>
 #include <spa/param/audio/format-utils.h>
 #include <spa/param/props.h>
@@ -666,7 +665,7 @@ static VsndAudioBackend *pw_drv_init(GHashTable *options, const char *vm_name, G
     }
     pw_thread_loop_unlock(be->loop);
     if (r < 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_CONNECTION_REFUSED,
                     "pipewire: cannot connect to the PipeWire daemon%s%s: %s",
                     be->remote ? " " : "", be->remote ? be->remote : "", g_strerror(-r));
         backend_free(be);
@@ -675,7 +674,7 @@ static VsndAudioBackend *pw_drv_init(GHashTable *options, const char *vm_name, G
     return be;
 
 fail_loop:
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "pipewire: cannot create a thread loop");
+    g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_FAILED, "pipewire: cannot create a thread loop");
     backend_free(be);
     return NULL;
 }
@@ -709,7 +708,7 @@ static VsndAudioStream *pw_drv_open(VsndAudioBackend *be, const VsndPcmParams *p
     enum spa_audio_format fmt;
 
     if (!spa_format_of(params->format, &fmt) || params->channels > 8) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                     "pipewire: sample format %u / %u channels not supported", params->format,
                     params->channels);
         return NULL;

@@ -487,7 +487,7 @@ static void test_no_daemon(void)
     a = vsnd_audio_new("pipewire", "vm", &err);
     g_unsetenv("PIPEWIRE_REMOTE");
     g_assert_null(a);
-    g_assert_error(err, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
+    g_assert_error(err, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_CONNECTION_REFUSED);
     g_assert_nonnull(strstr(err->message, "cannot connect to the PipeWire daemon"));
     atu_rmdir(dir);
 }
