@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -81,6 +82,7 @@ VdProc *vd_spawn(VdListen listen, const char *const *argv, GError **error)
         return NULL;
     }
     char **av = (char **)args->pdata;
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
@@ -89,10 +91,16 @@ VdProc *vd_spawn(VdListen listen, const char *const *argv, GError **error)
         return NULL;
     }
     if (pid == 0) {
-        /* child: only async-signal-safe calls until exec */
+        /* child: only async-signal-safe calls until exec.  It dies with
+         * the test (an aborted test must not leave a daemon holding the
+         * TAP pipe open, which would hang make check). */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0)
             dup2(devnull, 0);
+        dup2(errfd, 1);       /* stdout too: never the test's TAP stream */
         dup2(errfd, 2);
         if (pair[1] >= 0)
             dup2(pair[1], 3);   /* dup2 clears CLOEXEC on 3 */
