@@ -36,7 +36,6 @@
 
 #include <alsa/asoundlib.h>
 #include <errno.h>
-#include <gio/gio.h>
 #include <glib-unix.h>
 #include <string.h>
 
@@ -242,7 +241,7 @@ static int pcm_setup(VsndAudioStream *s, GError **error)
 
     r = snd_pcm_open(&s->pcm, s->device, alsa_dir(s->dir), SND_PCM_NONBLOCK);
     if (r < 0) {
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-r),
+        g_set_error(error, VSND_AUDIO_ERROR, vsnd_audio_error_from_errno(-r),
                     "alsa: cannot open PCM \"%s\" for %s: %s", s->device,
                     s->dir == VSND_DIR_OUTPUT ? "playback" : "capture", snd_strerror(r));
         s->pcm = NULL;
@@ -258,7 +257,7 @@ static int pcm_setup(VsndAudioStream *s, GError **error)
         (r = snd_pcm_hw_params_set_period_size_near(s->pcm, hw, &s->period_frames, NULL)) < 0 ||
         (r = snd_pcm_hw_params_set_buffer_size_near(s->pcm, hw, &s->buffer_frames)) < 0 ||
         (r = snd_pcm_hw_params(s->pcm, hw)) < 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                     "alsa: PCM \"%s\" does not take %s, %u channels, %u Hz: %s", s->device,
                     snd_pcm_format_name(s->format), s->channels, s->rate, snd_strerror(r));
         goto fail;
@@ -271,13 +270,13 @@ static int pcm_setup(VsndAudioStream *s, GError **error)
         (r = snd_pcm_sw_params_set_start_threshold(s->pcm, sw, boundary)) < 0 ||
         (r = snd_pcm_sw_params_set_avail_min(s->pcm, sw, s->period_frames)) < 0 ||
         (r = snd_pcm_sw_params(s->pcm, sw)) < 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_FAILED,
                     "alsa: cannot set software parameters of \"%s\": %s", s->device,
                     snd_strerror(r));
         goto fail;
     }
     if ((r = source_attach(s)) < 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_FAILED,
                     "alsa: no poll descriptors for \"%s\": %s", s->device, snd_strerror(r));
         goto fail;
     }
@@ -387,7 +386,7 @@ static VsndAudioBackend *alsa_init(GHashTable *options, const char *vm_name, GEr
     snd_lib_error_set_handler(alsa_lib_error);
     r = snd_pcm_open(&pcm, device, SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
     if (r < 0) {
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-r),
+        g_set_error(error, VSND_AUDIO_ERROR, vsnd_audio_error_from_errno(-r),
                     "alsa: cannot open PCM \"%s\": %s", device, snd_strerror(r));
         return NULL;
     }
@@ -462,7 +461,7 @@ static VsndAudioStream *alsa_open(VsndAudioBackend *be, const VsndPcmParams *par
     s->events = events;
     s->opaque = opaque;
     if (!alsa_format_of(params->format, &s->format) || s->frame_bytes == 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                     "alsa: format %u is not supported", params->format);
         goto fail;
     }

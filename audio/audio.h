@@ -27,6 +27,7 @@
 #ifndef VSND_AUDIO_H
 #define VSND_AUDIO_H
 
+#include <errno.h>
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -111,6 +112,50 @@ typedef struct VsndAudioDriver {
      * key with a message listing these.  NULL: the driver takes none. */
     const char *const *option_keys;
 } VsndAudioDriver;
+
+/*
+ * Errors a driver reports through GError.  Header-only, so loadable modules
+ * need no symbol of the daemon; the quark string makes it one domain.
+ */
+typedef enum {
+    VSND_AUDIO_ERROR_FAILED,
+    VSND_AUDIO_ERROR_INVALID_ARGUMENT,
+    VSND_AUDIO_ERROR_NOT_FOUND,
+    VSND_AUDIO_ERROR_NOT_SUPPORTED,
+    VSND_AUDIO_ERROR_CONNECTION_REFUSED,
+    VSND_AUDIO_ERROR_BUSY,
+    VSND_AUDIO_ERROR_INVALID_DATA,
+    VSND_AUDIO_ERROR_PERMISSION_DENIED,
+} VsndAudioError;
+
+#define VSND_AUDIO_ERROR (vsnd_audio_error_quark())
+static inline GQuark vsnd_audio_error_quark(void)
+{
+    return g_quark_from_static_string("vsnd-audio-error-quark");
+}
+
+static inline VsndAudioError vsnd_audio_error_from_errno(int err)
+{
+    switch (err) {
+    case EINVAL:
+        return VSND_AUDIO_ERROR_INVALID_ARGUMENT;
+    case ENOENT:
+    case ENODEV:
+    case ENXIO:
+        return VSND_AUDIO_ERROR_NOT_FOUND;
+    case ENOTSUP:
+        return VSND_AUDIO_ERROR_NOT_SUPPORTED;
+    case ECONNREFUSED:
+        return VSND_AUDIO_ERROR_CONNECTION_REFUSED;
+    case EBUSY:
+        return VSND_AUDIO_ERROR_BUSY;
+    case EACCES:
+    case EPERM:
+        return VSND_AUDIO_ERROR_PERMISSION_DENIED;
+    default:
+        return VSND_AUDIO_ERROR_FAILED;
+    }
+}
 
 /* A loadable driver module exports this symbol. */
 #define VSND_AUDIO_MODULE_SYMBOL "vsnd_audio_driver_entry"

@@ -2,10 +2,9 @@
 /*
  * clock.c - absolute-deadline timers for the clocked built-in drivers.
  *
- * Real timers keep one GSource each for their whole life and park it with
- * a ready time of -1 (never) when disarmed, so a stopped stream causes no
- * wakeups.  GLib ready times are CLOCK_MONOTONIC microseconds; deadlines are
- * rounded up so a timer never fires before its nanosecond deadline.
+ * Real timers share one timerfd on CLOCK_MONOTONIC (see below); deadlines
+ * are absolute nanoseconds, so periodic use computed from a start time
+ * never accumulates drift, and a disarmed timer costs no wakeups at all.
  *
  * Manual timers live in a list; vsnd_manual_clock_advance() moves the
  * virtual time and fires due timers one at a time, earliest first, so a
@@ -17,6 +16,12 @@
 
 #include "audio/clock.h"
 
+#include <errno.h>
+#include <glib-unix.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
 
 struct VsndTimer {
     bool manual;
@@ -24,30 +29,95 @@ struct VsndTimer {
     int64_t deadline;
     VsndTimerFunc fn;
     void *opaque;
-    GSource *source; /* real timers only */
 };
+
+/*
+ * Real timers share one timerfd, armed with TFD_TIMER_ABSTIME for the
+ * earliest deadline: nanosecond precision (GLib's own timeouts wait in whole
+ * milliseconds, which made every period up to 1 ms late) and one wakeup for
+ * all streams whose periods fall within VSND_TIMER_SLACK_NS of each other.
+ * With nothing armed the timerfd is disarmed: no wakeups at all.
+ */
+#define VSND_TIMER_SLACK_NS 50000
+
+static GList *real_timers;
+static int timer_fd = -1;
+static bool dispatching; /* re-arm once after all due callbacks ran */
 
 static int64_t manual_now;
 static GList *manual_timers;
 
-typedef struct {
-    GSource source;
-    VsndTimer *timer;
-} TimerSource;
-
-static gboolean timer_dispatch(GSource *source, GSourceFunc callback, gpointer data)
+static int64_t monotonic_ns(void)
 {
-    VsndTimer *t = ((TimerSource *)source)->timer;
+    struct timespec ts;
 
-    g_source_set_ready_time(source, -1);
-    t->armed = false;
-    t->fn(t->opaque);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The armed timer of @list with the earliest deadline not after @limit. */
+static VsndTimer *earliest_due(GList *list, int64_t limit)
+{
+    VsndTimer *due = NULL;
+
+    for (GList *l = list; l; l = l->next) {
+        VsndTimer *t = l->data;
+
+        if (t->armed && t->deadline <= limit && (!due || t->deadline < due->deadline))
+            due = t;
+    }
+    return due;
+}
+
+static void real_timers_rearm(void)
+{
+    VsndTimer *next = earliest_due(real_timers, INT64_MAX);
+    struct itimerspec its = {0};
+
+    if (timer_fd < 0 || dispatching)
+        return;
+    if (next) {
+        /* A zero it_value disarms: a deadline in the past fires at once. */
+        int64_t d = MAX(next->deadline, 1);
+
+        its.it_value.tv_sec = d / 1000000000;
+        its.it_value.tv_nsec = d % 1000000000;
+    }
+    timerfd_settime(timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static gboolean on_timer_fd(int fd, GIOCondition cond, gpointer data)
+{
+    uint64_t expirations;
+    int64_t limit;
+    VsndTimer *t;
+
+    if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+        g_warning("timerfd read: %s", g_strerror(errno));
+    limit = monotonic_ns() + VSND_TIMER_SLACK_NS;
+    /* Looked up afresh each time: a callback may arm, disarm or free any
+     * timer, including ones that were due. */
+    dispatching = true;
+    while ((t = earliest_due(real_timers, limit))) {
+        t->armed = false;
+        t->fn(t->opaque);
+    }
+    dispatching = false;
+    real_timers_rearm();
     return G_SOURCE_CONTINUE;
 }
 
-static GSourceFuncs timer_funcs = {
-    .dispatch = timer_dispatch,
-};
+/* Created at the first timer and kept for the life of the process. */
+static bool real_timers_init(void)
+{
+    if (timer_fd >= 0)
+        return true;
+    timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (timer_fd < 0)
+        return false;
+    g_unix_fd_add(timer_fd, G_IO_IN, on_timer_fd, NULL);
+    return true;
+}
 
 VsndTimer *vsnd_timer_new(bool manual, VsndTimerFunc fn, void *opaque)
 {
@@ -56,15 +126,15 @@ VsndTimer *vsnd_timer_new(bool manual, VsndTimerFunc fn, void *opaque)
     t->manual = manual;
     t->fn = fn;
     t->opaque = opaque;
-    if (manual) {
-        manual_timers = g_list_prepend(manual_timers, t);
-    } else {
-        t->source = g_source_new(&timer_funcs, sizeof(TimerSource));
-        ((TimerSource *)t->source)->timer = t;
-        g_source_set_name(t->source, "vsnd-audio-timer");
-        g_source_set_ready_time(t->source, -1);
-        g_source_attach(t->source, NULL);
+    if (!manual && !real_timers_init()) {
+        g_warning("timerfd_create: %s", g_strerror(errno));
+        g_free(t);
+        return NULL;
     }
+    if (manual)
+        manual_timers = g_list_prepend(manual_timers, t);
+    else
+        real_timers = g_list_prepend(real_timers, t);
     return t;
 }
 
@@ -75,8 +145,9 @@ void vsnd_timer_free(VsndTimer *t)
     if (t->manual) {
         manual_timers = g_list_remove(manual_timers, t);
     } else {
-        g_source_destroy(t->source);
-        g_source_unref(t->source);
+        real_timers = g_list_remove(real_timers, t);
+        if (t->armed)
+            real_timers_rearm();
     }
     g_free(t);
 }
@@ -86,19 +157,21 @@ void vsnd_timer_arm(VsndTimer *t, int64_t deadline_ns)
     t->armed = true;
     t->deadline = deadline_ns;
     if (!t->manual)
-        g_source_set_ready_time(t->source, deadline_ns <= 0 ? 0 : (deadline_ns + 999) / 1000);
+        real_timers_rearm();
 }
 
 void vsnd_timer_disarm(VsndTimer *t)
 {
+    if (!t->armed)
+        return;
     t->armed = false;
     if (!t->manual)
-        g_source_set_ready_time(t->source, -1);
+        real_timers_rearm();
 }
 
 int64_t vsnd_timer_now(const VsndTimer *t)
 {
-    return t->manual ? manual_now : g_get_monotonic_time() * 1000;
+    return t->manual ? manual_now : monotonic_ns();
 }
 
 int64_t vsnd_manual_clock_now(void)
@@ -111,13 +184,8 @@ void vsnd_manual_clock_advance(int64_t ns)
     int64_t target = manual_now + MAX(ns, 0);
 
     for (;;) {
-        VsndTimer *due = NULL;
+        VsndTimer *due = earliest_due(manual_timers, target);
 
-        for (GList *l = manual_timers; l; l = l->next) {
-            VsndTimer *t = l->data;
-            if (t->armed && t->deadline <= target && (!due || t->deadline < due->deadline))
-                due = t;
-        }
         if (!due)
             break;
         manual_now = MAX(manual_now, due->deadline);

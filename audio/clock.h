@@ -2,11 +2,11 @@
 /*
  * clock.h - one-shot timers on absolute deadlines, real or manual.
  *
- * The clocked built-in drivers (null, wav) pace streams with these.  A real
- * timer is a GSource on the default main context whose ready time is an
- * absolute CLOCK_MONOTONIC deadline (g_source_set_ready_time), so periodic
- * use computed from a start time never accumulates drift; a disarmed timer
- * costs no wakeups at all.
+ * The clocked built-in drivers (null, wav) pace streams with these.  Real
+ * timers share one timerfd on the default main context, armed for the
+ * earliest absolute CLOCK_MONOTONIC deadline in nanoseconds, so periodic
+ * use computed from a start time never accumulates drift, streams whose
+ * periods line up share a wakeup, and a disarmed timer costs no wakeups.
  *
  * A manual timer runs on a process-wide virtual clock that only moves when
  * a test calls vsnd_manual_clock_advance(), which then fires the due manual
@@ -32,7 +32,8 @@ typedef void (*VsndTimerFunc)(void *opaque);
  * @manual: run on the manual test clock instead of CLOCK_MONOTONIC.
  * @fn: called once per expiry, on the main thread.
  * @opaque: passed to @fn.
- * Return: the timer; free with vsnd_timer_free().
+ * Return: the timer; free with vsnd_timer_free().  NULL only when the
+ * process has no file descriptor left for its one shared timerfd.
  */
 VsndTimer *vsnd_timer_new(bool manual, VsndTimerFunc fn, void *opaque);
 void vsnd_timer_free(VsndTimer *t);

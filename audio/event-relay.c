@@ -12,6 +12,7 @@
 
 #define G_LOG_DOMAIN "vsnd-audio"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "audio/event-relay.h"
@@ -21,7 +22,7 @@
 
 struct VsndEventRelay {
     gint ref;
-    GMutex lock;
+    pthread_mutex_t lock;   /* plain pthread: visible to ThreadSanitizer */
     bool closed;
     bool scheduled;
     bool ready;
@@ -36,7 +37,7 @@ static void relay_unref(gpointer data)
     VsndEventRelay *r = data;
 
     if (g_atomic_int_dec_and_test(&r->ref)) {
-        g_mutex_clear(&r->lock);
+        pthread_mutex_destroy(&r->lock);
         g_free(r);
     }
 }
@@ -45,9 +46,9 @@ static bool relay_closed(VsndEventRelay *r)
 {
     bool closed;
 
-    g_mutex_lock(&r->lock);
+    pthread_mutex_lock(&r->lock);
     closed = r->closed;
-    g_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->lock);
     return closed;
 }
 
@@ -58,14 +59,14 @@ static gboolean relay_deliver(gpointer data)
     int nerrors;
     bool ready;
 
-    g_mutex_lock(&r->lock);
+    pthread_mutex_lock(&r->lock);
     r->scheduled = false;
     nerrors = r->nerrors;
     memcpy(errors, r->errors, sizeof(errors));
     ready = r->ready;
     r->nerrors = 0;
     r->ready = false;
-    g_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->lock);
 
     for (int i = 0; i < nerrors; i++) {
         if (relay_closed(r))
@@ -100,7 +101,7 @@ VsndEventRelay *vsnd_event_relay_new(const VsndAudioStreamEvents *events, void *
     VsndEventRelay *r = g_new0(VsndEventRelay, 1);
 
     r->ref = 1;
-    g_mutex_init(&r->lock);
+    pthread_mutex_init(&r->lock, NULL);
     r->events = events;
     r->opaque = opaque;
     return r;
@@ -108,17 +109,17 @@ VsndEventRelay *vsnd_event_relay_new(const VsndAudioStreamEvents *events, void *
 
 void vsnd_event_relay_post_ready(VsndEventRelay *r)
 {
-    g_mutex_lock(&r->lock);
+    pthread_mutex_lock(&r->lock);
     if (!r->closed) {
         r->ready = true;
         relay_schedule(r);
     }
-    g_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->lock);
 }
 
 void vsnd_event_relay_post_error(VsndEventRelay *r, int err)
 {
-    g_mutex_lock(&r->lock);
+    pthread_mutex_lock(&r->lock);
     if (!r->closed) {
         if (r->nerrors == RELAY_MAX_ERRORS) {
             memmove(r->errors, r->errors + 1, sizeof(r->errors) - sizeof(r->errors[0]));
@@ -127,22 +128,22 @@ void vsnd_event_relay_post_error(VsndEventRelay *r, int err)
         r->errors[r->nerrors++] = err;
         relay_schedule(r);
     }
-    g_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->lock);
 }
 
 void vsnd_event_relay_cancel_ready(VsndEventRelay *r)
 {
-    g_mutex_lock(&r->lock);
+    pthread_mutex_lock(&r->lock);
     r->ready = false;
-    g_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->lock);
 }
 
 void vsnd_event_relay_close(VsndEventRelay *r)
 {
     if (!r)
         return;
-    g_mutex_lock(&r->lock);
+    pthread_mutex_lock(&r->lock);
     r->closed = true;
-    g_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->lock);
     relay_unref(r);
 }

@@ -20,7 +20,6 @@
 #define G_LOG_DOMAIN "vsnd-audio"
 
 #include <errno.h>
-#include <gio/gio.h>
 #include <string.h>
 
 #include "audio/builtin.h"
@@ -45,7 +44,7 @@ static VsndAudioBackend *null_init(GHashTable *options, const char *vm_name, GEr
     VsndAudioBackend *be;
 
     if (clock && strcmp(clock, "real") != 0 && strcmp(clock, "manual") != 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
                     "null driver: clock must be \"real\" or \"manual\", not \"%s\"", clock);
         return NULL;
     }
@@ -81,7 +80,7 @@ static VsndAudioStream *null_open(VsndAudioBackend *be, const VsndPcmParams *par
     VsndAudioStream *s = g_new0(VsndAudioStream, 1);
 
     if (vsnd_paced_init(&s->paced, be->manual, params, events, opaque) < 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                     "null driver: unsupported format %u / rate %u", params->format,
                     params->rate);
         g_free(s);

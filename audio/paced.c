@@ -104,7 +104,7 @@ int vsnd_paced_init(VsndPaced *p, bool manual, const VsndPcmParams *params,
     p->events = events;
     p->opaque = opaque;
     p->timer = vsnd_timer_new(manual, paced_tick, p);
-    return 0;
+    return p->timer ? 0 : -EMFILE;
 }
 
 void vsnd_paced_clear(VsndPaced *p)

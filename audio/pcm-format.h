@@ -9,10 +9,9 @@
  * (virtio spec, "PCM Stream Information": formats and rates enumerations).
  * All multi-byte formats are little-endian, as virtio is.
  *
- * Debian 12's <linux/virtio_snd.h> predates VIRTIO 1.4, which added
- * VIRTIO_SND_PCM_RATE_12000 (= 14) and VIRTIO_SND_PCM_RATE_24000 (= 15).
- * The canonical definitions belong to src/snd/snd-proto.h; until the two
- * are unified they are defined here only when nobody else has.
+ * The codes Debian 12's <linux/virtio_snd.h> lacks (the VIRTIO 1.4 rates
+ * 12000 and 24000) and the code counts come from src/snd/snd-proto.h, the
+ * one header that defines what the system header is missing.
  *
  * Header-only on purpose: the loadable driver modules use it too and must
  * not depend on symbols of the daemon.
@@ -23,18 +22,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <linux/virtio_snd.h>
 
-#ifndef VIRTIO_SND_PCM_RATE_12000
-#define VIRTIO_SND_PCM_RATE_12000 14
-#endif
-#ifndef VIRTIO_SND_PCM_RATE_24000
-#define VIRTIO_SND_PCM_RATE_24000 15
-#endif
-
-/* Number of format / rate codes the spec defines (bits 0..N-1). */
-#define VSND_PCM_FMT_COUNT (VIRTIO_SND_PCM_FMT_IEC958_SUBFRAME + 1)
-#define VSND_PCM_RATE_COUNT (VIRTIO_SND_PCM_RATE_24000 + 1)
+#include "snd/snd-proto.h"
 
 /* Every rate bit the spec defines. */
 #define VSND_PCM_RATES_ALL ((UINT64_C(1) << VSND_PCM_RATE_COUNT) - 1)

@@ -8,8 +8,11 @@
  *    init() connects and does a core round trip, so a dead socket or a hung
  *    daemon fails init (what "auto" needs).  The main thread calls into
  *    libpipewire only under the thread-loop lock; stream callbacks run on
- *    the loop thread (no RT_PROCESS) and reach the stream manager only
- *    through a VsndEventRelay.
+ *    the loop thread, process() on the data thread (RT_PROCESS: offloading
+ *    it to the loop thread raced with pw_stream_destroy() in 0.3.65 and
+ *    crashed the data thread); process() takes only the stream's ring lock,
+ *    never the loop lock.  Events reach the stream manager only through a
+ *    VsndEventRelay.
  *  - A stream is a pw_stream connected at open() (PREPARE) inactive, with
  *    AUTOCONNECT to params->target (target.object), the sink=/source=
  *    option, or the session manager's default (a capture target that is a
@@ -45,7 +48,7 @@
 #define G_LOG_DOMAIN "vsnd-audio"
 
 #include <errno.h>
-#include <gio/gio.h>
+#include <pthread.h>
 #include <pipewire/pipewire.h>
 #include <spa/param/audio/format-utils.h>
 #include <spa/param/props.h>
@@ -104,8 +107,10 @@ struct VsndAudioStream {
     bool running;
     bool need_ready;
     bool lost;
-    bool draining;
-    struct spa_source *drain_timer; /* the graph's delay after the ring ran dry */
+    bool draining;          /* drain(): waiting for the ring to empty */
+    int64_t drain_left;     /* then frames still in the graph */
+    pthread_mutex_t ring_lock;       /* ring, need_ready, draining, overrun: taken by
+                             * the data thread; nests inside the loop lock */
     bool volume_set;
     float volume;
     bool mute;
@@ -198,6 +203,7 @@ static void default_positions(uint32_t *pos, unsigned int channels)
 
 /* ---- stream data path (loop lock held) ----------------------------------- */
 
+/* Data thread (RT_PROCESS): only ring_lock is taken here. */
 static void on_process(void *data)
 {
     VsndAudioStream *s = data;
@@ -211,6 +217,7 @@ static void on_process(void *data)
         pw_stream_queue_buffer(s->st, b);
         return;
     }
+    pthread_mutex_lock(&s->ring_lock);
     if (s->dir == VSND_DIR_OUTPUT) {
         uint32_t frames = d->maxsize / s->frame_bytes;
         size_t bytes, have;
@@ -225,23 +232,23 @@ static void on_process(void *data)
         d->chunk->offset = 0;
         d->chunk->stride = (int32_t)s->frame_bytes;
         d->chunk->size = (uint32_t)bytes;
-        pw_stream_queue_buffer(s->st, b);
         if (s->draining && s->ring.fill == 0) {
-            /* Ring played into the graph: answer once the graph's own
-             * delay and the queued buffers have gone out too. */
+            /* The ring went into the graph: count down the graph's own
+             * delay (and what is queued) before answering. */
             struct pw_time t = { 0 };
-            uint64_t ns = 0;
-            struct timespec ts;
+            int64_t left = frames;
 
+            if (pw_stream_get_time_n(s->st, &t, sizeof(t)) == 0 && t.rate.denom > 0) {
+                if (t.delay > 0)
+                    left += t.delay * (int64_t)t.rate.num * s->info.rate / t.rate.denom;
+                left += (int64_t)(t.queued / s->frame_bytes);
+            }
             s->draining = false;
-            if (pw_stream_get_time_n(s->st, &t, sizeof(t)) == 0 && t.rate.denom > 0 &&
-                t.delay > 0)
-                ns = (uint64_t)t.delay * SPA_NSEC_PER_SEC * t.rate.num / t.rate.denom;
-            ns += (t.queued / s->frame_bytes + frames) * SPA_NSEC_PER_SEC / s->info.rate;
-            ts.tv_sec = (time_t)(ns / SPA_NSEC_PER_SEC);
-            ts.tv_nsec = (long)(ns % SPA_NSEC_PER_SEC) + 1;
-            pw_loop_update_timer(pw_thread_loop_get_loop(s->be->loop), s->drain_timer, &ts,
-                                 NULL, false);
+            s->drain_left = left;
+        } else if (s->drain_left > 0) {
+            s->drain_left -= frames;
+            if (s->drain_left <= 0)
+                vsnd_event_relay_post_ready(s->relay);
         } else if (s->need_ready && vsnd_ring_room(&s->ring) >= s->period_bytes) {
             s->need_ready = false;
             vsnd_event_relay_post_ready(s->relay);
@@ -256,19 +263,13 @@ static void on_process(void *data)
             s->overrun = true;
             vsnd_event_relay_post_error(s->relay, -EPIPE);
         }
-        pw_stream_queue_buffer(s->st, b);
         if (s->need_ready && s->ring.fill >= s->period_bytes) {
             s->need_ready = false;
             vsnd_event_relay_post_ready(s->relay);
         }
     }
-}
-
-static void on_drain_timer(void *data, uint64_t expirations)
-{
-    VsndAudioStream *s = data;
-
-    vsnd_event_relay_post_ready(s->relay);
+    pthread_mutex_unlock(&s->ring_lock);
+    pw_stream_queue_buffer(s->st, b);
 }
 
 static void apply_volume(VsndAudioStream *s)
@@ -371,7 +372,8 @@ static void stream_create(VsndAudioStream *s)
     struct spa_pod_builder b = SPA_POD_BUILDER_INIT(buf, sizeof(buf));
     const struct spa_pod *params[1];
     struct pw_properties *props;
-    enum pw_stream_flags flags = PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_MAP_BUFFERS;
+    enum pw_stream_flags flags = PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_MAP_BUFFERS |
+                                 PW_STREAM_FLAG_RT_PROCESS;
     uint32_t rate = s->info.rate;
 
     if (s->st || !be->connected)
@@ -549,8 +551,27 @@ static void on_retry(void *data, uint64_t expirations)
 {
     VsndAudioBackend *be = data;
 
-    if (be->dead || (!be->connected && be->core))
+    if (be->dead || (!be->connected && be->core)) {
         core_teardown(be);
+        /* A connection that died leaves node state in the context's data
+         * loop that the dead objects' destruction cannot clean up safely;
+         * a fresh context per connection leaves none behind. */
+        pw_context_destroy(be->context);
+        be->context = pw_context_new(pw_thread_loop_get_loop(be->loop),
+                                     pw_properties_new(PW_KEY_APP_NAME, be->vm_name, NULL), 0);
+        if (!be->context) {
+            schedule_retry(be);
+            return;
+        }
+    }
+    if (!be->context) {
+        be->context = pw_context_new(pw_thread_loop_get_loop(be->loop),
+                                     pw_properties_new(PW_KEY_APP_NAME, be->vm_name, NULL), 0);
+        if (!be->context) {
+            schedule_retry(be);
+            return;
+        }
+    }
     if (!be->core) {
         if (core_connect(be) < 0) {
             schedule_retry(be);
@@ -644,7 +665,7 @@ static VsndAudioBackend *pw_drv_init(GHashTable *options, const char *vm_name, G
     }
     pw_thread_loop_unlock(be->loop);
     if (r < 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_CONNECTION_REFUSED,
                     "pipewire: cannot connect to the PipeWire daemon%s%s: %s",
                     be->remote ? " " : "", be->remote ? be->remote : "", g_strerror(-r));
         backend_free(be);
@@ -653,7 +674,7 @@ static VsndAudioBackend *pw_drv_init(GHashTable *options, const char *vm_name, G
     return be;
 
 fail_loop:
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "pipewire: cannot create a thread loop");
+    g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_FAILED, "pipewire: cannot create a thread loop");
     backend_free(be);
     return NULL;
 }
@@ -687,7 +708,7 @@ static VsndAudioStream *pw_drv_open(VsndAudioBackend *be, const VsndPcmParams *p
     enum spa_audio_format fmt;
 
     if (!spa_format_of(params->format, &fmt) || params->channels > 8) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                     "pipewire: sample format %u / %u channels not supported", params->format,
                     params->channels);
         return NULL;
@@ -713,8 +734,8 @@ static VsndAudioStream *pw_drv_open(VsndAudioBackend *be, const VsndPcmParams *p
     vsnd_ring_init(&s->ring, MAX((size_t)params->buffer_bytes, 2 * (size_t)params->period_bytes));
     s->relay = vsnd_event_relay_new(events, opaque);
 
+    pthread_mutex_init(&s->ring_lock, NULL);
     pw_thread_loop_lock(be->loop);
-    s->drain_timer = pw_loop_add_timer(pw_thread_loop_get_loop(be->loop), on_drain_timer, s);
     be->streams = g_list_prepend(be->streams, s);
     if (be->connected)
         stream_create(s);
@@ -731,9 +752,8 @@ static void pw_drv_close(VsndAudioStream *s)
     pw_thread_loop_lock(be->loop);
     be->streams = g_list_remove(be->streams, s);
     stream_destroy(s);
-    if (s->drain_timer)
-        pw_loop_destroy_source(pw_thread_loop_get_loop(be->loop), s->drain_timer);
     pw_thread_loop_unlock(be->loop);
+    pthread_mutex_destroy(&s->ring_lock);
     vsnd_event_relay_close(s->relay);
     vsnd_ring_clear(&s->ring);
     g_free(s->label);
@@ -768,14 +788,17 @@ static int pw_drv_drain(VsndAudioStream *s)
     if (s->dir != VSND_DIR_OUTPUT)
         return 0;
     pw_thread_loop_lock(s->be->loop);
+    pthread_mutex_lock(&s->ring_lock);
     if (s->ring.fill > 0 && s->running && s->st && !s->lost) {
         s->draining = true;
+        s->drain_left = 0;
         s->need_ready = false;
         vsnd_event_relay_cancel_ready(s->relay); /* only the drain answers now */
         r = -EINPROGRESS;
     } else {
         vsnd_ring_pop(&s->ring, NULL, s->ring.fill);
     }
+    pthread_mutex_unlock(&s->ring_lock);
     pw_thread_loop_unlock(s->be->loop);
     return r;
 }
@@ -792,12 +815,16 @@ static ssize_t pw_drv_write(VsndAudioStream *s, const struct iovec *iov, unsigne
     pw_thread_loop_lock(s->be->loop);
     if (s->lost && !s->be->connected) {
         ret = -ENODEV;
-    } else if (vsnd_ring_room(&s->ring) < len) {
-        s->need_ready = true;
-        ret = -EAGAIN;
     } else {
-        vsnd_ring_push_iov(&s->ring, iov, iovcnt, len);
-        ret = (ssize_t)len;
+        pthread_mutex_lock(&s->ring_lock);
+        if (vsnd_ring_room(&s->ring) < len) {
+            s->need_ready = true;
+            ret = -EAGAIN;
+        } else {
+            vsnd_ring_push_iov(&s->ring, iov, iovcnt, len);
+            ret = (ssize_t)len;
+        }
+        pthread_mutex_unlock(&s->ring_lock);
     }
     pw_thread_loop_unlock(s->be->loop);
     return ret;
@@ -815,13 +842,17 @@ static ssize_t pw_drv_read(VsndAudioStream *s, const struct iovec *iov, unsigned
     pw_thread_loop_lock(s->be->loop);
     if (s->lost && !s->be->connected) {
         ret = -ENODEV;
-    } else if (s->ring.fill < len) {
-        s->need_ready = true;
-        ret = -EAGAIN;
     } else {
-        vsnd_ring_pop_iov(&s->ring, iov, iovcnt, len);
-        s->overrun = false;
-        ret = (ssize_t)len;
+        pthread_mutex_lock(&s->ring_lock);
+        if (s->ring.fill < len) {
+            s->need_ready = true;
+            ret = -EAGAIN;
+        } else {
+            vsnd_ring_pop_iov(&s->ring, iov, iovcnt, len);
+            s->overrun = false;
+            ret = (ssize_t)len;
+        }
+        pthread_mutex_unlock(&s->ring_lock);
     }
     pw_thread_loop_unlock(s->be->loop);
     return ret;
@@ -833,7 +864,9 @@ static int pw_drv_get_latency(VsndAudioStream *s, uint32_t *ret_bytes)
     uint64_t bytes;
 
     pw_thread_loop_lock(s->be->loop);
+    pthread_mutex_lock(&s->ring_lock);
     bytes = s->ring.fill;
+    pthread_mutex_unlock(&s->ring_lock);
     if (s->st && pw_stream_get_time_n(s->st, &t, sizeof(t)) == 0 && t.rate.denom > 0 &&
         t.delay > 0) {
         uint64_t frames = (uint64_t)t.delay * t.rate.num * s->info.rate / t.rate.denom;

@@ -40,7 +40,6 @@
 #define G_LOG_DOMAIN "vsnd-audio"
 
 #include <errno.h>
-#include <gio/gio.h>
 #include <pulse/pulseaudio.h>
 #include <string.h>
 
@@ -436,7 +435,7 @@ static VsndAudioBackend *pulse_init(GHashTable *options, const char *vm_name, GE
     be->sources = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     be->ml = pa_threaded_mainloop_new();
     if (!be->ml || pa_threaded_mainloop_start(be->ml) < 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "pulse: cannot start a mainloop");
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_FAILED, "pulse: cannot start a mainloop");
         if (be->ml) {
             pa_threaded_mainloop_free(be->ml);
             be->ml = NULL;
@@ -463,7 +462,7 @@ static VsndAudioBackend *pulse_init(GHashTable *options, const char *vm_name, GE
     be->init_done = true;
     pa_threaded_mainloop_unlock(be->ml);
     if (!be->connected) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_CONNECTION_REFUSED,
                     "pulse: cannot connect to the PulseAudio server %s: %s",
                     be->server ? be->server : "(default)",
                     be->timed_out ? "timed out" : pa_strerror(err));
@@ -645,7 +644,7 @@ static VsndAudioStream *pulse_open(VsndAudioBackend *be, const VsndPcmParams *pa
     bool ok;
 
     if (!pa_format_of(params->format, &fmt)) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                     "pulse: sample format %u is not supported by PulseAudio", params->format);
         return NULL;
     }
@@ -671,7 +670,7 @@ static VsndAudioStream *pulse_open(VsndAudioBackend *be, const VsndPcmParams *pa
     if (!params->positions || !pa_channel_map_valid(&s->map))
         pa_channel_map_init_extend(&s->map, params->channels, PA_CHANNEL_MAP_ALSA);
     if (!ok) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                     "pulse: %u Hz with %u channels is not a valid PulseAudio stream",
                     s->ss.rate, params->channels);
         g_free(s->label);

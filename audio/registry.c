@@ -27,7 +27,6 @@
 #define G_LOG_DOMAIN "vsnd-audio"
 
 #include <errno.h>
-#include <gio/gio.h>
 #include <gmodule.h>
 #include <string.h>
 
@@ -102,13 +101,13 @@ gboolean vsnd_audio_parse_spec(const char *spec, char **ret_name, GHashTable **r
     g_auto(GStrv) items = NULL;
 
     if (!spec || !*spec) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
                     "empty audio driver specification (expected name[,key=value...])");
         return FALSE;
     }
     items = split_spec(spec);
     if (!valid_word(items[0], strlen(items[0]))) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
                     "invalid audio driver name \"%s\" in \"%s\" "
                     "(expected a lower-case name such as \"pulse\")", items[0], spec);
         return FALSE;
@@ -121,30 +120,30 @@ gboolean vsnd_audio_parse_spec(const char *spec, char **ret_name, GHashTable **r
         g_autofree char *key = g_strndup(item, klen);
 
         if (!*item) {
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+            g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
                         "empty option in audio driver specification \"%s\"", spec);
             return FALSE;
         }
         if (!valid_word(item, klen)) {
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+            g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
                         "invalid option name \"%s\" in audio driver specification \"%s\"",
                         key, spec);
             return FALSE;
         }
         if (!eq) {
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+            g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
                         "option \"%s\" of audio driver \"%s\" needs a value (%s=VALUE)",
                         key, items[0], key);
             return FALSE;
         }
         if (!eq[1]) {
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+            g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
                         "option \"%s\" of audio driver \"%s\" has an empty value", key,
                         items[0]);
             return FALSE;
         }
         if (g_hash_table_contains(options, key)) {
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+            g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
                         "option \"%s\" given twice for audio driver \"%s\"", key, items[0]);
             return FALSE;
         }
@@ -179,7 +178,7 @@ static const VsndAudioDriver *load_module(const char *name, GError **error)
     GModule *mod;
 
     if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_FOUND,
                     "audio driver \"%s\" is not installed: module %s not found "
                     "(built without it, or its package is missing)", name, path);
         return NULL;
@@ -187,13 +186,13 @@ static const VsndAudioDriver *load_module(const char *name, GError **error)
     mod = g_module_open(path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
     if (!mod) {
         /* Typically names the missing host library, e.g. libpulse.so.0. */
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_FOUND,
                     "audio driver \"%s\" cannot be loaded from %s: %s", name, path,
                     g_module_error());
         return NULL;
     }
     if (!g_module_symbol(mod, VSND_AUDIO_MODULE_SYMBOL, (gpointer *)&entry) || !entry) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_FAILED,
                     "%s is not a vhost-user-snd audio driver (no %s symbol)", path,
                     VSND_AUDIO_MODULE_SYMBOL);
         g_module_close(mod);
@@ -201,7 +200,7 @@ static const VsndAudioDriver *load_module(const char *name, GError **error)
     }
     drv = entry();
     if (!drv || drv->abi_version != VSND_AUDIO_ABI_VERSION) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                     "audio driver module %s has driver ABI version %u, this daemon needs %u "
                     "(module from another build?)", path, drv ? drv->abi_version : 0,
                     VSND_AUDIO_ABI_VERSION);
@@ -209,7 +208,7 @@ static const VsndAudioDriver *load_module(const char *name, GError **error)
         return NULL;
     }
     if (!drv->name || strcmp(drv->name, name) != 0 || !drv->init || !drv->open) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_FAILED,
                     "audio driver module %s does not implement driver \"%s\"", path, name);
         g_module_close(mod);
         return NULL;
@@ -229,7 +228,7 @@ static const VsndAudioDriver *find_driver(const char *name, GError **error)
         return load_module(name, error);
     {
         g_autofree char *known = g_strjoinv(", ", (char **)known_drivers);
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_FOUND,
                     "unknown audio driver \"%s\" (known: %s)", name, known);
     }
     return NULL;
@@ -249,7 +248,7 @@ static gboolean check_options(const VsndAudioDriver *drv, GHashTable *options, G
         if (!ok) {
             g_autofree char *known = drv->option_keys ?
                 g_strjoinv(", ", (char **)drv->option_keys) : g_strdup("none");
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+            g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
                         "unknown option \"%s\" for audio driver \"%s\" (known: %s)",
                         (const char *)key, drv->name, known);
             return FALSE;
@@ -269,7 +268,7 @@ static VsndAudio *audio_init(const VsndAudioDriver *drv, GHashTable *options,
     be = drv->init(options, vm_name, error);
     if (!be) {
         if (error && !*error)
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+            g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_FAILED,
                         "audio driver \"%s\" failed to start", drv->name);
         return NULL;
     }
@@ -314,7 +313,7 @@ VsndAudio *vsnd_audio_new(const char *spec, const char *vm_name, GError **error)
         vm_name = "vhost-user-snd";
     if (strcmp(name, "auto") == 0) {
         if (g_hash_table_size(options) > 0) {
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+            g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
                         "audio driver \"auto\" takes no options; name a driver to pass options");
             return NULL;
         }
@@ -354,25 +353,25 @@ VsndAudioStream *vsnd_audio_open(VsndAudio *a, const VsndPcmParams *params,
     unsigned int frame = vsnd_pcm_frame_bytes(params->format, params->channels);
 
     if (params->direction != VSND_DIR_OUTPUT && params->direction != VSND_DIR_INPUT) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
                     "invalid stream direction %d", (int)params->direction);
         return NULL;
     }
     if (frame == 0 || params->channels == 0 || vsnd_pcm_rate_hz(params->rate) == 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                     "unsupported stream parameters: format %u, rate %u, %u channels",
                     params->format, params->rate, params->channels);
         return NULL;
     }
     if (params->period_bytes == 0 || params->period_bytes % frame ||
         params->buffer_bytes < params->period_bytes) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
                     "invalid stream buffer: period %u bytes, buffer %u bytes, frame %u bytes",
                     params->period_bytes, params->buffer_bytes, frame);
         return NULL;
     }
     if (!a->drv->open) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                     "audio driver \"%s\" cannot open streams", a->drv->name);
         return NULL;
     }

@@ -36,7 +36,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gio/gio.h>
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
@@ -147,7 +146,7 @@ static gboolean wav_in_load(const char *path, WavIn *ret, GError **error)
     unsigned int frame;
 
     if (!map) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_FOUND,
                     "wav driver: cannot read input file: %s", err->message);
         return FALSE;
     }
@@ -208,7 +207,7 @@ static gboolean wav_in_load(const char *path, WavIn *ret, GError **error)
             fmt_code = VIRTIO_SND_PCM_FMT_MU_LAW;
     }
     if (fmt_code < 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                     "wav driver: %s: sample format (tag 0x%04x, %u bits, %u valid) has no "
                     "virtio-snd equivalent that needs no conversion", path, tag, bits, valid);
         g_mapped_file_unref(map);
@@ -216,7 +215,7 @@ static gboolean wav_in_load(const char *path, WavIn *ret, GError **error)
     }
     rate = rate_code(hz);
     if (rate < 0 || channels < 1 || channels > 8) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                     "wav driver: %s: %u Hz, %u channels is not a virtio-snd stream "
                     "(rates of the spec, 1..8 channels)", path, hz, channels);
         g_mapped_file_unref(map);
@@ -225,7 +224,7 @@ static gboolean wav_in_load(const char *path, WavIn *ret, GError **error)
     frame = vsnd_pcm_frame_bytes((unsigned int)fmt_code, channels);
     data_len -= data_len % frame;
     if (data_len == 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_DATA,
                     "wav driver: %s holds no audio", path);
         g_mapped_file_unref(map);
         return FALSE;
@@ -239,7 +238,7 @@ static gboolean wav_in_load(const char *path, WavIn *ret, GError **error)
     return TRUE;
 
 bad:
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+    g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_DATA,
                 "wav driver: %s is not a WAV file (RIFF/WAVE with fmt and data chunks)", path);
     g_mapped_file_unref(map);
     return FALSE;
@@ -363,13 +362,13 @@ static WavOut *out_open(VsndAudioBackend *be, const VsndPcmParams *params, GErro
 
     if (!wav_layout_for(params->format, params->channels, vsnd_pcm_rate_hz(params->rate),
                         &layout)) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                     "wav driver: WAV cannot hold format %s with %u channels",
                     format_name(params->format), params->channels);
         return NULL;
     }
     if (o && o->in_use) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_BUSY,
                     "wav driver: %s is already being written by another stream "
                     "(put %%u in path= for one file per stream)", path);
         return NULL;
@@ -385,7 +384,7 @@ static WavOut *out_open(VsndAudioBackend *be, const VsndPcmParams *params, GErro
     o = g_new0(WavOut, 1);
     o->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (o->fd < 0) {
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+        g_set_error(error, VSND_AUDIO_ERROR, vsnd_audio_error_from_errno(errno),
                     "wav driver: cannot create %s: %s", path, g_strerror(errno));
         g_free(o);
         return NULL;
@@ -397,7 +396,7 @@ static WavOut *out_open(VsndAudioBackend *be, const VsndPcmParams *params, GErro
     o->layout = layout;
     n = wav_header(&layout, 0, h);
     if (write(o->fd, h, n) != (ssize_t)n) {
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+        g_set_error(error, VSND_AUDIO_ERROR, vsnd_audio_error_from_errno(errno),
                     "wav driver: cannot write %s: %s", path, g_strerror(errno));
         out_free(o);
         return NULL;
@@ -465,17 +464,17 @@ static VsndAudioBackend *wav_init(GHashTable *options, const char *vm_name, GErr
     g_autofree VsndAudioBackend *be = g_new0(VsndAudioBackend, 1);
 
     if (clock && strcmp(clock, "real") != 0 && strcmp(clock, "manual") != 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
                     "wav driver: clock must be \"real\" or \"manual\", not \"%s\"", clock);
         return NULL;
     }
     if (g_hash_table_contains(options, "dir") && g_hash_table_contains(options, "path")) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
                     "wav driver: give dir= or path=, not both");
         return NULL;
     }
     if (tone && g_hash_table_contains(options, "in")) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
                     "wav driver: give in= or tone=, not both");
         return NULL;
     }
@@ -483,7 +482,7 @@ static VsndAudioBackend *wav_init(GHashTable *options, const char *vm_name, GErr
         char *end = NULL;
         be->tone = g_ascii_strtod(tone, &end);
         if (!end || *end || !(be->tone > 0.0 && be->tone <= 192000.0)) {
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+            g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
                         "wav driver: tone=\"%s\" is not a frequency in Hz (0 < f <= 192000)",
                         tone);
             return NULL;
@@ -496,7 +495,7 @@ static VsndAudioBackend *wav_init(GHashTable *options, const char *vm_name, GErr
     }
     if (g_hash_table_contains(options, "dir") &&
         !g_file_test(g_hash_table_lookup(options, "dir"), G_FILE_TEST_IS_DIR)) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_FOUND,
                     "wav driver: dir=%s is not a directory",
                     (const char *)g_hash_table_lookup(options, "dir"));
         wav_in_clear(&be->in_info);
@@ -555,7 +554,7 @@ static VsndAudioStream *wav_open(VsndAudioBackend *be, const VsndPcmParams *para
     s->rate_hz = vsnd_pcm_rate_hz(params->rate);
     s->frame_bytes = vsnd_pcm_frame_bytes(params->format, params->channels);
     if (s->frame_bytes == 0 || s->frame_bytes > WAV_MAX_FRAME || s->rate_hz == 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                     "wav driver: unsupported format %s, %u channels",
                     format_name(params->format), params->channels);
         return NULL;
@@ -569,7 +568,7 @@ static VsndAudioStream *wav_open(VsndAudioBackend *be, const VsndPcmParams *para
             return NULL;
         if (s->in.format != params->format || s->in.rate != params->rate ||
             s->in.channels != params->channels) {
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+            g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                         "wav driver: capture stream wants %s, %u Hz, %u channels but %s holds "
                         "%s, %u Hz, %u channels (nothing is converted)",
                         format_name(params->format), s->rate_hz, params->channels,
@@ -579,12 +578,12 @@ static VsndAudioStream *wav_open(VsndAudioBackend *be, const VsndPcmParams *para
             return NULL;
         }
     } else if (be->tone > 0.0 && !tone_format(params->format)) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                     "wav driver: no tone in format %s", format_name(params->format));
         return NULL;
     }
     if (vsnd_paced_init(&s->paced, be->manual, params, events, opaque) < 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                     "wav driver: unsupported stream parameters");
         if (s->out)
             s->out->in_use = false;

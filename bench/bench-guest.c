@@ -322,8 +322,11 @@ bool bg_io_run(BgIo *io, int64_t until_ns, GError **error)
 {
     FgVq *vq = io_vq(io);
     struct pollfd pfd = { .fd = fg_vq_call_fd(vq), .events = POLLIN };
+    int64_t last = bp_now_ns();
     for (;;) {
         int64_t now = bp_now_ns();
+        io->st.max_gap_ns = MAX(io->st.max_gap_ns, now - last);
+        last = now;
         if (now >= until_ns)
             return true;
         int ms = (int)((until_ns - now + 999999) / 1000000);

@@ -79,6 +79,8 @@ typedef struct BgIoStats {
     uint64_t wakeups;         /* call eventfd wakeups seen */
     uint64_t bad_len;         /* completions with an unexpected used length */
     unsigned int polling;     /* streams that negotiated MSG_POLLING (never kicked) */
+    int64_t max_gap_ns;       /* longest time between two of our wakeups while running
+                               * (about a period is normal) */
 } BgIoStats;
 
 /*

@@ -133,6 +133,7 @@ static void js_backend(GString *o, const BrBackend *b)
                 KN("added_latency_p99_us", c->added_p99_us);
                 KN("completions_ahead_of_phase", c->early);
                 KN("period_slips", c->slips);
+                KN("bench_longest_stall_ms", c->bench_max_gap_ms);
                 KN("daemon_switches_per_s", c->daemon_wakeups_per_s);
                 KN("guest_kicks_per_s", c->guest_kicks_per_s);
                 KN("guest_interrupts_per_s", c->guest_irqs_per_s);
@@ -162,6 +163,7 @@ static void js_backend(GString *o, const BrBackend *b)
             js_summary(o, "added_latency_us", &p->added_us, &f);
             KN("completions_ahead_of_phase", p->early);
             KN("period_slips", p->slips);
+            KN("bench_longest_stall_ms", p->bench_max_gap_ms);
         }
         js_summary(o, "bench_timer_floor_us", &p->timer_floor_us, &f);
         g_string_append_c(o, '}');
@@ -358,6 +360,7 @@ GET(g_add_max, b->pacing.done && !b->pacing.error, b->pacing.added_us.max)
 GET(g_bufp, b->pacing.done && !b->pacing.error, b->pacing.buffer_periods)
 GET(g_early, b->pacing.done && !b->pacing.error, b->pacing.early)
 GET(g_slips, b->pacing.done && !b->pacing.error, b->pacing.slips)
+GET(g_stall, b->pacing.done && !b->pacing.error, b->pacing.bench_max_gap_ms)
 GET(g_mig_bytes, b->mig.done && !b->mig.error, b->mig.bytes)
 GET(g_mig_save, b->mig.done && !b->mig.error, b->mig.save_ms.median)
 GET(g_mig_load, b->mig.done && !b->mig.error, b->mig.load_ms.median)
@@ -407,8 +410,9 @@ static void md_pacing_by_count(GString *o, const BrRun *run)
 {
     g_string_append(o, "\n### Pacing while N streams run (all streams pooled)\n\n"
                        "| direction | streams | back-end | abs. deviation p99 (µs) | added latency "
-                       "median (µs) | added latency p99 (µs) | completions ahead of phase | period slips |\n"
-                       "|---|---|---|---|---|---|---|---|\n");
+                       "median (µs) | added latency p99 (µs) | completions ahead of phase | period slips "
+                       "| longest gap between bench wakeups (ms) |\n"
+                       "|---|---|---|---|---|---|---|---|---|\n");
     for (int d = 0; d < 2; d++)
         for (int i = 0; i < BR_NCOUNTS; i++)
             for (unsigned int k = 0; k < run->nbe; k++) {
@@ -416,9 +420,10 @@ static void md_pacing_by_count(GString *o, const BrRun *run)
                 if (!c->done || c->error || c->dev_p99_us < 0)
                     continue;
                 g_string_append_printf(o, "| %s | %u | %s | %.0f | %.0f | %.0f | %" G_GUINT64_FORMAT
-                                       " | %" G_GUINT64_FORMAT " |\n", d ? "capture" : "playback",
-                                       c->streams, run->be[k]->name, c->dev_p99_us,
-                                       c->added_median_us, c->added_p99_us, c->early, c->slips);
+                                       " | %" G_GUINT64_FORMAT " | %.1f |\n",
+                                       d ? "capture" : "playback", c->streams, run->be[k]->name,
+                                       c->dev_p99_us, c->added_median_us, c->added_p99_us,
+                                       c->early, c->slips, c->bench_max_gap_ms);
             }
 }
 
@@ -513,6 +518,7 @@ static char *markdown(const BrRun *run, bool plots)
     md_row(o, run, "whole periods buffered by the back-end", 0, g_bufp);
     md_row(o, run, "completions ahead of the usual phase", 0, g_early);
     md_row(o, run, "period slips (underruns with a full guest queue)", 0, g_slips);
+    md_row(o, run, "longest gap between bench wakeups (ms)", 1, g_stall);
     md_row(o, run, "migration state (bytes)", 0, g_mig_bytes);
     md_row(o, run, "migration save, median (ms)", 3, g_mig_save);
     md_row(o, run, "migration load, median (ms)", 3, g_mig_load);
@@ -565,7 +571,11 @@ static char *markdown(const BrRun *run, bool plots)
         "- *Period slips*: whole periods a stream fell behind between its first and last "
         "second (medians of 100 completions at each end): the back-end ran dry although the "
         "guest kept its queue full, an audible gap each time that also puts the guest's "
-        "clock a period behind.\n"
+        "clock a period behind. Beside them, the longest gap between two of the bench's own "
+        "wakeups while streams ran: about 10 ms is normal (one wakeup per period); while it "
+        "stays well below the queued audio (depth × 10 ms) the bench always had periods "
+        "queued and a slip is the back-end's; a much longer gap means the machine may have "
+        "stalled the bench (or the back-end sent nothing).\n"
         "- *Control*: PCM_INFO of one stream, kick to used-ring completion, one at a time; "
         "then bursts of 16 requests queued back to back and then awaited.\n"
         "- *Idle*: connected, rings started, event queue filled, no stream; counted after "

@@ -36,6 +36,7 @@ typedef struct BrCpu {
     double added_median_us, added_p99_us;
     uint64_t early;
     uint64_t slips;                   /* completions a period behind the previous phase */
+    double bench_max_gap_ms;          /* longest gap between our wakeups while running */
     long rss_kb;
     char *error;
 } BrCpu;
@@ -51,6 +52,7 @@ typedef struct BrPacing {
     BsSummary added_us;               /* lateness after a period boundary */
     uint64_t early;                   /* completions ahead of the usual phase */
     uint64_t slips;                   /* underruns with a full guest queue */
+    double bench_max_gap_ms;
     GArray *added_samples;            /* for the histogram */
     GArray *trace_t, *trace_e;        /* s since START, e_k in us (pacing-N.dat) */
     BsSummary timer_floor_us;         /* our own timerfd lateness */

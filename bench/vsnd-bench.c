@@ -202,6 +202,7 @@ static void run_cpu(BrBackend *be, int d, unsigned int ci, long *rss8)
     c->msgs = bg_io_stats(io)->completions - m0;
     c->bad_len = bg_io_stats(io)->bad_len;
     c->polling = bg_io_stats(io)->polling;
+    c->bench_max_gap_ms = (double)bg_io_stats(io)->max_gap_ns / 1e6;
     c->guest_kicks_per_s = (double)(bg_io_stats(io)->kicks - s0.kicks) / ((double)(b.t_ns - a.t_ns) / 1e9);
     c->guest_irqs_per_s = (double)(bg_io_stats(io)->wakeups - s0.wakeups) / ((double)(b.t_ns - a.t_ns) / 1e9);
     c->seconds = (double)(b.t_ns - a.t_ns) / 1e9;
@@ -217,10 +218,11 @@ static void run_cpu(BrBackend *be, int d, unsigned int ci, long *rss8)
     double expect = c->seconds * 100.0 * ids->len;
     say("  %s %2u/%2u streams: %.4f %% CPU per stream, %.1f us/msg, %" G_GUINT64_FORMAT
         " msgs (%.0f%% of real time), %.0f daemon switches/s, %.0f guest kicks/s%s; pacing p99 "
-        "%.0f us, added p99 %.0f us, %" G_GUINT64_FORMAT " slips",
+        "%.0f us, added p99 %.0f us, %" G_GUINT64_FORMAT " slips (longest gap between our wakeups %.1f ms)",
         d == 0 ? "playback" : "capture ", ids->len, n, c->cpu_pct_per_stream, c->cpu_us_per_msg,
         c->msgs, 100.0 * (double)c->msgs / expect, c->daemon_wakeups_per_s, c->guest_kicks_per_s,
-        c->polling ? " (MSG_POLLING)" : "", c->dev_p99_us, c->added_p99_us, c->slips);
+        c->polling ? " (MSG_POLLING)" : "", c->dev_p99_us, c->added_p99_us, c->slips,
+        c->bench_max_gap_ms);
     if (!bg_io_stop(io, &err))
         say("  (stop: %s)", err->message);
 }
@@ -412,14 +414,15 @@ static void run_pacing(BrBackend *be)
         return;
     }
     pc->seconds = opt.pace_seconds;
+    pc->bench_max_gap_ms = (double)bg_io_stats(io)->max_gap_ns / 1e6;
     analyse_pacing(pc, bg_io_start_ns(io, 0), bg_io_times(io, 0));
     bg_io_stop(io, NULL);
     if (!pc->error)
         say("  pacing: |dev| median %.0f us p99 %.0f us, drift %.2f ppm; added latency median %.0f "
             "us p99 %.0f us (%.0f periods buffered, %" G_GUINT64_FORMAT " ahead of phase, %"
-            G_GUINT64_FORMAT " period slips)",
+            G_GUINT64_FORMAT " period slips, longest gap between our wakeups %.1f ms)",
             pc->dev_us.median, pc->dev_us.p99, pc->drift_ppm, pc->added_us.median,
-            pc->added_us.p99, pc->buffer_periods, pc->early, pc->slips);
+            pc->added_us.p99, pc->buffer_periods, pc->early, pc->slips, pc->bench_max_gap_ms);
 }
 
 /* ------------------------------------------------------------------ */

@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gio/gio.h>
 #include <glib-unix.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -94,7 +93,7 @@ static gboolean clear_stale_socket(const char *path, GError **error)
     if (lstat(path, &st) < 0)
         return TRUE;
     if (!S_ISSOCK(st.st_mode)) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
                     _("Cannot create socket “%s”: the path exists and is not a socket"), path);
         return FALSE;
     }
@@ -105,7 +104,7 @@ static gboolean clear_stale_socket(const char *path, GError **error)
     r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
     close(fd);
     if (r == 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
                     _("Cannot create socket “%s”: another back-end is listening on it"), path);
         return FALSE;
     }
@@ -120,7 +119,7 @@ static int create_listen_socket(const char *path, GError **error)
     int fd, r;
 
     if (strlen(path) >= sizeof(sun.sun_path)) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FILENAME_TOO_LONG,
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG,
                     _("Cannot create socket “%s”: path longer than %zu bytes"), path,
                     sizeof(sun.sun_path) - 1);
         return -1;
@@ -131,18 +130,18 @@ static int create_listen_socket(const char *path, GError **error)
 
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), _("Cannot create socket: %s"),
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), _("Cannot create socket: %s"),
                     g_strerror(errno));
         return -1;
     }
-    /* Owner-only from the start: no window where others may connect. */
-    old_umask = umask(0077);
+    /* Owner-only (0600) from the start: no window where others may connect. */
+    old_umask = umask(0177);
     r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
     umask(old_umask);
     if (r < 0 || listen(fd, 1) < 0) {
         int err = errno;
 
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), _("Cannot create socket “%s”: %s"),
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), _("Cannot create socket “%s”: %s"),
                     path, g_strerror(err));
         if (r == 0)
             unlink(path);
@@ -161,13 +160,13 @@ static gboolean check_inherited_fd(int fd, gboolean *listening, GError **error)
     socklen_t optlen = sizeof(type);
 
     if (fcntl(fd, F_GETFD) < 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
                     _("Invalid value for --fd: %d is not an open file descriptor"), fd);
         return FALSE;
     }
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &optlen) < 0 || type != SOCK_STREAM ||
         getsockname(fd, (struct sockaddr *)&ss, &len) < 0 || ss.ss_family != AF_UNIX) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
                     _("Invalid value for --fd: %d is not a Unix stream socket"), fd);
         return FALSE;
     }

@@ -9,12 +9,15 @@
 #define G_LOG_DOMAIN "vsnd"
 #include "config.h"
 
+#include <errno.h>
 #include <glib-unix.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include "audio/registry.h"
 #include "daemon.h"
@@ -38,10 +41,31 @@ static const char capabilities_json[] =
     "  ]\n"
     "}\n";
 
-static gboolean on_quit_signal(gpointer data)
+static gboolean on_quit_signal(int fd, GIOCondition cond, gpointer data)
 {
+    struct signalfd_siginfo si;
+
+    if (read(fd, &si, sizeof(si)) == sizeof(si))
+        g_debug("signal %u", si.ssi_signo);
     g_main_loop_quit(data);
     return G_SOURCE_CONTINUE;
+}
+
+/*
+ * SIGTERM and SIGINT arrive through a signalfd in the main loop: unlike
+ * g_unix_signal_add() it needs no helper thread, and the mask is inherited
+ * by the threads audio libraries start, so those never take the signal.
+ */
+static int block_quit_signals(void)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return -1;
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
 static void setup_i18n(void)
@@ -62,6 +86,7 @@ int main(int argc, char **argv)
     g_autoptr(GMainLoop) loop = NULL;
     g_autoptr(VsndDaemon) daemon = NULL;
     gboolean done = FALSE;
+    int signal_fd;
 
     setup_i18n();
     g_set_prgname("vhost-user-snd");
@@ -85,21 +110,27 @@ int main(int argc, char **argv)
     vsnd_log_init(cfg->verbose);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Handlers first: a SIGTERM that arrives once the socket exists must
+     * already end the daemon cleanly. */
+    loop = g_main_loop_new(NULL, FALSE);
+    signal_fd = block_quit_signals();
+    if (signal_fd < 0) {
+        g_printerr("%s: signalfd: %s\n", g_get_prgname(), g_strerror(errno));
+        return EXIT_FAILURE;
+    }
+    g_unix_fd_add(signal_fd, G_IO_IN, on_quit_signal, loop);
+
     audio = vsnd_audio_new(cfg->driver, cfg->name, &error);
     if (!audio) {
         g_printerr(_("%s: cannot start audio driver: %s\n"), g_get_prgname(), error->message);
         return EXIT_FAILURE;
     }
 
-    loop = g_main_loop_new(NULL, FALSE);
     daemon = vsnd_daemon_new(cfg, audio, loop, &error);
     if (!daemon) {
         g_printerr("%s: %s\n", g_get_prgname(), error->message);
         return EXIT_FAILURE;
     }
-    g_unix_signal_add(SIGTERM, on_quit_signal, loop);
-    g_unix_signal_add(SIGINT, on_quit_signal, loop);
-
     g_info("serving with the %s driver, %u streams", vsnd_audio_name(audio), cfg->streams);
     g_main_loop_run(loop);
     g_debug("exiting");

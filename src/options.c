@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audio/pcm-format.h"
 #include "audio/registry.h"
 #include "i18n.h"
 #include "options.h"
@@ -40,12 +41,6 @@ static const char *const format_names[] = {
     [VIRTIO_SND_PCM_FMT_FLOAT64] = "float64",     [VIRTIO_SND_PCM_FMT_DSD_U8] = "dsd_u8",
     [VIRTIO_SND_PCM_FMT_DSD_U16] = "dsd_u16",     [VIRTIO_SND_PCM_FMT_DSD_U32] = "dsd_u32",
     [VIRTIO_SND_PCM_FMT_IEC958_SUBFRAME] = "iec958_subframe",
-};
-
-/* Rates in code order; 12000 and 24000 are codes 14 and 15 (virtio 1.4). */
-static const unsigned int rate_hz[] = {
-    5512, 8000, 11025, 16000, 22050, 32000, 44100, 48000,
-    64000, 88200, 96000, 176400, 192000, 384000, 12000, 24000,
 };
 
 static gboolean parse_uint(const char *option, const char *text, guint64 min, guint64 max,
@@ -96,8 +91,8 @@ static gboolean parse_rate_list(const char *text, uint64_t *ret, GError **error)
         gboolean found = FALSE;
 
         if (g_ascii_string_to_unsigned(*r, 10, 1, 1000000, &hz, NULL)) {
-            for (unsigned int i = 0; i < G_N_ELEMENTS(rate_hz); i++) {
-                if (rate_hz[i] == hz) {
+            for (unsigned int i = 0; i < VSND_PCM_RATE_COUNT; i++) {
+                if (vsnd_pcm_rate_hz(i) == hz) {
                     bits |= UINT64_C(1) << i;
                     found = TRUE;
                 }

@@ -487,9 +487,34 @@ static void test_no_daemon(void)
     a = vsnd_audio_new("pipewire", "vm", &err);
     g_unsetenv("PIPEWIRE_REMOTE");
     g_assert_null(a);
-    g_assert_error(err, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
+    g_assert_error(err, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_CONNECTION_REFUSED);
     g_assert_nonnull(strstr(err->message, "cannot connect to the PipeWire daemon"));
     atu_rmdir(dir);
+}
+
+/* Regression: closing a stream right after playing and draining used to
+ * crash libpipewire's data thread (process offloaded to the loop thread
+ * racing pw_stream_destroy); repeat it with varying gaps. */
+static void test_open_close_repeatedly(Fixture *f, gconstpointer data)
+{
+    g_autofree uint8_t *zero = g_malloc0(PERIOD * 3);
+
+    if (!f->audio)
+        return;
+    for (int i = 0; i < 15; i++) {
+        VsndPcmParams p = params(VSND_DIR_OUTPUT, 0, "vm-test: playback 0");
+        AtuEvents ev = { 0 };
+        VsndAudioStream *s = vsnd_audio_open(f->audio, &p, &atu_events, &ev, NULL);
+
+        g_assert_nonnull(s);
+        g_assert_cmpint(vsnd_audio_start(f->audio, s), ==, 0);
+        g_assert_true(atu_write_all(f->audio, s, zero, PERIOD * 3, PERIOD, 10.0));
+        ev.ready = 0;
+        g_assert_cmpint(vsnd_audio_drain(f->audio, s), ==, -EINPROGRESS);
+        g_assert_true(atu_wait(ready_seen, &ev, 10.0));
+        vsnd_audio_close(f->audio, s);
+        atu_run_for(0.02 * (i % 5));
+    }
 }
 
 int main(int argc, char **argv)
@@ -497,6 +522,8 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     signal(SIGPIPE, SIG_IGN);
     g_test_add_func("/audio/pipewire/init/no-daemon", test_no_daemon);
+    g_test_add("/audio/pipewire/playback/open-drain-close-repeatedly", Fixture, NULL,
+               fixture_setup, test_open_close_repeatedly, fixture_teardown);
     g_test_add("/audio/pipewire/caps-and-connected", Fixture, NULL, fixture_setup,
                test_caps_connected, fixture_teardown);
     g_test_add("/audio/pipewire/playback/signal-arrives-bit-exact", Fixture, NULL,

@@ -475,7 +475,7 @@ static void test_no_server(void)
     g_setenv("PULSE_SERVER", server, TRUE);
     a = vsnd_audio_new("pulse", "vm", &err);
     g_assert_null(a);
-    g_assert_error(err, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
+    g_assert_error(err, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_CONNECTION_REFUSED);
     g_assert_nonnull(strstr(err->message, "cannot connect to the PulseAudio server"));
     atu_rmdir(dir);
 }

@@ -74,7 +74,7 @@ static void test_parse_invalid(void)
         g_autoptr(GError) err = NULL;
 
         g_assert_false(vsnd_audio_parse_spec(cases[i].spec, &name, &opts, &err));
-        g_assert_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+        g_assert_error(err, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT);
         if (!strstr(err->message, cases[i].needle))
             g_error("spec \"%s\": message \"%s\" lacks \"%s\"", cases[i].spec, err->message,
                     cases[i].needle);
@@ -129,17 +129,17 @@ static void test_unknown(void)
         gint code;
     } cases[] = {
         { "nosuch", "unknown audio driver \"nosuch\" (known: auto, null, wav, alsa, pulse, "
-                    "pipewire)", G_IO_ERROR_NOT_FOUND },
+                    "pipewire)", VSND_AUDIO_ERROR_NOT_FOUND },
         { "null,colour=red", "unknown option \"colour\" for audio driver \"null\" (known: clock)",
-          G_IO_ERROR_INVALID_ARGUMENT },
+          VSND_AUDIO_ERROR_INVALID_ARGUMENT },
         { "wav,device=x", "unknown option \"device\" for audio driver \"wav\" (known: dir, path, "
-                          "in, tone, clock)", G_IO_ERROR_INVALID_ARGUMENT },
-        { "null,clock=sundial", "clock must be", G_IO_ERROR_INVALID_ARGUMENT },
-        { "auto,server=x", "takes no options", G_IO_ERROR_INVALID_ARGUMENT },
-        { "wav,tone=-5", "not a frequency", G_IO_ERROR_INVALID_ARGUMENT },
-        { "wav,tone=440,in=x.wav", "not both", G_IO_ERROR_INVALID_ARGUMENT },
-        { "wav,in=/nonexistent/x.wav", "cannot read input file", G_IO_ERROR_NOT_FOUND },
-        { "wav,dir=/nonexistent/dir", "is not a directory", G_IO_ERROR_NOT_FOUND },
+                          "in, tone, clock)", VSND_AUDIO_ERROR_INVALID_ARGUMENT },
+        { "null,clock=sundial", "clock must be", VSND_AUDIO_ERROR_INVALID_ARGUMENT },
+        { "auto,server=x", "takes no options", VSND_AUDIO_ERROR_INVALID_ARGUMENT },
+        { "wav,tone=-5", "not a frequency", VSND_AUDIO_ERROR_INVALID_ARGUMENT },
+        { "wav,tone=440,in=x.wav", "not both", VSND_AUDIO_ERROR_INVALID_ARGUMENT },
+        { "wav,in=/nonexistent/x.wav", "cannot read input file", VSND_AUDIO_ERROR_NOT_FOUND },
+        { "wav,dir=/nonexistent/dir", "is not a directory", VSND_AUDIO_ERROR_NOT_FOUND },
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -147,7 +147,7 @@ static void test_unknown(void)
         g_autoptr(VsndAudio) a = vsnd_audio_new(cases[i].spec, "vm", &err);
 
         g_assert_null(a);
-        g_assert_error(err, G_IO_ERROR, cases[i].code);
+        g_assert_error(err, VSND_AUDIO_ERROR, cases[i].code);
         if (!strstr(err->message, cases[i].needle))
             g_error("spec \"%s\": message \"%s\" lacks \"%s\"", cases[i].spec, err->message,
                     cases[i].needle);
@@ -167,7 +167,7 @@ static void test_missing_module(void)
         g_autofree char *want = g_strdup_printf("audio driver \"%s\" is not installed: module "
                                                 "%s/%s.so not found", names[i], dir, names[i]);
         g_assert_null(a);
-        g_assert_error(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+        g_assert_error(err, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_FOUND);
         if (!strstr(err->message, want))
             g_error("message \"%s\" lacks \"%s\"", err->message, want);
     }
@@ -180,7 +180,7 @@ static void test_missing_module(void)
         g_assert_true(g_file_set_contents(path, "not an ELF file", -1, NULL));
         a = vsnd_audio_new("alsa", "vm", &err);
         g_assert_null(a);
-        g_assert_error(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+        g_assert_error(err, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_FOUND);
         g_assert_nonnull(strstr(err->message, "cannot be loaded from"));
         g_assert_nonnull(strstr(err->message, "alsa.so"));
     }
@@ -221,7 +221,7 @@ static void test_bad_abi(void)
     g_setenv("VSND_DRIVERDIR", dir, TRUE);
     a = vsnd_audio_new("pulse", "vm", &err);
     g_assert_null(a);
-    g_assert_error(err, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+    g_assert_error(err, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED);
     g_assert_nonnull(strstr(err->message, "ABI version 1001, this daemon needs 1"));
     if (old)
         g_setenv("VSND_DRIVERDIR", old, TRUE);

@@ -291,7 +291,7 @@ static void test_reopen_and_naming(void)
     p.stream_id = 2;
     s2 = vsnd_audio_open(one, &p, &atu_events, &ev, &err);
     g_assert_null(s2);
-    g_assert_error(err, G_IO_ERROR, G_IO_ERROR_BUSY);
+    g_assert_error(err, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_BUSY);
     vsnd_audio_close(one, s);
     atu_rmdir(dir);
 }
@@ -345,7 +345,7 @@ static void test_capture_file(void)
     p.rate = VIRTIO_SND_PCM_RATE_48000;
     s = vsnd_audio_open(a, &p, &atu_events, &ev, &err);
     g_assert_null(s);
-    g_assert_error(err, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+    g_assert_error(err, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED);
     g_assert_nonnull(strstr(err->message, "wants S16, 48000 Hz, 2 channels"));
     g_assert_nonnull(strstr(err->message, "holds S16, 22050 Hz, 2 channels"));
     g_clear_error(&err);
@@ -356,7 +356,7 @@ static void test_capture_file(void)
         g_autofree char *spec = g_strdup_printf("wav,%s", opts);
         g_autoptr(VsndAudio) b = vsnd_audio_new(spec, "vm", &err);
         g_assert_null(b);
-        g_assert_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+        g_assert_error(err, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_DATA);
     }
     atu_rmdir(dir);
 }

@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -28,6 +29,12 @@ static const char *daemon_path(void)
 
     g_assert_nonnull(p);
     return p;
+}
+
+/* A daemon must never outlive a failed test: it would hold the TAP pipe. */
+static void die_with_test(gpointer data)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
 typedef struct {
@@ -61,6 +68,7 @@ static int run_sync(const char *const *extra, char **out, char **err, const char
 
     for (const char *const *e = env; e && *e; e += 2)
         g_subprocess_launcher_setenv(l, e[0], e[1], TRUE);
+    g_subprocess_launcher_set_child_setup(l, die_with_test, NULL, NULL);
     g_ptr_array_add(argv, (char *)daemon_path());
     for (const char *const *a = extra; *a; a++)
         g_ptr_array_add(argv, (char *)*a);
@@ -83,6 +91,7 @@ static GSubprocess *spawn_daemon(GSubprocessLauncher *l, const char *const *extr
     for (const char *const *a = extra; *a; a++)
         g_ptr_array_add(argv, (char *)*a);
     g_ptr_array_add(argv, NULL);
+    g_subprocess_launcher_set_child_setup(l, die_with_test, NULL, NULL);
     p = g_subprocess_launcher_spawnv(l, (const char *const *)argv->pdata, &error);
     g_assert_no_error(error);
     return p;

@@ -297,7 +297,7 @@ static void test_dirty_log(void)
  * blobs are refused without harm. */
 static void test_device_state(void)
 {
-    if (!vd_require())
+    if (!vd_require_pending("device-state save/load in the sound device (snd-migrate, issue 6)"))
         return;
     g_autoptr(VdProc) vd = spawn();
     g_autoptr(GError) err = NULL;
@@ -392,6 +392,12 @@ static void bad_size_vring_num(SgGuest *sg)
 {
     uint32_t idx = 0;
     raw(sg, FF_SET_VRING_NUM, &idx, 4, NULL, 0);
+}
+
+static void bad_size_vring_num_long(SgGuest *sg)
+{
+    uint32_t p[4] = { 0, 64, 0, 0 };
+    raw(sg, FF_SET_VRING_NUM, p, sizeof(p), NULL, 0);
 }
 
 static void bad_size_set_features(SgGuest *sg)
@@ -586,6 +592,7 @@ static void bad_ring_size_huge(SgGuest *sg) { vring_state(sg, FF_SET_VRING_NUM, 
 static const BadCase bad_cases[] = {
     { "bad-size/payload-size-too-large", 1, bad_size_too_large },
     { "bad-size/set-vring-num-short", 1, bad_size_vring_num },
+    { "bad-size/set-vring-num-long", 1, bad_size_vring_num_long },
     { "bad-size/set-features-short", 1, bad_size_set_features },
     { "bad-size/get-vring-base-empty", 2, bad_size_get_vring_base },
     { "bad-size/mem-table-nregions-beyond-payload", 1, bad_mem_nregions_beyond_payload },
@@ -798,6 +805,215 @@ static void test_broken(gconstpointer data)
     assert_serves(vd);
 }
 
+
+/* ---------------- hostile but not necessarily malformed ---------------- */
+
+/* Ring addresses outside the memory table: the daemon may drop the
+ * connection or mark the device broken; it must not crash, and it must
+ * serve the next front-end. */
+static void test_vring_addr_unmapped(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(VdProc) vd = spawn();
+    g_autoptr(GError) err = NULL;
+    SgOpts o;
+    sg_opts_init(&o);
+    g_autoptr(SgGuest) sg = sg_connect(vd, &o, &err);
+    g_assert_no_error(err);
+    g_assert_true(ff_realize(sg->ff, &err));
+    g_assert_no_error(err);
+    FgVqOpts vo = { .size = 64 };
+    for (unsigned int i = 0; i < 4; i++)
+        sg->vq[i] = fg_vq_new(sg->mem, &vo);
+    g_assert_true(ff_set_mem_table(sg->ff, sg->mem, &err));
+    g_assert_no_error(err);
+    vring_state(sg, FF_SET_VRING_NUM, 0, 64);
+    vring_state(sg, FF_SET_VRING_BASE, 0, 0);
+    /* from here on the daemon may hang up at any moment: sends may fail */
+    struct vhost_vring_addr a = { .index = 0, .desc_user_addr = 0x1000, .used_user_addr = 0x2000,
+                                  .avail_user_addr = 0x3000 };
+    uint64_t v = 0;
+    int kfd = fg_vq_kick_fd(sg->vq[0]), cfd = fg_vq_call_fd(sg->vq[0]);
+    struct vhost_vring_state en = { 0, 1 };
+    if (ff_send(sg->ff, FF_SET_VRING_ADDR, false, &a, sizeof(a), NULL, 0) == 0 &&
+        ff_send(sg->ff, FF_SET_VRING_KICK, false, &v, 8, &kfd, 1) == 0 &&
+        ff_send(sg->ff, FF_SET_VRING_CALL, false, &v, 8, &cfd, 1) == 0 &&
+        ff_send(sg->ff, FF_SET_VRING_ENABLE, false, &en, sizeof(en), NULL, 0) == 0)
+        fg_vq_kick(sg->vq[0]);
+    /* either still answering or hung up: both are fine */
+    uint64_t f;
+    if (!ff_get_u64(sg->ff, FF_GET_FEATURES, &f, &err))
+        g_clear_error(&err);
+    g_clear_pointer(&sg, sg_free);
+    assert_serves(vd);
+}
+
+/* QEMU re-sends the memory table while the rings run (memory hotplug):
+ * the rings keep working across the remapping. */
+static void test_mem_table_replaced_while_running(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(VdProc) vd = spawn();
+    g_autoptr(GError) err = NULL;
+    g_autoptr(SgGuest) sg = sg_connect(vd, NULL, &err);
+    g_assert_no_error(err);
+    g_assert_true(sg_boot(sg, &err));
+    g_assert_no_error(err);
+    for (unsigned int round = 0; round < 3; round++) {
+        g_assert_true(ff_set_mem_table(sg->ff, sg->mem, &err));
+        g_assert_no_error(err);
+        uint32_t st;
+        g_autofree struct virtio_snd_pcm_info *info = g_new0(struct virtio_snd_pcm_info, sg->streams);
+        g_assert_true(sg_query_info(sg, VIRTIO_SND_R_PCM_INFO, 0, sg->streams, sizeof(*info),
+                                    info, &st, &err));
+        g_assert_no_error(err);
+        g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+        g_assert_cmpmem(info, sizeof(*info) * sg->streams, sg->pcm, sizeof(*info) * sg->streams);
+    }
+}
+
+/* Half a header, then hang up; then a header promising a payload that
+ * never comes, then hang up: the next front-end is served. */
+static void test_truncated_then_hangup(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(VdProc) vd = spawn();
+    g_autoptr(GError) err = NULL;
+    for (unsigned int k = 0; k < 2; k++) {
+        g_autoptr(FfConn) ff = vd_connect(vd, &err);
+        g_assert_no_error(err);
+        if (k == 0) {
+            g_assert_cmpint(ff_send_bytes(ff, "\x01\x00\x00\x00\x01", 5, NULL, 0), ==, 0);
+        } else {
+            uint8_t part[4] = { 0 };
+            g_assert_cmpint(ff_send_full(ff, FF_SET_FEATURES, FF_VERSION, 8, part, 4, NULL, 0), ==, 0);
+        }
+        g_usleep(50 * 1000);
+    }
+    assert_serves(vd);
+}
+
+/* Thousands of kicks with nothing available on every queue: no crash,
+ * everything still answered, and the daemon goes idle afterwards. */
+static void test_kick_storm(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(VdProc) vd = spawn();
+    g_autoptr(GError) err = NULL;
+    g_autoptr(SgGuest) sg = sg_connect(vd, NULL, &err);
+    g_assert_no_error(err);
+    g_assert_true(sg_boot(sg, &err));
+    g_assert_no_error(err);
+    for (unsigned int i = 0; i < 20000; i++)
+        fg_vq_kick(sg->vq[i % 4]);
+    uint32_t st;
+    struct virtio_snd_pcm_info info;
+    g_assert_true(sg_query_info(sg, VIRTIO_SND_R_PCM_INFO, 0, 1, sizeof(info), &info, &st, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+    g_usleep(200 * 1000);
+    double c0 = vd_cpu_seconds(vd);
+    g_usleep(G_USEC_PER_SEC);
+    g_assert_cmpfloat(vd_cpu_seconds(vd) - c0, <, 0.2);
+    /* the un-kicked event buffers were never consumed */
+    g_assert_cmpuint(sg_event_free(sg), ==, sg->opts.queue_size);
+}
+
+
+/* GET_VRING_BASE with tx messages queued and playing: every buffer the
+ * device took is completed by the time it answers (vhost-user.rst
+ * GET_VRING_BASE "must complete all inflight I/O"), promptly. */
+static void stop_completes(gconstpointer param)
+{
+    bool packed = GPOINTER_TO_INT(param);
+    if (!vd_require())
+        return;
+    g_autoptr(VdProc) vd = spawn();
+    g_autoptr(GError) err = NULL;
+    SgOpts o;
+    sg_opts_init(&o);
+    o.packed = packed;
+    g_autoptr(SgGuest) sg = sg_connect(vd, &o, &err);
+    g_assert_no_error(err);
+    if (packed) {
+        uint64_t f;
+        g_assert_true(ff_get_u64(sg->ff, FF_GET_FEATURES, &f, &err));
+        if (!(f & (1ull << VF_RING_PACKED))) {
+            g_test_skip("daemon does not offer VIRTIO_F_RING_PACKED");
+            return;
+        }
+    }
+    g_assert_true(sg_boot(sg, &err));
+    g_assert_no_error(err);
+    uint32_t st;
+    g_assert_true(sg_pcm_set_params(sg, 0, 4800 * 8, 4800, 2, VIRTIO_SND_PCM_FMT_S16,
+                                    VIRTIO_SND_PCM_RATE_48000, 0, &st, &err));
+    g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+    g_assert_true(sg_pcm_cmd(sg, VIRTIO_SND_R_PCM_PREPARE, 0, &st, &err));
+    g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+    g_autofree uint8_t *data = g_malloc0(4800);
+    for (unsigned int i = 0; i < 8; i++)
+        g_assert_cmpint(sg_tx_submit(sg, sg_io_msg_new(sg, 0, false, 4800), data, false), ==, 0);
+    g_assert_true(sg_pcm_cmd(sg, VIRTIO_SND_R_PCM_START, 0, &st, &err));
+    g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+    g_assert_nonnull(sg_io_wait(sg, false, 2000));
+    gint64 t0 = g_get_monotonic_time();
+    uint32_t bases[4];
+    g_assert_true(ff_stop(sg->ff, bases, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, G_USEC_PER_SEC);
+    uint32_t tx = bases[VIRTIO_SND_VQ_TX];
+    if (packed) {
+        /* next avail == next used (and the same wrap counters) */
+        g_assert_cmphex(tx & 0xffff, ==, tx >> 16);
+    } else {
+        g_assert_cmpuint(tx, ==, fg_vq_used_idx(sg->vq[VIRTIO_SND_VQ_TX]));
+        g_assert_cmpuint(bases[VIRTIO_SND_VQ_CONTROL], ==,
+                         fg_vq_used_idx(sg->vq[VIRTIO_SND_VQ_CONTROL]));
+    }
+}
+
+/* All rings stopped: no used-ring writes, no interrupts, while messages
+ * are still answered; after the restart the pending request is served. */
+static void test_suspended(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(VdProc) vd = spawn();
+    g_autoptr(GError) err = NULL;
+    g_autoptr(SgGuest) sg = sg_connect(vd, NULL, &err);
+    g_assert_no_error(err);
+    g_assert_true(sg_boot(sg, &err));
+    g_assert_no_error(err);
+    uint32_t bases[4];
+    g_assert_true(ff_suspend(sg->ff, bases, &err));
+    g_assert_no_error(err);
+    fg_vq_clear_call(sg->vq[VIRTIO_SND_VQ_CONTROL]);
+    uint16_t used = fg_vq_used_idx(sg->vq[VIRTIO_SND_VQ_CONTROL]);
+    struct virtio_snd_query_info q = {
+        .hdr.code = htole32(VIRTIO_SND_R_PCM_INFO), .count = htole32(1), .size = htole32(32),
+    };
+    SgCtl *c = sg_ctl_submit(sg, &q, sizeof(q), NULL, 0, 32, &err);
+    g_assert_no_error(err);
+    fg_vq_kick(sg->vq[VIRTIO_SND_VQ_CONTROL]);
+    g_assert_false(fg_vq_wait_call(sg->vq[VIRTIO_SND_VQ_CONTROL], 300));
+    g_assert_cmpuint(fg_vq_used_idx(sg->vq[VIRTIO_SND_VQ_CONTROL]), ==, used);
+    uint64_t f;
+    g_assert_true(ff_get_u64(sg->ff, FF_GET_FEATURES, &f, &err));   /* still answering */
+    g_assert_no_error(err);
+    /* resume: the same rings from where they stopped */
+    g_assert_true(ff_start(sg->ff, sg->mem, sg->vq, bases, &err));
+    g_assert_no_error(err);
+    g_assert_true(sg_ctl_wait(sg, c, 2000, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(sg_ctl_status(sg, c), ==, VIRTIO_SND_S_OK);
+    sg_ctl_release(c);
+}
+
 /* ---------------- connection churn ---------------- */
 
 static int settle_fds(VdProc *vd, int want)
@@ -918,6 +1134,17 @@ int main(int argc, char **argv)
         g_autofree char *n = g_strdup_printf("/integration/proto/broken/%s", broken_cases[i].name);
         g_test_add_data_func(n, &broken_cases[i], test_broken);
     }
+    g_test_add_func("/integration/proto/hostile/vring-addr-unmapped", test_vring_addr_unmapped);
+    g_test_add_func("/integration/proto/hostile/mem-table-replaced-while-running",
+                    test_mem_table_replaced_while_running);
+    g_test_add_func("/integration/proto/hostile/truncated-message-then-hangup",
+                    test_truncated_then_hangup);
+    g_test_add_func("/integration/proto/hostile/kick-storm-on-empty-rings", test_kick_storm);
+    g_test_add_data_func("/integration/proto/stop/get-vring-base-completes-inflight/split",
+                         GINT_TO_POINTER(0), stop_completes);
+    g_test_add_data_func("/integration/proto/stop/get-vring-base-completes-inflight/packed",
+                         GINT_TO_POINTER(1), stop_completes);
+    g_test_add_func("/integration/proto/stop/suspended-means-suspended", test_suspended);
     g_test_add_func("/integration/proto/reconnect/1000-cycles", test_reconnect_cycles);
     g_test_add_func("/integration/proto/process/sigterm-exits-0", test_sigterm);
     g_test_add_func("/integration/proto/process/fd-mode", test_fd_mode);

@@ -25,7 +25,7 @@
 #include <glib.h>
 
 #include "snd/snd-ctl.h"
-#include "snd/snd-log.h"
+#include "guest-log.h"
 
 typedef uint32_t (*CtlHandler)(const SndCtlCtx *ctx, uint32_t code, const uint8_t *req,
                                size_t req_len, uint8_t *out, size_t cap, size_t *ret_len);
@@ -119,15 +119,15 @@ static uint32_t query_info(const SndCtlCtx *ctx, uint32_t code, const uint8_t *r
         break;
     }
     if ((uint64_t)start + count > items) {
-        snd_guest_error("%s: items %u + %u beyond %u", what, start, count, items);
+        vsnd_guest_error("%s: items %u + %u beyond %u", what, start, count, items);
         return VIRTIO_SND_S_BAD_MSG;
     }
     if (size < min_size || size > SND_CTL_MAX_INFO_SIZE) {
-        snd_guest_error("%s: entry size %u out of range", what, size);
+        vsnd_guest_error("%s: entry size %u out of range", what, size);
         return VIRTIO_SND_S_BAD_MSG;
     }
     if ((uint64_t)count * size > cap) {
-        snd_guest_error("%s: %u entries of %u bytes do not fit the response (%zu)", what, count,
+        vsnd_guest_error("%s: %u entries of %u bytes do not fit the response (%zu)", what, count,
                         size, cap);
         return VIRTIO_SND_S_BAD_MSG;
     }
@@ -149,13 +149,13 @@ static uint32_t jack_remap(const SndCtlCtx *ctx, uint32_t code, const uint8_t *r
     uint32_t status;
 
     if (jack >= snd_info_jacks(ctx->info)) {
-        snd_guest_error("JACK_REMAP: jack id %u out of range (%u jacks)", jack,
+        vsnd_guest_error("JACK_REMAP: jack id %u out of range (%u jacks)", jack,
                         snd_info_jacks(ctx->info));
         return VIRTIO_SND_S_BAD_MSG;
     }
     status = snd_info_jack_remap(ctx->info, jack, assoc, seq);
     if (status != VIRTIO_SND_S_OK) {
-        snd_guest_error("JACK_REMAP: jack %u: association %u / sequence %u out of range", jack,
+        vsnd_guest_error("JACK_REMAP: jack %u: association %u / sequence %u out of range", jack,
                         assoc, seq);
     }
     return status;
@@ -202,7 +202,7 @@ static bool ctl_id_ok(const SndCtlCtx *ctx, const char *what, uint32_t id)
     uint32_t n = snd_kctl_count(ctx->kctl);
 
     if (id >= n) {
-        snd_guest_error("%s: control id %u out of range (%u controls)", what, id, n);
+        vsnd_guest_error("%s: control id %u out of range (%u controls)", what, id, n);
         return false;
     }
     return true;
@@ -291,24 +291,24 @@ size_t snd_ctl_handle(const SndCtlCtx *ctx, const uint8_t *req, size_t req_len, 
     size_t payload = 0;
 
     if (resp_len < hdr) {
-        snd_guest_error("control request without room for a status (%zu bytes)", resp_len);
+        vsnd_guest_error("control request without room for a status (%zu bytes)", resp_len);
         return 0;
     }
     if (req_len < hdr) {
-        snd_guest_error("control request of %zu bytes", req_len);
+        vsnd_guest_error("control request of %zu bytes", req_len);
         status = VIRTIO_SND_S_BAD_MSG;
         goto out;
     }
     code = le32_at(req, 0);
     r = lookup(code);
     if (!r) {
-        snd_guest_error("unknown control request 0x%08x", code);
+        vsnd_guest_error("unknown control request 0x%08x", code);
         status = VIRTIO_SND_S_NOT_SUPP;
     } else if (r->ctls && (!ctx->ctls || !ctx->kctl)) {
-        snd_guest_error("%s without VIRTIO_SND_F_CTLS", r->name);
+        vsnd_guest_error("%s without VIRTIO_SND_F_CTLS", r->name);
         status = VIRTIO_SND_S_NOT_SUPP;
     } else if (req_len < r->min_len) {
-        snd_guest_error("%s: request of %zu bytes, need %zu", r->name, req_len, r->min_len);
+        vsnd_guest_error("%s: request of %zu bytes, need %zu", r->name, req_len, r->min_len);
         status = VIRTIO_SND_S_BAD_MSG;
     } else {
         status = r->handler(ctx, code, req, req_len, resp + hdr,

@@ -62,7 +62,7 @@
 #include "snd/snd-event.h"
 #include "snd/snd-info.h"
 #include "snd/snd-kctl.h"
-#include "snd/snd-log.h"
+#include "guest-log.h"
 #include "snd/snd-migrate.h"
 #include "snd/snd-pcm.h"
 
@@ -185,7 +185,7 @@ static void flush_events(SndDev *snd)
         }
         in_len = vu_iov_size(elem->in_sg, elem->in_num);
         if (in_len < sizeof(ev)) {
-            snd_guest_error("event queue: buffer of %zu bytes", in_len);
+            vsnd_guest_error("event queue: buffer of %zu bytes", in_len);
             vu_queue_push(dev, vq, elem, 0);
         } else {
             vu_iov_from_buf(elem->in_sg, elem->in_num, 0, &ev, sizeof(ev));
@@ -395,7 +395,7 @@ static void handle_io(SndDev *snd, unsigned int qidx)
             g_hash_table_insert(snd->rx_seq, elem, GSIZE_TO_POINTER(snd->rx_next_seq++));
         }
         if (!msg->valid) {
-            snd_guest_error("%s: %s", tx ? "tx" : "rx", error);
+            vsnd_guest_error("%s: %s", tx ? "tx" : "rx", error);
             status = VIRTIO_SND_S_BAD_MSG;
         } else {
             status = snd_pcm_submit(snd->pcm, msg);

@@ -19,7 +19,7 @@
 
 #include "snd/snd-format.h"
 #include "snd/snd-kctl.h"
-#include "snd/snd-log.h"
+#include "guest-log.h"
 
 typedef enum {
     KCTL_VOLUME,
@@ -231,12 +231,12 @@ uint32_t snd_kctl_enum_items(const SndKctl *kctl, uint32_t id, uint8_t *out, siz
     size_t need;
 
     if (e->type != VIRTIO_SND_CTL_TYPE_ENUMERATED) {
-        snd_guest_error("CTL_ENUM_ITEMS: control %u is not enumerated", id);
+        vsnd_guest_error("CTL_ENUM_ITEMS: control %u is not enumerated", id);
         return VIRTIO_SND_S_BAD_MSG;
     }
     need = (size_t)e->items->len * sizeof(struct vsnd_ctl_enum_item);
     if (cap < need) {
-        snd_guest_error("CTL_ENUM_ITEMS: control %u: response room %zu < %zu", id, cap, need);
+        vsnd_guest_error("CTL_ENUM_ITEMS: control %u: response room %zu < %zu", id, cap, need);
         return VIRTIO_SND_S_BAD_MSG;
     }
     memset(out, 0, need);
@@ -267,11 +267,11 @@ uint32_t snd_kctl_read(const SndKctl *kctl, uint32_t id, uint8_t *out, size_t ca
     size_t need = value_bytes(e);
 
     if (!has_access(e, VIRTIO_SND_CTL_ACCESS_READ)) {
-        snd_guest_error("CTL_READ: control %u is not readable", id);
+        vsnd_guest_error("CTL_READ: control %u is not readable", id);
         return VIRTIO_SND_S_NOT_SUPP;
     }
     if (cap < need) {
-        snd_guest_error("CTL_READ: control %u: response room %zu < %zu", id, cap, need);
+        vsnd_guest_error("CTL_READ: control %u: response room %zu < %zu", id, cap, need);
         return VIRTIO_SND_S_BAD_MSG;
     }
     memset(&v, 0, sizeof(v));
@@ -336,11 +336,11 @@ uint32_t snd_kctl_write(SndKctl *kctl, uint32_t id, const uint8_t *value, size_t
     bool changed = false;
 
     if (!has_access(e, VIRTIO_SND_CTL_ACCESS_WRITE)) {
-        snd_guest_error("CTL_WRITE: control %u is not writable", id);
+        vsnd_guest_error("CTL_WRITE: control %u is not writable", id);
         return VIRTIO_SND_S_NOT_SUPP;
     }
     if (len < value_bytes(e)) {
-        snd_guest_error("CTL_WRITE: control %u: value of %zu bytes, need %zu", id, len,
+        vsnd_guest_error("CTL_WRITE: control %u: value of %zu bytes, need %zu", id, len,
                         value_bytes(e));
         return VIRTIO_SND_S_BAD_MSG;
     }
@@ -350,7 +350,7 @@ uint32_t snd_kctl_write(SndKctl *kctl, uint32_t id, const uint8_t *value, size_t
         memcpy(&le, value + c * 4, 4);
         nv[c] = (int32_t)GUINT32_FROM_LE(le);
         if (!value_ok(e, nv[c])) {
-            snd_guest_error("CTL_WRITE: control %u: value %" G_GINT64_FORMAT
+            vsnd_guest_error("CTL_WRITE: control %u: value %" G_GINT64_FORMAT
                             " outside %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT, id, nv[c],
                             e->min, e->max);
             return VIRTIO_SND_S_BAD_MSG;
@@ -376,7 +376,7 @@ uint32_t snd_kctl_tlv_read(const SndKctl *kctl, uint32_t id, uint8_t *out, size_
     uint32_t tlv[4];
 
     if (!has_access(e, VIRTIO_SND_CTL_ACCESS_TLV_READ)) {
-        snd_guest_error("CTL_TLV_READ: control %u has no readable metadata", id);
+        vsnd_guest_error("CTL_TLV_READ: control %u has no readable metadata", id);
         return VIRTIO_SND_S_NOT_SUPP;
     }
     /* ALSA dB scale: min -63.50 dB, 0.50 dB steps, the minimum mutes. */
@@ -398,7 +398,7 @@ uint32_t snd_kctl_tlv_write(SndKctl *kctl, uint32_t id, uint32_t code, const uin
                                                              : VIRTIO_SND_CTL_ACCESS_TLV_WRITE;
 
     if (!has_access(e, bit)) {
-        snd_guest_error("CTL_TLV_%s: control %u does not accept it",
+        vsnd_guest_error("CTL_TLV_%s: control %u does not accept it",
                         code == VIRTIO_SND_R_CTL_TLV_COMMAND ? "COMMAND" : "WRITE", id);
         return VIRTIO_SND_S_NOT_SUPP;
     }

@@ -46,7 +46,7 @@
 
 #include "audio/pcm-format.h"
 #include "snd/snd-format.h"
-#include "snd/snd-log.h"
+#include "guest-log.h"
 #include "snd/snd-pcm.h"
 
 /* How long a released playback stream may drain before it is closed. */
@@ -872,7 +872,7 @@ static uint32_t params_check(const SndPcmStream *st, const SndPcmParams *p)
     uint32_t status = params_verdict(st, p, &why);
 
     if (status != VIRTIO_SND_S_OK) {
-        snd_guest_error("stream %u: SET_PARAMS refused (format %u rate %u channels %u "
+        vsnd_guest_error("stream %u: SET_PARAMS refused (format %u rate %u channels %u "
                         "features 0x%x buffer %u period %u): %s", st->id, p->format, p->rate,
                         p->channels, p->features, p->buffer_bytes, p->period_bytes, why);
     }
@@ -895,12 +895,12 @@ uint32_t snd_pcm_set_params(SndPcm *pcm, const struct virtio_snd_pcm_set_params 
     uint32_t status;
 
     if (id >= pcm->n) {
-        snd_guest_error("SET_PARAMS: stream id %u out of range (%u streams)", id, pcm->n);
+        vsnd_guest_error("SET_PARAMS: stream id %u out of range (%u streams)", id, pcm->n);
         return VIRTIO_SND_S_BAD_MSG;
     }
     st = &pcm->streams[id];
     if (!snd_pcm_transition(st->state, SND_PCM_CMD_SET_PARAMS, &to)) {
-        snd_guest_error("stream %u: SET_PARAMS refused in state %s", id,
+        vsnd_guest_error("stream %u: SET_PARAMS refused in state %s", id,
                         snd_pcm_state_name(st->state));
         return VIRTIO_SND_S_BAD_MSG;
     }
@@ -929,13 +929,13 @@ uint32_t snd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
         return VIRTIO_SND_S_BAD_MSG;
     }
     if (id >= pcm->n) {
-        snd_guest_error("%s: stream id %u out of range (%u streams)", snd_pcm_cmd_name(cmd), id,
+        vsnd_guest_error("%s: stream id %u out of range (%u streams)", snd_pcm_cmd_name(cmd), id,
                         pcm->n);
         return VIRTIO_SND_S_BAD_MSG;
     }
     st = &pcm->streams[id];
     if (!snd_pcm_transition(st->state, cmd, &to)) {
-        snd_guest_error("stream %u: %s refused in state %s", id, snd_pcm_cmd_name(cmd),
+        vsnd_guest_error("stream %u: %s refused in state %s", id, snd_pcm_cmd_name(cmd),
                         snd_pcm_state_name(st->state));
         return VIRTIO_SND_S_BAD_MSG;
     }
@@ -1001,21 +1001,21 @@ uint32_t snd_pcm_submit(SndPcm *pcm, SndIoMsg *msg)
     SndPcmStream *st;
 
     if (msg->stream_id >= pcm->n) {
-        snd_guest_error("%s: stream id %u out of range (%u streams)", q, msg->stream_id, pcm->n);
+        vsnd_guest_error("%s: stream id %u out of range (%u streams)", q, msg->stream_id, pcm->n);
         return VIRTIO_SND_S_BAD_MSG;
     }
     st = &pcm->streams[msg->stream_id];
     if (msg->tx != (st->dir == VSND_DIR_OUTPUT)) {
-        snd_guest_error("%s: stream %u has the other direction", q, st->id);
+        vsnd_guest_error("%s: stream %u has the other direction", q, st->id);
         return VIRTIO_SND_S_BAD_MSG;
     }
     if (!state_open(st->state)) {
-        snd_guest_error("%s: stream %u is not prepared (state %s)", q, st->id,
+        vsnd_guest_error("%s: stream %u is not prepared (state %s)", q, st->id,
                         snd_pcm_state_name(st->state));
         return VIRTIO_SND_S_BAD_MSG;
     }
     if (msg->data_len > st->params.buffer_bytes) {
-        snd_guest_error("%s: stream %u: message of %zu bytes exceeds the buffer (%u)", q, st->id,
+        vsnd_guest_error("%s: stream %u: message of %zu bytes exceeds the buffer (%u)", q, st->id,
                         msg->data_len, st->params.buffer_bytes);
         return VIRTIO_SND_S_BAD_MSG;
     }

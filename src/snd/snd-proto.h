@@ -36,8 +36,7 @@
 /* Frame rates added by VIRTIO 1.4. */
 #define VIRTIO_SND_PCM_RATE_12000 14
 #define VIRTIO_SND_PCM_RATE_24000 15
-/* Number of rate / format codes (bits 0..N-1); spelled exactly as in
- * audio/pcm-format.h so that both headers may meet in one file. */
+/* Number of rate / format codes (bits 0..N-1). */
 #define VSND_PCM_RATE_COUNT (VIRTIO_SND_PCM_RATE_24000 + 1)
 #define VSND_PCM_FMT_COUNT (VIRTIO_SND_PCM_FMT_IEC958_SUBFRAME + 1)
 /* PCM features: SHMEM_HOST (0) .. EVT_XRUNS (4). */

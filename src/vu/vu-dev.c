@@ -137,29 +137,6 @@ unsigned int vu_queue_size(const VuVirtq *vq)
     return vq->num;
 }
 
-void vu_dev_guest_error(VuDev *dev, const char *fmt, ...)
-{
-    gint64 now = g_get_monotonic_time();
-    g_autofree char *msg = NULL;
-    va_list ap;
-
-    if (now - dev->gerr_window > G_USEC_PER_SEC) {
-        if (dev->gerr_count > 10) {
-            g_log(VU_GUEST_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
-                  "%u guest/front-end error message(s) suppressed", dev->gerr_count - 10);
-        }
-        dev->gerr_window = now;
-        dev->gerr_count = 0;
-    }
-    if (++dev->gerr_count > 10) {
-        return;
-    }
-    va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_log(VU_GUEST_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "%s", msg);
-}
-
 void vu_dev_set_broken(VuDev *dev, const char *fmt, ...)
 {
     g_autofree char *msg = NULL;
@@ -169,7 +146,7 @@ void vu_dev_set_broken(VuDev *dev, const char *fmt, ...)
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     if (!dev->broken) {
-        vu_dev_guest_error(dev, "device broken, needs reset: %s", msg);
+        vsnd_guest_error("device broken, needs reset: %s", msg);
     }
     dev->broken = true;
     if (vu_dev_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_STATUS)) {
@@ -297,7 +274,7 @@ static int h_set_features(VuDev *dev, VuMsg *msg, int *reply_fd)
     uint64_t f = msg->payload.u64;
 
     if (f & ~offered) {
-        vu_dev_guest_error(dev, "front-end acked features 0x%" G_GINT64_MODIFIER
+        vsnd_guest_error("front-end acked features 0x%" G_GINT64_MODIFIER
                            "x we did not offer; ignoring them", f & ~offered);
         f &= offered;
     }
@@ -353,7 +330,7 @@ static int h_set_mem_table(VuDev *dev, VuMsg *msg, int *reply_fd)
         int r = vu_mem_add(&mem, &msg->payload.memory.regions[i], msg->fds[i]);
 
         if (r < 0) {
-            vu_dev_guest_error(dev, "SET_MEM_TABLE region %u rejected: %s", i, g_strerror(-r));
+            vsnd_guest_error("SET_MEM_TABLE region %u rejected: %s", i, g_strerror(-r));
             vu_mem_clear(&mem);
             return r == -EINVAL || r == -ENOSPC ? -EPROTO : r;
         }
@@ -374,7 +351,7 @@ static int h_add_mem_reg(VuDev *dev, VuMsg *msg, int *reply_fd)
     int r = vu_mem_add(&dev->mem, &msg->payload.memreg.region, msg->fds[0]);
 
     if (r < 0) {
-        vu_dev_guest_error(dev, "ADD_MEM_REG rejected: %s", g_strerror(-r));
+        vsnd_guest_error("ADD_MEM_REG rejected: %s", g_strerror(-r));
         return r == -EINVAL || r == -ENOSPC ? -EPROTO : r;
     }
     vu_dev_remap_rings(dev);
@@ -386,7 +363,7 @@ static int h_rem_mem_reg(VuDev *dev, VuMsg *msg, int *reply_fd)
     int r = vu_mem_remove(&dev->mem, &msg->payload.memreg.region);
 
     if (r < 0) {
-        vu_dev_guest_error(dev, "REM_MEM_REG: no such region");
+        vsnd_guest_error("REM_MEM_REG: no such region");
         return r;
     }
     vu_dev_remap_rings(dev);
@@ -504,7 +481,7 @@ static int h_set_protocol_features(VuDev *dev, VuMsg *msg, int *reply_fd)
     uint64_t f = msg->payload.u64;
 
     if (f & ~vu_protocol_features) {
-        vu_dev_guest_error(dev, "front-end set protocol features 0x%" G_GINT64_MODIFIER
+        vsnd_guest_error("front-end set protocol features 0x%" G_GINT64_MODIFIER
                            "x we did not offer; ignoring them", f & ~vu_protocol_features);
     }
     dev->protocol_features = f & vu_protocol_features;
@@ -565,7 +542,7 @@ static int h_get_inflight_fd(VuDev *dev, VuMsg *msg, int *reply_fd)
     int r = vu_inflight_get(dev, &msg->payload.inflight, reply_fd);
 
     if (r < 0) {
-        vu_dev_guest_error(dev, "GET_INFLIGHT_FD failed: %s", g_strerror(-r));
+        vsnd_guest_error("GET_INFLIGHT_FD failed: %s", g_strerror(-r));
         memset(&msg->payload.inflight, 0, sizeof(msg->payload.inflight));
     }
     msg->hdr.size = size;
@@ -687,7 +664,7 @@ bool vu_dev_dispatch(VuDev *dev)
         return false;
     }
     if (r < 0) {
-        vu_dev_guest_error(dev, "vhost-user receive failed: %s", g_strerror(-r));
+        vsnd_guest_error("vhost-user receive failed: %s", g_strerror(-r));
         return false;
     }
     need_reply = msg.hdr.flags & VHOST_USER_NEED_REPLY_MASK;
@@ -696,7 +673,7 @@ bool vu_dev_dispatch(VuDev *dev)
 
     r = vu_msg_validate(&msg, dev->num_queues, &why);
     if (r == -ENOSYS) {
-        vu_dev_guest_error(dev, "unsupported request %s (%u) ignored",
+        vsnd_guest_error("unsupported request %s (%u) ignored",
                            vu_msg_request_name(msg.hdr.request), msg.hdr.request);
         vu_msg_close_fds(&msg);
         if (need_reply) {
@@ -706,7 +683,7 @@ bool vu_dev_dispatch(VuDev *dev)
         return true;
     }
     if (r < 0) {
-        vu_dev_guest_error(dev, "malformed %s (size %u, %u fds): %s; dropping connection",
+        vsnd_guest_error("malformed %s (size %u, %u fds): %s; dropping connection",
                            vu_msg_request_name(msg.hdr.request), msg.hdr.size, msg.fd_num, why);
         vu_msg_close_fds(&msg);
         return false;
@@ -715,7 +692,7 @@ bool vu_dev_dispatch(VuDev *dev)
     hr = vu_handlers[msg.hdr.request](dev, &msg, &reply_fd);
     vu_msg_close_fds(&msg);
     if (hr == -EPROTO) {
-        vu_dev_guest_error(dev, "invalid %s; dropping connection",
+        vsnd_guest_error("invalid %s; dropping connection",
                            vu_msg_request_name(msg.hdr.request));
         if (reply_fd >= 0) {
             close(reply_fd);

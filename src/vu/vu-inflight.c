@@ -276,7 +276,7 @@ static void vu_inflight_split_start(VuVirtq *vq, VuQueueRegionSplit *r)
         uint16_t head = r->last_batch_head;
 
         if (batch > vq->num) {
-            vu_dev_guest_error(vq->dev, "inflight region of queue %u is inconsistent; discarding it",
+            vsnd_guest_error("inflight region of queue %u is inconsistent; discarding it",
                                vq->idx);
             vu_inflight_split_init(vq, r);
             return;
@@ -366,7 +366,7 @@ static void vu_inflight_packed_start(VuVirtq *vq, VuQueueRegionPacked *r)
             uint16_t cnt = r->desc[i].num;
 
             if (cnt == 0 || cnt > vq->num || total + cnt > vq->num) {
-                vu_dev_guest_error(vq->dev, "inflight region of queue %u is inconsistent; discarding it",
+                vsnd_guest_error("inflight region of queue %u is inconsistent; discarding it",
                                vq->idx);
                 vu_inflight_packed_init(vq, r);
                 return;
@@ -470,7 +470,7 @@ bool vu_inflight_packed_pop(VuVirtq *vq, const struct vring_packed_desc *descs, 
         uint16_t fh = r->free_head;
 
         if (fh >= vq->num) {
-            vu_dev_guest_error(vq->dev, "inflight free list of queue %u exhausted", vq->idx);
+            vsnd_guest_error("inflight free list of queue %u exhausted", vq->idx);
             return false;
         }
         if (k == 0) {

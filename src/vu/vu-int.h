@@ -12,6 +12,7 @@
 #include <glib.h>
 #include <linux/virtio_ring.h>
 
+#include "guest-log.h"
 #include "vu-dev.h"
 #include "vu-log.h"
 #include "vu-mem.h"
@@ -26,8 +27,6 @@
 
 #define VU_STATUS_NEEDS_RESET 0x40
 
-/* Separate, rate-limited channel for mistakes of the guest or front-end. */
-#define VU_GUEST_LOG_DOMAIN "vsnd-guest"
 
 /* A popped element with the core's bookkeeping; elem must stay first. */
 typedef struct VuElemPriv {
@@ -130,8 +129,6 @@ struct VuDev {
     int poll_fd;               /* timerfd for kick-less rings */
 
     /* Rate limit for guest-error logs. */
-    gint64 gerr_window;
-    unsigned int gerr_count;
 
     /* Scratch for chain walking. */
     struct iovec *scratch_out;
@@ -140,7 +137,6 @@ struct VuDev {
 };
 
 /* vu-dev.c */
-void vu_dev_guest_error(VuDev *dev, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 bool vu_dev_has_protocol_feature(const VuDev *dev, unsigned int bit);
 void vu_dev_update_poll(VuDev *dev);
 

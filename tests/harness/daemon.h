@@ -78,14 +78,20 @@ int vd_threads(const VdProc *vd);
 /*
  * vd_require() - may an integration test run now?
  * Skips the current test (g_test_skip, with the reason) and returns false
- * when $VSND_DAEMON is missing or integration tests are switched off
- * (VSND_INTEGRATION=0; see VD_INTEGRATION_DEFAULT in daemon.c).
+ * when $VSND_DAEMON is missing, is a placeholder that prints no
+ * --print-capabilities JSON, or VSND_INTEGRATION=0.  VSND_INTEGRATION=1
+ * runs them against any daemon.
  */
 bool vd_require(void);
+/* Like vd_require(), for a test that waits on a daemon feature not landed
+ * yet (@what says which): runs only with VSND_TEST_PENDING=1. */
+bool vd_require_pending(const char *what);
 /* Default daemon arguments for tests: the null audio driver. */
 extern const char *const vd_default_args[];
 /* vd_spawn(VD_LISTEN_SOCKET, vd_default_args + @extra) and wait for the
- * socket. */
+ * socket.  A daemon started this way that is still running at vd_free()
+ * gets SIGTERM and must exit with status 0 and no sanitizer report
+ * (ASan/LSan/UBSan) on stderr, else the test fails there. */
 VdProc *vd_spawn_ready(const char *const *extra, GError **error);
 
 struct FfConn;

@@ -357,7 +357,8 @@ SgCtl *sg_ctl_submit(SgGuest *sg, const void *req, size_t req_len, const void *e
     segs[n++] = (FgSeg){ c->resp_gpa, 4, true };
     if (resp_len)
         segs[n++] = (FgSeg){ c->resp_gpa + 4, resp_len, true };
-    FgAddOpts ao = { .indirect = sg->indirect && n > 1 };
+    FgAddOpts ao = { .indirect = sg->indirect && (n > 1 || sg->opts.max_seg),
+                     .max_seg = sg->opts.max_seg };
     int r = fg_vq_add(sg->vq[VIRTIO_SND_VQ_CONTROL], segs, n, &ao, c);
     if (r < 0) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "control queue full (%d)", r);
@@ -491,7 +492,7 @@ static int sg_io_submit(SgGuest *sg, SgIoMsg *m, bool no_kick)
     }
     segs[n++] = (FgSeg){ m->status_gpa, sizeof(struct virtio_snd_pcm_status), true };
     unsigned int q = m->capture ? VIRTIO_SND_VQ_RX : VIRTIO_SND_VQ_TX;
-    FgAddOpts ao = { .indirect = sg->indirect };
+    FgAddOpts ao = { .indirect = sg->indirect, .max_seg = sg->opts.max_seg };
     int r = fg_vq_add(sg->vq[q], segs, n, &ao, m);
     if (r < 0)
         return r;

@@ -65,6 +65,9 @@ typedef struct SgOpts {
     int ctl_timeout_ms;       /* default SG_DEFAULT_TIMEOUT_MS */
     bool skip_probe;          /* boot stops after DRIVER_OK + event fill */
     bool controls;            /* ack F_CTLS (QEMU controls=on, config 16) */
+    uint32_t max_seg;         /* cut every control and I/O descriptor at this
+                               * many bytes (headers and status included):
+                               * valid framing Linux never uses (0: off) */
 } SgOpts;
 
 /* One control request in flight. */
