@@ -10,7 +10,6 @@
 
 #include <string.h>
 
-#include <gio/gio.h>
 #include <glib.h>
 
 #include "snd/snd-format.h"
@@ -183,14 +182,14 @@ static GBytes *save(Dev *dev)
 }
 
 /* Load must fail and leave @dev byte-for-byte as it was. */
-static void refused(Dev *dev, const void *data, size_t len, GIOErrorEnum code)
+static void refused(Dev *dev, const void *data, size_t len, SndMigrateError code)
 {
     g_autoptr(GBytes) before = save(dev);
     g_autoptr(GBytes) after = NULL;
     g_autoptr(GError) err = NULL;
 
     g_assert_false(snd_migrate_load(&dev->d, data, len, &err));
-    g_assert_error(err, G_IO_ERROR, (gint)code);
+    g_assert_error(err, SND_MIGRATE_ERROR, (gint)code);
     g_test_message("refused: %s", err->message);
     after = save(dev);
     g_assert_true(g_bytes_equal(before, after));
@@ -389,9 +388,9 @@ static void test_truncated(void)
     const uint8_t *data = g_bytes_get_data(blob, &len);
 
     for (gsize n = 0; n < len; n += (n < 64 ? 1 : 7)) {
-        refused(b, data, n, G_IO_ERROR_INVALID_DATA);
+        refused(b, data, n, SND_MIGRATE_ERROR_INVALID);
     }
-    refused(b, data, len - 1, G_IO_ERROR_INVALID_DATA);
+    refused(b, data, len - 1, SND_MIGRATE_ERROR_INVALID);
     dev_free(a);
     dev_free(b);
 }
@@ -404,7 +403,7 @@ static void test_wrong_magic(void)
     g_autoptr(GBytes) bad = make_blob("VSNDSTAX", SND_MIGRATE_VERSION,
                                       SND_MIGRATE_COMPAT_VERSION, g_variant_dict_end(d));
 
-    refused(a, g_bytes_get_data(bad, NULL), g_bytes_get_size(bad), G_IO_ERROR_INVALID_DATA);
+    refused(a, g_bytes_get_data(bad, NULL), g_bytes_get_size(bad), SND_MIGRATE_ERROR_INVALID);
     dev_free(a);
 }
 
@@ -436,7 +435,7 @@ static void test_future_version(void)
                                             SND_MIGRATE_VERSION + 2, g_variant_dict_end(d2));
 
         refused(b, g_bytes_get_data(newer, NULL), g_bytes_get_size(newer),
-                G_IO_ERROR_NOT_SUPPORTED);
+                SND_MIGRATE_ERROR_UNSUPPORTED);
     }
     dev_free(a);
     dev_free(b);
@@ -453,10 +452,10 @@ static void test_compat_newer(void)
                                       SND_MIGRATE_VERSION + 1, g_variant_dict_end(d));
     g_autoptr(GBytes) nonsense = make_blob(SND_MIGRATE_MAGIC, 1, 2, g_variant_dict_end(d2));
 
-    refused(a, g_bytes_get_data(bad, NULL), g_bytes_get_size(bad), G_IO_ERROR_NOT_SUPPORTED);
+    refused(a, g_bytes_get_data(bad, NULL), g_bytes_get_size(bad), SND_MIGRATE_ERROR_UNSUPPORTED);
     /* compat above its own version is inconsistent */
     refused(a, g_bytes_get_data(nonsense, NULL), g_bytes_get_size(nonsense),
-            G_IO_ERROR_INVALID_DATA);
+            SND_MIGRATE_ERROR_INVALID);
     dev_free(a);
 }
 
@@ -473,14 +472,14 @@ static void test_stream_id_out_of_range(void)
     good_streams(r);
     r[2] = r[0];
     three = blob_streams(blob, r, 3);
-    refused(a, g_bytes_get_data(three, NULL), g_bytes_get_size(three), G_IO_ERROR_INVALID_DATA);
+    refused(a, g_bytes_get_data(three, NULL), g_bytes_get_size(three), SND_MIGRATE_ERROR_INVALID);
     one = blob_streams(blob, r, 1);
-    refused(a, g_bytes_get_data(one, NULL), g_bytes_get_size(one), G_IO_ERROR_INVALID_DATA);
+    refused(a, g_bytes_get_data(one, NULL), g_bytes_get_size(one), SND_MIGRATE_ERROR_INVALID);
     /* a pending event naming a stream this device does not have */
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(uu)"));
     g_variant_builder_add(&b, "(uu)", VIRTIO_SND_EVT_PCM_XRUN, 2u);
     ev = blob_with(blob, "events", g_variant_builder_end(&b));
-    refused(a, g_bytes_get_data(ev, NULL), g_bytes_get_size(ev), G_IO_ERROR_INVALID_DATA);
+    refused(a, g_bytes_get_data(ev, NULL), g_bytes_get_size(ev), SND_MIGRATE_ERROR_INVALID);
     dev_free(a);
 }
 
@@ -517,7 +516,7 @@ static void e_channels_zero(StreamRec *r) { r[0].channels = 0; }
 static void e_channels_many(StreamRec *r) { r[0].channels = 9; }
 static void e_buffer_huge(StreamRec *r) { r[0].buffer = r[0].period = 64u * 1024 * 1024; }
 
-static void run_edits(const Edit *edits, unsigned int n, GIOErrorEnum code)
+static void run_edits(const Edit *edits, unsigned int n, SndMigrateError code)
 {
     Dev *a = busy_dev();
     g_autoptr(GBytes) blob = save(a);
@@ -565,7 +564,7 @@ static void test_impossible_state(void)
         e_channels_zero, e_buffer_huge,
     };
 
-    run_edits(edits, G_N_ELEMENTS(edits), G_IO_ERROR_INVALID_DATA);
+    run_edits(edits, G_N_ELEMENTS(edits), SND_MIGRATE_ERROR_INVALID);
 }
 
 static void test_topology(void)
@@ -575,9 +574,9 @@ static void test_topology(void)
     Dev *four = dev_new(4);
     g_autoptr(GBytes) blob = save(a);
 
-    run_edits(edits, G_N_ELEMENTS(edits), G_IO_ERROR_NOT_SUPPORTED);
+    run_edits(edits, G_N_ELEMENTS(edits), SND_MIGRATE_ERROR_UNSUPPORTED);
     /* a device with another number of streams is not ours */
-    refused(four, g_bytes_get_data(blob, NULL), g_bytes_get_size(blob), G_IO_ERROR_NOT_SUPPORTED);
+    refused(four, g_bytes_get_data(blob, NULL), g_bytes_get_size(blob), SND_MIGRATE_ERROR_UNSUPPORTED);
     dev_free(four);
     dev_free(a);
 }
@@ -596,8 +595,8 @@ static void test_format_bit_64(void)
     };
     static const Edit unsupported[] = { e_format_not_offered, e_channels_many };
 
-    run_edits(edits, G_N_ELEMENTS(edits), G_IO_ERROR_INVALID_DATA);
-    run_edits(unsupported, G_N_ELEMENTS(unsupported), G_IO_ERROR_INVALID_DATA);
+    run_edits(edits, G_N_ELEMENTS(edits), SND_MIGRATE_ERROR_INVALID);
+    run_edits(unsupported, G_N_ELEMENTS(unsupported), SND_MIGRATE_ERROR_INVALID);
 }
 
 static void test_other_fields(void)
@@ -612,7 +611,7 @@ static void test_other_fields(void)
     g_variant_builder_add(&b, "(uub)", 1u, 1u, TRUE);
     g_variant_builder_add(&b, "(uub)", 16u, 0u, TRUE);
     jack = blob_with(blob, "jacks", g_variant_builder_end(&b));
-    refused(a, g_bytes_get_data(jack, NULL), g_bytes_get_size(jack), G_IO_ERROR_INVALID_DATA);
+    refused(a, g_bytes_get_data(jack, NULL), g_bytes_get_size(jack), SND_MIGRATE_ERROR_INVALID);
 
     /* control values outside the element's range, or the wrong count */
     {
@@ -625,7 +624,7 @@ static void test_other_fields(void)
                                   g_variant_new_fixed_array(G_VARIANT_TYPE_INT64, v, 1, 8));
         }
         ctl = blob_with(blob, "controls", g_variant_builder_end(&c));
-        refused(a, g_bytes_get_data(ctl, NULL), g_bytes_get_size(ctl), G_IO_ERROR_INVALID_DATA);
+        refused(a, g_bytes_get_data(ctl, NULL), g_bytes_get_size(ctl), SND_MIGRATE_ERROR_INVALID);
         v[0] = 1;
         g_variant_builder_init(&c, G_VARIANT_TYPE("a(ax)"));
         for (uint32_t i = 0; i < snd_kctl_count(a->kctl); i++) {
@@ -634,27 +633,27 @@ static void test_other_fields(void)
         }
         ctl_count = blob_with(blob, "controls", g_variant_builder_end(&c));
         refused(a, g_bytes_get_data(ctl_count, NULL), g_bytes_get_size(ctl_count),
-                G_IO_ERROR_INVALID_DATA);
+                SND_MIGRATE_ERROR_INVALID);
     }
     missing = blob_with(blob, "jacks", NULL);
     refused(a, g_bytes_get_data(missing, NULL), g_bytes_get_size(missing),
-            G_IO_ERROR_INVALID_DATA);
+            SND_MIGRATE_ERROR_INVALID);
     wrong = blob_with(blob, "features", g_variant_new_uint32(1));
-    refused(a, g_bytes_get_data(wrong, NULL), g_bytes_get_size(wrong), G_IO_ERROR_INVALID_DATA);
+    refused(a, g_bytes_get_data(wrong, NULL), g_bytes_get_size(wrong), SND_MIGRATE_ERROR_INVALID);
     topo = blob_with(blob, "topology", g_variant_new("(uuuu)", 2u, 2u, 2u, 99u));
-    refused(a, g_bytes_get_data(topo, NULL), g_bytes_get_size(topo), G_IO_ERROR_NOT_SUPPORTED);
+    refused(a, g_bytes_get_data(topo, NULL), g_bytes_get_size(topo), SND_MIGRATE_ERROR_UNSUPPORTED);
     feat = blob_with(blob, "features", g_variant_new_uint64(1ull << 5));
-    refused(a, g_bytes_get_data(feat, NULL), g_bytes_get_size(feat), G_IO_ERROR_NOT_SUPPORTED);
+    refused(a, g_bytes_get_data(feat, NULL), g_bytes_get_size(feat), SND_MIGRATE_ERROR_UNSUPPORTED);
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(uu)"));
     g_variant_builder_add(&b, "(uu)", 0x1234u, 0u);
     code = blob_with(blob, "events", g_variant_builder_end(&b));
-    refused(a, g_bytes_get_data(code, NULL), g_bytes_get_size(code), G_IO_ERROR_INVALID_DATA);
+    refused(a, g_bytes_get_data(code, NULL), g_bytes_get_size(code), SND_MIGRATE_ERROR_INVALID);
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(uu)"));
     for (unsigned int i = 0; i <= SND_EVENT_QUEUE_MAX; i++) {
         g_variant_builder_add(&b, "(uu)", (guint32)VIRTIO_SND_EVT_JACK_CONNECTED, 0u);
     }
     many = blob_with(blob, "events", g_variant_builder_end(&b));
-    refused(a, g_bytes_get_data(many, NULL), g_bytes_get_size(many), G_IO_ERROR_INVALID_DATA);
+    refused(a, g_bytes_get_data(many, NULL), g_bytes_get_size(many), SND_MIGRATE_ERROR_INVALID);
     dev_free(a);
 }
 
@@ -667,7 +666,7 @@ static void test_oversized(void)
 
     /* a valid blob followed by a mountain of padding */
     memcpy(big, g_bytes_get_data(blob, NULL), g_bytes_get_size(blob));
-    refused(a, big, len, G_IO_ERROR_INVALID_DATA);
+    refused(a, big, len, SND_MIGRATE_ERROR_INVALID);
     dev_free(a);
 }
 

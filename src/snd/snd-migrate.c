@@ -90,7 +90,6 @@
 #include <unistd.h>
 
 #define G_LOG_DOMAIN "vsnd-snd"
-#include <gio/gio.h>
 #include <glib-unix.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -120,6 +119,8 @@ struct SndMigrateState {
     uint32_t nevents;
     struct virtio_snd_event *events;
 };
+
+G_DEFINE_QUARK(vsnd-migrate-error-quark, snd_migrate_error)
 
 /* ---- save ----------------------------------------------------------------- */
 
@@ -256,7 +257,7 @@ static bool bad(GError **error, const char *fmt, ...)
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "device state: %s", msg);
+    g_set_error(error, SND_MIGRATE_ERROR, SND_MIGRATE_ERROR_INVALID, "device state: %s", msg);
     return false;
 }
 
@@ -327,7 +328,7 @@ static bool parse_payload(const SndMigrateDev *d, SndMigrateState *s, GError **e
     }
     s->features = g_variant_get_uint64(features);
     if (s->features & dev_mask & ~d->offered) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        g_set_error(error, SND_MIGRATE_ERROR, SND_MIGRATE_ERROR_UNSUPPORTED,
                     "device state: negotiated device features 0x%" G_GINT64_MODIFIER
                     "x are not offered here (0x%" G_GINT64_MODIFIER "x)",
                     s->features & dev_mask, d->offered);
@@ -336,7 +337,7 @@ static bool parse_payload(const SndMigrateDev *d, SndMigrateState *s, GError **e
     g_variant_get(topo, "(uuuu)", &nstreams, &njacks, &nchmaps, &ncontrols);
     if (nstreams != snd_pcm_count(d->pcm) || njacks != snd_info_jacks(d->info) ||
         nchmaps != snd_info_chmaps(d->info) || ncontrols != want_controls) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        g_set_error(error, SND_MIGRATE_ERROR, SND_MIGRATE_ERROR_UNSUPPORTED,
                     "device state: topology %u streams, %u jacks, %u chmaps, %u controls "
                     "differs from this device's %u, %u, %u, %u", nstreams, njacks, nchmaps,
                     ncontrols, snd_pcm_count(d->pcm), snd_info_jacks(d->info),
@@ -375,7 +376,7 @@ static bool parse_payload(const SndMigrateDev *d, SndMigrateState *s, GError **e
                       &snap->params.features, &channels, &format, &rate, &snap->gain, &mute,
                       &carry);
         if (dir != (guint8)snd_pcm_direction(d->pcm, i)) {
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+            g_set_error(error, SND_MIGRATE_ERROR, SND_MIGRATE_ERROR_UNSUPPORTED,
                         "device state: stream %u has the other direction here", i);
             return false;
         }
@@ -469,7 +470,7 @@ SndMigrateState *snd_migrate_parse(const SndMigrateDev *d, const void *data, siz
         return NULL;
     }
     if (compat > SND_MIGRATE_VERSION) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        g_set_error(error, SND_MIGRATE_ERROR, SND_MIGRATE_ERROR_UNSUPPORTED,
                     "device state: format %u needs a reader of format %u or newer; this "
                     "back-end reads format %u", version, compat, SND_MIGRATE_VERSION);
         return NULL;

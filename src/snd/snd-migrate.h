@@ -44,12 +44,20 @@ typedef struct SndMigrateDev {
 
 typedef struct SndMigrateState SndMigrateState;
 
+/* Why a state was refused (GError domain SND_MIGRATE_ERROR). */
+typedef enum {
+    SND_MIGRATE_ERROR_INVALID,     /* malformed, corrupted or inconsistent */
+    SND_MIGRATE_ERROR_UNSUPPORTED, /* newer format, or not this topology */
+} SndMigrateError;
+#define SND_MIGRATE_ERROR (snd_migrate_error_quark())
+GQuark snd_migrate_error_quark(void);
+
 /* Return: the serialized state (never NULL). */
 GBytes *snd_migrate_save(const SndMigrateDev *d);
 /*
  * snd_migrate_parse() - check an untrusted blob against @d.
- * Return: the parsed state, or NULL with @error (G_IO_ERROR_INVALID_DATA,
- * or G_IO_ERROR_NOT_SUPPORTED for a newer format we cannot read or a
+ * Return: the parsed state, or NULL with @error (SND_MIGRATE_ERROR_INVALID,
+ * or SND_MIGRATE_ERROR_UNSUPPORTED for a newer format we cannot read or a
  * topology that is not ours).  Nothing in @d changes.
  */
 SndMigrateState *snd_migrate_parse(const SndMigrateDev *d, const void *data, size_t len,
