@@ -216,6 +216,7 @@ void vsnd_config_free(VsndConfig *cfg)
     g_free(cfg->socket_path);
     g_free(cfg->driver);
     g_free(cfg->name);
+    g_free(cfg->state_file);
     g_free(cfg);
 }
 
@@ -224,7 +225,7 @@ VsndConfig *vsnd_options_parse(int *argc, char ***argv, gboolean *ret_exit, GErr
     g_autoptr(VsndConfig) cfg = g_new0(VsndConfig, 1);
     g_autofree char *socket_path = NULL;
     g_autofree char *fd_text = NULL, *streams_text = NULL, *jacks_text = NULL, *chmaps_text = NULL;
-    g_autofree char *driver = NULL, *name = NULL;
+    g_autofree char *driver = NULL, *name = NULL, *state_file = NULL;
     g_auto(GStrv) stream_opts = NULL;
     gboolean print_caps = FALSE, verbose = FALSE, version = FALSE, controls = FALSE;
     guint64 v;
@@ -251,6 +252,8 @@ VsndConfig *vsnd_options_parse(int *argc, char ***argv, gboolean *ret_exit, GErr
          N_("NAME[,KEY=VALUE...]")},
         {"name", 'n', 0, G_OPTION_ARG_STRING, &name,
          N_("How the virtual machine is labelled in the host's mixer"), N_("TEXT")},
+        {"state-file", 0, 0, G_OPTION_ARG_FILENAME, &state_file,
+         N_("Keep the device state in PATH so that a restarted daemon resumes the streams"), N_("PATH")},
         {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log debug messages"), NULL},
         {"version", 'V', 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL},
         {NULL},
@@ -337,6 +340,12 @@ VsndConfig *vsnd_options_parse(int *argc, char ***argv, gboolean *ret_exit, GErr
         return NULL;
     }
     cfg->name = name ? g_steal_pointer(&name) : g_strdup(VSND_DEFAULT_NAME);
+
+    if (state_file && !*state_file) {
+        g_set_error_literal(error, VSND_OPTIONS_ERROR, 1, _("Invalid value for --state-file: empty path"));
+        return NULL;
+    }
+    cfg->state_file = g_steal_pointer(&state_file);
 
     return g_steal_pointer(&cfg);
 }

@@ -36,6 +36,7 @@ typedef struct VsndConfig {
     gboolean controls;        /* --controls: offer VIRTIO_SND_F_CTLS (QEMU controls=on) */
     char *driver;             /* --driver spec, default "auto" */
     char *name;               /* --name, default "vhost-user-snd" */
+    char *state_file;         /* --state-file: device state kept across a restart, or NULL */
     gboolean verbose;
     VsndStreamConfig *stream; /* streams entries */
 } VsndConfig;

@@ -69,16 +69,23 @@ static void rm_dir(char *dir)
     g_free(dir);
 }
 
-static VdProc *spawn(const char *driver)
+/* A daemon with the @driver spec, and a --state-file when @state_file. */
+static VdProc *spawn_with_state(const char *driver, const char *state_file)
 {
     g_autoptr(GError) err = NULL;
     g_autofree char *arg = g_strdup_printf("--driver=%s", driver);
-    const char *argv[] = { arg, NULL };
+    g_autofree char *state = state_file ? g_strdup_printf("--state-file=%s", state_file) : NULL;
+    const char *argv[] = { arg, state, NULL };
     VdProc *vd = vd_spawn(VD_LISTEN_SOCKET, argv, &err);
 
     g_assert_no_error(err);
     g_assert_true(vd_wait_socket(vd, WAIT_MS));
     return vd;
+}
+
+static VdProc *spawn(const char *driver)
+{
+    return spawn_with_state(driver, NULL);
 }
 
 static void ctl_ok(SgGuest *sg, uint32_t code, uint32_t sid)
@@ -737,8 +744,7 @@ static void test_restart(gconstpointer data)
         unsigned int before;
         GByteArray *all;
 
-        g_setenv("VSND_STATE_FILE", state_file, TRUE);
-        a = spawn(spec_a);
+        a = spawn_with_state(spec_a, state_file);
         sg_opts_init(&o);
         o.packed = packed;
         sg = sg_connect(a, &o, &err);
@@ -763,8 +769,7 @@ static void test_restart(gconstpointer data)
 
         /* QEMU: a new back-end, the same inflight region, rings from the
          * used index; the guest does not re-send SET_PARAMS/PREPARE/START */
-        b = spawn(spec_b);
-        g_unsetenv("VSND_STATE_FILE");
+        b = spawn_with_state(spec_b, state_file);
         FfConn *ff2 = vd_connect(b, &err);
         g_assert_no_error(err);
         ff_adopt_inflight(ff2, sg->ff);
@@ -830,9 +835,7 @@ static void test_reconnect(void)
         uint32_t bases[4];
         Player p = { 0 };
 
-        g_setenv("VSND_STATE_FILE", state_file, TRUE);
-        a = spawn(spec);
-        g_unsetenv("VSND_STATE_FILE");
+        a = spawn_with_state(spec, state_file);
         sg = sg_connect(a, NULL, &err);
         g_assert_no_error(err);
         ff_setup(sg->ff)->inflight = true;

@@ -42,7 +42,7 @@
  * element bookkeeping needs saving.  SET_DEVICE_STATE_FD is refused unless
  * the device is suspended.  A reset of a stopped device (QEMU's
  * SET_STATUS(0) after GET_VRING_BASE) parks the state for a SAVE that may
- * follow.  With $VSND_STATE_FILE the state is also written after every
+ * follow.  With --state-file the state is also written after every
  * control request and reset, and loaded by a new connection (with
  * INFLIGHT_SHMFD) when its first ring starts: the restart continuity of
  * snd-migrate.c.
@@ -143,7 +143,7 @@ static SndMigrateDev migrate_dev(SndDev *snd)
 /* Restart continuity: the state as of now, in the state file. */
 static void state_file_update(SndDev *snd)
 {
-    const char *path = snd_migrate_state_file();
+    const char *path = snd->cfg->state_file;
     SndMigrateDev d;
     g_autoptr(GBytes) blob = NULL;
 
@@ -463,7 +463,7 @@ static void snd_queue_kick(VuDev *dev, int qidx)
  * resubmitted message is looked at. */
 static void restart_restore(SndDev *snd)
 {
-    const char *path = snd_migrate_state_file();
+    const char *path = snd->cfg->state_file;
     g_autoptr(GBytes) blob = NULL;
     g_autoptr(GError) error = NULL;
     SndMigrateDev d;

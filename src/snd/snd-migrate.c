@@ -71,7 +71,7 @@
  * again, or the front-end reconnects, and hands the inflight region back):
  * the inflight region resubmits the messages in flight, but holds no
  * stream state.  The same blob is written to a state file
- * ($VSND_STATE_FILE; meant to be set by a --state-file option) after every
+ * (--state-file) after every
  * control request and every reset the front-end asked for (not the reset
  * of a disconnect); a new connection whose front-end negotiated
  * INFLIGHT_SHMFD loads it when its first ring starts, before any
@@ -709,13 +709,6 @@ void snd_migrate_xfer_free(SndMigrateXfer *x)
 }
 
 /* ---- state file ------------------------------------------------------------- */
-
-const char *snd_migrate_state_file(void)
-{
-    const char *p = g_getenv("VSND_STATE_FILE");
-
-    return p && *p ? p : NULL;
-}
 
 int snd_migrate_file_write(const char *path, GBytes *blob)
 {

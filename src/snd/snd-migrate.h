@@ -92,11 +92,6 @@ SndMigrateXfer *snd_migrate_xfer_load(int fd, SndMigrateLoaded loaded, void *opa
 int snd_migrate_xfer_result(SndMigrateXfer *x);
 void snd_migrate_xfer_free(SndMigrateXfer *x);
 
-/*
- * Restart continuity: the state file, $VSND_STATE_FILE (the lead's
- * --state-file=PATH is meant to set it).  Return: the path or NULL.
- */
-const char *snd_migrate_state_file(void);
 /* Replace @path atomically by @blob (temp file + rename).  0 or -errno. */
 int snd_migrate_file_write(const char *path, GBytes *blob);
 /* The file's content (at most SND_MIGRATE_MAX_BYTES), or NULL. */

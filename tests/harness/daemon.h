@@ -77,15 +77,12 @@ int vd_threads(const VdProc *vd);
 
 /*
  * vd_require() - may an integration test run now?
- * Skips the current test (g_test_skip, with the reason) and returns false
- * when $VSND_DAEMON is missing, is a placeholder that prints no
- * --print-capabilities JSON, or VSND_INTEGRATION=0.  VSND_INTEGRATION=1
- * runs them against any daemon.
+ * Returns false and fails the current test when $VSND_DAEMON is missing or
+ * does not answer --print-capabilities; skips it only when the user asked
+ * for that with VSND_INTEGRATION=0.  VSND_INTEGRATION=1 runs the tests
+ * against any daemon.
  */
 bool vd_require(void);
-/* Like vd_require(), for a test that waits on a daemon feature not landed
- * yet (@what says which): runs only with VSND_TEST_PENDING=1. */
-bool vd_require_pending(const char *what);
 /* Default daemon arguments for tests: the null audio driver. */
 extern const char *const vd_default_args[];
 /* vd_spawn(VD_LISTEN_SOCKET, vd_default_args + @extra) and wait for the
