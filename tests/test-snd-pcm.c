@@ -870,8 +870,17 @@ static void test_polling(void)
     g_assert_cmphex(set_params_full(fx, 0, 1u << VIRTIO_SND_PCM_F_MSG_POLLING,
                                     VIRTIO_SND_PCM_FMT_S16), ==, VIRTIO_SND_S_OK);
     g_assert_cmpint(fx->polling, ==, 0);
+    /* Polling costs wakeups: only while a stream runs.  What the guest
+     * queued before START is taken when START arrives. */
     cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
+    g_assert_cmpint(fx->polling, ==, 0);
+    cmd_ok(fx, 0, SND_PCM_CMD_START);
     g_assert_cmpint(fx->polling, ==, 1);
+    cmd_ok(fx, 0, SND_PCM_CMD_STOP);
+    g_assert_cmpint(fx->polling, ==, 0);
+    cmd_ok(fx, 0, SND_PCM_CMD_START);
+    g_assert_cmpint(fx->polling, ==, 1);
+    cmd_ok(fx, 0, SND_PCM_CMD_STOP);
     cmd_ok(fx, 0, SND_PCM_CMD_RELEASE);
     g_assert_cmpint(fx->polling, ==, 0);
     fx_free(fx);

@@ -599,7 +599,9 @@ static void update_polling(SndPcm *pcm)
     for (uint32_t i = 0; i < pcm->n && !on; i++) {
         const SndPcmStream *st = &pcm->streams[i];
 
-        on = st->has_params && state_open(st->state) &&
+        /* Only while running: what the guest queued before START (or
+         * before RELEASE) is taken when that control request arrives. */
+        on = st->has_params && st->state == SND_PCM_STATE_RUNNING &&
              (st->params.features & (1u << VIRTIO_SND_PCM_F_MSG_POLLING));
     }
     if (on != pcm->polling) {
