@@ -556,14 +556,16 @@ static snd_pcm_sframes_t avail_or_error(VsndAudioStream *s)
     return avail;
 }
 
-static ssize_t alsa_write(VsndAudioStream *s, const struct iovec *iov, unsigned int iovcnt)
+/*
+ * What read and write check first: the direction, a size that can ever
+ * fit, a present device and room (or data) for all @frames now; otherwise
+ * ask for ready() once there is.  Return: 0, -EAGAIN or -errno.
+ */
+static int io_ready(VsndAudioStream *s, VsndDirection dir, snd_pcm_uframes_t frames)
 {
-    size_t len = vsnd_iov_size(iov, iovcnt);
-    snd_pcm_uframes_t frames = len / s->frame_bytes;
-    snd_pcm_sframes_t avail, w;
-    uint8_t *buf;
+    snd_pcm_sframes_t avail;
 
-    if (s->dir != VSND_DIR_OUTPUT)
+    if (s->dir != dir)
         return -EBADF;
     if (frames == 0 || frames > s->buffer_frames)
         return -EINVAL; /* less than a frame, or would never fit the buffer */
@@ -571,17 +573,30 @@ static ssize_t alsa_write(VsndAudioStream *s, const struct iovec *iov, unsigned 
         return -ENODEV;
     avail = avail_or_error(s);
     if (avail < 0)
-        return avail;
+        return (int)avail;
     if ((snd_pcm_uframes_t)avail < frames) {
         s->need_ready = true;
         watch(s, true);
         return -EAGAIN;
     }
+    return 0;
+}
+
+static ssize_t alsa_write(VsndAudioStream *s, const struct iovec *iov, unsigned int iovcnt)
+{
+    size_t len = vsnd_iov_size(iov, iovcnt);
+    snd_pcm_uframes_t frames = len / s->frame_bytes;
+    snd_pcm_sframes_t w;
+    uint8_t *buf;
+    int r = io_ready(s, VSND_DIR_OUTPUT, frames);
+
+    if (r < 0)
+        return r;
     buf = bounce(s, len);
     vsnd_iov_to_buf(iov, iovcnt, 0, buf, len);
     w = snd_pcm_writei(s->pcm, buf, frames);
     if (w < 0) {
-        int r = handle_error(s, (int)w);
+        r = handle_error(s, (int)w);
         if (r < 0)
             return r;
         w = snd_pcm_writei(s->pcm, buf, frames);
@@ -601,23 +616,11 @@ static ssize_t alsa_read(VsndAudioStream *s, const struct iovec *iov, unsigned i
 {
     size_t len = vsnd_iov_size(iov, iovcnt);
     snd_pcm_uframes_t frames = len / s->frame_bytes;
-    snd_pcm_sframes_t avail, r;
+    snd_pcm_sframes_t r = io_ready(s, VSND_DIR_INPUT, frames);
     uint8_t *buf;
 
-    if (s->dir != VSND_DIR_INPUT)
-        return -EBADF;
-    if (frames == 0 || frames > s->buffer_frames)
-        return -EINVAL; /* less than a frame, or would never fit the buffer */
-    if (s->lost)
-        return -ENODEV;
-    avail = avail_or_error(s);
-    if (avail < 0)
-        return avail;
-    if ((snd_pcm_uframes_t)avail < frames) {
-        s->need_ready = true;
-        watch(s, true);
-        return -EAGAIN;
-    }
+    if (r < 0)
+        return r;
     buf = bounce(s, len);
     r = snd_pcm_readi(s->pcm, buf, frames);
     if (r < 0)
