@@ -107,6 +107,11 @@ VdProc *vd_spawn(VdListen listen, const char *const *argv, GError **error)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        /* Files a driver writes by default (wav's stream-N.wav) land in
+         * the private directory, which vd_free() removes, never in the
+         * build tree. */
+        if (chdir(vd->tmpdir) < 0)
+            _exit(126);
         execv(av[0], av);
         _exit(127);
     }
