@@ -634,6 +634,7 @@ static gboolean xfer_ready(gint fd, GIOCondition cond, gpointer data)
 static SndMigrateXfer *xfer_new(int fd, bool save)
 {
     SndMigrateXfer *x = g_new0(SndMigrateXfer, 1);
+    /* fd < 0 fails here with EBADF: an already finished, failed transfer. */
     int fl = fcntl(fd, F_GETFL);
 
     x->fd = fd;
@@ -649,32 +650,16 @@ static SndMigrateXfer *xfer_new(int fd, bool save)
 
 SndMigrateXfer *snd_migrate_xfer_save(int fd, GBytes *blob)
 {
-    SndMigrateXfer *x;
+    SndMigrateXfer *x = xfer_new(fd, true);
 
-    if (fd < 0) {
-        x = g_new0(SndMigrateXfer, 1);
-        x->fd = -1;
-        x->in = g_byte_array_new();
-        xfer_end(x, -EBADF);
-        return x;
-    }
-    x = xfer_new(fd, true);
     x->out = g_bytes_ref(blob);
     return x;
 }
 
 SndMigrateXfer *snd_migrate_xfer_load(int fd, SndMigrateLoaded loaded, void *opaque)
 {
-    SndMigrateXfer *x;
+    SndMigrateXfer *x = xfer_new(fd, false);
 
-    if (fd < 0) {
-        x = g_new0(SndMigrateXfer, 1);
-        x->fd = -1;
-        x->in = g_byte_array_new();
-        xfer_end(x, -EBADF);
-        return x;
-    }
-    x = xfer_new(fd, false);
     x->loaded = loaded;
     x->opaque = opaque;
     return x;
