@@ -40,7 +40,7 @@
 #include <string.h>
 
 #include "audio/audio.h"
-#include "audio/iov-util.h"
+#include "iov-util.h"
 #include "audio/pcm-format.h"
 
 #define RETRY_MS 1000

@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "audio/iov-util.h"
+#include "iov-util.h"
 
 typedef struct VsndRing {
     uint8_t *buf;

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "audio/builtin.h"
-#include "audio/iov-util.h"
+#include "iov-util.h"
 #include "audio/paced.h"
 #include "audio/pcm-format.h"
 

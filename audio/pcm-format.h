@@ -46,6 +46,27 @@ static inline uint32_t vsnd_pcm_rate_hz(unsigned int rate)
     return rate < VSND_PCM_RATE_COUNT ? hz[rate] : 0;
 }
 
+/* The VIRTIO_SND_PCM_RATE_* code of @hz.  Return: the code, or -1. */
+static inline int vsnd_pcm_rate_from_hz(uint32_t hz)
+{
+    for (unsigned int r = 0; r < VSND_PCM_RATE_COUNT; r++) {
+        if (vsnd_pcm_rate_hz(r) == hz)
+            return (int)r;
+    }
+    return -1;
+}
+
+/* The spec's name of a VIRTIO_SND_PCM_FMT_* code ("S16"), or "?". */
+static inline const char *vsnd_pcm_format_name(unsigned int fmt)
+{
+    static const char *const names[VSND_PCM_FMT_COUNT] = {
+        "IMA_ADPCM", "MU_LAW", "A_LAW", "S8", "U8", "S16", "U16", "S18_3", "U18_3",
+        "S20_3", "U20_3", "S24_3", "U24_3", "S20", "U20", "S24", "U24", "S32", "U32",
+        "FLOAT", "FLOAT64", "DSD_U8", "DSD_U16", "DSD_U32", "IEC958_SUBFRAME",
+    };
+    return fmt < VSND_PCM_FMT_COUNT ? names[fmt] : "?";
+}
+
 /**
  * vsnd_pcm_format_bits() - physical width of one sample, in bits.
  * @fmt: a VIRTIO_SND_PCM_FMT_* code; any value is accepted.

@@ -57,7 +57,7 @@
 #include "audio/audio.h"
 #include "audio/byte-ring.h"
 #include "audio/event-relay.h"
-#include "audio/iov-util.h"
+#include "iov-util.h"
 #include "audio/pcm-format.h"
 
 #define RETRY_NSEC (500 * SPA_NSEC_PER_MSEC)

@@ -46,7 +46,7 @@
 #include "audio/audio.h"
 #include "audio/byte-ring.h"
 #include "audio/event-relay.h"
-#include "audio/iov-util.h"
+#include "iov-util.h"
 #include "audio/pcm-format.h"
 
 #define CONNECT_TIMEOUT_USEC (5 * PA_USEC_PER_SEC)

@@ -31,7 +31,7 @@
 #include <string.h>
 
 #include "audio/builtin.h"
-#include "audio/iov-util.h"
+#include "iov-util.h"
 #include "audio/pcm-format.h"
 #include "audio/registry.h"
 

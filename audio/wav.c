@@ -41,7 +41,7 @@
 #include <unistd.h>
 
 #include "audio/builtin.h"
-#include "audio/iov-util.h"
+#include "iov-util.h"
 #include "audio/paced.h"
 #include "audio/pcm-format.h"
 #include "audio/wav-format.h"
@@ -112,25 +112,6 @@ static uint16_t get16(const uint8_t *p)
 static uint32_t get32(const uint8_t *p)
 {
     return (uint32_t)get16(p) | (uint32_t)get16(p + 2) << 16;
-}
-
-static int rate_code(uint32_t hz)
-{
-    for (unsigned int r = 0; r < VSND_PCM_RATE_COUNT; r++) {
-        if (vsnd_pcm_rate_hz(r) == hz)
-            return (int)r;
-    }
-    return -1;
-}
-
-static const char *format_name(unsigned int fmt)
-{
-    static const char *const names[VSND_PCM_FMT_COUNT] = {
-        "IMA_ADPCM", "MU_LAW", "A_LAW", "S8", "U8", "S16", "U16", "S18_3", "U18_3",
-        "S20_3", "U20_3", "S24_3", "U24_3", "S20", "U20", "S24", "U24", "S32", "U32",
-        "FLOAT", "FLOAT64", "DSD_U8", "DSD_U16", "DSD_U32", "IEC958_SUBFRAME",
-    };
-    return fmt < VSND_PCM_FMT_COUNT ? names[fmt] : "?";
 }
 
 /* Parse a WAV file whose samples a virtio format holds as they are. */
@@ -213,7 +194,7 @@ static gboolean wav_in_load(const char *path, WavIn *ret, GError **error)
         g_mapped_file_unref(map);
         return FALSE;
     }
-    rate = rate_code(hz);
+    rate = vsnd_pcm_rate_from_hz(hz);
     if (rate < 0 || channels < 1 || channels > 8) {
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                     "wav driver: %s: %u Hz, %u channels is not a virtio-snd stream "
@@ -364,7 +345,7 @@ static WavOut *out_open(VsndAudioBackend *be, const VsndPcmParams *params, GErro
                         &layout)) {
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                     "wav driver: WAV cannot hold format %s with %u channels",
-                    format_name(params->format), params->channels);
+                    vsnd_pcm_format_name(params->format), params->channels);
         return NULL;
     }
     if (o && o->in_use) {
@@ -556,7 +537,7 @@ static VsndAudioStream *wav_open(VsndAudioBackend *be, const VsndPcmParams *para
     if (s->frame_bytes == 0 || s->frame_bytes > WAV_MAX_FRAME || s->rate_hz == 0) {
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                     "wav driver: unsupported format %s, %u channels",
-                    format_name(params->format), params->channels);
+                    vsnd_pcm_format_name(params->format), params->channels);
         return NULL;
     }
     if (params->direction == VSND_DIR_OUTPUT) {
@@ -571,15 +552,15 @@ static VsndAudioStream *wav_open(VsndAudioBackend *be, const VsndPcmParams *para
             g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
                         "wav driver: capture stream wants %s, %u Hz, %u channels but %s holds "
                         "%s, %u Hz, %u channels (nothing is converted)",
-                        format_name(params->format), s->rate_hz, params->channels,
-                        be->in_path, format_name(s->in.format), vsnd_pcm_rate_hz(s->in.rate),
+                        vsnd_pcm_format_name(params->format), s->rate_hz, params->channels,
+                        be->in_path, vsnd_pcm_format_name(s->in.format), vsnd_pcm_rate_hz(s->in.rate),
                         s->in.channels);
             wav_in_clear(&s->in);
             return NULL;
         }
     } else if (be->tone > 0.0 && !tone_format(params->format)) {
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
-                    "wav driver: no tone in format %s", format_name(params->format));
+                    "wav driver: no tone in format %s", vsnd_pcm_format_name(params->format));
         return NULL;
     }
     if (vsnd_paced_init(&s->paced, be->manual, params, events, opaque) < 0) {

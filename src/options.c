@@ -26,23 +26,6 @@ GQuark vsnd_options_error_quark(void);
 G_DEFINE_QUARK(vsnd-options-error-quark, vsnd_options_error)
 #define VSND_OPTIONS_ERROR (vsnd_options_error_quark())
 
-/* Name tables for --stream: the index is the virtio-snd code. */
-static const char *const format_names[] = {
-    [VIRTIO_SND_PCM_FMT_IMA_ADPCM] = "ima_adpcm", [VIRTIO_SND_PCM_FMT_MU_LAW] = "mu_law",
-    [VIRTIO_SND_PCM_FMT_A_LAW] = "a_law",         [VIRTIO_SND_PCM_FMT_S8] = "s8",
-    [VIRTIO_SND_PCM_FMT_U8] = "u8",               [VIRTIO_SND_PCM_FMT_S16] = "s16",
-    [VIRTIO_SND_PCM_FMT_U16] = "u16",             [VIRTIO_SND_PCM_FMT_S18_3] = "s18_3",
-    [VIRTIO_SND_PCM_FMT_U18_3] = "u18_3",         [VIRTIO_SND_PCM_FMT_S20_3] = "s20_3",
-    [VIRTIO_SND_PCM_FMT_U20_3] = "u20_3",         [VIRTIO_SND_PCM_FMT_S24_3] = "s24_3",
-    [VIRTIO_SND_PCM_FMT_U24_3] = "u24_3",         [VIRTIO_SND_PCM_FMT_S20] = "s20",
-    [VIRTIO_SND_PCM_FMT_U20] = "u20",             [VIRTIO_SND_PCM_FMT_S24] = "s24",
-    [VIRTIO_SND_PCM_FMT_U24] = "u24",             [VIRTIO_SND_PCM_FMT_S32] = "s32",
-    [VIRTIO_SND_PCM_FMT_U32] = "u32",             [VIRTIO_SND_PCM_FMT_FLOAT] = "float",
-    [VIRTIO_SND_PCM_FMT_FLOAT64] = "float64",     [VIRTIO_SND_PCM_FMT_DSD_U8] = "dsd_u8",
-    [VIRTIO_SND_PCM_FMT_DSD_U16] = "dsd_u16",     [VIRTIO_SND_PCM_FMT_DSD_U32] = "dsd_u32",
-    [VIRTIO_SND_PCM_FMT_IEC958_SUBFRAME] = "iec958_subframe",
-};
-
 static gboolean parse_uint(const char *option, const char *text, guint64 min, guint64 max,
                            guint64 *ret, GError **error)
 {
@@ -66,8 +49,9 @@ static gboolean parse_format_list(const char *text, uint64_t *ret, GError **erro
     for (char **n = names; *n; n++) {
         gboolean found = FALSE;
 
-        for (unsigned int i = 0; i < G_N_ELEMENTS(format_names); i++) {
-            if (format_names[i] && g_ascii_strcasecmp(*n, format_names[i]) == 0) {
+        /* The spec's format names, in any case: s16, float64, ... */
+        for (unsigned int i = 0; i < VSND_PCM_FMT_COUNT; i++) {
+            if (g_ascii_strcasecmp(*n, vsnd_pcm_format_name(i)) == 0) {
                 bits |= UINT64_C(1) << i;
                 found = TRUE;
             }
@@ -88,20 +72,15 @@ static gboolean parse_rate_list(const char *text, uint64_t *ret, GError **error)
 
     for (char **r = rates; *r; r++) {
         guint64 hz = 0;
-        gboolean found = FALSE;
+        int code = -1;
 
-        if (g_ascii_string_to_unsigned(*r, 10, 1, 1000000, &hz, NULL)) {
-            for (unsigned int i = 0; i < VSND_PCM_RATE_COUNT; i++) {
-                if (vsnd_pcm_rate_hz(i) == hz) {
-                    bits |= UINT64_C(1) << i;
-                    found = TRUE;
-                }
-            }
-        }
-        if (!found) {
+        if (g_ascii_string_to_unsigned(*r, 10, 1, 1000000, &hz, NULL))
+            code = vsnd_pcm_rate_from_hz((uint32_t)hz);
+        if (code < 0) {
             g_set_error(error, VSND_OPTIONS_ERROR, 1, _("Invalid value for --stream: unsupported rate “%s”"), *r);
             return FALSE;
         }
+        bits |= UINT64_C(1) << code;
     }
     *ret = bits;
     return TRUE;

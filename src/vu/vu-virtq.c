@@ -52,6 +52,7 @@
 #include <linux/vhost_types.h>
 #include <linux/virtio_config.h>
 
+#include "iov-util.h"
 #include "vu-int.h"
 
 #ifndef VIRTIO_F_RING_PACKED
@@ -1228,54 +1229,20 @@ bool vu_queue_empty(VuDev *dev, VuVirtq *vq)
     return ld16(AVAIL_IDX(vq)) == vq->last_avail_idx;
 }
 
+/* The public copy helpers are the project's one iovec implementation. */
 size_t vu_iov_size(const struct iovec *iov, unsigned int cnt)
 {
-    size_t s = 0;
-
-    for (unsigned int i = 0; i < cnt; i++) {
-        s += iov[i].iov_len;
-    }
-    return s;
+    return vsnd_iov_size(iov, cnt);
 }
 
 size_t vu_iov_to_buf(const struct iovec *iov, unsigned int cnt, size_t offset, void *buf,
                      size_t len)
 {
-    size_t done = 0;
-
-    for (unsigned int i = 0; i < cnt && done < len; i++) {
-        if (offset >= iov[i].iov_len) {
-            offset -= iov[i].iov_len;
-            continue;
-        }
-        {
-            size_t n = MIN(iov[i].iov_len - offset, len - done);
-
-            memcpy((uint8_t *)buf + done, (const uint8_t *)iov[i].iov_base + offset, n);
-            done += n;
-            offset = 0;
-        }
-    }
-    return done;
+    return vsnd_iov_to_buf(iov, cnt, offset, buf, len);
 }
 
 size_t vu_iov_from_buf(const struct iovec *iov, unsigned int cnt, size_t offset, const void *buf,
                        size_t len)
 {
-    size_t done = 0;
-
-    for (unsigned int i = 0; i < cnt && done < len; i++) {
-        if (offset >= iov[i].iov_len) {
-            offset -= iov[i].iov_len;
-            continue;
-        }
-        {
-            size_t n = MIN(iov[i].iov_len - offset, len - done);
-
-            memcpy((uint8_t *)iov[i].iov_base + offset, (const uint8_t *)buf + done, n);
-            done += n;
-            offset = 0;
-        }
-    }
-    return done;
+    return vsnd_buf_to_iov(iov, cnt, offset, buf, len);
 }

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * iov-util.h - gather/scatter between an iovec array and flat memory.
+ * iov-util.h - gather/scatter between an iovec array and flat memory, for
+ * the vhost-user core (guest buffers) and the audio drivers alike.
  *
  * Header-only so that driver modules can use it without daemon symbols.
  * Guest buffers arrive as iovecs split at page boundaries, so a frame may
  * straddle two elements; drivers needing whole frames gather first.
  */
-#ifndef VSND_AUDIO_IOV_UTIL_H
-#define VSND_AUDIO_IOV_UTIL_H
+#ifndef VSND_IOV_UTIL_H
+#define VSND_IOV_UTIL_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -65,4 +66,4 @@ static inline size_t vsnd_buf_to_iov(const struct iovec *iov, unsigned int n, si
     return vsnd_iov_copy(iov, n, offset, (void *)buf, len, true);
 }
 
-#endif /* VSND_AUDIO_IOV_UTIL_H */
+#endif /* VSND_IOV_UTIL_H */
