@@ -186,8 +186,8 @@ int vu_inflight_set(VuDev *dev, const VuMsgInflight *desc, int fd)
     uint16_t nq = desc->num_queues, qs = desc->queue_size;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     uint64_t need, end;
-    struct stat st;
     void *p;
+    int r;
 
     if (!vu_inflight_geometry_ok(dev, nq, qs)) {
         return -EINVAL;
@@ -199,11 +199,9 @@ int vu_inflight_set(VuDev *dev, const VuMsgInflight *desc, int fd)
         end > (uint64_t)INT64_MAX) {
         return -EINVAL;
     }
-    if (fstat(fd, &st) < 0) {
-        return -errno;
-    }
-    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < end) {
-        return -EINVAL;
+    r = vu_fd_check_size(fd, end);
+    if (r < 0) {
+        return r;
     }
     p = mmap(NULL, (size_t)desc->mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
              (off_t)desc->mmap_offset);

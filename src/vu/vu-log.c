@@ -29,6 +29,7 @@
 #include <glib.h>
 
 #include "vu-log.h"
+#include "vu-mem.h"
 
 /* 2^36 bytes of bitmap cover 2^51 bytes of guest memory. */
 #define VU_LOG_MAX_SIZE (1ull << 36)
@@ -57,18 +58,16 @@ int vu_log_set_base(VuLog *log, int fd, uint64_t size, uint64_t offset)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     uint64_t map_off, lead, len, end;
-    struct stat st;
     void *p;
+    int r;
 
     if (size == 0 || size > VU_LOG_MAX_SIZE || __builtin_add_overflow(offset, size, &end) ||
         end > (uint64_t)INT64_MAX) {
         return -EINVAL;
     }
-    if (fstat(fd, &st) < 0) {
-        return -errno;
-    }
-    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < end) {
-        return -EINVAL;
+    r = vu_fd_check_size(fd, end);
+    if (r < 0) {
+        return r;
     }
     map_off = offset & ~((uint64_t)page - 1);
     lead = offset - map_off;

@@ -79,14 +79,27 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
     return a <= b + (blen - 1) && b <= a + (alen - 1);
 }
 
+int vu_fd_check_size(int fd, uint64_t end)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) < 0) {
+        return -errno;
+    }
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < end) {
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int vu_mem_add(VuMem *mem, const VuMsgMemRegion *r, int fd)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     uint64_t map_off, map_len, lead;
-    struct stat st;
     VuMemRegion *reg;
     VuMmap *map;
     void *res, *p;
+    int ret;
 
     if (!vu_mem_region_check(r)) {
         return -EINVAL;
@@ -99,11 +112,9 @@ int vu_mem_add(VuMem *mem, const VuMsgMemRegion *r, int fd)
             return -EINVAL;
         }
     }
-    if (fstat(fd, &st) < 0) {
-        return -errno;
-    }
-    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < r->mmap_offset + r->size) {
-        return -EINVAL;
+    ret = vu_fd_check_size(fd, r->mmap_offset + r->size);
+    if (ret < 0) {
+        return ret;
     }
 
     /* mmap needs a page-aligned file offset: map from the page below. */

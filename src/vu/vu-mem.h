@@ -44,6 +44,9 @@ void vu_mmap_unref(VuMmap *map);
  * Return: true if acceptable.
  */
 bool vu_mem_region_check(const VuMsgMemRegion *r);
+/* A shared mapping of a regular file beyond its end would SIGBUS on access:
+ * such a file must reach @end.  Return: 0, -EINVAL (too short) or -errno. */
+int vu_fd_check_size(int fd, uint64_t end);
 
 /*
  * vu_mem_add() - map @fd (not consumed) as a new region.
