@@ -363,7 +363,12 @@ VdProc *vd_spawn_ready(const char *const *extra, GError **error)
     for (unsigned int i = 0; extra && extra[i]; i++)
         g_ptr_array_add(args, (gpointer)extra[i]);
     g_ptr_array_add(args, NULL);
-    g_autoptr(VdProc) vd = vd_spawn(VD_LISTEN_SOCKET, (const char *const *)args->pdata, error);
+    return vd_spawn_ready_argv((const char *const *)args->pdata, error);
+}
+
+VdProc *vd_spawn_ready_argv(const char *const *argv, GError **error)
+{
+    g_autoptr(VdProc) vd = vd_spawn(VD_LISTEN_SOCKET, argv, error);
     if (!vd)
         return NULL;
     if (!vd_wait_socket(vd, 10000)) {

@@ -90,6 +90,8 @@ extern const char *const vd_default_args[];
  * gets SIGTERM and must exit with status 0 and no sanitizer report
  * (ASan/LSan/UBSan) on stderr, else the test fails there. */
 VdProc *vd_spawn_ready(const char *const *extra, GError **error);
+/* The same with exactly @argv (no default driver). */
+VdProc *vd_spawn_ready_argv(const char *const *argv, GError **error);
 
 struct FfConn;
 /* Connect a front-end to @vd's socket, retrying while the listener is

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * guest-test.c - daemon + guest fixture of the real-guest tests (see
+ * guest-test.h).
+ */
+#include "config.h"
+
+#include "guest-test.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct GtCase {
+    GtFunc func;
+    char *kernel;
+} GtCase;
+
+static void gt_case_run(gconstpointer data)
+{
+    const GtCase *c = data;
+    if (!vd_require() || !gv_require())
+        return;
+    c->func(c->kernel);
+}
+
+static void gt_missing(gconstpointer data)
+{
+    (void)data;
+    gv_require();
+}
+
+void gt_add(const char *name, GtFunc func)
+{
+    g_auto(GStrv) kernels = gv_kernels();
+    if (!kernels[0]) {
+        g_autofree char *path = g_strdup_printf("/guest/no-kernel/%s", name);
+        g_test_add_data_func(path, NULL, gt_missing);
+        return;
+    }
+    for (char **k = kernels; *k; k++) {
+        GtCase *c = g_new0(GtCase, 1); /* lives as long as the test program */
+        c->func = func;
+        c->kernel = g_strdup(*k);
+        g_autofree char *path = g_strdup_printf("/guest/%s/%s", *k, name);
+        g_test_add_data_func(path, c, gt_case_run);
+    }
+}
+
+int gt_kernel_version(const char *kernel)
+{
+    unsigned int major = 0, minor = 0;
+    if (sscanf(kernel, "%u.%u", &major, &minor) != 2)
+        return 0;
+    return (int)(major * 100 + minor);
+}
+
+static void gt_fail_with_logs(GtEnv *env, const char *what)
+{
+    g_autofree char *dlog = env->daemon ? vd_stderr(env->daemon) : g_strdup("");
+    g_autofree char *con = env->vm ? gv_console(env->vm) : g_strdup("");
+    g_autofree char *qlog = env->vm ? gv_qemu_log(env->vm) : g_strdup("");
+    /* the tail is what matters; a whole -v log would drown the report */
+    size_t dl = strlen(dlog), cl = strlen(con);
+    g_test_fail_printf("%s\n--- guest console (tail):\n%s\n--- QEMU:\n%s\n--- daemon (tail):\n%s", what,
+                       con + (cl > 4000 ? cl - 4000 : 0), qlog, dlog + (dl > 6000 ? dl - 6000 : 0));
+}
+
+bool gt_start(GtEnv *env, const char *kernel, const char *const *daemon_argv, const GvConfig *cfg)
+{
+    memset(env, 0, sizeof *env);
+    env->kernel = kernel;
+    g_autoptr(GPtrArray) args = g_ptr_array_new();
+    g_ptr_array_add(args, (gpointer) "-v");
+    for (unsigned int i = 0; daemon_argv && daemon_argv[i]; i++)
+        g_ptr_array_add(args, (gpointer)daemon_argv[i]);
+    g_ptr_array_add(args, NULL);
+    g_autoptr(GError) error = NULL;
+    env->daemon = vd_spawn_ready_argv((const char *const *)args->pdata, &error);
+    if (!env->daemon) {
+        g_test_fail_printf("daemon: %s", error->message);
+        return false;
+    }
+    GvConfig c = cfg ? *cfg : (GvConfig){0};
+    c.kernel = kernel;
+    c.socket_path = vd_socket_path(env->daemon);
+    env->vm = gv_start(&c, &error);
+    if (!env->vm) {
+        g_autofree char *msg = g_strdup_printf("guest %s: %s", kernel, error->message);
+        gt_fail_with_logs(env, msg);
+        gt_finish(env);
+        return false;
+    }
+    return true;
+}
+
+void gt_finish(GtEnv *env)
+{
+    if (env->vm) {
+        gv_stop(env->vm, 10000);
+        g_clear_pointer(&env->vm, gv_free);
+    }
+    if (env->daemon) {
+        /* the guest is gone: the daemon must still be up, then exit 0 */
+        if (!vd_alive(env->daemon))
+            gt_fail_with_logs(env, "the daemon died");
+        g_clear_pointer(&env->daemon, vd_free);
+    }
+}
+
+char *gt_daemon_file(GtEnv *env, const char *name)
+{
+    return g_build_filename(vd_tmpdir(env->daemon), name, NULL);
+}
+
+char *gt_run_ok(GtEnv *env, const char *cmd, double timeout_s)
+{
+    char *out = NULL;
+    int st = gv_run(env->vm, cmd, &out, timeout_s);
+    if (st != 0) {
+        g_autofree char *msg = g_strdup_printf("guest command `%s` exited with %d:\n%s", cmd, st, out);
+        gt_fail_with_logs(env, msg);
+        g_free(out);
+        return NULL;
+    }
+    return out;
+}
+
+char *gt_guest_snd_log(GtEnv *env)
+{
+    char *out = NULL;
+    gv_run(env->vm, "dmesg | grep -i -E 'virtio[-_]snd|virtsnd|SID [0-9]' || true", &out, 20);
+    return out;
+}
+
+void gt_known_failure(const char *issue, const char *what)
+{
+    g_test_incomplete_printf("known failure, fixed by the issue \"%s\": %s", issue, what);
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * guest-test.h - one real-guest scenario: the daemon under test plus a QEMU
+ * with a Linux guest connected to it, for every kernel in the cache.
+ *
+ * gt_add() registers a scenario once per guest kernel, as
+ * /guest/<kernel>/<name>.  gt_start() spawns the daemon ($VSND_DAEMON, with
+ * the scenario's arguments, checked for a clean exit at the end) and boots
+ * the guest against it; gt_finish() powers the guest off and stops the
+ * daemon.  The daemon runs in its private directory, so the wav driver's
+ * default files (stream-<id>.wav) are found with gt_daemon_file().
+ */
+#ifndef VSND_TESTS_GUEST_GUEST_TEST_H
+#define VSND_TESTS_GUEST_GUEST_TEST_H
+
+#include "guest-vm.h"
+#include "harness/daemon.h"
+
+typedef struct GtEnv {
+    const char *kernel;
+    VdProc *daemon;
+    GuestVm *vm;
+} GtEnv;
+
+typedef void (*GtFunc)(const char *kernel);
+
+/* Register @func for each guest kernel (with none: one test that fails in
+ * CI and is skipped elsewhere, saying what is missing). */
+void gt_add(const char *name, GtFunc func);
+/* The kernel's major.minor, e.g. 612 for 6.12.95. */
+int gt_kernel_version(const char *kernel);
+
+/*
+ * gt_start() - daemon with @daemon_argv (NULL-terminated; -v is added),
+ * then the guest (@cfg may be NULL; its kernel and socket are filled in).
+ * Return: false after failing the test.
+ */
+bool gt_start(GtEnv *env, const char *kernel, const char *const *daemon_argv,
+              const GvConfig *cfg);
+/* Power off the guest (the daemon must survive it), stop the daemon. */
+void gt_finish(GtEnv *env);
+
+/* Path of @name in the daemon's directory (newly allocated). */
+char *gt_daemon_file(GtEnv *env, const char *name);
+/* Run @cmd in the guest; fail the test (with its output and the daemon's
+ * log) unless it exits 0.  Return: its output, or NULL after failing. */
+char *gt_run_ok(GtEnv *env, const char *cmd, double timeout_s);
+/* The guest kernel log lines that mention virtio_snd / virtio-snd. */
+char *gt_guest_snd_log(GtEnv *env);
+
+/* Mark the current test as a known failure owned by another issue
+ * (TAP "not ok # TODO", which automake counts as XFAIL). */
+void gt_known_failure(const char *issue, const char *what);
+
+#endif /* VSND_TESTS_GUEST_GUEST_TEST_H */
