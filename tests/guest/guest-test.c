@@ -15,6 +15,18 @@ typedef struct GtCase {
     char *kernel;
 } GtCase;
 
+void gt_init(int *argc, char ***argv)
+{
+    static char keep_going[] = "--keep-going";
+    char **args = g_new0(char *, (gsize)*argc + 2); /* lives as long as the program */
+    for (int i = 0; i < *argc; i++)
+        args[i] = (*argv)[i];
+    args[*argc] = keep_going;
+    *argc += 1;
+    *argv = args;
+    g_test_init(argc, argv, NULL);
+}
+
 static void gt_case_run(gconstpointer data)
 {
     const GtCase *c = data;

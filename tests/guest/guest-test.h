@@ -24,6 +24,10 @@ typedef struct GtEnv {
 
 typedef void (*GtFunc)(const char *kernel);
 
+/* g_test_init() with --keep-going: one failed scenario must not hide the
+ * results of the others (each boots its own VM). */
+void gt_init(int *argc, char ***argv);
+
 /* Register @func for each guest kernel (with none: one test that fails in
  * CI and is skipped elsewhere, saying what is missing). */
 void gt_add(const char *name, GtFunc func);

@@ -300,14 +300,23 @@ bool gv_wait_for(GuestVm *vm, const char *needle, double timeout_s)
 
 bool gv_wait_ready(GuestVm *vm, double timeout_s)
 {
-    if (!gv_wait_for(vm, "@@ready", timeout_s))
-        return false;
+    gint64 deadline = g_get_monotonic_time() + (gint64)(timeout_s * G_USEC_PER_SEC);
+    bool found = false;
     g_mutex_lock(&vm->lock);
-    const char *p = strstr(vm->console->str + vm->consumed, "@@ready");
-    const char *nl = strchr(p, '\n');
-    vm->consumed = nl ? (size_t)(nl + 1 - vm->console->str) : vm->console->len;
+    for (;;) {
+        /* the whole line: the reader may have delivered only part of it */
+        const char *p = strstr(vm->console->str + vm->consumed, "@@ready");
+        const char *nl = p ? strchr(p, '\n') : NULL;
+        if (nl) {
+            vm->consumed = (size_t)(nl + 1 - vm->console->str);
+            found = true;
+            break;
+        }
+        if (vm->eof || !g_cond_wait_until(&vm->cond, &vm->lock, deadline))
+            break;
+    }
     g_mutex_unlock(&vm->lock);
-    return true;
+    return found;
 }
 
 char *gv_console(GuestVm *vm)
