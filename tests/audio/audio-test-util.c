@@ -380,3 +380,130 @@ GPid atu_pulse_start(const char *dir, const char *log)
     }
     return pid;
 }
+
+struct AtuEnvSaved {
+    GPtrArray *names;  /* char * */
+    GPtrArray *values; /* char *, NULL where unset */
+};
+
+AtuEnvSaved *atu_env_save(const char *const *names)
+{
+    AtuEnvSaved *s = g_new0(AtuEnvSaved, 1);
+
+    s->names = g_ptr_array_new_with_free_func(g_free);
+    s->values = g_ptr_array_new_with_free_func(g_free);
+    for (size_t i = 0; names && names[i]; i++) {
+        g_ptr_array_add(s->names, g_strdup(names[i]));
+        g_ptr_array_add(s->values, g_strdup(g_getenv(names[i])));
+    }
+    return s;
+}
+
+void atu_env_restore(AtuEnvSaved *saved)
+{
+    if (!saved)
+        return;
+    for (guint i = 0; i < saved->names->len; i++) {
+        const char *name = saved->names->pdata[i];
+        const char *value = saved->values->pdata[i];
+        if (value)
+            g_setenv(name, value, TRUE);
+        else if (g_getenv(name))
+            g_unsetenv(name);
+    }
+    g_ptr_array_unref(saved->names);
+    g_ptr_array_unref(saved->values);
+    g_free(saved);
+}
+
+bool atu_wait_output(const char *const *argv, const char *needle, double timeout_s)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)(timeout_s * G_USEC_PER_SEC);
+
+    for (;;) {
+        g_autofree char *out = NULL;
+        if (atu_run(argv, &out) == 0 && out && strstr(out, needle))
+            return true;
+        if (g_get_monotonic_time() >= end)
+            return false;
+        g_usleep(10000);
+    }
+}
+
+void atu_pipewire_env(const char *dir)
+{
+    const char *subdirs[] = { "run", "config/wireplumber/main.lua.d",
+                              "config/wireplumber/bluetooth.lua.d", "state" };
+    g_autofree char *main_lua = g_build_filename(
+        dir, "config/wireplumber/main.lua.d/60-headless-test.lua", NULL);
+    g_autofree char *bt_lua = g_build_filename(
+        dir, "config/wireplumber/bluetooth.lua.d/60-headless-test.lua", NULL);
+    g_autofree char *run = g_build_filename(dir, "run", NULL);
+    g_autofree char *config = g_build_filename(dir, "config", NULL);
+    g_autofree char *state = g_build_filename(dir, "state", NULL);
+
+    for (size_t i = 0; i < G_N_ELEMENTS(subdirs); i++) {
+        g_autofree char *d = g_build_filename(dir, subdirs[i], NULL);
+        g_assert_cmpint(g_mkdir_with_parents(d, 0700), ==, 0);
+    }
+    /* WirePlumber without D-Bus: these must sort before 90-enable-all.lua */
+    g_assert_true(g_file_set_contents(main_lua,
+                                      "alsa_monitor.enabled = false\n"
+                                      "v4l2_monitor.enabled = false\n"
+                                      "libcamera_monitor.enabled = false\n"
+                                      "default_access.properties[\"enable-flatpak-portal\"] = "
+                                      "false\n", -1, NULL));
+    g_assert_true(g_file_set_contents(bt_lua, "bluez_monitor.enabled = false\n", -1, NULL));
+    g_setenv("PIPEWIRE_RUNTIME_DIR", run, TRUE);
+    g_setenv("XDG_RUNTIME_DIR", run, TRUE);
+    g_setenv("XDG_CONFIG_HOME", config, TRUE);
+    g_setenv("XDG_STATE_HOME", state, TRUE);
+    /* unsetenv only where needed: GLib warns about it once threads run */
+    if (g_getenv("PIPEWIRE_REMOTE"))
+        g_unsetenv("PIPEWIRE_REMOTE");
+    if (g_getenv("PIPEWIRE_PROPS"))
+        g_unsetenv("PIPEWIRE_PROPS");
+}
+
+static void fail_with_log(const char *what, const char *log)
+{
+    g_autofree char *text = NULL;
+
+    if (log)
+        g_file_get_contents(log, &text, NULL, NULL);
+    g_test_fail_printf("%s:\n%s", what, text ? text : "");
+}
+
+bool atu_pipewire_start(AtuPipewire *p, const char *log, double timeout_s)
+{
+    const char *srcdir = g_getenv("G_TEST_SRCDIR");
+    g_autofree char *conf = g_build_filename(srcdir ? srcdir : "tests", "audio", "pw-test.conf",
+                                             NULL);
+    g_autofree char *abs = g_canonicalize_filename(conf, NULL);
+    const char *pw_argv[] = { "pipewire", "-c", abs, NULL };
+    const char *wp_argv[] = { "wireplumber", NULL };
+    const char *ports[] = { "pw-link", "-i", NULL };
+    const char *meta[] = { "pw-metadata", "0", "default.audio.sink", NULL };
+
+    p->pw = atu_spawn(pw_argv, log);
+    p->wp = 0;
+    if (!atu_wait_output(ports, "test_sink:playback_FR", timeout_s)) {
+        fail_with_log("pipewire did not come up", log);
+        atu_pipewire_stop(p);
+        return false;
+    }
+    p->wp = atu_spawn(wp_argv, log);
+    if (!atu_wait_output(meta, "test_sink", timeout_s)) {
+        fail_with_log("wireplumber did not come up", log);
+        atu_pipewire_stop(p);
+        return false;
+    }
+    return true;
+}
+
+void atu_pipewire_stop(AtuPipewire *p)
+{
+    atu_stop(p->wp, SIGTERM);
+    atu_stop(p->pw, SIGTERM);
+    p->wp = p->pw = 0;
+}

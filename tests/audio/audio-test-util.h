@@ -93,4 +93,33 @@ bool atu_have_module(const char *name, const char *why_missing);
  * returns once it answers. */
 GPid atu_pulse_start(const char *dir, const char *log);
 
+/* Environment variables put back later: atu_env_save() records @names
+ * (NULL-terminated), atu_env_restore() sets or unsets each as it was and
+ * frees the record. */
+typedef struct AtuEnvSaved AtuEnvSaved;
+AtuEnvSaved *atu_env_save(const char *const *names);
+void atu_env_restore(AtuEnvSaved *saved);
+
+/* Run @argv (atu_run) until its stdout contains @needle, up to @timeout_s. */
+bool atu_wait_output(const char *const *argv, const char *needle, double timeout_s);
+
+/*
+ * A private PipeWire (tests/audio/pw-test.conf: dummy clock, null sink
+ * "test_sink", S16LE 48 kHz stereo) with a headless WirePlumber linking
+ * the streams, as test-audio-pipewire runs it.  atu_pipewire_env() makes
+ * @dir's run, config (the WirePlumber override: no ALSA, V4L2, libcamera,
+ * BlueZ or portal) and state directories and points PIPEWIRE_RUNTIME_DIR,
+ * XDG_RUNTIME_DIR, XDG_CONFIG_HOME and XDG_STATE_HOME at them (unsetting
+ * PIPEWIRE_REMOTE and PIPEWIRE_PROPS); HOME is left alone.
+ * atu_pipewire_start() starts both (output to @log) and returns once
+ * test_sink is the default sink, or fails the test (both pids 0) after
+ * @timeout_s.  atu_pipewire_stop() stops WirePlumber, then PipeWire.
+ */
+typedef struct AtuPipewire {
+    GPid pw, wp;
+} AtuPipewire;
+void atu_pipewire_env(const char *dir);
+bool atu_pipewire_start(AtuPipewire *p, const char *log, double timeout_s);
+void atu_pipewire_stop(AtuPipewire *p);
+
 #endif /* VSND_TESTS_AUDIO_TEST_UTIL_H */
