@@ -77,7 +77,8 @@ static void gt_fail_with_logs(GtEnv *env, const char *what)
                        con + (cl > 4000 ? cl - 4000 : 0), qlog, dlog + (dl > 6000 ? dl - 6000 : 0));
 }
 
-bool gt_start(GtEnv *env, const char *kernel, const char *const *daemon_argv, const GvConfig *cfg)
+bool gt_try_start(GtEnv *env, const char *kernel, const char *const *daemon_argv,
+                  const GvConfig *cfg, GError **error)
 {
     memset(env, 0, sizeof *env);
     env->kernel = kernel;
@@ -86,23 +87,30 @@ bool gt_start(GtEnv *env, const char *kernel, const char *const *daemon_argv, co
     for (unsigned int i = 0; daemon_argv && daemon_argv[i]; i++)
         g_ptr_array_add(args, (gpointer)daemon_argv[i]);
     g_ptr_array_add(args, NULL);
-    g_autoptr(GError) error = NULL;
-    env->daemon = vd_spawn_ready_argv((const char *const *)args->pdata, &error);
+    env->daemon = vd_spawn_ready_argv((const char *const *)args->pdata, error);
     if (!env->daemon) {
-        g_test_fail_printf("daemon: %s", error->message);
+        g_prefix_error(error, "daemon: ");
         return false;
     }
     GvConfig c = cfg ? *cfg : (GvConfig){0};
     c.kernel = kernel;
     c.socket_path = vd_socket_path(env->daemon);
-    env->vm = gv_start(&c, &error);
+    env->vm = gv_start(&c, error);
     if (!env->vm) {
-        g_autofree char *msg = g_strdup_printf("guest %s: %s", kernel, error->message);
-        gt_fail_with_logs(env, msg);
-        gt_finish(env);
+        g_prefix_error(error, "guest %s: ", kernel);
         return false;
     }
     return true;
+}
+
+bool gt_start(GtEnv *env, const char *kernel, const char *const *daemon_argv, const GvConfig *cfg)
+{
+    g_autoptr(GError) error = NULL;
+    if (gt_try_start(env, kernel, daemon_argv, cfg, &error))
+        return true;
+    gt_fail_with_logs(env, error->message);
+    gt_finish(env);
+    return false;
 }
 
 void gt_finish(GtEnv *env)

@@ -41,6 +41,10 @@ int gt_kernel_version(const char *kernel);
  */
 bool gt_start(GtEnv *env, const char *kernel, const char *const *daemon_argv,
               const GvConfig *cfg);
+/* The same without failing the test: false with @error, @env holding
+ * what was started (the caller calls gt_finish()). */
+bool gt_try_start(GtEnv *env, const char *kernel, const char *const *daemon_argv,
+                  const GvConfig *cfg, GError **error);
 /* Power off the guest (the daemon must survive it), stop the daemon. */
 void gt_finish(GtEnv *env);
 
