@@ -74,5 +74,5 @@ chmod 755 "$stage/init"
 echo "root:x:0:0:root:/:/bin/sh" >"$stage/etc/passwd"
 echo "audio:x:29:" >"$stage/etc/group"
 
-(cd "$stage" && find . | sort | cpio -o -H newc --quiet) >"$out.tmp"
-mv "$out.tmp" "$out"
+(cd "$stage" && find . | sort | cpio -o -H newc --quiet) >"$out.$$"
+mv "$out.$$" "$out"  # atomic: test programs may build the same image at once
