@@ -147,7 +147,12 @@ static void desk_stop(Desk *d, bool failed)
         g_test_message("server log (tail):\n%s", log ? log + (l > 4000 ? l - 4000 : 0) : "");
     }
     atu_env_restore(d->env);
-    atu_rmdir(d->dir);
+    /* VSND_GUEST_KEEP (as for the VM's files): keep the recordings */
+    const char *keep = g_getenv("VSND_GUEST_KEEP");
+    if (keep && *keep)
+        g_test_message("kept the recordings and server log in %s", d->dir);
+    else
+        atu_rmdir(d->dir);
     g_free(d->dir);
     g_free(d->log);
 }
@@ -195,40 +200,90 @@ static JudgeToneSpec tone_spec(double hz)
 /* What of one tone reached the recording. */
 typedef struct Arrival {
     gsize total;          /* frames of the tone */
-    JudgeFind find;
+    gsize gaps;           /* runs of silence inside the recording's sound, */
+    gsize gap_frames;     /* ...taken out before judging: underruns */
+    JudgeFind find;       /* the tone in the recording without its gaps */
     gsize exact_frames;   /* frames of the tone, from its frame 0, found bit-exact */
     gsize start_frame;    /* where the tone's frame 0 is in the recording */
-    gsize after_frames;   /* recording frames after the exact part */
+    gsize after_frames;   /* recording frames after the exact part (gaps taken out) */
     bool after_silent;    /* ...all digital silence */
     gsize tone_frames;    /* non-silent span of the recording from the tone's start */
     JudgeTone tone[CH];   /* measured over the part that arrived */
     JudgeLevel level[CH];
-    gsize glitches[CH], gaps[CH];
+    gsize glitches[CH];
     bool measured[CH];
 } Arrival;
+
+/* A run of this many all-zero frames inside the sound is an underrun gap
+ * (the tones never hold more than one: both channels cross zero together
+ * at frame 0 only). */
+#define GAP_MIN_FRAMES 16
+
+static bool frame_silent(const guint8 *f)
+{
+    static const guint8 zero[FRAME];
+    return memcmp(f, zero, FRAME) == 0;
+}
+
+/*
+ * @data without the gaps between its first and last non-silent frame.  A
+ * guest under TCG on a loaded host may not keep up, the server then plays
+ * silence until the next period arrives: that delays the tone but loses
+ * no frame of it, and "every frame arrives" is what is judged here.  The
+ * gaps are counted and reported.
+ */
+static GByteArray *without_gaps(const guint8 *data, gsize len, gsize *gaps, gsize *gap_frames)
+{
+    gsize n = len / FRAME, first = 0, last = n;
+    GByteArray *out = g_byte_array_sized_new((guint)len);
+    *gaps = *gap_frames = 0;
+    while (first < n && frame_silent(data + first * FRAME))
+        first++;
+    while (last > first && frame_silent(data + (last - 1) * FRAME))
+        last--;
+    g_byte_array_append(out, data, (guint)(first * FRAME));
+    for (gsize i = first; i < last;) {
+        gsize j = i;
+        while (j < last && frame_silent(data + j * FRAME))
+            j++;
+        if (j - i >= GAP_MIN_FRAMES) {
+            (*gaps)++;
+            *gap_frames += j - i;
+        } else if (j > i) {
+            g_byte_array_append(out, data + i * FRAME, (guint)((j - i) * FRAME));
+        }
+        i = j;
+        while (j < last && !frame_silent(data + j * FRAME))
+            j++;
+        g_byte_array_append(out, data + i * FRAME, (guint)((j - i) * FRAME));
+        i = j;
+    }
+    g_byte_array_append(out, data + last * FRAME, (guint)((n - last) * FRAME));
+    return out;
+}
 
 static void arrival_measure(const JudgeToneSpec *t, const guint8 *tone, gsize tone_len,
                             const JudgeWav *rec, Arrival *a)
 {
     memset(a, 0, sizeof *a);
     a->total = tone_len / FRAME;
-    judge_find(t->format, CH, tone, tone_len, rec->data, rec->data_len, &a->find);
-    gsize rec_frames = rec->data_len / FRAME;
-    if (a->find.a_silent || a->find.b_offset >= rec->data_len || a->find.b_offset < a->find.a_offset)
+    g_autoptr(GByteArray) b = without_gaps(rec->data, rec->data_len, &a->gaps, &a->gap_frames);
+    judge_find(t->format, CH, tone, tone_len, b->data, b->len, &a->find);
+    gsize rec_frames = b->len / FRAME;
+    if (a->find.a_silent || a->find.b_offset >= b->len || a->find.b_offset < a->find.a_offset)
         return;
     /* the lead-in (frame 0 of a sine at phase 0 is silence) counts when it
      * is there too */
     gsize lead = a->find.a_offset;
-    bool lead_ok = a->find.whole ||
-                   memcmp(rec->data + a->find.b_offset - lead, tone, lead) == 0;
+    bool lead_ok = a->find.whole || memcmp(b->data + a->find.b_offset - lead, tone, lead) == 0;
     if (!lead_ok)
         return;
     a->start_frame = (a->find.b_offset - lead) / FRAME;
     a->exact_frames = (lead + a->find.matched) / FRAME;
     gsize end = a->start_frame + a->exact_frames;
     a->after_frames = rec_frames - end;
-    g_autoptr(JudgeSignal) s = judge_signal_new(rec->format, rec->channels, rec->rate, rec->data,
-                                                rec->data_len);
+    g_autoptr(JudgeSignal) s = judge_signal_new(rec->format, rec->channels, rec->rate, b->data,
+                                                b->len);
     a->after_silent = judge_is_silent(s, JUDGE_ALL_CHANNELS, end, G_MAXSIZE);
     /* the tone's span, whatever its bits: up to the last non-silent frame */
     gsize trailing = judge_trailing_silence(s, JUDGE_ALL_CHANNELS);
@@ -242,14 +297,16 @@ static void arrival_measure(const JudgeToneSpec *t, const guint8 *tone, gsize to
         JudgeContinuity k;
         JudgeContinuityOptions opt = {.freq_hz = t->freq_hz + c * t->freq_step_hz};
         judge_continuity(s, c, a->start_frame, n, &opt, &k);
-        a->glitches[c] = k.glitches->len;
-        a->gaps[c] = k.gaps->len;
+        a->glitches[c] = k.glitches->len + k.gaps->len;
         judge_continuity_clear(&k);
     }
 }
 
 static void arrival_describe(GString *out, const JudgeToneSpec *t, const Arrival *a)
 {
+    if (a->gaps)
+        g_string_append_printf(out, "%zu underrun gaps (%zu frames of silence) taken out; ",
+                               a->gaps, a->gap_frames);
     g_string_append_printf(out, "%zu of %zu frames arrived bit-exact from frame %zu of the recording"
                                 " (then %zu frames, %s); tone span %zu frames;",
                            a->exact_frames, a->total, a->start_frame, a->after_frames,
@@ -260,10 +317,10 @@ static void arrival_describe(GString *out, const JudgeToneSpec *t, const Arrival
             continue;
         }
         g_string_append_printf(out, " ch%u: %.2f Hz (want %.2f) rms %.2f dBFS (want %.2f), "
-                                    "%zu glitches, %zu gaps;",
+                                    "%zu discontinuities;",
                                c, a->tone[c].freq_hz, t->freq_hz + c * t->freq_step_hz,
                                a->level[c].rms_dbfs, t->level_dbfs + JUDGE_SINE_RMS_DB,
-                               a->glitches[c], a->gaps[c]);
+                               a->glitches[c]);
     }
     g_string_append(out, " find: ");
     judge_describe_find(out, &a->find);
@@ -277,7 +334,7 @@ static bool arrival_sound(const JudgeToneSpec *t, const Arrival *a)
         double want = t->freq_hz + c * t->freq_step_hz;
         if (!a->measured[c] || fabs(a->tone[c].freq_hz - want) > 0.5 ||
             fabs(a->level[c].rms_dbfs - (t->level_dbfs + JUDGE_SINE_RMS_DB)) > 0.5 ||
-            a->glitches[c] || a->gaps[c])
+            a->glitches[c])
             return false;
     }
     return true;
@@ -362,7 +419,7 @@ static bool play_one(Desk *d, GtEnv *env, const PlayCase *pc, GBytes *raw, Outco
      * (the end of every playback is lost) or failing with EIO (PipeWire
      * stalls). */
     bool lost_end = a.exact_frames >= MIN_PREFIX_FRAMES && a.exact_frames < TONE_FRAMES &&
-                    a.after_silent && arrival_sound(&t, &a) && a.tone_frames == a.exact_frames;
+                    a.after_silent && arrival_sound(&t, &a);
     bool eio = st != 0 && strstr(out, "Input/output error") != NULL;
     if (lost_end && aplay_ok) {
         o->known_every_frame++;
@@ -395,7 +452,8 @@ static bool capture_one(Desk *d, GtEnv *env)
 {
     const char *server = server_names[d->kind];
     JudgeToneSpec t = tone_spec(887.3);
-    const gsize frames = RATE, pad = RATE / 10; /* PipeWire drops a last partial quantum */
+    /* 0.5 s, padded with more than a quantum: PipeWire drops a last partial one */
+    const gsize frames = RATE / 2, pad = RATE / 20;
     gsize tlen = 0;
     g_autofree guint8 *tone = judge_tone_new(&t, frames, &tlen);
     g_autofree guint8 *padded = g_malloc0(tlen + 2 * pad * FRAME);
@@ -405,7 +463,7 @@ static bool capture_one(Desk *d, GtEnv *env)
     g_assert_true(judge_wav_save(in, t.format, CH, RATE, padded, tlen + 2 * pad * FRAME,
                                  JUDGE_WAV_DEFAULT, &error));
 
-    const char *cmd = "arecord -q -D hw:0,0 -f S16_LE -c 2 -r 48000 -s 120000 /out/desk-cap.wav";
+    const char *cmd = "arecord -q -D hw:0,0 -f S16_LE -c 2 -r 48000 -s 96000 /out/desk-cap.wav";
     gv_send(env->vm, cmd);
     /* play once the daemon's capture stream is at the server */
     bool up;
@@ -466,7 +524,7 @@ static bool capture_one(Desk *d, GtEnv *env)
     g_test_message("%s", m->str);
     if (!a.find.whole || a.exact_frames != frames) {
         g_autofree char *dlog = daemon_log_tail(env, 3000);
-        g_test_fail_printf("%s: the host's 1 s tone (%zu frames) is not whole in the guest's "
+        g_test_fail_printf("%s: the host's tone (%zu frames) is not whole in the guest's "
                            "recording: %s\n--- daemon (tail):\n%s",
                            server, frames, m->str, dlog);
         return false;
