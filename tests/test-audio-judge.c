@@ -6,6 +6,8 @@
  * (and a clean sine has none), bit comparison and the "A inside B" search
  * point at the right byte, and WAV files round-trip in every layout while
  * truncated ones read what is there and malformed ones fail cleanly.
+ * G.711 (mu-law, A-law) is judged against the standard's values, code by
+ * code, and in the WAV form the daemon's wav driver writes.
  */
 #include "config.h"
 
@@ -13,6 +15,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "audio/wav-format.h"
 #include "tests/judge/audio-judge.h"
 #include "tests/judge/wav-file.h"
 
@@ -54,6 +57,17 @@ static double *sine(gsize frames, double freq, double amp)
     return x;
 }
 
+static gboolean is_g711(JudgeFormat fmt)
+{
+    return fmt == JUDGE_FORMAT_MU_LAW || fmt == JUDGE_FORMAT_A_LAW;
+}
+
+/* Level tolerance in dB: G.711 is lossy (a step is up to 1/16 of the value). */
+static double level_tolerance(JudgeFormat fmt)
+{
+    return is_g711(fmt) ? 0.3 : 0.1;
+}
+
 static void assert_continuity(const JudgeContinuity *c, guint ngaps, guint nglitches)
 {
     if (c->gaps->len != ngaps || c->glitches->len != nglitches) {
@@ -85,6 +99,22 @@ static void test_format_names(void)
     g_assert_cmpint(judge_format_from_name(NULL), ==, JUDGE_FORMAT_INVALID);
     g_assert_null(judge_format_name(JUDGE_FORMAT_COUNT));
     g_assert_cmpuint(judge_format_bytes(JUDGE_FORMAT_INVALID), ==, 0);
+
+    /* G.711: as aplay -f spells them, one byte a sample, neither unsigned
+     * nor float; appended, so the older values stay. */
+    g_assert_cmpint(judge_format_from_name("MU_LAW"), ==, JUDGE_FORMAT_MU_LAW);
+    g_assert_cmpint(judge_format_from_name("A_LAW"), ==, JUDGE_FORMAT_A_LAW);
+    g_assert_cmpstr(judge_format_name(JUDGE_FORMAT_MU_LAW), ==, "MU_LAW");
+    g_assert_cmpstr(judge_format_name(JUDGE_FORMAT_A_LAW), ==, "A_LAW");
+    g_assert_cmpint(JUDGE_FORMAT_FLOAT64_LE, ==, 17);
+    g_assert_cmpint(JUDGE_FORMAT_MU_LAW, ==, 18);
+    g_assert_cmpint(JUDGE_FORMAT_A_LAW, ==, 19);
+    for (int f = JUDGE_FORMAT_MU_LAW; f <= JUDGE_FORMAT_A_LAW; f++) {
+        g_assert_cmpuint(judge_format_bytes((JudgeFormat)f), ==, 1);
+        g_assert_cmpuint(judge_format_bits((JudgeFormat)f), ==, 8);
+        g_assert_false(judge_format_is_unsigned((JudgeFormat)f));
+        g_assert_false(judge_format_is_float((JudgeFormat)f));
+    }
 }
 
 static void test_format_values(void)
@@ -117,12 +147,222 @@ static void test_format_values(void)
     judge_sample_encode(JUDGE_FORMAT_FLOAT64_LE, -0.25, b);
     g_assert_cmpfloat(judge_sample_decode(JUDGE_FORMAT_FLOAT64_LE, b), ==, -0.25);
 
-    /* Every format: exact round trip of a value on its grid. */
+    /* Every format: exact round trip of a value on its grid (for G.711,
+     * -0.375 is not on it: the value of a code is). */
     for (int f = 0; f < JUDGE_FORMAT_COUNT; f++) {
-        double v = -0.375;
+        static const guint8 code = 0x2b;
+        double v = is_g711((JudgeFormat)f) ? judge_sample_decode((JudgeFormat)f, &code) : -0.375;
 
         judge_sample_encode((JudgeFormat)f, v, b);
         g_assert_cmpfloat(judge_sample_decode((JudgeFormat)f, b), ==, v);
+    }
+}
+
+/* ---- G.711 ------------------------------------------------------------- */
+
+/* A code's value in 16-bit units (exact: it is a whole number of them). */
+static double value16(JudgeFormat fmt, guint8 code)
+{
+    return judge_sample_decode(fmt, &code) * 32768.0;
+}
+
+static guint8 encode1(JudgeFormat fmt, double x)
+{
+    guint8 code;
+
+    judge_sample_encode(fmt, x, &code);
+    return code;
+}
+
+static void test_g711_values(void)
+{
+    const JudgeFormat mu = JUDGE_FORMAT_MU_LAW, a = JUDGE_FORMAT_A_LAW;
+
+    /* mu-law (G.711 table 2, 14-bit values times 4): the two zeros, the
+     * smallest steps, the ends of segments 0 and 1, full scale. */
+    g_assert_cmpfloat(value16(mu, 0xff), ==, 0.0);
+    g_assert_cmpfloat(value16(mu, 0x7f), ==, 0.0);
+    g_assert_false(signbit(judge_sample_decode(mu, (const guint8 *)"\x7f")));
+    g_assert_cmpfloat(value16(mu, 0xfe), ==, 8.0);     /* 2 */
+    g_assert_cmpfloat(value16(mu, 0x7e), ==, -8.0);
+    g_assert_cmpfloat(value16(mu, 0xf0), ==, 120.0);   /* 30: segment 0 ends */
+    g_assert_cmpfloat(value16(mu, 0xef), ==, 132.0);   /* 33: segment 1 starts */
+    g_assert_cmpfloat(value16(mu, 0xe0), ==, 372.0);   /* 93 */
+    g_assert_cmpfloat(value16(mu, 0x8f), ==, 16764.0); /* 4191: segment 7 starts */
+    g_assert_cmpfloat(value16(mu, 0x80), ==, 32124.0); /* 8031 */
+    g_assert_cmpfloat(value16(mu, 0x00), ==, -32124.0);
+
+    /* A-law (13-bit values times 8): no zero; 0xd5/0x55 are +-1. */
+    g_assert_cmpfloat(value16(a, 0xd5), ==, 8.0);
+    g_assert_cmpfloat(value16(a, 0x55), ==, -8.0);
+    g_assert_cmpfloat(value16(a, 0xd4), ==, 24.0);     /* 3 */
+    g_assert_cmpfloat(value16(a, 0xda), ==, 248.0);    /* 31: segment 0 ends */
+    g_assert_cmpfloat(value16(a, 0xc5), ==, 264.0);    /* 33: segment 1 starts */
+    g_assert_cmpfloat(value16(a, 0xf5), ==, 528.0);    /* 66: segment 2 starts */
+    g_assert_cmpfloat(value16(a, 0xe5), ==, 1056.0);   /* 132: segment 3 starts */
+    g_assert_cmpfloat(value16(a, 0xaa), ==, 32256.0);  /* 4032 */
+    g_assert_cmpfloat(value16(a, 0x2a), ==, -32256.0);
+
+    /* Encoding: silence, full scale and beyond, NaN, tiny values. */
+    g_assert_cmpuint(encode1(mu, 0.0), ==, 0xff);
+    g_assert_cmpuint(encode1(mu, -1e-9), ==, 0xff);
+    g_assert_cmpuint(encode1(mu, NAN), ==, 0xff);
+    g_assert_cmpuint(encode1(mu, 1.0), ==, 0x80);
+    g_assert_cmpuint(encode1(mu, 5.0), ==, 0x80);
+    g_assert_cmpuint(encode1(mu, -1.0), ==, 0x00);
+    g_assert_cmpuint(encode1(mu, -5.0), ==, 0x00);
+    g_assert_cmpuint(encode1(mu, -1.0 / 8192), ==, 0x7e); /* -1 -> -2 */
+    g_assert_cmpuint(encode1(a, 0.0), ==, 0xd5);
+    g_assert_cmpuint(encode1(a, NAN), ==, 0xd5);
+    g_assert_cmpuint(encode1(a, -1.0 / 4096), ==, 0x55);  /* the mirror of 0 */
+    g_assert_cmpuint(encode1(a, -2.0 / 4096), ==, 0x55);
+    g_assert_cmpuint(encode1(a, -3.0 / 4096), ==, 0x54);
+    g_assert_cmpuint(encode1(a, 1.0), ==, 0xaa);
+    g_assert_cmpuint(encode1(a, -1.0), ==, 0x2a);
+    /* Nearest linear value first: 0.6 of a 14-bit step rounds up to 1. */
+    g_assert_cmpuint(encode1(mu, 0.6 / 8192), ==, 0xfe);
+    g_assert_cmpuint(encode1(mu, 0.4 / 8192), ==, 0xff);
+}
+
+static void test_g711_codes(void)
+{
+    for (int f = JUDGE_FORMAT_MU_LAW; f <= JUDGE_FORMAT_A_LAW; f++) {
+        JudgeFormat fmt = (JudgeFormat)f;
+        /* One 16-bit unit of the linear grid: 4 for mu-law, 8 for A-law. */
+        const double unit = fmt == JUDGE_FORMAT_MU_LAW ? 4.0 : 8.0;
+        const gint lo = fmt == JUDGE_FORMAT_MU_LAW ? -8192 : -4096;
+        guint zeros = 0, survivors = 0;
+        guint8 all[256], again[256];
+        double prev_value = -INFINITY;
+
+        for (guint c = 0; c < 256; c++)
+            all[c] = (guint8)c;
+        g_autoptr(JudgeSignal) s = judge_signal_new(fmt, 1, RATE, all, sizeof(all));
+        judge_encode(fmt, s->samples, again, 256);
+        for (guint c = 0; c < 256; c++) {
+            double v = value16(fmt, (guint8)c);
+
+            /* A linear value of the law's grid, shifted into 16 bits. */
+            g_assert_cmpfloat(v, ==, floor(v));
+            g_assert_cmpfloat(fmod(v, unit), ==, 0.0);
+            g_assert_cmpfloat(fabs(v), <=, fmt == JUDGE_FORMAT_MU_LAW ? 32124.0 : 32256.0);
+            if (v == 0.0)
+                zeros++;
+            if (again[c] == c)
+                survivors++;
+            else /* the documented duplicate: mu-law -0 comes back as +0 */
+                g_assert_true(fmt == JUDGE_FORMAT_MU_LAW && c == 0x7f && again[c] == 0xff);
+        }
+        g_assert_cmpuint(zeros, ==, fmt == JUDGE_FORMAT_MU_LAW ? 2 : 0);
+        g_assert_cmpuint(survivors, ==, fmt == JUDGE_FORMAT_MU_LAW ? 255 : 256);
+
+        /* Every linear value: the code's value never falls as the input
+         * rises, and is at most one step of its segment away (a step is
+         * 1/16 of the value or less; the smallest steps are 2 units). */
+        for (gint v = lo; v < -lo; v++) {
+            double want = v * unit, got = value16(fmt, encode1(fmt, want / 32768.0));
+            double step = MAX(2.0 * unit, fabs(got) / 16.0);
+
+            g_assert_cmpfloat(got, >=, prev_value);
+            prev_value = got;
+            /* Beyond the last decision level the code is full scale. */
+            if (fabs(want) <= (fmt == JUDGE_FORMAT_MU_LAW ? 32632.0 : 32768.0))
+                g_assert_cmpfloat(fabs(got - want), <=, step);
+        }
+    }
+}
+
+static void test_g711_silence(void)
+{
+    /* mu-law: both zeros are silence.  A-law: nothing is, not even the
+     * codes next to 0 that ALSA and the daemon fill silence with. */
+    static const guint8 mu[] = { 0xff, 0x7f, 0xff, 0x7f, 0xfe, 0xff, 0x7f };
+    static const guint8 alaw[] = { 0xd5, 0x55, 0xd5, 0x55 };
+    g_autoptr(JudgeSignal) m = judge_signal_new(JUDGE_FORMAT_MU_LAW, 1, RATE, mu, sizeof(mu));
+    g_autoptr(JudgeSignal) a = judge_signal_new(JUDGE_FORMAT_A_LAW, 1, RATE, alaw, sizeof(alaw));
+    JudgeLevel l;
+
+    g_assert_cmpuint(judge_leading_silence(m, 0), ==, 4);
+    g_assert_cmpuint(judge_trailing_silence(m, 0), ==, 2);
+    g_assert_true(judge_is_silent(m, 0, 0, 4));
+    g_assert_false(judge_is_silent(m, JUDGE_ALL_CHANNELS, 0, G_MAXSIZE));
+    g_assert_false(judge_is_silent(a, 0, 0, 1));
+    g_assert_cmpuint(judge_leading_silence(a, JUDGE_ALL_CHANNELS), ==, 0);
+    g_assert_cmpuint(judge_trailing_silence(a, 0), ==, 0);
+    /* What tells A-law's silence: its level, -72.2 dBFS. */
+    judge_level(a, 0, 0, G_MAXSIZE, &l);
+    g_assert_cmpfloat_with_epsilon(l.peak_dbfs, judge_db(8.0 / 32768), 1e-9);
+    g_assert_cmpfloat_with_epsilon(l.rms_dbfs, judge_db(8.0 / 32768), 1e-9);
+}
+
+static void test_g711_tones(void)
+{
+    static const double levels[] = { -1.0, -6.0, -20.0, -40.0 };
+    static const double freqs[] = { 1000.0, 997.3, 440.0, 3001.0 };
+
+    for (int f = JUDGE_FORMAT_MU_LAW; f <= JUDGE_FORMAT_A_LAW; f++) {
+        for (guint i = 0; i < G_N_ELEMENTS(levels); i++) {
+            /* 8 kHz, the telephone rate, and 48 kHz. */
+            for (guint rate = 8000; rate <= RATE; rate += RATE - 8000) {
+                JudgeToneSpec t = { (JudgeFormat)f, 2, rate, freqs[i], 100.0, levels[i] };
+                gsize len;
+                g_autofree guint8 *pcm = judge_tone_new(&t, rate, &len);
+                g_autoptr(JudgeSignal) s = judge_signal_new(t.format, 2, rate, pcm, len);
+
+                g_assert_cmpuint(len, ==, 2 * rate);
+                for (guint ch = 0; ch < 2; ch++) {
+                    double want = freqs[i] + 100.0 * ch;
+                    JudgeTone tone;
+                    JudgeLevel l;
+
+                    g_assert_true(judge_tone_present(s, ch, 0, G_MAXSIZE, want, 0.5, &tone));
+                    g_test_message("%s %u Hz ch%u: %.4f Hz %.3f dBFS (want %.1f) purity %.5f",
+                                   judge_format_name(t.format), rate, ch, tone.freq_hz,
+                                   tone.level_dbfs, levels[i], tone.purity);
+                    g_assert_cmpfloat_with_epsilon(tone.freq_hz, want, 0.5);
+                    g_assert_cmpfloat_with_epsilon(tone.level_dbfs, levels[i], 0.3);
+                    judge_level(s, ch, 0, G_MAXSIZE, &l);
+                    g_assert_cmpfloat_with_epsilon(l.rms_dbfs, levels[i] + JUDGE_SINE_RMS_DB, 0.3);
+                    g_assert_cmpfloat_with_epsilon(l.peak_dbfs, levels[i], 0.3);
+                }
+            }
+        }
+    }
+}
+
+static void test_g711_continuity(void)
+{
+    const gsize frames = 2 * RATE, click = 30011, gap = 60007, gap_len = 4800;
+    g_autofree double *x = sine(frames, 1000.0, 0.5);
+
+    x[click] = -x[click];
+    memset(x + gap, 0, gap_len * sizeof(double));
+    for (int f = JUDGE_FORMAT_MU_LAW; f <= JUDGE_FORMAT_A_LAW; f++) {
+        g_autoptr(JudgeSignal) s = quantised((JudgeFormat)f, x, frames);
+        JudgeContinuity c;
+
+        /* The click is seen over G.711's coarser steps; the pause is a gap
+         * in mu-law, but A-law has no exact zero: there it is sound. */
+        g_assert_true(judge_continuity(s, 0, 0, G_MAXSIZE, NULL, &c));
+        g_test_message("%s: threshold %.3f, max residual %.3f, %u gap(s), %u glitch(es)",
+                       judge_format_name((JudgeFormat)f), c.threshold, c.max_residual,
+                       c.gaps->len, c.glitches->len);
+        g_assert_cmpfloat(c.threshold, <=, 0.25);
+        g_assert_cmpuint(g_array_index(c.glitches, JudgeGlitch, 0).frame, ==, click);
+        if (f == JUDGE_FORMAT_MU_LAW) {
+            assert_continuity(&c, 1, 1);
+            g_assert_cmpuint(g_array_index(c.gaps, JudgeGap, 0).start, ==, gap);
+            g_assert_cmpuint(g_array_index(c.gaps, JudgeGap, 0).frames, ==, gap_len);
+        } else {
+            g_assert_cmpuint(c.gaps->len, ==, 0);
+            g_assert_cmpuint(c.glitches->len, >=, 2);
+        }
+        judge_continuity_clear(&c);
+
+        /* Before the click: clean. */
+        g_assert_true(judge_continuity(s, 0, 0, click - 2, NULL, &c));
+        assert_continuity(&c, 0, 0);
+        judge_continuity_clear(&c);
     }
 }
 
@@ -143,11 +383,12 @@ static void test_tone_every_format(void)
                            judge_format_name((JudgeFormat)f), ch, t.freq_hz, t.level_dbfs,
                            t.purity);
             g_assert_cmpfloat_with_epsilon(t.freq_hz, want, 0.5);
-            g_assert_cmpfloat_with_epsilon(t.level_dbfs, -6.0, 0.1);
+            g_assert_cmpfloat_with_epsilon(t.level_dbfs, -6.0, level_tolerance((JudgeFormat)f));
             judge_level(s, ch, 0, G_MAXSIZE, &l);
             g_assert_cmpuint(l.frames, ==, RATE);
-            g_assert_cmpfloat_with_epsilon(l.rms_dbfs, -6.0 + JUDGE_SINE_RMS_DB, 0.1);
-            g_assert_cmpfloat_with_epsilon(l.peak_dbfs, -6.0, 0.1);
+            g_assert_cmpfloat_with_epsilon(l.rms_dbfs, -6.0 + JUDGE_SINE_RMS_DB,
+                                           level_tolerance((JudgeFormat)f));
+            g_assert_cmpfloat_with_epsilon(l.peak_dbfs, -6.0, level_tolerance((JudgeFormat)f));
         }
     }
 }
@@ -298,9 +539,11 @@ static void test_continuity_clean(void)
                 g_assert_true(judge_continuity(s, ch, 0, G_MAXSIZE, NULL, &c));
                 assert_continuity(&c, 0, 0);
                 g_assert_cmpfloat_with_epsilon(c.freq_hz, freqs[i] + 100.0 * ch, 0.01);
-                g_assert_cmpfloat_with_epsilon(judge_db(c.amplitude), -6.0, 0.1);
-                /* sin(0): the first frame is silent, not a gap. */
-                g_assert_cmpuint(c.leading_silence, ==, 1);
+                g_assert_cmpfloat_with_epsilon(judge_db(c.amplitude), -6.0,
+                                               level_tolerance((JudgeFormat)f));
+                /* sin(0): the first frame is silent, not a gap (A-law has
+                 * no silent code: +1 of 4096 is not silence). */
+                g_assert_cmpuint(c.leading_silence, ==, f == JUDGE_FORMAT_A_LAW ? 0 : 1);
                 judge_continuity_clear(&c);
             }
         }
@@ -530,13 +773,72 @@ static void test_find_u8(void)
     g_assert_false(judge_find(JUDGE_FORMAT_U8, 3, a, sizeof(a), b + 1, sizeof(b) - 1, &f));
 }
 
+static void test_find_g711(void)
+{
+    /* mu-law: a lead-in of both zero codes is skipped.  A-law: 0xd5 is no
+     * silence, so the anchor is A's first frame and B must hold all of A;
+     * a B that holds only the tone does not do. */
+    JudgeToneSpec t = { JUDGE_FORMAT_MU_LAW, 2, RATE, 1000.0, 100.0, -6.0 };
+    const gsize fb = 2, lead = 6, tone = 3000, b_lead = 501;
+    gsize len_a = (lead + tone) * fb, len_b = (b_lead + lead + tone + 77) * fb;
+    g_autofree guint8 *a = g_malloc(len_a);
+    g_autofree guint8 *b = g_malloc(len_b);
+    JudgeFind f;
+
+    memset(a, 0xff, len_a);
+    memset(a + 2, 0x7f, 4);
+    judge_tone_fill(&t, 1, tone, a + lead * fb);
+    memset(b, 0x7f, len_b);
+    memcpy(b + (b_lead + lead) * fb, a + lead * fb, tone * fb);
+    g_assert_true(judge_find(t.format, 2, a, len_a, b, len_b, &f));
+    g_assert_cmpuint(f.a_offset, ==, lead * fb);
+    g_assert_cmpuint(f.b_offset, ==, (b_lead + lead) * fb);
+    g_assert_false(f.whole); /* B's lead-in is 0x7f, A's is not all 0x7f */
+    g_assert_false(judge_find(t.format, 2, a, lead * fb, b, len_b, &f));
+    g_assert_true(f.a_silent);
+
+    t.format = JUDGE_FORMAT_A_LAW;
+    memset(a, 0xd5, len_a);
+    judge_tone_fill(&t, 1, tone, a + lead * fb);
+    memset(b, 0xd5, len_b);
+    memcpy(b + b_lead * fb, a, len_a);
+    g_assert_true(judge_find(t.format, 2, a, len_a, b, len_b, &f));
+    g_assert_true(f.whole);
+    g_assert_false(f.a_silent);
+    g_assert_cmpuint(f.a_offset, ==, 0);
+    /* 0xd5 frames come before it in B: the anchor matches there first,
+     * the search goes on to the one place all of A is. */
+    g_assert_cmpuint(f.b_offset, ==, b_lead * fb);
+    g_assert_cmpuint(f.matched, ==, len_a);
+    /* A's 0xd5 lead-in is part of what must be found. */
+    memset(b + b_lead * fb, 0x55, lead * fb);
+    g_assert_false(judge_find(t.format, 2, a, len_a, b, len_b, &f));
+    g_assert_false(f.a_silent);
+    /* A tone starting on sin(0) = 0xd5: found all the same. */
+    judge_tone_fill(&t, 0, tone, a);
+    memcpy(b + 9 * fb, a, tone * fb);
+    g_assert_true(judge_find(t.format, 2, a, tone * fb, b, len_b, &f));
+    g_assert_true(f.whole);
+    g_assert_cmpuint(f.b_offset, ==, 9 * fb);
+}
+
 /* ---- WAV --------------------------------------------------------------- */
 
 static const JudgeFormat wav_formats[] = {
     JUDGE_FORMAT_U8, JUDGE_FORMAT_S16_LE, JUDGE_FORMAT_S24_3LE, JUDGE_FORMAT_S20_3LE,
     JUDGE_FORMAT_S18_3LE, JUDGE_FORMAT_S24_LE, JUDGE_FORMAT_S20_LE, JUDGE_FORMAT_S32_LE,
-    JUDGE_FORMAT_FLOAT_LE, JUDGE_FORMAT_FLOAT64_LE,
+    JUDGE_FORMAT_FLOAT_LE, JUDGE_FORMAT_FLOAT64_LE, JUDGE_FORMAT_MU_LAW, JUDGE_FORMAT_A_LAW,
 };
+
+/* wFormatTag of a plain (not extensible) header. */
+static guint16 plain_tag(JudgeFormat fmt)
+{
+    switch (fmt) {
+    case JUDGE_FORMAT_MU_LAW: return 7;
+    case JUDGE_FORMAT_A_LAW: return 6;
+    default: return judge_format_is_float(fmt) ? 3 : 1;
+    }
+}
 
 static guint16 le16(const guint8 *p)
 {
@@ -585,8 +887,7 @@ static void test_wav_roundtrip(void)
                 g_assert_cmpint(w->format, ==, fmt);
                 g_assert_cmpuint(w->channels, ==, t.channels);
                 g_assert_cmpuint(w->rate, ==, 44100);
-                g_assert_cmpuint(w->tag, ==, want_ext ? 0xfffe :
-                                 judge_format_is_float(fmt) ? 3 : 1);
+                g_assert_cmpuint(w->tag, ==, want_ext ? 0xfffe : plain_tag(fmt));
                 g_assert_cmpuint(w->container_bits, ==, bytes * 8);
                 g_assert_cmpuint(w->valid_bits, ==, bits);
                 g_assert_false(w->size_unknown);
@@ -595,7 +896,18 @@ static void test_wav_roundtrip(void)
                 s = judge_wav_signal(w);
                 g_assert_true(judge_tone_present(s, t.channels - 1, 0, G_MAXSIZE,
                                                  440.0 + 100.0 * (t.channels - 1), 0.5, &tone));
-                g_assert_cmpfloat_with_epsilon(tone.level_dbfs, -1.0, 0.1);
+                g_assert_cmpfloat_with_epsilon(tone.level_dbfs, -1.0, level_tolerance(fmt));
+                /* Non-PCM and extensible files carry a fact chunk with the
+                 * frame count (the daemon's files do). */
+                if (want_ext || plain_tag(fmt) != 1) {
+                    g_autofree char *contents = NULL;
+                    gsize flen, fact;
+
+                    g_assert_true(g_file_get_contents(path, &contents, &flen, NULL));
+                    fact = chunk_at((const guint8 *)contents, flen, "fact");
+                    g_assert_cmpuint(le32((const guint8 *)contents + fact + 4), ==, 4);
+                    g_assert_cmpuint(le32((const guint8 *)contents + fact + 8), ==, 4411);
+                }
             }
         }
     }
@@ -621,6 +933,132 @@ static void test_wav_layout(void)
     w = judge_wav_parse(file, len, &err);
     g_assert_no_error(err);
     g_assert_cmpmem(w->data, w->data_len, pcm, sizeof(pcm));
+}
+
+static void assert_refused(const guint8 *file, gsize len, int code, const char *what);
+
+/* As audio/wav-format.h writes them, by hand: 2 channels of A-law at
+ * 8 kHz (plain: tag 6, an 18-byte fmt with cbSize 0, a fact chunk), and
+ * 6 channels of mu-law at 48 kHz (extensible, subformat 7, valid bits 8,
+ * channel mask 0). */
+static const guint8 daemon_alaw[] = {
+    'R', 'I', 'F', 'F', 58, 0, 0, 0, 'W', 'A', 'V', 'E',
+    'f', 'm', 't', ' ', 18, 0, 0, 0,
+    6, 0, 2, 0, 0x40, 0x1f, 0, 0, 0x80, 0x3e, 0, 0, 2, 0, 8, 0, 0, 0,
+    'f', 'a', 'c', 't', 4, 0, 0, 0, 4, 0, 0, 0,
+    'd', 'a', 't', 'a', 8, 0, 0, 0,
+    0xd5, 0x55, 0xaa, 0x2a, 0x00, 0xff, 0x80, 0x7f,
+};
+
+static const guint8 daemon_mulaw_ext[] = {
+    'R', 'I', 'F', 'F', 84, 0, 0, 0, 'W', 'A', 'V', 'E',
+    'f', 'm', 't', ' ', 40, 0, 0, 0,
+    0xfe, 0xff, 6, 0, 0x80, 0xbb, 0, 0, 0x00, 0x65, 0x04, 0, 6, 0, 8, 0, 22, 0,
+    8, 0, 0, 0, 0, 0,
+    7, 0, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
+    'f', 'a', 'c', 't', 4, 0, 0, 0, 2, 0, 0, 0,
+    'd', 'a', 't', 'a', 12, 0, 0, 0,
+    0xff, 0x7f, 0x80, 0x00, 0xfe, 0x7e, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60,
+};
+
+static void test_wav_g711_daemon(void)
+{
+    static const struct {
+        const guint8 *file;
+        gsize len;
+        JudgeFormat fmt;
+        guint channels, rate;
+        guint16 tag;
+    } cases[] = {
+        { daemon_alaw, sizeof(daemon_alaw), JUDGE_FORMAT_A_LAW, 2, 8000, 6 },
+        { daemon_mulaw_ext, sizeof(daemon_mulaw_ext), JUDGE_FORMAT_MU_LAW, 6, RATE, 0xfffe },
+    };
+    guint8 mulaw[sizeof(daemon_alaw)];
+
+    g_assert_cmpuint(sizeof(daemon_alaw), ==, 58 + 8);
+    g_assert_cmpuint(sizeof(daemon_mulaw_ext), ==, 80 + 12);
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        gsize data = cases[i].len - (cases[i].channels == 2 ? 8 : 12), len;
+        g_autoptr(GError) err = NULL;
+        g_autoptr(JudgeWav) w = judge_wav_parse(cases[i].file, cases[i].len, &err);
+        g_autofree guint8 *built = NULL;
+
+        g_assert_no_error(err);
+        g_assert_cmpint(w->format, ==, cases[i].fmt);
+        g_assert_cmpuint(w->channels, ==, cases[i].channels);
+        g_assert_cmpuint(w->rate, ==, cases[i].rate);
+        g_assert_cmpuint(w->tag, ==, cases[i].tag);
+        g_assert_cmpuint(w->container_bits, ==, 8);
+        g_assert_cmpuint(w->valid_bits, ==, 8);
+        g_assert_false(w->size_unknown);
+        /* The codes as they are. */
+        g_assert_cmpmem(w->data, w->data_len, cases[i].file + data, cases[i].len - data);
+
+        /* Written back: the same bytes as the daemon's. */
+        built = judge_wav_build(cases[i].fmt, cases[i].channels, cases[i].rate,
+                                cases[i].file + data, cases[i].len - data, 0, &len, &err);
+        g_assert_no_error(err);
+        g_assert_cmpmem(built, len, cases[i].file, cases[i].len);
+    }
+
+    /* And the daemon's own header code agrees, for any channel count (4
+     * frames: an even size, the daemon writes no RIFF pad byte). */
+    for (guint ch = 1; ch <= 8; ch++) {
+        for (int f = JUDGE_FORMAT_MU_LAW; f <= JUDGE_FORMAT_A_LAW; f++) {
+            guint8 pcm[8 * 4] = { 0x12 }, h[WAV_HEADER_MAX];
+            gsize len, hlen;
+            WavLayout l;
+            g_autoptr(GError) err = NULL;
+            g_autofree guint8 *built = judge_wav_build((JudgeFormat)f, ch, 44100, pcm, ch * 4,
+                                                       0, &len, &err);
+
+            g_assert_no_error(err);
+            g_assert_true(wav_layout_for(f == JUDGE_FORMAT_MU_LAW ? VIRTIO_SND_PCM_FMT_MU_LAW :
+                                         VIRTIO_SND_PCM_FMT_A_LAW, ch, 44100, &l));
+            hlen = wav_header(&l, ch * 4, h);
+            g_assert_cmpuint(hlen, ==, l.header_len);
+            g_assert_cmpuint(len, ==, hlen + ch * 4);
+            g_assert_cmpmem(built, hlen, h, hlen);
+        }
+    }
+
+    /* The A-law file with tag 7 is the same bytes as mu-law. */
+    memcpy(mulaw, daemon_alaw, sizeof(mulaw));
+    mulaw[20] = 7;
+    {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(JudgeWav) w = judge_wav_parse(mulaw, sizeof(mulaw), &err);
+        g_autoptr(JudgeSignal) s = NULL;
+
+        g_assert_no_error(err);
+        g_assert_cmpint(w->format, ==, JUDGE_FORMAT_MU_LAW);
+        g_assert_cmpuint(w->tag, ==, 7);
+        g_assert_cmpmem(w->data, w->data_len, daemon_alaw + 58, 8);
+        s = judge_wav_signal(w);
+        g_assert_cmpfloat(judge_signal_at(s, 2, 1), ==, 0.0); /* 0x7f */
+        g_assert_cmpfloat(judge_signal_at(s, 3, 0), ==, 32124.0 / 32768);
+    }
+    /* A plain 16-byte fmt (no cbSize) and no fact chunk read as well;
+     * 16 bits of "A-law" do not. */
+    {
+        static const guint8 bare[] = {
+            'R', 'I', 'F', 'F', 38, 0, 0, 0, 'W', 'A', 'V', 'E',
+            'f', 'm', 't', ' ', 16, 0, 0, 0,
+            6, 0, 1, 0, 0x40, 0x1f, 0, 0, 0x40, 0x1f, 0, 0, 1, 0, 8, 0,
+            'd', 'a', 't', 'a', 2, 0, 0, 0, 0xd5, 0x2a,
+        };
+        guint8 wide[sizeof(bare)];
+        g_autoptr(GError) err = NULL;
+        g_autoptr(JudgeWav) w = judge_wav_parse(bare, sizeof(bare), &err);
+
+        g_assert_no_error(err);
+        g_assert_cmpint(w->format, ==, JUDGE_FORMAT_A_LAW);
+        g_assert_cmpmem(w->data, w->data_len, "\xd5\x2a", 2);
+        memcpy(wide, bare, sizeof(bare));
+        wide[32] = 2;
+        wide[34] = 16;
+        assert_refused(wide, sizeof(wide), JUDGE_WAV_ERROR_UNSUPPORTED, "16-bit A-law");
+    }
 }
 
 static void test_wav_unwritable(void)
@@ -862,14 +1300,10 @@ static void test_wav_malformed(void)
     assert_refused(bad, ext_len, JUDGE_WAV_ERROR_UNSUPPORTED, "12 of 32 bits");
 }
 
-static void test_wav_mutations(void)
+static void mutate(const guint8 *file, gsize len, guint32 seed)
 {
-    /* Deterministic random damage to the header: errors or data, never a
-     * crash or an out-of-bounds read (run under ASan). */
-    gsize len;
-    g_autofree guint8 *file = good_file(&len);
     g_autofree guint8 *bad = g_malloc(len);
-    g_autoptr(GRand) rand = g_rand_new_with_seed(42);
+    g_autoptr(GRand) rand = g_rand_new_with_seed(seed);
     guint parsed = 0;
 
     for (int iter = 0; iter < 20000; iter++) {
@@ -879,7 +1313,7 @@ static void test_wav_mutations(void)
 
         memcpy(bad, file, len);
         for (int k = g_rand_int_range(rand, 1, 4); k > 0; k--)
-            bad[g_rand_int_range(rand, 0, 80)] = (guint8)g_rand_int(rand);
+            bad[g_rand_int_range(rand, 0, (gint32)MIN(len, 80))] = (guint8)g_rand_int(rand);
         w = judge_wav_parse(bad, cut, &err);
         g_assert_true((w == NULL) != (err == NULL));
         if (w) {
@@ -892,6 +1326,19 @@ static void test_wav_mutations(void)
         judge_wav_free(w);
     }
     g_test_message("%u of 20000 damaged files still parsed", parsed);
+}
+
+static void test_wav_mutations(void)
+{
+    /* Deterministic random damage to the header: errors or data, never a
+     * crash or an out-of-bounds read (run under ASan). */
+    gsize len;
+    g_autofree guint8 *file = good_file(&len);
+
+    mutate(file, len, 42);
+    /* The G.711 headers the daemon writes, too. */
+    mutate(daemon_alaw, sizeof(daemon_alaw), 43);
+    mutate(daemon_mulaw_ext, sizeof(daemon_mulaw_ext), 44);
 }
 
 static void remove_tmpdir(void)
@@ -917,6 +1364,11 @@ int main(int argc, char **argv)
 
     g_test_add_func("/judge/format/names", test_format_names);
     g_test_add_func("/judge/format/values", test_format_values);
+    g_test_add_func("/judge/g711/values", test_g711_values);
+    g_test_add_func("/judge/g711/codes", test_g711_codes);
+    g_test_add_func("/judge/g711/silence", test_g711_silence);
+    g_test_add_func("/judge/g711/tones", test_g711_tones);
+    g_test_add_func("/judge/g711/continuity", test_g711_continuity);
     g_test_add_func("/judge/tone/every-format", test_tone_every_format);
     g_test_add_func("/judge/tone/resolution", test_tone_resolution);
     g_test_add_func("/judge/tone/absent", test_tone_absent);
@@ -933,8 +1385,10 @@ int main(int argc, char **argv)
     g_test_add_func("/judge/compare/bytes", test_compare);
     g_test_add_func("/judge/compare/find", test_find);
     g_test_add_func("/judge/compare/find-u8", test_find_u8);
+    g_test_add_func("/judge/compare/find-g711", test_find_g711);
     g_test_add_func("/judge/wav/roundtrip", test_wav_roundtrip);
     g_test_add_func("/judge/wav/layout", test_wav_layout);
+    g_test_add_func("/judge/wav/g711-daemon", test_wav_g711_daemon);
     g_test_add_func("/judge/wav/unwritable", test_wav_unwritable);
     g_test_add_func("/judge/wav/stream", test_wav_stream);
     g_test_add_func("/judge/wav/killed-writer", test_wav_killed_writer);

@@ -14,7 +14,7 @@
 
 /* ---- sample formats ---------------------------------------------------- */
 
-typedef enum { KIND_SIGNED, KIND_UNSIGNED, KIND_FLOAT } SampleKind;
+typedef enum { KIND_SIGNED, KIND_UNSIGNED, KIND_FLOAT, KIND_MU_LAW, KIND_A_LAW } SampleKind;
 
 typedef struct {
     const char *name;
@@ -42,6 +42,8 @@ static const FormatInfo formats[JUDGE_FORMAT_COUNT] = {
     [JUDGE_FORMAT_U32_LE] = { "U32_LE", 4, 32, KIND_UNSIGNED },
     [JUDGE_FORMAT_FLOAT_LE] = { "FLOAT_LE", 4, 32, KIND_FLOAT },
     [JUDGE_FORMAT_FLOAT64_LE] = { "FLOAT64_LE", 8, 64, KIND_FLOAT },
+    [JUDGE_FORMAT_MU_LAW] = { "MU_LAW", 1, 8, KIND_MU_LAW },
+    [JUDGE_FORMAT_A_LAW] = { "A_LAW", 1, 8, KIND_A_LAW },
 };
 
 static const FormatInfo *format_info(JudgeFormat fmt)
@@ -109,12 +111,97 @@ static void store_le(guint8 *p, guint64 v, guint bytes)
         p[i] = (guint8)(v >> (8 * i));
 }
 
+/*
+ * ITU-T G.711.  Both laws send sign and magnitude: a sign bit, 3 bits of
+ * segment and 4 bits of step within the segment.  Every step decodes to
+ * its middle.
+ *
+ * mu-law works on 14-bit linear values.  With a bias of 33 added to the
+ * magnitude m, segment s (0..7) holds m + 33 in [2^(s+5), 2^(s+6)), in 16
+ * steps of 2^(s+1); step q of segment s decodes to ((33 + 2q) << s) - 33,
+ * so 0..8031.  Magnitudes from 8159 on are in the last step.  All 8 bits
+ * go out inverted, which makes the sign bit 1 for positive values: +0 is
+ * 0xFF and -0 is 0x7F.
+ *
+ * A-law works on 13-bit linear values.  Segment 0 holds magnitudes 0..31
+ * and segment s >= 1 holds [2^(s+4), 2^(s+5)), in 16 steps of 2 and of 2^s;
+ * step q decodes to 2q + 1 (segment 0) or (33 + 2q) << (s - 1), so 1..4032.
+ * Decision levels are symmetric about 0: a negative value v has the
+ * magnitude -v - 1 (v = -1 is the mirror of v = 0).  The sign bit is 1 for
+ * positive values, and the even bits go out inverted (XOR 0x55).
+ */
+#define MU_LAW_SCALE 8192.0 /* 2^13: 14-bit values to [-1, 1) */
+#define A_LAW_SCALE 4096.0  /* 2^12: 13-bit values */
+#define MU_LAW_BIAS 33
+#define MU_LAW_CLIP 0x1fff  /* the largest biased magnitude */
+
+/* The mu-law segment of a biased magnitude (33..0x1fff). */
+static guint mu_law_segment(guint biased)
+{
+    return (guint)g_bit_nth_msf(biased, -1) - 5;
+}
+
+/* The A-law segment of a magnitude (0..4095). */
+static guint a_law_segment(guint mag)
+{
+    return mag < 32 ? 0 : (guint)g_bit_nth_msf(mag, -1) - 4;
+}
+
+static gint mu_law_expand(guint8 code)
+{
+    guint u = (guint8)~code, s = (u >> 4) & 7, q = u & 15;
+    gint mag = (gint)((MU_LAW_BIAS + 2 * q) << s) - MU_LAW_BIAS;
+
+    return u & 0x80 ? -mag : mag;
+}
+
+static guint8 mu_law_compress(gint v)
+{
+    guint biased = MIN((guint)ABS(v) + MU_LAW_BIAS, (guint)MU_LAW_CLIP);
+    guint s = mu_law_segment(biased), q = (biased >> (s + 1)) & 15;
+
+    return (guint8)~((v < 0 ? 0x80u : 0u) | s << 4 | q);
+}
+
+static gint a_law_expand(guint8 code)
+{
+    guint a = code ^ 0x55u, s = (a >> 4) & 7, q = a & 15;
+    gint mag = (gint)(s == 0 ? 2 * q + 1 : (33 + 2 * q) << (s - 1));
+
+    return a & 0x80 ? mag : -mag;
+}
+
+static guint8 a_law_compress(gint v)
+{
+    guint mag = (guint)(v >= 0 ? v : -v - 1);
+    guint s, q;
+
+    mag = MIN(mag, 4095u);
+    s = a_law_segment(mag);
+    q = s == 0 ? mag >> 1 : (mag >> s) & 15;
+    return (guint8)(((v >= 0 ? 0x80u : 0u) | s << 4 | q) ^ 0x55u);
+}
+
+/* The linear value nearest @x on a grid of @scale per unit, rounded half
+ * up and clipped to [-scale, scale - 1]; NaN is 0. */
+static gint g711_linear(double x, double scale)
+{
+    double v = isnan(x) ? 0.0 : floor(x * scale + 0.5);
+
+    return (gint)CLAMP(v, -scale, scale - 1.0);
+}
+
 double judge_sample_decode(JudgeFormat fmt, const guint8 *p)
 {
     const FormatInfo *f = format_info(fmt);
     guint64 raw, half;
 
     g_return_val_if_fail(f != NULL, 0.0);
+    /* The integers convert exactly: -0 is +0.0, so it compares equal to 0. */
+    if (f->kind == KIND_MU_LAW)
+        return mu_law_expand(p[0]) / MU_LAW_SCALE;
+    if (f->kind == KIND_A_LAW)
+        return a_law_expand(p[0]) / A_LAW_SCALE;
     raw = load_le(p, f->bytes);
     if (f->kind == KIND_FLOAT) {
         if (f->bytes == 4) {
@@ -145,6 +232,14 @@ void judge_sample_encode(JudgeFormat fmt, double x, guint8 *p)
     gint64 i;
 
     g_return_if_fail(f != NULL);
+    if (f->kind == KIND_MU_LAW) {
+        p[0] = mu_law_compress(g711_linear(x, MU_LAW_SCALE));
+        return;
+    }
+    if (f->kind == KIND_A_LAW) {
+        p[0] = a_law_compress(g711_linear(x, A_LAW_SCALE));
+        return;
+    }
     if (f->kind == KIND_FLOAT) {
         if (f->bytes == 4) {
             float fv = (float)x;
@@ -614,6 +709,30 @@ gsize judge_trailing_silence(const JudgeSignal *s, guint ch)
 
 /* ---- continuity of a sine ---------------------------------------------- */
 
+/* The largest quantisation step among values up to @amplitude: one LSB for
+ * linear integers, 0 for floats; for G.711 the step of the segment holding
+ * the amplitude (with 5 % to spare: the amplitude is a percentile, the
+ * true peak may sit in the next segment). */
+static double quantisation_step(JudgeFormat fmt, double amplitude)
+{
+    const FormatInfo *f = format_info(fmt);
+    double a = MIN(fabs(amplitude) * 1.05, 1.0);
+
+    if (!f || f->kind == KIND_FLOAT)
+        return 0.0;
+    if (f->kind == KIND_MU_LAW) {
+        guint biased = (guint)MIN(a * MU_LAW_SCALE + MU_LAW_BIAS, (double)MU_LAW_CLIP);
+
+        return ldexp(1.0, (int)mu_law_segment(biased) + 1) / MU_LAW_SCALE;
+    }
+    if (f->kind == KIND_A_LAW) {
+        guint s = a_law_segment((guint)MIN(a * A_LAW_SCALE, 4095.0));
+
+        return ldexp(1.0, s ? (int)s : 1) / A_LAW_SCALE;
+    }
+    return ldexp(1.0, 1 - (int)f->bits);
+}
+
 static int cmp_double(const void *pa, const void *pb)
 {
     double a = *(const double *)pa, b = *(const double *)pb;
@@ -706,8 +825,7 @@ gboolean judge_continuity(const JudgeSignal *s, guint ch, gsize start, gsize n,
     if (out->threshold <= 0.0) {
         /* Rounding moves each sample by up to half a step; the residual sums
          * three samples, |2 cos w| <= 2: at most two steps.  Keep a margin. */
-        double step = judge_format_is_float(s->format) ? 0.0 :
-                      ldexp(1.0, 1 - (int)judge_format_bits(s->format));
+        double step = quantisation_step(s->format, out->amplitude);
 
         out->threshold = MAX(JUDGE_CONTINUITY_THRESHOLD, 4.0 * step / out->amplitude);
     }

@@ -24,6 +24,18 @@
  * samples narrower than their container are low-aligned (ALSA S24_LE is 24
  * bits in the low 3 bytes of 4); on encoding, signed ones are sign-extended
  * into the unused high bits, unsigned ones leave them zero.
+ *
+ * MU_LAW and A_LAW are ITU-T G.711, one byte per sample.  A code decodes
+ * to its G.711 linear value (14 bits for mu-law, 13 for A-law) scaled as
+ * that value shifted into 16 bits would be: mu-law 0x80 is 32124/32768,
+ * A-law 0xAA 32256/32768.  Encoding takes the linear value nearest to x
+ * and compresses it as G.711 does; every code survives decoding and
+ * re-encoding except mu-law's negative zero 0x7F, which comes back as
+ * 0xFF (+0).  "Silent" throughout this library means "decodes to exactly
+ * 0.0": mu-law 0xFF and 0x7F are silent, but no A-law code is (the codes
+ * next to zero, 0xD5 and 0x55, decode to +-8/32768), so for A-law data
+ * judge_find() anchors on A's first frame, the silence helpers find none
+ * and judge_continuity() sees no gaps: judge levels there instead.
  */
 typedef enum {
     JUDGE_FORMAT_INVALID = -1,
@@ -45,6 +57,8 @@ typedef enum {
     JUDGE_FORMAT_U32_LE,
     JUDGE_FORMAT_FLOAT_LE,
     JUDGE_FORMAT_FLOAT64_LE,
+    JUDGE_FORMAT_MU_LAW,
+    JUDGE_FORMAT_A_LAW,
     JUDGE_FORMAT_COUNT
 } JudgeFormat;
 
@@ -55,15 +69,17 @@ const char *judge_format_name(JudgeFormat fmt);
 JudgeFormat judge_format_from_name(const char *name);
 /* Bytes one sample occupies (0 for an invalid format). */
 guint judge_format_bytes(JudgeFormat fmt);
-/* Significant bits (32/64 for the float formats). */
+/* Significant bits (32/64 for the float formats, 8 for the G.711 codes). */
 guint judge_format_bits(JudgeFormat fmt);
 gboolean judge_format_is_float(JudgeFormat fmt);
 gboolean judge_format_is_unsigned(JudgeFormat fmt);
 
-/* One sample at @p to a double: integers scale to [-1, 1), floats as they are. */
+/* One sample at @p to a double: integers scale to [-1, 1), floats as they
+ * are, G.711 codes expand as above. */
 double judge_sample_decode(JudgeFormat fmt, const guint8 *p);
 /* @x to one sample at @p: integers round to nearest and clip to their range
- * (NaN becomes silence); floats are stored as they are. */
+ * (NaN becomes silence; for A-law, the code of +0: 0xD5); floats are stored
+ * as they are; G.711 rounds to the nearest linear value, clips, compresses. */
 void judge_sample_encode(JudgeFormat fmt, double x, guint8 *p);
 /* @n samples (not frames) from @src to @dst. */
 void judge_decode(JudgeFormat fmt, const void *src, double *dst, gsize n);
@@ -202,7 +218,8 @@ double judge_level_change_db(const JudgeSignal *s, guint ch, gsize a_start, gsiz
 /* For the silence helpers: every channel must be zero. */
 #define JUDGE_ALL_CHANNELS G_MAXUINT
 
-/* Every sample of the range exactly 0 (an empty range is silent). */
+/* Every sample of the range exactly 0 (an empty range is silent).  No A-law
+ * sample is: see the sample formats above. */
 gboolean judge_is_silent(const JudgeSignal *s, guint ch, gsize start, gsize n);
 /* Frames of exact silence at the start / end of the whole signal. */
 gsize judge_leading_silence(const JudgeSignal *s, guint ch);
@@ -217,7 +234,9 @@ gsize judge_trailing_silence(const JudgeSignal *s, guint ch);
  * samples and phase jumps.  Runs of exact zeros inside the signal are
  * gaps (the pause a test expects, or one it does not); residuals touching
  * a gap belong to the gap and are not reported again.  Silence before the
- * first and after the last non-zero sample of the range is neither.
+ * first and after the last non-zero sample of the range is neither.  A-law
+ * has no exact zero: its silence (0xD5 or 0x55) reads as a faint signal,
+ * not as a gap.
  */
 
 /* Default thresholds; 0 in the options selects them. */
@@ -229,7 +248,10 @@ typedef struct {
     double amplitude;      /* 0: measured (99th percentile of |x| != 0) */
     double threshold;      /* relative residual counted as a discontinuity;
                             * 0: JUDGE_CONTINUITY_THRESHOLD, raised to stay
-                            * above 4 quantisation steps of the format */
+                            * above 4 quantisation steps of the format (for
+                            * G.711, of the segment the amplitude is in:
+                            * 0.125..0.25 of the amplitude, so that a lost
+                            * sample of a low tone may pass unseen) */
     gsize min_gap_frames;  /* 0: JUDGE_MIN_GAP_FRAMES */
 } JudgeContinuityOptions;
 

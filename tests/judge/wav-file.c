@@ -13,30 +13,51 @@
 
 #define TAG_PCM 0x0001
 #define TAG_FLOAT 0x0003
+#define TAG_ALAW 0x0006
+#define TAG_MULAW 0x0007
 #define TAG_EXTENSIBLE 0xfffe
 
-/* KSDATAFORMAT_SUBTYPE_PCM/_IEEE_FLOAT after their first two bytes (the tag). */
+/* KSDATAFORMAT_SUBTYPE_PCM/_IEEE_FLOAT/_ALAW/_MULAW after their first two
+ * bytes (the tag). */
 static const guint8 guid_tail[14] = {
     0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
 };
 
-/* Every layout both ways: WAV's (container, valid bits, float) and ours. */
+/* Every layout both ways: WAV's (tag or subformat, container, valid bits)
+ * and ours.  A-law and mu-law data is stored as it is, 8 bits a sample, as
+ * the daemon's wav driver writes it. */
 static const struct {
     JudgeFormat fmt;
-    guint16 container, valid;
-    gboolean is_float;
+    guint16 tag, container, valid;
 } layouts[] = {
-    { JUDGE_FORMAT_U8, 8, 8, FALSE },
-    { JUDGE_FORMAT_S16_LE, 16, 16, FALSE },
-    { JUDGE_FORMAT_S24_3LE, 24, 24, FALSE },
-    { JUDGE_FORMAT_S20_3LE, 24, 20, FALSE },
-    { JUDGE_FORMAT_S18_3LE, 24, 18, FALSE },
-    { JUDGE_FORMAT_S32_LE, 32, 32, FALSE },
-    { JUDGE_FORMAT_S24_LE, 32, 24, FALSE },
-    { JUDGE_FORMAT_S20_LE, 32, 20, FALSE },
-    { JUDGE_FORMAT_FLOAT_LE, 32, 32, TRUE },
-    { JUDGE_FORMAT_FLOAT64_LE, 64, 64, TRUE },
+    { JUDGE_FORMAT_U8, TAG_PCM, 8, 8 },
+    { JUDGE_FORMAT_S16_LE, TAG_PCM, 16, 16 },
+    { JUDGE_FORMAT_S24_3LE, TAG_PCM, 24, 24 },
+    { JUDGE_FORMAT_S20_3LE, TAG_PCM, 24, 20 },
+    { JUDGE_FORMAT_S18_3LE, TAG_PCM, 24, 18 },
+    { JUDGE_FORMAT_S32_LE, TAG_PCM, 32, 32 },
+    { JUDGE_FORMAT_S24_LE, TAG_PCM, 32, 24 },
+    { JUDGE_FORMAT_S20_LE, TAG_PCM, 32, 20 },
+    { JUDGE_FORMAT_FLOAT_LE, TAG_FLOAT, 32, 32 },
+    { JUDGE_FORMAT_FLOAT64_LE, TAG_FLOAT, 64, 64 },
+    { JUDGE_FORMAT_A_LAW, TAG_ALAW, 8, 8 },
+    { JUDGE_FORMAT_MU_LAW, TAG_MULAW, 8, 8 },
 };
+
+static gboolean known_tag(guint16 tag)
+{
+    return tag == TAG_PCM || tag == TAG_FLOAT || tag == TAG_ALAW || tag == TAG_MULAW;
+}
+
+static const char *tag_kind(guint16 tag)
+{
+    switch (tag) {
+    case TAG_FLOAT: return "float";
+    case TAG_ALAW: return "A-law";
+    case TAG_MULAW: return "mu-law";
+    default: return "integer";
+    }
+}
 
 G_DEFINE_QUARK(judge-wav-error-quark, judge_wav_error)
 
@@ -97,8 +118,8 @@ static void shift_samples(guint8 *data, gsize samples, guint bytes, guint shift,
 
 typedef struct {
     guint16 tag, channels, block, bits, valid;
+    guint16 kind; /* the tag, or the subformat's */
     guint32 rate, mask;
-    gboolean is_float;
 } FmtChunk;
 
 static gboolean parse_fmt(const guint8 *b, guint32 size, JudgeWav *w, GError **error)
@@ -127,15 +148,15 @@ static gboolean parse_fmt(const guint8 *b, guint32 size, JudgeWav *w, GError **e
         f.valid = get16(b + 18) ? get16(b + 18) : f.bits;
         f.mask = get32(b + 20);
         sub = get16(b + 24);
-        if (memcmp(b + 26, guid_tail, sizeof(guid_tail)) != 0 ||
-            (sub != TAG_PCM && sub != TAG_FLOAT)) {
+        if (memcmp(b + 26, guid_tail, sizeof(guid_tail)) != 0 || !known_tag(sub)) {
             g_set_error(error, JUDGE_WAV_ERROR, JUDGE_WAV_ERROR_UNSUPPORTED,
-                        "extensible subformat is neither PCM nor IEEE float");
+                        "extensible subformat is not PCM, IEEE float, A-law or mu-law");
             return FALSE;
         }
-        f.is_float = sub == TAG_FLOAT;
-    } else if (f.tag == TAG_PCM || f.tag == TAG_FLOAT) {
-        f.is_float = f.tag == TAG_FLOAT;
+        f.kind = sub;
+    } else if (known_tag(f.tag)) {
+        /* A-law and mu-law headers have a cbSize (18 bytes); 16 will do. */
+        f.kind = f.tag;
     } else {
         g_set_error(error, JUDGE_WAV_ERROR, JUDGE_WAV_ERROR_UNSUPPORTED,
                     "format tag 0x%04x", f.tag);
@@ -151,7 +172,7 @@ static gboolean parse_fmt(const guint8 *b, guint32 size, JudgeWav *w, GError **e
     }
     for (guint i = 0; i < G_N_ELEMENTS(layouts); i++) {
         if (layouts[i].container == container && layouts[i].valid == f.valid &&
-            layouts[i].is_float == f.is_float) {
+            layouts[i].tag == f.kind) {
             w->format = layouts[i].fmt;
             w->channels = f.channels;
             w->rate = f.rate;
@@ -163,8 +184,7 @@ static gboolean parse_fmt(const guint8 *b, guint32 size, JudgeWav *w, GError **e
         }
     }
     g_set_error(error, JUDGE_WAV_ERROR, JUDGE_WAV_ERROR_UNSUPPORTED,
-                "%u-bit %s samples in %u-bit containers", f.valid,
-                f.is_float ? "float" : "integer", container);
+                "%u-bit %s samples in %u-bit containers", f.valid, tag_kind(f.kind), container);
     return FALSE;
 }
 
@@ -276,14 +296,16 @@ guint8 *judge_wav_build(JudgeFormat fmt, guint channels, guint rate, const void 
                         gsize len, JudgeWavFlags flags, gsize *out_len, GError **error)
 {
     guint bytes = judge_format_bytes(fmt), block = bytes * channels, fmt_len, tag = 0;
-    gboolean ext, is_float = judge_format_is_float(fmt);
+    gboolean ext;
     guint16 valid = 0;
     gsize header, total;
     guint8 *file, *h;
 
     for (guint i = 0; i < G_N_ELEMENTS(layouts); i++) {
-        if (layouts[i].fmt == fmt)
+        if (layouts[i].fmt == fmt) {
             valid = layouts[i].valid;
+            tag = layouts[i].tag;
+        }
     }
     if (!valid || channels == 0 || channels > 0xffff || rate == 0 || block > 0xffff) {
         g_set_error(error, JUDGE_WAV_ERROR, JUDGE_WAV_ERROR_UNSUPPORTED,
@@ -294,9 +316,11 @@ guint8 *judge_wav_build(JudgeFormat fmt, guint channels, guint rate, const void 
     len -= len % block;
     /* Narrow samples and many channels need the extensible form. */
     ext = (flags & JUDGE_WAV_EXTENSIBLE) || valid != bytes * 8 || channels > 2;
-    fmt_len = ext ? 40 : is_float ? 18 : 16;
+    /* As the daemon's wav driver (audio/wav-format.h) writes them: non-PCM
+     * tags have a cbSize, and they and extensible files a fact chunk. */
+    fmt_len = ext ? 40 : tag != TAG_PCM ? 18 : 16;
     /* RIFF header, fmt, a fact chunk where non-PCM data wants one, data. */
-    header = 12 + 8 + fmt_len + (ext || is_float ? 12 : 0) + 8;
+    header = 12 + 8 + fmt_len + (ext || tag != TAG_PCM ? 12 : 0) + 8;
     if (len > G_MAXUINT32 - header - 1) {
         g_set_error(error, JUDGE_WAV_ERROR, JUDGE_WAV_ERROR_UNSUPPORTED,
                     "%" G_GSIZE_FORMAT " bytes of data do not fit a RIFF file", len);
@@ -312,7 +336,6 @@ guint8 *judge_wav_build(JudgeFormat fmt, guint channels, guint rate, const void 
     h += 12;
     memcpy(h, "fmt ", 4);
     put32(h + 4, fmt_len);
-    tag = is_float ? TAG_FLOAT : TAG_PCM;
     put16(h + 8, ext ? TAG_EXTENSIBLE : tag);
     put16(h + 10, channels);
     put32(h + 12, rate);
@@ -328,7 +351,7 @@ guint8 *judge_wav_build(JudgeFormat fmt, guint channels, guint rate, const void 
         memcpy(h + 34, guid_tail, sizeof(guid_tail));
     }
     h += 8 + fmt_len;
-    if (ext || is_float) {
+    if (ext || tag != TAG_PCM) {
         memcpy(h, "fact", 4);
         put32(h + 4, 4);
         put32(h + 8, flags & JUDGE_WAV_STREAM ? 0 : (guint32)(len / block));
@@ -338,7 +361,7 @@ guint8 *judge_wav_build(JudgeFormat fmt, guint channels, guint rate, const void 
     put32(h + 4, flags & JUDGE_WAV_STREAM ? 0xffffffffu : (guint32)len);
     h += 8;
     memcpy(h, data, len);
-    if (valid != bytes * 8 && !is_float)
+    if (valid != bytes * 8)
         shift_samples(h, len / bytes, bytes, bytes * 8 - valid, TRUE);
     *out_len = total;
     return file;

@@ -3,8 +3,10 @@
  * wav-file.h - RIFF/WAVE files for the audio judge: read what a recorder
  * (or the daemon's wav driver) left, write reference files for a guest.
  *
- * Read: WAVE_FORMAT_PCM (1), _IEEE_FLOAT (3) and _EXTENSIBLE (0xFFFE) with
- * a PCM or float subformat.  Unknown chunks (LIST, fact, ...) are skipped,
+ * Read: WAVE_FORMAT_PCM (1), _IEEE_FLOAT (3), _ALAW (6), _MULAW (7) and
+ * _EXTENSIBLE (0xFFFE) with one of those as subformat; A-law and mu-law are
+ * 8 bits a sample, their data is taken as it is (JUDGE_FORMAT_A_LAW,
+ * _MU_LAW).  Unknown chunks (LIST, fact, ...) are skipped,
  * odd-sized chunks are padded as RIFF says.  A data size of 0 or 0xFFFFFFFF,
  * or one larger than the file, is what a writer that was killed (or could
  * not seek back) leaves: the data then runs to the end of the file.  A
@@ -45,7 +47,7 @@ typedef struct {
     JudgeFormat format;
     guint channels;
     guint rate;
-    guint16 tag;             /* wFormatTag as found: 1, 3 or 0xFFFE */
+    guint16 tag;             /* wFormatTag as found: 1, 3, 6, 7 or 0xFFFE */
     guint16 container_bits;  /* bits per sample in the file */
     guint16 valid_bits;
     guint32 channel_mask;    /* extensible only, else 0 */
@@ -64,8 +66,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(JudgeWav, judge_wav_free)
 JudgeSignal *judge_wav_signal(const JudgeWav *w);
 
 /*
- * A complete file for @len bytes of @fmt (whole frames).  Unsigned formats
- * wider than 8 bits and S8 have no WAV form: JUDGE_WAV_ERROR_UNSUPPORTED.
+ * A complete file for @len bytes of @fmt (whole frames), laid out as the
+ * daemon's wav driver lays it out: A-law and mu-law with tags 6 and 7 (or
+ * as the extensible subformat), an 18-byte fmt chunk and a fact chunk
+ * holding the frame count, as float and extensible files have one too.
+ * Unsigned formats wider than 8 bits and S8 have no WAV form:
+ * JUDGE_WAV_ERROR_UNSUPPORTED.
  * Return: the file, *@out_len its size.
  */
 guint8 *judge_wav_build(JudgeFormat fmt, guint channels, guint rate, const void *data,
