@@ -625,6 +625,13 @@ bool ff_set_vring_addr(FfConn *ff, unsigned int index, const FgMem *mem, const F
 
 /* ---------------- QEMU sequences ---------------- */
 
+void ff_set_negotiated(FfConn *ff, uint64_t features, uint64_t protocol, uint64_t acked)
+{
+    ff->features = features;
+    ff->protocol = protocol;
+    ff->acked = acked;
+}
+
 bool ff_realize(FfConn *ff, GError **error)
 {
     const FfSetup *s = &ff->setup;

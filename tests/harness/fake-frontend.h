@@ -21,6 +21,12 @@
  *                  GET_STATUS+SET_STATUS(ACK|DRIVER|FEATURES_OK|DRIVER_OK)
  *   ff_stop():     SET_VRING_ENABLE(0) x n, GET_VRING_BASE x n, SET_STATUS(0)
  *
+ * Real QEMU 10.0.2 differs (captured in tests/data/qemu-sequences/): it
+ * sends SET_VRING_ERR after each realize SET_VRING_CALL, SET_VRING_CALL x n
+ * again after the enables, never DRIVER_OK, and no SET_STATUS(0) on stop;
+ * ff_start()/ff_stop() keep the older reading for the tests built on it,
+ * frontend-replay.h replays the captured sequences exactly.
+ *
  * With REPLY_ACK negotiated, the request kinds QEMU sends with need_reply
  * (and, with ack_all, every request without its own reply) carry the
  * need_reply flag and the ack is checked.
@@ -219,6 +225,10 @@ bool ff_set_vring_addr(FfConn *ff, unsigned int index, const FgMem *mem, const F
                        bool log, GError **error);
 
 /* --- QEMU sequences --- */
+/* Record values negotiated outside ff_realize()/ff_start() (a replayed
+ * sequence): the back-end's features, acked protocol features, the
+ * SET_FEATURES value. */
+void ff_set_negotiated(FfConn *ff, uint64_t features, uint64_t protocol, uint64_t acked);
 bool ff_realize(FfConn *ff, GError **error);
 /* Negotiated values (valid after ff_realize / ff_start). */
 uint64_t ff_features(const FfConn *ff);         /* back-end's offer */

@@ -31,6 +31,7 @@ void sg_opts_init(SgOpts *o)
 {
     memset(o, 0, sizeof(*o));
     o->queue_size = 64;
+    o->packed = true;
     o->nregions = 3;
     o->region_size = 4u << 20;
     o->gap = 1u << 20;
@@ -257,12 +258,8 @@ static bool sg_create_queues(SgGuest *sg, GError **error)
                     "back-end does not offer VIRTIO_F_VERSION_1 (Linux refuses the device)");
         return false;
     }
-    if (sg->opts.packed && !(offered & (1ull << VF_RING_PACKED))) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                    "back-end does not offer VIRTIO_F_RING_PACKED");
-        return false;
-    }
-    sg->packed = sg->opts.packed;
+    /* Linux: packed whenever offered (virtio_ring), split otherwise */
+    sg->packed = sg->opts.packed && (offered & (1ull << VF_RING_PACKED));
     sg->indirect = !sg->opts.no_indirect && (offered & (1ull << VF_INDIRECT));
     sg->event_idx = !sg->opts.no_event_idx && (offered & (1ull << VF_EVENT_IDX));
     FgVqOpts vo = {
@@ -312,6 +309,67 @@ bool sg_reset(SgGuest *sg, GError **error)
         sg->ctl[i].busy = false;
     for (unsigned int i = 0; i < sg->msgs->len; i++)
         ((SgIoMsg *)g_ptr_array_index(sg->msgs, i))->pending = false;
+    memset(sg->pcm_features, 0, sizeof(sg->pcm_features));
+    return true;
+}
+
+void sg_setup_rings(SgGuest *sg, uint64_t acked)
+{
+    sg->features = acked;
+    sg->packed = acked & (1ull << VF_RING_PACKED);
+    sg->indirect = acked & (1ull << VF_INDIRECT);
+    sg->event_idx = acked & (1ull << VF_EVENT_IDX);
+    FgVqOpts vo = {
+        .size = sg->opts.queue_size, .packed = sg->packed, .event_idx = sg->event_idx,
+        .indirect = sg->indirect,
+    };
+    for (unsigned int i = 0; i < 4; i++)
+        if (!sg->vq[i])
+            sg->vq[i] = fg_vq_new(sg->mem, &vo);
+    sg_fill_events(sg);
+}
+
+void sg_reset_rings(SgGuest *sg)
+{
+    for (unsigned int i = 0; i < 4; i++)
+        fg_vq_reset(sg->vq[i]);
+    for (unsigned int i = 0; i < SG_CTL_SLOTS; i++)
+        sg->ctl[i].busy = false;
+    for (unsigned int i = 0; i < sg->msgs->len; i++)
+        ((SgIoMsg *)g_ptr_array_index(sg->msgs, i))->pending = false;
+    memset(sg->pcm_features, 0, sizeof(sg->pcm_features));
+    sg_fill_events(sg);
+}
+
+bool sg_probe_info(SgGuest *sg, uint32_t code, uint32_t start, uint32_t count, uint32_t size,
+                   GError **error)
+{
+    void **slot;
+    uint32_t *n;
+    switch (code) {
+    case VIRTIO_SND_R_JACK_INFO: slot = (void **)&sg->jack; n = &sg->jacks; break;
+    case VIRTIO_SND_R_PCM_INFO: slot = (void **)&sg->pcm; n = &sg->streams; break;
+    case VIRTIO_SND_R_CHMAP_INFO: slot = (void **)&sg->chmap; n = &sg->chmaps; break;
+    default:
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "probe query 0x%x", code);
+        return false;
+    }
+    if (start != 0 || (uint64_t)count * size > SG_CTL_RESP_MAX) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "probe query 0x%x %u %u %u", code,
+                    start, count, size);
+        return false;
+    }
+    g_free(*slot);
+    *slot = g_malloc0((size_t)MAX(count, 1) * size);
+    *n = count;
+    uint32_t status;
+    if (!sg_query_info(sg, code, start, count, size, *slot, &status, error))
+        return false;
+    if (status != VIRTIO_SND_S_OK) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                    "query 0x%x for %u items answered status 0x%x", code, count, status);
+        return false;
+    }
     return true;
 }
 
@@ -446,7 +504,22 @@ bool sg_pcm_set_params(SgGuest *sg, uint32_t sid, uint32_t buffer_bytes, uint32_
         .buffer_bytes = htole32(buffer_bytes), .period_bytes = htole32(period_bytes),
         .features = htole32(features), .channels = channels, .format = format, .rate = rate,
     };
-    return sg_ctl(sg, &p, sizeof(p), NULL, 0, status, error);
+    uint32_t st = 0;
+    if (!sg_ctl(sg, &p, sizeof(p), NULL, 0, &st, error))
+        return false;
+    if (status)
+        *status = st;
+    if (st == VIRTIO_SND_S_OK && sid < SG_MAX_STREAMS)
+        sg->pcm_features[sid] = features;
+    return true;
+}
+
+uint32_t sg_linux_pcm_features(const SgGuest *sg, uint32_t sid)
+{
+    if (sid >= sg->streams || !sg->pcm)
+        return 0;
+    return le32toh(sg->pcm[sid].features) &
+           ((1u << VIRTIO_SND_PCM_F_MSG_POLLING) | (1u << VIRTIO_SND_PCM_F_EVT_XRUNS));
 }
 
 bool sg_pcm_cmd(SgGuest *sg, uint32_t code, uint32_t sid, uint32_t *status, GError **error)
@@ -501,7 +574,9 @@ static int sg_io_submit(SgGuest *sg, SgIoMsg *m, bool no_kick)
     m->completed_us = 0;
     m->used_len = 0;
     m->submitted_us = g_get_monotonic_time();
-    if (!no_kick)
+    bool polled = m->stream_id < SG_MAX_STREAMS &&
+                  (sg->pcm_features[m->stream_id] & (1u << VIRTIO_SND_PCM_F_MSG_POLLING));
+    if (!no_kick && !polled)
         sg_kick(sg, q);
     return 0;
 }

@@ -52,9 +52,14 @@
 #define SG_CTL_SLOTS 16
 #define SG_CTL_RESP_MAX 16384u
 #define SG_DEFAULT_TIMEOUT_MS 1000   /* Linux msg_timeout_ms */
+#define SG_MAX_STREAMS 64
 
 typedef struct SgOpts {
-    bool packed;              /* ask for VIRTIO_F_RING_PACKED */
+    bool packed;              /* ack VIRTIO_F_RING_PACKED when offered: on by
+                               * default, as Linux does (QEMU 10 + Linux 6.12
+                               * and 7.2 negotiate packed rings with this
+                               * daemon, tests/data/qemu-sequences/boot.txt);
+                               * false forces split rings */
     bool no_indirect;         /* do not ack INDIRECT_DESC */
     bool no_event_idx;        /* do not ack EVENT_IDX */
     uint16_t queue_size;      /* default 64 (QEMU vhost-user-snd) */
@@ -117,6 +122,7 @@ typedef struct SgGuest {
     unsigned int io_seq;
     GPtrArray *msgs;          /* every SgIoMsg allocated (owned) */
     bool owns_ff;             /* made by sg_connect(): ff freed with us */
+    uint32_t pcm_features[SG_MAX_STREAMS]; /* accepted SET_PARAMS features */
 } SgGuest;
 
 #if defined(__has_include)
@@ -141,6 +147,15 @@ bool sg_reset(SgGuest *sg, GError **error);
 /* After a reset: re-create queues, event fill, DRIVER_OK (no re-probe,
  * like virtsnd_restore()). */
 bool sg_restart(SgGuest *sg, GError **error);
+/* Pieces for replaying a recorded sequence (frontend-replay.h): the
+ * driver's rings for the acked @acked features, created if missing, and
+ * the event queue filled without a kick; a guest reset of the rings
+ * (zeroed, nothing in flight, events refilled); one probe query whose
+ * answer is kept like sg_boot()'s (JACK/PCM/CHMAP_INFO). */
+void sg_setup_rings(SgGuest *sg, uint64_t acked);
+void sg_reset_rings(SgGuest *sg);
+bool sg_probe_info(SgGuest *sg, uint32_t code, uint32_t start, uint32_t count, uint32_t size,
+                   GError **error);
 /* Read one config field as QEMU does for the guest. */
 bool sg_read_config(SgGuest *sg, uint32_t offset, uint32_t *value, GError **error);
 
@@ -170,6 +185,10 @@ bool sg_query_info(SgGuest *sg, uint32_t code, uint32_t start, uint32_t count, u
 bool sg_pcm_set_params(SgGuest *sg, uint32_t sid, uint32_t buffer_bytes, uint32_t period_bytes,
                        uint8_t channels, uint8_t format, uint8_t rate, uint32_t features,
                        uint32_t *status, GError **error);
+/* The features Linux puts into PCM_SET_PARAMS for stream @sid
+ * (virtsnd_pcm_dev_set_params()): MSG_POLLING and EVT_XRUNS whenever
+ * PCM_INFO offers them (captured: features 0x14 on both kernels). */
+uint32_t sg_linux_pcm_features(const SgGuest *sg, uint32_t sid);
 /* PREPARE / START / STOP / RELEASE. */
 bool sg_pcm_cmd(SgGuest *sg, uint32_t code, uint32_t sid, uint32_t *status, GError **error);
 
@@ -178,7 +197,10 @@ bool sg_pcm_cmd(SgGuest *sg, uint32_t code, uint32_t sid, uint32_t *status, GErr
  * or output if unknown). */
 SgIoMsg *sg_io_msg_new(SgGuest *sg, uint32_t sid, bool capture, uint32_t period_bytes);
 /* Queue a tx message with @data (period_bytes) / an rx message; kick
- * unless @no_kick.  Return: 0 or -errno (-ENOSPC ring full). */
+ * unless @no_kick or the stream's accepted SET_PARAMS carried
+ * MSG_POLLING (Linux never kicks tx/rx then: the captures show only the
+ * control queue kicked while aplay/arecord run).
+ * Return: 0 or -errno (-ENOSPC ring full). */
 int sg_tx_submit(SgGuest *sg, SgIoMsg *m, const void *data, bool no_kick);
 int sg_rx_submit(SgGuest *sg, SgIoMsg *m, bool no_kick);
 /* Next completion on the tx (capture=false) or rx queue.  Return: the
