@@ -432,6 +432,12 @@ static bool play_one(Desk *d, GtEnv *env, const PlayCase *pc, GBytes *raw, Outco
         return true;
     }
     if (lost_end && eio && d->kind == SERVER_PIPEWIRE) {
+        /* what the daemon logged about this play: from its SET_PARAMS on */
+        g_autofree char *dlog = vd_stderr(env->daemon);
+        const char *from = g_strrstr(dlog, "PCM_SET_PARAMS");
+        while (from && from > dlog && from[-1] != '\n')
+            from--;
+        g_test_message("daemon log of this play:\n%s", from ? from : "");
         o->known_stall++;
         g_string_append_printf(o->known, "%s %s: aplay failed after %.2f s (%s), %zu of %u "
                                          "frames arrived (bit-exact); ",
