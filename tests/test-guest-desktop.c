@@ -371,7 +371,7 @@ static bool play_one(Desk *d, GtEnv *env, const PlayCase *pc, GBytes *raw, Outco
 {
     const char *server = server_names[d->kind];
     JudgeToneSpec t = tone_spec(pc->hz);
-    g_autofree char *name = g_strdup_printf("rec-%s.wav", pc->device);
+    g_autofree char *name = g_strdup_printf("rec-%s.wav", pc->device[0] == 'h' ? "hw" : "plughw");
     g_autofree char *path = g_build_filename(d->dir, name, NULL);
     GPid rec = recorder_start(d, path);
     if (!rec)
@@ -385,6 +385,8 @@ static bool play_one(Desk *d, GtEnv *env, const PlayCase *pc, GBytes *raw, Outco
     /* the daemon's buffer and the server's latency, then some */
     g_usleep(500 * 1000);
     atu_stop(rec, SIGINT);
+    if (!out)
+        out = g_strdup("");
     g_strstrip(out);
 
     g_autoptr(GError) error = NULL;
