@@ -185,6 +185,10 @@ static void test_lifecycle(const char *kernel)
             g_autofree char *log = vd_stderr(s.env.daemon);
             size_t ll = strlen(log);
             g_test_message("daemon log (tail):\n%s", log + (ll > 8000 ? ll - 8000 : 0));
+            g_autofree char *dmesg = NULL;
+            gv_run(s.env.vm, "dmesg | tail -n 15", &dmesg, 20);
+            g_test_message("guest kernel log (tail):\n%s", dmesg ? dmesg : "");
+            seq_drain(&s);
             g_autofree char *what = g_strdup_printf(
                 "aplay across QMP stop/cont (a real guest) exits %d: %s", st, out ? out : "");
             gt_known_failure("VM lifecycle", what);

@@ -31,7 +31,6 @@ void sg_opts_init(SgOpts *o)
 {
     memset(o, 0, sizeof(*o));
     o->queue_size = 64;
-    o->packed = true;
     o->nregions = 3;
     o->region_size = 4u << 20;
     o->gap = 1u << 20;

@@ -55,11 +55,13 @@
 #define SG_MAX_STREAMS 64
 
 typedef struct SgOpts {
-    bool packed;              /* ack VIRTIO_F_RING_PACKED when offered: on by
-                               * default, as Linux does (QEMU 10 + Linux 6.12
-                               * and 7.2 negotiate packed rings with this
-                               * daemon, tests/data/qemu-sequences/boot.txt);
-                               * false forces split rings */
+    bool packed;              /* ack VIRTIO_F_RING_PACKED when offered (split
+                               * otherwise).  Linux always does: QEMU 10 with
+                               * Linux 6.12 and 7.2 negotiate packed rings with
+                               * this daemon (qemu-sequences/boot.txt).  Still
+                               * off by default: test-integration-proto's
+                               * dirty-log and suspended tests use split-only
+                               * helpers with the default options */
     bool no_indirect;         /* do not ack INDIRECT_DESC */
     bool no_event_idx;        /* do not ack EVENT_IDX */
     uint16_t queue_size;      /* default 64 (QEMU vhost-user-snd) */
