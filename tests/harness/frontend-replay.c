@@ -26,6 +26,8 @@ struct FrReplay {
     bool have_saved[4];
     unsigned int next_region;
     bool probed;        /* the guest used its control queue */
+    GBytes *state;      /* saved by / to be loaded by SET_DEVICE_STATE_FD */
+    bool skip_check;    /* CHECK_DEVICE_STATE already sent by ff_*_state() */
 };
 
 FrReplay *fr_new(SgGuest *sg)
@@ -47,6 +49,8 @@ void fr_free(FrReplay *r)
         close(r->masked_call[i]);
         close(r->err_fd[i]);
     }
+    if (r->state)
+        g_bytes_unref(r->state);
     g_free(r);
 }
 
@@ -63,18 +67,14 @@ unsigned int fr_count(const char *text, const char *request)
     return n;
 }
 
-static const uint32_t fr_ctl_codes[][2] = {
-    { VIRTIO_SND_R_JACK_INFO, 0 }, { VIRTIO_SND_R_PCM_INFO, 0 }, { VIRTIO_SND_R_CHMAP_INFO, 0 },
-};
-
 static uint32_t fr_ctl_code(const char *name)
 {
     if (!strcmp(name, "JACK_INFO"))
-        return fr_ctl_codes[0][0];
+        return VIRTIO_SND_R_JACK_INFO;
     if (!strcmp(name, "PCM_INFO"))
-        return fr_ctl_codes[1][0];
+        return VIRTIO_SND_R_PCM_INFO;
     if (!strcmp(name, "CHMAP_INFO"))
-        return fr_ctl_codes[2][0];
+        return VIRTIO_SND_R_CHMAP_INFO;
     return 0;
 }
 
@@ -215,7 +215,9 @@ static bool fr_line(FrReplay *r, const char *line, GError **error)
             }
             base = r->saved[ring];
         } else if (!strcmp(w[2], "other")) {
-            base = fg_vq_base(sg->vq[ring]);
+            /* a migration destination: what the source answered, as QEMU
+             * carries it over (fr_adopt_bases()); else the driver's view */
+            base = r->have_saved[ring] ? r->saved[ring] : fg_vq_base(sg->vq[ring]);
         } else {
             base = (uint32_t)strtoul(w[2], NULL, 0);
             /* a fresh control queue after the guest used it: guest reset */
@@ -261,6 +263,36 @@ static bool fr_line(FrReplay *r, const char *line, GError **error)
         }
         return true;
     }
+    if (!strcmp(req, "SET_LOG_BASE"))
+        return ff_set_log_base(ff, sg->mem, error);
+    if (!strcmp(req, "SET_DEVICE_STATE_FD")) {
+        if (n > 1 && !strcmp(w[1], "save")) {
+            GBytes *b = ff_save_state(ff, error);
+            if (!b)
+                return false;
+            if (r->state)
+                g_bytes_unref(r->state);
+            r->state = b;
+        } else {
+            if (!r->state) {
+                g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                            "no device state to load (fr_set_state())");
+                return false;
+            }
+            if (!ff_load_state(ff, r->state, error))
+                return false;
+        }
+        r->skip_check = true;
+        return true;
+    }
+    if (!strcmp(req, "CHECK_DEVICE_STATE")) {
+        if (r->skip_check) {
+            r->skip_check = false;
+            return true;
+        }
+        uint64_t ok;
+        return ff_get_u64(ff, FF_CHECK_DEVICE_STATE, &ok, error);
+    }
     if (!strcmp(req, "DISCONNECT")) {
         shutdown(ff_fd(ff), SHUT_RDWR);
         return true;
@@ -285,6 +317,24 @@ bool fr_run(FrReplay *r, const char *text, GError **error)
     if (r->sg->vq[VIRTIO_SND_VQ_EVENT])
         fg_vq_enable_cb(r->sg->vq[VIRTIO_SND_VQ_EVENT]);
     return true;
+}
+
+GBytes *fr_state(FrReplay *r)
+{
+    return r->state;
+}
+
+void fr_set_state(FrReplay *r, GBytes *state)
+{
+    if (r->state)
+        g_bytes_unref(r->state);
+    r->state = state ? g_bytes_ref(state) : NULL;
+}
+
+void fr_adopt_bases(FrReplay *to, const FrReplay *from)
+{
+    memcpy(to->saved, from->saved, sizeof(to->saved));
+    memcpy(to->have_saved, from->have_saved, sizeof(to->have_saved));
 }
 
 bool fr_run_file(FrReplay *r, const char *name, GError **error)

@@ -19,6 +19,11 @@
  *  - CTL JACK/PCM/CHMAP_INFO: the probe query, answers kept in the guest
  *  - KICKED r...: QEMU's kick of those rings when it hands them over
  *  - DISCONNECT: the socket is shut down (QEMU exited)
+ *  - SET_DEVICE_STATE_FD save/load (+ CHECK_DEVICE_STATE): ff_save_state()
+ *    keeps the blob (fr_state()), ff_load_state() sends the one given with
+ *    fr_set_state(); SET_LOG_BASE: a fresh log covering the guest memory
+ *  - SET_VRING_BASE "other" on a migration destination: the source's
+ *    GET_VRING_BASE answers, handed over with fr_adopt_bases()
  * CTL PCM_* lines (the captured aplay/arecord) are not replayed: the tests
  * play with the fake guest themselves.
  */
@@ -39,6 +44,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FrReplay, fr_free)
 /* Play the lines of @text in order.  Return: false with @error naming the
  * line that failed. */
 bool fr_run(FrReplay *r, const char *text, GError **error);
+/* Device state saved by a replayed SET_DEVICE_STATE_FD save (borrowed). */
+GBytes *fr_state(FrReplay *r);
+/* The state a replayed SET_DEVICE_STATE_FD load sends (ref taken). */
+void fr_set_state(FrReplay *r, GBytes *state);
+/* QEMU carries the vring bases to the destination. */
+void fr_adopt_bases(FrReplay *to, const FrReplay *from);
 /* qs_load(@name) + fr_run(). */
 bool fr_run_file(FrReplay *r, const char *name, GError **error);
 /* Lines of @text starting with @request. */
