@@ -56,8 +56,8 @@ const char *qs_proxy_path(const QsProxy *p);
  * kicked meanwhile (rings in ascending order).  Newly allocated text.
  */
 char *qs_proxy_take(QsProxy *p);
-/* Wait until @n more messages arrived after the last take, or nothing
- * arrived for @quiet_ms (then the phase is over).  Return: lines pending. */
+/* Wait until the front-end sent nothing for @quiet_ms (the phase is
+ * over) or @timeout_ms passed.  Return: lines pending. */
 unsigned int qs_proxy_settle(QsProxy *p, int quiet_ms, int timeout_ms);
 /* Kicks seen on @ring since the proxy started. */
 uint64_t qs_proxy_kicks(QsProxy *p, unsigned int ring);
