@@ -31,6 +31,9 @@ void sg_opts_init(SgOpts *o)
 {
     memset(o, 0, sizeof(*o));
     o->queue_size = 64;
+    /* as Linux does with QEMU 10 (tests/data/qemu-sequences: SET_FEATURES
+     * acks VIRTIO_F_RING_PACKED whenever the device offers it) */
+    o->packed = true;
     o->nregions = 3;
     o->region_size = 4u << 20;
     o->gap = 1u << 20;
