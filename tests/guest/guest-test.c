@@ -36,7 +36,10 @@ static void gt_case_run(gconstpointer data)
     const GtCase *c = data;
     if (!vd_require() || !gv_require())
         return;
+    gint64 t0 = g_get_monotonic_time();
     c->func(c->kernel);
+    /* the budget of make check-guest is a sum of these */
+    g_test_message("scenario took %.1f s", (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
 }
 
 static void gt_missing(gconstpointer data)
