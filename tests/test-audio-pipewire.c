@@ -233,8 +233,12 @@ static void test_playback(Fixture *f, gconstpointer data)
         g_assert_true(cmd_output_has(dump, "\"media.role\": \"Music\""));
     }
     ev.ready = 0;
-    g_assert_cmpint(vsnd_audio_drain(f->audio, s), ==, -EINPROGRESS);
-    g_assert_true(atu_wait(ready_seen, &ev, 10.0));
+    /* the pw-dump calls above can take longer than the buffered audio on a
+     * loaded machine: then the ring is already empty and drain says so */
+    int dr = vsnd_audio_drain(f->audio, s);
+    g_assert_true(dr == -EINPROGRESS || dr == 0);
+    if (dr == -EINPROGRESS)
+        g_assert_true(atu_wait(ready_seen, &ev, 10.0));
     vsnd_audio_close(f->audio, s);
     atu_run_for(0.5); /* the recorder's own latency */
     atu_stop(recorder, SIGINT);
