@@ -1113,6 +1113,7 @@ void snd_pcm_queue_stopped(SndPcm *pcm, VsndDirection dir)
             st->queue_paused = true;
         }
     }
+    update_polling(pcm);
 }
 
 void snd_pcm_queue_started(SndPcm *pcm, VsndDirection dir)
@@ -1134,6 +1135,9 @@ void snd_pcm_queue_started(SndPcm *pcm, VsndDirection dir)
             clock_start(st);
         }
     }
+    /* A MSG_POLLING stream is never kicked (Linux): resumed, it must be
+     * polled again, or nothing it queues is ever taken. */
+    update_polling(pcm);
 }
 
 /* ---- migration and restart ---------------------------------------------------- */
