@@ -28,7 +28,31 @@
  *   host has consumed or produced its frames.
  * - A queue stop (GET_VRING_BASE) completes every message held from that
  *   queue before returning (IO_ERR) and pauses running streams, which
- *   resume when the queue starts again; a reset returns to power-on.
+ *   resume when the queue starts again (polling re-armed for MSG_POLLING
+ *   streams); a reset returns to power-on.
+ *
+ * Lifecycle: pause or guest reset.  QEMU 10.0.2 and 10.2.2 drive
+ * vhost-user-snd as a vhost-user-base device and never send SET_STATUS(0)
+ * or DRIVER_OK to it (recorded in tests/data/qemu-sequences/): `stop` is
+ * SET_VRING_ENABLE(0) x4 + GET_VRING_BASE x4, `cont` restarts the rings at
+ * the same addresses and bases, and a guest reset (system_reset, reboot)
+ * is the same stop followed by rings at new addresses with base 0 and a
+ * guest that probes again.  Newer QEMU may add SET_STATUS(0) to every
+ * stop.  So neither a ring stop nor SET_STATUS(0) says "reset"; the
+ * device keeps everything the guest can observe (stream states and
+ * parameters, carried playback, control values, jack remaps, pending
+ * events) across the stop and decides when the first ring starts again
+ * (restart_decide()):
+ *   - the ring comes back with zero indices at another address, or the
+ *     control ring (always used once the guest probed) comes back at
+ *     index 0: the guest re-created its rings, it re-initialises; the
+ *     device resets completely (guest_reinit()), a parked state is
+ *     dropped;
+ *   - the ring resumes at non-zero indices where it stopped: a pause;
+ *     if SET_STATUS(0) reset the device in between, the state it parked
+ *     is restored (the guest never saw that reset).
+ *   RESET_DEVICE is a real reset: nothing is parked and nothing is
+ *   restored.  RESET_OWNER (deprecated) only disables the rings.
  * - Broken: a device-readable event buffer is a corrupt event queue
  *   (vu_dev_set_broken(), NEEDS_RESET) until the next reset.
  *
@@ -40,9 +64,9 @@
  * move into the stream's carry), an rx stop gives the waiting buffers back
  * to the ring (vu_queue_unpop) when they are the newest popped, so no
  * element bookkeeping needs saving.  SET_DEVICE_STATE_FD is refused unless
- * the device is suspended.  A reset of a stopped device (QEMU's
- * SET_STATUS(0) after GET_VRING_BASE) parks the state for a SAVE that may
- * follow.  With --state-file the state is also written after every
+ * the device is suspended.  A SET_STATUS(0) of a stopped device (newer
+ * QEMU after GET_VRING_BASE) parks the state for a SAVE that may follow
+ * and for a pause that resumes (see Lifecycle).  With --state-file the state is also written after every
  * control request and reset, and loaded by a new connection (with
  * INFLIGHT_SHMFD) when its first ring starts: the restart continuity of
  * snd-migrate.c.
@@ -69,6 +93,11 @@
 /* vhost-user.rst "Protocol features": VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD. */
 #define SND_PROTOCOL_F_INFLIGHT_SHMFD 12
 
+/* virtio: VIRTIO_F_RING_PACKED. */
+#define SND_F_RING_PACKED 34
+/* Spec "Sound Device": control, event, tx, rx. */
+#define SND_NUM_VQ 4
+
 /* Queue poll interval while a stream negotiated MSG_POLLING. */
 #define SND_POLL_MS 5
 
@@ -92,12 +121,17 @@ struct SndDev {
     int64_t rx_done_max;   /* highest sequence completed, -1 none */
     bool rx_rewind_ok;
     bool restart_checked;  /* state file looked at on this connection */
-    /* State parked by a reset of a stopped device (QEMU sends SET_STATUS(0)
-     * after GET_VRING_BASE on every vhost stop, migration included): what
-     * a SAVE sends until a ring starts again; restored by that start when
-     * it was saved meanwhile (the migration failed, the source resumes). */
+    /* State parked by SET_STATUS(0) of a stopped device (newer QEMU may
+     * send it after GET_VRING_BASE on every vhost stop, migration
+     * included): what a SAVE sends until a ring starts again; restored
+     * when the rings resume (a pause, a failed migration), dropped when
+     * the guest re-creates them (restart_decide()). */
     GBytes *parked;
-    bool parked_saved;
+    /* Pause or guest reset (see "Lifecycle" above): a ring stopped since
+     * the last decision, and where each ring was when it stopped. */
+    bool restart_pending;
+    uint64_t stopped_addr[SND_NUM_VQ];
+    bool stopped_known[SND_NUM_VQ];
 };
 
 static SndDev *dev_snd(VuDev *dev)
@@ -487,16 +521,56 @@ static void restart_restore(SndDev *snd)
     g_info("stream state restored from %s", path);
 }
 
-static void snd_queue_set_started(VuDev *dev, int qidx, bool started)
+/* The ring's indices are those of a ring the driver just created. */
+static bool ring_fresh(SndDev *snd, VuVirtq *vq)
 {
-    SndDev *snd = dev_snd(dev);
+    uint32_t base = vu_queue_base(vq);
 
-    g_debug("queue %d %s", qidx, started ? "started" : "stopped");
-    if (started && snd->parked) {
-        g_autoptr(GBytes) parked = g_steal_pointer(&snd->parked);
+    if (vu_dev_has_feature(snd->dev, SND_F_RING_PACKED)) {
+        return (base & 0x7fff7fffu) == 0; /* wrap counters start at 1 */
+    }
+    return (base & 0xffffu) == 0;
+}
 
-        if (snd->parked_saved && at_power_on(snd)) {
-            /* Saved for a migration that did not happen: resume. */
+/* Forget everything the guest set up: it re-initialises the device. */
+static void guest_reinit(SndDev *snd)
+{
+    g_clear_pointer(&snd->parked, g_bytes_unref);
+    if (at_power_on(snd)) {
+        return;
+    }
+    g_info("the guest re-initialises the device: every stream back to power-on");
+    snd_pcm_reset(snd->pcm);
+    snd_info_reset(snd->info);
+    if (snd->kctl) {
+        snd_kctl_reset(snd->kctl);
+    }
+    snd_event_queue_clear(snd->events);
+    g_clear_handle_id(&snd->poll_id, g_source_remove);
+    state_file_update(snd);
+}
+
+/* A ring starts after a stop: pause (the guest resumes) or guest reset
+ * (it re-initialises); see "Lifecycle" in the comment at the top. */
+static void restart_decide(SndDev *snd, int qidx)
+{
+    VuVirtq *vq = vu_dev_queue(snd->dev, (unsigned int)qidx);
+    bool known = qidx < SND_NUM_VQ && snd->stopped_known[qidx];
+    bool moved = known && vu_queue_desc_addr(vq) != snd->stopped_addr[qidx];
+    bool fresh = ring_fresh(snd, vq);
+
+    if (fresh && (moved || qidx == VSND_VQ_CONTROL)) {
+        /* A new ring (or the control ring, which the guest always used
+         * before a pause, back at index 0). */
+        snd->restart_pending = false;
+        guest_reinit(snd);
+    } else if (!fresh && known) {
+        /* The same ring resumes where it stopped: a pause. */
+        snd->restart_pending = false;
+        if (snd->parked && at_power_on(snd)) {
+            /* Reset by SET_STATUS(0) after the stop (newer QEMU, or a
+             * migration that did not happen): the guest never saw it. */
+            g_autoptr(GBytes) parked = g_steal_pointer(&snd->parked);
             SndMigrateDev d = migrate_dev(snd);
             g_autoptr(GError) error = NULL;
 
@@ -505,6 +579,22 @@ static void snd_queue_set_started(VuDev *dev, int qidx, bool started)
                 g_warning("parked state not restored: %s", error->message);
             }
         }
+        g_clear_pointer(&snd->parked, g_bytes_unref);
+    }
+}
+
+static void snd_queue_set_started(VuDev *dev, int qidx, bool started)
+{
+    SndDev *snd = dev_snd(dev);
+
+    g_debug("queue %d %s", qidx, started ? "started" : "stopped");
+    if (!started && qidx >= 0 && qidx < SND_NUM_VQ) {
+        snd->restart_pending = true;
+        snd->stopped_addr[qidx] = vu_queue_desc_addr(vu_dev_queue(dev, (unsigned int)qidx));
+        snd->stopped_known[qidx] = true;
+    }
+    if (started && snd->restart_pending) {
+        restart_decide(snd, qidx);
     }
     if (started && !snd->restart_checked) {
         snd->restart_checked = true;
@@ -569,11 +659,15 @@ static void snd_reset(VuDev *dev)
     g_debug("device reset");
     snd->peer_gone = peer_gone(snd);
     g_clear_pointer(&snd->parked, g_bytes_unref);
-    if (!snd->peer_gone && !at_power_on(snd)) {
+    if (vu_dev_reset_reason(dev) != VU_RESET_STATUS) {
+        /* RESET_DEVICE (or the front-end gone): a real reset, no ring
+         * comes back to resume; nothing is parked. */
+        snd->restart_pending = false;
+        memset(snd->stopped_known, 0, sizeof(snd->stopped_known));
+    } else if (!snd->peer_gone && !at_power_on(snd)) {
         SndMigrateDev d = migrate_dev(snd);
 
         snd->parked = snd_migrate_save(&d);
-        snd->parked_saved = false;
     }
     snd_pcm_reset(snd->pcm);
     snd_info_reset(snd->info);
@@ -635,7 +729,6 @@ static int snd_set_device_state_fd(VuDev *dev, int direction, int phase, int fd,
             /* Stopped, then reset by SET_STATUS(0): the state is the one
              * the stop left. */
             blob = g_bytes_ref(snd->parked);
-            snd->parked_saved = true;
         } else {
             blob = snd_migrate_save(&d);
         }

@@ -120,6 +120,7 @@ struct VuDev {
     uint8_t status;
     bool broken;
     bool suspend_notified;
+    VuResetReason reset_reason;
 
     VuMem mem;
     VuLog log;

@@ -256,6 +256,16 @@ bool vu_queue_started(const VuVirtq *vq)
     return vq->started;
 }
 
+uint64_t vu_queue_desc_addr(const VuVirtq *vq)
+{
+    return vq->addr_set ? vq->addr.desc_user_addr : 0;
+}
+
+uint32_t vu_queue_base(const VuVirtq *vq)
+{
+    return vu_virtq_get_base(vq);
+}
+
 bool vu_queue_enabled(const VuVirtq *vq)
 {
     return vq->enabled;
