@@ -26,8 +26,12 @@
  * - tx/rx: each chain is parsed into an SndIoMsg (snd-pcm-io) and handed to
  *   the stream manager, which completes it (status + used length) when the
  *   host has consumed or produced its frames.
- * - A queue stop (GET_VRING_BASE) completes every message held from that
- *   queue before returning (IO_ERR) and pauses running streams, which
+ * - A queue stop (GET_VRING_BASE) leaves nothing held from that queue:
+ *   untouched messages go back to the ring when they are the newest
+ *   popped (vu_queue_unpop_tail(); tx: played and completed after the
+ *   restart, which a Linux guest needs to keep playing after `cont`),
+ *   the rest complete (a tx message's frames move into the stream's
+ *   carry, status OK, played later) and running streams pause, which
  *   resume when the queue starts again (polling re-armed for MSG_POLLING
  *   streams); a reset returns to power-on.
  *
@@ -60,10 +64,10 @@
  * lives in SndPcm (per stream: state, parameters, gain, playback carried
  * over a queue stop), SndInfo (jack remaps; connection follows the host),
  * SndKctl (control values) and the event queue.  Nothing is in flight once
- * every ring is stopped: a tx stop completes its messages (their frames
- * move into the stream's carry), an rx stop gives the waiting buffers back
- * to the ring (vu_queue_unpop) when they are the newest popped, so no
- * element bookkeeping needs saving.  SET_DEVICE_STATE_FD is refused unless
+ * every ring is stopped: a stop gives the waiting buffers back to the ring
+ * when they are the newest popped and completes the others (a tx
+ * message's frames move into the stream's carry), so no element
+ * bookkeeping needs saving.  SET_DEVICE_STATE_FD is refused unless
  * the device is suspended.  A SET_STATUS(0) of a stopped device (newer
  * QEMU after GET_VRING_BASE) parks the state for a SAVE that may follow
  * and for a pause that resumes (see Lifecycle).  With --state-file the state is also written after every
@@ -338,7 +342,21 @@ static bool io_giveback(void *opaque, SndIoMsg *msg)
     SndDev *snd = opaque;
     VuVirtqElement *elem = msg->elem;
 
-    if (!snd->dev || !elem || msg->tx || !snd->rx_rewind_ok) {
+    if (!snd->dev || !elem) {
+        return false;
+    }
+    if (msg->tx) {
+        /* Playback not played yet: back to the ring, played after the
+         * restart (here or on a migration destination) and completed
+         * then, as QEMU's built-in device does across a pause. */
+        if (!vu_queue_unpop_tail(snd->dev, vu_dev_queue(snd->dev, VSND_VQ_TX), elem)) {
+            return false;
+        }
+        vu_elem_free(elem);
+        snd_io_msg_free(msg);
+        return true;
+    }
+    if (!snd->rx_rewind_ok) {
         return false;
     }
     g_hash_table_remove(snd->rx_seq, elem);

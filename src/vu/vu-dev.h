@@ -167,6 +167,10 @@ void vu_queue_notify(VuDev *dev, VuVirtq *vq);
 /* Give an element back unused: it will be popped again (before others).
  * @elem stays owned by the caller, who still frees it with vu_elem_free()
  * (the core keeps what it needs). */
+/* Give @elem back only if it is the newest element popped from @vq (the
+ * avail index rewinds over it); false, and nothing done, otherwise.  The
+ * caller still frees @elem. */
+bool vu_queue_unpop_tail(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem);
 void vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem);
 /* Drop an element without returning it to the guest (it is no longer
  * in flight for the core); the caller still frees it. */

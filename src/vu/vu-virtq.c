@@ -1112,6 +1112,18 @@ static void vq_rewind_tail(VuVirtq *vq, const VuElemPriv *p)
     }
 }
 
+bool vu_queue_unpop_tail(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem)
+{
+    const VuElemPriv *p = (const VuElemPriv *)elem;
+
+    if (!vq->started || p->gen != vq->gen || p->qidx != vq->idx || p->resubmitted ||
+        p->seq + 1 != vq->pop_seq) {
+        return false;
+    }
+    vq_rewind_tail(vq, p);
+    return true;
+}
+
 void vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem)
 {
     const VuElemPriv *p = (const VuElemPriv *)elem;
