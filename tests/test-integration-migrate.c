@@ -870,6 +870,59 @@ static void test_restart(gconstpointer data)
     rm_dir(state_dir);
 }
 
+/* Cause 4 of the VM lifecycle issue: the state file serves only a
+ * front-end that hands back the inflight region of the previous back-end.
+ * A freshly booted VM (its own new region) meets a device at power-on,
+ * although a state file with a running stream is there (was: restored,
+ * the new guest's SET_PARAMS refused in state running). */
+static void test_fresh_vm_ignores_state(void)
+{
+    char *dir_a, *state_dir;
+
+    if (!vd_require()) {
+        return;
+    }
+    dir_a = make_dir();
+    state_dir = make_dir();
+    {
+        g_autofree char *state_file = g_build_filename(state_dir, "snd.state", NULL);
+        g_autofree char *spec_a = driver_spec("wav", dir_a);
+        g_autoptr(VdProc) a = NULL, b = NULL;
+        g_autoptr(GError) err = NULL;
+        g_autoptr(SgGuest) sg = NULL, sg2 = NULL;
+        SgOpts o;
+        Player p = { 0 };
+
+        a = spawn_with_state(spec_a, state_file);
+        sg_opts_init(&o);
+        sg = sg_connect(a, &o, &err);
+        g_assert_no_error(err);
+        ff_setup(sg->ff)->inflight = true;
+        g_assert_true(sg_boot(sg, &err));
+        g_assert_no_error(err);
+        player_start(&p, sg, true);
+        player_run(&p, 4, a);
+        g_assert_true(g_file_test(state_file, G_FILE_TEST_EXISTS));
+        g_assert_cmpint(vd_signal_wait(a, SIGKILL, WAIT_MS), !=, -1);
+        g_clear_pointer(&sg, sg_free);
+
+        /* a new VM boots on a new daemon with the same state file */
+        b = spawn_with_state("null", state_file);
+        sg2 = sg_connect(b, &o, &err);
+        g_assert_no_error(err);
+        ff_setup(sg2->ff)->inflight = true;
+        g_assert_true(sg_boot(sg2, &err));
+        g_assert_no_error(err);
+        set_params(sg2, stream_of(sg2, VIRTIO_SND_D_OUTPUT));
+        ctl_ok(sg2, VIRTIO_SND_R_PCM_PREPARE, stream_of(sg2, VIRTIO_SND_D_OUTPUT));
+        g_clear_pointer(&sg2, sg_free);
+        vd_terminate(b, WAIT_MS);
+        g_unlink(state_file);
+    }
+    rm_dir(dir_a);
+    rm_dir(state_dir);
+}
+
 /* The front-end drops the connection and comes back (QEMU's reconnect=):
  * same daemon, the inflight region handed back, streams as they were. */
 static void test_reconnect(void)
@@ -982,6 +1035,7 @@ int main(int argc, char **argv)
     g_test_add_func("/integration/migrate/invalid/blobs-refused-device-unchanged",
                     test_bad_blobs);
     g_test_add_func("/integration/migrate/dirty-log/shadow-equals-memory", test_dirty_log);
+    g_test_add_func("/integration/restart/fresh-vm-ignores-state", test_fresh_vm_ignores_state);
     g_test_add_data_func("/integration/restart/split/sigkill-state-restored",
                          GINT_TO_POINTER(0), test_restart);
     g_test_add_data_func("/integration/restart/packed/sigkill-state-restored",

@@ -70,9 +70,13 @@
  * bookkeeping needs saving.  SET_DEVICE_STATE_FD is refused unless
  * the device is suspended.  A SET_STATUS(0) of a stopped device (newer
  * QEMU after GET_VRING_BASE) parks the state for a SAVE that may follow
- * and for a pause that resumes (see Lifecycle).  With --state-file the state is also written after every
- * control request and reset, and loaded by a new connection (with
- * INFLIGHT_SHMFD) when its first ring starts: the restart continuity of
+ * and for a pause that resumes (see Lifecycle).  With --state-file the
+ * state is also written after a control request or reset that changed it
+ * (not yet coalesced nor
+ * off the main thread), and loaded when the first ring of a new
+ * connection starts, only if that front-end handed back the inflight
+ * region a previous back-end set up (vu_dev_inflight_handed_back(): a
+ * running VM reconnecting, never a fresh VM): the restart continuity of
  * snd-migrate.c.
  */
 #include "config.h"
@@ -93,9 +97,6 @@
 #include "guest-log.h"
 #include "snd/snd-migrate.h"
 #include "snd/snd-pcm.h"
-
-/* vhost-user.rst "Protocol features": VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD. */
-#define SND_PROTOCOL_F_INFLIGHT_SHMFD 12
 
 /* virtio: VIRTIO_F_RING_PACKED. */
 #define SND_F_RING_PACKED 34
@@ -133,6 +134,8 @@ struct SndDev {
     GBytes *parked;
     /* Pause or guest reset (see "Lifecycle" above): a ring stopped since
      * the last decision, and where each ring was when it stopped. */
+    /* What the state file holds, as this process last wrote it. */
+    GBytes *state_written;
     bool restart_pending;
     uint64_t stopped_addr[SND_NUM_VQ];
     bool stopped_known[SND_NUM_VQ];
@@ -190,7 +193,12 @@ static void state_file_update(SndDev *snd)
     }
     d = migrate_dev(snd);
     blob = snd_migrate_save(&d);
+    if (snd->state_written && g_bytes_equal(blob, snd->state_written)) {
+        return; /* unchanged (read-only requests, repeated resets) */
+    }
     snd_migrate_file_write(path, blob);
+    g_clear_pointer(&snd->state_written, g_bytes_unref);
+    snd->state_written = g_steal_pointer(&blob);
 }
 
 /* ---- event queue ----------------------------------------------------------- */
@@ -520,8 +528,10 @@ static void restart_restore(SndDev *snd)
     g_autoptr(GError) error = NULL;
     SndMigrateDev d;
 
-    if (!path || !snd->dev ||
-        !(vu_dev_protocol_features(snd->dev) & (1ull << SND_PROTOCOL_F_INFLIGHT_SHMFD))) {
+    if (!path || !snd->dev || !vu_dev_inflight_handed_back(snd->dev)) {
+        /* Only a front-end that hands back the inflight region a previous
+         * back-end set up is resuming a running VM; a fresh VM (its own
+         * new region, or none) never meets an old state. */
         return;
     }
     if (!at_power_on(snd)) {
@@ -814,6 +824,7 @@ void snd_dev_free(SndDev *snd)
     g_clear_handle_id(&snd->poll_id, g_source_remove);
     g_clear_pointer(&snd->xfer, snd_migrate_xfer_free);
     g_clear_pointer(&snd->parked, g_bytes_unref);
+    g_clear_pointer(&snd->state_written, g_bytes_unref);
     snd_kctl_free(snd->kctl);
     snd_info_free(snd->info);
     snd_pcm_free(snd->pcm);

@@ -112,6 +112,11 @@ uint8_t vu_dev_status(const VuDev *dev)
     return dev->status | (dev->broken ? VU_STATUS_NEEDS_RESET : 0);
 }
 
+bool vu_dev_inflight_handed_back(const VuDev *dev)
+{
+    return dev->inflight.addr && dev->inflight.handed_back;
+}
+
 VuResetReason vu_dev_reset_reason(const VuDev *dev)
 {
     return dev->reset_reason;

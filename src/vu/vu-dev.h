@@ -133,6 +133,10 @@ unsigned int vu_dev_num_queues(const VuDev *dev);
 uint64_t vu_dev_protocol_features(const VuDev *dev);
 /* Virtio device status as set by SET_STATUS (| NEEDS_RESET when broken). */
 uint8_t vu_dev_status(const VuDev *dev);
+/* The front-end handed back (SET_INFLIGHT_FD) an inflight region that
+ * this connection did not create and that a back-end had set up: it
+ * reconnects a running VM to a restarted back-end. */
+bool vu_dev_inflight_handed_back(const VuDev *dev);
 /* Inside the reset hook: why the device is reset. */
 VuResetReason vu_dev_reset_reason(const VuDev *dev);
 
