@@ -328,10 +328,17 @@ static void vu_dev_remap_rings(VuDev *dev)
     for (unsigned int i = 0; i < dev->num_queues; i++) {
         VuVirtq *vq = &dev->vq[i];
 
+        bool was = vq->mapped;
+
         if (!vu_virtq_map(vq)) {
-            if (vq->started) {
-                vu_virtq_broken(vq, "ring no longer in guest memory");
-            }
+            /* QEMU removes a changed region before it adds its
+             * replacement: the ring waits (unusable, nothing popped or
+             * pushed) until a table covers it again. */
+            continue;
+        }
+        if (!was && vq->mapped && vq->activated && vu_queue_ready(vq) && dev->iface &&
+            dev->iface->queue_kick) {
+            dev->iface->queue_kick(dev, (int)vq->idx); /* back in guest memory */
             continue;
         }
         vu_virtq_try_activate(vq);
