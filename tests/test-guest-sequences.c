@@ -191,11 +191,9 @@ static void test_lifecycle(const char *kernel)
             seq_drain(&s);
             g_autofree char *what = g_strdup_printf(
                 "aplay across QMP stop/cont (a real guest) exits %d: %s", st, out ? out : "");
-            /* an incomplete mark must not hide a sequence that changed */
-            if (g_test_failed())
-                g_test_message("%s", what);
-            else
-                gt_known_failure("VM lifecycle", what);
+            /* was a known failure (EIO after cont) until the queue stop
+             * gave untouched playback back to the ring */
+            g_test_fail_printf("%s", what);
         }
     }
     seq_drain(&s);

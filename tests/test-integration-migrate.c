@@ -210,29 +210,17 @@ static bool player_try_run(Player *p, unsigned int until, VdProc *vd)
 }
 
 /*
- * A daemon bug the Linux-like fake guest (MSG_POLLING accepted, no tx/rx
- * kicks) reveals: a stream restored in RUNNING state (device state loaded
- * on a migration destination, the state file after a restart or a
- * reconnection, the state parked by SET_STATUS(0)) is resumed by
- * snd_pcm_queue_started(), which does not call update_polling(): it is
- * never polled again and, without kicks, nothing completes.  With a kick
- * per period (features 0, the old fake) the tests passed.
+ * The Linux-like fake guest accepts MSG_POLLING and never kicks tx/rx: a
+ * stream restored in RUNNING state (device state loaded on a migration
+ * destination, the state file after a restart or a reconnection, the
+ * state parked by SET_STATUS(0)) must be polled again once its queue
+ * starts (snd_pcm_queue_started() re-arms polling).  A stall here is a
+ * failure.
  */
-static void known_poll_stall(const char *where)
+static void poll_stall(const char *where)
 {
-    g_test_incomplete_printf("playback/capture stalls on the %s: the restored running stream "
-                             "negotiated MSG_POLLING (as Linux always does) and is not polled "
-                             "after snd_pcm_queue_started() (fixed by the VM lifecycle issue)",
-                             where);
-}
-
-/* After known_poll_stall(): the guest kicks again (as if MSG_POLLING had
- * not been accepted), so that the rest of the test still checks the
- * data: the continuity assertions stay real. */
-static void kick_again(SgGuest *sg, uint32_t sid, bool capture)
-{
-    sg->pcm_features[sid] &= ~(1u << VIRTIO_SND_PCM_F_MSG_POLLING);
-    fg_vq_kick(sg->vq[capture ? VIRTIO_SND_VQ_RX : VIRTIO_SND_VQ_TX]);
+    g_error("playback/capture stalls on the %s: the restored running stream negotiated "
+            "MSG_POLLING and is not polled after its queue started", where);
 }
 
 static void player_run(Player *p, unsigned int until, VdProc *vd)
@@ -380,9 +368,7 @@ static void test_playback(gconstpointer data)
         g_test_message("%u periods completed on A, %u bytes of state", on_a,
                        (unsigned int)g_bytes_get_size(state));
         if (!player_try_run(&p, TOTAL, b)) {
-            known_poll_stall("migration destination");
-            kick_again(sg, p.sid, false);
-            player_run(&p, TOTAL, b);
+            poll_stall("migration destination");
         }
         g_assert_null(sg_io_wait(sg, false, 200)); /* nothing twice */
         ctl_ok(sg, VIRTIO_SND_R_PCM_STOP, p.sid);
@@ -464,9 +450,7 @@ static void test_source_resumes(gconstpointer data)
             }
             /* Real QEMU 10.x sends no SET_STATUS(0), but the daemon
              * accepts it and must resume the same way. */
-            known_poll_stall("source restarted after SET_STATUS(0)");
-            kick_again(sg, p.sid, false);
-            player_run(&p, TOTAL, a);
+            poll_stall("source restarted after SET_STATUS(0)");
         }
         ctl_ok(sg, VIRTIO_SND_R_PCM_STOP, p.sid);
         ctl_ok(sg, VIRTIO_SND_R_PCM_RELEASE, p.sid);
@@ -575,12 +559,7 @@ static void test_capture(gconstpointer data)
                     g_error("capture stalled after %u periods:\n%s", done, log);
                 }
                 g_test_message("capture stalled after %u periods:\n%s", done, log);
-                known_poll_stall("migration destination (capture)");
-                kick_again(sg, sid, true);
-                d = sg_io_wait(sg, true, WAIT_MS);
-                if (!d) {
-                    g_error("capture stalled after %u periods, kicked too", done);
-                }
+                poll_stall("migration destination (capture)");
             }
             /* whole periods only: data + status */
             g_assert_cmpuint(d->used_len, ==, PERIOD_BYTES + 8);
@@ -866,9 +845,7 @@ static void test_restart(gconstpointer data)
             }
         }
         if (!player_try_run(&p, TOTAL, b)) {
-            known_poll_stall("back-end restarted from its state file");
-            kick_again(sg, p.sid, false);
-            player_run(&p, TOTAL, b);
+            poll_stall("back-end restarted from its state file");
         }
         g_assert_null(sg_io_wait(sg, false, 200));
         ctl_ok(sg, VIRTIO_SND_R_PCM_STOP, p.sid);
@@ -890,6 +867,59 @@ static void test_restart(gconstpointer data)
     }
     rm_dir(dir_a);
     rm_dir(dir_b);
+    rm_dir(state_dir);
+}
+
+/* Cause 4 of the VM lifecycle issue: the state file serves only a
+ * front-end that hands back the inflight region of the previous back-end.
+ * A freshly booted VM (its own new region) meets a device at power-on,
+ * although a state file with a running stream is there (was: restored,
+ * the new guest's SET_PARAMS refused in state running). */
+static void test_fresh_vm_ignores_state(void)
+{
+    char *dir_a, *state_dir;
+
+    if (!vd_require()) {
+        return;
+    }
+    dir_a = make_dir();
+    state_dir = make_dir();
+    {
+        g_autofree char *state_file = g_build_filename(state_dir, "snd.state", NULL);
+        g_autofree char *spec_a = driver_spec("wav", dir_a);
+        g_autoptr(VdProc) a = NULL, b = NULL;
+        g_autoptr(GError) err = NULL;
+        g_autoptr(SgGuest) sg = NULL, sg2 = NULL;
+        SgOpts o;
+        Player p = { 0 };
+
+        a = spawn_with_state(spec_a, state_file);
+        sg_opts_init(&o);
+        sg = sg_connect(a, &o, &err);
+        g_assert_no_error(err);
+        ff_setup(sg->ff)->inflight = true;
+        g_assert_true(sg_boot(sg, &err));
+        g_assert_no_error(err);
+        player_start(&p, sg, true);
+        player_run(&p, 4, a);
+        g_assert_true(g_file_test(state_file, G_FILE_TEST_EXISTS));
+        g_assert_cmpint(vd_signal_wait(a, SIGKILL, WAIT_MS), !=, -1);
+        g_clear_pointer(&sg, sg_free);
+
+        /* a new VM boots on a new daemon with the same state file */
+        b = spawn_with_state("null", state_file);
+        sg2 = sg_connect(b, &o, &err);
+        g_assert_no_error(err);
+        ff_setup(sg2->ff)->inflight = true;
+        g_assert_true(sg_boot(sg2, &err));
+        g_assert_no_error(err);
+        set_params(sg2, stream_of(sg2, VIRTIO_SND_D_OUTPUT));
+        ctl_ok(sg2, VIRTIO_SND_R_PCM_PREPARE, stream_of(sg2, VIRTIO_SND_D_OUTPUT));
+        g_clear_pointer(&sg2, sg_free);
+        vd_terminate(b, WAIT_MS);
+        g_unlink(state_file);
+    }
+    rm_dir(dir_a);
     rm_dir(state_dir);
 }
 
@@ -953,9 +983,7 @@ static void test_reconnect(void)
             }
         }
         if (!player_try_run(&p, TOTAL, a)) {
-            known_poll_stall("daemon serving a reconnected front-end from its state file");
-            kick_again(sg, p.sid, false);
-            player_run(&p, TOTAL, a);
+            poll_stall("daemon serving a reconnected front-end from its state file");
         }
         g_assert_null(sg_io_wait(sg, false, 200));
         ctl_ok(sg, VIRTIO_SND_R_PCM_STOP, p.sid);
@@ -1007,6 +1035,7 @@ int main(int argc, char **argv)
     g_test_add_func("/integration/migrate/invalid/blobs-refused-device-unchanged",
                     test_bad_blobs);
     g_test_add_func("/integration/migrate/dirty-log/shadow-equals-memory", test_dirty_log);
+    g_test_add_func("/integration/restart/fresh-vm-ignores-state", test_fresh_vm_ignores_state);
     g_test_add_data_func("/integration/restart/split/sigkill-state-restored",
                          GINT_TO_POINTER(0), test_restart);
     g_test_add_data_func("/integration/restart/packed/sigkill-state-restored",

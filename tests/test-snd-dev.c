@@ -534,13 +534,27 @@ static void test_queue_stop(void)
         g_assert_cmpint(sg_tx_submit(sg, sg_io_msg_new(sg, 0, false, PERIOD), buf, false), ==, 0);
     }
     g_assert_null(sg_io_wait(sg, false, 50));
-    /* QEMU's stop: GET_VRING_BASE must not leave buffers in flight */
-    g_assert_true(ff_stop(ff, bases, &err));
+    /* QEMU's stop: GET_VRING_BASE must not leave buffers in flight.  The
+     * untouched playback goes back to the ring (the base answered is the
+     * one before it): nothing completes while the guest is paused (a
+     * Linux guest completed during the stop never queued again after
+     * cont)... */
+    g_assert_true(ff_suspend(ff, bases, &err));
     g_assert_no_error(err);
+    g_assert_null(sg_io_wait(sg, false, 0));
+    /* ...and the same buffers are taken again, and completed once each,
+     * when the rings resume at those bases */
+    g_assert_true(ff_start(ff, sg->mem, sg->vq, bases, &err));
+    g_assert_no_error(err);
+    g_assert_null(sg_io_wait(sg, false, 50));
+    pcm_ok(sg, VIRTIO_SND_R_PCM_START, 0);
     for (unsigned int i = 0; i < PERIODS; i++) {
-        g_assert_nonnull(sg_io_wait(sg, false, 0));
+        g_assert_nonnull(sg_io_wait(sg, false, 2000));
     }
+    g_assert_null(sg_io_wait(sg, false, 100));
     g_assert_cmpuint(fg_vq_inflight(sg->vq[VIRTIO_SND_VQ_TX]), ==, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_STOP, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_RELEASE, 0);
     guest_end(sg, ff, d);
 }
 
@@ -568,6 +582,79 @@ static void test_reset_restart(void)
     g_assert_cmpint(sg_tx_submit(sg, sg_io_msg_new(sg, 0, false, PERIOD), buf, false), ==, 0);
     pcm_ok(sg, VIRTIO_SND_R_PCM_START, 0);
     g_assert_nonnull(sg_io_wait(sg, false, 2000));
+    guest_end(sg, ff, d);
+}
+
+/* A pause as newer QEMU may send it (GET_VRING_BASE, then SET_STATUS(0)),
+ * and the rings resume where they stopped: the guest never saw a reset,
+ * so its running stream is still running (was: back at power-on, the
+ * guest's STOP refused). */
+static void test_status_reset_pause(void)
+{
+    FfConn *ff;
+    Dev *d = dev_start("null", 2, FALSE, &ff);
+    SgGuest *sg = guest_boot(ff, 0);
+    g_autoptr(GError) err = NULL;
+    uint8_t buf[PERIOD] = { 0 };
+    uint32_t bases[4];
+
+    params_ok(sg, 0, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_START, 0);
+    g_assert_cmpint(sg_tx_submit(sg, sg_io_msg_new(sg, 0, false, PERIOD), buf, false), ==, 0);
+    g_assert_nonnull(sg_io_wait(sg, false, 2000));
+    g_assert_true(ff_stop(ff, bases, &err));
+    g_assert_no_error(err);
+    g_assert_true(ff_start(ff, sg->mem, sg->vq, bases, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(sg_tx_submit(sg, sg_io_msg_new(sg, 0, false, PERIOD), buf, false), ==, 0);
+    g_assert_nonnull(sg_io_wait(sg, false, 2000));
+    pcm_ok(sg, VIRTIO_SND_R_PCM_STOP, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_RELEASE, 0);
+    guest_end(sg, ff, d);
+}
+
+/* RESET_DEVICE after a ring stop is a real reset: nothing is parked, a
+ * SAVE that follows ships a device at power-on (was: the running stream,
+ * to a guest that re-probes and gets its SET_PARAMS refused). */
+static void test_reset_device_parks_nothing(void)
+{
+    FfConn *ff;
+    Dev *d = dev_start("null", 2, FALSE, &ff);
+    SgGuest *sg = guest_boot(ff, 0);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GBytes) state = NULL;
+    uint32_t bases[4];
+
+    if (!ff_has_protocol(ff, FF_PROTO_F_DEVICE_STATE)) {
+        g_test_skip("no device-state transfer");
+        guest_end(sg, ff, d);
+        return;
+    }
+    params_ok(sg, 0, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_START, 0);
+    g_assert_true(ff_suspend(ff, bases, &err));
+    g_assert_no_error(err);
+    g_assert_true(ff_command(ff, FF_RESET_DEVICE, NULL, 0, NULL, 0, &err));
+    g_assert_no_error(err);
+    state = ff_save_state(ff, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(state);
+    g_assert_true(ff_load_state(ff, state, &err));
+    g_assert_no_error(err);
+    /* the guest re-creates its rings and sets the stream up again */
+    for (unsigned int i = 0; i < 4; i++) {
+        fg_vq_reset(sg->vq[i]);
+    }
+    for (unsigned int i = 0; i < SG_CTL_SLOTS; i++) {
+        sg->ctl[i].busy = false;
+    }
+    memset(sg->pcm_features, 0, sizeof(sg->pcm_features));
+    g_assert_true(sg_restart(sg, &err));
+    g_assert_no_error(err);
+    params_ok(sg, 0, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 0);
     guest_end(sg, ff, d);
 }
 
@@ -1155,6 +1242,8 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/dev/release/outstanding", test_release_outstanding);
     g_test_add_func("/snd/dev/queue-stop/returns-held", test_queue_stop);
     g_test_add_func("/snd/dev/reset-restart", test_reset_restart);
+    g_test_add_func("/snd/dev/status-reset-pause", test_status_reset_pause);
+    g_test_add_func("/snd/dev/reset-device-parks-nothing", test_reset_device_parks_nothing);
     g_test_add_func("/snd/dev/msg-polling/no-kicks", test_polling);
     g_test_add_func("/snd/dev/controls/write-notify-read", test_controls);
     g_test_add_func("/snd/dev/invalid/control", test_invalid_control);

@@ -26,9 +26,37 @@
  * - tx/rx: each chain is parsed into an SndIoMsg (snd-pcm-io) and handed to
  *   the stream manager, which completes it (status + used length) when the
  *   host has consumed or produced its frames.
- * - A queue stop (GET_VRING_BASE) completes every message held from that
- *   queue before returning (IO_ERR) and pauses running streams, which
- *   resume when the queue starts again; a reset returns to power-on.
+ * - A queue stop (GET_VRING_BASE) leaves nothing held from that queue:
+ *   untouched messages go back to the ring when they are the newest
+ *   popped (vu_queue_unpop_tail(); tx: played and completed after the
+ *   restart, which a Linux guest needs to keep playing after `cont`),
+ *   the rest complete (a tx message's frames move into the stream's
+ *   carry, status OK, played later) and running streams pause, which
+ *   resume when the queue starts again (polling re-armed for MSG_POLLING
+ *   streams); a reset returns to power-on.
+ *
+ * Lifecycle: pause or guest reset.  QEMU 10.0.2 and 10.2.2 drive
+ * vhost-user-snd as a vhost-user-base device and never send SET_STATUS(0)
+ * or DRIVER_OK to it (recorded in tests/data/qemu-sequences/): `stop` is
+ * SET_VRING_ENABLE(0) x4 + GET_VRING_BASE x4, `cont` restarts the rings at
+ * the same addresses and bases, and a guest reset (system_reset, reboot)
+ * is the same stop followed by rings at new addresses with base 0 and a
+ * guest that probes again.  Newer QEMU may add SET_STATUS(0) to every
+ * stop.  So neither a ring stop nor SET_STATUS(0) says "reset"; the
+ * device keeps everything the guest can observe (stream states and
+ * parameters, carried playback, control values, jack remaps, pending
+ * events) across the stop and decides when the first ring starts again
+ * (restart_decide()):
+ *   - the ring comes back with zero indices at another address, or the
+ *     control ring (always used once the guest probed) comes back at
+ *     index 0: the guest re-created its rings, it re-initialises; the
+ *     device resets completely (guest_reinit()), a parked state is
+ *     dropped;
+ *   - the ring resumes at non-zero indices where it stopped: a pause;
+ *     if SET_STATUS(0) reset the device in between, the state it parked
+ *     is restored (the guest never saw that reset).
+ *   RESET_DEVICE is a real reset: nothing is parked and nothing is
+ *   restored.  RESET_OWNER (deprecated) only disables the rings.
  * - Broken: a device-readable event buffer is a corrupt event queue
  *   (vu_dev_set_broken(), NEEDS_RESET) until the next reset.
  *
@@ -36,15 +64,19 @@
  * lives in SndPcm (per stream: state, parameters, gain, playback carried
  * over a queue stop), SndInfo (jack remaps; connection follows the host),
  * SndKctl (control values) and the event queue.  Nothing is in flight once
- * every ring is stopped: a tx stop completes its messages (their frames
- * move into the stream's carry), an rx stop gives the waiting buffers back
- * to the ring (vu_queue_unpop) when they are the newest popped, so no
- * element bookkeeping needs saving.  SET_DEVICE_STATE_FD is refused unless
- * the device is suspended.  A reset of a stopped device (QEMU's
- * SET_STATUS(0) after GET_VRING_BASE) parks the state for a SAVE that may
- * follow.  With --state-file the state is also written after every
- * control request and reset, and loaded by a new connection (with
- * INFLIGHT_SHMFD) when its first ring starts: the restart continuity of
+ * every ring is stopped: a stop gives the waiting buffers back to the ring
+ * when they are the newest popped and completes the others (a tx
+ * message's frames move into the stream's carry), so no element
+ * bookkeeping needs saving.  SET_DEVICE_STATE_FD is refused unless
+ * the device is suspended.  A SET_STATUS(0) of a stopped device (newer
+ * QEMU after GET_VRING_BASE) parks the state for a SAVE that may follow
+ * and for a pause that resumes (see Lifecycle).  With --state-file the
+ * state is also written after a control request or reset that changed it
+ * (not yet coalesced nor
+ * off the main thread), and loaded when the first ring of a new
+ * connection starts, only if that front-end handed back the inflight
+ * region a previous back-end set up (vu_dev_inflight_handed_back(): a
+ * running VM reconnecting, never a fresh VM): the restart continuity of
  * snd-migrate.c.
  */
 #include "config.h"
@@ -66,8 +98,10 @@
 #include "snd/snd-migrate.h"
 #include "snd/snd-pcm.h"
 
-/* vhost-user.rst "Protocol features": VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD. */
-#define SND_PROTOCOL_F_INFLIGHT_SHMFD 12
+/* virtio: VIRTIO_F_RING_PACKED. */
+#define SND_F_RING_PACKED 34
+/* Spec "Sound Device": control, event, tx, rx. */
+#define SND_NUM_VQ 4
 
 /* Queue poll interval while a stream negotiated MSG_POLLING. */
 #define SND_POLL_MS 5
@@ -92,12 +126,19 @@ struct SndDev {
     int64_t rx_done_max;   /* highest sequence completed, -1 none */
     bool rx_rewind_ok;
     bool restart_checked;  /* state file looked at on this connection */
-    /* State parked by a reset of a stopped device (QEMU sends SET_STATUS(0)
-     * after GET_VRING_BASE on every vhost stop, migration included): what
-     * a SAVE sends until a ring starts again; restored by that start when
-     * it was saved meanwhile (the migration failed, the source resumes). */
+    /* State parked by SET_STATUS(0) of a stopped device (newer QEMU may
+     * send it after GET_VRING_BASE on every vhost stop, migration
+     * included): what a SAVE sends until a ring starts again; restored
+     * when the rings resume (a pause, a failed migration), dropped when
+     * the guest re-creates them (restart_decide()). */
     GBytes *parked;
-    bool parked_saved;
+    /* Pause or guest reset (see "Lifecycle" above): a ring stopped since
+     * the last decision, and where each ring was when it stopped. */
+    /* What the state file holds, as this process last wrote it. */
+    GBytes *state_written;
+    bool restart_pending;
+    uint64_t stopped_addr[SND_NUM_VQ];
+    bool stopped_known[SND_NUM_VQ];
 };
 
 static SndDev *dev_snd(VuDev *dev)
@@ -152,7 +193,12 @@ static void state_file_update(SndDev *snd)
     }
     d = migrate_dev(snd);
     blob = snd_migrate_save(&d);
+    if (snd->state_written && g_bytes_equal(blob, snd->state_written)) {
+        return; /* unchanged (read-only requests, repeated resets) */
+    }
     snd_migrate_file_write(path, blob);
+    g_clear_pointer(&snd->state_written, g_bytes_unref);
+    snd->state_written = g_steal_pointer(&blob);
 }
 
 /* ---- event queue ----------------------------------------------------------- */
@@ -304,7 +350,21 @@ static bool io_giveback(void *opaque, SndIoMsg *msg)
     SndDev *snd = opaque;
     VuVirtqElement *elem = msg->elem;
 
-    if (!snd->dev || !elem || msg->tx || !snd->rx_rewind_ok) {
+    if (!snd->dev || !elem) {
+        return false;
+    }
+    if (msg->tx) {
+        /* Playback not played yet: back to the ring, played after the
+         * restart (here or on a migration destination) and completed
+         * then, as QEMU's built-in device does across a pause. */
+        if (!vu_queue_unpop_tail(snd->dev, vu_dev_queue(snd->dev, VSND_VQ_TX), elem)) {
+            return false;
+        }
+        vu_elem_free(elem);
+        snd_io_msg_free(msg);
+        return true;
+    }
+    if (!snd->rx_rewind_ok) {
         return false;
     }
     g_hash_table_remove(snd->rx_seq, elem);
@@ -468,8 +528,10 @@ static void restart_restore(SndDev *snd)
     g_autoptr(GError) error = NULL;
     SndMigrateDev d;
 
-    if (!path || !snd->dev ||
-        !(vu_dev_protocol_features(snd->dev) & (1ull << SND_PROTOCOL_F_INFLIGHT_SHMFD))) {
+    if (!path || !snd->dev || !vu_dev_inflight_handed_back(snd->dev)) {
+        /* Only a front-end that hands back the inflight region a previous
+         * back-end set up is resuming a running VM; a fresh VM (its own
+         * new region, or none) never meets an old state. */
         return;
     }
     if (!at_power_on(snd)) {
@@ -487,16 +549,56 @@ static void restart_restore(SndDev *snd)
     g_info("stream state restored from %s", path);
 }
 
-static void snd_queue_set_started(VuDev *dev, int qidx, bool started)
+/* The ring's indices are those of a ring the driver just created. */
+static bool ring_fresh(SndDev *snd, VuVirtq *vq)
 {
-    SndDev *snd = dev_snd(dev);
+    uint32_t base = vu_queue_base(vq);
 
-    g_debug("queue %d %s", qidx, started ? "started" : "stopped");
-    if (started && snd->parked) {
-        g_autoptr(GBytes) parked = g_steal_pointer(&snd->parked);
+    if (vu_dev_has_feature(snd->dev, SND_F_RING_PACKED)) {
+        return (base & 0x7fff7fffu) == 0; /* wrap counters start at 1 */
+    }
+    return (base & 0xffffu) == 0;
+}
 
-        if (snd->parked_saved && at_power_on(snd)) {
-            /* Saved for a migration that did not happen: resume. */
+/* Forget everything the guest set up: it re-initialises the device. */
+static void guest_reinit(SndDev *snd)
+{
+    g_clear_pointer(&snd->parked, g_bytes_unref);
+    if (at_power_on(snd)) {
+        return;
+    }
+    g_info("the guest re-initialises the device: every stream back to power-on");
+    snd_pcm_reset(snd->pcm);
+    snd_info_reset(snd->info);
+    if (snd->kctl) {
+        snd_kctl_reset(snd->kctl);
+    }
+    snd_event_queue_clear(snd->events);
+    g_clear_handle_id(&snd->poll_id, g_source_remove);
+    state_file_update(snd);
+}
+
+/* A ring starts after a stop: pause (the guest resumes) or guest reset
+ * (it re-initialises); see "Lifecycle" in the comment at the top. */
+static void restart_decide(SndDev *snd, int qidx)
+{
+    VuVirtq *vq = vu_dev_queue(snd->dev, (unsigned int)qidx);
+    bool known = qidx < SND_NUM_VQ && snd->stopped_known[qidx];
+    bool moved = known && vu_queue_desc_addr(vq) != snd->stopped_addr[qidx];
+    bool fresh = ring_fresh(snd, vq);
+
+    if (fresh && (moved || qidx == VSND_VQ_CONTROL)) {
+        /* A new ring (or the control ring, which the guest always used
+         * before a pause, back at index 0). */
+        snd->restart_pending = false;
+        guest_reinit(snd);
+    } else if (!fresh && known) {
+        /* The same ring resumes where it stopped: a pause. */
+        snd->restart_pending = false;
+        if (snd->parked && at_power_on(snd)) {
+            /* Reset by SET_STATUS(0) after the stop (newer QEMU, or a
+             * migration that did not happen): the guest never saw it. */
+            g_autoptr(GBytes) parked = g_steal_pointer(&snd->parked);
             SndMigrateDev d = migrate_dev(snd);
             g_autoptr(GError) error = NULL;
 
@@ -505,6 +607,22 @@ static void snd_queue_set_started(VuDev *dev, int qidx, bool started)
                 g_warning("parked state not restored: %s", error->message);
             }
         }
+        g_clear_pointer(&snd->parked, g_bytes_unref);
+    }
+}
+
+static void snd_queue_set_started(VuDev *dev, int qidx, bool started)
+{
+    SndDev *snd = dev_snd(dev);
+
+    g_debug("queue %d %s", qidx, started ? "started" : "stopped");
+    if (!started && qidx >= 0 && qidx < SND_NUM_VQ) {
+        snd->restart_pending = true;
+        snd->stopped_addr[qidx] = vu_queue_desc_addr(vu_dev_queue(dev, (unsigned int)qidx));
+        snd->stopped_known[qidx] = true;
+    }
+    if (started && snd->restart_pending) {
+        restart_decide(snd, qidx);
     }
     if (started && !snd->restart_checked) {
         snd->restart_checked = true;
@@ -569,11 +687,15 @@ static void snd_reset(VuDev *dev)
     g_debug("device reset");
     snd->peer_gone = peer_gone(snd);
     g_clear_pointer(&snd->parked, g_bytes_unref);
-    if (!snd->peer_gone && !at_power_on(snd)) {
+    if (vu_dev_reset_reason(dev) != VU_RESET_STATUS) {
+        /* RESET_DEVICE (or the front-end gone): a real reset, no ring
+         * comes back to resume; nothing is parked. */
+        snd->restart_pending = false;
+        memset(snd->stopped_known, 0, sizeof(snd->stopped_known));
+    } else if (!snd->peer_gone && !at_power_on(snd)) {
         SndMigrateDev d = migrate_dev(snd);
 
         snd->parked = snd_migrate_save(&d);
-        snd->parked_saved = false;
     }
     snd_pcm_reset(snd->pcm);
     snd_info_reset(snd->info);
@@ -635,7 +757,6 @@ static int snd_set_device_state_fd(VuDev *dev, int direction, int phase, int fd,
             /* Stopped, then reset by SET_STATUS(0): the state is the one
              * the stop left. */
             blob = g_bytes_ref(snd->parked);
-            snd->parked_saved = true;
         } else {
             blob = snd_migrate_save(&d);
         }
@@ -703,6 +824,7 @@ void snd_dev_free(SndDev *snd)
     g_clear_handle_id(&snd->poll_id, g_source_remove);
     g_clear_pointer(&snd->xfer, snd_migrate_xfer_free);
     g_clear_pointer(&snd->parked, g_bytes_unref);
+    g_clear_pointer(&snd->state_written, g_bytes_unref);
     snd_kctl_free(snd->kctl);
     snd_info_free(snd->info);
     snd_pcm_free(snd->pcm);

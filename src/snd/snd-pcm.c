@@ -1047,24 +1047,38 @@ void snd_pcm_set_gain(SndPcm *pcm, uint32_t id, uint32_t gain, bool mute)
 }
 
 /* Playback: take the unplayed frames of every pending message over into
- * the carry (bounded), then complete the messages. */
+ * the carry (bounded), then complete the messages: OK when all their
+ * frames were carried (they are played when the queue starts again),
+ * IO_ERR when some had to be dropped. */
 static void stream_take_over(SndPcmStream *st)
 {
     SndIoMsg *msg;
     size_t lost = 0;
 
+    /* Untouched messages, newest first, go back to the ring when they
+     * are the newest popped: the guest sees them completed only once
+     * they are played, after the restart. */
+    while (st->pcm->host->giveback && (msg = g_queue_peek_tail(&st->fifo)) && !msg->done) {
+        g_queue_pop_tail(&st->fifo);
+        if (!st->pcm->host->giveback(st->pcm->opaque, msg)) {
+            g_queue_push_tail(&st->fifo, msg);
+            break;
+        }
+    }
     while ((msg = g_queue_pop_head(&st->fifo))) {
         unsigned int cnt = snd_io_msg_cursor(msg);
+        size_t dropped = 0;
 
         for (unsigned int i = 0; i < cnt; i++) {
             size_t room = SND_PCM_MAX_CARRY_BYTES - MIN(st->carry->len, SND_PCM_MAX_CARRY_BYTES);
             size_t l = MIN(msg->cursor[i].iov_len, room);
 
             g_byte_array_append(st->carry, msg->cursor[i].iov_base, (guint)l);
-            lost += msg->cursor[i].iov_len - l;
+            dropped += msg->cursor[i].iov_len - l;
         }
+        lost += dropped;
         msg->done = msg->data_len;
-        stream_complete(st, msg, VIRTIO_SND_S_IO_ERR);
+        stream_complete(st, msg, dropped ? VIRTIO_SND_S_IO_ERR : VIRTIO_SND_S_OK);
     }
     if (lost) {
         g_warning("stream %u: queue stop: %zu queued playback bytes beyond %u dropped", st->id,
@@ -1113,6 +1127,7 @@ void snd_pcm_queue_stopped(SndPcm *pcm, VsndDirection dir)
             st->queue_paused = true;
         }
     }
+    update_polling(pcm);
 }
 
 void snd_pcm_queue_started(SndPcm *pcm, VsndDirection dir)
@@ -1134,6 +1149,9 @@ void snd_pcm_queue_started(SndPcm *pcm, VsndDirection dir)
             clock_start(st);
         }
     }
+    /* A MSG_POLLING stream is never kicked (Linux): resumed, it must be
+     * polled again, or nothing it queues is ever taken. */
+    update_polling(pcm);
 }
 
 /* ---- migration and restart ---------------------------------------------------- */

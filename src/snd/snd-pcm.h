@@ -75,10 +75,11 @@ typedef struct SndPcmHost {
     void (*connected)(void *opaque, uint32_t stream_id, bool connected);
     /* Whether some stream now wants its queues polled (MSG_POLLING). */
     void (*polling)(void *opaque, bool on);
-    /* Optional.  A queue stops with capture message @msg still waiting:
-     * give its buffer back to the ring unused (it is offered again when
-     * the ring restarts, here or on a migration destination) and free
-     * @msg.  Return false to have it completed with silence instead. */
+    /* Optional.  A queue stops with message @msg still waiting (capture,
+     * or playback not touched yet): give its buffer back to the ring
+     * unused (it is offered again when the ring restarts, here or on a
+     * migration destination) and free @msg.  Return false to have it
+     * completed instead (capture: silence; playback: carried). */
     bool (*giveback)(void *opaque, SndIoMsg *msg);
 } SndPcmHost;
 
@@ -135,10 +136,12 @@ void snd_pcm_set_gain(SndPcm *pcm, uint32_t id, uint32_t gain, bool mute);
 
 /*
  * snd_pcm_queue_stopped() - the tx (@dir OUTPUT) or rx queue stops
- * (GET_VRING_BASE: nothing may stay in flight).  Playback: the unplayed
- * frames of every pending message are copied into the stream (its
- * "carry", played first when it runs again, here or after a migration),
- * and the messages complete (IO_ERR, as they are not played yet).
+ * (GET_VRING_BASE: nothing may stay in flight).  Playback: untouched
+ * messages, newest first, go back through host->giveback (played and
+ * completed after the restart); the unplayed frames of the others are
+ * copied into the stream (its "carry", played first when it runs again,
+ * here or after a migration) and they complete OK (IO_ERR only when the
+ * carry is full and frames are dropped).
  * Capture: pending messages go back through host->giveback, or complete
  * with silence (IO_ERR).  Running streams pause and resume in
  * snd_pcm_queue_started().

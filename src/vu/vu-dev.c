@@ -29,7 +29,7 @@
  * still answered.
  *
  * A corrupt ring marks the device broken (vu_dev_set_broken): no more
- * pops until a reset (RESET_DEVICE, SET_STATUS(0), RESET_OWNER), and
+ * pops until a reset (RESET_DEVICE, SET_STATUS(0)), and
  * GET_STATUS reports DEVICE_NEEDS_RESET.  Device-state transfer
  * (SET_DEVICE_STATE_FD / CHECK_DEVICE_STATE) is delegated to the device
  * hooks; the content of the state is the device's business.
@@ -110,6 +110,16 @@ unsigned int vu_dev_num_queues(const VuDev *dev)
 uint8_t vu_dev_status(const VuDev *dev)
 {
     return dev->status | (dev->broken ? VU_STATUS_NEEDS_RESET : 0);
+}
+
+bool vu_dev_inflight_handed_back(const VuDev *dev)
+{
+    return dev->inflight.addr && dev->inflight.handed_back;
+}
+
+VuResetReason vu_dev_reset_reason(const VuDev *dev)
+{
+    return dev->reset_reason;
 }
 
 bool vu_dev_suspended(const VuDev *dev)
@@ -208,8 +218,9 @@ static void vu_dev_stop_all(VuDev *dev)
 }
 
 /* Virtio device reset: back to power-on, connection state kept. */
-static void vu_dev_reset_device(VuDev *dev, bool forget_rings)
+static void vu_dev_reset_device(VuDev *dev, bool forget_rings, VuResetReason why)
 {
+    dev->reset_reason = why;
     vu_dev_stop_all(dev);
     if (dev->iface && dev->iface->reset) {
         dev->iface->reset(dev);
@@ -302,7 +313,12 @@ static int h_set_owner(VuDev *dev, VuMsg *msg, int *reply_fd)
 
 static int h_reset_owner(VuDev *dev, VuMsg *msg, int *reply_fd)
 {
-    vu_dev_reset_device(dev, false);
+    /* vhost-user.rst: deprecated; "back-ends either ignore this message,
+     * or use it to disable all rings".  Discarding the device state here
+     * "would lead to bugs": the rings are disabled, nothing else. */
+    for (unsigned int i = 0; i < dev->num_queues; i++) {
+        dev->vq[i].enabled = false;
+    }
     return 0;
 }
 
@@ -312,10 +328,17 @@ static void vu_dev_remap_rings(VuDev *dev)
     for (unsigned int i = 0; i < dev->num_queues; i++) {
         VuVirtq *vq = &dev->vq[i];
 
+        bool was = vq->mapped;
+
         if (!vu_virtq_map(vq)) {
-            if (vq->started) {
-                vu_virtq_broken(vq, "ring no longer in guest memory");
-            }
+            /* QEMU removes a changed region before it adds its
+             * replacement: the ring waits (unusable, nothing popped or
+             * pushed) until a table covers it again. */
+            continue;
+        }
+        if (!was && vq->mapped && vq->activated && vu_queue_ready(vq) && dev->iface &&
+            dev->iface->queue_kick) {
+            dev->iface->queue_kick(dev, (int)vq->idx); /* back in guest memory */
             continue;
         }
         vu_virtq_try_activate(vq);
@@ -561,7 +584,7 @@ static int h_set_inflight_fd(VuDev *dev, VuMsg *msg, int *reply_fd)
 
 static int h_reset_device(VuDev *dev, VuMsg *msg, int *reply_fd)
 {
-    vu_dev_reset_device(dev, true);
+    vu_dev_reset_device(dev, true, VU_RESET_DEVICE);
     return 0;
 }
 
@@ -573,7 +596,7 @@ static int h_set_status(VuDev *dev, VuMsg *msg, int *reply_fd)
         return -EPROTO;
     }
     if (st == 0) {
-        vu_dev_reset_device(dev, false);
+        vu_dev_reset_device(dev, false, VU_RESET_STATUS);
         return 0;
     }
     dev->status = (uint8_t)st | (dev->broken ? VU_STATUS_NEEDS_RESET : 0);
@@ -757,6 +780,7 @@ void vu_dev_free(VuDev *dev)
     if (!dev) {
         return;
     }
+    dev->reset_reason = VU_RESET_DISCONNECT;
     if (dev->iface && dev->iface->reset) {
         dev->iface->reset(dev);
     }

@@ -57,6 +57,14 @@ enum {
     VU_TRANSFER_STATE_PHASE_STOPPED = 0,
 };
 
+/* Why the device is being reset (vu_dev_reset_reason(), valid inside the
+ * reset hook). */
+typedef enum {
+    VU_RESET_STATUS,     /* SET_STATUS(0): newer QEMU sends it on every vhost stop */
+    VU_RESET_DEVICE,     /* RESET_DEVICE: the guest reset the device */
+    VU_RESET_DISCONNECT, /* the front-end went away (or was dropped) */
+} VuResetReason;
+
 /*
  * The device's hooks.  All optional; a NULL hook means the default noted.
  * They are called from inside vu_dev_dispatch() or a kick watch.
@@ -79,8 +87,9 @@ typedef struct VuDevIface {
     void (*queue_set_started)(VuDev *dev, int qidx, bool started);
     /* Every ring is stopped now (true) / the first ring started again. */
     void (*suspend)(VuDev *dev, bool suspended);
-    /* Virtio device reset: RESET_DEVICE, SET_STATUS(0), RESET_OWNER or
-     * disconnect.  The device returns to its power-on state. */
+    /* Virtio device reset: RESET_DEVICE, SET_STATUS(0) or disconnect
+     * (vu_dev_reset_reason() says which).  The device returns to its
+     * power-on state.  (RESET_OWNER only disables the rings.) */
     void (*reset)(VuDev *dev);
     /* SET_DEVICE_STATE_FD: takes ownership of @fd.  Return 0 or -errno.
      * Must not block: transfer asynchronously.  *reply_fd = -1 unless the
@@ -124,12 +133,23 @@ unsigned int vu_dev_num_queues(const VuDev *dev);
 uint64_t vu_dev_protocol_features(const VuDev *dev);
 /* Virtio device status as set by SET_STATUS (| NEEDS_RESET when broken). */
 uint8_t vu_dev_status(const VuDev *dev);
+/* The front-end handed back (SET_INFLIGHT_FD) an inflight region that
+ * this connection did not create and that a back-end had set up: it
+ * reconnects a running VM to a restarted back-end. */
+bool vu_dev_inflight_handed_back(const VuDev *dev);
+/* Inside the reset hook: why the device is reset. */
+VuResetReason vu_dev_reset_reason(const VuDev *dev);
 
 /* Queue @qidx, or NULL if @qidx >= num_queues. */
 VuVirtq *vu_dev_queue(VuDev *dev, unsigned int qidx);
 /* Ring size set by the front-end (0 before SET_VRING_NUM). */
 unsigned int vu_queue_size(const VuVirtq *vq);
 bool vu_queue_started(const VuVirtq *vq);
+/* The ring's descriptor-area address as the front-end gave it
+ * (SET_VRING_ADDR, front-end virtual address) and its base index as
+ * GET_VRING_BASE would answer it. */
+uint64_t vu_queue_desc_addr(const VuVirtq *vq);
+uint32_t vu_queue_base(const VuVirtq *vq);
 bool vu_queue_enabled(const VuVirtq *vq);
 /* started && enabled && not broken && memory mapped: usable now. */
 bool vu_queue_ready(const VuVirtq *vq);
@@ -151,6 +171,10 @@ void vu_queue_notify(VuDev *dev, VuVirtq *vq);
 /* Give an element back unused: it will be popped again (before others).
  * @elem stays owned by the caller, who still frees it with vu_elem_free()
  * (the core keeps what it needs). */
+/* Give @elem back only if it is the newest element popped from @vq (the
+ * avail index rewinds over it); false, and nothing done, otherwise.  The
+ * caller still frees @elem. */
+bool vu_queue_unpop_tail(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem);
 void vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem);
 /* Drop an element without returning it to the guest (it is no longer
  * in flight for the core); the caller still frees it. */

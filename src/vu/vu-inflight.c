@@ -175,6 +175,7 @@ int vu_inflight_get(VuDev *dev, VuMsgInflight *desc, int *ret_fd)
     dev->inflight.num_queues = nq;
     dev->inflight.queue_size = qs;
     dev->inflight.region_size = region;
+    dev->inflight.created = true;
     desc->mmap_size = size;
     desc->mmap_offset = 0;
     *ret_fd = fd;
@@ -186,6 +187,7 @@ int vu_inflight_set(VuDev *dev, const VuMsgInflight *desc, int fd)
     uint16_t nq = desc->num_queues, qs = desc->queue_size;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     uint64_t need, end;
+    bool created, handed_back = false;
     void *p;
     int r;
 
@@ -208,7 +210,19 @@ int vu_inflight_set(VuDev *dev, const VuMsgInflight *desc, int fd)
     if (p == MAP_FAILED) {
         return -errno;
     }
+    created = dev->inflight.created;
     vu_inflight_clear(dev);
+    /* A region this connection did not create, which a back-end has set
+     * up (version written when a ring started): the front-end reconnects
+     * a running VM to a restarted back-end. */
+    for (uint16_t q = 0; q < nq && !created; q++) {
+        const VuQueueRegionSplit *qr =
+            (const VuQueueRegionSplit *)((const uint8_t *)p + (size_t)q * vu_inflight_region_size(qs));
+
+        handed_back = handed_back || qr->version == VU_INFLIGHT_VERSION;
+    }
+    dev->inflight.handed_back = handed_back;
+    dev->inflight.created = created;
     dev->inflight.addr = p;
     dev->inflight.size = (size_t)desc->mmap_size;
     dev->inflight.num_queues = nq;

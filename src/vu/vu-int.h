@@ -52,6 +52,8 @@ typedef struct VuInflightArea {
     uint16_t num_queues;
     uint16_t queue_size;
     size_t region_size;
+    bool created;     /* GET_INFLIGHT_FD made it on this connection */
+    bool handed_back; /* SET_INFLIGHT_FD of a region a back-end used before */
 } VuInflightArea;
 
 struct VuVirtq {
@@ -120,6 +122,7 @@ struct VuDev {
     uint8_t status;
     bool broken;
     bool suspend_notified;
+    VuResetReason reset_reason;
 
     VuMem mem;
     VuLog log;

@@ -256,6 +256,16 @@ bool vu_queue_started(const VuVirtq *vq)
     return vq->started;
 }
 
+uint64_t vu_queue_desc_addr(const VuVirtq *vq)
+{
+    return vq->addr_set ? vq->addr.desc_user_addr : 0;
+}
+
+uint32_t vu_queue_base(const VuVirtq *vq)
+{
+    return vu_virtq_get_base(vq);
+}
+
 bool vu_queue_enabled(const VuVirtq *vq)
 {
     return vq->enabled;
@@ -1100,6 +1110,18 @@ static void vq_rewind_tail(VuVirtq *vq, const VuElemPriv *p)
     if (vq->inuse > 0) {
         vq->inuse--;
     }
+}
+
+bool vu_queue_unpop_tail(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem)
+{
+    const VuElemPriv *p = (const VuElemPriv *)elem;
+
+    if (!vq->started || p->gen != vq->gen || p->qidx != vq->idx || p->resubmitted ||
+        p->seq + 1 != vq->pop_seq) {
+        return false;
+    }
+    vq_rewind_tail(vq, p);
+    return true;
 }
 
 void vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem)

@@ -73,7 +73,7 @@ int gt_kernel_version(const char *kernel)
     return (int)(major * 100 + minor);
 }
 
-static void gt_fail_with_logs(GtEnv *env, const char *what)
+void gt_fail_with_logs(GtEnv *env, const char *what)
 {
     g_autofree char *dlog = env->daemon ? vd_stderr(env->daemon) : g_strdup("");
     g_autofree char *con = env->vm ? gv_console(env->vm) : g_strdup("");

@@ -55,6 +55,9 @@ char *gt_daemon_file(GtEnv *env, const char *name);
 char *gt_run_ok(GtEnv *env, const char *cmd, double timeout_s);
 /* The guest kernel log lines that mention virtio_snd / virtio-snd. */
 char *gt_guest_snd_log(GtEnv *env);
+/* Fail the test case with @what and the tails of the guest console, the
+ * QEMU log and the daemon's log. */
+void gt_fail_with_logs(GtEnv *env, const char *what);
 
 /* Mark the current test as a known failure owned by another issue
  * (TAP "not ok # TODO", which automake counts as XFAIL). */
