@@ -16,10 +16,6 @@
 #include <sys/wait.h>
 
 #define RATE 48000
-#define LIFECYCLE_ISSUE                                                                          \
-    "VM lifecycle: pause/continue, guest reset, migration and back-end restart keep the "      \
-    "guest's audio"
-
 static const char *const wav_args[] = {"--driver=wav", NULL};
 
 /* A tone of @seconds for the guest, as /data/<name>.wav; *raw gets its samples. */
