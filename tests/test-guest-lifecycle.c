@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #define RATE 48000
+
 static const char *const wav_args[] = {"--driver=wav", NULL};
 
 /* A tone of @seconds for the guest, as /data/<name>.wav; *raw gets its samples. */
