@@ -979,6 +979,17 @@ uint32_t snd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
         /* Spec "Stream Release": every pending message completes first. */
         stream_flush(st, VIRTIO_SND_S_IO_ERR);
         g_byte_array_set_size(st->carry, 0);
+        /* Linux sends STOP the moment its hw_ptr reaches appl_ptr, that
+         * is when the last message completed, and RELEASE right after.
+         * A message completes when the host buffer took it, so the last
+         * periods are still queued in the paused host stream: resume it,
+         * so that the drain plays every frame whose message completed
+         * (drivers drop what a stopped stream holds). */
+        if (st->state == SND_PCM_STATE_STOPPED && st->dir == VSND_DIR_OUTPUT && st->host &&
+            !st->host_failed && !st->host_started) {
+            r = vsnd_audio_start(pcm->audio, st->host->s);
+            st->host_started = r == 0 || r == -ENOTSUP;
+        }
         stream_close(st, true);
         break;
     default:
