@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -216,6 +217,32 @@ static void test_guard_pages(void)
     close(fd);
 }
 
+/* A sealable memfd is sealed against shrinking once mapped (the front-end
+ * could otherwise make the daemon's next access raise SIGBUS); one that
+ * cannot be sealed is still accepted. */
+static void test_seal_shrink(void)
+{
+    VuMem mem = { 0 };
+    int fd = memfd_create("vu-test-seal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    int plain = memfd("vu-test-unsealable", 8192);
+    VuMsgMemRegion r = { 0x1000, 8192, 0x1000, 0 };
+    VuMsgMemRegion r2 = { 0x10000, 8192, 0x10000, 0 };
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, 8192), ==, 0);
+    g_assert_cmpint(vu_mem_add(&mem, &r, fd), ==, 0);
+    g_assert_cmphex(fcntl(fd, F_GET_SEALS) & F_SEAL_SHRINK, ==, F_SEAL_SHRINK);
+    errno = 0;
+    g_assert_cmpint(ftruncate(fd, 0), ==, -1);
+    g_assert_cmpint(errno, ==, EPERM);
+    /* growing stays allowed: QEMU never needs it, but it is harmless */
+    g_assert_cmpint(ftruncate(fd, 16384), ==, 0);
+    g_assert_cmpint(vu_mem_add(&mem, &r2, plain), ==, 0);
+    vu_mem_clear(&mem);
+    close(fd);
+    close(plain);
+}
+
 /* Free huge pages of @kb KiB, reserving @want more as root when short. */
 static long hugepages_free(unsigned long kb, long want)
 {
@@ -383,6 +410,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vu/mem/deferred-unmap", test_deferred_unmap);
     g_test_add_func("/vu/mem/guard-pages", test_guard_pages);
     g_test_add_func("/vu/mem/remove-ring-region", test_remove_ring_region);
+    g_test_add_func("/vu/mem/seal-shrink", test_seal_shrink);
     g_test_add_data_func("/vu/mem/hugetlb/2M", GSIZE_TO_POINTER(2048), test_hugetlb);
     g_test_add_data_func("/vu/mem/hugetlb/1G", GSIZE_TO_POINTER(1048576), test_hugetlb);
     g_test_add_func("/vu/mem/add-mem-reg-table", test_add_mem_reg_table);

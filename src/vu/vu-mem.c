@@ -31,6 +31,7 @@
 #define G_LOG_DOMAIN "vsnd-vu"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -90,7 +91,19 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 int vu_fd_check_size(int fd, uint64_t end)
 {
     struct stat st;
+    int seals;
 
+    /* A front-end that shrinks a file after we mapped it would raise
+     * SIGBUS in the daemon on the next access.  A memfd that still allows
+     * sealing gets F_SEAL_SHRINK from us, before the size check, so the
+     * size we check is the size it keeps (QEMU's memory-backend-memfd
+     * seals it itself by default).  Files that cannot be sealed (other
+     * file systems, memfds created without MFD_ALLOW_SEALING) are accepted
+     * as before. */
+    seals = fcntl(fd, F_GET_SEALS);
+    if (seals >= 0 && !(seals & (F_SEAL_SHRINK | F_SEAL_SEAL))) {
+        (void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK);
+    }
     if (fstat(fd, &st) < 0) {
         return -errno;
     }
