@@ -61,6 +61,7 @@ typedef struct SndHostStream {
     SndPcmStream *st;
     VsndAudioStream *s;
     guint linger_id;
+    uint32_t id; /* the stream it was opened for */
 } SndHostStream;
 
 struct SndPcmStream {
@@ -550,7 +551,23 @@ static int stream_open(SndPcmStream *st)
     hs->pcm = pcm;
     hs->st = st;
     st->host = hs; /* events during open find their stream */
+    hs->id = st->id;
     hs->s = vsnd_audio_open(pcm->audio, &p, &host_events, hs, &error);
+    if (!hs->s) {
+        /* The previous host stream of this stream may still be draining
+         * and hold what the new one needs (the wav driver's file): a new
+         * PREPARE ends that drain, then the open is tried again. */
+        for (GList *l = pcm->lingering; l; l = l->next) {
+            SndHostStream *old = l->data;
+
+            if (old->id == st->id) {
+                host_close(pcm, old);
+                g_clear_error(&error);
+                hs->s = vsnd_audio_open(pcm->audio, &p, &host_events, hs, &error);
+                break;
+            }
+        }
+    }
     if (!hs->s) {
         g_warning("stream %u: cannot open host stream: %s", st->id,
                   error ? error->message : "unknown error");
