@@ -789,7 +789,10 @@ static int pw_drv_drain(VsndAudioStream *s)
         return 0;
     pw_thread_loop_lock(s->be->loop);
     pthread_mutex_lock(&s->ring_lock);
-    if (s->ring.fill > 0 && s->running && s->st && !s->lost) {
+    /* Running, even with the ring empty: what the last quanta took is
+     * still in the graph (its delay); the process callback counts that
+     * down before answering, so close() drops nothing already accepted. */
+    if (s->running && s->st && !s->lost) {
         s->draining = true;
         s->drain_left = 0;
         s->need_ready = false;

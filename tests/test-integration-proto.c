@@ -15,6 +15,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -900,6 +901,96 @@ static void test_truncated_then_hangup(void)
     assert_serves(vd);
 }
 
+/* A message sent one byte every 150 ms: each byte comes well within a
+ * second, yet the whole message may take no longer than one deadline
+ * (vu_msg_io_timeout_ms, 1 s): the daemon drops this front-end instead of
+ * waiting minutes inside one message, and serves the next. */
+static void test_dribbled_message(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(VdProc) vd = spawn();
+    g_autoptr(GError) err = NULL;
+    g_autoptr(FfConn) ff = vd_connect(vd, &err);
+    g_assert_no_error(err);
+    /* SET_FEATURES, version 1, 8 bytes of payload: 20 bytes, 3 s if whole */
+    uint8_t msg[20] = { FF_SET_FEATURES, 0, 0, 0, FF_VERSION, 0, 0, 0, 8, 0, 0, 0 };
+    gint64 t0 = g_get_monotonic_time();
+    bool closed = false;
+    for (size_t i = 0; i < sizeof(msg) && !closed; i++) {
+        if (ff_send_bytes(ff, msg + i, 1, NULL, 0) != 0)
+            break;
+        closed = ff_wait_closed(ff, 150);
+    }
+    if (!closed)
+        closed = ff_wait_closed(ff, 500);
+    double secs = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
+    g_test_message("dropped after %.2f s", secs);
+    g_assert_true(closed);
+    g_assert_cmpfloat(secs, <, 2.0);
+    assert_serves(vd);
+}
+
+/* A front-end that shrinks guest RAM after the daemon mapped it would
+ * make the daemon's next ring access raise SIGBUS.  The daemon sealed the
+ * (sealable) memfd against shrinking when it mapped it: the shrink fails,
+ * and the daemon keeps serving the rings. */
+static void test_memory_shrunk(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(VdProc) vd = spawn();
+    g_autoptr(GError) err = NULL;
+    g_autoptr(SgGuest) sg = sg_connect(vd, NULL, &err);
+    g_assert_no_error(err);
+    g_assert_true(sg_boot(sg, &err));
+    g_assert_no_error(err);
+    int seals = fcntl(sg->mem->fd, F_GET_SEALS);
+    g_assert_cmpint(seals, >=, 0);
+    g_assert_cmphex(seals & F_SEAL_SHRINK, ==, F_SEAL_SHRINK);
+    errno = 0;
+    g_assert_cmpint(ftruncate(sg->mem->fd, 0), ==, -1);
+    g_assert_cmpint(errno, ==, EPERM);
+    uint32_t st;
+    struct virtio_snd_pcm_info info;
+    g_assert_true(sg_query_info(sg, VIRTIO_SND_R_PCM_INFO, 0, 1, sizeof(info), &info, &st, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+    g_assert_true(vd_alive(vd));
+}
+
+/* A kick fd at end of file (a pipe whose writer is gone) is always
+ * readable: the daemon must not spin on it.  The ring is broken (the
+ * device reports NEEDS_RESET) and the daemon stays idle and responsive. */
+static void test_kick_hangup(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(VdProc) vd = spawn();
+    g_autoptr(GError) err = NULL;
+    g_autoptr(SgGuest) sg = sg_connect(vd, NULL, &err);
+    g_assert_no_error(err);
+    g_assert_true(sg_boot(sg, &err));
+    g_assert_no_error(err);
+    int p[2];
+    g_assert_cmpint(pipe(p), ==, 0);
+    g_assert_true(ff_vring_fd(sg->ff, FF_SET_VRING_KICK, 1, p[0], &err));
+    g_assert_no_error(err);
+    close(p[0]);
+    close(p[1]);
+    g_usleep(200 * 1000);
+    double c0 = vd_cpu_seconds(vd);
+    g_usleep(G_USEC_PER_SEC);
+    g_assert_cmpfloat(vd_cpu_seconds(vd) - c0, <, 0.2);
+    g_assert_true(vd_alive(vd));
+    if (ff_has_protocol(sg->ff, FF_PROTO_F_STATUS)) {
+        uint8_t status = 0;
+        g_assert_true(ff_get_status(sg->ff, &status, &err));
+        g_assert_no_error(err);
+        g_assert_cmphex(status & 0x40 /* DEVICE_NEEDS_RESET */, ==, 0x40);
+    }
+}
+
 /* Thousands of kicks with nothing available on every queue: no crash,
  * everything still answered, and the daemon goes idle afterwards. */
 static void test_kick_storm(void)
@@ -1148,6 +1239,9 @@ int main(int argc, char **argv)
     g_test_add_func("/integration/proto/hostile/truncated-message-then-hangup",
                     test_truncated_then_hangup);
     g_test_add_func("/integration/proto/hostile/kick-storm-on-empty-rings", test_kick_storm);
+    g_test_add_func("/integration/proto/hostile/kick-fd-hung-up", test_kick_hangup);
+    g_test_add_func("/integration/proto/hostile/guest-ram-shrunk", test_memory_shrunk);
+    g_test_add_func("/integration/proto/hostile/message-dribbled-bytewise", test_dribbled_message);
     g_test_add_data_func("/integration/proto/stop/get-vring-base-completes-inflight/split",
                          GINT_TO_POINTER(0), stop_completes);
     g_test_add_data_func("/integration/proto/stop/get-vring-base-completes-inflight/packed",

@@ -143,6 +143,14 @@ int vsnd_audio_drain(VsndAudio *a, VsndAudioStream *s)
 {
     g_assert(!s->closed);
     s->drains++;
+    /* Like every real driver: a stopped (paused) stream drops what it
+     * holds and has nothing to drain. */
+    if (!s->started) {
+        s->dropped += s->written->len - MIN(s->played, s->written->len);
+        s->played = s->written->len;
+        return 0;
+    }
+    s->played = s->written->len;
     return s->drain_ret;
 }
 

@@ -29,7 +29,9 @@ struct VsndAudioStream {
     size_t readable;      /* bytes read() still gives before -EAGAIN */
     uint8_t next_byte;    /* read() produces next_byte, next_byte + 1, ... */
     ssize_t fail;         /* if non-zero, write()/read() return it */
-    int drain_ret;
+    int drain_ret;        /* drain() of a started stream */
+    size_t played;        /* bytes of written drained while started */
+    size_t dropped;       /* bytes of written a drain of a stopped stream dropped */
     unsigned int volume_calls;
     uint32_t volume;
     bool mute;

@@ -282,6 +282,39 @@ static void test_rx_no_header(void)
     snd_io_msg_free(msg);
 }
 
+/* An rx message completed with an error before any frame was captured:
+ * the used length covers the frame area, so it must hold silence, not
+ * the guest's stale memory; frames captured before the error stay. */
+static void test_rx_error_no_stale_memory(void)
+{
+    uint8_t out[4] = { 0 }, in[64 + 8];
+    struct iovec oiov = { out, sizeof(out) };
+    struct iovec iiov[2] = { { in, 40 }, { in + 40, sizeof(in) - 40 } };
+    SndIoMsg *msg;
+
+    memset(in, 0xee, sizeof(in));
+    msg = snd_io_msg_new(false, &oiov, 1, iiov, 2, NULL);
+    g_assert_true(msg->valid);
+    g_assert_cmpuint(snd_io_msg_finish(msg, VIRTIO_SND_S_IO_ERR, 0), ==, sizeof(in));
+    for (size_t i = 0; i < 64; i++) {
+        g_assert_cmpuint(in[i], ==, 0);
+    }
+    g_assert_cmpuint(rd32(in + 64), ==, VIRTIO_SND_S_IO_ERR);
+    snd_io_msg_free(msg);
+
+    /* 16 bytes captured, then the error: those stay */
+    memset(in, 0xee, sizeof(in));
+    msg = snd_io_msg_new(false, &oiov, 1, iiov, 2, NULL);
+    g_assert_true(msg->valid);
+    memset(in, 0x11, 16);
+    msg->done = 16;
+    g_assert_cmpuint(snd_io_msg_finish(msg, VIRTIO_SND_S_IO_ERR, 0), ==, sizeof(in));
+    for (size_t i = 0; i < 64; i++) {
+        g_assert_cmpuint(in[i], ==, i < 16 ? 0x11 : 0);
+    }
+    snd_io_msg_free(msg);
+}
+
 static void test_zero_length_pieces(void)
 {
     uint8_t out[4 + 8] = { 2, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8 }, in[8], got[8];
@@ -437,6 +470,7 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/io/rx/invalid/status-only", test_rx_status_only);
     g_test_add_func("/snd/io/rx/invalid/short", test_rx_short);
     g_test_add_func("/snd/io/rx/invalid/no-header", test_rx_no_header);
+    g_test_add_func("/snd/io/rx/error-no-stale-memory", test_rx_error_no_stale_memory);
     g_test_add_func("/snd/io/zero-length-pieces", test_zero_length_pieces);
     g_test_add_func("/snd/io/iov-slice", test_slice);
     g_test_add_func("/snd/format/bytes-per-second", test_bytes_per_second);

@@ -927,10 +927,16 @@ static void test_drain_lingers(void)
 
     reach(fx, SND_PCM_STATE_STOPPED);
     s = fake_audio_last(fx->audio);
+    /* Linux stopped the stream when its last message completed: that
+     * audio is still queued in the (paused) host stream */
+    g_assert_false(s->started);
     s->drain_ret = -EINPROGRESS;
     cmd_ok(fx, 0, SND_PCM_CMD_RELEASE);
-    /* still open while it drains, the stream itself is released */
+    /* resumed and drained, nothing dropped; still open while it drains,
+     * the stream itself is released */
+    g_assert_true(s->started);
     g_assert_cmpuint(s->drains, ==, 1);
+    g_assert_cmpuint(s->dropped, ==, 0);
     g_assert_false(s->closed);
     g_assert_cmpint(snd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_RELEASED);
     /* a new PREPARE opens a new host stream meanwhile */
@@ -940,6 +946,49 @@ static void test_drain_lingers(void)
     s->events->ready(s->opaque);
     g_assert_false(s->closed);
     fake_iterate(10);
+    g_assert_true(s->closed);
+    fx_free(fx);
+}
+
+/* The sequence of a Linux guest's playback end (aplay, pulse, pipewire):
+ * the last messages complete when the host buffer took them, the guest's
+ * hw_ptr reaches appl_ptr, STOP, then RELEASE.  Every frame of a
+ * completed message must still be played, none dropped. */
+static void test_release_after_stop_plays_all(void)
+{
+    Fx *fx = fx_new();
+    VsndAudioStream *s;
+
+    reach(fx, SND_PCM_STATE_RUNNING);
+    s = fake_audio_last(fx->audio);
+    submit(fx, true, 0, 1);
+    submit(fx, true, 0, 50);
+    fake_iterate(10);
+    g_assert_cmpuint(fx->done->len, ==, 2);
+    check_written(s, 0, 1, PERIOD);
+    check_written(s, PERIOD, 50, PERIOD);
+    cmd_ok(fx, 0, SND_PCM_CMD_STOP);
+    s->drain_ret = -EINPROGRESS;
+    cmd_ok(fx, 0, SND_PCM_CMD_RELEASE);
+    g_assert_cmpuint(s->dropped, ==, 0);
+    g_assert_cmpuint(s->played, ==, 2 * PERIOD);
+    g_assert_false(s->closed);
+    s->events->ready(s->opaque);
+    fake_iterate(10);
+    g_assert_true(s->closed);
+    fx_free(fx);
+}
+
+/* PREPARE then RELEASE (nothing was ever started): no host start. */
+static void test_release_unstarted(void)
+{
+    Fx *fx = fx_new();
+    VsndAudioStream *s;
+
+    reach(fx, SND_PCM_STATE_PREPARED);
+    s = fake_audio_last(fx->audio);
+    cmd_ok(fx, 0, SND_PCM_CMD_RELEASE);
+    g_assert_cmpuint(s->starts, ==, 0);
     g_assert_true(s->closed);
     fx_free(fx);
 }
@@ -1094,6 +1143,8 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/pcm/polling", test_polling);
     g_test_add_func("/snd/pcm/polling-queue-restart", test_polling_queue_restart);
     g_test_add_func("/snd/pcm/release/drain-lingers", test_drain_lingers);
+    g_test_add_func("/snd/pcm/release/after-stop-plays-all", test_release_after_stop_plays_all);
+    g_test_add_func("/snd/pcm/release/unstarted", test_release_unstarted);
     g_test_add_func("/snd/pcm/caps/driver-query-fails", test_caps_fallback);
     g_test_add_func("/snd/pcm/hostile/random-io", test_random_io);
     return g_test_run();

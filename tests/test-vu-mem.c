@@ -7,11 +7,20 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <linux/virtio_config.h>
+
+#ifndef MFD_HUGE_2MB
+#define MFD_HUGE_2MB (21U << 26)
+#endif
+#ifndef MFD_HUGE_1GB
+#define MFD_HUGE_1GB (30U << 26)
+#endif
 
 #include "test-vu-common.h"
 #include "vu/vu-mem.h"
@@ -208,6 +217,141 @@ static void test_guard_pages(void)
     close(fd);
 }
 
+/* A sealable memfd is sealed against shrinking once mapped (the front-end
+ * could otherwise make the daemon's next access raise SIGBUS); one that
+ * cannot be sealed is still accepted. */
+static void test_seal_shrink(void)
+{
+    VuMem mem = { 0 };
+    int fd = memfd_create("vu-test-seal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    int plain = memfd("vu-test-unsealable", 8192);
+    VuMsgMemRegion r = { 0x1000, 8192, 0x1000, 0 };
+    VuMsgMemRegion r2 = { 0x10000, 8192, 0x10000, 0 };
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, 8192), ==, 0);
+    g_assert_cmpint(vu_mem_add(&mem, &r, fd), ==, 0);
+    g_assert_cmphex(fcntl(fd, F_GET_SEALS) & F_SEAL_SHRINK, ==, F_SEAL_SHRINK);
+    errno = 0;
+    g_assert_cmpint(ftruncate(fd, 0), ==, -1);
+    g_assert_cmpint(errno, ==, EPERM);
+    /* growing stays allowed: QEMU never needs it, but it is harmless */
+    g_assert_cmpint(ftruncate(fd, 16384), ==, 0);
+    g_assert_cmpint(vu_mem_add(&mem, &r2, plain), ==, 0);
+    vu_mem_clear(&mem);
+    close(fd);
+    close(plain);
+}
+
+/* Free huge pages of @kb KiB, reserving @want more as root when short. */
+static long hugepages_free(unsigned long kb, long want)
+{
+    g_autofree char *dir = g_strdup_printf("/sys/kernel/mm/hugepages/hugepages-%lukB", kb);
+    g_autofree char *freep = g_build_filename(dir, "free_hugepages", NULL);
+    g_autofree char *nrp = g_build_filename(dir, "nr_hugepages", NULL);
+    g_autofree char *txt = NULL;
+    long nfree = 0;
+
+    if (!g_file_get_contents(freep, &txt, NULL, NULL)) {
+        return -1;
+    }
+    nfree = strtol(txt, NULL, 10);
+    if (nfree < want && geteuid() == 0) {
+        g_autofree char *nr = NULL;
+
+        if (g_file_get_contents(nrp, &nr, NULL, NULL)) {
+            g_autofree char *v = g_strdup_printf("%ld\n", strtol(nr, NULL, 10) + (want - nfree));
+
+            (void)g_file_set_contents(nrp, v, -1, NULL);
+        }
+        g_clear_pointer(&txt, g_free);
+        if (g_file_get_contents(freep, &txt, NULL, NULL)) {
+            nfree = strtol(txt, NULL, 10);
+        }
+    }
+    return nfree;
+}
+
+/* Guest RAM in a hugetlb memfd (QEMU memory-backend-memfd,hugetlb=on):
+ * regions at offsets that are not huge-page aligned, several regions of
+ * one fd, guard pages on both sides, and the bytes are the fd's bytes. */
+static void test_hugetlb(gconstpointer data)
+{
+    unsigned long kb = GPOINTER_TO_SIZE(data);
+    size_t hp = (size_t)kb * 1024;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    unsigned int flags = MFD_CLOEXEC | MFD_HUGETLB | (kb == 2048 ? MFD_HUGE_2MB : MFD_HUGE_1GB);
+    long need = 2;
+    long nfree = hugepages_free(kb, need);
+    g_autofree char *why = NULL;
+    VuMem mem = { 0 };
+    int fd;
+    uint8_t *file, *p, *q;
+    uint64_t len;
+    unsigned char vec;
+
+    if (nfree < need) {
+        why = g_strdup_printf("%ld free %lu KiB huge pages (-1: none on this machine), %ld "
+                              "needed: as root, echo %ld > "
+                              "/sys/kernel/mm/hugepages/hugepages-%lukB/nr_hugepages",
+                              nfree, kb, need, need, kb);
+        if (kb == 2048 && g_strcmp0(g_getenv("CI"), "true") == 0) {
+            g_test_fail_printf("%s", why);
+        } else {
+            g_test_skip(why);
+        }
+        return;
+    }
+    fd = memfd_create("vu-test-hugetlb", flags);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, (off_t)(2 * hp)), ==, 0);
+    g_assert_cmpuint(vu_fd_page_size(fd), ==, hp);
+    file = mmap(NULL, 2 * hp, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    g_assert_true(file != MAP_FAILED);
+    for (size_t i = 0; i < 2 * hp; i += page) {
+        file[i] = (uint8_t)(i / page);
+        file[i + 1] = 0xa5;
+    }
+
+    /* QEMU's layout: low RAM at offset 0, more RAM at an offset that is
+     * page- but not huge-page-aligned. */
+    {
+        VuMsgMemRegion lo = { 0x0, hp / 2, 0x7f0000000000ull, 0 };
+        VuMsgMemRegion hi = { 0x100000000ull, hp, 0x7f0000100000ull, hp / 2 + page };
+
+        g_assert_cmpint(vu_mem_add(&mem, &lo, fd), ==, 0);
+        g_assert_cmpint(vu_mem_add(&mem, &hi, fd), ==, 0);
+    }
+    len = hp / 2;
+    p = vu_mem_gpa_to_va(&mem, 0x0, &len, NULL);
+    g_assert_nonnull(p);
+    g_assert_cmpuint(len, ==, hp / 2);
+    g_assert_cmpuint((uintptr_t)p % hp, ==, 0);
+    g_assert_cmpuint(p[page], ==, 1);
+    g_assert_cmpuint(p[page + 1], ==, 0xa5);
+    len = 16;
+    q = vu_mem_gpa_to_va(&mem, 0x100000000ull, &len, NULL);
+    g_assert_nonnull(q);
+    g_assert_cmpuint(q[0], ==, (uint8_t)((hp / 2 + page) / page));
+    g_assert_cmpuint(q[1], ==, 0xa5);
+    /* writes reach the file */
+    q[2] = 0x5a;
+    g_assert_cmpuint(file[hp / 2 + page + 2], ==, 0x5a);
+    /* the page before the mapping is a guard, inaccessible */
+    {
+        uint8_t *start = p;
+        g_autofree char *maps = NULL;
+        g_autofree char *needle = g_strdup_printf("-%lx ---p", (unsigned long)(uintptr_t)start);
+
+        g_assert_cmpint(mincore(start - page, page, &vec), ==, 0);
+        g_assert_true(g_file_get_contents("/proc/self/maps", &maps, NULL, NULL));
+        g_assert_nonnull(strstr(maps, needle));
+    }
+    vu_mem_clear(&mem);
+    munmap(file, 2 * hp);
+    close(fd);
+}
+
 /* REM_MEM_REG of the region holding a started ring breaks the device
  * rather than leaving dangling ring pointers. */
 static void test_remove_ring_region(void)
@@ -275,6 +419,9 @@ int main(int argc, char **argv)
     g_test_add_func("/vu/mem/deferred-unmap", test_deferred_unmap);
     g_test_add_func("/vu/mem/guard-pages", test_guard_pages);
     g_test_add_func("/vu/mem/remove-ring-region", test_remove_ring_region);
+    g_test_add_func("/vu/mem/seal-shrink", test_seal_shrink);
+    g_test_add_data_func("/vu/mem/hugetlb/2M", GSIZE_TO_POINTER(2048), test_hugetlb);
+    g_test_add_data_func("/vu/mem/hugetlb/1G", GSIZE_TO_POINTER(1048576), test_hugetlb);
     g_test_add_func("/vu/mem/add-mem-reg-table", test_add_mem_reg_table);
     return g_test_run();
 }

@@ -142,6 +142,19 @@ size_t snd_io_msg_finish(SndIoMsg *msg, uint32_t status, uint32_t latency_bytes)
     if (!msg->status) {
         return 0;
     }
+    /* The used length of a capture message covers its whole frame area:
+     * what was not captured (an error completion: not prepared, released,
+     * wrong direction, too large) must not hand the guest its own stale
+     * memory as audio.  Zeroes: silence for every signed and float
+     * format the guest can negotiate. */
+    if (!msg->tx && status != VIRTIO_SND_S_OK && msg->data && msg->done < msg->data_len) {
+        unsigned int n = snd_io_msg_cursor(msg);
+
+        for (unsigned int i = 0; i < n; i++) {
+            memset(msg->cursor[i].iov_base, 0, msg->cursor[i].iov_len);
+        }
+        msg->done = msg->data_len;
+    }
     for (unsigned int i = 0; i < msg->status_cnt; i++) {
         memcpy(msg->status[i].iov_base, (uint8_t *)&st + at, msg->status[i].iov_len);
         at += msg->status[i].iov_len;

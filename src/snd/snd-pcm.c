@@ -61,6 +61,7 @@ typedef struct SndHostStream {
     SndPcmStream *st;
     VsndAudioStream *s;
     guint linger_id;
+    uint32_t id; /* the stream it was opened for */
 } SndHostStream;
 
 struct SndPcmStream {
@@ -550,7 +551,23 @@ static int stream_open(SndPcmStream *st)
     hs->pcm = pcm;
     hs->st = st;
     st->host = hs; /* events during open find their stream */
+    hs->id = st->id;
     hs->s = vsnd_audio_open(pcm->audio, &p, &host_events, hs, &error);
+    if (!hs->s) {
+        /* The previous host stream of this stream may still be draining
+         * and hold what the new one needs (the wav driver's file): a new
+         * PREPARE ends that drain, then the open is tried again. */
+        for (GList *l = pcm->lingering; l; l = l->next) {
+            SndHostStream *old = l->data;
+
+            if (old->id == st->id) {
+                host_close(pcm, old);
+                g_clear_error(&error);
+                hs->s = vsnd_audio_open(pcm->audio, &p, &host_events, hs, &error);
+                break;
+            }
+        }
+    }
     if (!hs->s) {
         g_warning("stream %u: cannot open host stream: %s", st->id,
                   error ? error->message : "unknown error");
@@ -979,6 +996,17 @@ uint32_t snd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
         /* Spec "Stream Release": every pending message completes first. */
         stream_flush(st, VIRTIO_SND_S_IO_ERR);
         g_byte_array_set_size(st->carry, 0);
+        /* Linux sends STOP the moment its hw_ptr reaches appl_ptr, that
+         * is when the last message completed, and RELEASE right after.
+         * A message completes when the host buffer took it, so the last
+         * periods are still queued in the paused host stream: resume it,
+         * so that the drain plays every frame whose message completed
+         * (drivers drop what a stopped stream holds). */
+        if (st->state == SND_PCM_STATE_STOPPED && st->dir == VSND_DIR_OUTPUT && st->host &&
+            !st->host_failed && !st->host_started) {
+            r = vsnd_audio_start(pcm->audio, st->host->s);
+            st->host_started = r == 0 || r == -ENOTSUP;
+        }
         stream_close(st, true);
         break;
     default:

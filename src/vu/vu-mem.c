@@ -12,6 +12,11 @@
  * arithmetic, against the file size (a mapping past EOF would SIGBUS on
  * access), and against overlap with existing regions.
  *
+ * The fd's own page size is the mapping granularity: a hugetlbfs file
+ * (memory-backend-memfd,hugetlb=on, libvirt <hugepages/>, DPDK) can only
+ * be mapped at addresses, offsets and lengths aligned to its huge page
+ * size, so the reservation is carved at that alignment.
+ *
  * Each mapping is surrounded by PROT_NONE guard pages, so an off-by-one
  * anywhere faults immediately instead of touching an unrelated mapping
  * (this also gives the fuzzers their red zones).
@@ -26,10 +31,14 @@
 #define G_LOG_DOMAIN "vsnd-vu"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include <glib.h>
 
@@ -82,7 +91,19 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 int vu_fd_check_size(int fd, uint64_t end)
 {
     struct stat st;
+    int seals;
 
+    /* A front-end that shrinks a file after we mapped it would raise
+     * SIGBUS in the daemon on the next access.  A memfd that still allows
+     * sealing gets F_SEAL_SHRINK from us, before the size check, so the
+     * size we check is the size it keeps (QEMU's memory-backend-memfd
+     * seals it itself by default).  Files that cannot be sealed (other
+     * file systems, memfds created without MFD_ALLOW_SEALING) are accepted
+     * as before. */
+    seals = fcntl(fd, F_GET_SEALS);
+    if (seals >= 0 && !(seals & (F_SEAL_SHRINK | F_SEAL_SEAL))) {
+        (void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK);
+    }
     if (fstat(fd, &st) < 0) {
         return -errno;
     }
@@ -92,10 +113,25 @@ int vu_fd_check_size(int fd, uint64_t end)
     return 0;
 }
 
+size_t vu_fd_page_size(int fd)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    struct statfs fs;
+
+    if (fstatfs(fd, &fs) == 0 && fs.f_type == HUGETLBFS_MAGIC && fs.f_bsize > 0 &&
+        ((uint64_t)fs.f_bsize & ((uint64_t)fs.f_bsize - 1)) == 0 &&
+        (uint64_t)fs.f_bsize > page && (uint64_t)fs.f_bsize <= VU_MEM_MAX_MAP) {
+        return (size_t)fs.f_bsize;
+    }
+    return page;
+}
+
 int vu_mem_add(VuMem *mem, const VuMsgMemRegion *r, int fd)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    uint64_t map_off, map_len, lead;
+    size_t align = vu_fd_page_size(fd);
+    uint64_t map_off, map_len, lead, total;
+    uintptr_t at;
     VuMemRegion *reg;
     VuMmap *map;
     void *res, *p;
@@ -117,30 +153,36 @@ int vu_mem_add(VuMem *mem, const VuMsgMemRegion *r, int fd)
         return ret;
     }
 
-    /* mmap needs a page-aligned file offset: map from the page below. */
-    map_off = r->mmap_offset & ~((uint64_t)page - 1);
+    /* mmap needs an offset, address and length aligned to the fd's page
+     * size: map from the page below, round the length up. */
+    map_off = r->mmap_offset & ~((uint64_t)align - 1);
     lead = r->mmap_offset - map_off;
     map_len = lead + r->size;
-    map_len = (map_len + page - 1) & ~((uint64_t)page - 1);
+    map_len = (map_len + align - 1) & ~((uint64_t)align - 1);
 
-    res = mmap(NULL, map_len + 2 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-               -1, 0);
+    /* Reservation: a guard page, room to align the start, the mapping and
+     * a guard page after it.  With 4 KiB pages this is exactly
+     * guard + mapping + guard. */
+    total = page + (align - page) + map_len + page;
+    res = mmap(NULL, (size_t)total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+               0);
     if (res == MAP_FAILED) {
         return -errno;
     }
-    p = mmap((uint8_t *)res + page, map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+    at = ((uintptr_t)res + page + align - 1) & ~((uintptr_t)align - 1);
+    p = mmap((void *)at, (size_t)map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
              (off_t)map_off);
     if (p == MAP_FAILED) {
         int err = -errno;
 
-        munmap(res, map_len + 2 * page);
+        munmap(res, (size_t)total);
         return err;
     }
 
     map = g_new0(VuMmap, 1);
     map->ref = 1;
     map->base = res;
-    map->total = map_len + 2 * page;
+    map->total = (size_t)total;
 
     reg = &mem->regions[mem->nregions++];
     reg->gpa = r->guest_addr;

@@ -45,8 +45,13 @@ void vu_mmap_unref(VuMmap *map);
  */
 bool vu_mem_region_check(const VuMsgMemRegion *r);
 /* A shared mapping of a regular file beyond its end would SIGBUS on access:
- * such a file must reach @end.  Return: 0, -EINVAL (too short) or -errno. */
+ * such a file must reach @end.  A memfd that allows sealing is sealed
+ * against shrinking first (F_SEAL_SHRINK), so it keeps that size.
+ * Return: 0, -EINVAL (too short) or -errno. */
 int vu_fd_check_size(int fd, uint64_t end);
+/* The granularity @fd can be mapped at: its huge page size on hugetlbfs,
+ * the system page size otherwise. */
+size_t vu_fd_page_size(int fd);
 
 /*
  * vu_mem_add() - map @fd (not consumed) as a new region.

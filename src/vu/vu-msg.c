@@ -230,14 +230,19 @@ void vu_msg_close_fds(VuMsg *msg)
 
 int vu_msg_io_timeout_ms = 1000;
 
-/* Wait (bounded) for more bytes of a message already started. */
-static int vu_wait_readable(int sock)
+/* Wait for more bytes of a message already started, until @deadline
+ * (monotonic, us): one deadline for the whole message, so a peer that
+ * dribbles one byte at a time cannot hold the daemon longer. */
+static int vu_wait_readable(int sock, gint64 deadline)
 {
     struct pollfd pfd = { .fd = sock, .events = POLLIN };
     int r;
 
     do {
-        r = poll(&pfd, 1, vu_msg_io_timeout_ms);
+        gint64 left = deadline - g_get_monotonic_time();
+        int ms = left <= 0 ? 0 : (int)MIN((left + 999) / 1000, (gint64)G_MAXINT);
+
+        r = poll(&pfd, 1, ms);
     } while (r < 0 && errno == EINTR);
     if (r < 0) {
         return -errno;
@@ -248,8 +253,8 @@ static int vu_wait_readable(int sock)
     return 0;
 }
 
-/* Read exactly @len bytes (no fds expected any more). */
-static int vu_read_full(int sock, void *buf, size_t len)
+/* Read exactly @len bytes (no fds expected any more) before @deadline. */
+static int vu_read_full(int sock, void *buf, size_t len, gint64 deadline)
 {
     uint8_t *p = buf;
 
@@ -264,7 +269,7 @@ static int vu_read_full(int sock, void *buf, size_t len)
                 continue;
             }
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                int w = vu_wait_readable(sock);
+                int w = vu_wait_readable(sock, deadline);
 
                 if (w < 0) {
                     return w;
@@ -275,6 +280,9 @@ static int vu_read_full(int sock, void *buf, size_t len)
         }
         p += r;
         len -= (size_t)r;
+        if (len > 0 && g_get_monotonic_time() > deadline) {
+            return -ETIMEDOUT;
+        }
     }
     return 0;
 }
@@ -292,6 +300,7 @@ int vu_msg_recv(int sock, VuMsg *msg)
         .msg_control = control.buf,
         .msg_controllen = sizeof(control.buf),
     };
+    gint64 deadline;
     ssize_t r;
     int ret;
 
@@ -307,6 +316,7 @@ int vu_msg_recv(int sock, VuMsg *msg)
     if (r < 0) {
         return -errno;
     }
+    deadline = g_get_monotonic_time() + (gint64)vu_msg_io_timeout_ms * 1000;
 
     /* Collect fds first so that every error path below closes them. */
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
@@ -335,7 +345,8 @@ int vu_msg_recv(int sock, VuMsg *msg)
         goto fail;
     }
     if ((size_t)r < sizeof(msg->hdr)) {
-        ret = vu_read_full(sock, (uint8_t *)&msg->hdr + r, sizeof(msg->hdr) - (size_t)r);
+        ret = vu_read_full(sock, (uint8_t *)&msg->hdr + r, sizeof(msg->hdr) - (size_t)r,
+                           deadline);
         if (ret < 0) {
             goto fail;
         }
@@ -351,7 +362,7 @@ int vu_msg_recv(int sock, VuMsg *msg)
     }
     memset(&msg->payload, 0, sizeof(msg->payload));
     if (msg->hdr.size > 0) {
-        ret = vu_read_full(sock, &msg->payload, msg->hdr.size);
+        ret = vu_read_full(sock, &msg->payload, msg->hdr.size, deadline);
         if (ret < 0) {
             goto fail;
         }

@@ -235,13 +235,15 @@ const char *vu_msg_request_name(uint32_t request);
  */
 int vu_msg_validate(const VuMsg *msg, unsigned int num_queues, const char **why);
 
-/* How long vu_msg_recv() waits for the rest of a started message, and
+/* How long vu_msg_recv() waits for the rest of a started message (one
+ * deadline for the whole message, however it trickles in), and
  * vu_msg_send_reply() for room in the socket (ms); the fuzzers set 0. */
 extern int vu_msg_io_timeout_ms;
 
 /*
  * vu_msg_recv() - read one message from @sock.
- * Blocks at most ~1 s for the rest of a message that has started.
+ * Blocks at most vu_msg_io_timeout_ms (1 s) in all for the rest of a
+ * message that has started.
  * Return: 1 on success, 0 on orderly EOF, -errno on failure or on a
  * message the framing cannot accept (bad version, oversized payload, too
  * many fds).  On any return other than 1, no fd is left open.

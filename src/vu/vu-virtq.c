@@ -341,6 +341,16 @@ static void vq_kick_cb(VuDev *dev, int fd, void *data)
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         return; /* spurious wake-up */
     }
+    if (r <= 0) {
+        /* Not an eventfd, or a hung-up one (a pipe or socket at EOF):
+         * the watch would fire forever.  The ring can never be kicked
+         * again: stop watching and treat it as broken. */
+        int err = r < 0 ? errno : 0;
+
+        vq_remove_kick_watch(vq);
+        vu_virtq_broken(vq, "kick fd %s", err ? g_strerror(err) : "hung up (end of file)");
+        return;
+    }
     if (vq->started && !vq->activated) {
         vu_virtq_try_activate(vq);
         return;

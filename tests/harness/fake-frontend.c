@@ -862,7 +862,7 @@ bool ff_set_log_base(FfConn *ff, const FgMem *mem, GError **error)
         munmap(ff->log_map, ff->log_size);
     if (ff->log_fd >= 0)
         close(ff->log_fd);
-    ff->log_fd = memfd_create("vsnd-test-dirty-log", MFD_CLOEXEC);
+    ff->log_fd = memfd_create("vsnd-test-dirty-log", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     g_assert(ff->log_fd >= 0);
     g_assert(ftruncate(ff->log_fd, (off_t)size) == 0);
     ff->log_map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, ff->log_fd, 0);

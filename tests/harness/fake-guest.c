@@ -37,7 +37,7 @@ FgMem *fg_mem_new(unsigned int nregions, uint64_t region_size, uint64_t gap)
 
     FgMem *mem = g_new0(FgMem, 1);
     mem->total = region_size * nregions;
-    mem->fd = memfd_create("vsnd-test-guest-ram", MFD_CLOEXEC);
+    mem->fd = memfd_create("vsnd-test-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     g_assert_cmpint(mem->fd, >=, 0);
     g_assert_cmpint(ftruncate(mem->fd, (off_t)mem->total), ==, 0);
     mem->base = mmap(NULL, mem->total, PROT_READ | PROT_WRITE, MAP_SHARED, mem->fd, 0);
