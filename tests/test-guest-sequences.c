@@ -83,6 +83,28 @@ static char *seq_expected(const char *phase, const char *kernel, GError **error)
     return t ? t : qs_load(phase, error);
 }
 
+/* Every "CTL NAME ..." line of @want_text, in order, as a "control NAME "
+ * line of the daemon's log @log.  Return: NULL, or what is missing. */
+static char *ctl_in_log(const char *want_text, const char *log)
+{
+    g_auto(GStrv) lines = g_strsplit(want_text, "\n", -1);
+    const char *at = log;
+    for (char **l = lines; *l; l++) {
+        if (!g_str_has_prefix(*l, "CTL "))
+            continue;
+        g_auto(GStrv) words = g_strsplit(*l + 4, " ", 3);
+        if (!words[0])
+            continue;
+        g_autofree char *needle = g_strdup_printf("control %s ", words[0]);
+        const char *hit = strstr(at, needle);
+        if (!hit)
+            return g_strdup_printf("the daemon's log has no \"%s\" after the previous "
+                                   "request of the sequence (from \"%s\")", needle, *l);
+        at = hit + strlen(needle);
+    }
+    return NULL;
+}
+
 /*
  * seq_check() - end one phase: wait until the front-end is quiet, then
  * compare what the proxy saw with the stored file and the daemon's log
@@ -109,9 +131,17 @@ static void seq_check(Seq *s, const char *phase, int quiet_ms)
         s->failed = true;
         return;
     }
-    g_autoptr(GPtrArray) want = qs_lines(want_text, false);
-    g_autoptr(GPtrArray) have = qs_lines(got, false);
+    /* In the phases the guest drives, the proxy sees a control request only
+     * when the guest kicks, and a driver skips kicks the device said it
+     * needs no notification for (event suppression; seen once in CI under
+     * load).  There QEMU's own requests are compared strictly and the
+     * guest's control requests are taken from the daemon's log. */
+    bool guest_driven = strcmp(phase, "playback") == 0 || strcmp(phase, "capture") == 0;
+    g_autoptr(GPtrArray) want = qs_lines(want_text, guest_driven);
+    g_autoptr(GPtrArray) have = qs_lines(got, guest_driven);
     g_autofree char *d = qs_diff(want, have);
+    if (guest_driven && !d)
+        d = ctl_in_log(want_text, log + from);
     if (d) {
         g_test_fail_printf("QEMU's %s sequence changed (kernel %s):\n%s", phase, s->env.kernel, d);
         s->failed = true;
@@ -227,7 +257,7 @@ static void test_lifecycle(const char *kernel)
 
 int main(int argc, char **argv)
 {
-    g_test_init(&argc, &argv, NULL);
+    gt_init(&argc, &argv);
     /* gv_stop() writes "poweroff" to a QEMU that "quit" already ended */
     signal(SIGPIPE, SIG_IGN);
     gt_add("lifecycle", test_lifecycle);
