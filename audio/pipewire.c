@@ -621,16 +621,16 @@ static void backend_free(VsndAudioBackend *be)
     g_free(be);
 }
 
-static VsndAudioBackend *pw_drv_init(GHashTable *options, const char *vm_name, GError **error)
+static VsndAudioBackend *pwdrv_init(GHashTable *options, const char *vm_name, GError **error)
 {
-    static gsize pw_inited;
+    static gsize pwdrv_inited;
     VsndAudioBackend *be = g_new0(VsndAudioBackend, 1);
     struct timespec deadline;
     int r;
 
-    if (g_once_init_enter(&pw_inited)) {
+    if (g_once_init_enter(&pwdrv_inited)) {
         pw_init(NULL, NULL);
-        g_once_init_leave(&pw_inited, 1);
+        g_once_init_leave(&pwdrv_inited, 1);
     }
     be->remote = g_strdup(g_hash_table_lookup(options, "remote"));
     be->role = g_strdup(g_hash_table_lookup(options, "role"));
@@ -679,12 +679,12 @@ fail_loop:
     return NULL;
 }
 
-static void pw_drv_fini(VsndAudioBackend *be)
+static void pwdrv_fini(VsndAudioBackend *be)
 {
     backend_free(be);
 }
 
-static int pw_drv_query_caps(VsndAudioBackend *be, VsndDirection dir, VsndPcmCaps *ret_caps)
+static int pwdrv_query_caps(VsndAudioBackend *be, VsndDirection dir, VsndPcmCaps *ret_caps)
 {
     enum spa_audio_format f;
 
@@ -700,7 +700,7 @@ static int pw_drv_query_caps(VsndAudioBackend *be, VsndDirection dir, VsndPcmCap
     return 0;
 }
 
-static VsndAudioStream *pw_drv_open(VsndAudioBackend *be, const VsndPcmParams *params,
+static VsndAudioStream *pwdrv_open(VsndAudioBackend *be, const VsndPcmParams *params,
                                     const VsndAudioStreamEvents *events, void *opaque,
                                     GError **error)
 {
@@ -745,7 +745,7 @@ static VsndAudioStream *pw_drv_open(VsndAudioBackend *be, const VsndPcmParams *p
     return s;
 }
 
-static void pw_drv_close(VsndAudioStream *s)
+static void pwdrv_close(VsndAudioStream *s)
 {
     VsndAudioBackend *be = s->be;
 
@@ -771,17 +771,17 @@ static int set_active(VsndAudioStream *s, bool active)
     return 0;
 }
 
-static int pw_drv_start(VsndAudioStream *s)
+static int pwdrv_start(VsndAudioStream *s)
 {
     return set_active(s, true);
 }
 
-static int pw_drv_stop(VsndAudioStream *s)
+static int pwdrv_stop(VsndAudioStream *s)
 {
     return set_active(s, false);
 }
 
-static int pw_drv_drain(VsndAudioStream *s)
+static int pwdrv_drain(VsndAudioStream *s)
 {
     int r = 0;
 
@@ -806,7 +806,7 @@ static int pw_drv_drain(VsndAudioStream *s)
     return r;
 }
 
-static ssize_t pw_drv_write(VsndAudioStream *s, const struct iovec *iov, unsigned int iovcnt)
+static ssize_t pwdrv_write(VsndAudioStream *s, const struct iovec *iov, unsigned int iovcnt)
 {
     size_t len = vsnd_iov_size(iov, iovcnt);
     ssize_t ret;
@@ -833,7 +833,7 @@ static ssize_t pw_drv_write(VsndAudioStream *s, const struct iovec *iov, unsigne
     return ret;
 }
 
-static ssize_t pw_drv_read(VsndAudioStream *s, const struct iovec *iov, unsigned int iovcnt)
+static ssize_t pwdrv_read(VsndAudioStream *s, const struct iovec *iov, unsigned int iovcnt)
 {
     size_t len = vsnd_iov_size(iov, iovcnt);
     ssize_t ret;
@@ -861,7 +861,7 @@ static ssize_t pw_drv_read(VsndAudioStream *s, const struct iovec *iov, unsigned
     return ret;
 }
 
-static int pw_drv_get_latency(VsndAudioStream *s, uint32_t *ret_bytes)
+static int pwdrv_get_latency(VsndAudioStream *s, uint32_t *ret_bytes)
 {
     struct pw_time t = { 0 };
     uint64_t bytes;
@@ -880,7 +880,7 @@ static int pw_drv_get_latency(VsndAudioStream *s, uint32_t *ret_bytes)
     return 0;
 }
 
-static int pw_drv_set_volume(VsndAudioStream *s, uint32_t volume, bool mute)
+static int pwdrv_set_volume(VsndAudioStream *s, uint32_t volume, bool mute)
 {
     pw_thread_loop_lock(s->be->loop);
     s->volume_set = true;
@@ -892,7 +892,7 @@ static int pw_drv_set_volume(VsndAudioStream *s, uint32_t volume, bool mute)
     return 0;
 }
 
-static bool pw_drv_is_connected(VsndAudioBackend *be, VsndDirection dir, const char *target)
+static bool pwdrv_is_connected(VsndAudioBackend *be, VsndDirection dir, const char *target)
 {
     GHashTableIter it;
     gpointer value;
@@ -912,26 +912,26 @@ static bool pw_drv_is_connected(VsndAudioBackend *be, VsndDirection dir, const c
     return found;
 }
 
-static const char *const pw_keys[] = { "remote", "role", "sink", "source", NULL };
+static const char *const pwdrv_keys[] = { "remote", "role", "sink", "source", NULL };
 
 static const VsndAudioDriver pipewire_driver = {
     .abi_version = VSND_AUDIO_ABI_VERSION,
     .name = "pipewire",
     .description = "PipeWire daemon",
-    .init = pw_drv_init,
-    .fini = pw_drv_fini,
-    .query_caps = pw_drv_query_caps,
-    .open = pw_drv_open,
-    .close = pw_drv_close,
-    .start = pw_drv_start,
-    .stop = pw_drv_stop,
-    .write = pw_drv_write,
-    .read = pw_drv_read,
-    .drain = pw_drv_drain,
-    .get_latency = pw_drv_get_latency,
-    .set_volume = pw_drv_set_volume,
-    .is_connected = pw_drv_is_connected,
-    .option_keys = pw_keys,
+    .init = pwdrv_init,
+    .fini = pwdrv_fini,
+    .query_caps = pwdrv_query_caps,
+    .open = pwdrv_open,
+    .close = pwdrv_close,
+    .start = pwdrv_start,
+    .stop = pwdrv_stop,
+    .write = pwdrv_write,
+    .read = pwdrv_read,
+    .drain = pwdrv_drain,
+    .get_latency = pwdrv_get_latency,
+    .set_volume = pwdrv_set_volume,
+    .is_connected = pwdrv_is_connected,
+    .option_keys = pwdrv_keys,
 };
 
 const VsndAudioDriver *vsnd_audio_driver_entry(void);

@@ -65,9 +65,9 @@ VsndSession *vsnd_session_new(int fd, const VsndConfig *cfg, VsndAudio *audio,
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     s->closed = closed;
     s->closed_data = data;
-    s->snd = snd_dev_new(cfg, audio);
-    s->dev = vu_dev_new(fd, 4, 32768, snd_dev_vu_iface(), s->snd, vu_glib_loop_ops(), NULL);
-    snd_dev_attach(s->snd, s->dev);
+    s->snd = vsnd_dev_new(cfg, audio);
+    s->dev = vu_dev_new(fd, 4, 32768, vsnd_dev_vu_iface(), s->snd, vu_glib_loop_ops(), NULL);
+    vsnd_dev_attach(s->snd, s->dev);
     s->socket_watch = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_socket_ready, s);
     return s;
 }
@@ -83,6 +83,6 @@ void vsnd_session_free(VsndSession *s)
     /* The core resets the device (iface->reset) before releasing the
      * connection's resources; only then may the device go. */
     vu_dev_free(s->dev);
-    snd_dev_free(s->snd);
+    vsnd_dev_free(s->snd);
     g_free(s);
 }

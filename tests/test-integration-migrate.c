@@ -214,7 +214,7 @@ static bool player_try_run(Player *p, unsigned int until, VdProc *vd)
  * stream restored in RUNNING state (device state loaded on a migration
  * destination, the state file after a restart or a reconnection, the
  * state parked by SET_STATUS(0)) must be polled again once its queue
- * starts (snd_pcm_queue_started() re-arms polling).  A stall here is a
+ * starts (vsnd_pcm_queue_started() re-arms polling).  A stall here is a
  * failure.
  */
 static void poll_stall(const char *where)

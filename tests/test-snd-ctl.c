@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-snd-ctl.c - control requests of the sound device: every request
- * valid, and every invalid case by name, through snd_ctl_handle() with the
+ * valid, and every invalid case by name, through vsnd_ctl_handle() with the
  * fake host driver (test-snd-fake-audio.c).  Replies are checked byte by
  * byte where their layout matters (sizes, offsets, padding).
  */
@@ -33,13 +33,13 @@ typedef struct Fx {
 
 static void h_complete(void *opaque, SndIoMsg *msg, uint32_t status, uint32_t latency)
 {
-    snd_io_msg_finish(msg, status, latency);
-    snd_io_msg_free(msg);
+    vsnd_io_msg_finish(msg, status, latency);
+    vsnd_io_msg_free(msg);
 }
 
 static void h_discard(void *opaque, SndIoMsg *msg)
 {
-    snd_io_msg_free(msg);
+    vsnd_io_msg_free(msg);
 }
 
 static void h_event(void *opaque, uint32_t code, uint32_t data)
@@ -78,10 +78,10 @@ static Fx *fx_new(void)
     fx->audio = fake_audio_new();
     fx->notes = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     fx->events = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-    fx->pcm = snd_pcm_new(fx->cfg, fx->audio, &host, fx);
-    fx->info = snd_info_new(fx->cfg, fx->pcm);
-    fx->kctl = snd_kctl_new(fx->pcm, k_notify, fx);
-    fx->enum_id = snd_kctl_add_enum(fx->kctl, "Input Source", items, 3);
+    fx->pcm = vsnd_pcm_new(fx->cfg, fx->audio, &host, fx);
+    fx->info = vsnd_info_new(fx->cfg, fx->pcm);
+    fx->kctl = vsnd_kctl_new(fx->pcm, k_notify, fx);
+    fx->enum_id = vsnd_kctl_add_enum(fx->kctl, "Input Source", items, 3);
     g_assert_cmpint(fx->enum_id, ==, 2 * NSTREAMS);
     fx->ctx.pcm = fx->pcm;
     fx->ctx.info = fx->info;
@@ -92,9 +92,9 @@ static Fx *fx_new(void)
 
 static void fx_free(Fx *fx)
 {
-    snd_kctl_free(fx->kctl);
-    snd_info_free(fx->info);
-    snd_pcm_free(fx->pcm);
+    vsnd_kctl_free(fx->kctl);
+    vsnd_info_free(fx->info);
+    vsnd_pcm_free(fx->pcm);
     fake_audio_free(fx->audio);
     fake_config_free(fx->cfg);
     g_array_unref(fx->notes);
@@ -129,7 +129,7 @@ static uint32_t run(Fx *fx, const uint32_t *w, unsigned int nw, size_t len, size
         memcpy(req + i * 4, &le, 4);
     }
     memset(fx->resp, 0xa5, sizeof(fx->resp));
-    fx->used = snd_ctl_handle(&fx->ctx, req, len, fx->resp, cap);
+    fx->used = vsnd_ctl_handle(&fx->ctx, req, len, fx->resp, cap);
     if (fx->used == 0) {
         return 0;
     }
@@ -195,13 +195,13 @@ static void test_jack_info_disconnected(void)
     fx_free(fx_new());
     g_free(fx);
     fx = fx_new();
-    snd_pcm_free(fx->pcm);
-    snd_info_free(fx->info);
-    snd_kctl_free(fx->kctl);
+    vsnd_pcm_free(fx->pcm);
+    vsnd_info_free(fx->info);
+    vsnd_kctl_free(fx->kctl);
     fx->audio->connected = false;
-    fx->pcm = snd_pcm_new(fx->cfg, fx->audio, &host, fx);
-    fx->info = snd_info_new(fx->cfg, fx->pcm);
-    fx->kctl = snd_kctl_new(fx->pcm, k_notify, fx);
+    fx->pcm = vsnd_pcm_new(fx->cfg, fx->audio, &host, fx);
+    fx->info = vsnd_info_new(fx->cfg, fx->pcm);
+    fx->kctl = vsnd_kctl_new(fx->pcm, k_notify, fx);
     fx->ctx.pcm = fx->pcm;
     fx->ctx.info = fx->info;
     fx->ctx.kctl = fx->kctl;
@@ -254,16 +254,16 @@ static void test_pcm_info_intersection(void)
     Fx *fx = fx_new();
 
     /* Config asks for S16 + U8 at 48k + 8k: only what the driver can do. */
-    snd_kctl_free(fx->kctl);
-    snd_info_free(fx->info);
-    snd_pcm_free(fx->pcm);
+    vsnd_kctl_free(fx->kctl);
+    vsnd_info_free(fx->info);
+    vsnd_pcm_free(fx->pcm);
     fx->cfg->stream[0].formats = (1ull << S16) | (1ull << VIRTIO_SND_PCM_FMT_U8);
     fx->cfg->stream[0].rates = (1ull << R48) | (1ull << VIRTIO_SND_PCM_RATE_8000);
     fx->cfg->stream[0].channels_max = 6;
     fx->audio->caps[0].channels_max = 4;
-    fx->pcm = snd_pcm_new(fx->cfg, fx->audio, &host, fx);
-    fx->info = snd_info_new(fx->cfg, fx->pcm);
-    fx->kctl = snd_kctl_new(fx->pcm, k_notify, fx);
+    fx->pcm = vsnd_pcm_new(fx->cfg, fx->audio, &host, fx);
+    fx->info = vsnd_info_new(fx->cfg, fx->pcm);
+    fx->kctl = vsnd_kctl_new(fx->pcm, k_notify, fx);
     fx->ctx.pcm = fx->pcm;
     fx->ctx.info = fx->info;
     fx->ctx.kctl = fx->kctl;
@@ -327,16 +327,16 @@ static void test_chmap_standard(void)
 {
     uint8_t pos[18];
 
-    snd_chmap_standard(1, pos);
+    vsnd_chmap_standard(1, pos);
     g_assert_cmpuint(pos[0], ==, VIRTIO_SND_CHMAP_MONO);
-    snd_chmap_standard(6, pos);
+    vsnd_chmap_standard(6, pos);
     g_assert_cmpuint(pos[4], ==, VIRTIO_SND_CHMAP_FC);
     g_assert_cmpuint(pos[5], ==, VIRTIO_SND_CHMAP_LFE);
-    snd_chmap_standard(8, pos);
+    vsnd_chmap_standard(8, pos);
     g_assert_cmpuint(pos[6], ==, VIRTIO_SND_CHMAP_SL);
     g_assert_cmpuint(pos[7], ==, VIRTIO_SND_CHMAP_SR);
     for (unsigned int n = 1; n <= 18; n++) {
-        snd_chmap_standard(n, pos);
+        vsnd_chmap_standard(n, pos);
         for (unsigned int i = 0; i < n; i++) {
             g_assert_cmpuint(pos[i], <, VSND_CHMAP_POS_COUNT);
         }
@@ -363,7 +363,7 @@ static void check_ctl_entry(const uint8_t *e, size_t size, uint32_t voff)
 static void test_ctl_info_lp64(void)
 {
     Fx *fx = fx_new();
-    uint32_t n = snd_kctl_count(fx->kctl);
+    uint32_t n = vsnd_kctl_count(fx->kctl);
 
     g_assert_cmpuint(RUN(fx, 16, 4 + n * 96, VIRTIO_SND_R_CTL_INFO, 0, n, 96), ==, OK);
     g_assert_cmpuint(fx->used, ==, 4 + n * 96);
@@ -508,7 +508,7 @@ static void test_set_params_features(void)
                                     (1u << VIRTIO_SND_PCM_F_EVT_XRUNS),
                                 SP_WORD(1, VIRTIO_SND_PCM_FMT_FLOAT, VIRTIO_SND_PCM_RATE_44100)),
                      ==, OK);
-    g_assert_true(snd_pcm_params(fx->pcm, 1, &p));
+    g_assert_true(vsnd_pcm_params(fx->pcm, 1, &p));
     g_assert_cmpuint(p.buffer_bytes, ==, 8192);
     g_assert_cmpuint(p.period_bytes, ==, 2048);
     g_assert_cmpuint(p.channels, ==, 1);
@@ -526,7 +526,7 @@ static void test_prepare_open_fails(void)
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*cannot open host stream*");
     g_assert_cmpuint(pcm_cmd(fx, VIRTIO_SND_R_PCM_PREPARE, 0), ==, IOERR);
     g_test_assert_expected_messages();
-    g_assert_cmpint(snd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_PARAMS);
+    g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_PARAMS);
     fx->audio->fail_open = false;
     g_assert_cmpuint(pcm_cmd(fx, VIRTIO_SND_R_PCM_PREPARE, 0), ==, OK);
     fx_free(fx);
@@ -542,7 +542,7 @@ static void test_start_fails(void)
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*cannot start host stream*");
     g_assert_cmpuint(pcm_cmd(fx, VIRTIO_SND_R_PCM_START, 0), ==, IOERR);
     g_test_assert_expected_messages();
-    g_assert_cmpint(snd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_PREPARED);
+    g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_PREPARED);
     fx_free(fx);
 }
 
@@ -751,7 +751,7 @@ static void test_bad(gconstpointer data)
     g_assert_cmpuint(fx->used, ==, 4);
     /* and nothing changed: every stream still idle, no value notified */
     for (uint32_t i = 0; i < NSTREAMS; i++) {
-        g_assert_cmpint(snd_pcm_state(fx->pcm, i), ==, SND_PCM_STATE_INIT);
+        g_assert_cmpint(vsnd_pcm_state(fx->pcm, i), ==, SND_PCM_STATE_INIT);
     }
     g_assert_cmpuint(fx->notes->len, ==, 0);
     g_assert_cmpuint(fx->audio->opens, ==, 0);
@@ -844,7 +844,7 @@ static void test_random_requests(void)
         }
         /* the stream states stay consistent with the host streams */
         for (uint32_t s = 0; s < NSTREAMS; s++) {
-            SndPcmState st = snd_pcm_state(fx->pcm, s);
+            SndPcmState st = vsnd_pcm_state(fx->pcm, s);
             g_assert_cmpint(st, <, SND_PCM_STATE_MAX);
         }
         g_assert_cmpuint(fx->audio->opens - fx->audio->closes, <=, NSTREAMS);

@@ -76,16 +76,16 @@ static gpointer dev_main(gpointer data)
     audio = vsnd_audio_new(d->spec, "test-vm", &err);
     g_assert_no_error(err);
 #endif
-    snd = snd_dev_new(&d->cfg, audio);
-    dev = vu_dev_new(d->fd, 4, 1024, snd_dev_vu_iface(), snd, vu_glib_loop_ops(), NULL);
-    snd_dev_attach(snd, dev);
+    snd = vsnd_dev_new(&d->cfg, audio);
+    dev = vu_dev_new(d->fd, 4, 1024, vsnd_dev_vu_iface(), snd, vu_glib_loop_ops(), NULL);
+    vsnd_dev_attach(snd, dev);
     vu_glib_watch_socket(dev, on_closed, d);
     g_atomic_int_set(&d->ready, 1);
     while (!g_atomic_int_get(&d->quit)) {
         g_main_context_iteration(ctx, TRUE);
     }
     vu_dev_free(dev);
-    snd_dev_free(snd);
+    vsnd_dev_free(snd);
 #ifdef SND_TEST_FAKE_AUDIO
     fake_audio_free(audio);
     fake = NULL;

@@ -49,7 +49,7 @@ static uint32_t rd32(const uint8_t *p)
 
 static void collect(SndIoMsg *msg, uint8_t *out)
 {
-    unsigned int n = snd_io_msg_cursor(msg);
+    unsigned int n = vsnd_io_msg_cursor(msg);
     size_t at = 0;
 
     for (unsigned int i = 0; i < n; i++) {
@@ -80,7 +80,7 @@ static void test_tx_split(void)
                 memset(in, 0xcc, sizeof(in));
                 on = cut(out, sizeof(out), piece, skew, oiov);
                 inn = cut(in, sizeof(in), spiece, 0, iiov);
-                msg = snd_io_msg_new(true, oiov, on, iiov, inn, &err);
+                msg = vsnd_io_msg_new(true, oiov, on, iiov, inn, &err);
                 g_assert_null(err);
                 g_assert_true(msg->valid);
                 g_assert_cmpuint(msg->stream_id, ==, 7);
@@ -91,10 +91,10 @@ static void test_tx_split(void)
                 msg->done = 13;
                 collect(msg, got);
                 g_assert_cmpmem(got, data - 13, out + 4 + 13, data - 13);
-                g_assert_cmpuint(snd_io_msg_finish(msg, VIRTIO_SND_S_OK, 0x01020304), ==, 8);
+                g_assert_cmpuint(vsnd_io_msg_finish(msg, VIRTIO_SND_S_OK, 0x01020304), ==, 8);
                 g_assert_cmpuint(rd32(in), ==, VIRTIO_SND_S_OK);
                 g_assert_cmpuint(rd32(in + 4), ==, 0x01020304);
-                snd_io_msg_free(msg);
+                vsnd_io_msg_free(msg);
             }
         }
     }
@@ -118,13 +118,13 @@ static void test_rx_split(void)
                 memset(in, 0xee, sizeof(in));
                 on = cut(out, sizeof(out), hpiece, 0, oiov);
                 inn = cut(in, sizeof(in), piece, skew, iiov);
-                msg = snd_io_msg_new(false, oiov, on, iiov, inn, &err);
+                msg = vsnd_io_msg_new(false, oiov, on, iiov, inn, &err);
                 g_assert_null(err);
                 g_assert_true(msg->valid);
                 g_assert_cmpuint(msg->stream_id, ==, 3);
                 g_assert_cmpuint(msg->data_len, ==, data);
                 /* frames go to the first data_len bytes, nothing else */
-                n = snd_io_msg_cursor(msg);
+                n = vsnd_io_msg_cursor(msg);
                 for (unsigned int i = 0; i < n; i++) {
                     g_assert_true((uint8_t *)msg->cursor[i].iov_base >= in);
                     g_assert_true((uint8_t *)msg->cursor[i].iov_base + msg->cursor[i].iov_len <=
@@ -136,13 +136,13 @@ static void test_rx_split(void)
                 }
                 g_assert_cmpuint(at, ==, data);
                 /* status in the LAST 8 bytes, used length = everything */
-                g_assert_cmpuint(snd_io_msg_finish(msg, VIRTIO_SND_S_OK, 99), ==, data + 8);
+                g_assert_cmpuint(vsnd_io_msg_finish(msg, VIRTIO_SND_S_OK, 99), ==, data + 8);
                 for (size_t k = 0; k < data; k++) {
                     g_assert_cmpuint(in[k], ==, (uint8_t)k);
                 }
                 g_assert_cmpuint(rd32(in + data), ==, VIRTIO_SND_S_OK);
                 g_assert_cmpuint(rd32(in + data + 4), ==, 99);
-                snd_io_msg_free(msg);
+                vsnd_io_msg_free(msg);
             }
         }
     }
@@ -153,11 +153,11 @@ static void test_rx_fill(void)
     uint8_t out[4] = { 0 }, in[20 + 8];
     struct iovec oiov = { out, 4 }, iiov[MAXPIECES];
     unsigned int inn = cut(in, sizeof(in), 3, 1, iiov);
-    SndIoMsg *msg = snd_io_msg_new(false, &oiov, 1, iiov, inn, NULL);
+    SndIoMsg *msg = vsnd_io_msg_new(false, &oiov, 1, iiov, inn, NULL);
 
     memset(in, 0xee, sizeof(in));
     msg->done = 5;
-    snd_io_msg_fill(msg, VIRTIO_SND_PCM_FMT_U8);
+    vsnd_io_msg_fill(msg, VIRTIO_SND_PCM_FMT_U8);
     for (size_t k = 0; k < 5; k++) {
         g_assert_cmpuint(in[k], ==, 0xee);
     }
@@ -166,7 +166,7 @@ static void test_rx_fill(void)
     }
     g_assert_cmpuint(in[20], ==, 0xee); /* status untouched */
     g_assert_cmpuint(msg->done, ==, 20);
-    snd_io_msg_free(msg);
+    vsnd_io_msg_free(msg);
 }
 
 static void test_tx_no_header(void)
@@ -174,19 +174,19 @@ static void test_tx_no_header(void)
     uint8_t out[3] = { 1, 0, 0 }, in[8];
     struct iovec oiov = { out, 3 }, iiov = { in, 8 };
     const char *err = NULL;
-    SndIoMsg *msg = snd_io_msg_new(true, &oiov, 1, &iiov, 1, &err);
+    SndIoMsg *msg = vsnd_io_msg_new(true, &oiov, 1, &iiov, 1, &err);
 
     g_assert_false(msg->valid);
     g_assert_nonnull(err);
     /* there is room for the status: BAD_MSG is reported, used len 8 */
-    g_assert_cmpuint(snd_io_msg_finish(msg, VIRTIO_SND_S_BAD_MSG, 0), ==, 8);
+    g_assert_cmpuint(vsnd_io_msg_finish(msg, VIRTIO_SND_S_BAD_MSG, 0), ==, 8);
     g_assert_cmpuint(rd32(in), ==, VIRTIO_SND_S_BAD_MSG);
-    snd_io_msg_free(msg);
+    vsnd_io_msg_free(msg);
     /* no readable part at all */
-    msg = snd_io_msg_new(true, NULL, 0, &iiov, 1, &err);
+    msg = vsnd_io_msg_new(true, NULL, 0, &iiov, 1, &err);
     g_assert_false(msg->valid);
-    g_assert_cmpuint(snd_io_msg_finish(msg, VIRTIO_SND_S_BAD_MSG, 0), ==, 8);
-    snd_io_msg_free(msg);
+    g_assert_cmpuint(vsnd_io_msg_finish(msg, VIRTIO_SND_S_BAD_MSG, 0), ==, 8);
+    vsnd_io_msg_free(msg);
 }
 
 static void test_tx_no_status(void)
@@ -197,48 +197,48 @@ static void test_tx_no_status(void)
     SndIoMsg *msg;
 
     memset(in, 0x5a, sizeof(in));
-    msg = snd_io_msg_new(true, &oiov, 1, &iiov, 1, &err);
+    msg = vsnd_io_msg_new(true, &oiov, 1, &iiov, 1, &err);
     g_assert_false(msg->valid);
     g_assert_nonnull(err);
     /* no room: nothing written, used length 0 */
-    g_assert_cmpuint(snd_io_msg_finish(msg, VIRTIO_SND_S_BAD_MSG, 0), ==, 0);
+    g_assert_cmpuint(vsnd_io_msg_finish(msg, VIRTIO_SND_S_BAD_MSG, 0), ==, 0);
     for (size_t k = 0; k < sizeof(in); k++) {
         g_assert_cmpuint(in[k], ==, 0x5a);
     }
-    snd_io_msg_free(msg);
+    vsnd_io_msg_free(msg);
     /* no writable part at all */
-    msg = snd_io_msg_new(true, &oiov, 1, NULL, 0, &err);
+    msg = vsnd_io_msg_new(true, &oiov, 1, NULL, 0, &err);
     g_assert_false(msg->valid);
-    g_assert_cmpuint(snd_io_msg_finish(msg, VIRTIO_SND_S_BAD_MSG, 0), ==, 0);
-    snd_io_msg_free(msg);
+    g_assert_cmpuint(vsnd_io_msg_finish(msg, VIRTIO_SND_S_BAD_MSG, 0), ==, 0);
+    vsnd_io_msg_free(msg);
 }
 
 static void test_tx_status_larger(void)
 {
     uint8_t out[4 + 4] = { 0 }, in[16];
     struct iovec oiov = { out, sizeof(out) }, iiov = { in, sizeof(in) };
-    SndIoMsg *msg = snd_io_msg_new(true, &oiov, 1, &iiov, 1, NULL);
+    SndIoMsg *msg = vsnd_io_msg_new(true, &oiov, 1, &iiov, 1, NULL);
 
     /* tx: the status is the first 8 writable bytes, used length 8 */
     memset(in, 0x5a, sizeof(in));
     g_assert_true(msg->valid);
-    g_assert_cmpuint(snd_io_msg_finish(msg, VIRTIO_SND_S_OK, 0), ==, 8);
+    g_assert_cmpuint(vsnd_io_msg_finish(msg, VIRTIO_SND_S_OK, 0), ==, 8);
     g_assert_cmpuint(rd32(in), ==, VIRTIO_SND_S_OK);
     g_assert_cmpuint(in[8], ==, 0x5a);
-    snd_io_msg_free(msg);
+    vsnd_io_msg_free(msg);
 }
 
 static void test_tx_empty_data(void)
 {
     uint8_t out[4] = { 0 }, in[8];
     struct iovec oiov = { out, sizeof(out) }, iiov = { in, sizeof(in) };
-    SndIoMsg *msg = snd_io_msg_new(true, &oiov, 1, &iiov, 1, NULL);
+    SndIoMsg *msg = vsnd_io_msg_new(true, &oiov, 1, &iiov, 1, NULL);
 
     /* valid (end of stream may be short): no frames */
     g_assert_true(msg->valid);
     g_assert_cmpuint(msg->data_len, ==, 0);
-    g_assert_cmpuint(snd_io_msg_cursor(msg), ==, 0);
-    snd_io_msg_free(msg);
+    g_assert_cmpuint(vsnd_io_msg_cursor(msg), ==, 0);
+    vsnd_io_msg_free(msg);
 }
 
 static void test_rx_status_only(void)
@@ -246,40 +246,40 @@ static void test_rx_status_only(void)
     uint8_t out[4] = { 0 }, in[8];
     struct iovec oiov = { out, 4 }, iiov = { in, sizeof(in) };
     const char *err = NULL;
-    SndIoMsg *msg = snd_io_msg_new(false, &oiov, 1, &iiov, 1, &err);
+    SndIoMsg *msg = vsnd_io_msg_new(false, &oiov, 1, &iiov, 1, &err);
 
     /* no room for frames: BAD_MSG in the status, used length 8 */
     g_assert_false(msg->valid);
     g_assert_nonnull(err);
-    g_assert_cmpuint(snd_io_msg_finish(msg, VIRTIO_SND_S_BAD_MSG, 0), ==, 8);
+    g_assert_cmpuint(vsnd_io_msg_finish(msg, VIRTIO_SND_S_BAD_MSG, 0), ==, 8);
     g_assert_cmpuint(rd32(in), ==, VIRTIO_SND_S_BAD_MSG);
-    snd_io_msg_free(msg);
+    vsnd_io_msg_free(msg);
 }
 
 static void test_rx_short(void)
 {
     uint8_t out[4] = { 0 }, in[5];
     struct iovec oiov = { out, 4 }, iiov = { in, sizeof(in) };
-    SndIoMsg *msg = snd_io_msg_new(false, &oiov, 1, &iiov, 1, NULL);
+    SndIoMsg *msg = vsnd_io_msg_new(false, &oiov, 1, &iiov, 1, NULL);
 
     memset(in, 0x5a, sizeof(in));
     g_assert_false(msg->valid);
-    g_assert_cmpuint(snd_io_msg_finish(msg, VIRTIO_SND_S_BAD_MSG, 0), ==, 0);
+    g_assert_cmpuint(vsnd_io_msg_finish(msg, VIRTIO_SND_S_BAD_MSG, 0), ==, 0);
     g_assert_cmpuint(in[0], ==, 0x5a);
-    snd_io_msg_free(msg);
+    vsnd_io_msg_free(msg);
 }
 
 static void test_rx_no_header(void)
 {
     uint8_t in[64];
     struct iovec iiov = { in, sizeof(in) };
-    SndIoMsg *msg = snd_io_msg_new(false, NULL, 0, &iiov, 1, NULL);
+    SndIoMsg *msg = vsnd_io_msg_new(false, NULL, 0, &iiov, 1, NULL);
 
     g_assert_false(msg->valid);
     /* status at the end of the writable area */
-    g_assert_cmpuint(snd_io_msg_finish(msg, VIRTIO_SND_S_BAD_MSG, 0), ==, 64);
+    g_assert_cmpuint(vsnd_io_msg_finish(msg, VIRTIO_SND_S_BAD_MSG, 0), ==, 64);
     g_assert_cmpuint(rd32(in + 56), ==, VIRTIO_SND_S_BAD_MSG);
-    snd_io_msg_free(msg);
+    vsnd_io_msg_free(msg);
 }
 
 /* An rx message completed with an error before any frame was captured:
@@ -293,26 +293,26 @@ static void test_rx_error_no_stale_memory(void)
     SndIoMsg *msg;
 
     memset(in, 0xee, sizeof(in));
-    msg = snd_io_msg_new(false, &oiov, 1, iiov, 2, NULL);
+    msg = vsnd_io_msg_new(false, &oiov, 1, iiov, 2, NULL);
     g_assert_true(msg->valid);
-    g_assert_cmpuint(snd_io_msg_finish(msg, VIRTIO_SND_S_IO_ERR, 0), ==, sizeof(in));
+    g_assert_cmpuint(vsnd_io_msg_finish(msg, VIRTIO_SND_S_IO_ERR, 0), ==, sizeof(in));
     for (size_t i = 0; i < 64; i++) {
         g_assert_cmpuint(in[i], ==, 0);
     }
     g_assert_cmpuint(rd32(in + 64), ==, VIRTIO_SND_S_IO_ERR);
-    snd_io_msg_free(msg);
+    vsnd_io_msg_free(msg);
 
     /* 16 bytes captured, then the error: those stay */
     memset(in, 0xee, sizeof(in));
-    msg = snd_io_msg_new(false, &oiov, 1, iiov, 2, NULL);
+    msg = vsnd_io_msg_new(false, &oiov, 1, iiov, 2, NULL);
     g_assert_true(msg->valid);
     memset(in, 0x11, 16);
     msg->done = 16;
-    g_assert_cmpuint(snd_io_msg_finish(msg, VIRTIO_SND_S_IO_ERR, 0), ==, sizeof(in));
+    g_assert_cmpuint(vsnd_io_msg_finish(msg, VIRTIO_SND_S_IO_ERR, 0), ==, sizeof(in));
     for (size_t i = 0; i < 64; i++) {
         g_assert_cmpuint(in[i], ==, i < 16 ? 0x11 : 0);
     }
-    snd_io_msg_free(msg);
+    vsnd_io_msg_free(msg);
 }
 
 static void test_zero_length_pieces(void)
@@ -322,15 +322,15 @@ static void test_zero_length_pieces(void)
         { out, 0 }, { out, 2 }, { out + 2, 0 }, { out + 2, 5 }, { out + 7, 5 },
     };
     struct iovec iiov[3] = { { in, 0 }, { in, 3 }, { in + 3, 5 } };
-    SndIoMsg *msg = snd_io_msg_new(true, oiov, 5, iiov, 3, NULL);
+    SndIoMsg *msg = vsnd_io_msg_new(true, oiov, 5, iiov, 3, NULL);
 
     g_assert_true(msg->valid);
     g_assert_cmpuint(msg->stream_id, ==, 2);
     collect(msg, got);
     g_assert_cmpmem(got, 8, out + 4, 8);
-    g_assert_cmpuint(snd_io_msg_finish(msg, VIRTIO_SND_S_IO_ERR, 0), ==, 8);
+    g_assert_cmpuint(vsnd_io_msg_finish(msg, VIRTIO_SND_S_IO_ERR, 0), ==, 8);
     g_assert_cmpuint(rd32(in), ==, VIRTIO_SND_S_IO_ERR);
-    snd_io_msg_free(msg);
+    vsnd_io_msg_free(msg);
 }
 
 static void test_slice(void)
@@ -339,27 +339,27 @@ static void test_slice(void)
     struct iovec iov[3] = { { buf, 3 }, { buf + 3, 3 }, { buf + 6, 4 } };
     struct iovec out[3];
 
-    g_assert_cmpuint(snd_iov_slice(iov, 3, 2, 5, out, 3), ==, 3);
+    g_assert_cmpuint(vsnd_iov_slice(iov, 3, 2, 5, out, 3), ==, 3);
     g_assert_true(out[0].iov_base == buf + 2 && out[0].iov_len == 1);
     g_assert_true(out[1].iov_base == buf + 3 && out[1].iov_len == 3);
     g_assert_true(out[2].iov_base == buf + 6 && out[2].iov_len == 1);
-    g_assert_cmpuint(snd_iov_slice(iov, 3, 10, 5, out, 3), ==, 0);
-    g_assert_cmpuint(snd_iov_slice(iov, 3, 9, 50, out, 3), ==, 1);
+    g_assert_cmpuint(vsnd_iov_slice(iov, 3, 10, 5, out, 3), ==, 0);
+    g_assert_cmpuint(vsnd_iov_slice(iov, 3, 9, 50, out, 3), ==, 1);
     g_assert_cmpuint(out[0].iov_len, ==, 1);
-    g_assert_cmpuint(snd_iov_slice(iov, 3, 0, 10, out, 1), ==, 1);
-    g_assert_cmpuint(snd_iov_slice(iov, 3, G_MAXSIZE, G_MAXSIZE, out, 3), ==, 0);
+    g_assert_cmpuint(vsnd_iov_slice(iov, 3, 0, 10, out, 1), ==, 1);
+    g_assert_cmpuint(vsnd_iov_slice(iov, 3, G_MAXSIZE, G_MAXSIZE, out, 3), ==, 0);
 }
 
 /* ---- formats ---- */
 
 static void test_bytes_per_second(void)
 {
-    g_assert_cmpuint(snd_bytes_per_second(VIRTIO_SND_PCM_FMT_S16, VIRTIO_SND_PCM_RATE_48000, 2),
+    g_assert_cmpuint(vsnd_bytes_per_second(VIRTIO_SND_PCM_FMT_S16, VIRTIO_SND_PCM_RATE_48000, 2),
                      ==, 192000);
-    g_assert_cmpuint(snd_bytes_per_second(VIRTIO_SND_PCM_FMT_IMA_ADPCM,
+    g_assert_cmpuint(vsnd_bytes_per_second(VIRTIO_SND_PCM_FMT_IMA_ADPCM,
                                           VIRTIO_SND_PCM_RATE_8000, 1), ==, 4000);
-    g_assert_cmpuint(snd_bytes_per_second(25, VIRTIO_SND_PCM_RATE_48000, 2), ==, 0);
-    g_assert_cmpuint(snd_bytes_per_second(VIRTIO_SND_PCM_FMT_S16, 16, 2), ==, 0);
+    g_assert_cmpuint(vsnd_bytes_per_second(25, VIRTIO_SND_PCM_RATE_48000, 2), ==, 0);
+    g_assert_cmpuint(vsnd_bytes_per_second(VIRTIO_SND_PCM_FMT_S16, 16, 2), ==, 0);
 }
 
 static void test_rx_fill_unsigned16(void)
@@ -367,17 +367,17 @@ static void test_rx_fill_unsigned16(void)
     uint8_t out[4] = { 0 }, in[9 + 8];
     struct iovec oiov = { out, 4 }, iiov[MAXPIECES];
     unsigned int inn = cut(in, sizeof(in), 2, 1, iiov);
-    SndIoMsg *msg = snd_io_msg_new(false, &oiov, 1, iiov, inn, NULL);
+    SndIoMsg *msg = vsnd_io_msg_new(false, &oiov, 1, iiov, inn, NULL);
 
     /* U16 silence 0x8000 little-endian, continued across an odd start */
     memset(in, 0xee, sizeof(in));
     msg->done = 3;
-    snd_io_msg_fill(msg, VIRTIO_SND_PCM_FMT_U16);
+    vsnd_io_msg_fill(msg, VIRTIO_SND_PCM_FMT_U16);
     g_assert_cmpuint(in[3], ==, 0x80);
     g_assert_cmpuint(in[4], ==, 0x00);
     g_assert_cmpuint(in[5], ==, 0x80);
     g_assert_cmpuint(in[8], ==, 0x00);
-    snd_io_msg_free(msg);
+    vsnd_io_msg_free(msg);
 }
 
 static void test_gain_s16(void)
@@ -389,13 +389,13 @@ static void test_gain_s16(void)
         int16_t le = GINT16_TO_LE(s[i]);
         memcpy(buf + 2 * i, &le, 2);
     }
-    snd_gain_apply(buf, sizeof(buf), VIRTIO_SND_PCM_FMT_S16, SND_GAIN_UNITY / 4, false);
+    vsnd_gain_apply(buf, sizeof(buf), VIRTIO_SND_PCM_FMT_S16, SND_GAIN_UNITY / 4, false);
     for (int i = 0; i < 4; i++) {
         int16_t v;
         memcpy(&v, buf + 2 * i, 2);
         g_assert_cmpint(GINT16_FROM_LE(v), ==, s[i] / 4);
     }
-    snd_gain_apply(buf, sizeof(buf), VIRTIO_SND_PCM_FMT_S16, SND_GAIN_UNITY, true);
+    vsnd_gain_apply(buf, sizeof(buf), VIRTIO_SND_PCM_FMT_S16, SND_GAIN_UNITY, true);
     for (int i = 0; i < 8; i++) {
         g_assert_cmpuint(buf[i], ==, 0);
     }
@@ -406,19 +406,19 @@ static void test_gain_unsigned_silence(void)
     uint8_t buf[8];
 
     memset(buf, 0x12, sizeof(buf));
-    snd_gain_apply(buf, sizeof(buf), VIRTIO_SND_PCM_FMT_U8, 0, false);
+    vsnd_gain_apply(buf, sizeof(buf), VIRTIO_SND_PCM_FMT_U8, 0, false);
     for (int i = 0; i < 8; i++) {
         g_assert_cmpuint(buf[i], ==, 0x80);
     }
     memset(buf, 0x12, sizeof(buf));
-    snd_gain_apply(buf, sizeof(buf), VIRTIO_SND_PCM_FMT_U16, 0, true);
+    vsnd_gain_apply(buf, sizeof(buf), VIRTIO_SND_PCM_FMT_U16, 0, true);
     for (int i = 0; i < 8; i += 2) {
         g_assert_cmpuint(buf[i], ==, 0);
         g_assert_cmpuint(buf[i + 1], ==, 0x80);
     }
     /* U8 at half gain stays centred */
     memset(buf, 0xff, sizeof(buf));
-    snd_gain_apply(buf, sizeof(buf), VIRTIO_SND_PCM_FMT_U8, SND_GAIN_UNITY / 2, false);
+    vsnd_gain_apply(buf, sizeof(buf), VIRTIO_SND_PCM_FMT_U8, SND_GAIN_UNITY / 2, false);
     g_assert_cmpuint(buf[0], ==, 128 + 127 / 2);
 }
 
@@ -428,7 +428,7 @@ static void test_gain_float(void)
     uint8_t buf[8];
 
     memcpy(buf, f, sizeof(f));
-    snd_gain_apply(buf, sizeof(buf), VIRTIO_SND_PCM_FMT_FLOAT, SND_GAIN_UNITY / 2, false);
+    vsnd_gain_apply(buf, sizeof(buf), VIRTIO_SND_PCM_FMT_FLOAT, SND_GAIN_UNITY / 2, false);
     memcpy(f, buf, sizeof(f));
     g_assert_cmpfloat_with_epsilon(f[0], 0.25, 1e-6);
     g_assert_cmpfloat_with_epsilon(f[1], -0.5, 1e-6);
@@ -439,7 +439,7 @@ static void test_gain_s24_3_odd_length(void)
     /* -2 in 24 bits, then a partial sample which must stay untouched */
     uint8_t buf[5] = { 0xfe, 0xff, 0xff, 0x11, 0x22 };
 
-    snd_gain_apply(buf, sizeof(buf), VIRTIO_SND_PCM_FMT_S24_3, SND_GAIN_UNITY / 2, false);
+    vsnd_gain_apply(buf, sizeof(buf), VIRTIO_SND_PCM_FMT_S24_3, SND_GAIN_UNITY / 2, false);
     g_assert_cmpuint(buf[0], ==, 0xff);
     g_assert_cmpuint(buf[1], ==, 0xff);
     g_assert_cmpuint(buf[2], ==, 0xff);
@@ -449,11 +449,11 @@ static void test_gain_s24_3_odd_length(void)
 
 static void test_volume_curve(void)
 {
-    g_assert_cmpuint(snd_volume_to_gain(0), ==, 0);
-    g_assert_cmpuint(snd_volume_to_gain(SND_VOLUME_STEPS), ==, SND_GAIN_UNITY);
-    g_assert_cmpuint(snd_volume_to_gain(G_MAXUINT32), ==, SND_GAIN_UNITY);
+    g_assert_cmpuint(vsnd_volume_to_gain(0), ==, 0);
+    g_assert_cmpuint(vsnd_volume_to_gain(SND_VOLUME_STEPS), ==, SND_GAIN_UNITY);
+    g_assert_cmpuint(vsnd_volume_to_gain(G_MAXUINT32), ==, SND_GAIN_UNITY);
     for (uint32_t s = 1; s < SND_VOLUME_STEPS; s++) {
-        g_assert_cmpuint(snd_volume_to_gain(s), <, snd_volume_to_gain(s + 1));
+        g_assert_cmpuint(vsnd_volume_to_gain(s), <, vsnd_volume_to_gain(s + 1));
     }
 }
 

@@ -35,14 +35,14 @@ static void h_complete(void *opaque, SndIoMsg *msg, uint32_t status, uint32_t la
 {
     Dev *dev = opaque;
 
-    snd_io_msg_finish(msg, status, latency);
+    vsnd_io_msg_finish(msg, status, latency);
     dev->completed++;
-    snd_io_msg_free(msg);
+    vsnd_io_msg_free(msg);
 }
 
 static void h_discard(void *opaque, SndIoMsg *msg)
 {
-    snd_io_msg_free(msg);
+    vsnd_io_msg_free(msg);
 }
 
 static void h_event(void *opaque, uint32_t code, uint32_t data)
@@ -50,8 +50,8 @@ static void h_event(void *opaque, uint32_t code, uint32_t data)
     Dev *dev = opaque;
     struct virtio_snd_event ev;
 
-    snd_event_make(&ev, code, data);
-    snd_event_queue_push(dev->events, &ev);
+    vsnd_event_make(&ev, code, data);
+    vsnd_event_queue_push(dev->events, &ev);
 }
 
 static void h_connected(void *opaque, uint32_t stream, bool connected)
@@ -76,10 +76,10 @@ static Dev *dev_new(guint streams)
 
     dev->cfg = fake_config_new(streams, TRUE);
     dev->audio = fake_audio_new();
-    dev->events = snd_event_queue_new();
-    dev->pcm = snd_pcm_new(dev->cfg, dev->audio, &host, dev);
-    dev->info = snd_info_new(dev->cfg, dev->pcm);
-    dev->kctl = snd_kctl_new(dev->pcm, NULL, NULL);
+    dev->events = vsnd_event_queue_new();
+    dev->pcm = vsnd_pcm_new(dev->cfg, dev->audio, &host, dev);
+    dev->info = vsnd_info_new(dev->cfg, dev->pcm);
+    dev->kctl = vsnd_kctl_new(dev->pcm, NULL, NULL);
     dev->mem = g_ptr_array_new_with_free_func(g_free);
     dev->d = (SndMigrateDev){
         .pcm = dev->pcm,
@@ -94,10 +94,10 @@ static Dev *dev_new(guint streams)
 
 static void dev_free(Dev *dev)
 {
-    snd_kctl_free(dev->kctl);
-    snd_info_free(dev->info);
-    snd_pcm_free(dev->pcm);
-    snd_event_queue_free(dev->events);
+    vsnd_kctl_free(dev->kctl);
+    vsnd_info_free(dev->info);
+    vsnd_pcm_free(dev->pcm);
+    vsnd_event_queue_free(dev->events);
     fake_audio_free(dev->audio);
     fake_config_free(dev->cfg);
     g_ptr_array_unref(dev->mem);
@@ -116,12 +116,12 @@ static void set_params(Dev *dev, uint32_t sid, uint8_t format, uint32_t features
         .rate = VIRTIO_SND_PCM_RATE_48000,
     };
 
-    g_assert_cmphex(snd_pcm_set_params(dev->pcm, &p), ==, VIRTIO_SND_S_OK);
+    g_assert_cmphex(vsnd_pcm_set_params(dev->pcm, &p), ==, VIRTIO_SND_S_OK);
 }
 
 static void cmd(Dev *dev, uint32_t sid, SndPcmCmd c)
 {
-    g_assert_cmphex(snd_pcm_command(dev->pcm, sid, c), ==, VIRTIO_SND_S_OK);
+    g_assert_cmphex(vsnd_pcm_command(dev->pcm, sid, c), ==, VIRTIO_SND_S_OK);
 }
 
 /* A tx message of one period whose byte i is @seed + i. */
@@ -139,9 +139,9 @@ static void submit_tx(Dev *dev, uint32_t sid, uint8_t seed)
         mem[4 + i] = (uint8_t)(seed + i);
     }
     g_ptr_array_add(dev->mem, mem);
-    msg = snd_io_msg_new(true, out, 2, in, 1, &err);
+    msg = vsnd_io_msg_new(true, out, 2, in, 1, &err);
     g_assert_null(err);
-    g_assert_cmpuint(snd_pcm_submit(dev->pcm, msg), ==, 0);
+    g_assert_cmpuint(vsnd_pcm_submit(dev->pcm, msg), ==, 0);
 }
 
 /* A device with something in every field of the state. */
@@ -162,23 +162,23 @@ static Dev *busy_dev(void)
     submit_tx(dev, 0, 1);
     submit_tx(dev, 0, 77);
     g_assert_cmpuint(s->written->len, ==, PERIOD / 2);
-    snd_pcm_queue_stopped(dev->pcm, VSND_DIR_OUTPUT);
+    vsnd_pcm_queue_stopped(dev->pcm, VSND_DIR_OUTPUT);
     g_assert_cmpuint(dev->completed, ==, 2);
     /* stream 1 prepared, never started */
     set_params(dev, 1, VIRTIO_SND_PCM_FMT_S32, 0);
     cmd(dev, 1, SND_PCM_CMD_PREPARE);
-    g_assert_cmphex(snd_info_jack_remap(dev->info, 1, 3, 5), ==, VIRTIO_SND_S_OK);
-    g_assert_cmphex(snd_kctl_write(dev->kctl, 0, vol, sizeof(vol)), ==, VIRTIO_SND_S_OK);
-    snd_event_make(&ev, VIRTIO_SND_EVT_PCM_XRUN, 0);
-    snd_event_queue_push(dev->events, &ev);
-    snd_event_make(&ev, VIRTIO_SND_EVT_JACK_DISCONNECTED, 1);
-    snd_event_queue_push(dev->events, &ev);
+    g_assert_cmphex(vsnd_info_jack_remap(dev->info, 1, 3, 5), ==, VIRTIO_SND_S_OK);
+    g_assert_cmphex(vsnd_kctl_write(dev->kctl, 0, vol, sizeof(vol)), ==, VIRTIO_SND_S_OK);
+    vsnd_event_make(&ev, VIRTIO_SND_EVT_PCM_XRUN, 0);
+    vsnd_event_queue_push(dev->events, &ev);
+    vsnd_event_make(&ev, VIRTIO_SND_EVT_JACK_DISCONNECTED, 1);
+    vsnd_event_queue_push(dev->events, &ev);
     return dev;
 }
 
 static GBytes *save(Dev *dev)
 {
-    return snd_migrate_save(&dev->d);
+    return vsnd_migrate_save(&dev->d);
 }
 
 /* Load must fail and leave @dev byte-for-byte as it was. */
@@ -188,7 +188,7 @@ static void refused(Dev *dev, const void *data, size_t len, SndMigrateError code
     g_autoptr(GBytes) after = NULL;
     g_autoptr(GError) err = NULL;
 
-    g_assert_false(snd_migrate_load(&dev->d, data, len, &err));
+    g_assert_false(vsnd_migrate_load(&dev->d, data, len, &err));
     g_assert_error(err, SND_MIGRATE_ERROR, (gint)code);
     g_test_message("refused: %s", err->message);
     after = save(dev);
@@ -304,12 +304,12 @@ static void test_round_trip(void)
     int64_t v[4];
     VsndAudioStream *s;
 
-    g_assert_true(snd_migrate_load(&b->d, g_bytes_get_data(blob, NULL), g_bytes_get_size(blob),
+    g_assert_true(vsnd_migrate_load(&b->d, g_bytes_get_data(blob, NULL), g_bytes_get_size(blob),
                                    &err));
     g_assert_no_error(err);
     for (uint32_t i = 0; i < 2; i++) {
-        snd_pcm_snapshot(a->pcm, i, &sa);
-        snd_pcm_snapshot(b->pcm, i, &sb);
+        vsnd_pcm_snapshot(a->pcm, i, &sa);
+        vsnd_pcm_snapshot(b->pcm, i, &sb);
         g_assert_cmpint(sa.state, ==, sb.state);
         g_assert_cmpint(sa.has_params, ==, sb.has_params);
         g_assert_cmpmem(&sa.params, sizeof(sa.params), &sb.params, sizeof(sb.params));
@@ -317,21 +317,21 @@ static void test_round_trip(void)
         g_assert_cmpint(sa.mute, ==, sb.mute);
         g_assert_cmpmem(sa.carry, sa.carry_len, sb.carry, sb.carry_len);
     }
-    snd_pcm_snapshot(b->pcm, 0, &sb);
+    vsnd_pcm_snapshot(b->pcm, 0, &sb);
     g_assert_cmpint(sb.state, ==, SND_PCM_STATE_RUNNING);
     g_assert_cmpuint(sb.params.features, ==, 1u << VIRTIO_SND_PCM_F_EVT_XRUNS);
     /* half of message 1 was played: its other half and all of message 2 */
     g_assert_cmpuint(sb.carry_len, ==, PERIOD / 2 + PERIOD);
-    g_assert_cmpint(snd_pcm_state(b->pcm, 1), ==, SND_PCM_STATE_PREPARED);
-    snd_info_jack_get_remap(b->info, 1, &assoc, &seq);
+    g_assert_cmpint(vsnd_pcm_state(b->pcm, 1), ==, SND_PCM_STATE_PREPARED);
+    vsnd_info_jack_get_remap(b->info, 1, &assoc, &seq);
     g_assert_cmpuint(assoc, ==, 3);
     g_assert_cmpuint(seq, ==, 5);
-    g_assert_cmpuint(snd_kctl_values(b->kctl, 0, v, 4), ==, 1);
+    g_assert_cmpuint(vsnd_kctl_values(b->kctl, 0, v, 4), ==, 1);
     g_assert_cmpint(v[0], ==, 7);
-    g_assert_cmpuint(snd_event_queue_length(b->events), ==, 2);
-    g_assert_true(snd_event_queue_nth(b->events, 0, &ev));
+    g_assert_cmpuint(vsnd_event_queue_length(b->events), ==, 2);
+    g_assert_true(vsnd_event_queue_nth(b->events, 0, &ev));
     g_assert_cmpuint(GUINT32_FROM_LE(ev.hdr.code), ==, VIRTIO_SND_EVT_PCM_XRUN);
-    g_assert_true(snd_event_queue_nth(b->events, 1, &ev));
+    g_assert_true(vsnd_event_queue_nth(b->events, 1, &ev));
     g_assert_cmpuint(GUINT32_FROM_LE(ev.hdr.code), ==, VIRTIO_SND_EVT_JACK_DISCONNECTED);
     g_assert_cmpuint(GUINT32_FROM_LE(ev.data), ==, 1);
     /* the whole state, byte for byte */
@@ -345,7 +345,7 @@ static void test_round_trip(void)
     g_assert_cmpuint(s->params.period_bytes, ==, PERIOD);
     g_assert_false(s->started);
     /* the ring starts: the stream runs on, the carry plays first, exactly */
-    snd_pcm_queue_started(b->pcm, VSND_DIR_OUTPUT);
+    vsnd_pcm_queue_started(b->pcm, VSND_DIR_OUTPUT);
     g_assert_true(s->started);
     fake_stream_give_room(s, 4 * PERIOD);
     fake_iterate(10);
@@ -356,7 +356,7 @@ static void test_round_trip(void)
     for (unsigned int i = 0; i < PERIOD; i++) {
         g_assert_cmpuint(s->written->data[PERIOD / 2 + i], ==, (uint8_t)(77 + i));
     }
-    g_assert_cmpint(snd_pcm_state(b->pcm, 0), ==, SND_PCM_STATE_RUNNING);
+    g_assert_cmpint(vsnd_pcm_state(b->pcm, 0), ==, SND_PCM_STATE_RUNNING);
     dev_free(a);
     dev_free(b);
 }
@@ -368,7 +368,7 @@ static void test_source_resumes(void)
     VsndAudioStream *s = g_ptr_array_index(a->audio->streams, 0);
     g_autoptr(GBytes) blob = save(a);
 
-    snd_pcm_queue_started(a->pcm, VSND_DIR_OUTPUT);
+    vsnd_pcm_queue_started(a->pcm, VSND_DIR_OUTPUT);
     fake_stream_give_room(s, 4 * PERIOD);
     fake_iterate(10);
     g_assert_cmpuint(s->written->len, ==, 2 * PERIOD);
@@ -423,7 +423,7 @@ static void test_future_version(void)
     g_variant_dict_insert(d, "streams-v7", "u", 42);
     future = make_blob(SND_MIGRATE_MAGIC, SND_MIGRATE_VERSION + 6, SND_MIGRATE_VERSION,
                        g_variant_dict_end(d));
-    g_assert_true(snd_migrate_load(&b->d, g_bytes_get_data(future, NULL),
+    g_assert_true(vsnd_migrate_load(&b->d, g_bytes_get_data(future, NULL),
                                    g_bytes_get_size(future), &err));
     g_assert_no_error(err);
     again = save(b);
@@ -547,11 +547,11 @@ static void test_good_edits_load(void)
 
     good_streams(r);
     good = blob_streams(blob, r, 2);
-    g_assert_true(snd_migrate_load(&a->d, g_bytes_get_data(good, NULL), g_bytes_get_size(good),
+    g_assert_true(vsnd_migrate_load(&a->d, g_bytes_get_data(good, NULL), g_bytes_get_size(good),
                                    &err));
     g_assert_no_error(err);
-    g_assert_cmpint(snd_pcm_state(a->pcm, 0), ==, SND_PCM_STATE_STOPPED); /* queue-paused */
-    g_assert_cmpint(snd_pcm_state(a->pcm, 1), ==, SND_PCM_STATE_INIT);
+    g_assert_cmpint(vsnd_pcm_state(a->pcm, 0), ==, SND_PCM_STATE_STOPPED); /* queue-paused */
+    g_assert_cmpint(vsnd_pcm_state(a->pcm, 1), ==, SND_PCM_STATE_INIT);
     dev_free(a);
 }
 
@@ -619,7 +619,7 @@ static void test_other_fields(void)
         GVariantBuilder c;
 
         g_variant_builder_init(&c, G_VARIANT_TYPE("a(ax)"));
-        for (uint32_t i = 0; i < snd_kctl_count(a->kctl); i++) {
+        for (uint32_t i = 0; i < vsnd_kctl_count(a->kctl); i++) {
             g_variant_builder_add(&c, "(@ax)",
                                   g_variant_new_fixed_array(G_VARIANT_TYPE_INT64, v, 1, 8));
         }
@@ -627,7 +627,7 @@ static void test_other_fields(void)
         refused(a, g_bytes_get_data(ctl, NULL), g_bytes_get_size(ctl), SND_MIGRATE_ERROR_INVALID);
         v[0] = 1;
         g_variant_builder_init(&c, G_VARIANT_TYPE("a(ax)"));
-        for (uint32_t i = 0; i < snd_kctl_count(a->kctl); i++) {
+        for (uint32_t i = 0; i < vsnd_kctl_count(a->kctl); i++) {
             g_variant_builder_add(&c, "(@ax)",
                                   g_variant_new_fixed_array(G_VARIANT_TYPE_INT64, v, 2, 8));
         }
@@ -712,7 +712,7 @@ static void test_corrupted_random(void)
 
             /* Only the header's version can change and still load (a newer
              * format that keeps compat 1); the checksummed payload cannot. */
-            if (snd_migrate_load(&a->d, m, mlen, &e)) {
+            if (vsnd_migrate_load(&a->d, m, mlen, &e)) {
                 loaded++;
             } else {
                 g_assert_nonnull(e);

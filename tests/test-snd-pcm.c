@@ -58,11 +58,11 @@ static void h_complete(void *opaque, SndIoMsg *msg, uint32_t status, uint32_t la
         .token = tm->token,
         .status = status,
         .latency = latency,
-        .used = snd_io_msg_finish(msg, status, latency),
+        .used = vsnd_io_msg_finish(msg, status, latency),
     };
 
     g_array_append_val(fx->done, d);
-    snd_io_msg_free(msg);
+    vsnd_io_msg_free(msg);
 }
 
 static void h_discard(void *opaque, SndIoMsg *msg)
@@ -70,7 +70,7 @@ static void h_discard(void *opaque, SndIoMsg *msg)
     Fx *fx = opaque;
 
     fx->discarded++;
-    snd_io_msg_free(msg);
+    vsnd_io_msg_free(msg);
 }
 
 static void h_event(void *opaque, uint32_t code, uint32_t data)
@@ -122,13 +122,13 @@ static Fx *fx_new(void)
     fx->events = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     fx->connected = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     fx->bufs = g_ptr_array_new_with_free_func(tm_free);
-    fx->pcm = snd_pcm_new(fx->cfg, fx->audio, &host, fx);
+    fx->pcm = vsnd_pcm_new(fx->cfg, fx->audio, &host, fx);
     return fx;
 }
 
 static void fx_free(Fx *fx)
 {
-    snd_pcm_free(fx->pcm);
+    vsnd_pcm_free(fx->pcm);
     fake_audio_free(fx->audio);
     fake_config_free(fx->cfg);
     g_array_unref(fx->done);
@@ -151,7 +151,7 @@ static uint32_t set_params_full(Fx *fx, uint32_t id, uint32_t features, uint8_t 
         .rate = VIRTIO_SND_PCM_RATE_48000,
     };
 
-    return snd_pcm_set_params(fx->pcm, &p);
+    return vsnd_pcm_set_params(fx->pcm, &p);
 }
 
 static uint32_t set_params(Fx *fx, uint32_t id)
@@ -161,7 +161,7 @@ static uint32_t set_params(Fx *fx, uint32_t id)
 
 static void cmd_ok(Fx *fx, uint32_t id, SndPcmCmd cmd)
 {
-    g_assert_cmphex(snd_pcm_command(fx->pcm, id, cmd), ==, VIRTIO_SND_S_OK);
+    g_assert_cmphex(vsnd_pcm_command(fx->pcm, id, cmd), ==, VIRTIO_SND_S_OK);
 }
 
 /*
@@ -191,13 +191,13 @@ static TestMsg *make_msg(Fx *fx, bool tx, uint32_t stream, size_t data_len, uint
         tm->out[2] = (struct iovec){ tm->mem + 4 + MIN(half, data_len),
                                      data_len - MIN(half, data_len) };
         tm->in[0] = (struct iovec){ tm->mem + 4 + data_len, 8 };
-        *ret = snd_io_msg_new(true, tm->out, 3, tm->in, 1, &error);
+        *ret = vsnd_io_msg_new(true, tm->out, 3, tm->in, 1, &error);
     } else {
         tm->in[0] = (struct iovec){ tm->mem + 4, MIN(half, data_len) };
         tm->in[1] = (struct iovec){ tm->mem + 4 + MIN(half, data_len),
                                     data_len - MIN(half, data_len) };
         tm->in[2] = (struct iovec){ tm->mem + 4 + data_len, 8 };
-        *ret = snd_io_msg_new(false, tm->out, 1, tm->in, 3, &error);
+        *ret = vsnd_io_msg_new(false, tm->out, 1, tm->in, 3, &error);
     }
     g_assert_null(error);
     (*ret)->elem = tm;
@@ -210,7 +210,7 @@ static TestMsg *submit(Fx *fx, bool tx, uint32_t stream, uint8_t seed)
     SndIoMsg *msg;
     TestMsg *tm = make_msg(fx, tx, stream, PERIOD, seed, &msg);
 
-    g_assert_cmpuint(snd_pcm_submit(fx->pcm, msg), ==, 0);
+    g_assert_cmpuint(vsnd_pcm_submit(fx->pcm, msg), ==, 0);
     return tm;
 }
 
@@ -249,7 +249,7 @@ static void test_table(void)
     for (int s = 0; s < SND_PCM_STATE_MAX; s++) {
         for (int c = 0; c < SND_PCM_CMD_MAX; c++) {
             SndPcmState to = SND_PCM_STATE_MAX;
-            bool ok = snd_pcm_transition((SndPcmState)s, (SndPcmCmd)c, &to);
+            bool ok = vsnd_pcm_transition((SndPcmState)s, (SndPcmCmd)c, &to);
 
             g_assert_cmpint(ok, ==, expected[s][c] >= 0);
             if (ok) {
@@ -257,9 +257,9 @@ static void test_table(void)
             }
         }
     }
-    g_assert_false(snd_pcm_transition(SND_PCM_STATE_MAX, SND_PCM_CMD_START, NULL));
-    g_assert_false(snd_pcm_transition(SND_PCM_STATE_INIT, SND_PCM_CMD_MAX, NULL));
-    g_assert_false(snd_pcm_transition((SndPcmState)-1, SND_PCM_CMD_START, NULL));
+    g_assert_false(vsnd_pcm_transition(SND_PCM_STATE_MAX, SND_PCM_CMD_START, NULL));
+    g_assert_false(vsnd_pcm_transition(SND_PCM_STATE_INIT, SND_PCM_CMD_MAX, NULL));
+    g_assert_false(vsnd_pcm_transition((SndPcmState)-1, SND_PCM_CMD_START, NULL));
 }
 
 static void reach(Fx *fx, SndPcmState s)
@@ -289,7 +289,7 @@ static void reach(Fx *fx, SndPcmState s)
     default:
         g_assert_not_reached();
     }
-    g_assert_cmpint(snd_pcm_state(fx->pcm, 0), ==, s);
+    g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, s);
 }
 
 static bool open_state(int s)
@@ -318,16 +318,16 @@ static void test_transition(gconstpointer data)
     if (tr->cmd == SND_PCM_CMD_SET_PARAMS) {
         status = set_params(fx, 0);
     } else {
-        status = snd_pcm_command(fx->pcm, 0, tr->cmd);
+        status = vsnd_pcm_command(fx->pcm, 0, tr->cmd);
     }
     if (want < 0) {
         g_assert_cmphex(status, ==, VIRTIO_SND_S_BAD_MSG);
-        g_assert_cmpint(snd_pcm_state(fx->pcm, 0), ==, tr->from);
+        g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, tr->from);
         g_assert_cmpuint(fx->audio->opens, ==, opens);
         g_assert_cmpuint(fx->audio->closes, ==, closes);
     } else {
         g_assert_cmphex(status, ==, VIRTIO_SND_S_OK);
-        g_assert_cmpint(snd_pcm_state(fx->pcm, 0), ==, want);
+        g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, want);
         /* The host stream is open exactly in the open states. */
         g_assert_cmpuint(fx->audio->opens - fx->audio->closes, ==, open_state(want) ? 1 : 0);
         if (open_state(want) && open_state(tr->from)) {
@@ -339,7 +339,7 @@ static void test_transition(gconstpointer data)
         }
     }
     /* Other streams are untouched. */
-    g_assert_cmpint(snd_pcm_state(fx->pcm, 1), ==, SND_PCM_STATE_INIT);
+    g_assert_cmpint(vsnd_pcm_state(fx->pcm, 1), ==, SND_PCM_STATE_INIT);
     fx_free(fx);
 }
 
@@ -348,14 +348,14 @@ static void test_bad_stream_id(void)
     Fx *fx = fx_new();
 
     for (int c = SND_PCM_CMD_PREPARE; c < SND_PCM_CMD_MAX; c++) {
-        g_assert_cmphex(snd_pcm_command(fx->pcm, 2, (SndPcmCmd)c), ==, VIRTIO_SND_S_BAD_MSG);
-        g_assert_cmphex(snd_pcm_command(fx->pcm, G_MAXUINT32, (SndPcmCmd)c), ==,
+        g_assert_cmphex(vsnd_pcm_command(fx->pcm, 2, (SndPcmCmd)c), ==, VIRTIO_SND_S_BAD_MSG);
+        g_assert_cmphex(vsnd_pcm_command(fx->pcm, G_MAXUINT32, (SndPcmCmd)c), ==,
                         VIRTIO_SND_S_BAD_MSG);
     }
     g_assert_cmphex(set_params(fx, 2), ==, VIRTIO_SND_S_BAD_MSG);
-    g_assert_cmphex(snd_pcm_command(fx->pcm, 0, SND_PCM_CMD_SET_PARAMS), ==,
+    g_assert_cmphex(vsnd_pcm_command(fx->pcm, 0, SND_PCM_CMD_SET_PARAMS), ==,
                     VIRTIO_SND_S_BAD_MSG);
-    g_assert_cmphex(snd_pcm_command(fx->pcm, 0, SND_PCM_CMD_MAX), ==, VIRTIO_SND_S_BAD_MSG);
+    g_assert_cmphex(vsnd_pcm_command(fx->pcm, 0, SND_PCM_CMD_MAX), ==, VIRTIO_SND_S_BAD_MSG);
     fx_free(fx);
 }
 
@@ -382,7 +382,7 @@ static void test_prebuffer(void)
     /* Queued, not played, not completed before START. */
     g_assert_cmpuint(s->written->len, ==, 0);
     g_assert_cmpuint(fx->done->len, ==, 0);
-    g_assert_cmpuint(snd_pcm_pending(fx->pcm, 0), ==, 2);
+    g_assert_cmpuint(vsnd_pcm_pending(fx->pcm, 0), ==, 2);
     cmd_ok(fx, 0, SND_PCM_CMD_START);
     /* room for two periods: both played in order and completed in order */
     g_assert_cmpuint(fx->done->len, ==, 2);
@@ -438,7 +438,7 @@ static void test_underrun_ridden_out(void)
     /* Nothing queued: nothing happens, the stream keeps running. */
     fake_stream_give_room(s, PERIOD);
     fake_iterate(10);
-    g_assert_cmpint(snd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_RUNNING);
+    g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_RUNNING);
     submit(fx, true, 0, 7);
     g_assert_cmpuint(fx->done->len, ==, 1);
     check_written(s, 0, 7, PERIOD);
@@ -488,7 +488,7 @@ static void test_release_completes_pending(void)
         g_assert_cmpuint(done_at(fx, i)->token, ==, tm[i]->token);
         g_assert_cmphex(status_of(tm[i]), ==, VIRTIO_SND_S_IO_ERR);
     }
-    g_assert_cmpuint(snd_pcm_pending(fx->pcm, 0), ==, 0);
+    g_assert_cmpuint(vsnd_pcm_pending(fx->pcm, 0), ==, 0);
     g_assert_cmpuint(fx->audio->closes, ==, 1);
     fx_free(fx);
 }
@@ -520,7 +520,7 @@ static void test_params_survive_release(void)
     VsndAudioStream *s;
 
     reach(fx, SND_PCM_STATE_RELEASED);
-    g_assert_true(snd_pcm_params(fx->pcm, 0, &p));
+    g_assert_true(vsnd_pcm_params(fx->pcm, 0, &p));
     g_assert_cmpuint(p.period_bytes, ==, PERIOD);
     /* xrun recovery: RELEASE -> PREPARE without SET_PARAMS */
     cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
@@ -593,27 +593,27 @@ static void test_submit_invalid(void)
     reach(fx, SND_PCM_STATE_PREPARED);
     /* bad stream id */
     make_msg(fx, true, 2, PERIOD, 0, &msg);
-    g_assert_cmphex(snd_pcm_submit(fx->pcm, msg), ==, VIRTIO_SND_S_BAD_MSG);
-    snd_io_msg_free(msg);
+    g_assert_cmphex(vsnd_pcm_submit(fx->pcm, msg), ==, VIRTIO_SND_S_BAD_MSG);
+    vsnd_io_msg_free(msg);
     make_msg(fx, true, G_MAXUINT32, PERIOD, 0, &msg);
-    g_assert_cmphex(snd_pcm_submit(fx->pcm, msg), ==, VIRTIO_SND_S_BAD_MSG);
-    snd_io_msg_free(msg);
+    g_assert_cmphex(vsnd_pcm_submit(fx->pcm, msg), ==, VIRTIO_SND_S_BAD_MSG);
+    vsnd_io_msg_free(msg);
     /* tx for a capture stream, rx for a playback stream */
     make_msg(fx, true, 1, PERIOD, 0, &msg);
-    g_assert_cmphex(snd_pcm_submit(fx->pcm, msg), ==, VIRTIO_SND_S_BAD_MSG);
-    snd_io_msg_free(msg);
+    g_assert_cmphex(vsnd_pcm_submit(fx->pcm, msg), ==, VIRTIO_SND_S_BAD_MSG);
+    vsnd_io_msg_free(msg);
     make_msg(fx, false, 0, PERIOD, 0, &msg);
-    g_assert_cmphex(snd_pcm_submit(fx->pcm, msg), ==, VIRTIO_SND_S_BAD_MSG);
-    snd_io_msg_free(msg);
+    g_assert_cmphex(vsnd_pcm_submit(fx->pcm, msg), ==, VIRTIO_SND_S_BAD_MSG);
+    vsnd_io_msg_free(msg);
     /* larger than the buffer */
     make_msg(fx, true, 0, BUFFER + 1, 0, &msg);
-    g_assert_cmphex(snd_pcm_submit(fx->pcm, msg), ==, VIRTIO_SND_S_BAD_MSG);
-    snd_io_msg_free(msg);
+    g_assert_cmphex(vsnd_pcm_submit(fx->pcm, msg), ==, VIRTIO_SND_S_BAD_MSG);
+    vsnd_io_msg_free(msg);
     /* stream not prepared (stream 1 is idle) */
     make_msg(fx, false, 1, PERIOD, 0, &msg);
-    g_assert_cmphex(snd_pcm_submit(fx->pcm, msg), ==, VIRTIO_SND_S_BAD_MSG);
-    snd_io_msg_free(msg);
-    g_assert_cmpuint(snd_pcm_pending(fx->pcm, 0), ==, 0);
+    g_assert_cmphex(vsnd_pcm_submit(fx->pcm, msg), ==, VIRTIO_SND_S_BAD_MSG);
+    vsnd_io_msg_free(msg);
+    g_assert_cmpuint(vsnd_pcm_pending(fx->pcm, 0), ==, 0);
     g_assert_cmpuint(fx->done->len, ==, 0);
     fx_free(fx);
 }
@@ -650,7 +650,7 @@ static void test_host_gone(void)
     /* jack disconnected */
     g_assert_cmpuint(fx->connected->len, ==, 1);
     g_assert_cmpuint(g_array_index(fx->connected, uint32_t, 0), ==, 0);
-    g_assert_false(snd_pcm_connected(fx->pcm, 0));
+    g_assert_false(vsnd_pcm_connected(fx->pcm, 0));
     /* no instant completion: paced by the software clock (5 ms/period) */
     g_assert_cmpuint(fx->done->len, ==, 0);
     run_for_ms(200);
@@ -710,16 +710,16 @@ static void test_open_fails_jack(void)
     fx->audio->fail_open = true;
     fx->audio->connected = false;
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*cannot open host stream*");
-    g_assert_cmphex(snd_pcm_command(fx->pcm, 0, SND_PCM_CMD_PREPARE), ==, VIRTIO_SND_S_IO_ERR);
+    g_assert_cmphex(vsnd_pcm_command(fx->pcm, 0, SND_PCM_CMD_PREPARE), ==, VIRTIO_SND_S_IO_ERR);
     g_test_assert_expected_messages();
     /* the host says its end is gone: the jack follows */
-    g_assert_false(snd_pcm_connected(fx->pcm, 0));
+    g_assert_false(vsnd_pcm_connected(fx->pcm, 0));
     g_assert_cmpuint(fx->connected->len, ==, 1);
     /* it comes back: a successful open reconnects */
     fx->audio->fail_open = false;
     fx->audio->connected = true;
     cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
-    g_assert_true(snd_pcm_connected(fx->pcm, 0));
+    g_assert_true(vsnd_pcm_connected(fx->pcm, 0));
     g_assert_cmpuint(fx->connected->len, ==, 2);
     fx_free(fx);
 }
@@ -735,7 +735,7 @@ static void test_write_error(void)
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*host stream failed*");
     submit(fx, true, 0, 0);
     g_test_assert_expected_messages();
-    g_assert_false(snd_pcm_connected(fx->pcm, 0));
+    g_assert_false(vsnd_pcm_connected(fx->pcm, 0));
     g_assert_cmpuint(fx->done->len, ==, 0);
     run_for_ms(100);
     g_assert_cmpuint(fx->done->len, ==, 1);
@@ -755,7 +755,7 @@ static void test_xrun_event(void)
     g_assert_cmphex(g_array_index(fx->events, uint32_t, 0), ==, VIRTIO_SND_EVT_PCM_XRUN);
     g_assert_cmpuint(g_array_index(fx->events, uint32_t, 1), ==, 0);
     /* an xrun is not a disconnection */
-    g_assert_true(snd_pcm_connected(fx->pcm, 0));
+    g_assert_true(vsnd_pcm_connected(fx->pcm, 0));
     fx_free(fx);
 }
 
@@ -779,7 +779,7 @@ static void test_soft_gain(void)
     fx->audio->has_volume = false;
     reach(fx, SND_PCM_STATE_RUNNING);
     s = fake_audio_last(fx->audio);
-    snd_pcm_set_gain(fx->pcm, 0, SND_GAIN_UNITY / 2, false);
+    vsnd_pcm_set_gain(fx->pcm, 0, SND_GAIN_UNITY / 2, false);
     g_assert_cmpuint(s->volume_calls, ==, 1);
     tm = submit(fx, true, 0, 0x40);
     g_assert_cmpuint(fx->done->len, ==, 1);
@@ -792,7 +792,7 @@ static void test_soft_gain(void)
     /* the guest's buffer is not modified */
     g_assert_cmpuint(tm->mem[4], ==, 0x40);
     /* mute: silence */
-    snd_pcm_set_gain(fx->pcm, 0, SND_GAIN_UNITY, true);
+    vsnd_pcm_set_gain(fx->pcm, 0, SND_GAIN_UNITY, true);
     fake_stream_give_room(s, PERIOD);
     submit(fx, true, 0, 0x41);
     fake_iterate(10);
@@ -808,7 +808,7 @@ static void test_hw_gain(void)
     Fx *fx = fx_new();
     VsndAudioStream *s;
 
-    snd_pcm_set_gain(fx->pcm, 0, 1000, true);
+    vsnd_pcm_set_gain(fx->pcm, 0, 1000, true);
     reach(fx, SND_PCM_STATE_PREPARED);
     s = fake_audio_last(fx->audio);
     /* applied at open, to the driver */
@@ -830,17 +830,17 @@ static void test_queue_stop(void)
     s = fake_audio_last(fx->audio);
     submit(fx, true, 0, 0);
     submit(fx, true, 0, 0);
-    snd_pcm_queue_stopped(fx->pcm, VSND_DIR_INPUT);
+    vsnd_pcm_queue_stopped(fx->pcm, VSND_DIR_INPUT);
     g_assert_cmpuint(fx->done->len, ==, 0);
-    snd_pcm_queue_stopped(fx->pcm, VSND_DIR_OUTPUT);
+    vsnd_pcm_queue_stopped(fx->pcm, VSND_DIR_OUTPUT);
     g_assert_cmpuint(fx->done->len, ==, 2);
     /* their frames are carried over and played after the restart: OK
      * (cause 5 of the VM lifecycle issue; was IO_ERR) */
     g_assert_cmphex(done_at(fx, 0)->status, ==, VIRTIO_SND_S_OK);
     g_assert_cmphex(done_at(fx, 1)->status, ==, VIRTIO_SND_S_OK);
     g_assert_false(s->started);
-    snd_pcm_queue_started(fx->pcm, VSND_DIR_OUTPUT);
-    g_assert_cmpint(snd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_RUNNING);
+    vsnd_pcm_queue_started(fx->pcm, VSND_DIR_OUTPUT);
+    g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_RUNNING);
     g_assert_true(s->started);
     fx_free(fx);
 }
@@ -853,12 +853,12 @@ static void test_reset(void)
     reach(fx, SND_PCM_STATE_RUNNING);
     submit(fx, true, 0, 0);
     submit(fx, true, 0, 0);
-    snd_pcm_reset(fx->pcm);
+    vsnd_pcm_reset(fx->pcm);
     g_assert_cmpuint(fx->done->len, ==, 0);
     g_assert_cmpuint(fx->discarded, ==, 2);
     g_assert_cmpuint(fx->audio->closes, ==, 1);
-    g_assert_cmpint(snd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_INIT);
-    g_assert_false(snd_pcm_params(fx->pcm, 0, &(SndPcmParams){ 0 }));
+    g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_INIT);
+    g_assert_false(vsnd_pcm_params(fx->pcm, 0, &(SndPcmParams){ 0 }));
     /* After a reset Linux sends RELEASE, SET_PARAMS, PREPARE. */
     cmd_ok(fx, 0, SND_PCM_CMD_RELEASE);
     g_assert_cmphex(set_params(fx, 0), ==, VIRTIO_SND_S_OK);
@@ -903,19 +903,19 @@ static void test_polling_queue_restart(void)
     cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
     cmd_ok(fx, 0, SND_PCM_CMD_START);
     g_assert_cmpint(fx->polling, ==, 1);
-    snd_pcm_queue_stopped(fx->pcm, VSND_DIR_OUTPUT);
+    vsnd_pcm_queue_stopped(fx->pcm, VSND_DIR_OUTPUT);
     g_assert_cmpint(fx->polling, ==, 0);
-    snd_pcm_queue_started(fx->pcm, VSND_DIR_OUTPUT);
+    vsnd_pcm_queue_started(fx->pcm, VSND_DIR_OUTPUT);
     g_assert_cmpint(fx->polling, ==, 1);
     /* restored running (migration destination, state file): paused until
      * the queue starts, then polled */
-    snd_pcm_snapshot(fx->pcm, 0, &snap);
+    vsnd_pcm_snapshot(fx->pcm, 0, &snap);
     carry = g_memdup2(snap.carry, snap.carry_len);
     snap.carry = carry;
-    snd_pcm_restore(fx->pcm, 0, &snap);
+    vsnd_pcm_restore(fx->pcm, 0, &snap);
     g_assert_cmpint(fx->polling, ==, 0);
-    snd_pcm_queue_started(fx->pcm, VSND_DIR_OUTPUT);
-    g_assert_cmpint(snd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_RUNNING);
+    vsnd_pcm_queue_started(fx->pcm, VSND_DIR_OUTPUT);
+    g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_RUNNING);
     g_assert_cmpint(fx->polling, ==, 1);
     fx_free(fx);
 }
@@ -938,7 +938,7 @@ static void test_drain_lingers(void)
     g_assert_cmpuint(s->drains, ==, 1);
     g_assert_cmpuint(s->dropped, ==, 0);
     g_assert_false(s->closed);
-    g_assert_cmpint(snd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_RELEASED);
+    g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_RELEASED);
     /* a new PREPARE opens a new host stream meanwhile */
     cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
     g_assert_cmpuint(fx->audio->opens, ==, 2);
@@ -998,13 +998,13 @@ static void test_caps_fallback(void)
     Fx *fx = fx_new();
     struct virtio_snd_pcm_info info;
 
-    snd_pcm_free(fx->pcm);
+    vsnd_pcm_free(fx->pcm);
     fx->audio->query_ret = -EIO;
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*no usable capabilities*");
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*no usable capabilities*");
-    fx->pcm = snd_pcm_new(fx->cfg, fx->audio, &host, fx);
+    fx->pcm = vsnd_pcm_new(fx->cfg, fx->audio, &host, fx);
     g_test_assert_expected_messages();
-    snd_pcm_info(fx->pcm, 0, &info);
+    vsnd_pcm_info(fx->pcm, 0, &info);
     /* still something Linux accepts */
     g_assert_cmpuint(GUINT64_FROM_LE(info.formats), !=, 0);
     g_assert_cmpuint(GUINT64_FROM_LE(info.rates) & 0x1fff, !=, 0);
@@ -1034,7 +1034,7 @@ static void test_random_io(void)
             if (cmd == SND_PCM_CMD_SET_PARAMS) {
                 set_params(fx, sid);
             } else {
-                snd_pcm_command(fx->pcm, sid, cmd);
+                vsnd_pcm_command(fx->pcm, sid, cmd);
             }
         } else if (what < 8) {
             bool tx = g_test_rand_int_range(0, 2);
@@ -1042,12 +1042,12 @@ static void test_random_io(void)
             SndIoMsg *msg;
             TestMsg *tm = make_msg(fx, tx, sid, len, (uint8_t)i, &msg);
 
-            if (snd_pcm_submit(fx->pcm, msg) == 0) {
+            if (vsnd_pcm_submit(fx->pcm, msg) == 0) {
                 accepted++;
                 g_array_append_val(order, tm->token);
             } else {
                 rejected++;
-                snd_io_msg_free(msg);
+                vsnd_io_msg_free(msg);
             }
         } else if (what == 8) {
             for (unsigned int k = 0; k < fx->audio->streams->len; k++) {
@@ -1062,14 +1062,14 @@ static void test_random_io(void)
             }
             fake_iterate(5);
         } else {
-            snd_pcm_queue_stopped(fx->pcm, g_test_rand_int_range(0, 2) ? VSND_DIR_OUTPUT
+            vsnd_pcm_queue_stopped(fx->pcm, g_test_rand_int_range(0, 2) ? VSND_DIR_OUTPUT
                                                                       : VSND_DIR_INPUT);
-            snd_pcm_queue_started(fx->pcm, VSND_DIR_OUTPUT);
-            snd_pcm_queue_started(fx->pcm, VSND_DIR_INPUT);
+            vsnd_pcm_queue_started(fx->pcm, VSND_DIR_OUTPUT);
+            vsnd_pcm_queue_started(fx->pcm, VSND_DIR_INPUT);
         }
         /* nothing is lost or duplicated */
-        g_assert_cmpuint(fx->done->len + fx->discarded + snd_pcm_pending(fx->pcm, 0) +
-                             snd_pcm_pending(fx->pcm, 1), ==, accepted);
+        g_assert_cmpuint(fx->done->len + fx->discarded + vsnd_pcm_pending(fx->pcm, 0) +
+                             vsnd_pcm_pending(fx->pcm, 1), ==, accepted);
     }
     g_assert_cmpuint(accepted, >, 0);
     g_assert_cmpuint(rejected, >, 0);
@@ -1092,7 +1092,7 @@ static void test_random_io(void)
             first = false;
         }
     }
-    snd_pcm_reset(fx->pcm);
+    vsnd_pcm_reset(fx->pcm);
     g_assert_cmpuint(fx->done->len + fx->discarded, ==, accepted);
     g_assert_cmpuint(fx->audio->opens, ==, fx->audio->closes);
     g_array_unref(order);
@@ -1109,12 +1109,12 @@ int main(int argc, char **argv)
         for (int c = 0; c < SND_PCM_CMD_MAX; c++) {
             Tr *tr = &trs[s * SND_PCM_CMD_MAX + c];
             g_autofree char *path = NULL;
-            g_autofree char *cmd = g_ascii_strdown(snd_pcm_cmd_name((SndPcmCmd)c), -1);
+            g_autofree char *cmd = g_ascii_strdown(vsnd_pcm_cmd_name((SndPcmCmd)c), -1);
 
             tr->from = (SndPcmState)s;
             tr->cmd = (SndPcmCmd)c;
             path = g_strdup_printf("/snd/pcm/transition/%s/%s/%s",
-                                   snd_pcm_state_name((SndPcmState)s), cmd,
+                                   vsnd_pcm_state_name((SndPcmState)s), cmd,
                                    expected[s][c] >= 0 ? "allowed" : "refused");
             g_test_add_data_func(path, tr, test_transition);
         }

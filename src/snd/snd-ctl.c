@@ -54,7 +54,7 @@ static void fill_jack(const SndCtlCtx *ctx, uint32_t id, uint8_t *entry, size_t 
 {
     struct virtio_snd_jack_info info;
 
-    snd_info_jack(ctx->info, id, &info);
+    vsnd_info_jack(ctx->info, id, &info);
     memset(entry, 0, size);
     memcpy(entry, &info, MIN(size, sizeof(info)));
 }
@@ -63,7 +63,7 @@ static void fill_pcm(const SndCtlCtx *ctx, uint32_t id, uint8_t *entry, size_t s
 {
     struct virtio_snd_pcm_info info;
 
-    snd_pcm_info(ctx->pcm, id, &info);
+    vsnd_pcm_info(ctx->pcm, id, &info);
     memset(entry, 0, size);
     memcpy(entry, &info, MIN(size, sizeof(info)));
 }
@@ -72,14 +72,14 @@ static void fill_chmap(const SndCtlCtx *ctx, uint32_t id, uint8_t *entry, size_t
 {
     struct virtio_snd_chmap_info info;
 
-    snd_info_chmap(ctx->info, id, &info);
+    vsnd_info_chmap(ctx->info, id, &info);
     memset(entry, 0, size);
     memcpy(entry, &info, MIN(size, sizeof(info)));
 }
 
 static void fill_ctl(const SndCtlCtx *ctx, uint32_t id, uint8_t *entry, size_t size)
 {
-    snd_kctl_info(ctx->kctl, id, entry, size);
+    vsnd_kctl_info(ctx->kctl, id, entry, size);
 }
 
 static uint32_t query_info(const SndCtlCtx *ctx, uint32_t code, const uint8_t *req,
@@ -95,25 +95,25 @@ static uint32_t query_info(const SndCtlCtx *ctx, uint32_t code, const uint8_t *r
     switch (code) {
     case VIRTIO_SND_R_JACK_INFO:
         what = "JACK_INFO";
-        items = snd_info_jacks(ctx->info);
+        items = vsnd_info_jacks(ctx->info);
         min_size = sizeof(struct virtio_snd_jack_info);
         fill = fill_jack;
         break;
     case VIRTIO_SND_R_PCM_INFO:
         what = "PCM_INFO";
-        items = snd_pcm_count(ctx->pcm);
+        items = vsnd_pcm_count(ctx->pcm);
         min_size = sizeof(struct virtio_snd_pcm_info);
         fill = fill_pcm;
         break;
     case VIRTIO_SND_R_CHMAP_INFO:
         what = "CHMAP_INFO";
-        items = snd_info_chmaps(ctx->info);
+        items = vsnd_info_chmaps(ctx->info);
         min_size = sizeof(struct virtio_snd_chmap_info);
         fill = fill_chmap;
         break;
     default:
         what = "CTL_INFO";
-        items = ctx->kctl ? snd_kctl_count(ctx->kctl) : 0;
+        items = ctx->kctl ? vsnd_kctl_count(ctx->kctl) : 0;
         min_size = VSND_CTL_INFO_SIZE_PACKED;
         fill = fill_ctl;
         break;
@@ -148,12 +148,12 @@ static uint32_t jack_remap(const SndCtlCtx *ctx, uint32_t code, const uint8_t *r
     uint32_t seq = le32_at(req, offsetof(struct virtio_snd_jack_remap, sequence));
     uint32_t status;
 
-    if (jack >= snd_info_jacks(ctx->info)) {
+    if (jack >= vsnd_info_jacks(ctx->info)) {
         vsnd_guest_error("JACK_REMAP: jack id %u out of range (%u jacks)", jack,
-                        snd_info_jacks(ctx->info));
+                        vsnd_info_jacks(ctx->info));
         return VIRTIO_SND_S_BAD_MSG;
     }
-    status = snd_info_jack_remap(ctx->info, jack, assoc, seq);
+    status = vsnd_info_jack_remap(ctx->info, jack, assoc, seq);
     if (status != VIRTIO_SND_S_OK) {
         vsnd_guest_error("JACK_REMAP: jack %u: association %u / sequence %u out of range", jack,
                         assoc, seq);
@@ -169,7 +169,7 @@ static uint32_t pcm_set_params(const SndCtlCtx *ctx, uint32_t code, const uint8_
     struct virtio_snd_pcm_set_params p;
 
     memcpy(&p, req, sizeof(p));
-    return snd_pcm_set_params(ctx->pcm, &p);
+    return vsnd_pcm_set_params(ctx->pcm, &p);
 }
 
 static uint32_t pcm_command(const SndCtlCtx *ctx, uint32_t code, const uint8_t *req,
@@ -192,14 +192,14 @@ static uint32_t pcm_command(const SndCtlCtx *ctx, uint32_t code, const uint8_t *
         cmd = SND_PCM_CMD_STOP;
         break;
     }
-    return snd_pcm_command(ctx->pcm, id, cmd);
+    return vsnd_pcm_command(ctx->pcm, id, cmd);
 }
 
 /* ---- control elements -------------------------------------------------------- */
 
 static bool ctl_id_ok(const SndCtlCtx *ctx, const char *what, uint32_t id)
 {
-    uint32_t n = snd_kctl_count(ctx->kctl);
+    uint32_t n = vsnd_kctl_count(ctx->kctl);
 
     if (id >= n) {
         vsnd_guest_error("%s: control id %u out of range (%u controls)", what, id, n);
@@ -215,20 +215,20 @@ static uint32_t ctl_element(const SndCtlCtx *ctx, uint32_t code, const uint8_t *
     const uint8_t *payload = req + sizeof(struct vsnd_ctl_hdr);
     size_t payload_len = req_len - sizeof(struct vsnd_ctl_hdr);
 
-    if (!ctl_id_ok(ctx, snd_ctl_code_name(code), id)) {
+    if (!ctl_id_ok(ctx, vsnd_ctl_code_name(code), id)) {
         return VIRTIO_SND_S_BAD_MSG;
     }
     switch (code) {
     case VIRTIO_SND_R_CTL_ENUM_ITEMS:
-        return snd_kctl_enum_items(ctx->kctl, id, out, cap, ret_len);
+        return vsnd_kctl_enum_items(ctx->kctl, id, out, cap, ret_len);
     case VIRTIO_SND_R_CTL_READ:
-        return snd_kctl_read(ctx->kctl, id, out, cap, ret_len);
+        return vsnd_kctl_read(ctx->kctl, id, out, cap, ret_len);
     case VIRTIO_SND_R_CTL_WRITE:
-        return snd_kctl_write(ctx->kctl, id, payload, payload_len);
+        return vsnd_kctl_write(ctx->kctl, id, payload, payload_len);
     case VIRTIO_SND_R_CTL_TLV_READ:
-        return snd_kctl_tlv_read(ctx->kctl, id, out, cap, ret_len);
+        return vsnd_kctl_tlv_read(ctx->kctl, id, out, cap, ret_len);
     default:
-        return snd_kctl_tlv_write(ctx->kctl, id, code, payload, payload_len);
+        return vsnd_kctl_tlv_write(ctx->kctl, id, code, payload, payload_len);
     }
 }
 
@@ -275,14 +275,14 @@ static const CtlRequest *lookup(uint32_t code)
     return NULL;
 }
 
-const char *snd_ctl_code_name(uint32_t code)
+const char *vsnd_ctl_code_name(uint32_t code)
 {
     const CtlRequest *r = lookup(code);
 
     return r ? r->name : NULL;
 }
 
-size_t snd_ctl_handle(const SndCtlCtx *ctx, const uint8_t *req, size_t req_len, uint8_t *resp,
+size_t vsnd_ctl_handle(const SndCtlCtx *ctx, const uint8_t *req, size_t req_len, uint8_t *resp,
                       size_t resp_len)
 {
     const size_t hdr = sizeof(struct virtio_snd_hdr);

@@ -6,7 +6,7 @@
  * Pure request logic: request bytes in (already copied out of guest memory),
  * status + response bytes out.  No queue access; side effects only through
  * the modules in SndCtlCtx (a PCM RELEASE completes I/O messages through
- * the stream manager's host before snd_ctl_handle() returns).
+ * the stream manager's host before vsnd_ctl_handle() returns).
  */
 #ifndef VSND_SND_CTL_H
 #define VSND_SND_CTL_H
@@ -35,7 +35,7 @@ typedef struct SndCtlCtx {
 } SndCtlCtx;
 
 /*
- * snd_ctl_handle() - run one control request.
+ * vsnd_ctl_handle() - run one control request.
  * @req/@req_len: the device-readable bytes.
  * @resp/@resp_len: room for the device-writable bytes (zeroed by the caller
  * or not: only the returned length is meaningful).
@@ -43,9 +43,9 @@ typedef struct SndCtlCtx {
  * even hold the status, else 4 + payload.  The status is resp[0..3].
  * Context: main thread.
  */
-size_t snd_ctl_handle(const SndCtlCtx *ctx, const uint8_t *req, size_t req_len, uint8_t *resp,
+size_t vsnd_ctl_handle(const SndCtlCtx *ctx, const uint8_t *req, size_t req_len, uint8_t *resp,
                       size_t resp_len);
 /* Name of a request code, for logs ("PCM_SET_PARAMS"), or NULL. */
-const char *snd_ctl_code_name(uint32_t code);
+const char *vsnd_ctl_code_name(uint32_t code);
 
 #endif /* VSND_SND_CTL_H */

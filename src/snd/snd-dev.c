@@ -151,7 +151,7 @@ static bool ctls_negotiated(const SndDev *snd)
     return snd->dev && snd->kctl && vu_dev_has_feature(snd->dev, VIRTIO_SND_F_CTLS);
 }
 
-static uint64_t snd_offered(const SndDev *snd)
+static uint64_t vsnd_offered(const SndDev *snd)
 {
     return snd->cfg->controls ? 1ull << VIRTIO_SND_F_CTLS : 0;
 }
@@ -159,8 +159,8 @@ static uint64_t snd_offered(const SndDev *snd)
 /* Every stream as at power-on (nothing to carry on). */
 static bool at_power_on(const SndDev *snd)
 {
-    for (uint32_t i = 0; i < snd_pcm_count(snd->pcm); i++) {
-        if (snd_pcm_state(snd->pcm, i) != SND_PCM_STATE_INIT) {
+    for (uint32_t i = 0; i < vsnd_pcm_count(snd->pcm); i++) {
+        if (vsnd_pcm_state(snd->pcm, i) != SND_PCM_STATE_INIT) {
             return false;
         }
     }
@@ -175,7 +175,7 @@ static SndMigrateDev migrate_dev(SndDev *snd)
         .kctl = snd->kctl,
         .events = snd->events,
         .features = snd->dev ? vu_dev_features(snd->dev) : 0,
-        .offered = snd_offered(snd),
+        .offered = vsnd_offered(snd),
     };
 
     return d;
@@ -192,11 +192,11 @@ static void state_file_update(SndDev *snd)
         return;
     }
     d = migrate_dev(snd);
-    blob = snd_migrate_save(&d);
+    blob = vsnd_migrate_save(&d);
     if (snd->state_written && g_bytes_equal(blob, snd->state_written)) {
         return; /* unchanged (read-only requests, repeated resets) */
     }
-    snd_migrate_file_write(path, blob);
+    vsnd_migrate_file_write(path, blob);
     g_clear_pointer(&snd->state_written, g_bytes_unref);
     snd->state_written = g_steal_pointer(&blob);
 }
@@ -217,7 +217,7 @@ static void flush_events(SndDev *snd)
     if (!vq || !vu_queue_ready(vq)) {
         return;
     }
-    while (snd_event_queue_peek(snd->events, &ev)) {
+    while (vsnd_event_queue_peek(snd->events, &ev)) {
         VuVirtqElement *elem = vu_queue_pop(dev, vq);
         size_t in_len;
 
@@ -236,7 +236,7 @@ static void flush_events(SndDev *snd)
         } else {
             vu_iov_from_buf(elem->in_sg, elem->in_num, 0, &ev, sizeof(ev));
             vu_queue_push(dev, vq, elem, sizeof(ev));
-            snd_event_queue_pop(snd->events);
+            vsnd_event_queue_pop(snd->events);
         }
         vu_elem_free(elem);
         pushed = true;
@@ -250,8 +250,8 @@ static void send_event(SndDev *snd, uint32_t code, uint32_t data)
 {
     struct virtio_snd_event ev;
 
-    snd_event_make(&ev, code, data);
-    snd_event_queue_push(snd->events, &ev);
+    vsnd_event_make(&ev, code, data);
+    vsnd_event_queue_push(snd->events, &ev);
     if (!snd->in_request) {
         flush_events(snd);
     }
@@ -263,7 +263,7 @@ static void io_complete(void *opaque, SndIoMsg *msg, uint32_t status, uint32_t l
 {
     SndDev *snd = opaque;
     VuVirtqElement *elem = msg->elem;
-    size_t len = snd_io_msg_finish(msg, status, latency);
+    size_t len = vsnd_io_msg_finish(msg, status, latency);
 
     if (!msg->tx && elem) {
         gpointer seq;
@@ -280,7 +280,7 @@ static void io_complete(void *opaque, SndIoMsg *msg, uint32_t status, uint32_t l
         vu_queue_notify(snd->dev, vq);
     }
     vu_elem_free(elem);
-    snd_io_msg_free(msg);
+    vsnd_io_msg_free(msg);
 }
 
 static void io_discard(void *opaque, SndIoMsg *msg)
@@ -298,7 +298,7 @@ static void io_discard(void *opaque, SndIoMsg *msg)
                         msg->elem);
     }
     vu_elem_free(msg->elem);
-    snd_io_msg_free(msg);
+    vsnd_io_msg_free(msg);
 }
 
 static void pcm_event(void *opaque, uint32_t code, uint32_t data)
@@ -310,8 +310,8 @@ static void pcm_connected(void *opaque, uint32_t stream, bool connected)
 {
     SndDev *snd = opaque;
 
-    for (uint32_t j = 0; j < snd_info_jacks(snd->info); j++) {
-        if (snd_info_jack_stream(snd->info, j) == stream) {
+    for (uint32_t j = 0; j < vsnd_info_jacks(snd->info); j++) {
+        if (vsnd_info_jack_stream(snd->info, j) == stream) {
             send_event(snd, connected ? VIRTIO_SND_EVT_JACK_CONNECTED
                                       : VIRTIO_SND_EVT_JACK_DISCONNECTED, j);
         }
@@ -361,7 +361,7 @@ static bool io_giveback(void *opaque, SndIoMsg *msg)
             return false;
         }
         vu_elem_free(elem);
-        snd_io_msg_free(msg);
+        vsnd_io_msg_free(msg);
         return true;
     }
     if (!snd->rx_rewind_ok) {
@@ -370,7 +370,7 @@ static bool io_giveback(void *opaque, SndIoMsg *msg)
     g_hash_table_remove(snd->rx_seq, elem);
     vu_queue_unpop(snd->dev, vu_dev_queue(snd->dev, VSND_VQ_RX), elem);
     vu_elem_free(elem);
-    snd_io_msg_free(msg);
+    vsnd_io_msg_free(msg);
     return true;
 }
 
@@ -423,7 +423,7 @@ static void handle_ctl(SndDev *snd)
         /* Copy out of guest memory first; only the copy is looked at. */
         req_len = vu_iov_to_buf(elem->out_sg, elem->out_num, 0, req, req_len);
         snd->in_request = true;
-        used = snd_ctl_handle(&ctx, req, req_len, resp, resp_cap);
+        used = vsnd_ctl_handle(&ctx, req, req_len, resp, resp_cap);
         snd->in_request = false;
         used = vu_iov_from_buf(elem->in_sg, elem->in_num, 0, resp, used);
         vu_queue_push(dev, vq, elem, (uint32_t)used);
@@ -446,7 +446,7 @@ static void handle_io(SndDev *snd, unsigned int qidx)
     }
     while (!vu_dev_broken(dev) && (elem = vu_queue_pop(dev, vq))) {
         const char *error = NULL;
-        SndIoMsg *msg = snd_io_msg_new(tx, elem->out_sg, elem->out_num, elem->in_sg,
+        SndIoMsg *msg = vsnd_io_msg_new(tx, elem->out_sg, elem->out_num, elem->in_sg,
                                        elem->in_num, &error);
         uint32_t status;
 
@@ -458,7 +458,7 @@ static void handle_io(SndDev *snd, unsigned int qidx)
             vsnd_guest_error("%s: %s", tx ? "tx" : "rx", error);
             status = VIRTIO_SND_S_BAD_MSG;
         } else {
-            status = snd_pcm_submit(snd->pcm, msg);
+            status = vsnd_pcm_submit(snd->pcm, msg);
         }
         if (status) {
             io_complete(snd, msg, status, 0);
@@ -468,24 +468,24 @@ static void handle_io(SndDev *snd, unsigned int qidx)
 
 /* ---- VuDevIface -------------------------------------------------------------- */
 
-static uint64_t snd_get_features(VuDev *dev)
+static uint64_t vsnd_get_features(VuDev *dev)
 {
-    return snd_offered(dev_snd(dev));
+    return vsnd_offered(dev_snd(dev));
 }
 
-static void snd_set_features(VuDev *dev, uint64_t features)
+static void vsnd_set_features(VuDev *dev, uint64_t features)
 {
     g_debug("features acked: 0x%" G_GINT64_MODIFIER "x", features);
 }
 
-static int snd_get_config(VuDev *dev, uint8_t *config, uint32_t offset, uint32_t len)
+static int vsnd_get_config(VuDev *dev, uint8_t *config, uint32_t offset, uint32_t len)
 {
     SndDev *snd = dev_snd(dev);
     struct vsnd_snd_config c = {
-        .jacks = GUINT32_TO_LE(snd_info_jacks(snd->info)),
-        .streams = GUINT32_TO_LE(snd_pcm_count(snd->pcm)),
-        .chmaps = GUINT32_TO_LE(snd_info_chmaps(snd->info)),
-        .controls = GUINT32_TO_LE(snd->kctl ? snd_kctl_count(snd->kctl) : 0),
+        .jacks = GUINT32_TO_LE(vsnd_info_jacks(snd->info)),
+        .streams = GUINT32_TO_LE(vsnd_pcm_count(snd->pcm)),
+        .chmaps = GUINT32_TO_LE(vsnd_info_chmaps(snd->info)),
+        .controls = GUINT32_TO_LE(snd->kctl ? vsnd_kctl_count(snd->kctl) : 0),
     };
     uint64_t size = snd->cfg->controls ? sizeof(c) : VSND_CONFIG_SIZE_NO_CTLS;
 
@@ -497,7 +497,7 @@ static int snd_get_config(VuDev *dev, uint8_t *config, uint32_t offset, uint32_t
     return 0;
 }
 
-static void snd_queue_kick(VuDev *dev, int qidx)
+static void vsnd_queue_kick(VuDev *dev, int qidx)
 {
     SndDev *snd = dev_snd(dev);
 
@@ -537,12 +537,12 @@ static void restart_restore(SndDev *snd)
     if (!at_power_on(snd)) {
         return; /* not a fresh device */
     }
-    blob = snd_migrate_file_read(path);
+    blob = vsnd_migrate_file_read(path);
     if (!blob) {
         return;
     }
     d = migrate_dev(snd);
-    if (!snd_migrate_load(&d, g_bytes_get_data(blob, NULL), g_bytes_get_size(blob), &error)) {
+    if (!vsnd_migrate_load(&d, g_bytes_get_data(blob, NULL), g_bytes_get_size(blob), &error)) {
         g_warning("state file %s not restored: %s", path, error->message);
         return;
     }
@@ -568,12 +568,12 @@ static void guest_reinit(SndDev *snd)
         return;
     }
     g_info("the guest re-initialises the device: every stream back to power-on");
-    snd_pcm_reset(snd->pcm);
-    snd_info_reset(snd->info);
+    vsnd_pcm_reset(snd->pcm);
+    vsnd_info_reset(snd->info);
     if (snd->kctl) {
-        snd_kctl_reset(snd->kctl);
+        vsnd_kctl_reset(snd->kctl);
     }
-    snd_event_queue_clear(snd->events);
+    vsnd_event_queue_clear(snd->events);
     g_clear_handle_id(&snd->poll_id, g_source_remove);
     state_file_update(snd);
 }
@@ -602,7 +602,7 @@ static void restart_decide(SndDev *snd, int qidx)
             SndMigrateDev d = migrate_dev(snd);
             g_autoptr(GError) error = NULL;
 
-            if (!snd_migrate_load(&d, g_bytes_get_data(parked, NULL),
+            if (!vsnd_migrate_load(&d, g_bytes_get_data(parked, NULL),
                                   g_bytes_get_size(parked), &error)) {
                 g_warning("parked state not restored: %s", error->message);
             }
@@ -611,7 +611,7 @@ static void restart_decide(SndDev *snd, int qidx)
     }
 }
 
-static void snd_queue_set_started(VuDev *dev, int qidx, bool started)
+static void vsnd_queue_set_started(VuDev *dev, int qidx, bool started)
 {
     SndDev *snd = dev_snd(dev);
 
@@ -648,17 +648,17 @@ static void snd_queue_set_started(VuDev *dev, int qidx, bool started)
         VsndDirection dir = qidx == VSND_VQ_TX ? VSND_DIR_OUTPUT : VSND_DIR_INPUT;
 
         if (started) {
-            snd_pcm_queue_started(snd->pcm, dir);
+            vsnd_pcm_queue_started(snd->pcm, dir);
         } else {
-            snd_pcm_queue_stopped(snd->pcm, dir);
+            vsnd_pcm_queue_stopped(snd->pcm, dir);
         }
     }
     if (started) {
-        snd_queue_kick(dev, qidx);
+        vsnd_queue_kick(dev, qidx);
     }
 }
 
-static void snd_suspend(VuDev *dev, bool suspended)
+static void vsnd_suspend(VuDev *dev, bool suspended)
 {
     SndDev *snd = dev_snd(dev);
 
@@ -680,7 +680,7 @@ static bool peer_gone(SndDev *snd)
     return p.fd < 0 || (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR)));
 }
 
-static void snd_reset(VuDev *dev)
+static void vsnd_reset(VuDev *dev)
 {
     SndDev *snd = dev_snd(dev);
 
@@ -695,16 +695,16 @@ static void snd_reset(VuDev *dev)
     } else if (!snd->peer_gone && !at_power_on(snd)) {
         SndMigrateDev d = migrate_dev(snd);
 
-        snd->parked = snd_migrate_save(&d);
+        snd->parked = vsnd_migrate_save(&d);
     }
-    snd_pcm_reset(snd->pcm);
-    snd_info_reset(snd->info);
+    vsnd_pcm_reset(snd->pcm);
+    vsnd_info_reset(snd->info);
     if (snd->kctl) {
-        snd_kctl_reset(snd->kctl);
+        vsnd_kctl_reset(snd->kctl);
     }
-    snd_event_queue_clear(snd->events);
+    vsnd_event_queue_clear(snd->events);
     g_clear_handle_id(&snd->poll_id, g_source_remove);
-    g_clear_pointer(&snd->xfer, snd_migrate_xfer_free);
+    g_clear_pointer(&snd->xfer, vsnd_migrate_xfer_free);
     if (!snd->peer_gone) {
         /* A virtio reset the front-end asked for: the state file follows.
          * When the front-end went away instead, the state stays for its
@@ -724,7 +724,7 @@ static int state_loaded(void *opaque, GBytes *blob)
         g_warning("device state: a ring started during the load; refused");
         return -EBUSY;
     }
-    if (!snd_migrate_load(&d, g_bytes_get_data(blob, NULL), g_bytes_get_size(blob), &error)) {
+    if (!vsnd_migrate_load(&d, g_bytes_get_data(blob, NULL), g_bytes_get_size(blob), &error)) {
         g_warning("%s", error->message);
         return -EINVAL;
     }
@@ -733,12 +733,12 @@ static int state_loaded(void *opaque, GBytes *blob)
     return 0;
 }
 
-static int snd_set_device_state_fd(VuDev *dev, int direction, int phase, int fd, int *reply_fd)
+static int vsnd_set_device_state_fd(VuDev *dev, int direction, int phase, int fd, int *reply_fd)
 {
     SndDev *snd = dev_snd(dev);
 
     *reply_fd = -1;
-    g_clear_pointer(&snd->xfer, snd_migrate_xfer_free);
+    g_clear_pointer(&snd->xfer, vsnd_migrate_xfer_free);
     if (phase != VU_TRANSFER_STATE_PHASE_STOPPED || !vu_dev_suspended(dev)) {
         /* Only a suspended device has a state that holds still. */
         g_warning("device state transfer refused: %s",
@@ -758,19 +758,19 @@ static int snd_set_device_state_fd(VuDev *dev, int direction, int phase, int fd,
              * the stop left. */
             blob = g_bytes_ref(snd->parked);
         } else {
-            blob = snd_migrate_save(&d);
+            blob = vsnd_migrate_save(&d);
         }
 
         g_debug("device state: saving %zu bytes", g_bytes_get_size(blob));
-        snd->xfer = snd_migrate_xfer_save(fd, blob);
+        snd->xfer = vsnd_migrate_xfer_save(fd, blob);
     } else {
         g_clear_pointer(&snd->parked, g_bytes_unref);
-        snd->xfer = snd_migrate_xfer_load(fd, state_loaded, snd);
+        snd->xfer = vsnd_migrate_xfer_load(fd, state_loaded, snd);
     }
     return 0;
 }
 
-static int snd_check_device_state(VuDev *dev)
+static int vsnd_check_device_state(VuDev *dev)
 {
     SndDev *snd = dev_snd(dev);
     int r;
@@ -778,43 +778,43 @@ static int snd_check_device_state(VuDev *dev)
     if (!snd->xfer) {
         return -ENOENT;
     }
-    r = snd_migrate_xfer_result(snd->xfer);
-    g_clear_pointer(&snd->xfer, snd_migrate_xfer_free);
+    r = vsnd_migrate_xfer_result(snd->xfer);
+    g_clear_pointer(&snd->xfer, vsnd_migrate_xfer_free);
     return r;
 }
 
-static const VuDevIface snd_iface = {
-    .get_features = snd_get_features,
-    .set_features = snd_set_features,
-    .get_config = snd_get_config,
-    .queue_kick = snd_queue_kick,
-    .queue_set_started = snd_queue_set_started,
-    .suspend = snd_suspend,
-    .reset = snd_reset,
-    .set_device_state_fd = snd_set_device_state_fd,
-    .check_device_state = snd_check_device_state,
+static const VuDevIface vsnd_iface = {
+    .get_features = vsnd_get_features,
+    .set_features = vsnd_set_features,
+    .get_config = vsnd_get_config,
+    .queue_kick = vsnd_queue_kick,
+    .queue_set_started = vsnd_queue_set_started,
+    .suspend = vsnd_suspend,
+    .reset = vsnd_reset,
+    .set_device_state_fd = vsnd_set_device_state_fd,
+    .check_device_state = vsnd_check_device_state,
 };
 
 /* ---- entry points ------------------------------------------------------------ */
 
-SndDev *snd_dev_new(const VsndConfig *cfg, VsndAudio *audio)
+SndDev *vsnd_dev_new(const VsndConfig *cfg, VsndAudio *audio)
 {
     SndDev *snd = g_new0(SndDev, 1);
 
     snd->cfg = cfg;
     snd->audio = audio;
-    snd->events = snd_event_queue_new();
+    snd->events = vsnd_event_queue_new();
     snd->rx_seq = g_hash_table_new(NULL, NULL);
     snd->rx_done_max = -1;
-    snd->pcm = snd_pcm_new(cfg, audio, &pcm_host, snd);
-    snd->info = snd_info_new(cfg, snd->pcm);
+    snd->pcm = vsnd_pcm_new(cfg, audio, &pcm_host, snd);
+    snd->info = vsnd_info_new(cfg, snd->pcm);
     if (cfg->controls) {
-        snd->kctl = snd_kctl_new(snd->pcm, kctl_notify, snd);
+        snd->kctl = vsnd_kctl_new(snd->pcm, kctl_notify, snd);
     }
     return snd;
 }
 
-void snd_dev_free(SndDev *snd)
+void vsnd_dev_free(SndDev *snd)
 {
     if (!snd) {
         return;
@@ -822,23 +822,23 @@ void snd_dev_free(SndDev *snd)
     /* The VuDev is gone already (vu_dev_free() resets the device first). */
     snd->dev = NULL;
     g_clear_handle_id(&snd->poll_id, g_source_remove);
-    g_clear_pointer(&snd->xfer, snd_migrate_xfer_free);
+    g_clear_pointer(&snd->xfer, vsnd_migrate_xfer_free);
     g_clear_pointer(&snd->parked, g_bytes_unref);
     g_clear_pointer(&snd->state_written, g_bytes_unref);
-    snd_kctl_free(snd->kctl);
-    snd_info_free(snd->info);
-    snd_pcm_free(snd->pcm);
-    snd_event_queue_free(snd->events);
+    vsnd_kctl_free(snd->kctl);
+    vsnd_info_free(snd->info);
+    vsnd_pcm_free(snd->pcm);
+    vsnd_event_queue_free(snd->events);
     g_hash_table_unref(snd->rx_seq);
     g_free(snd);
 }
 
-const VuDevIface *snd_dev_vu_iface(void)
+const VuDevIface *vsnd_dev_vu_iface(void)
 {
-    return &snd_iface;
+    return &vsnd_iface;
 }
 
-void snd_dev_attach(SndDev *snd, VuDev *dev)
+void vsnd_dev_attach(SndDev *snd, VuDev *dev)
 {
     snd->dev = dev;
 }

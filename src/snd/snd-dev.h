@@ -17,11 +17,11 @@
 typedef struct SndDev SndDev;
 
 /* Borrowed @cfg and @audio must outlive the device. */
-SndDev *snd_dev_new(const VsndConfig *cfg, VsndAudio *audio);
-void snd_dev_free(SndDev *snd);
+SndDev *vsnd_dev_new(const VsndConfig *cfg, VsndAudio *audio);
+void vsnd_dev_free(SndDev *snd);
 /* The VuDevIface to pass to vu_dev_new() with the SndDev as opaque. */
-const VuDevIface *snd_dev_vu_iface(void);
+const VuDevIface *vsnd_dev_vu_iface(void);
 /* Called once, right after vu_dev_new(). */
-void snd_dev_attach(SndDev *snd, VuDev *dev);
+void vsnd_dev_attach(SndDev *snd, VuDev *dev);
 
 #endif /* SND_DEV_H */

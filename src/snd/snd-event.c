@@ -15,22 +15,22 @@ struct SndEventQueue {
     unsigned int len;
 };
 
-SndEventQueue *snd_event_queue_new(void)
+SndEventQueue *vsnd_event_queue_new(void)
 {
     return g_new0(SndEventQueue, 1);
 }
 
-void snd_event_queue_free(SndEventQueue *q)
+void vsnd_event_queue_free(SndEventQueue *q)
 {
     g_free(q);
 }
 
-bool snd_event_queue_push(SndEventQueue *q, const struct virtio_snd_event *ev)
+bool vsnd_event_queue_push(SndEventQueue *q, const struct virtio_snd_event *ev)
 {
     bool dropped = false;
 
     if (q->len == SND_EVENT_QUEUE_MAX) {
-        snd_event_queue_pop(q);
+        vsnd_event_queue_pop(q);
         dropped = true;
         g_debug("event queue full: oldest event dropped");
     }
@@ -39,7 +39,7 @@ bool snd_event_queue_push(SndEventQueue *q, const struct virtio_snd_event *ev)
     return !dropped;
 }
 
-bool snd_event_queue_peek(const SndEventQueue *q, struct virtio_snd_event *ret_ev)
+bool vsnd_event_queue_peek(const SndEventQueue *q, struct virtio_snd_event *ret_ev)
 {
     if (!q->len) {
         return false;
@@ -48,7 +48,7 @@ bool snd_event_queue_peek(const SndEventQueue *q, struct virtio_snd_event *ret_e
     return true;
 }
 
-bool snd_event_queue_nth(const SndEventQueue *q, unsigned int i, struct virtio_snd_event *ret_ev)
+bool vsnd_event_queue_nth(const SndEventQueue *q, unsigned int i, struct virtio_snd_event *ret_ev)
 {
     if (i >= q->len) {
         return false;
@@ -57,7 +57,7 @@ bool snd_event_queue_nth(const SndEventQueue *q, unsigned int i, struct virtio_s
     return true;
 }
 
-void snd_event_queue_pop(SndEventQueue *q)
+void vsnd_event_queue_pop(SndEventQueue *q)
 {
     if (q->len) {
         q->head = (q->head + 1) % SND_EVENT_QUEUE_MAX;
@@ -65,18 +65,18 @@ void snd_event_queue_pop(SndEventQueue *q)
     }
 }
 
-unsigned int snd_event_queue_length(const SndEventQueue *q)
+unsigned int vsnd_event_queue_length(const SndEventQueue *q)
 {
     return q->len;
 }
 
-void snd_event_queue_clear(SndEventQueue *q)
+void vsnd_event_queue_clear(SndEventQueue *q)
 {
     q->head = 0;
     q->len = 0;
 }
 
-void snd_event_make(struct virtio_snd_event *ev, uint32_t code, uint32_t data)
+void vsnd_event_make(struct virtio_snd_event *ev, uint32_t code, uint32_t data)
 {
     ev->hdr.code = GUINT32_TO_LE(code);
     ev->data = GUINT32_TO_LE(data);

@@ -20,18 +20,18 @@
 
 typedef struct SndEventQueue SndEventQueue;
 
-SndEventQueue *snd_event_queue_new(void);
-void snd_event_queue_free(SndEventQueue *q);
+SndEventQueue *vsnd_event_queue_new(void);
+void vsnd_event_queue_free(SndEventQueue *q);
 /* Append an event (8 wire bytes); Return: false when the oldest was dropped. */
-bool snd_event_queue_push(SndEventQueue *q, const struct virtio_snd_event *ev);
+bool vsnd_event_queue_push(SndEventQueue *q, const struct virtio_snd_event *ev);
 /* Oldest event, or false when empty. */
-bool snd_event_queue_peek(const SndEventQueue *q, struct virtio_snd_event *ret_ev);
-void snd_event_queue_pop(SndEventQueue *q);
-unsigned int snd_event_queue_length(const SndEventQueue *q);
+bool vsnd_event_queue_peek(const SndEventQueue *q, struct virtio_snd_event *ret_ev);
+void vsnd_event_queue_pop(SndEventQueue *q);
+unsigned int vsnd_event_queue_length(const SndEventQueue *q);
 /* The @i-th pending event, oldest first (@i < length); false if none. */
-bool snd_event_queue_nth(const SndEventQueue *q, unsigned int i, struct virtio_snd_event *ret_ev);
-void snd_event_queue_clear(SndEventQueue *q);
+bool vsnd_event_queue_nth(const SndEventQueue *q, unsigned int i, struct virtio_snd_event *ret_ev);
+void vsnd_event_queue_clear(SndEventQueue *q);
 /* Build the wire form of an event. */
-void snd_event_make(struct virtio_snd_event *ev, uint32_t code, uint32_t data);
+void vsnd_event_make(struct virtio_snd_event *ev, uint32_t code, uint32_t data);
 
 #endif /* VSND_SND_EVENT_H */

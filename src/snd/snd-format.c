@@ -14,12 +14,12 @@
 #include "snd/snd-format.h"
 #include "snd/snd-proto.h"
 
-uint64_t snd_bytes_per_second(unsigned int fmt, unsigned int rate, unsigned int channels)
+uint64_t vsnd_bytes_per_second(unsigned int fmt, unsigned int rate, unsigned int channels)
 {
     return (uint64_t)vsnd_pcm_format_bits(fmt) * channels * vsnd_pcm_rate_hz(rate) / 8;
 }
 
-bool snd_gain_supported(unsigned int fmt)
+bool vsnd_gain_supported(unsigned int fmt)
 {
     switch (fmt) {
     case VIRTIO_SND_PCM_FMT_S8:
@@ -43,7 +43,7 @@ static int64_t scale(int64_t v, uint32_t gain)
     return (v * (int64_t)gain) / (int64_t)SND_GAIN_UNITY;
 }
 
-void snd_gain_apply(uint8_t *buf, size_t len, unsigned int fmt, uint32_t gain, bool mute)
+void vsnd_gain_apply(uint8_t *buf, size_t len, unsigned int fmt, uint32_t gain, bool mute)
 {
     size_t i;
 
@@ -51,7 +51,7 @@ void snd_gain_apply(uint8_t *buf, size_t len, unsigned int fmt, uint32_t gain, b
         vsnd_pcm_fill_silence(fmt, buf, len, 0);
         return;
     }
-    if (gain >= SND_GAIN_UNITY || !snd_gain_supported(fmt)) {
+    if (gain >= SND_GAIN_UNITY || !vsnd_gain_supported(fmt)) {
         return;
     }
     switch (fmt) {
@@ -149,7 +149,7 @@ void snd_gain_apply(uint8_t *buf, size_t len, unsigned int fmt, uint32_t gain, b
     }
 }
 
-uint32_t snd_volume_to_gain(uint32_t step)
+uint32_t vsnd_volume_to_gain(uint32_t step)
 {
     double db;
 
@@ -163,7 +163,7 @@ uint32_t snd_volume_to_gain(uint32_t step)
     return (uint32_t)lround(pow(10.0, db / 20.0) * SND_GAIN_UNITY);
 }
 
-void snd_chmap_standard(unsigned int channels, uint8_t *ret_positions)
+void vsnd_chmap_standard(unsigned int channels, uint8_t *ret_positions)
 {
     static const uint8_t order[8] = {
         VIRTIO_SND_CHMAP_FL, VIRTIO_SND_CHMAP_FR, VIRTIO_SND_CHMAP_RL, VIRTIO_SND_CHMAP_RR,

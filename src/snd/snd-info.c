@@ -37,10 +37,10 @@ struct SndInfo {
     SndJack *jacks;
 };
 
-SndInfo *snd_info_new(const VsndConfig *cfg, SndPcm *pcm)
+SndInfo *vsnd_info_new(const VsndConfig *cfg, SndPcm *pcm)
 {
     SndInfo *info = g_new0(SndInfo, 1);
-    uint32_t streams = snd_pcm_count(pcm);
+    uint32_t streams = vsnd_pcm_count(pcm);
 
     info->pcm = pcm;
     info->njacks = streams ? cfg->jacks : 0;
@@ -49,11 +49,11 @@ SndInfo *snd_info_new(const VsndConfig *cfg, SndPcm *pcm)
     for (uint32_t i = 0; i < info->njacks; i++) {
         info->jacks[i].stream = i % streams;
     }
-    snd_info_reset(info);
+    vsnd_info_reset(info);
     return info;
 }
 
-void snd_info_free(SndInfo *info)
+void vsnd_info_free(SndInfo *info)
 {
     if (!info) {
         return;
@@ -62,33 +62,33 @@ void snd_info_free(SndInfo *info)
     g_free(info);
 }
 
-void snd_info_reset(SndInfo *info)
+void vsnd_info_reset(SndInfo *info)
 {
     for (uint32_t i = 0; i < info->njacks; i++) {
         SndJack *j = &info->jacks[i];
 
-        j->association = (snd_pcm_nid(info->pcm, j->stream) + 1) & 0xf;
+        j->association = (vsnd_pcm_nid(info->pcm, j->stream) + 1) & 0xf;
         j->sequence = 0;
     }
 }
 
-uint32_t snd_info_jacks(const SndInfo *info)
+uint32_t vsnd_info_jacks(const SndInfo *info)
 {
     return info->njacks;
 }
 
-uint32_t snd_info_chmaps(const SndInfo *info)
+uint32_t vsnd_info_chmaps(const SndInfo *info)
 {
     return info->nchmaps;
 }
 
-uint32_t snd_info_jack_stream(const SndInfo *info, uint32_t jack)
+uint32_t vsnd_info_jack_stream(const SndInfo *info, uint32_t jack)
 {
     g_assert(jack < info->njacks);
     return info->jacks[jack].stream;
 }
 
-void snd_info_jack(const SndInfo *info, uint32_t jack, struct virtio_snd_jack_info *ret)
+void vsnd_info_jack(const SndInfo *info, uint32_t jack, struct virtio_snd_jack_info *ret)
 {
     const SndJack *j;
     bool out;
@@ -96,7 +96,7 @@ void snd_info_jack(const SndInfo *info, uint32_t jack, struct virtio_snd_jack_in
 
     g_assert(jack < info->njacks);
     j = &info->jacks[jack];
-    out = snd_pcm_direction(info->pcm, j->stream) == VSND_DIR_OUTPUT;
+    out = vsnd_pcm_direction(info->pcm, j->stream) == VSND_DIR_OUTPUT;
     if (out) {
         /* jack, external rear, line out, 1/8", green */
         defconf = SND_HDA_DEFCONF(0, 0x01, SND_HDA_DEV_LINE_OUT, 0x1, 0x4, 0, j->association,
@@ -107,15 +107,15 @@ void snd_info_jack(const SndInfo *info, uint32_t jack, struct virtio_snd_jack_in
                                   j->sequence);
     }
     memset(ret, 0, sizeof(*ret));
-    ret->hdr.hda_fn_nid = GUINT32_TO_LE(snd_pcm_nid(info->pcm, j->stream));
+    ret->hdr.hda_fn_nid = GUINT32_TO_LE(vsnd_pcm_nid(info->pcm, j->stream));
     ret->features = GUINT32_TO_LE(1u << VIRTIO_SND_JACK_F_REMAP);
     ret->hda_reg_defconf = GUINT32_TO_LE(defconf);
     ret->hda_reg_caps = GUINT32_TO_LE(HDA_PINCAP_PRESENCE_DETECT |
                                       (out ? HDA_PINCAP_OUTPUT : HDA_PINCAP_INPUT));
-    ret->connected = snd_pcm_connected(info->pcm, j->stream) ? 1 : 0;
+    ret->connected = vsnd_pcm_connected(info->pcm, j->stream) ? 1 : 0;
 }
 
-uint32_t snd_info_jack_remap(SndInfo *info, uint32_t jack, uint32_t association,
+uint32_t vsnd_info_jack_remap(SndInfo *info, uint32_t jack, uint32_t association,
                              uint32_t sequence)
 {
     g_assert(jack < info->njacks);
@@ -128,7 +128,7 @@ uint32_t snd_info_jack_remap(SndInfo *info, uint32_t jack, uint32_t association,
     return VIRTIO_SND_S_OK;
 }
 
-void snd_info_jack_get_remap(const SndInfo *info, uint32_t jack, uint32_t *ret_association,
+void vsnd_info_jack_get_remap(const SndInfo *info, uint32_t jack, uint32_t *ret_association,
                              uint32_t *ret_sequence)
 {
     g_assert(jack < info->njacks);
@@ -136,18 +136,18 @@ void snd_info_jack_get_remap(const SndInfo *info, uint32_t jack, uint32_t *ret_a
     *ret_sequence = info->jacks[jack].sequence;
 }
 
-void snd_info_chmap(const SndInfo *info, uint32_t chmap, struct virtio_snd_chmap_info *ret)
+void vsnd_info_chmap(const SndInfo *info, uint32_t chmap, struct virtio_snd_chmap_info *ret)
 {
     uint32_t stream;
     uint8_t channels;
 
     g_assert(chmap < info->nchmaps);
-    stream = chmap % snd_pcm_count(info->pcm);
-    channels = snd_pcm_channels_max(info->pcm, stream);
+    stream = chmap % vsnd_pcm_count(info->pcm);
+    channels = vsnd_pcm_channels_max(info->pcm, stream);
     memset(ret, 0, sizeof(*ret));
-    ret->hdr.hda_fn_nid = GUINT32_TO_LE(snd_pcm_nid(info->pcm, stream));
-    ret->direction = snd_pcm_direction(info->pcm, stream) == VSND_DIR_OUTPUT ?
+    ret->hdr.hda_fn_nid = GUINT32_TO_LE(vsnd_pcm_nid(info->pcm, stream));
+    ret->direction = vsnd_pcm_direction(info->pcm, stream) == VSND_DIR_OUTPUT ?
                          VIRTIO_SND_D_OUTPUT : VIRTIO_SND_D_INPUT;
     ret->channels = MIN(channels, VIRTIO_SND_CHMAP_MAX_SIZE);
-    snd_chmap_standard(ret->channels, ret->positions);
+    vsnd_chmap_standard(ret->channels, ret->positions);
 }

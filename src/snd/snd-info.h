@@ -5,7 +5,7 @@
  *
  * By default there is one jack and one channel map per stream: jack/chmap i
  * belongs to stream i % streams and shares its function group (hda_fn_nid).
- * A jack's connected state follows its stream's host end (snd_pcm_connected).
+ * A jack's connected state follows its stream's host end (vsnd_pcm_connected).
  * Main thread only.
  */
 #ifndef VSND_SND_INFO_H
@@ -26,21 +26,21 @@ typedef struct SndInfo SndInfo;
 #define SND_HDA_DEV_LINE_IN 0x8
 
 /* @cfg and @pcm borrowed. */
-SndInfo *snd_info_new(const VsndConfig *cfg, SndPcm *pcm);
-void snd_info_free(SndInfo *info);
-uint32_t snd_info_jacks(const SndInfo *info);
-uint32_t snd_info_chmaps(const SndInfo *info);
+SndInfo *vsnd_info_new(const VsndConfig *cfg, SndPcm *pcm);
+void vsnd_info_free(SndInfo *info);
+uint32_t vsnd_info_jacks(const SndInfo *info);
+uint32_t vsnd_info_chmaps(const SndInfo *info);
 /* Stream that jack @jack (< jacks) belongs to. */
-uint32_t snd_info_jack_stream(const SndInfo *info, uint32_t jack);
-void snd_info_jack(const SndInfo *info, uint32_t jack, struct virtio_snd_jack_info *ret);
+uint32_t vsnd_info_jack_stream(const SndInfo *info, uint32_t jack);
+void vsnd_info_jack(const SndInfo *info, uint32_t jack, struct virtio_snd_jack_info *ret);
 /* JACK_REMAP for a valid @jack; Return: a VIRTIO_SND_S_* status. */
-uint32_t snd_info_jack_remap(SndInfo *info, uint32_t jack, uint32_t association,
+uint32_t vsnd_info_jack_remap(SndInfo *info, uint32_t jack, uint32_t association,
                              uint32_t sequence);
 /* Current remap (association, sequence) of @jack (< jacks). */
-void snd_info_jack_get_remap(const SndInfo *info, uint32_t jack, uint32_t *ret_association,
+void vsnd_info_jack_get_remap(const SndInfo *info, uint32_t jack, uint32_t *ret_association,
                              uint32_t *ret_sequence);
-void snd_info_chmap(const SndInfo *info, uint32_t chmap, struct virtio_snd_chmap_info *ret);
+void vsnd_info_chmap(const SndInfo *info, uint32_t chmap, struct virtio_snd_chmap_info *ret);
 /* Back to power-on (remaps forgotten). */
-void snd_info_reset(SndInfo *info);
+void vsnd_info_reset(SndInfo *info);
 
 #endif /* VSND_SND_INFO_H */

@@ -68,10 +68,10 @@ static void apply_stream(SndKctl *kctl, uint32_t stream)
             on = e->value[0];
         }
     }
-    snd_pcm_set_gain(kctl->pcm, stream, snd_volume_to_gain((uint32_t)vol), !on);
+    vsnd_pcm_set_gain(kctl->pcm, stream, vsnd_volume_to_gain((uint32_t)vol), !on);
 }
 
-SndKctl *snd_kctl_new(SndPcm *pcm, SndKctlNotify notify, void *opaque)
+SndKctl *vsnd_kctl_new(SndPcm *pcm, SndKctlNotify notify, void *opaque)
 {
     SndKctl *kctl = g_new0(SndKctl, 1);
 
@@ -79,9 +79,9 @@ SndKctl *snd_kctl_new(SndPcm *pcm, SndKctlNotify notify, void *opaque)
     kctl->notify = notify;
     kctl->opaque = opaque;
     kctl->elems = g_array_new(FALSE, TRUE, sizeof(KctlElem));
-    for (uint32_t s = 0; s < snd_pcm_count(pcm) && kctl->elems->len + 2 <= SND_KCTL_MAX_ELEMS;
+    for (uint32_t s = 0; s < vsnd_pcm_count(pcm) && kctl->elems->len + 2 <= SND_KCTL_MAX_ELEMS;
          s++) {
-        VsndDirection dir = snd_pcm_direction(pcm, s);
+        VsndDirection dir = vsnd_pcm_direction(pcm, s);
         const char *prefix = dir == VSND_DIR_OUTPUT ? "PCM Playback" : "Capture";
         uint32_t vdir = dir == VSND_DIR_OUTPUT ? VIRTIO_SND_D_OUTPUT : VIRTIO_SND_D_INPUT;
         KctlElem vol = {
@@ -92,7 +92,7 @@ SndKctl *snd_kctl_new(SndPcm *pcm, SndKctlNotify notify, void *opaque)
             .access = (1u << VIRTIO_SND_CTL_ACCESS_READ) | (1u << VIRTIO_SND_CTL_ACCESS_WRITE) |
                       (1u << VIRTIO_SND_CTL_ACCESS_TLV_READ),
             .count = 1,
-            .index = snd_pcm_nid(pcm, s),
+            .index = vsnd_pcm_nid(pcm, s),
             .min = 0,
             .max = SND_VOLUME_STEPS,
             .step = 1,
@@ -105,7 +105,7 @@ SndKctl *snd_kctl_new(SndPcm *pcm, SndKctlNotify notify, void *opaque)
             .type = VIRTIO_SND_CTL_TYPE_BOOLEAN,
             .access = (1u << VIRTIO_SND_CTL_ACCESS_READ) | (1u << VIRTIO_SND_CTL_ACCESS_WRITE),
             .count = 1,
-            .index = snd_pcm_nid(pcm, s),
+            .index = vsnd_pcm_nid(pcm, s),
             .min = 0,
             .max = 1,
             .step = 1,
@@ -122,7 +122,7 @@ SndKctl *snd_kctl_new(SndPcm *pcm, SndKctlNotify notify, void *opaque)
     return kctl;
 }
 
-void snd_kctl_free(SndKctl *kctl)
+void vsnd_kctl_free(SndKctl *kctl)
 {
     if (!kctl) {
         return;
@@ -138,7 +138,7 @@ void snd_kctl_free(SndKctl *kctl)
     g_free(kctl);
 }
 
-int snd_kctl_add_enum(SndKctl *kctl, const char *name, const char *const *items,
+int vsnd_kctl_add_enum(SndKctl *kctl, const char *name, const char *const *items,
                       uint32_t nitems)
 {
     KctlElem e = {
@@ -165,7 +165,7 @@ int snd_kctl_add_enum(SndKctl *kctl, const char *name, const char *const *items,
     return (int)kctl->elems->len - 1;
 }
 
-void snd_kctl_reset(SndKctl *kctl)
+void vsnd_kctl_reset(SndKctl *kctl)
 {
     for (guint i = 0; i < kctl->elems->len; i++) {
         KctlElem *e = elem(kctl, i);
@@ -176,7 +176,7 @@ void snd_kctl_reset(SndKctl *kctl)
     }
 }
 
-uint32_t snd_kctl_count(const SndKctl *kctl)
+uint32_t vsnd_kctl_count(const SndKctl *kctl)
 {
     return kctl->elems->len;
 }
@@ -190,7 +190,7 @@ static void put32(uint8_t *entry, size_t size, size_t off, uint32_t v)
     }
 }
 
-void snd_kctl_info(const SndKctl *kctl, uint32_t id, uint8_t *entry, size_t size)
+void vsnd_kctl_info(const SndKctl *kctl, uint32_t id, uint8_t *entry, size_t size)
 {
     const KctlElem *e = elem(kctl, id);
     size_t voff = VSND_CTL_INFO_VALUE_OFFSET(size);
@@ -224,7 +224,7 @@ void snd_kctl_info(const SndKctl *kctl, uint32_t id, uint8_t *entry, size_t size
     }
 }
 
-uint32_t snd_kctl_enum_items(const SndKctl *kctl, uint32_t id, uint8_t *out, size_t cap,
+uint32_t vsnd_kctl_enum_items(const SndKctl *kctl, uint32_t id, uint8_t *out, size_t cap,
                              size_t *ret_len)
 {
     const KctlElem *e = elem(kctl, id);
@@ -259,7 +259,7 @@ static size_t value_bytes(const KctlElem *e)
     return (size_t)e->count * 4; /* BOOLEAN, INTEGER, ENUMERATED only */
 }
 
-uint32_t snd_kctl_read(const SndKctl *kctl, uint32_t id, uint8_t *out, size_t cap,
+uint32_t vsnd_kctl_read(const SndKctl *kctl, uint32_t id, uint8_t *out, size_t cap,
                        size_t *ret_len)
 {
     const KctlElem *e = elem(kctl, id);
@@ -289,7 +289,7 @@ static bool value_ok(const KctlElem *e, int64_t v)
     return v >= e->min && v <= e->max && !(e->step > 1 && (v - e->min) % e->step);
 }
 
-uint32_t snd_kctl_values(const SndKctl *kctl, uint32_t id, int64_t *out, uint32_t max)
+uint32_t vsnd_kctl_values(const SndKctl *kctl, uint32_t id, int64_t *out, uint32_t max)
 {
     const KctlElem *e = elem(kctl, id);
     uint32_t n = MIN(e->count, max);
@@ -298,7 +298,7 @@ uint32_t snd_kctl_values(const SndKctl *kctl, uint32_t id, int64_t *out, uint32_
     return e->count;
 }
 
-bool snd_kctl_values_valid(const SndKctl *kctl, uint32_t id, const int64_t *values, uint32_t n)
+bool vsnd_kctl_values_valid(const SndKctl *kctl, uint32_t id, const int64_t *values, uint32_t n)
 {
     const KctlElem *e;
 
@@ -317,7 +317,7 @@ bool snd_kctl_values_valid(const SndKctl *kctl, uint32_t id, const int64_t *valu
     return true;
 }
 
-void snd_kctl_restore_values(SndKctl *kctl, uint32_t id, const int64_t *values, uint32_t n)
+void vsnd_kctl_restore_values(SndKctl *kctl, uint32_t id, const int64_t *values, uint32_t n)
 {
     KctlElem *e = elem(kctl, id);
 
@@ -329,7 +329,7 @@ void snd_kctl_restore_values(SndKctl *kctl, uint32_t id, const int64_t *values, 
     }
 }
 
-uint32_t snd_kctl_write(SndKctl *kctl, uint32_t id, const uint8_t *value, size_t len)
+uint32_t vsnd_kctl_write(SndKctl *kctl, uint32_t id, const uint8_t *value, size_t len)
 {
     KctlElem *e = elem(kctl, id);
     int64_t nv[VSND_CTL_MAX_COUNT_INTEGER];
@@ -369,7 +369,7 @@ uint32_t snd_kctl_write(SndKctl *kctl, uint32_t id, const uint8_t *value, size_t
     return VIRTIO_SND_S_OK;
 }
 
-uint32_t snd_kctl_tlv_read(const SndKctl *kctl, uint32_t id, uint8_t *out, size_t cap,
+uint32_t vsnd_kctl_tlv_read(const SndKctl *kctl, uint32_t id, uint8_t *out, size_t cap,
                            size_t *ret_len)
 {
     const KctlElem *e = elem(kctl, id);
@@ -390,7 +390,7 @@ uint32_t snd_kctl_tlv_read(const SndKctl *kctl, uint32_t id, uint8_t *out, size_
     return VIRTIO_SND_S_OK;
 }
 
-uint32_t snd_kctl_tlv_write(SndKctl *kctl, uint32_t id, uint32_t code, const uint8_t *tlv,
+uint32_t vsnd_kctl_tlv_write(SndKctl *kctl, uint32_t id, uint32_t code, const uint8_t *tlv,
                             size_t len)
 {
     const KctlElem *e = elem(kctl, id);

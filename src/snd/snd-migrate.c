@@ -40,7 +40,7 @@
  *  - Playback (tx): a message the guest queued is either already written
  *    to the host driver (played on the source), or its unplayed frames are
  *    copied into the stream's carry at the queue stop and the message is
- *    completed (snd_pcm_queue_stopped()).  The carry is part of the state:
+ *    completed (vsnd_pcm_queue_stopped()).  The carry is part of the state:
  *    on the destination it is played before any new message; if the
  *    migration fails and the source's rings start again, the source plays
  *    it.  Exactly one of the two devices ever runs the stream afterwards,
@@ -55,7 +55,7 @@
  *    impossible and they complete with silence, as before.
  *  - Stream states: a stream that was running is saved as running and
  *    comes back paused by its queue; it resumes when its ring starts
- *    (snd_pcm_queue_started()), without the guest re-sending
+ *    (vsnd_pcm_queue_started()), without the guest re-sending
  *    SET_PARAMS/PREPARE/START.  Host streams are reopened with the saved
  *    parameters on the destination's driver, whatever it is.
  *
@@ -120,7 +120,7 @@ struct SndMigrateState {
     struct virtio_snd_event *events;
 };
 
-G_DEFINE_QUARK(vsnd-migrate-error-quark, snd_migrate_error)
+G_DEFINE_QUARK(vsnd-migrate-error-quark, vsnd_migrate_error)
 
 /* ---- save ----------------------------------------------------------------- */
 
@@ -145,21 +145,21 @@ static GVariant *bytes_variant(const void *data, size_t len)
 static GVariant *save_payload(const SndMigrateDev *d)
 {
     GVariantBuilder b, a;
-    uint32_t n = snd_pcm_count(d->pcm);
-    uint32_t nj = snd_info_jacks(d->info);
-    uint32_t nc = d->kctl ? snd_kctl_count(d->kctl) : 0;
+    uint32_t n = vsnd_pcm_count(d->pcm);
+    uint32_t nj = vsnd_info_jacks(d->info);
+    uint32_t nc = d->kctl ? vsnd_kctl_count(d->kctl) : 0;
 
     g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
     g_variant_builder_add(&b, "{sv}", "features", g_variant_new_uint64(d->features));
     g_variant_builder_add(&b, "{sv}", "topology",
-                          g_variant_new("(uuuu)", n, nj, snd_info_chmaps(d->info), nc));
+                          g_variant_new("(uuuu)", n, nj, vsnd_info_chmaps(d->info), nc));
 
     g_variant_builder_init(&a, G_VARIANT_TYPE("a" STREAM_TYPE));
     for (uint32_t i = 0; i < n; i++) {
         SndPcmSnapshot s;
 
-        snd_pcm_snapshot(d->pcm, i, &s);
-        g_variant_builder_add(&a, "(yybuuuyyyub@ay)", (guint8)snd_pcm_direction(d->pcm, i),
+        vsnd_pcm_snapshot(d->pcm, i, &s);
+        g_variant_builder_add(&a, "(yybuuuyyyub@ay)", (guint8)vsnd_pcm_direction(d->pcm, i),
                               (guint8)s.state, (gboolean)s.has_params, s.params.buffer_bytes,
                               s.params.period_bytes, s.params.features, s.params.channels,
                               s.params.format, s.params.rate, s.gain, (gboolean)s.mute,
@@ -171,17 +171,17 @@ static GVariant *save_payload(const SndMigrateDev *d)
     for (uint32_t j = 0; j < nj; j++) {
         uint32_t assoc, seq;
 
-        snd_info_jack_get_remap(d->info, j, &assoc, &seq);
+        vsnd_info_jack_get_remap(d->info, j, &assoc, &seq);
         g_variant_builder_add(&a, "(uub)", assoc, seq,
-                              (gboolean)snd_pcm_connected(d->pcm,
-                                                          snd_info_jack_stream(d->info, j)));
+                              (gboolean)vsnd_pcm_connected(d->pcm,
+                                                          vsnd_info_jack_stream(d->info, j)));
     }
     g_variant_builder_add(&b, "{sv}", "jacks", g_variant_builder_end(&a));
 
     g_variant_builder_init(&a, G_VARIANT_TYPE("a(ax)"));
     for (uint32_t c = 0; c < nc; c++) {
         int64_t v[VSND_CTL_MAX_COUNT_INTEGER];
-        uint32_t cnt = snd_kctl_values(d->kctl, c, v, G_N_ELEMENTS(v));
+        uint32_t cnt = vsnd_kctl_values(d->kctl, c, v, G_N_ELEMENTS(v));
 
         cnt = MIN(cnt, G_N_ELEMENTS(v));
         g_variant_builder_add(&a, "(@ax)",
@@ -191,10 +191,10 @@ static GVariant *save_payload(const SndMigrateDev *d)
     g_variant_builder_add(&b, "{sv}", "controls", g_variant_builder_end(&a));
 
     g_variant_builder_init(&a, G_VARIANT_TYPE("a(uu)"));
-    for (unsigned int e = 0; e < snd_event_queue_length(d->events); e++) {
+    for (unsigned int e = 0; e < vsnd_event_queue_length(d->events); e++) {
         struct virtio_snd_event ev;
 
-        if (snd_event_queue_nth(d->events, e, &ev)) {
+        if (vsnd_event_queue_nth(d->events, e, &ev)) {
             g_variant_builder_add(&a, "(uu)", GUINT32_FROM_LE(ev.hdr.code),
                                   GUINT32_FROM_LE(ev.data));
         }
@@ -203,7 +203,7 @@ static GVariant *save_payload(const SndMigrateDev *d)
     return le(g_variant_builder_end(&b));
 }
 
-GBytes *snd_migrate_save(const SndMigrateDev *d)
+GBytes *vsnd_migrate_save(const SndMigrateDev *d)
 {
     g_autoptr(GVariant) payload = save_payload(d);
     g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
@@ -224,7 +224,7 @@ GBytes *snd_migrate_save(const SndMigrateDev *d)
 
 /* ---- parse ---------------------------------------------------------------- */
 
-void snd_migrate_state_free(SndMigrateState *s)
+void vsnd_migrate_state_free(SndMigrateState *s)
 {
     if (!s) {
         return;
@@ -243,7 +243,7 @@ void snd_migrate_state_free(SndMigrateState *s)
     g_free(s);
 }
 
-uint64_t snd_migrate_state_features(const SndMigrateState *s)
+uint64_t vsnd_migrate_state_features(const SndMigrateState *s)
 {
     return s->features;
 }
@@ -315,7 +315,7 @@ static bool parse_payload(const SndMigrateDev *d, SndMigrateState *s, GError **e
     g_autoptr(GVariant) features = NULL, topo = NULL, streams = NULL, jacks = NULL,
                         controls = NULL, events = NULL;
     uint32_t nstreams, njacks, nchmaps, ncontrols;
-    uint32_t want_controls = d->kctl ? snd_kctl_count(d->kctl) : 0;
+    uint32_t want_controls = d->kctl ? vsnd_kctl_count(d->kctl) : 0;
     const uint64_t dev_mask = (1ull << 24) - 1; /* device-specific bits 0..23 */
 
     if (!(features = need(dict, "features", "t", error)) ||
@@ -335,13 +335,13 @@ static bool parse_payload(const SndMigrateDev *d, SndMigrateState *s, GError **e
         return false;
     }
     g_variant_get(topo, "(uuuu)", &nstreams, &njacks, &nchmaps, &ncontrols);
-    if (nstreams != snd_pcm_count(d->pcm) || njacks != snd_info_jacks(d->info) ||
-        nchmaps != snd_info_chmaps(d->info) || ncontrols != want_controls) {
+    if (nstreams != vsnd_pcm_count(d->pcm) || njacks != vsnd_info_jacks(d->info) ||
+        nchmaps != vsnd_info_chmaps(d->info) || ncontrols != want_controls) {
         g_set_error(error, SND_MIGRATE_ERROR, SND_MIGRATE_ERROR_UNSUPPORTED,
                     "device state: topology %u streams, %u jacks, %u chmaps, %u controls "
                     "differs from this device's %u, %u, %u, %u", nstreams, njacks, nchmaps,
-                    ncontrols, snd_pcm_count(d->pcm), snd_info_jacks(d->info),
-                    snd_info_chmaps(d->info), want_controls);
+                    ncontrols, vsnd_pcm_count(d->pcm), vsnd_info_jacks(d->info),
+                    vsnd_info_chmaps(d->info), want_controls);
         return false;
     }
     if (g_variant_n_children(streams) != nstreams) {
@@ -375,7 +375,7 @@ static bool parse_payload(const SndMigrateDev *d, SndMigrateState *s, GError **e
                       &snap->params.buffer_bytes, &snap->params.period_bytes,
                       &snap->params.features, &channels, &format, &rate, &snap->gain, &mute,
                       &carry);
-        if (dir != (guint8)snd_pcm_direction(d->pcm, i)) {
+        if (dir != (guint8)vsnd_pcm_direction(d->pcm, i)) {
             g_set_error(error, SND_MIGRATE_ERROR, SND_MIGRATE_ERROR_UNSUPPORTED,
                         "device state: stream %u has the other direction here", i);
             return false;
@@ -388,7 +388,7 @@ static bool parse_payload(const SndMigrateDev *d, SndMigrateState *s, GError **e
         snap->mute = mute;
         snap->carry = g_variant_get_fixed_array(carry, &carry_len, 1);
         snap->carry_len = carry_len;
-        if (!snd_pcm_snapshot_valid(d->pcm, i, snap, &why)) {
+        if (!vsnd_pcm_snapshot_valid(d->pcm, i, snap, &why)) {
             return bad(error, "stream %u (state %u, format %u, rate %u, channels %u): %s", i,
                        state, format, rate, channels, why);
         }
@@ -417,7 +417,7 @@ static bool parse_payload(const SndMigrateDev *d, SndMigrateState *s, GError **e
         gsize n = 0;
         const int64_t *v = g_variant_get_fixed_array(arr, &n, sizeof(int64_t));
 
-        if (n > VSND_CTL_MAX_COUNT_INTEGER || !snd_kctl_values_valid(d->kctl, c, v, (uint32_t)n)) {
+        if (n > VSND_CTL_MAX_COUNT_INTEGER || !vsnd_kctl_values_valid(d->kctl, c, v, (uint32_t)n)) {
             return bad(error, "control %u: values out of range", c);
         }
         s->values[c] = g_memdup2(v, n * sizeof(int64_t));
@@ -433,12 +433,12 @@ static bool parse_payload(const SndMigrateDev *d, SndMigrateState *s, GError **e
         if (!event_valid(s, code, data)) {
             return bad(error, "pending event %u: code 0x%x data %u invalid", e, code, data);
         }
-        snd_event_make(&s->events[e], code, data);
+        vsnd_event_make(&s->events[e], code, data);
     }
     return true;
 }
 
-SndMigrateState *snd_migrate_parse(const SndMigrateDev *d, const void *data, size_t len,
+SndMigrateState *vsnd_migrate_parse(const SndMigrateDev *d, const void *data, size_t len,
                                    GError **error)
 {
     g_autoptr(SndMigrateState) s = g_new0(SndMigrateState, 1);
@@ -498,41 +498,41 @@ SndMigrateState *snd_migrate_parse(const SndMigrateDev *d, const void *data, siz
 
 /* ---- apply ---------------------------------------------------------------- */
 
-void snd_migrate_apply(const SndMigrateDev *d, const SndMigrateState *s)
+void vsnd_migrate_apply(const SndMigrateDev *d, const SndMigrateState *s)
 {
     for (uint32_t i = 0; i < s->nstreams; i++) {
-        snd_pcm_restore(d->pcm, i, &s->streams[i]);
+        vsnd_pcm_restore(d->pcm, i, &s->streams[i]);
     }
     for (uint32_t c = 0; c < s->ncontrols; c++) {
-        snd_kctl_restore_values(d->kctl, c, s->values[c], s->nvalues[c]);
+        vsnd_kctl_restore_values(d->kctl, c, s->values[c], s->nvalues[c]);
     }
     /* Events raised while reopening host streams are replaced by the
      * saved ones, then the guest learns where jacks differ here. */
-    snd_event_queue_clear(d->events);
+    vsnd_event_queue_clear(d->events);
     for (uint32_t e = 0; e < s->nevents; e++) {
-        snd_event_queue_push(d->events, &s->events[e]);
+        vsnd_event_queue_push(d->events, &s->events[e]);
     }
     for (uint32_t j = 0; j < s->njacks; j++) {
-        bool now = snd_pcm_connected(d->pcm, snd_info_jack_stream(d->info, j));
+        bool now = vsnd_pcm_connected(d->pcm, vsnd_info_jack_stream(d->info, j));
         struct virtio_snd_event ev;
 
-        snd_info_jack_remap(d->info, j, s->jacks[j].association, s->jacks[j].sequence);
+        vsnd_info_jack_remap(d->info, j, s->jacks[j].association, s->jacks[j].sequence);
         if (now != s->jacks[j].connected) {
-            snd_event_make(&ev, now ? VIRTIO_SND_EVT_JACK_CONNECTED
+            vsnd_event_make(&ev, now ? VIRTIO_SND_EVT_JACK_CONNECTED
                                     : VIRTIO_SND_EVT_JACK_DISCONNECTED, j);
-            snd_event_queue_push(d->events, &ev);
+            vsnd_event_queue_push(d->events, &ev);
         }
     }
 }
 
-bool snd_migrate_load(const SndMigrateDev *d, const void *data, size_t len, GError **error)
+bool vsnd_migrate_load(const SndMigrateDev *d, const void *data, size_t len, GError **error)
 {
-    g_autoptr(SndMigrateState) s = snd_migrate_parse(d, data, len, error);
+    g_autoptr(SndMigrateState) s = vsnd_migrate_parse(d, data, len, error);
 
     if (!s) {
         return false;
     }
-    snd_migrate_apply(d, s);
+    vsnd_migrate_apply(d, s);
     return true;
 }
 
@@ -648,7 +648,7 @@ static SndMigrateXfer *xfer_new(int fd, bool save)
     return x;
 }
 
-SndMigrateXfer *snd_migrate_xfer_save(int fd, GBytes *blob)
+SndMigrateXfer *vsnd_migrate_xfer_save(int fd, GBytes *blob)
 {
     SndMigrateXfer *x = xfer_new(fd, true);
 
@@ -656,7 +656,7 @@ SndMigrateXfer *snd_migrate_xfer_save(int fd, GBytes *blob)
     return x;
 }
 
-SndMigrateXfer *snd_migrate_xfer_load(int fd, SndMigrateLoaded loaded, void *opaque)
+SndMigrateXfer *vsnd_migrate_xfer_load(int fd, SndMigrateLoaded loaded, void *opaque)
 {
     SndMigrateXfer *x = xfer_new(fd, false);
 
@@ -665,7 +665,7 @@ SndMigrateXfer *snd_migrate_xfer_load(int fd, SndMigrateLoaded loaded, void *opa
     return x;
 }
 
-int snd_migrate_xfer_result(SndMigrateXfer *x)
+int vsnd_migrate_xfer_result(SndMigrateXfer *x)
 {
     if (!x->done && !xfer_step(x)) {
         g_warning("device state: CHECK_DEVICE_STATE before the %s finished",
@@ -675,7 +675,7 @@ int snd_migrate_xfer_result(SndMigrateXfer *x)
     return x->result;
 }
 
-void snd_migrate_xfer_free(SndMigrateXfer *x)
+void vsnd_migrate_xfer_free(SndMigrateXfer *x)
 {
     if (!x) {
         return;
@@ -695,7 +695,7 @@ void snd_migrate_xfer_free(SndMigrateXfer *x)
 
 /* ---- state file ------------------------------------------------------------- */
 
-int snd_migrate_file_write(const char *path, GBytes *blob)
+int vsnd_migrate_file_write(const char *path, GBytes *blob)
 {
     g_autoptr(GError) error = NULL;
     gsize len;
@@ -709,7 +709,7 @@ int snd_migrate_file_write(const char *path, GBytes *blob)
     return 0;
 }
 
-GBytes *snd_migrate_file_read(const char *path)
+GBytes *vsnd_migrate_file_read(const char *path)
 {
     g_autofree char *data = NULL;
     gsize len = 0;

@@ -5,8 +5,8 @@
  * and for continuity across a back-end restart (a state file).
  *
  * The blob is built from the device's parts (SndMigrateDev) and loaded in
- * two steps: snd_migrate_parse() checks everything against this device and
- * changes nothing; snd_migrate_apply() cannot fail.  The fd transfer runs
+ * two steps: vsnd_migrate_parse() checks everything against this device and
+ * changes nothing; vsnd_migrate_apply() cannot fail.  The fd transfer runs
  * on GLib fd watches of the thread-default main context and never blocks.
  * Main thread only.
  */
@@ -49,27 +49,27 @@ typedef enum {
     SND_MIGRATE_ERROR_INVALID,     /* malformed, corrupted or inconsistent */
     SND_MIGRATE_ERROR_UNSUPPORTED, /* newer format, or not this topology */
 } SndMigrateError;
-#define SND_MIGRATE_ERROR (snd_migrate_error_quark())
-GQuark snd_migrate_error_quark(void);
+#define SND_MIGRATE_ERROR (vsnd_migrate_error_quark())
+GQuark vsnd_migrate_error_quark(void);
 
 /* Return: the serialized state (never NULL). */
-GBytes *snd_migrate_save(const SndMigrateDev *d);
+GBytes *vsnd_migrate_save(const SndMigrateDev *d);
 /*
- * snd_migrate_parse() - check an untrusted blob against @d.
+ * vsnd_migrate_parse() - check an untrusted blob against @d.
  * Return: the parsed state, or NULL with @error (SND_MIGRATE_ERROR_INVALID,
  * or SND_MIGRATE_ERROR_UNSUPPORTED for a newer format we cannot read or a
  * topology that is not ours).  Nothing in @d changes.
  */
-SndMigrateState *snd_migrate_parse(const SndMigrateDev *d, const void *data, size_t len,
+SndMigrateState *vsnd_migrate_parse(const SndMigrateDev *d, const void *data, size_t len,
                                    GError **error);
 /* Make @d what @s describes (the rings must be stopped). */
-void snd_migrate_apply(const SndMigrateDev *d, const SndMigrateState *s);
-void snd_migrate_state_free(SndMigrateState *s);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(SndMigrateState, snd_migrate_state_free)
+void vsnd_migrate_apply(const SndMigrateDev *d, const SndMigrateState *s);
+void vsnd_migrate_state_free(SndMigrateState *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SndMigrateState, vsnd_migrate_state_free)
 /* Negotiated features recorded in @s. */
-uint64_t snd_migrate_state_features(const SndMigrateState *s);
+uint64_t vsnd_migrate_state_features(const SndMigrateState *s);
 /* parse + apply.  Return: true, or false with @error and @d untouched. */
-bool snd_migrate_load(const SndMigrateDev *d, const void *data, size_t len, GError **error);
+bool vsnd_migrate_load(const SndMigrateDev *d, const void *data, size_t len, GError **error);
 
 /*
  * Asynchronous transfer over the device-state fd (a pipe end).  Save
@@ -80,21 +80,21 @@ bool snd_migrate_load(const SndMigrateDev *d, const void *data, size_t len, GErr
 typedef struct SndMigrateXfer SndMigrateXfer;
 typedef int (*SndMigrateLoaded)(void *opaque, GBytes *blob);
 
-SndMigrateXfer *snd_migrate_xfer_save(int fd, GBytes *blob);
-SndMigrateXfer *snd_migrate_xfer_load(int fd, SndMigrateLoaded loaded, void *opaque);
+SndMigrateXfer *vsnd_migrate_xfer_save(int fd, GBytes *blob);
+SndMigrateXfer *vsnd_migrate_xfer_load(int fd, SndMigrateLoaded loaded, void *opaque);
 /*
- * snd_migrate_xfer_result() - CHECK_DEVICE_STATE: moves the transfer on
+ * vsnd_migrate_xfer_result() - CHECK_DEVICE_STATE: moves the transfer on
  * as far as it goes without blocking (the front-end has closed its end by
  * then), then reports.  Return: 0 done and processed, -errno failed, or
  * -EINPROGRESS when the peer has not finished (the transfer is then
  * abandoned: the caller reports failure).
  */
-int snd_migrate_xfer_result(SndMigrateXfer *x);
-void snd_migrate_xfer_free(SndMigrateXfer *x);
+int vsnd_migrate_xfer_result(SndMigrateXfer *x);
+void vsnd_migrate_xfer_free(SndMigrateXfer *x);
 
 /* Replace @path atomically by @blob (temp file + rename).  0 or -errno. */
-int snd_migrate_file_write(const char *path, GBytes *blob);
+int vsnd_migrate_file_write(const char *path, GBytes *blob);
 /* The file's content (at most SND_MIGRATE_MAX_BYTES), or NULL. */
-GBytes *snd_migrate_file_read(const char *path);
+GBytes *vsnd_migrate_file_read(const char *path);
 
 #endif /* VSND_SND_MIGRATE_H */

@@ -29,7 +29,7 @@ static size_t iov_total(const struct iovec *iov, unsigned int cnt)
     return total;
 }
 
-unsigned int snd_iov_slice(const struct iovec *iov, unsigned int cnt, size_t offset, size_t len,
+unsigned int vsnd_iov_slice(const struct iovec *iov, unsigned int cnt, size_t offset, size_t len,
                            struct iovec *out, unsigned int out_max)
 {
     unsigned int n = 0;
@@ -62,7 +62,7 @@ static size_t iov_copy_out(const struct iovec *iov, unsigned int cnt, size_t off
 
     /* Copy piecewise: a header of a few bytes spans at most len pieces. */
     while (copied < len) {
-        unsigned int n = snd_iov_slice(iov, cnt, offset + copied, len - copied, one,
+        unsigned int n = vsnd_iov_slice(iov, cnt, offset + copied, len - copied, one,
                                        G_N_ELEMENTS(one));
         if (n == 0) {
             break;
@@ -79,13 +79,13 @@ static unsigned int slice_alloc(const struct iovec *iov, unsigned int cnt, size_
                                 size_t len, struct iovec **ret)
 {
     struct iovec *out = g_new0(struct iovec, cnt ? cnt : 1);
-    unsigned int n = snd_iov_slice(iov, cnt, offset, len, out, cnt);
+    unsigned int n = vsnd_iov_slice(iov, cnt, offset, len, out, cnt);
 
     *ret = out;
     return n;
 }
 
-SndIoMsg *snd_io_msg_new(bool tx, const struct iovec *out, unsigned int out_num,
+SndIoMsg *vsnd_io_msg_new(bool tx, const struct iovec *out, unsigned int out_num,
                          const struct iovec *in, unsigned int in_num, const char **ret_error)
 {
     SndIoMsg *msg = g_new0(SndIoMsg, 1);
@@ -131,7 +131,7 @@ SndIoMsg *snd_io_msg_new(bool tx, const struct iovec *out, unsigned int out_num,
     return msg;
 }
 
-size_t snd_io_msg_finish(SndIoMsg *msg, uint32_t status, uint32_t latency_bytes)
+size_t vsnd_io_msg_finish(SndIoMsg *msg, uint32_t status, uint32_t latency_bytes)
 {
     struct virtio_snd_pcm_status st = {
         .status = GUINT32_TO_LE(status),
@@ -148,7 +148,7 @@ size_t snd_io_msg_finish(SndIoMsg *msg, uint32_t status, uint32_t latency_bytes)
      * memory as audio.  Zeroes: silence for every signed and float
      * format the guest can negotiate. */
     if (!msg->tx && status != VIRTIO_SND_S_OK && msg->data && msg->done < msg->data_len) {
-        unsigned int n = snd_io_msg_cursor(msg);
+        unsigned int n = vsnd_io_msg_cursor(msg);
 
         for (unsigned int i = 0; i < n; i++) {
             memset(msg->cursor[i].iov_base, 0, msg->cursor[i].iov_len);
@@ -162,18 +162,18 @@ size_t snd_io_msg_finish(SndIoMsg *msg, uint32_t status, uint32_t latency_bytes)
     return msg->used_len;
 }
 
-unsigned int snd_io_msg_cursor(SndIoMsg *msg)
+unsigned int vsnd_io_msg_cursor(SndIoMsg *msg)
 {
     if (!msg->data || msg->done >= msg->data_len) {
         return 0;
     }
-    return snd_iov_slice(msg->data, msg->data_cnt, msg->done, msg->data_len - msg->done,
+    return vsnd_iov_slice(msg->data, msg->data_cnt, msg->done, msg->data_len - msg->done,
                          msg->cursor, msg->data_cnt);
 }
 
-void snd_io_msg_fill(SndIoMsg *msg, unsigned int fmt)
+void vsnd_io_msg_fill(SndIoMsg *msg, unsigned int fmt)
 {
-    unsigned int n = snd_io_msg_cursor(msg);
+    unsigned int n = vsnd_io_msg_cursor(msg);
     size_t at = msg->done;
 
     for (unsigned int i = 0; i < n; i++) {
@@ -183,7 +183,7 @@ void snd_io_msg_fill(SndIoMsg *msg, unsigned int fmt)
     msg->done = msg->data_len;
 }
 
-void snd_io_msg_free(SndIoMsg *msg)
+void vsnd_io_msg_free(SndIoMsg *msg)
 {
     if (!msg) {
         return;

@@ -38,34 +38,34 @@ typedef struct SndIoMsg {
 } SndIoMsg;
 
 /*
- * snd_iov_slice() - describe bytes [@offset, @offset + @len) of @iov.
+ * vsnd_iov_slice() - describe bytes [@offset, @offset + @len) of @iov.
  * @out: room for @out_max entries.
  * Return: entries written; fewer bytes than @len when @iov is shorter.
  */
-unsigned int snd_iov_slice(const struct iovec *iov, unsigned int cnt, size_t offset, size_t len,
+unsigned int vsnd_iov_slice(const struct iovec *iov, unsigned int cnt, size_t offset, size_t len,
                            struct iovec *out, unsigned int out_max);
 
 /*
- * snd_io_msg_new() - parse one tx (@tx) or rx chain.
+ * vsnd_io_msg_new() - parse one tx (@tx) or rx chain.
  * @out/@out_num: device-readable part; @in/@in_num: device-writable part.
  * Return: a new message, never NULL.  ->valid is false when the header or
  * the status is missing (or an rx message has no room for frames); then
  * *@ret_error (if given) names the problem and the message must be
  * completed with VIRTIO_SND_S_BAD_MSG.
  */
-SndIoMsg *snd_io_msg_new(bool tx, const struct iovec *out, unsigned int out_num,
+SndIoMsg *vsnd_io_msg_new(bool tx, const struct iovec *out, unsigned int out_num,
                          const struct iovec *in, unsigned int in_num, const char **ret_error);
 /*
- * snd_io_msg_finish() - write the status {@status, @latency_bytes}.
+ * vsnd_io_msg_finish() - write the status {@status, @latency_bytes}.
  * Return: the used length to report: 0 when there is no room for a status;
  * tx: 8; rx: frames + 8 (the whole writable part).
  */
-size_t snd_io_msg_finish(SndIoMsg *msg, uint32_t status, uint32_t latency_bytes);
+size_t vsnd_io_msg_finish(SndIoMsg *msg, uint32_t status, uint32_t latency_bytes);
 /* Remaining frames of the message from ->done on, in ->cursor. */
-unsigned int snd_io_msg_cursor(SndIoMsg *msg);
+unsigned int vsnd_io_msg_cursor(SndIoMsg *msg);
 /* Fill the frames from ->done to the end with silence of VIRTIO_SND_PCM_FMT
  * @fmt (an rx message completed without data). */
-void snd_io_msg_fill(SndIoMsg *msg, unsigned int fmt);
-void snd_io_msg_free(SndIoMsg *msg);
+void vsnd_io_msg_fill(SndIoMsg *msg, unsigned int fmt);
+void vsnd_io_msg_free(SndIoMsg *msg);
 
 #endif /* VSND_SND_PCM_IO_H */

@@ -153,7 +153,7 @@ static const int8_t transitions[SND_PCM_STATE_MAX][SND_PCM_CMD_MAX] = {
 };
 #undef R
 
-bool snd_pcm_transition(SndPcmState from, SndPcmCmd cmd, SndPcmState *ret_to)
+bool vsnd_pcm_transition(SndPcmState from, SndPcmCmd cmd, SndPcmState *ret_to)
 {
     int8_t to;
 
@@ -170,7 +170,7 @@ bool snd_pcm_transition(SndPcmState from, SndPcmCmd cmd, SndPcmState *ret_to)
     return true;
 }
 
-const char *snd_pcm_state_name(SndPcmState state)
+const char *vsnd_pcm_state_name(SndPcmState state)
 {
     static const char *const names[SND_PCM_STATE_MAX] = {
         "init", "params", "prepared", "running", "stopped", "released",
@@ -179,7 +179,7 @@ const char *snd_pcm_state_name(SndPcmState state)
     return (unsigned int)state < SND_PCM_STATE_MAX ? names[state] : "invalid";
 }
 
-const char *snd_pcm_cmd_name(SndPcmCmd cmd)
+const char *vsnd_pcm_cmd_name(SndPcmCmd cmd)
 {
     static const char *const names[SND_PCM_CMD_MAX] = {
         "SET_PARAMS", "PREPARE", "RELEASE", "START", "STOP",
@@ -218,7 +218,7 @@ static void stream_flush(SndPcmStream *st, uint32_t status)
 
     while ((msg = g_queue_pop_head(&st->fifo))) {
         if (!msg->tx) {
-            snd_io_msg_fill(msg, st->params.format);
+            vsnd_io_msg_fill(msg, st->params.format);
         }
         stream_complete(st, msg, status);
     }
@@ -237,7 +237,7 @@ static void stream_discard(SndPcmStream *st)
 
 static guint period_ms(const SndPcmStream *st)
 {
-    uint64_t bps = snd_bytes_per_second(st->params.format, st->params.rate,
+    uint64_t bps = vsnd_bytes_per_second(st->params.format, st->params.rate,
                                         st->params.channels);
     uint64_t ms;
 
@@ -270,7 +270,7 @@ static gboolean clock_tick(gpointer data)
     msg = g_queue_pop_head(&st->fifo);
     if (msg) {
         if (!msg->tx) {
-            snd_io_msg_fill(msg, st->params.format);
+            vsnd_io_msg_fill(msg, st->params.format);
         }
         stream_complete(st, msg, VIRTIO_SND_S_IO_ERR);
     }
@@ -298,13 +298,13 @@ static ssize_t pump_write(SndPcmStream *st, SndIoMsg *msg)
 
     if (gain_needed(st) && !msg->staging) {
         msg->staging = g_malloc(msg->data_len ? msg->data_len : 1);
-        cnt = snd_io_msg_cursor(msg);
+        cnt = vsnd_io_msg_cursor(msg);
         for (unsigned int i = 0, at = 0; i < cnt; i++) {
             memcpy(msg->staging + msg->done + at, msg->cursor[i].iov_base,
                    msg->cursor[i].iov_len);
             at += msg->cursor[i].iov_len;
         }
-        snd_gain_apply(msg->staging + msg->done, msg->data_len - msg->done, st->params.format,
+        vsnd_gain_apply(msg->staging + msg->done, msg->data_len - msg->done, st->params.format,
                        st->gain, st->mute);
     }
     if (msg->staging) {
@@ -314,14 +314,14 @@ static ssize_t pump_write(SndPcmStream *st, SndIoMsg *msg)
         };
         return vsnd_audio_write(pcm->audio, st->host->s, &one, 1);
     }
-    cnt = snd_io_msg_cursor(msg);
+    cnt = vsnd_io_msg_cursor(msg);
     return vsnd_audio_write(pcm->audio, st->host->s, msg->cursor, cnt);
 }
 
 static ssize_t pump_read(SndPcmStream *st, SndIoMsg *msg)
 {
     SndPcm *pcm = st->pcm;
-    unsigned int cnt = snd_io_msg_cursor(msg);
+    unsigned int cnt = vsnd_io_msg_cursor(msg);
     size_t want = msg->data_len - msg->done;
     g_autofree uint8_t *bounce = NULL;
     struct iovec one;
@@ -339,7 +339,7 @@ static ssize_t pump_read(SndPcmStream *st, SndIoMsg *msg)
         size_t got = MIN((size_t)n, want);
         size_t at = 0;
 
-        snd_gain_apply(bounce, got, st->params.format, st->gain, st->mute);
+        vsnd_gain_apply(bounce, got, st->params.format, st->gain, st->mute);
         for (unsigned int i = 0; i < cnt && at < got; i++) {
             size_t l = MIN(msg->cursor[i].iov_len, got - at);
             memcpy(msg->cursor[i].iov_base, bounce + at, l);
@@ -361,7 +361,7 @@ static bool pump_carry(SndPcmStream *st)
 
         if (gain_needed(st)) {
             scaled = g_memdup2(st->carry->data, st->carry->len);
-            snd_gain_apply(scaled, st->carry->len, st->params.format, st->gain, st->mute);
+            vsnd_gain_apply(scaled, st->carry->len, st->params.format, st->gain, st->mute);
             one.iov_base = scaled;
         }
         n = vsnd_audio_write(st->pcm->audio, st->host->s, &one, 1);
@@ -547,7 +547,7 @@ static int stream_open(SndPcmStream *st)
     };
     SndHostStream *hs = g_new0(SndHostStream, 1);
 
-    snd_chmap_standard(st->params.channels, positions);
+    vsnd_chmap_standard(st->params.channels, positions);
     hs->pcm = pcm;
     hs->st = st;
     st->host = hs; /* events during open find their stream */
@@ -691,7 +691,7 @@ static void stream_caps(SndPcm *pcm, SndPcmStream *st, const VsndStreamConfig *s
     st->channels_max = (uint8_t)cmax;
 }
 
-SndPcm *snd_pcm_new(const VsndConfig *cfg, VsndAudio *audio, const SndPcmHost *host,
+SndPcm *vsnd_pcm_new(const VsndConfig *cfg, VsndAudio *audio, const SndPcmHost *host,
                     void *opaque)
 {
     SndPcm *pcm = g_new0(SndPcm, 1);
@@ -729,12 +729,12 @@ SndPcm *snd_pcm_new(const VsndConfig *cfg, VsndAudio *audio, const SndPcmHost *h
     return pcm;
 }
 
-void snd_pcm_free(SndPcm *pcm)
+void vsnd_pcm_free(SndPcm *pcm)
 {
     if (!pcm) {
         return;
     }
-    snd_pcm_reset(pcm);
+    vsnd_pcm_reset(pcm);
     for (uint32_t i = 0; i < pcm->n; i++) {
         g_free(pcm->streams[i].label);
         g_byte_array_unref(pcm->streams[i].carry);
@@ -743,7 +743,7 @@ void snd_pcm_free(SndPcm *pcm)
     g_free(pcm);
 }
 
-void snd_pcm_reset(SndPcm *pcm)
+void vsnd_pcm_reset(SndPcm *pcm)
 {
     for (uint32_t i = 0; i < pcm->n; i++) {
         SndPcmStream *st = &pcm->streams[i];
@@ -769,12 +769,12 @@ void snd_pcm_reset(SndPcm *pcm)
 
 /* ---- queries ------------------------------------------------------------------ */
 
-uint32_t snd_pcm_count(const SndPcm *pcm)
+uint32_t vsnd_pcm_count(const SndPcm *pcm)
 {
     return pcm->n;
 }
 
-void snd_pcm_info(const SndPcm *pcm, uint32_t id, struct virtio_snd_pcm_info *ret_info)
+void vsnd_pcm_info(const SndPcm *pcm, uint32_t id, struct virtio_snd_pcm_info *ret_info)
 {
     const SndPcmStream *st = &pcm->streams[id];
 
@@ -789,31 +789,31 @@ void snd_pcm_info(const SndPcm *pcm, uint32_t id, struct virtio_snd_pcm_info *re
     ret_info->channels_max = st->channels_max;
 }
 
-VsndDirection snd_pcm_direction(const SndPcm *pcm, uint32_t id)
+VsndDirection vsnd_pcm_direction(const SndPcm *pcm, uint32_t id)
 {
     g_assert(id < pcm->n);
     return pcm->streams[id].dir;
 }
 
-uint32_t snd_pcm_nid(const SndPcm *pcm, uint32_t id)
+uint32_t vsnd_pcm_nid(const SndPcm *pcm, uint32_t id)
 {
     g_assert(id < pcm->n);
     return pcm->streams[id].nid;
 }
 
-uint8_t snd_pcm_channels_max(const SndPcm *pcm, uint32_t id)
+uint8_t vsnd_pcm_channels_max(const SndPcm *pcm, uint32_t id)
 {
     g_assert(id < pcm->n);
     return pcm->streams[id].channels_max;
 }
 
-SndPcmState snd_pcm_state(const SndPcm *pcm, uint32_t id)
+SndPcmState vsnd_pcm_state(const SndPcm *pcm, uint32_t id)
 {
     g_assert(id < pcm->n);
     return pcm->streams[id].state;
 }
 
-bool snd_pcm_params(const SndPcm *pcm, uint32_t id, SndPcmParams *ret_params)
+bool vsnd_pcm_params(const SndPcm *pcm, uint32_t id, SndPcmParams *ret_params)
 {
     g_assert(id < pcm->n);
     if (!pcm->streams[id].has_params) {
@@ -823,13 +823,13 @@ bool snd_pcm_params(const SndPcm *pcm, uint32_t id, SndPcmParams *ret_params)
     return true;
 }
 
-unsigned int snd_pcm_pending(const SndPcm *pcm, uint32_t id)
+unsigned int vsnd_pcm_pending(const SndPcm *pcm, uint32_t id)
 {
     g_assert(id < pcm->n);
     return g_queue_get_length(&pcm->streams[id].fifo);
 }
 
-bool snd_pcm_connected(const SndPcm *pcm, uint32_t id)
+bool vsnd_pcm_connected(const SndPcm *pcm, uint32_t id)
 {
     g_assert(id < pcm->n);
     return pcm->streams[id].connected;
@@ -898,7 +898,7 @@ static uint32_t params_check(const SndPcmStream *st, const SndPcmParams *p)
     return status;
 }
 
-uint32_t snd_pcm_set_params(SndPcm *pcm, const struct virtio_snd_pcm_set_params *req)
+uint32_t vsnd_pcm_set_params(SndPcm *pcm, const struct virtio_snd_pcm_set_params *req)
 {
     uint32_t id = GUINT32_FROM_LE(req->hdr.stream_id);
     SndPcmParams p = {
@@ -918,9 +918,9 @@ uint32_t snd_pcm_set_params(SndPcm *pcm, const struct virtio_snd_pcm_set_params 
         return VIRTIO_SND_S_BAD_MSG;
     }
     st = &pcm->streams[id];
-    if (!snd_pcm_transition(st->state, SND_PCM_CMD_SET_PARAMS, &to)) {
+    if (!vsnd_pcm_transition(st->state, SND_PCM_CMD_SET_PARAMS, &to)) {
         vsnd_guest_error("stream %u: SET_PARAMS refused in state %s", id,
-                        snd_pcm_state_name(st->state));
+                        vsnd_pcm_state_name(st->state));
         return VIRTIO_SND_S_BAD_MSG;
     }
     status = params_check(st, &p);
@@ -938,7 +938,7 @@ uint32_t snd_pcm_set_params(SndPcm *pcm, const struct virtio_snd_pcm_set_params 
     return VIRTIO_SND_S_OK;
 }
 
-uint32_t snd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
+uint32_t vsnd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
 {
     SndPcmStream *st;
     SndPcmState to;
@@ -948,14 +948,14 @@ uint32_t snd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
         return VIRTIO_SND_S_BAD_MSG;
     }
     if (id >= pcm->n) {
-        vsnd_guest_error("%s: stream id %u out of range (%u streams)", snd_pcm_cmd_name(cmd), id,
+        vsnd_guest_error("%s: stream id %u out of range (%u streams)", vsnd_pcm_cmd_name(cmd), id,
                         pcm->n);
         return VIRTIO_SND_S_BAD_MSG;
     }
     st = &pcm->streams[id];
-    if (!snd_pcm_transition(st->state, cmd, &to)) {
-        vsnd_guest_error("stream %u: %s refused in state %s", id, snd_pcm_cmd_name(cmd),
-                        snd_pcm_state_name(st->state));
+    if (!vsnd_pcm_transition(st->state, cmd, &to)) {
+        vsnd_guest_error("stream %u: %s refused in state %s", id, vsnd_pcm_cmd_name(cmd),
+                        vsnd_pcm_state_name(st->state));
         return VIRTIO_SND_S_BAD_MSG;
     }
     switch (cmd) {
@@ -1025,7 +1025,7 @@ uint32_t snd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
     return VIRTIO_SND_S_OK;
 }
 
-uint32_t snd_pcm_submit(SndPcm *pcm, SndIoMsg *msg)
+uint32_t vsnd_pcm_submit(SndPcm *pcm, SndIoMsg *msg)
 {
     const char *q = msg->tx ? "tx" : "rx";
     SndPcmStream *st;
@@ -1041,7 +1041,7 @@ uint32_t snd_pcm_submit(SndPcm *pcm, SndIoMsg *msg)
     }
     if (!state_open(st->state)) {
         vsnd_guest_error("%s: stream %u is not prepared (state %s)", q, st->id,
-                        snd_pcm_state_name(st->state));
+                        vsnd_pcm_state_name(st->state));
         return VIRTIO_SND_S_BAD_MSG;
     }
     if (msg->data_len > st->params.buffer_bytes) {
@@ -1061,7 +1061,7 @@ uint32_t snd_pcm_submit(SndPcm *pcm, SndIoMsg *msg)
     return 0;
 }
 
-void snd_pcm_set_gain(SndPcm *pcm, uint32_t id, uint32_t gain, bool mute)
+void vsnd_pcm_set_gain(SndPcm *pcm, uint32_t id, uint32_t gain, bool mute)
 {
     SndPcmStream *st;
 
@@ -1094,7 +1094,7 @@ static void stream_take_over(SndPcmStream *st)
         }
     }
     while ((msg = g_queue_pop_head(&st->fifo))) {
-        unsigned int cnt = snd_io_msg_cursor(msg);
+        unsigned int cnt = vsnd_io_msg_cursor(msg);
         size_t dropped = 0;
 
         for (unsigned int i = 0; i < cnt; i++) {
@@ -1129,7 +1129,7 @@ static void stream_give_back(SndPcmStream *st)
     stream_flush(st, VIRTIO_SND_S_IO_ERR);
 }
 
-void snd_pcm_queue_stopped(SndPcm *pcm, VsndDirection dir)
+void vsnd_pcm_queue_stopped(SndPcm *pcm, VsndDirection dir)
 {
     for (uint32_t i = 0; i < pcm->n; i++) {
         SndPcmStream *st = &pcm->streams[i];
@@ -1158,7 +1158,7 @@ void snd_pcm_queue_stopped(SndPcm *pcm, VsndDirection dir)
     update_polling(pcm);
 }
 
-void snd_pcm_queue_started(SndPcm *pcm, VsndDirection dir)
+void vsnd_pcm_queue_started(SndPcm *pcm, VsndDirection dir)
 {
     for (uint32_t i = 0; i < pcm->n; i++) {
         SndPcmStream *st = &pcm->streams[i];
@@ -1184,7 +1184,7 @@ void snd_pcm_queue_started(SndPcm *pcm, VsndDirection dir)
 
 /* ---- migration and restart ---------------------------------------------------- */
 
-void snd_pcm_snapshot(const SndPcm *pcm, uint32_t id, SndPcmSnapshot *ret)
+void vsnd_pcm_snapshot(const SndPcm *pcm, uint32_t id, SndPcmSnapshot *ret)
 {
     const SndPcmStream *st;
 
@@ -1203,7 +1203,7 @@ void snd_pcm_snapshot(const SndPcm *pcm, uint32_t id, SndPcmSnapshot *ret)
     ret->carry_len = st->carry->len;
 }
 
-bool snd_pcm_snapshot_valid(const SndPcm *pcm, uint32_t id, const SndPcmSnapshot *snap,
+bool vsnd_pcm_snapshot_valid(const SndPcm *pcm, uint32_t id, const SndPcmSnapshot *snap,
                             const char **ret_why)
 {
     const SndPcmStream *st;
@@ -1251,7 +1251,7 @@ bool snd_pcm_snapshot_valid(const SndPcm *pcm, uint32_t id, const SndPcmSnapshot
     return true;
 }
 
-void snd_pcm_restore(SndPcm *pcm, uint32_t id, const SndPcmSnapshot *snap)
+void vsnd_pcm_restore(SndPcm *pcm, uint32_t id, const SndPcmSnapshot *snap)
 {
     SndPcmStream *st;
 

@@ -11,7 +11,7 @@
  * Threading: main thread only; host driver events arrive on it too.
  * Sources: the manager adds GLib idle/timeout sources to the thread-default
  * main context (pumping after a driver's ready(), pacing while the host is
- * gone); snd_pcm_free() and snd_pcm_reset() remove them.
+ * gone); vsnd_pcm_free() and vsnd_pcm_reset() remove them.
  */
 #ifndef VSND_SND_PCM_H
 #define VSND_SND_PCM_H
@@ -86,56 +86,56 @@ typedef struct SndPcmHost {
 typedef struct SndPcm SndPcm;
 
 /*
- * snd_pcm_transition() - the one PCM transition table.
+ * vsnd_pcm_transition() - the one PCM transition table.
  * Return: true and *@ret_to when @cmd is allowed in @from, else false.
  */
-bool snd_pcm_transition(SndPcmState from, SndPcmCmd cmd, SndPcmState *ret_to);
-const char *snd_pcm_state_name(SndPcmState state);
-const char *snd_pcm_cmd_name(SndPcmCmd cmd);
+bool vsnd_pcm_transition(SndPcmState from, SndPcmCmd cmd, SndPcmState *ret_to);
+const char *vsnd_pcm_state_name(SndPcmState state);
+const char *vsnd_pcm_cmd_name(SndPcmCmd cmd);
 
 /* @cfg, @audio, @host borrowed; they outlive the manager. */
-SndPcm *snd_pcm_new(const VsndConfig *cfg, VsndAudio *audio, const SndPcmHost *host,
+SndPcm *vsnd_pcm_new(const VsndConfig *cfg, VsndAudio *audio, const SndPcmHost *host,
                     void *opaque);
-void snd_pcm_free(SndPcm *pcm);
-uint32_t snd_pcm_count(const SndPcm *pcm);
+void vsnd_pcm_free(SndPcm *pcm);
+uint32_t vsnd_pcm_count(const SndPcm *pcm);
 
 /* Fill the PCM_INFO entry of stream @id (< count). */
-void snd_pcm_info(const SndPcm *pcm, uint32_t id, struct virtio_snd_pcm_info *ret_info);
-VsndDirection snd_pcm_direction(const SndPcm *pcm, uint32_t id);
-uint32_t snd_pcm_nid(const SndPcm *pcm, uint32_t id);
-uint8_t snd_pcm_channels_max(const SndPcm *pcm, uint32_t id);
-SndPcmState snd_pcm_state(const SndPcm *pcm, uint32_t id);
+void vsnd_pcm_info(const SndPcm *pcm, uint32_t id, struct virtio_snd_pcm_info *ret_info);
+VsndDirection vsnd_pcm_direction(const SndPcm *pcm, uint32_t id);
+uint32_t vsnd_pcm_nid(const SndPcm *pcm, uint32_t id);
+uint8_t vsnd_pcm_channels_max(const SndPcm *pcm, uint32_t id);
+SndPcmState vsnd_pcm_state(const SndPcm *pcm, uint32_t id);
 /* Parameters of stream @id; false when none were set. */
-bool snd_pcm_params(const SndPcm *pcm, uint32_t id, SndPcmParams *ret_params);
+bool vsnd_pcm_params(const SndPcm *pcm, uint32_t id, SndPcmParams *ret_params);
 /* Pending I/O messages of stream @id. */
-unsigned int snd_pcm_pending(const SndPcm *pcm, uint32_t id);
+unsigned int vsnd_pcm_pending(const SndPcm *pcm, uint32_t id);
 /* Whether the host end of stream @id is there. */
-bool snd_pcm_connected(const SndPcm *pcm, uint32_t id);
+bool vsnd_pcm_connected(const SndPcm *pcm, uint32_t id);
 
 /*
- * snd_pcm_set_params() - PCM_SET_PARAMS (already copied out of the guest).
+ * vsnd_pcm_set_params() - PCM_SET_PARAMS (already copied out of the guest).
  * Return: a VIRTIO_SND_S_* status.
  */
-uint32_t snd_pcm_set_params(SndPcm *pcm, const struct virtio_snd_pcm_set_params *req);
+uint32_t vsnd_pcm_set_params(SndPcm *pcm, const struct virtio_snd_pcm_set_params *req);
 /*
- * snd_pcm_command() - PCM_PREPARE/RELEASE/START/STOP for stream @id.
+ * vsnd_pcm_command() - PCM_PREPARE/RELEASE/START/STOP for stream @id.
  * RELEASE completes every pending message of the stream before returning.
  * Return: a VIRTIO_SND_S_* status.
  */
-uint32_t snd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd);
+uint32_t vsnd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd);
 
 /*
- * snd_pcm_submit() - take an I/O message (valid per snd_io_msg_new()).
+ * vsnd_pcm_submit() - take an I/O message (valid per vsnd_io_msg_new()).
  * Return: 0 when the manager now owns @msg (it will come back through
  * complete()), else the VIRTIO_SND_S_* status to complete it with now.
  */
-uint32_t snd_pcm_submit(SndPcm *pcm, SndIoMsg *msg);
+uint32_t vsnd_pcm_submit(SndPcm *pcm, SndIoMsg *msg);
 
 /* Volume of stream @id: @gain 0..65536 linear, @mute. */
-void snd_pcm_set_gain(SndPcm *pcm, uint32_t id, uint32_t gain, bool mute);
+void vsnd_pcm_set_gain(SndPcm *pcm, uint32_t id, uint32_t gain, bool mute);
 
 /*
- * snd_pcm_queue_stopped() - the tx (@dir OUTPUT) or rx queue stops
+ * vsnd_pcm_queue_stopped() - the tx (@dir OUTPUT) or rx queue stops
  * (GET_VRING_BASE: nothing may stay in flight).  Playback: untouched
  * messages, newest first, go back through host->giveback (played and
  * completed after the restart); the unplayed frames of the others are
@@ -144,19 +144,19 @@ void snd_pcm_set_gain(SndPcm *pcm, uint32_t id, uint32_t gain, bool mute);
  * carry is full and frames are dropped).
  * Capture: pending messages go back through host->giveback, or complete
  * with silence (IO_ERR).  Running streams pause and resume in
- * snd_pcm_queue_started().
+ * vsnd_pcm_queue_started().
  */
-void snd_pcm_queue_stopped(SndPcm *pcm, VsndDirection dir);
-void snd_pcm_queue_started(SndPcm *pcm, VsndDirection dir);
+void vsnd_pcm_queue_stopped(SndPcm *pcm, VsndDirection dir);
+void vsnd_pcm_queue_started(SndPcm *pcm, VsndDirection dir);
 /* Back to power-on: host streams closed, messages discarded. */
-void snd_pcm_reset(SndPcm *pcm);
+void vsnd_pcm_reset(SndPcm *pcm);
 
 /*
  * Migration and restart (snd-migrate.c).  A snapshot is what the guest can
  * observe of one stream plus the playback audio a queue stop took over
- * (see snd_pcm_queue_stopped()): @state is the guest's view (a stream
+ * (see vsnd_pcm_queue_stopped()): @state is the guest's view (a stream
  * paused by a queue stop reads RUNNING).  @carry is borrowed: from the
- * stream by snd_pcm_snapshot(), from the caller by snd_pcm_restore().
+ * stream by vsnd_pcm_snapshot(), from the caller by vsnd_pcm_restore().
  */
 typedef struct SndPcmSnapshot {
     SndPcmState state;
@@ -172,17 +172,17 @@ typedef struct SndPcmSnapshot {
  * held messages completes unplayed, with a warning). */
 #define SND_PCM_MAX_CARRY_BYTES (1024u * 1024)
 
-void snd_pcm_snapshot(const SndPcm *pcm, uint32_t id, SndPcmSnapshot *ret);
+void vsnd_pcm_snapshot(const SndPcm *pcm, uint32_t id, SndPcmSnapshot *ret);
 /* Check an untrusted snapshot for stream @id against this device (state,
  * parameters against the offered capabilities, carry).  Return: true, or
  * false with *@ret_why naming the problem.  Changes nothing. */
-bool snd_pcm_snapshot_valid(const SndPcm *pcm, uint32_t id, const SndPcmSnapshot *snap,
+bool vsnd_pcm_snapshot_valid(const SndPcm *pcm, uint32_t id, const SndPcmSnapshot *snap,
                             const char **ret_why);
-/* Replace stream @id by a snapshot that passed snd_pcm_snapshot_valid():
+/* Replace stream @id by a snapshot that passed vsnd_pcm_snapshot_valid():
  * pending messages discarded, host stream reopened with the snapshot's
  * parameters (a failure leaves the stream on its software clock, as when
  * the host end vanishes); a RUNNING stream comes back paused by its queue
- * and resumes in snd_pcm_queue_started(). */
-void snd_pcm_restore(SndPcm *pcm, uint32_t id, const SndPcmSnapshot *snap);
+ * and resumes in vsnd_pcm_queue_started(). */
+void vsnd_pcm_restore(SndPcm *pcm, uint32_t id, const SndPcmSnapshot *snap);
 
 #endif /* VSND_SND_PCM_H */
