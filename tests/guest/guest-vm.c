@@ -251,28 +251,57 @@ static bool find_status(const GString *s, size_t from, size_t *start, size_t *en
     return false;
 }
 
-int gv_wait(GuestVm *vm, char **out, double timeout_s)
+/* Looks at the console from vm->consumed on; returns true when what it
+ * waits for is there (and may advance vm->consumed past it).  Called with
+ * vm->lock held. */
+typedef bool (*ConsoleMatch)(GuestVm *vm, void *data);
+
+/* Waits under the console lock until @match succeeds, the console ends or
+ * @timeout_s passes; one loop for every kind of wait. */
+static bool console_wait(GuestVm *vm, ConsoleMatch match, void *data, double timeout_s)
 {
     gint64 deadline = g_get_monotonic_time() + (gint64)(timeout_s * G_USEC_PER_SEC);
-    int status = -1;
+    bool found;
+
     g_mutex_lock(&vm->lock);
-    for (;;) {
-        size_t start, end;
-        if (find_status(vm->console, vm->consumed, &start, &end, &status)) {
-            if (out)
-                *out = g_strndup(vm->console->str + vm->consumed, start - vm->consumed);
-            vm->consumed = end;
-            break;
-        }
-        if (vm->eof || !g_cond_wait_until(&vm->cond, &vm->lock, deadline)) {
-            if (out)
-                *out = g_strdup(vm->console->str + vm->consumed);
-            status = -1;
-            break;
-        }
-    }
+    while (!(found = match(vm, data)) && !vm->eof &&
+           g_cond_wait_until(&vm->cond, &vm->lock, deadline))
+        ;
     g_mutex_unlock(&vm->lock);
-    return status;
+    return found;
+}
+
+typedef struct {
+    char **out;
+    int status;
+} StatusWait;
+
+/* The next "@@ <status>" line; what came before it goes to *out. */
+static bool match_status(GuestVm *vm, void *data)
+{
+    StatusWait *w = data;
+    size_t start, end;
+
+    if (!find_status(vm->console, vm->consumed, &start, &end, &w->status))
+        return false;
+    if (w->out)
+        *w->out = g_strndup(vm->console->str + vm->consumed, start - vm->consumed);
+    vm->consumed = end;
+    return true;
+}
+
+int gv_wait(GuestVm *vm, char **out, double timeout_s)
+{
+    StatusWait w = { out, -1 };
+
+    if (console_wait(vm, match_status, &w, timeout_s))
+        return w.status;
+    if (out) {
+        g_mutex_lock(&vm->lock);
+        *out = g_strdup(vm->console->str + vm->consumed);
+        g_mutex_unlock(&vm->lock);
+    }
+    return -1;
 }
 
 int gv_run(GuestVm *vm, const char *cmd, char **out, double timeout_s)
@@ -281,42 +310,31 @@ int gv_run(GuestVm *vm, const char *cmd, char **out, double timeout_s)
     return gv_wait(vm, out, timeout_s);
 }
 
+static bool match_text(GuestVm *vm, void *data)
+{
+    return strstr(vm->console->str + vm->consumed, data) != NULL;
+}
+
 bool gv_wait_for(GuestVm *vm, const char *needle, double timeout_s)
 {
-    gint64 deadline = g_get_monotonic_time() + (gint64)(timeout_s * G_USEC_PER_SEC);
-    bool found = false;
-    g_mutex_lock(&vm->lock);
-    for (;;) {
-        if (strstr(vm->console->str + vm->consumed, needle)) {
-            found = true;
-            break;
-        }
-        if (vm->eof || !g_cond_wait_until(&vm->cond, &vm->lock, deadline))
-            break;
-    }
-    g_mutex_unlock(&vm->lock);
-    return found;
+    return console_wait(vm, match_text, (void *)needle, timeout_s);
+}
+
+/* The whole "@@ready" line: the reader may have delivered only part of it. */
+static bool match_ready(GuestVm *vm, void *data)
+{
+    const char *p = strstr(vm->console->str + vm->consumed, "@@ready");
+    const char *nl = p ? strchr(p, '\n') : NULL;
+
+    if (!nl)
+        return false;
+    vm->consumed = (size_t)(nl + 1 - vm->console->str);
+    return true;
 }
 
 bool gv_wait_ready(GuestVm *vm, double timeout_s)
 {
-    gint64 deadline = g_get_monotonic_time() + (gint64)(timeout_s * G_USEC_PER_SEC);
-    bool found = false;
-    g_mutex_lock(&vm->lock);
-    for (;;) {
-        /* the whole line: the reader may have delivered only part of it */
-        const char *p = strstr(vm->console->str + vm->consumed, "@@ready");
-        const char *nl = p ? strchr(p, '\n') : NULL;
-        if (nl) {
-            vm->consumed = (size_t)(nl + 1 - vm->console->str);
-            found = true;
-            break;
-        }
-        if (vm->eof || !g_cond_wait_until(&vm->cond, &vm->lock, deadline))
-            break;
-    }
-    g_mutex_unlock(&vm->lock);
-    return found;
+    return console_wait(vm, match_ready, NULL, timeout_s);
 }
 
 char *gv_console(GuestVm *vm)
