@@ -126,7 +126,7 @@ struct VsndAudioStream {
     size_t buffer_bytes;
     size_t quantum_bytes;   /* the graph's last request, in stream bytes */
     bool flowing;           /* the graph pulled since start() */
-    size_t early;           /* bytes the start clock allows beyond the limit */
+    size_t early;           /* what the start clock lets the ring hold */
     struct spa_source *start_clock;
     bool overrun;
 };
@@ -214,17 +214,23 @@ static void default_positions(uint32_t *pos, unsigned int channels)
 
 /* ---- stream data path (loop lock held) ----------------------------------- */
 
-/* How much playback the ring may hold: see the top of the file.  Enough
- * for the graph's next quantum plus the period being written, so a
- * quantum larger than two periods does not run dry every cycle.
- * ring_lock held. */
-static size_t playback_limit(const VsndAudioStream *s)
+/* How much playback the ring may hold once the graph runs: see the top of
+ * the file.  Enough for the graph's next quantum plus the period being
+ * written, so a quantum larger than two periods does not run dry every
+ * cycle.  ring_lock held. */
+static size_t steady_limit(const VsndAudioStream *s)
 {
     size_t p = s->period_bytes;
     size_t want = MAX(2 * p, s->quantum_bytes + p);
     size_t most = s->buffer_bytes > 2 * p ? s->buffer_bytes - p : p;
 
-    return MIN(MIN(want, most) + (s->flowing ? 0 : s->early), s->ring.cap);
+    return MIN(want, most);
+}
+
+/* ...and what the start clock allowed on top (on_start_clock()). */
+static size_t playback_limit(const VsndAudioStream *s)
+{
+    return MIN(MAX(steady_limit(s), s->early), s->ring.cap);
 }
 
 static size_t playback_room(const VsndAudioStream *s)
@@ -258,6 +264,9 @@ static void on_process(void *data)
         bytes = (size_t)frames * s->frame_bytes;
         s->quantum_bytes = bytes;
         s->flowing = true;
+        /* What the start clock let in drains at three quarters of the
+         * graph's pace: completions go on while the backlog shrinks. */
+        s->early -= MIN(s->early, bytes / 4);
         have = MIN(bytes, s->ring.fill - s->ring.fill % s->frame_bytes);
         vsnd_ring_pop(&s->ring, d->data, have);
         /* Ran dry: silence of the stream's format fills the quantum. */
@@ -817,9 +826,10 @@ static void pwdrv_close(VsndAudioStream *s)
  * The start clock: from start() until the graph first pulls (linking and
  * activation took over 100 ms on a loaded machine, longer than a guest
  * with a small buffer waits before its write() fails with EIO), the ring
- * takes one more period per period time, so the guest's clock runs at the
- * audio rate meanwhile; what it accepted is played once the graph runs
- * (and reported in the latency).  Loop thread, loop lock held.
+ * takes one more period per period time, up to its capacity (a period at
+ * a time, never a burst), so the guest's clock runs at the audio rate
+ * meanwhile; what it accepted is played once the graph runs (and reported
+ * in the latency).  Loop thread, loop lock held.
  */
 static void on_start_clock(void *data, uint64_t expirations)
 {
@@ -829,7 +839,8 @@ static void on_start_clock(void *data, uint64_t expirations)
     pthread_mutex_lock(&s->ring_lock);
     stop = s->flowing || !s->running;
     if (!stop) {
-        s->early = MIN(s->early + expirations * s->period_bytes, s->ring.cap);
+        s->early = MIN(MAX(s->early, steady_limit(s)) + expirations * s->period_bytes,
+                       s->ring.cap);
         if (s->need_ready && playback_room(s) >= s->period_bytes) {
             s->need_ready = false;
             vsnd_event_relay_post_ready(s->relay);
