@@ -297,6 +297,8 @@ static void on_process(void *data)
         }
     } else {
         uint32_t off = SPA_MIN(d->chunk->offset, d->maxsize);
+
+        s->flowing = true;
         uint32_t size = SPA_MIN(d->chunk->size, d->maxsize - off);
 
         if (vsnd_ring_push(&s->ring, (const uint8_t *)d->data + off, size, s->period_bytes) &&
@@ -829,7 +831,8 @@ static void pwdrv_close(VsndAudioStream *s)
  * takes one more period per period time, up to its capacity (a period at
  * a time, never a burst), so the guest's clock runs at the audio rate
  * meanwhile; what it accepted is played once the graph runs (and reported
- * in the latency).  Loop thread, loop lock held.
+ * in the latency).  Capture gets a period of silence per period time
+ * instead.  Loop thread, loop lock held.
  */
 static void on_start_clock(void *data, uint64_t expirations)
 {
@@ -838,7 +841,19 @@ static void on_start_clock(void *data, uint64_t expirations)
 
     pthread_mutex_lock(&s->ring_lock);
     stop = s->flowing || !s->running;
-    if (!stop) {
+    if (!stop && s->dir == VSND_DIR_INPUT) {
+        /* capture: silence, a period per period time, until the graph
+         * delivers (the guest's wait is as short as for playback) */
+        g_autofree uint8_t *silence = g_malloc(s->period_bytes);
+
+        vsnd_pcm_fill_silence(s->vformat, silence, s->period_bytes, 0);
+        for (uint64_t i = 0; i < expirations; i++)
+            vsnd_ring_push(&s->ring, silence, s->period_bytes, s->period_bytes);
+        if (s->need_ready && s->ring.fill >= s->period_bytes) {
+            s->need_ready = false;
+            vsnd_event_relay_post_ready(s->relay);
+        }
+    } else if (!stop) {
         s->early = MIN(MAX(s->early, steady_limit(s)) + expirations * s->period_bytes,
                        s->ring.cap);
         if (s->need_ready && playback_room(s) >= s->period_bytes) {
@@ -872,7 +887,7 @@ static int set_active(VsndAudioStream *s, bool active)
     s->flowing = false;
     s->early = 0;
     pthread_mutex_unlock(&s->ring_lock);
-    if (active && s->dir == VSND_DIR_OUTPUT && s->period_bytes)
+    if (active && s->period_bytes)
         start_clock_arm(s);
     if (s->st)
         pw_stream_set_active(s->st, active);

@@ -39,18 +39,11 @@ typedef struct {
 
 static bool have_prereqs(void)
 {
-    const char *progs[] = { "pipewire", "wireplumber", "pw-record", "pw-play", "pw-link",
-                            "pw-metadata", "pw-dump", "python3" };
+    const char *const progs[] = { "pipewire", "wireplumber", "pw-record", "pw-play", "pw-link",
+                                  "pw-metadata", "pw-dump", "python3", NULL };
 
-    for (size_t i = 0; i < G_N_ELEMENTS(progs); i++) {
-        g_autofree char *p = atu_find_program(progs[i]);
-        if (!p) {
-            g_autofree char *msg = g_strdup_printf("%s is not installed", progs[i]);
-            g_test_skip(msg);
-            return false;
-        }
-    }
-    return atu_have_module("pipewire", "libpipewire-0.3-dev missing");
+    return atu_have_programs(progs) &&
+           atu_have_module("pipewire", "libpipewire-0.3-dev missing");
 }
 
 static bool cmd_output_has(const char *const *argv, const char *needle)
@@ -233,20 +226,9 @@ typedef struct {
 static bool props_cond(void *data)
 {
     PropsWait *w = data;
-    g_autofree char *script = g_strdup_printf(
-        "pw-dump | python3 -c 'import json,sys\n"
-        "for o in json.load(sys.stdin):\n"
-        "    if o.get(\"type\") != \"PipeWire:Interface:Node\": continue\n"
-        "    i = o.get(\"info\") or {}\n"
-        "    if (i.get(\"props\") or {}).get(\"node.name\") != \"%s\": continue\n"
-        "    for p in (i.get(\"params\") or {}).get(\"Props\", []):\n"
-        "        if \"channelVolumes\" in p:\n"
-        "            print(\"vol\", [round(v, 3) for v in p[\"channelVolumes\"]], \"mute\", p.get(\"mute\"))\n"
-        "'", w->node);
-    const char *argv[] = { "sh", "-c", script, NULL };
-    g_autofree char *out = NULL;
+    g_autofree char *out = atu_pipewire_node_volume(w->node);
 
-    if (atu_run(argv, &out) != 0 || !out)
+    if (!out)
         return false;
     if (!strstr(out, w->want)) {
         g_test_message("node %s props: %s", w->node, out);

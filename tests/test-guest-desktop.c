@@ -535,29 +535,6 @@ static bool capture_one(Desk *d, GtEnv *env)
 
 /* ---- controls ---------------------------------------------------------------- */
 
-/* The volume and mute PipeWire shows for the node @node ("vol [..] mute
- * ..."), or NULL. */
-static char *node_props(const char *node)
-{
-    g_autofree char *script = g_strdup_printf(
-        "pw-dump | python3 -c 'import json,sys\n"
-        "for o in json.load(sys.stdin):\n"
-        "    if o.get(\"type\") != \"PipeWire:Interface:Node\": continue\n"
-        "    i = o.get(\"info\") or {}\n"
-        "    if (i.get(\"props\") or {}).get(\"node.name\") != \"%s\": continue\n"
-        "    for p in (i.get(\"params\") or {}).get(\"Props\", []):\n"
-        "        if \"channelVolumes\" in p:\n"
-        "            print(\"vol\", [round(v, 2) for v in p[\"channelVolumes\"]], \"mute\", p.get(\"mute\"))\n"
-        "'", node);
-    const char *argv[] = {"sh", "-c", script, NULL};
-    char *out = NULL;
-    if (atu_run(argv, &out) != 0) {
-        g_free(out);
-        return NULL;
-    }
-    return out;
-}
-
 /* The guest's volume and mute controls (controls=on) reach the stream's
  * node: -6 dB (0.5 linear) and muted while an aplay runs. */
 static bool controls_follow(Desk *d, GtEnv *env)
@@ -573,7 +550,7 @@ static bool controls_follow(Desk *d, GtEnv *env)
     gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
     while (g_get_monotonic_time() < end) {
         g_free(seen);
-        seen = node_props(node);
+        seen = atu_pipewire_node_volume(node);
         if (seen && strstr(seen, want))
             break;
         g_usleep(100 * 1000);

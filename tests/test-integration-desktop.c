@@ -60,20 +60,11 @@ static const char *const env_names[] = {
 
 static bool have_prereqs(void)
 {
-    const char *progs[] = { "pipewire", "wireplumber", "pw-record", "pw-play", "pw-link",
-                            "pw-metadata" };
+    const char *const progs[] = { "pipewire", "wireplumber", "pw-record", "pw-play", "pw-link",
+                                  "pw-metadata", NULL };
 
-    if (!vd_require())
-        return false;
-    for (size_t i = 0; i < G_N_ELEMENTS(progs); i++) {
-        g_autofree char *p = atu_find_program(progs[i]);
-        if (!p) {
-            g_autofree char *msg = g_strdup_printf("%s is not installed", progs[i]);
-            g_test_skip(msg);
-            return false;
-        }
-    }
-    return atu_have_module("pipewire", "libpipewire-0.3-dev missing");
+    return vd_require() && atu_have_programs(progs) &&
+           atu_have_module("pipewire", "libpipewire-0.3-dev missing");
 }
 
 static int find_stream(SgGuest *sg, uint8_t dir)
