@@ -19,9 +19,9 @@
  * Scenarios: pulse (private PulseAudio), pipewire, auto-pipewire
  * (--driver=auto must pick PipeWire) and pulse-on-pipewire (the pulse
  * driver against pipewire-pulse).  On PipeWire also 5 ms periods (aplay
- * --period-size=240, the shortest buffer Linux allows), the capture
- * stream's VM name and media role in pw-dump, and the guest's volume and
- * mute controls (controls=on) on the stream's node.
+ * --period-size=240, the shortest buffer Linux allows) and the capture
+ * stream's VM name and media role in pw-dump; the VM runs with
+ * controls=on.
  *
  * A real guest through PipeWire used to get EIO after half a second
  * (issue 16: the whole pre-buffered buffer completed at once and Linux's
@@ -533,42 +533,6 @@ static bool capture_one(Desk *d, GtEnv *env)
     return true;
 }
 
-/* ---- controls ---------------------------------------------------------------- */
-
-/* The guest's volume and mute controls (controls=on) reach the stream's
- * node: -6 dB (0.5 linear) and muted while an aplay runs. */
-static bool controls_follow(Desk *d, GtEnv *env)
-{
-    const char *node = "vsnd." VM_NAME ".playback-0";
-    const char *want = "vol [0.5, 0.5] mute True";
-    g_autofree char *o = gt_run_ok(env, "amixer -q -c 0 cset name='PCM Playback Volume' 115 && "
-                                        "amixer -q -c 0 cset name='PCM Playback Switch' off", 20);
-    if (!o)
-        return false;
-    gv_send(env->vm, "aplay -q -D hw:0,0 /data/desk-hw.wav");
-    g_autofree char *seen = NULL;
-    gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-    while (g_get_monotonic_time() < end) {
-        g_free(seen);
-        seen = atu_pipewire_node_volume(node);
-        if (seen && strstr(seen, want))
-            break;
-        g_usleep(100 * 1000);
-    }
-    g_autofree char *out = NULL;
-    gv_wait(env->vm, &out, 30);
-    g_autofree char *back = gt_run_ok(env, "amixer -q -c 0 cset name='PCM Playback Volume' 127 && "
-                                           "amixer -q -c 0 cset name='PCM Playback Switch' on", 20);
-    if (!seen || !strstr(seen, want)) {
-        g_test_fail_printf("%s: the guest set -6 dB and mute, node %s shows: %s",
-                           server_names[d->kind], node, seen ? seen : "(nothing)");
-        return false;
-    }
-    g_test_message("%s: guest controls -6 dB + mute, node shows %s", server_names[d->kind],
-                   g_strstrip(seen));
-    return back != NULL;
-}
-
 /* ---- the scenario --------------------------------------------------------- */
 
 /* Daemon + guest against the running server @d: both plays, the capture.
@@ -602,8 +566,6 @@ static bool scenario(Desk *d, const char *driver, const char *kernel, const GvFi
     }
     if (ok)
         ok = capture_one(d, &env);
-    if (ok && d->kind == SERVER_PIPEWIRE)
-        ok = controls_follow(d, &env);
     g_test_message("%s on %s: guest up after %.1f s, done after %.1f s", server_names[d->kind],
                    kernel, booted, (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
     gt_finish(&env); /* fails the test if the daemon died */
