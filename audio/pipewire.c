@@ -20,10 +20,16 @@
  *    start()/stop() activate/deactivate it; queued audio stays.  drain()
  *    answers ready() once the ring has gone into the graph and the graph's
  *    delay plus the queued buffers have elapsed.
- *  - Playback: write() copies a period into a bounded ring (buffer_bytes,
- *    at least two periods) or answers -EAGAIN; process() fills each graph
- *    buffer from the ring (silence if it runs dry: an underrun to ride out)
- *    and posts ready() once a period of room exists.  Capture: process()
+ *  - Playback: write() copies a period into a bounded ring or answers
+ *    -EAGAIN; process() fills each graph buffer from the ring (silence if
+ *    it runs dry: an underrun to ride out) and posts ready() once a period
+ *    of room exists.  The ring takes at most two periods, or one quantum
+ *    and a period when the graph's quantum is larger, and never more than
+ *    the guest's buffer less a period (playback_limit()): each accepted
+ *    period completes a message, and Linux keeps its hw_ptr modulo the
+ *    buffer, so a whole buffer completed at once (the pre-buffered periods
+ *    at START) moves it back where it was; the guest sees no progress and
+ *    its write() fails with EIO after 1.1 buffer times.  Capture: process()
  *    appends to the ring (overflow drops the oldest period and reports
  *    error(-EPIPE) once); read() takes whole requests.
  *  - latency = graph delay (pw_stream_get_time_n, converted to the stream
@@ -117,6 +123,11 @@ struct VsndAudioStream {
     bool in_apply;          /* set_control() re-enters control_info */
     unsigned int reapplied; /* bounded re-applies per set_volume/connect */
     VsndRing ring;
+    size_t buffer_bytes;
+    size_t quantum_bytes;   /* the graph's last request, in stream bytes */
+    bool flowing;           /* the graph pulled since start() */
+    size_t early;           /* what the start clock lets the ring hold */
+    struct spa_source *start_clock;
     bool overrun;
 };
 
@@ -203,6 +214,32 @@ static void default_positions(uint32_t *pos, unsigned int channels)
 
 /* ---- stream data path (loop lock held) ----------------------------------- */
 
+/* How much playback the ring may hold once the graph runs: see the top of
+ * the file.  Enough for the graph's next quantum plus the period being
+ * written, so a quantum larger than two periods does not run dry every
+ * cycle.  ring_lock held. */
+static size_t steady_limit(const VsndAudioStream *s)
+{
+    size_t p = s->period_bytes;
+    size_t want = MAX(2 * p, s->quantum_bytes + p);
+    size_t most = s->buffer_bytes > 2 * p ? s->buffer_bytes - p : p;
+
+    return MIN(want, most);
+}
+
+/* ...and what the start clock allowed on top (on_start_clock()). */
+static size_t playback_limit(const VsndAudioStream *s)
+{
+    return MIN(MAX(steady_limit(s), s->early), s->ring.cap);
+}
+
+static size_t playback_room(const VsndAudioStream *s)
+{
+    size_t limit = playback_limit(s);
+
+    return s->ring.fill < limit ? limit - s->ring.fill : 0;
+}
+
 /* Data thread (RT_PROCESS): only ring_lock is taken here. */
 static void on_process(void *data)
 {
@@ -225,6 +262,11 @@ static void on_process(void *data)
         if (b->requested)
             frames = (uint32_t)MIN((uint64_t)frames, b->requested);
         bytes = (size_t)frames * s->frame_bytes;
+        s->quantum_bytes = bytes;
+        s->flowing = true;
+        /* What the start clock let in drains at three quarters of the
+         * graph's pace: completions go on while the backlog shrinks. */
+        s->early -= MIN(s->early, bytes / 4);
         have = MIN(bytes, s->ring.fill - s->ring.fill % s->frame_bytes);
         vsnd_ring_pop(&s->ring, d->data, have);
         /* Ran dry: silence of the stream's format fills the quantum. */
@@ -249,12 +291,14 @@ static void on_process(void *data)
             s->drain_left -= frames;
             if (s->drain_left <= 0)
                 vsnd_event_relay_post_ready(s->relay);
-        } else if (s->need_ready && vsnd_ring_room(&s->ring) >= s->period_bytes) {
+        } else if (s->need_ready && playback_room(s) >= s->period_bytes) {
             s->need_ready = false;
             vsnd_event_relay_post_ready(s->relay);
         }
     } else {
         uint32_t off = SPA_MIN(d->chunk->offset, d->maxsize);
+
+        s->flowing = true;
         uint32_t size = SPA_MIN(d->chunk->size, d->maxsize - off);
 
         if (vsnd_ring_push(&s->ring, (const uint8_t *)d->data + off, size, s->period_bytes) &&
@@ -363,6 +407,23 @@ static bool target_is_sink(VsndAudioBackend *be, const char *name)
     return false;
 }
 
+/*
+ * The quantum this stream asks the graph for.  The guest's period is a
+ * poor choice when it is short: a 5 ms period made the graph run 128-frame
+ * quanta, and a data thread that was late by one of those under load lost
+ * audio in the graph (measured: 128 frames gone after each 128-frame
+ * gap).  So a comfortable 1024 frames (the desktop default) or the
+ * period if longer, but at most half the guest's buffer: the ring must
+ * hold a quantum and a period without taking a whole buffer.
+ */
+static uint32_t node_latency_frames(const VsndAudioStream *s)
+{
+    uint32_t period = s->period_bytes / s->frame_bytes;
+    uint32_t half = (uint32_t)(s->buffer_bytes / s->frame_bytes / 2);
+
+    return MAX(MIN(MAX(period, 1024u), half), 1u);
+}
+
 static void stream_create(VsndAudioStream *s)
 {
     VsndAudioBackend *be = s->be;
@@ -388,8 +449,7 @@ static void stream_create(VsndAudioStream *s)
                               NULL);
     pw_properties_setf(props, PW_KEY_NODE_NAME, "vsnd.%s.%s-%u", be->vm_name,
                        s->dir == VSND_DIR_OUTPUT ? "playback" : "capture", s->stream_id);
-    pw_properties_setf(props, PW_KEY_NODE_LATENCY, "%u/%u", s->period_bytes / s->frame_bytes,
-                       rate);
+    pw_properties_setf(props, PW_KEY_NODE_LATENCY, "%u/%u", node_latency_frames(s), rate);
     if (target) {
         pw_properties_set(props, PW_KEY_TARGET_OBJECT, target);
         /* capturing from a sink means its monitor */
@@ -731,6 +791,7 @@ static VsndAudioStream *pwdrv_open(VsndAudioBackend *be, const VsndPcmParams *pa
     }
     s->frame_bytes = vsnd_pcm_frame_bytes(params->format, params->channels);
     s->period_bytes = params->period_bytes;
+    s->buffer_bytes = params->buffer_bytes;
     vsnd_ring_init(&s->ring, MAX((size_t)params->buffer_bytes, 2 * (size_t)params->period_bytes));
     s->relay = vsnd_event_relay_new(events, opaque);
 
@@ -752,6 +813,8 @@ static void pwdrv_close(VsndAudioStream *s)
     pw_thread_loop_lock(be->loop);
     be->streams = g_list_remove(be->streams, s);
     stream_destroy(s);
+    if (s->start_clock)
+        pw_loop_destroy_source(pw_thread_loop_get_loop(be->loop), s->start_clock);
     pw_thread_loop_unlock(be->loop);
     pthread_mutex_destroy(&s->ring_lock);
     vsnd_event_relay_close(s->relay);
@@ -761,10 +824,71 @@ static void pwdrv_close(VsndAudioStream *s)
     g_free(s);
 }
 
+/*
+ * The start clock: from start() until the graph first pulls (linking and
+ * activation took over 100 ms on a loaded machine, longer than a guest
+ * with a small buffer waits before its write() fails with EIO), the ring
+ * takes one more period per period time, up to its capacity (a period at
+ * a time, never a burst), so the guest's clock runs at the audio rate
+ * meanwhile; what it accepted is played once the graph runs (and reported
+ * in the latency).  Capture gets a period of silence per period time
+ * instead.  Loop thread, loop lock held.
+ */
+static void on_start_clock(void *data, uint64_t expirations)
+{
+    VsndAudioStream *s = data;
+    bool stop;
+
+    pthread_mutex_lock(&s->ring_lock);
+    stop = s->flowing || !s->running;
+    if (!stop && s->dir == VSND_DIR_INPUT) {
+        /* capture: silence, a period per period time, until the graph
+         * delivers (the guest's wait is as short as for playback) */
+        g_autofree uint8_t *silence = g_malloc(s->period_bytes);
+
+        vsnd_pcm_fill_silence(s->vformat, silence, s->period_bytes, 0);
+        for (uint64_t i = 0; i < expirations; i++)
+            vsnd_ring_push(&s->ring, silence, s->period_bytes, s->period_bytes);
+        if (s->need_ready && s->ring.fill >= s->period_bytes) {
+            s->need_ready = false;
+            vsnd_event_relay_post_ready(s->relay);
+        }
+    } else if (!stop) {
+        s->early = MIN(MAX(s->early, steady_limit(s)) + expirations * s->period_bytes,
+                       s->ring.cap);
+        if (s->need_ready && playback_room(s) >= s->period_bytes) {
+            s->need_ready = false;
+            vsnd_event_relay_post_ready(s->relay);
+        }
+    }
+    pthread_mutex_unlock(&s->ring_lock);
+    if (stop)
+        pw_loop_update_timer(pw_thread_loop_get_loop(s->be->loop), s->start_clock, NULL, NULL,
+                             false);
+}
+
+static void start_clock_arm(VsndAudioStream *s)
+{
+    struct pw_loop *loop = pw_thread_loop_get_loop(s->be->loop);
+    uint64_t ns = (uint64_t)s->period_bytes / s->frame_bytes * SPA_NSEC_PER_SEC / s->info.rate;
+    struct timespec ts = { (time_t)(ns / SPA_NSEC_PER_SEC), (long)(ns % SPA_NSEC_PER_SEC) };
+
+    if (!s->start_clock)
+        s->start_clock = pw_loop_add_timer(loop, on_start_clock, s);
+    if (s->start_clock)
+        pw_loop_update_timer(loop, s->start_clock, &ts, &ts, false);
+}
+
 static int set_active(VsndAudioStream *s, bool active)
 {
     pw_thread_loop_lock(s->be->loop);
     s->running = active;
+    pthread_mutex_lock(&s->ring_lock);
+    s->flowing = false;
+    s->early = 0;
+    pthread_mutex_unlock(&s->ring_lock);
+    if (active && s->period_bytes)
+        start_clock_arm(s);
     if (s->st)
         pw_stream_set_active(s->st, active);
     pw_thread_loop_unlock(s->be->loop);
@@ -819,11 +943,18 @@ static ssize_t pwdrv_write(VsndAudioStream *s, const struct iovec *iov, unsigned
     if (s->lost && !s->be->connected) {
         ret = -ENODEV;
     } else {
+        size_t room;
+
         pthread_mutex_lock(&s->ring_lock);
-        if (vsnd_ring_room(&s->ring) < len) {
+        /* Whole frames as far as there is room: the message completes
+         * once the rest follows. */
+        room = playback_room(s);
+        room -= room % s->frame_bytes;
+        if (room == 0) {
             s->need_ready = true;
             ret = -EAGAIN;
         } else {
+            len = MIN(len, room);
             vsnd_ring_push_iov(&s->ring, iov, iovcnt, len);
             ret = (ssize_t)len;
         }

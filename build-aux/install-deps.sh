@@ -16,7 +16,7 @@ PACKAGES="
   gettext libglib2.0-dev libglib2.0-bin
   libasound2-dev alsa-utils
   libpulse-dev pulseaudio pulseaudio-utils
-  libpipewire-0.3-dev pipewire pipewire-bin wireplumber
+  libpipewire-0.3-dev pipewire pipewire-bin wireplumber pipewire-pulse
   python3 sox gnuplot-nox procps valgrind
   busybox-static cpio xz-utils zstd kmod
 "

@@ -33,24 +33,17 @@
 typedef struct {
     char *dir;
     char *log;
-    GPid pw, wp;
+    AtuPipewire servers;
     VsndAudio *audio;
 } Fixture;
 
 static bool have_prereqs(void)
 {
-    const char *progs[] = { "pipewire", "wireplumber", "pw-record", "pw-play", "pw-link",
-                            "pw-metadata", "pw-dump", "python3" };
+    const char *const progs[] = { "pipewire", "wireplumber", "pw-record", "pw-play", "pw-link",
+                                  "pw-metadata", "pw-dump", "python3", NULL };
 
-    for (size_t i = 0; i < G_N_ELEMENTS(progs); i++) {
-        g_autofree char *p = atu_find_program(progs[i]);
-        if (!p) {
-            g_autofree char *msg = g_strdup_printf("%s is not installed", progs[i]);
-            g_test_skip(msg);
-            return false;
-        }
-    }
-    return atu_have_module("pipewire", "libpipewire-0.3-dev missing");
+    return atu_have_programs(progs) &&
+           atu_have_module("pipewire", "libpipewire-0.3-dev missing");
 }
 
 static bool cmd_output_has(const char *const *argv, const char *needle)
@@ -59,96 +52,19 @@ static bool cmd_output_has(const char *const *argv, const char *needle)
     return atu_run(argv, &out) == 0 && out && strstr(out, needle);
 }
 
-typedef struct {
-    const char *const *argv;
-    const char *needle;
-} CmdWait;
-
-static bool cmd_cond(void *data)
-{
-    CmdWait *w = data;
-    return cmd_output_has(w->argv, w->needle);
-}
-
-static bool wait_output(const char *const *argv, const char *needle, double timeout)
-{
-    CmdWait w = { argv, needle };
-    return atu_wait(cmd_cond, &w, timeout);
-}
-
-static void servers_start(Fixture *f)
-{
-    const char *srcdir = g_getenv("G_TEST_SRCDIR");
-    g_autofree char *conf = g_build_filename(srcdir ? srcdir : "tests", "audio", "pw-test.conf",
-                                             NULL);
-    g_autofree char *abs = g_canonicalize_filename(conf, NULL);
-    const char *pw_argv[] = { "pipewire", "-c", abs, NULL };
-    const char *wp_argv[] = { "wireplumber", NULL };
-    const char *ports[] = { "pw-link", "-i", NULL };
-    const char *meta[] = { "pw-metadata", "0", "default.audio.sink", NULL };
-
-    f->pw = atu_spawn(pw_argv, f->log);
-    if (!wait_output(ports, "test_sink:playback_FR", 20.0)) {
-        g_autofree char *log = NULL;
-        g_file_get_contents(f->log, &log, NULL, NULL);
-        g_error("pipewire did not come up:\n%s", log ? log : "");
-    }
-    f->wp = atu_spawn(wp_argv, f->log);
-    if (!wait_output(meta, "test_sink", 20.0)) {
-        g_autofree char *log = NULL;
-        g_file_get_contents(f->log, &log, NULL, NULL);
-        g_error("wireplumber did not come up:\n%s", log ? log : "");
-    }
-}
-
-static void servers_stop(Fixture *f)
-{
-    atu_stop(f->wp, SIGTERM);
-    atu_stop(f->pw, SIGTERM);
-    f->wp = f->pw = 0;
-}
-
 static void fixture_setup(Fixture *f, gconstpointer data)
 {
-    const char *subdirs[] = { "home", "run", "config/wireplumber/main.lua.d",
-                              "config/wireplumber/bluetooth.lua.d", "state" };
-    g_autofree char *main_lua = NULL;
-    g_autofree char *bt_lua = NULL;
+    g_autofree char *home = NULL;
 
     if (!have_prereqs())
         return;
     f->dir = atu_tmpdir("vsnd-pw-XXXXXX");
     f->log = g_build_filename(f->dir, "server.log", NULL);
-    for (size_t i = 0; i < G_N_ELEMENTS(subdirs); i++) {
-        g_autofree char *d = g_build_filename(f->dir, subdirs[i], NULL);
-        g_assert_cmpint(g_mkdir_with_parents(d, 0700), ==, 0);
-    }
-    /* WirePlumber without D-Bus: these must sort before 90-enable-all.lua */
-    main_lua = g_build_filename(f->dir, "config/wireplumber/main.lua.d/60-headless-test.lua",
-                                NULL);
-    bt_lua = g_build_filename(f->dir,
-                              "config/wireplumber/bluetooth.lua.d/60-headless-test.lua", NULL);
-    g_assert_true(g_file_set_contents(main_lua,
-                                      "alsa_monitor.enabled = false\n"
-                                      "v4l2_monitor.enabled = false\n"
-                                      "libcamera_monitor.enabled = false\n"
-                                      "default_access.properties[\"enable-flatpak-portal\"] = "
-                                      "false\n", -1, NULL));
-    g_assert_true(g_file_set_contents(bt_lua, "bluez_monitor.enabled = false\n", -1, NULL));
-    {
-        g_autofree char *home = g_build_filename(f->dir, "home", NULL);
-        g_autofree char *run = g_build_filename(f->dir, "run", NULL);
-        g_autofree char *config = g_build_filename(f->dir, "config", NULL);
-        g_autofree char *state = g_build_filename(f->dir, "state", NULL);
-        g_setenv("HOME", home, TRUE);
-        g_setenv("PIPEWIRE_RUNTIME_DIR", run, TRUE);
-        g_setenv("XDG_RUNTIME_DIR", run, TRUE);
-        g_setenv("XDG_CONFIG_HOME", config, TRUE);
-        g_setenv("XDG_STATE_HOME", state, TRUE);
-        g_unsetenv("PIPEWIRE_REMOTE");
-        g_unsetenv("PIPEWIRE_PROPS");
-    }
-    servers_start(f);
+    home = g_build_filename(f->dir, "home", NULL);
+    g_assert_cmpint(g_mkdir_with_parents(home, 0700), ==, 0);
+    g_setenv("HOME", home, TRUE);
+    atu_pipewire_env(f->dir);
+    g_assert_true(atu_pipewire_start(&f->servers, f->log, 20.0));
     {
         g_autoptr(GError) err = NULL;
         f->audio = vsnd_audio_new("pipewire", "vm-test", &err);
@@ -159,7 +75,7 @@ static void fixture_setup(Fixture *f, gconstpointer data)
 static void fixture_teardown(Fixture *f, gconstpointer data)
 {
     vsnd_audio_free(f->audio);
-    servers_stop(f);
+    atu_pipewire_stop(&f->servers);
     if (f->dir && g_test_failed()) {
         g_autofree char *log = NULL;
         g_file_get_contents(f->log, &log, NULL, NULL);
@@ -213,7 +129,7 @@ static void test_playback(Fixture *f, gconstpointer data)
                                rec, NULL };
         recorder = atu_spawn(argv, f->log);
     }
-    g_assert_true(wait_output(links, "vsnd-test-rec:input_FR", 20.0));
+    g_assert_true(atu_wait_output(links, "vsnd-test-rec:input_FR", 20.0));
 
     s = vsnd_audio_open(f->audio, &p, &atu_events, &ev, &err);
     g_assert_no_error(err);
@@ -281,7 +197,7 @@ static void test_capture(Fixture *f, gconstpointer data)
                                  "audio.position = [ FL FR ] }", NULL };
         const char *ports[] = { "pw-link", "-o", NULL };
         g_assert_cmpint(atu_run(create, NULL), ==, 0);
-        g_assert_true(wait_output(ports, "second:monitor_FR", 20.0));
+        g_assert_true(atu_wait_output(ports, "second:monitor_FR", 20.0));
         atu_run_for(0.3); /* the registry event reaches the driver */
     }
     p.target = "second";
@@ -310,20 +226,9 @@ typedef struct {
 static bool props_cond(void *data)
 {
     PropsWait *w = data;
-    g_autofree char *script = g_strdup_printf(
-        "pw-dump | python3 -c 'import json,sys\n"
-        "for o in json.load(sys.stdin):\n"
-        "    if o.get(\"type\") != \"PipeWire:Interface:Node\": continue\n"
-        "    i = o.get(\"info\") or {}\n"
-        "    if (i.get(\"props\") or {}).get(\"node.name\") != \"%s\": continue\n"
-        "    for p in (i.get(\"params\") or {}).get(\"Props\", []):\n"
-        "        if \"channelVolumes\" in p:\n"
-        "            print(\"vol\", [round(v, 3) for v in p[\"channelVolumes\"]], \"mute\", p.get(\"mute\"))\n"
-        "'", w->node);
-    const char *argv[] = { "sh", "-c", script, NULL };
-    g_autofree char *out = NULL;
+    g_autofree char *out = atu_pipewire_node_volume(w->node);
 
-    if (atu_run(argv, &out) != 0 || !out)
+    if (!out)
         return false;
     if (!strstr(out, w->want)) {
         g_test_message("node %s props: %s", w->node, out);
@@ -404,9 +309,9 @@ static void test_daemon_restart(Fixture *f, gconstpointer data)
     g_assert_cmpint(vsnd_audio_start(f->audio, s), ==, 0);
     g_assert_true(atu_write_all(f->audio, s, zero, PERIOD, PERIOD, 10.0));
 
-    atu_stop(f->pw, SIGKILL);
-    atu_stop(f->wp, SIGTERM); /* exits by itself anyway */
-    f->pw = f->wp = 0;
+    atu_stop(f->servers.pw, SIGKILL);
+    atu_stop(f->servers.wp, SIGTERM); /* exits by itself anyway */
+    f->servers.pw = f->servers.wp = 0;
     g_assert_true(atu_wait_errors(&ev, 1, 10.0));
     g_assert_cmpint(ev.err_history[0], ==, -ECONNRESET);
     g_assert_false(vsnd_audio_is_connected(f->audio, VSND_DIR_OUTPUT, NULL));
@@ -415,12 +320,12 @@ static void test_daemon_restart(Fixture *f, gconstpointer data)
     g_assert_cmpint(r, ==, -ENODEV);
     g_assert_cmpint(g_get_monotonic_time() - t0, <, G_USEC_PER_SEC);
 
-    servers_start(f);
+    g_assert_true(atu_pipewire_start(&f->servers, f->log, 20.0));
     g_assert_true(atu_wait(back_cond, &ev, 20.0));
     g_assert_true(atu_wait(connected_cond, f->audio, 10.0));
     /* the stream plays again and is linked on the new daemon */
     g_assert_true(atu_write_all(f->audio, s, zero, PERIOD, PERIOD, 10.0));
-    g_assert_true(wait_output(links, "vsnd.vm-test.playback-0:output_FR", 10.0));
+    g_assert_true(atu_wait_output(links, "vsnd.vm-test.playback-0:output_FR", 10.0));
     vsnd_audio_close(f->audio, s);
 }
 
@@ -442,14 +347,14 @@ static void test_target(Fixture *f, gconstpointer data)
     if (!f->audio)
         return;
     g_assert_cmpint(atu_run(create, NULL), ==, 0);
-    g_assert_true(wait_output(ports, "second:playback_FR", 20.0));
+    g_assert_true(atu_wait_output(ports, "second:playback_FR", 20.0));
     p.target = "second";
     s = vsnd_audio_open(f->audio, &p, &atu_events, &ev, &err);
     g_assert_no_error(err);
     g_assert_cmpint(vsnd_audio_start(f->audio, s), ==, 0);
     g_assert_true(atu_write_all(f->audio, s, zero, PERIOD, PERIOD, 10.0));
     /* pw-link -l lists "node:port" then "  |-> node:port" for each link */
-    g_assert_true(wait_output(links, "|<- vsnd.vm-test.playback-2:output_FR", 20.0));
+    g_assert_true(atu_wait_output(links, "|<- vsnd.vm-test.playback-2:output_FR", 20.0));
     {
         g_autofree char *out = NULL;
         g_assert_cmpint(atu_run(links, &out), ==, 0);

@@ -507,3 +507,39 @@ void atu_pipewire_stop(AtuPipewire *p)
     atu_stop(p->pw, SIGTERM);
     p->wp = p->pw = 0;
 }
+
+char *atu_pipewire_node_volume(const char *node)
+{
+    g_autofree char *script = g_strdup_printf(
+        "pw-dump | python3 -c 'import json,sys\n"
+        "for o in json.load(sys.stdin):\n"
+        "    if o.get(\"type\") != \"PipeWire:Interface:Node\": continue\n"
+        "    i = o.get(\"info\") or {}\n"
+        "    if (i.get(\"props\") or {}).get(\"node.name\") != \"%s\": continue\n"
+        "    for p in (i.get(\"params\") or {}).get(\"Props\", []):\n"
+        "        if \"channelVolumes\" in p:\n"
+        "            print(\"vol\", [round(v, 2) for v in p[\"channelVolumes\"]], "
+        "\"mute\", p.get(\"mute\"))\n"
+        "'", node);
+    const char *argv[] = { "sh", "-c", script, NULL };
+    char *out = NULL;
+
+    if (atu_run(argv, &out) != 0 || !out || !*out) {
+        g_free(out);
+        return NULL;
+    }
+    return out;
+}
+
+bool atu_have_programs(const char *const *progs)
+{
+    for (size_t i = 0; progs[i]; i++) {
+        g_autofree char *p = atu_find_program(progs[i]);
+        if (!p) {
+            g_autofree char *msg = g_strdup_printf("%s is not installed", progs[i]);
+            g_test_skip(msg);
+            return false;
+        }
+    }
+    return true;
+}

@@ -121,5 +121,12 @@ typedef struct AtuPipewire {
 void atu_pipewire_env(const char *dir);
 bool atu_pipewire_start(AtuPipewire *p, const char *log, double timeout_s);
 void atu_pipewire_stop(AtuPipewire *p);
+/* The volume and mute PipeWire shows in pw-dump for the node named @node:
+ * "vol [v1, v2, ...] mute True|False" (linear volumes rounded to 2
+ * places), or NULL (needs python3). */
+char *atu_pipewire_node_volume(const char *node);
+/* Whether every program of the NULL-terminated @progs is installed; skips
+ * the test naming the first one missing otherwise. */
+bool atu_have_programs(const char *const *progs);
 
 #endif /* VSND_TESTS_AUDIO_TEST_UTIL_H */
