@@ -622,6 +622,10 @@ static ssize_t alsa_read(VsndAudioStream *s, const struct iovec *iov, unsigned i
     if (r < 0)
         return r;
     buf = bounce(s, len);
+    /* Not every PCM writes what it returns: the null plugin leaves the
+     * buffer as it was, which would hand the guest our heap.  Silence
+     * first, so such frames are silence. */
+    snd_pcm_format_set_silence(s->format, buf, (unsigned int)(frames * s->channels));
     r = snd_pcm_readi(s->pcm, buf, frames);
     if (r < 0)
         return handle_error(s, (int)r) < 0 ? -ENODEV : -EAGAIN;

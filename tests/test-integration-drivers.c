@@ -1,0 +1,757 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test-integration-drivers.c - every driver module inside the real daemon.
+ *
+ * The driver tests (test-audio-*) load a module into a test program that
+ * exports nothing; the daemon is another process image, with its own
+ * symbols next to the driver's libraries (issue 17: alsa-lib's calls once
+ * landed in the device's snd_pcm_state(), and the daemon aborted at the
+ * guest's first PREPARE).  So here $VSND_DAEMON runs with --driver=alsa,
+ * pulse, pipewire and auto, modules from $VSND_DRIVERDIR, and the fake
+ * Linux guest of tests/harness plays and records through it.  Judged on
+ * samples, never on return codes:
+ *  - alsa: a `file` PCM over `null` defined in a private ~/.asoundrc (a
+ *    temporary HOME, so alsa.conf and its hooks run as for a user): what
+ *    the guest played is the file, byte for byte; what the guest records
+ *    through a file PCM with `infile` is that file, byte for byte.  The
+ *    plain `null` PCM: everything completes OK and capture is digital
+ *    silence (every byte written).
+ *  - auto with no PipeWire or PulseAudio reachable picks alsa, whose
+ *    default PCM is the file PCM: the guest's tone is in the file.
+ *  - pulse, pipewire: private servers with a null sink; the sink's monitor
+ *    recorded on the host holds the guest's tone bit for bit followed by
+ *    silence only, and a tone played into the sink on the host is in the
+ *    guest's recording (the default source is that monitor) bit for bit.
+ *    Nothing converts on the way: S16_LE 48 kHz stereo everywhere.
+ *
+ * Each test sets the environment the daemon inherits (HOME,
+ * XDG_RUNTIME_DIR, PULSE_SERVER, PIPEWIRE_*...) and puts it back after.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <glib/gstdio.h>
+#include <linux/virtio_snd.h>
+
+#include "tests/audio/audio-test-util.h"
+#include "tests/harness/daemon.h"
+#include "tests/harness/snd-guest.h"
+#include "tests/judge/audio-judge.h"
+#include "tests/judge/wav-file.h"
+
+#define RATE 48000
+#define CH 2
+#define FRAME 4
+#define NPER 4                          /* periods the guest keeps queued */
+#define FILE_PERIOD (480 * FRAME)       /* 10 ms: the file PCM has no clock */
+#define SERVER_PERIOD (4800 * FRAME)    /* 100 ms: slack on a loaded machine */
+
+/* Everything the tests change in their own environment. */
+static const char *const env_names[] = {
+    "HOME", "ALSA_CONFIG_PATH", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_STATE_HOME",
+    "PULSE_SERVER", "PULSE_SINK", "PULSE_SOURCE", "PIPEWIRE_RUNTIME_DIR", "PIPEWIRE_REMOTE",
+    "PIPEWIRE_PROPS", NULL,
+};
+
+/* GLib warns about unsetenv() once threads run: only where needed. */
+static void unset(const char *name)
+{
+    if (g_getenv(name))
+        g_unsetenv(name);
+}
+
+/* One test's private directory and the environment it replaced. */
+typedef struct World {
+    char *dir;
+    AtuEnvSaved *env;
+} World;
+
+static void world_open(World *w)
+{
+    w->dir = atu_tmpdir("vsnd-drivers-XXXXXX");
+    w->env = atu_env_save(env_names);
+}
+
+static void world_close(World *w)
+{
+    atu_env_restore(w->env);
+    atu_rmdir(w->dir);
+    g_free(w->dir);
+}
+
+static char *world_path(const World *w, const char *name)
+{
+    return g_build_filename(w->dir, name, NULL);
+}
+
+/*
+ * ALSA as a user without a sound server has it: HOME is @w's directory
+ * with a ~/.asoundrc (the system alsa.conf loads it, so "null" is the
+ * stock null PCM), and every place PipeWire or PulseAudio would be found
+ * points at nothing.  "tofile" plays into out.raw, "fromfile" records
+ * in.raw, "default" is "tofile".
+ */
+static void world_alsa_only(World *w)
+{
+    g_autofree char *rc = world_path(w, ".asoundrc");
+    g_autofree char *run = world_path(w, "run");
+    g_autofree char *nothing = world_path(w, "run/no-server");
+    g_autofree char *pulse = g_strdup_printf("unix:%s", nothing);
+    g_autofree char *text = g_strdup_printf(
+        "pcm.tofile {\n"
+        "    type file\n"
+        "    slave.pcm \"null\"\n"
+        "    file \"%s/out.raw\"\n"
+        "    format \"raw\"\n"
+        "}\n"
+        "pcm.fromfile {\n"
+        "    type file\n"
+        "    slave.pcm \"null\"\n"
+        "    infile \"%s/in.raw\"\n"
+        "    file \"/dev/null\"\n"
+        "    format \"raw\"\n"
+        "}\n"
+        "pcm.!default \"tofile\"\n",
+        w->dir, w->dir);
+    g_assert_true(g_file_set_contents(rc, text, -1, NULL));
+    g_assert_cmpint(g_mkdir_with_parents(run, 0700), ==, 0);
+    unset("ALSA_CONFIG_PATH");
+    g_setenv("HOME", w->dir, TRUE);
+    g_setenv("XDG_RUNTIME_DIR", run, TRUE);
+    g_setenv("PULSE_SERVER", pulse, TRUE);
+    g_setenv("PIPEWIRE_RUNTIME_DIR", run, TRUE);
+    g_setenv("PIPEWIRE_REMOTE", nothing, TRUE);
+}
+
+/* ---- the daemon and the fake guest ---------------------------------------- */
+
+static VdProc *daemon_start(const char *const *argv)
+{
+    g_autoptr(GError) err = NULL;
+    VdProc *vd = vd_spawn_ready_argv(argv, &err);
+    g_assert_no_error(err);
+    return vd;
+}
+
+/* Fail the test with @what and the daemon's log. */
+static void fail_with_log(VdProc *vd, const char *what)
+{
+    g_autofree char *log = vd_stderr(vd);
+    gsize l = strlen(log);
+    g_test_fail_printf("%s (daemon %s)\n--- daemon (tail):\n%s", what,
+                       vd_alive(vd) ? "alive" : "DEAD", log + (l > 4000 ? l - 4000 : 0));
+}
+
+static SgGuest *guest_boot(VdProc *vd)
+{
+    g_autoptr(GError) err = NULL;
+    SgOpts o;
+    sg_opts_init(&o);
+    o.packed = true; /* what Linux negotiates with QEMU 10 */
+    SgGuest *sg = sg_connect(vd, &o, &err);
+    if (sg && !sg_boot(sg, &err))
+        g_clear_pointer(&sg, sg_free);
+    if (!sg)
+        fail_with_log(vd, err->message);
+    return sg;
+}
+
+static int find_stream(SgGuest *sg, uint8_t dir)
+{
+    for (uint32_t i = 0; i < sg->streams; i++)
+        if (sg->pcm[i].direction == dir)
+            return (int)i;
+    return -1;
+}
+
+/* One control request that must answer OK. */
+static bool ctl_ok(VdProc *vd, SgGuest *sg, uint32_t code, uint32_t sid, uint32_t period)
+{
+    g_autoptr(GError) err = NULL;
+    uint32_t st = ~0u;
+    bool sent;
+    if (code == VIRTIO_SND_R_PCM_SET_PARAMS)
+        sent = sg_pcm_set_params(sg, sid, NPER * period, period, CH, VIRTIO_SND_PCM_FMT_S16,
+                                 VIRTIO_SND_PCM_RATE_48000, sg_linux_pcm_features(sg, sid), &st,
+                                 &err);
+    else
+        sent = sg_pcm_cmd(sg, code, sid, &st, &err);
+    if (sent && st == VIRTIO_SND_S_OK)
+        return true;
+    g_autofree char *what = g_strdup_printf("control request 0x%x on stream %u: %s", code, sid,
+                                            sent ? "status not OK" : err->message);
+    fail_with_log(vd, what);
+    return false;
+}
+
+/*
+ * Play @data as Linux's aplay does: SET_PARAMS, PREPARE, NPER periods
+ * queued, START, a period re-queued per completion, then (drained) STOP
+ * and RELEASE.  Every message must complete OK.  Return: false after
+ * failing the test.
+ */
+static bool guest_play(VdProc *vd, SgGuest *sg, const guint8 *data, gsize len, uint32_t period)
+{
+    int sid = find_stream(sg, VIRTIO_SND_D_OUTPUT);
+    g_assert_cmpint(sid, >=, 0);
+    g_assert_cmpuint(len % period, ==, 0);
+    unsigned int total = (unsigned int)(len / period), queued = 0, done = 0;
+    if (!ctl_ok(vd, sg, VIRTIO_SND_R_PCM_SET_PARAMS, (uint32_t)sid, period) ||
+        !ctl_ok(vd, sg, VIRTIO_SND_R_PCM_PREPARE, (uint32_t)sid, period))
+        return false;
+    for (; queued < NPER && queued < total; queued++)
+        g_assert_cmpint(sg_tx_submit(sg, sg_io_msg_new(sg, (uint32_t)sid, false, period),
+                                     data + (gsize)queued * period, false), ==, 0);
+    if (!ctl_ok(vd, sg, VIRTIO_SND_R_PCM_START, (uint32_t)sid, period))
+        return false;
+    while (done < total) {
+        SgIoMsg *m = sg_io_wait(sg, false, 5000);
+        if (!m || m->status != VIRTIO_SND_S_OK) {
+            g_autofree char *what = g_strdup_printf("playback period %u of %u: %s", done + 1,
+                                                    total, m ? "status not OK" : "no completion");
+            fail_with_log(vd, what);
+            return false;
+        }
+        done++;
+        if (queued < total) {
+            g_assert_cmpint(sg_tx_submit(sg, m, data + (gsize)queued * period, false), ==, 0);
+            queued++;
+        }
+    }
+    return ctl_ok(vd, sg, VIRTIO_SND_R_PCM_STOP, (uint32_t)sid, period) &&
+           ctl_ok(vd, sg, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)sid, period);
+}
+
+/* Called once per captured period (@n counts from 1). */
+typedef void (*CaptureHook)(unsigned int n, void *data);
+
+/*
+ * Record @len bytes as arecord does (NPER periods queued before START, one
+ * re-queued per completion, never more than @len in all: past the end of
+ * its infile a file PCM repeats itself), then STOP and RELEASE.  Every
+ * message must come back OK and full.  Return: the recording, or NULL
+ * after failing the test.
+ */
+static guint8 *guest_record(VdProc *vd, SgGuest *sg, gsize len, uint32_t period,
+                            CaptureHook hook, void *hook_data)
+{
+    int sid = find_stream(sg, VIRTIO_SND_D_INPUT);
+    g_assert_cmpint(sid, >=, 0);
+    g_assert_cmpuint(len % period, ==, 0);
+    unsigned int total = (unsigned int)(len / period), queued = 0, done = 0;
+    if (!ctl_ok(vd, sg, VIRTIO_SND_R_PCM_SET_PARAMS, (uint32_t)sid, period) ||
+        !ctl_ok(vd, sg, VIRTIO_SND_R_PCM_PREPARE, (uint32_t)sid, period))
+        return NULL;
+    for (; queued < NPER && queued < total; queued++)
+        g_assert_cmpint(sg_rx_submit(sg, sg_io_msg_new(sg, (uint32_t)sid, true, period), false),
+                        ==, 0);
+    if (!ctl_ok(vd, sg, VIRTIO_SND_R_PCM_START, (uint32_t)sid, period))
+        return NULL;
+    g_autofree guint8 *rec = g_malloc(len);
+    while (done < total) {
+        SgIoMsg *m = sg_io_wait(sg, true, 5000);
+        if (!m || m->status != VIRTIO_SND_S_OK ||
+            m->used_len != period + sizeof(struct virtio_snd_pcm_status)) {
+            g_autofree char *what = g_strdup_printf(
+                "capture period %u of %u: %s (used %u)", done + 1, total,
+                m ? "status not OK or not full" : "no completion", m ? m->used_len : 0);
+            fail_with_log(vd, what);
+            return NULL;
+        }
+        sg_io_read(sg, m, rec + (gsize)done * period);
+        done++;
+        if (hook)
+            hook(done, hook_data);
+        if (queued < total) {
+            g_assert_cmpint(sg_rx_submit(sg, m, false), ==, 0);
+            queued++;
+        }
+    }
+    if (!ctl_ok(vd, sg, VIRTIO_SND_R_PCM_STOP, (uint32_t)sid, period) ||
+        !ctl_ok(vd, sg, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)sid, period))
+        return NULL;
+    return g_steal_pointer(&rec);
+}
+
+/* The daemon, asked to stop, exits 0. */
+static void daemon_stop(VdProc *vd)
+{
+    int st = vd_terminate(vd, 10000);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        g_autofree char *what = g_strdup_printf("the daemon did not exit cleanly (status 0x%x)", st);
+        fail_with_log(vd, what);
+    }
+}
+
+/* ---- signals and judging -------------------------------------------------- */
+
+static JudgeToneSpec tone_spec(double hz)
+{
+    /* frequencies without a short common period: a search cannot lock onto
+     * a later cycle of a tone whose start was lost */
+    return (JudgeToneSpec){.format = JUDGE_FORMAT_S16_LE, .channels = CH, .rate = RATE,
+                           .freq_hz = hz, .freq_step_hz = 217.3, .level_dbfs = -6.0};
+}
+
+static guint8 *tone_new(double hz, gsize frames, gsize *len)
+{
+    JudgeToneSpec t = tone_spec(hz);
+    return judge_tone_new(&t, frames, len);
+}
+
+/* Fail unless @got is @want, byte for byte. */
+static bool judge_identical(VdProc *vd, const char *what, const guint8 *got, gsize got_len,
+                            const guint8 *want, gsize want_len)
+{
+    JudgeCompare c;
+    judge_compare_bytes(got, got_len, want, want_len, &c);
+    if (c.identical)
+        return true;
+    g_autoptr(GString) d = g_string_new(NULL);
+    judge_describe_compare(d, &c);
+    g_autofree char *msg = g_strdup_printf("%s: not what was sent: %s", what, d->str);
+    fail_with_log(vd, msg);
+    return false;
+}
+
+static bool frame_silent(const guint8 *f)
+{
+    static const guint8 zero[FRAME];
+    return memcmp(f, zero, FRAME) == 0;
+}
+
+/*
+ * Where does @tone (S16 stereo) lie in @rec, every frame of it in order,
+ * bit for bit?  A server that runs dry plays silence until the next data
+ * arrives (an underrun under load; and the device pauses the host stream
+ * at the STOP that follows the last completion, until RELEASE resumes it
+ * to drain): such runs of digital silence inside the tone delay it but
+ * lose nothing, so they are skipped, counted and reported.  Anything else
+ * that differs is a fault.  Return: the frame of @rec after the tone's
+ * last frame, or 0 if the tone is not there (*why says why).
+ */
+static gsize tone_walk(const guint8 *tone, gsize tone_frames, const guint8 *rec, gsize rec_frames,
+                       gsize *gaps, gsize *gap_frames, GString *why)
+{
+    /* anchor on the first 100 ms, lead-in included */
+    gsize probe = MIN(tone_frames, (gsize)RATE / 10);
+    JudgeFind f;
+    judge_find(JUDGE_FORMAT_S16_LE, CH, tone, probe * FRAME, rec, rec_frames * FRAME, &f);
+    if (!f.whole) {
+        g_string_append(why, "its first 100 ms are not in the recording: ");
+        judge_describe_find(why, &f);
+        return 0;
+    }
+    gsize i = 0, j = (f.b_offset - f.a_offset) / FRAME;
+    *gaps = *gap_frames = 0;
+    while (i < tone_frames) {
+        if (j < rec_frames && memcmp(tone + i * FRAME, rec + j * FRAME, FRAME) == 0) {
+            i++, j++;
+            continue;
+        }
+        gsize run = 0;
+        while (j + run < rec_frames && frame_silent(rec + (j + run) * FRAME))
+            run++;
+        if (run == 0 || j + run == rec_frames) {
+            g_string_append_printf(why, "frame %zu of %zu %s (recording frame %zu)", i,
+                                   tone_frames, j + run == rec_frames ? "never arrived"
+                                                                      : "differs", j);
+            return 0;
+        }
+        (*gaps)++;
+        *gap_frames += run;
+        j += run;
+    }
+    return j;
+}
+
+/*
+ * @tone, every frame of it, is in @rec, and if @silent_after nothing but
+ * digital silence follows it.  Return: false after failing the test.
+ */
+static bool judge_tone_in(VdProc *vd, const char *what, const guint8 *tone, gsize tone_len,
+                          const guint8 *rec, gsize rec_len, bool silent_after)
+{
+    g_autoptr(GString) why = g_string_new(NULL);
+    gsize gaps = 0, gap_frames = 0, rec_frames = rec_len / FRAME;
+    gsize end = tone_walk(tone, tone_len / FRAME, rec, rec_frames, &gaps, &gap_frames, why);
+    if (!end) {
+        g_autofree char *msg = g_strdup_printf("%s: the tone (%zu frames) is not whole in the "
+                                               "recording (%zu frames): %s",
+                                               what, tone_len / FRAME, rec_frames, why->str);
+        fail_with_log(vd, msg);
+        return false;
+    }
+    g_test_message("%s: %zu frames recorded, the whole tone bit-exact up to frame %zu, "
+                   "%zu silent gaps (%zu frames) inside it",
+                   what, rec_frames, end, gaps, gap_frames);
+    g_autoptr(JudgeSignal) s = judge_signal_new(JUDGE_FORMAT_S16_LE, CH, RATE, rec, rec_len);
+    if (silent_after && !judge_is_silent(s, JUDGE_ALL_CHANNELS, end, G_MAXSIZE)) {
+        g_autofree char *msg = g_strdup_printf("%s: after the tone the recording is not silence "
+                                               "(%zu frames follow it)",
+                                               what, rec_frames - end);
+        fail_with_log(vd, msg);
+        return false;
+    }
+    return true;
+}
+
+/* ---- alsa ----------------------------------------------------------------- */
+
+static bool have_alsa(void)
+{
+    return vd_require() && atu_have_module("alsa", "libasound2-dev missing");
+}
+
+/* Wait until @path holds @len bytes (the daemon closes the host stream
+ * once RELEASE drained it); Return: its contents, or NULL. */
+static guint8 *file_when_complete(const char *path, gsize len, gsize *got_len)
+{
+    gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+    for (;;) {
+        char *text = NULL;
+        gsize n = 0;
+        if (g_file_get_contents(path, &text, &n, NULL) &&
+            (n >= len || g_get_monotonic_time() >= end)) {
+            *got_len = n;
+            return (guint8 *)text;
+        }
+        g_free(text);
+        if (g_get_monotonic_time() >= end)
+            return NULL;
+        g_usleep(20 * 1000);
+    }
+}
+
+/* The guest plays a tone through @driver_arg into the file PCM: out.raw is
+ * the tone, byte for byte, once RELEASE answered. */
+static void alsa_play_into_file(const char *driver_arg, const char *expect_log)
+{
+    World w;
+    world_open(&w);
+    world_alsa_only(&w);
+    const char *argv[] = {driver_arg, NULL};
+    g_autoptr(VdProc) vd = daemon_start(argv);
+    g_autoptr(SgGuest) sg = guest_boot(vd);
+    gsize len = 0;
+    g_autofree guint8 *tone = tone_new(441.7, RATE / 2, &len);
+    if (sg && guest_play(vd, sg, tone, len, FILE_PERIOD)) {
+        g_autofree char *out = world_path(&w, "out.raw");
+        gsize got_len = 0;
+        g_autofree guint8 *got = file_when_complete(out, len, &got_len);
+        if (!got)
+            fail_with_log(vd, "the file PCM wrote no out.raw");
+        else
+            judge_identical(vd, "out.raw of the file PCM", got, got_len, tone, len);
+    }
+    if (expect_log) {
+        g_autofree char *log = vd_stderr(vd);
+        if (!strstr(log, expect_log)) {
+            g_autofree char *what = g_strdup_printf("the daemon did not log \"%s\"", expect_log);
+            fail_with_log(vd, what);
+        }
+    }
+    g_clear_pointer(&sg, sg_free);
+    daemon_stop(vd);
+    world_close(&w);
+}
+
+static void test_alsa_file_playback(void)
+{
+    if (!have_alsa())
+        return;
+    alsa_play_into_file("--driver=alsa,device=tofile", NULL);
+}
+
+/* The guest records in.raw through the file PCM's infile: byte for byte. */
+static void test_alsa_file_capture(void)
+{
+    if (!have_alsa())
+        return;
+    World w;
+    world_open(&w);
+    world_alsa_only(&w);
+    gsize len = 0;
+    g_autofree guint8 *tone = tone_new(613.9, RATE / 2, &len);
+    g_autofree char *in = world_path(&w, "in.raw");
+    g_assert_true(g_file_set_contents(in, (const char *)tone, (gssize)len, NULL));
+    const char *argv[] = {"--driver=alsa,device=tofile", "--stream=1:target=fromfile", NULL};
+    g_autoptr(VdProc) vd = daemon_start(argv);
+    g_autoptr(SgGuest) sg = guest_boot(vd);
+    g_autofree guint8 *rec = sg ? guest_record(vd, sg, len, FILE_PERIOD, NULL, NULL) : NULL;
+    if (rec)
+        judge_identical(vd, "the guest's recording from the file PCM", rec, len, tone, len);
+    g_clear_pointer(&sg, sg_free);
+    daemon_stop(vd);
+    world_close(&w);
+}
+
+/* The stock null PCM: playback completes, capture is digital silence in
+ * every byte the guest gave (the fake guest fills them with 0xee). */
+static void test_alsa_null(void)
+{
+    if (!have_alsa())
+        return;
+    World w;
+    world_open(&w);
+    world_alsa_only(&w);
+    const char *argv[] = {"--driver=alsa,device=null", NULL};
+    g_autoptr(VdProc) vd = daemon_start(argv);
+    g_autoptr(SgGuest) sg = guest_boot(vd);
+    gsize len = 0;
+    g_autofree guint8 *tone = tone_new(441.7, RATE / 4, &len);
+    g_autofree guint8 *rec = NULL;
+    if (sg && guest_play(vd, sg, tone, len, FILE_PERIOD))
+        rec = guest_record(vd, sg, len, FILE_PERIOD, NULL, NULL);
+    if (rec) {
+        g_autofree guint8 *zero = g_malloc0(len);
+        judge_identical(vd, "capture from the null PCM", rec, len, zero, len);
+    }
+    g_clear_pointer(&sg, sg_free);
+    daemon_stop(vd);
+    world_close(&w);
+}
+
+/* No PipeWire or PulseAudio reachable: auto picks alsa, whose default PCM
+ * (the file PCM here) gets the guest's tone. */
+static void test_auto_picks_alsa(void)
+{
+    if (!have_alsa())
+        return;
+    alsa_play_into_file("--driver=auto", "audio driver auto: using alsa");
+}
+
+/* ---- pulse and pipewire ----------------------------------------------------- */
+
+typedef enum { SERVER_PULSE, SERVER_PIPEWIRE } ServerKind;
+
+static const char *const server_names[] = {"PulseAudio", "PipeWire"};
+
+typedef struct Server {
+    ServerKind kind;
+    World w;
+    char *log;
+    GPid pulse;
+    AtuPipewire pw;
+} Server;
+
+static bool require_server(ServerKind kind)
+{
+    static const char *const pulse[] = {"pulseaudio", "pactl", "parec", "paplay", NULL};
+    static const char *const pipewire[] = {"pipewire", "wireplumber", "pw-record", "pw-play",
+                                           "pw-link", "pw-metadata", NULL};
+    if (!vd_require() || !atu_have_module(kind == SERVER_PULSE ? "pulse" : "pipewire",
+                                          "its development package is missing"))
+        return false;
+    g_autoptr(GString) missing = g_string_new(NULL);
+    for (const char *const *p = kind == SERVER_PULSE ? pulse : pipewire; *p; p++) {
+        g_autofree char *path = atu_find_program(*p);
+        if (!path)
+            g_string_append_printf(missing, " %s", *p);
+    }
+    if (!missing->len)
+        return true;
+    /* build-aux/install-deps.sh installs them: a machine without is not
+     * set up, and the module would go untested in its daemon */
+    g_test_fail_printf("%s: missing%s", server_names[kind], missing->str);
+    return false;
+}
+
+static bool server_start(Server *s, ServerKind kind)
+{
+    memset(s, 0, sizeof *s);
+    s->kind = kind;
+    world_open(&s->w);
+    s->log = world_path(&s->w, "servers.log");
+    g_autofree char *home = world_path(&s->w, "home");
+    g_assert_cmpint(g_mkdir_with_parents(home, 0700), ==, 0);
+    g_setenv("HOME", home, TRUE);
+    if (kind == SERVER_PULSE) {
+        g_autofree char *run = world_path(&s->w, "run");
+        g_autofree char *config = world_path(&s->w, "config");
+        g_autofree char *server = g_strdup_printf("unix:%s/native", s->w.dir);
+        g_assert_cmpint(g_mkdir_with_parents(run, 0700), ==, 0);
+        g_assert_cmpint(g_mkdir_with_parents(config, 0700), ==, 0);
+        g_setenv("XDG_RUNTIME_DIR", run, TRUE);
+        g_setenv("XDG_CONFIG_HOME", config, TRUE); /* the cookie */
+        g_setenv("PULSE_SERVER", server, TRUE);
+        unset("PULSE_SINK");
+        unset("PULSE_SOURCE");
+        s->pulse = atu_pulse_start(s->w.dir, s->log);
+        return true;
+    }
+    unset("PULSE_SERVER");
+    atu_pipewire_env(s->w.dir);
+    return atu_pipewire_start(&s->pw, s->log, 20.0);
+}
+
+static void server_stop(Server *s)
+{
+    if (s->kind == SERVER_PULSE)
+        atu_stop(s->pulse, SIGTERM);
+    else
+        atu_pipewire_stop(&s->pw);
+    if (g_test_failed()) {
+        g_autofree char *log = NULL;
+        g_file_get_contents(s->log, &log, NULL, NULL);
+        gsize l = log ? strlen(log) : 0;
+        g_test_message("server log (tail):\n%s", log ? log + (l > 3000 ? l - 3000 : 0) : "");
+    }
+    g_free(s->log);
+    world_close(&s->w);
+}
+
+/* Record the null sink's monitor into @path; return once the recorder is
+ * connected (0 after failing the test). */
+static GPid monitor_record(Server *s, const char *path)
+{
+    GPid pid;
+    bool ok;
+    if (s->kind == SERVER_PULSE) {
+        const char *argv[] = {"parec", "-d", "test.monitor", "--format=s16le", "--rate=48000",
+                              "--channels=2", "--file-format=wav", "--latency-msec=20", path,
+                              NULL};
+        const char *outs[] = {"pactl", "list", "short", "source-outputs", NULL};
+        pid = atu_spawn(argv, s->log);
+        ok = atu_wait_output(outs, "s16le 2ch 48000Hz", 10.0);
+    } else {
+        const char *argv[] = {"pw-record", "--rate", "48000", "--channels", "2", "--format", "s16",
+                              "--target", "test_sink", "-P",
+                              "{ stream.capture.sink = true node.name = vsnd-drivers-rec }", path,
+                              NULL};
+        const char *links[] = {"pw-link", "-l", NULL};
+        pid = atu_spawn(argv, s->log);
+        ok = atu_wait_output(links, "vsnd-drivers-rec:input_FR", 10.0);
+    }
+    if (!ok) {
+        atu_stop(pid, SIGINT);
+        g_test_fail_printf("%s: the monitor recorder did not connect", server_names[s->kind]);
+        return 0;
+    }
+    return pid;
+}
+
+/* The guest's tone reaches the null sink: the monitor recording holds it
+ * whole, then only silence. */
+static void server_playback(Server *s, VdProc *vd, SgGuest *sg)
+{
+    g_autofree char *path = world_path(&s->w, "monitor.wav");
+    GPid rec = monitor_record(s, path);
+    if (!rec)
+        return;
+    gsize len = 0;
+    /* a whole number of periods, and of PipeWire quanta (1024 frames) not:
+     * the last period must arrive too */
+    g_autofree guint8 *tone = tone_new(441.7, RATE, &len);
+    bool played = guest_play(vd, sg, tone, len, SERVER_PERIOD);
+    /* the server's latency, then some */
+    g_usleep(500 * 1000);
+    atu_stop(rec, SIGINT); /* the recorders finish their WAV header on SIGINT */
+    if (!played)
+        return;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(JudgeWav) wav = judge_wav_load(path, &err);
+    if (!wav) {
+        g_test_fail_printf("%s: the monitor recording: %s", server_names[s->kind], err->message);
+        return;
+    }
+    g_assert_cmpint(wav->format, ==, JUDGE_FORMAT_S16_LE);
+    g_assert_cmpuint(wav->channels, ==, CH);
+    g_assert_cmpuint(wav->rate, ==, RATE);
+    g_autofree char *what = g_strdup_printf("%s playback, the sink's monitor",
+                                            server_names[s->kind]);
+    judge_tone_in(vd, what, tone, len, wav->data, wav->data_len, true);
+}
+
+typedef struct HostPlayer {
+    Server *s;
+    const char *path;
+    GPid pid;
+} HostPlayer;
+
+/* Once the guest has recorded 0.3 s (its stream is connected: data
+ * flows), the host plays the tone into the sink. */
+static void host_play_hook(unsigned int n, void *data)
+{
+    HostPlayer *p = data;
+    if (n != 3 || p->pid)
+        return;
+    const char *pulse[] = {"paplay", "-d", "test", p->path, NULL};
+    const char *pipewire[] = {"pw-play", "--target", "test_sink", p->path, NULL};
+    p->pid = atu_spawn(p->s->kind == SERVER_PULSE ? pulse : pipewire, p->s->log);
+}
+
+/* A tone played into the sink on the host is in the guest's recording of
+ * the default source (the sink's monitor), bit for bit. */
+static void server_capture(Server *s, VdProc *vd, SgGuest *sg)
+{
+    const gsize frames = RATE / 2, pad = RATE / 20;
+    gsize len = 0;
+    g_autofree guint8 *tone = tone_new(887.3, frames, &len);
+    /* padded with more than a quantum: pw-play drops a last partial one */
+    g_autofree guint8 *padded = g_malloc0(len + 2 * pad * FRAME);
+    memcpy(padded + pad * FRAME, tone, len);
+    g_autofree char *path = world_path(&s->w, "host-tone.wav");
+    g_autoptr(GError) err = NULL;
+    g_assert_true(judge_wav_save(path, JUDGE_FORMAT_S16_LE, CH, RATE, padded,
+                                 len + 2 * pad * FRAME, JUDGE_WAV_DEFAULT, &err));
+    HostPlayer p = {.s = s, .path = path};
+    /* 2 s: the tone starts after 0.3 s and lasts 0.6 s with its padding */
+    g_autofree guint8 *rec = guest_record(vd, sg, 20 * (gsize)SERVER_PERIOD, SERVER_PERIOD,
+                                          host_play_hook, &p);
+    atu_stop(p.pid, SIGTERM); /* long done unless something hangs */
+    if (!rec)
+        return;
+    g_autofree char *what = g_strdup_printf("%s capture, the guest's recording",
+                                            server_names[s->kind]);
+    judge_tone_in(vd, what, tone, len, rec, 20 * (gsize)SERVER_PERIOD, false);
+}
+
+static void server_case(ServerKind kind)
+{
+    if (!require_server(kind))
+        return;
+    Server s;
+    if (server_start(&s, kind)) {
+        const char *argv[] = {kind == SERVER_PULSE ? "--driver=pulse" : "--driver=pipewire",
+                              NULL};
+        g_autoptr(VdProc) vd = daemon_start(argv);
+        g_autoptr(SgGuest) sg = guest_boot(vd);
+        if (sg)
+            server_playback(&s, vd, sg);
+        if (sg && !g_test_failed())
+            server_capture(&s, vd, sg);
+        g_clear_pointer(&sg, sg_free);
+        daemon_stop(vd);
+    }
+    server_stop(&s);
+}
+
+static void test_pulse(void)
+{
+    server_case(SERVER_PULSE);
+}
+
+static void test_pipewire(void)
+{
+    server_case(SERVER_PIPEWIRE);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    g_test_add_func("/integration/drivers/alsa/file-pcm/playback-bit-exact",
+                    test_alsa_file_playback);
+    g_test_add_func("/integration/drivers/alsa/file-pcm/capture-bit-exact",
+                    test_alsa_file_capture);
+    g_test_add_func("/integration/drivers/alsa/null-pcm/play-and-record-silence", test_alsa_null);
+    g_test_add_func("/integration/drivers/auto/only-alsa-picks-alsa", test_auto_picks_alsa);
+    g_test_add_func("/integration/drivers/pulse/play-and-record", test_pulse);
+    g_test_add_func("/integration/drivers/pipewire/play-and-record", test_pipewire);
+    return g_test_run();
+}
