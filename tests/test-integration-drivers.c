@@ -14,7 +14,8 @@
  *    (tests/harness/host-alsa.h: a temporary HOME, so alsa.conf and its
  *    hooks run as for a user): what the guest played is the file, byte
  *    for byte; what the guest records through a file PCM with `infile` is
- *    that file, byte for byte.  The stock `null` PCM: everything completes
+ *    that file, byte for byte; both at the audio rate, although the file
+ *    PCM has no clock.  The stock `null` PCM: everything completes
  *    OK and capture is digital silence in every byte (the null plugin
  *    writes nothing into the buffer it is given).
  *  - auto with no PipeWire or PulseAudio reachable picks alsa, whose
@@ -394,7 +395,14 @@ static void alsa_play_into_file(const char *driver_arg, const char *expect_log)
     g_autoptr(SgGuest) sg = guest_boot(vd);
     gsize len = 0;
     g_autofree guint8 *tone = tone_new(441.7, RATE / 2, &len);
+    gint64 t0 = g_get_monotonic_time();
     if (sg && guest_play(vd, sg, tone, len, FILE_PERIOD)) {
+        /* the file PCM has no clock: the driver paces it, or the guest's
+         * period clock runs away (a real Linux fails aplay with EIO) */
+        double secs = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
+        g_test_message("0.5 s played in %.3f s", secs);
+        if (secs < 0.25)
+            fail_with_log(vd, "the file PCM was not paced at the audio rate");
         g_autoptr(GBytes) out = ha_played(ha, len);
         gsize got_len = 0;
         const guint8 *got = out ? g_bytes_get_data(out, &got_len) : NULL;
@@ -434,7 +442,12 @@ static void test_alsa_file_capture(void)
     const char *argv[] = {"--driver=alsa,device=tofile", "--stream=1:target=fromfile", NULL};
     g_autoptr(VdProc) vd = daemon_start(argv);
     g_autoptr(SgGuest) sg = guest_boot(vd);
+    gint64 t0 = g_get_monotonic_time();
     g_autofree guint8 *rec = sg ? guest_record(vd, sg, len, FILE_PERIOD, NULL, NULL) : NULL;
+    double secs = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
+    g_test_message("0.5 s recorded in %.3f s", secs);
+    if (rec && secs < 0.25)
+        fail_with_log(vd, "the file PCM was not paced at the audio rate");
     if (rec)
         judge_identical(vd, "the guest's recording from the file PCM", rec, len, tone, len);
     g_clear_pointer(&sg, sg_free);
