@@ -24,6 +24,15 @@
  *    every second; success reports error(0).
  *  - drain() polls snd_pcm_delay() every half period until it reaches 0
  *    and then calls ready() (snd_pcm_drain() would block or stop the PCM).
+ *  - A PCM without a clock (null, a file PCM over null: every write is
+ *    consumed and every read answered at once) would complete the guest's
+ *    periods as fast as it sends them, and the guest's period clock would
+ *    run away (Linux fails aplay and arecord with EIO).  Once a running PCM
+ *    shows its whole buffer free (playback) or full (capture) right after
+ *    a transfer, the stream is paced by the monotonic clock instead: at
+ *    most two periods ahead of real time, moving at the stream rate; for
+ *    playback that is also the latency reported and what drain() waits
+ *    for.
  *  - latency = snd_pcm_delay() in bytes.  No stream volume: set_volume is
  *    absent, so the caller applies its own gain.
  *  - Events are delivered from an idle source of the stream (removed on
@@ -84,6 +93,11 @@ struct VsndAudioStream {
     guint drain_id;
     int pending[MAX_PENDING];
     int npending;
+    /* pacing of a PCM without a clock (see the top) */
+    bool unclocked;
+    gint64 pace_t0;          /* us: when the paced clock (re)started, 0 stopped */
+    uint64_t pace_frames;    /* frames written since pace_t0 */
+    guint pace_id;           /* timer giving ready() once there is room */
 };
 
 static bool alsa_format_of(unsigned int fmt, snd_pcm_format_t *ret)
@@ -355,6 +369,83 @@ static int handle_error(VsndAudioStream *s, int err)
     return -ENODEV;
 }
 
+/* ---- pacing of a PCM without a clock --------------------------------------- */
+
+/* Frames the paced clock has played since it started. */
+static uint64_t paced_played(const VsndAudioStream *s)
+{
+    if (!s->pace_t0)
+        return 0;
+    return (uint64_t)(g_get_monotonic_time() - s->pace_t0) * s->rate / G_USEC_PER_SEC;
+}
+
+/* Frames written and not yet played by the paced clock. */
+static uint64_t paced_fill(const VsndAudioStream *s)
+{
+    uint64_t played = paced_played(s);
+
+    return s->pace_frames > played ? s->pace_frames - played : 0;
+}
+
+/* The clock stops with the stream and goes on from what it held. */
+static void pace_stop(VsndAudioStream *s)
+{
+    s->pace_frames = paced_fill(s);
+    s->pace_t0 = 0;
+}
+
+static void pace_start(VsndAudioStream *s)
+{
+    if (s->unclocked && !s->pace_t0)
+        s->pace_t0 = g_get_monotonic_time();
+}
+
+static gboolean pace_ready(gpointer data)
+{
+    VsndAudioStream *s = data;
+
+    s->pace_id = 0;
+    if (s->need_ready) {
+        s->need_ready = false;
+        if (s->events->ready)
+            s->events->ready(s->opaque);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+/* May @frames more be written now?  Else ready() comes when they may. */
+static bool pace_allows(VsndAudioStream *s, snd_pcm_uframes_t frames)
+{
+    uint64_t room = 2 * (uint64_t)s->period_frames, fill;
+
+    if (!s->unclocked || !s->pace_t0)
+        return true;
+    fill = paced_fill(s);
+    if (fill + frames <= MAX(room, frames))
+        return true;
+    s->need_ready = true;
+    if (!s->pace_id)
+        s->pace_id = g_timeout_add(MAX((unsigned int)((fill + frames - room) * 1000 / s->rate), 1u),
+                                   pace_ready, s);
+    return false;
+}
+
+/* After a transfer of @frames: a running PCM whose buffer is all free
+ * (playback) or all full (capture) again has no clock; from now on the
+ * stream is paced. */
+static void pace_account(VsndAudioStream *s, snd_pcm_uframes_t frames)
+{
+    if (!s->unclocked && s->running && snd_pcm_state(s->pcm) == SND_PCM_STATE_RUNNING &&
+        snd_pcm_avail_update(s->pcm) >= (snd_pcm_sframes_t)s->buffer_frames) {
+        g_debug("alsa: PCM \"%s\" has no clock: pacing it at %u Hz", s->device, s->rate);
+        s->unclocked = true;
+        s->pace_frames = 0;
+        pace_start(s);
+    }
+    if (s->unclocked)
+        s->pace_frames += frames;
+}
+
 /* ---- driver operations ---------------------------------------------------- */
 
 /* alsa-lib prints its errors to stderr; route them to the debug log (the
@@ -487,6 +578,8 @@ static void alsa_close(VsndAudioStream *s)
         g_source_remove(s->idle_id);
     if (s->drain_id)
         g_source_remove(s->drain_id);
+    if (s->pace_id)
+        g_source_remove(s->pace_id);
     pcm_close(s);
     g_free(s->bounce);
     g_free(s->device);
@@ -499,6 +592,7 @@ static int alsa_start(VsndAudioStream *s)
     int r = 0;
 
     s->running = true;
+    pace_start(s);
     if (s->lost)
         return 0; /* starts when the device is back */
     st = snd_pcm_state(s->pcm);
@@ -520,6 +614,7 @@ static int alsa_stop(VsndAudioStream *s)
 
     s->running = false;
     s->start_pending = false;
+    pace_stop(s);
     if (s->lost)
         return 0;
     if (snd_pcm_state(s->pcm) == SND_PCM_STATE_RUNNING) {
@@ -571,6 +666,8 @@ static int io_ready(VsndAudioStream *s, VsndDirection dir, snd_pcm_uframes_t fra
         return -EINVAL; /* less than a frame, or would never fit the buffer */
     if (s->lost)
         return -ENODEV;
+    if (!pace_allows(s, frames))
+        return -EAGAIN;
     avail = avail_or_error(s);
     if (avail < 0)
         return (int)avail;
@@ -608,6 +705,7 @@ static ssize_t alsa_write(VsndAudioStream *s, const struct iovec *iov, unsigned 
         if (snd_pcm_state(s->pcm) == SND_PCM_STATE_PREPARED)
             snd_pcm_start(s->pcm);
     }
+    pace_account(s, (snd_pcm_uframes_t)w);
     /* A trailing partial frame cannot be played; it is consumed. */
     return (snd_pcm_uframes_t)w == frames ? (ssize_t)len : (ssize_t)((size_t)w * s->frame_bytes);
 }
@@ -622,11 +720,27 @@ static ssize_t alsa_read(VsndAudioStream *s, const struct iovec *iov, unsigned i
     if (r < 0)
         return r;
     buf = bounce(s, len);
+    /* Not every PCM writes what it returns: the null plugin leaves the
+     * buffer as it was, which would hand the guest our heap.  Silence
+     * first, so such frames are silence. */
+    snd_pcm_format_set_silence(s->format, buf, (unsigned int)(frames * s->channels));
     r = snd_pcm_readi(s->pcm, buf, frames);
     if (r < 0)
         return handle_error(s, (int)r) < 0 ? -ENODEV : -EAGAIN;
+    pace_account(s, (snd_pcm_uframes_t)r);
     vsnd_buf_to_iov(iov, iovcnt, 0, buf, (size_t)r * s->frame_bytes);
     return (ssize_t)((size_t)r * s->frame_bytes);
+}
+
+/* Frames written and not yet played: the PCM's delay, or the paced
+ * clock's for a PCM without a clock.  Return: 0 or -errno. */
+static int pcm_delay(VsndAudioStream *s, snd_pcm_sframes_t *delay)
+{
+    int r = snd_pcm_delay(s->pcm, delay);
+
+    if (r == 0 && s->unclocked)
+        *delay = (snd_pcm_sframes_t)MIN(paced_fill(s), (uint64_t)G_MAXINT32);
+    return r;
 }
 
 /* Drain without blocking: poll the delay every half period until the
@@ -637,7 +751,7 @@ static gboolean drain_poll(gpointer data)
     snd_pcm_sframes_t delay = 0;
 
     if (!s->lost && snd_pcm_state(s->pcm) == SND_PCM_STATE_RUNNING &&
-        snd_pcm_delay(s->pcm, &delay) == 0 && delay > 0)
+        pcm_delay(s, &delay) == 0 && delay > 0)
         return G_SOURCE_CONTINUE;
     s->drain_id = 0;
     if (s->events->ready)
@@ -655,7 +769,7 @@ static int alsa_drain(VsndAudioStream *s)
         s->start_pending = false;
         snd_pcm_start(s->pcm);
     }
-    if (snd_pcm_state(s->pcm) != SND_PCM_STATE_RUNNING || snd_pcm_delay(s->pcm, &delay) < 0 ||
+    if (snd_pcm_state(s->pcm) != SND_PCM_STATE_RUNNING || pcm_delay(s, &delay) < 0 ||
         delay <= 0)
         return 0;
     if (!s->drain_id)
@@ -668,7 +782,7 @@ static int alsa_get_latency(VsndAudioStream *s, uint32_t *ret_bytes)
 {
     snd_pcm_sframes_t delay = 0;
 
-    if (s->lost || snd_pcm_delay(s->pcm, &delay) < 0 || delay < 0)
+    if (s->lost || pcm_delay(s, &delay) < 0 || delay < 0)
         delay = 0;
     *ret_bytes = (uint32_t)MIN((uint64_t)delay * s->frame_bytes, UINT32_MAX);
     return 0;

@@ -55,17 +55,14 @@ static void files_clear(GvFile *files, size_t n)
     }
 }
 
-/* The daemon's playback file of stream 0 as it is now (NULL if none). */
+/* The daemon's playback file of stream @id as it is now (NULL if none;
+ * one that cannot be read fails the test). */
 static JudgeWav *stream_wav(GtEnv *env, unsigned int id)
 {
-    g_autofree char *name = g_strdup_printf("stream-%u.wav", id);
-    g_autofree char *path = gt_daemon_file(env, name);
-    if (!g_file_test(path, G_FILE_TEST_EXISTS))
-        return NULL;
     g_autoptr(GError) error = NULL;
-    JudgeWav *w = judge_wav_load(path, &error);
-    if (!w)
-        g_test_fail_printf("%s: %s", path, error->message);
+    JudgeWav *w = gt_stream_wav(env, id, &error);
+    if (error)
+        g_test_fail_printf("stream-%u.wav: %s", id, error->message);
     return w;
 }
 
@@ -122,10 +119,8 @@ static bool judge_played(GtEnv *env, const char *what, JudgeFormat fmt, guint ch
         data = want;
     }
     JudgeFind f;
-    judge_find(w->format, channels, data, want_len, w->data, w->data_len, &f);
-    if (!f.whole) {
-        g_autoptr(GString) s = g_string_new(NULL);
-        judge_describe_find(s, &f);
+    g_autoptr(GString) s = g_string_new(NULL);
+    if (!gt_wav_holds(w, data, want_len, &f, s)) {
         g_test_fail_printf("%s (%s): played data not in the daemon's file exactly: %s", what,
                            judge_format_name(fmt), s->str);
         return false;

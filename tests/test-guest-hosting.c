@@ -14,22 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define RATE 48000
 /* 256 MiB of guest RAM (guest-vm.c) in 2 MiB pages */
 #define GUEST_HUGEPAGES 128
-
-static GvFile tone_wav(const char *path, double hz, GBytes **raw)
-{
-    JudgeToneSpec t = {.format = JUDGE_FORMAT_S16_LE, .channels = 2, .rate = RATE,
-                       .freq_hz = hz, .freq_step_hz = 110, .level_dbfs = -6};
-    gsize len = 0;
-    guint8 *data = judge_tone_new(&t, RATE, &len);
-    gsize wlen = 0;
-    guint8 *w = judge_wav_build(t.format, 2, RATE, data, len, JUDGE_WAV_DEFAULT, &wlen, NULL);
-    g_assert_nonnull(w);
-    *raw = g_bytes_new_take(data, len);
-    return (GvFile){.path = path, .contents = g_bytes_new_take(w, wlen)};
-}
 
 /* aplay @path in the guest; the daemon's stream-0.wav must then hold the
  * tone @raw exactly.  Return: false after failing the test. */
@@ -39,20 +25,8 @@ static bool play_exact(GtEnv *env, const char *path, GBytes *raw)
     g_autofree char *out = gt_run_ok(env, cmd, 30);
     if (!out)
         return false;
-    g_autofree char *file = gt_daemon_file(env, "stream-0.wav");
-    g_autoptr(GError) error = NULL;
-    g_autoptr(JudgeWav) w = judge_wav_load(file, &error);
-    if (!w) {
-        g_test_fail_printf("%s: %s", file, error->message);
-        return false;
-    }
-    gsize len;
-    const void *data = g_bytes_get_data(raw, &len);
-    JudgeFind f;
-    judge_find(w->format, w->channels, data, len, w->data, w->data_len, &f);
-    if (!f.whole) {
-        g_autoptr(GString) d = g_string_new(NULL);
-        judge_describe_find(d, &f);
+    g_autoptr(GString) d = g_string_new(NULL);
+    if (!gt_played_whole(env, raw, d)) {
         g_test_fail_printf("%s: the tone is not in the daemon's file exactly: %s", env->kernel,
                            d->str);
         return false;
@@ -108,7 +82,7 @@ static void test_hugepages(const char *kernel)
     if (!hugepages_available(GUEST_HUGEPAGES))
         return;
     g_autoptr(GBytes) raw = NULL;
-    GvFile files[] = {tone_wav("/data/tone.wav", 440, &raw)};
+    GvFile files[] = {gt_tone_wav("/data/tone.wav", 440, 1, &raw)};
     GvConfig cfg = {.hugepages = true, .files = files, .n_files = 1};
     static const char *const args[] = {"--driver=wav", NULL};
     GtEnv env;
@@ -127,8 +101,8 @@ static void test_hugepages(const char *kernel)
 static void test_two_vms(const char *kernel)
 {
     g_autoptr(GBytes) raw_a = NULL, raw_b = NULL;
-    GvFile fa[] = {tone_wav("/data/tone.wav", 440, &raw_a)};
-    GvFile fb[] = {tone_wav("/data/tone.wav", 1250, &raw_b)};
+    GvFile fa[] = {gt_tone_wav("/data/tone.wav", 440, 1, &raw_a)};
+    GvFile fb[] = {gt_tone_wav("/data/tone.wav", 1250, 1, &raw_b)};
     GvConfig ca = {.files = fa, .n_files = 1, .name = "vm-a"};
     GvConfig cb = {.files = fb, .n_files = 1, .name = "vm-b"};
     static const char *const args_a[] = {"--driver=wav", "--name=vm-a", NULL};
@@ -145,23 +119,19 @@ static void test_two_vms(const char *kernel)
         g_assert_cmpint(sa, ==, 0);
         g_assert_cmpint(sb, ==, 0);
         /* each file: its own tone exactly, and not the other's */
-        g_autofree char *pa = gt_daemon_file(&a, "stream-0.wav");
-        g_autofree char *pb = gt_daemon_file(&b, "stream-0.wav");
-        g_autoptr(JudgeWav) wa = judge_wav_load(pa, NULL);
-        g_autoptr(JudgeWav) wb = judge_wav_load(pb, NULL);
+        g_autoptr(JudgeWav) wa = gt_stream_wav(&a, 0, NULL);
+        g_autoptr(JudgeWav) wb = gt_stream_wav(&b, 0, NULL);
         g_assert_nonnull(wa);
         g_assert_nonnull(wb);
         gsize la, lb;
         const void *da = g_bytes_get_data(raw_a, &la);
         const void *db = g_bytes_get_data(raw_b, &lb);
         JudgeFind f;
-        judge_find(wa->format, 2, da, la, wa->data, wa->data_len, &f);
-        if (!f.whole)
+        if (!gt_wav_holds(wa, da, la, &f, NULL))
             g_test_fail_printf("vm-a's file does not hold vm-a's tone exactly");
-        judge_find(wb->format, 2, db, lb, wb->data, wb->data_len, &f);
-        if (!f.whole)
+        if (!gt_wav_holds(wb, db, lb, &f, NULL))
             g_test_fail_printf("vm-b's file does not hold vm-b's tone exactly");
-        judge_find(wa->format, 2, db, lb, wa->data, wa->data_len, &f);
+        gt_wav_holds(wa, db, lb, &f, NULL);
         if (f.found)
             g_test_fail_printf("vm-b's tone is in vm-a's file");
         g_autoptr(JudgeSignal) s = judge_wav_signal(wa);

@@ -19,45 +19,6 @@
 
 static const char *const wav_args[] = {"--driver=wav", NULL};
 
-/* A tone of @seconds for the guest, as /data/<name>.wav; *raw gets its samples. */
-static GvFile tone_wav(const char *path, double hz, double seconds, GBytes **raw)
-{
-    JudgeToneSpec t = {.format = JUDGE_FORMAT_S16_LE, .channels = 2, .rate = RATE,
-                       .freq_hz = hz, .freq_step_hz = 110, .level_dbfs = -6};
-    gsize len = 0;
-    guint8 *data = judge_tone_new(&t, (gsize)(seconds * RATE), &len);
-    gsize wlen = 0;
-    guint8 *w = judge_wav_build(t.format, 2, RATE, data, len, JUDGE_WAV_DEFAULT, &wlen, NULL);
-    g_assert_nonnull(w);
-    *raw = g_bytes_new_take(data, len);
-    return (GvFile){.path = path, .contents = g_bytes_new_take(w, wlen)};
-}
-
-static JudgeWav *stream0(GtEnv *env)
-{
-    g_autofree char *path = gt_daemon_file(env, "stream-0.wav");
-    if (!g_file_test(path, G_FILE_TEST_EXISTS))
-        return NULL;
-    return judge_wav_load(path, NULL);
-}
-
-/* Is all of @raw in the daemon's stream-0.wav, byte for byte?  *desc gets
- * the judge's account. */
-static bool played_whole(GtEnv *env, GBytes *raw, GString *desc)
-{
-    g_autoptr(JudgeWav) w = stream0(env);
-    if (!w) {
-        g_string_append(desc, "no stream-0.wav");
-        return false;
-    }
-    gsize len;
-    const void *data = g_bytes_get_data(raw, &len);
-    JudgeFind f;
-    judge_find(w->format, w->channels, data, len, w->data, w->data_len, &f);
-    judge_describe_find(desc, &f);
-    return f.whole;
-}
-
 /* The guest's aplay output holds no error and its status is 0. */
 static bool aplay_clean(int status, const char *out)
 {
@@ -83,9 +44,9 @@ static void stop_cont(GtEnv *e, GBytes *raw)
     int st = gv_wait(env.vm, &out, 30);
 
     g_autoptr(GString) desc = g_string_new(NULL);
-    bool whole = played_whole(&env, raw, desc);
+    bool whole = gt_played_whole(&env, raw, desc);
     bool continuous = false;
-    g_autoptr(JudgeWav) w = stream0(&env);
+    g_autoptr(JudgeWav) w = gt_stream_wav(&env, 0, NULL);
     if (w) {
         g_autoptr(JudgeSignal) s = judge_wav_signal(w);
         JudgeContinuity c;
@@ -110,7 +71,7 @@ static void stop_cont(GtEnv *e, GBytes *raw)
 static void test_stop_cont(const char *kernel)
 {
     g_autoptr(GBytes) raw = NULL;
-    GvFile files[] = {tone_wav("/data/long.wav", 440, 6, &raw)};
+    GvFile files[] = {gt_tone_wav("/data/long.wav", 440, 6, &raw)};
     GvConfig cfg = {.files = files, .n_files = 1};
     GtEnv env;
     if (gt_start(&env, kernel, wav_args, &cfg)) {
@@ -140,7 +101,7 @@ static bool plays_after_reboot(GtEnv *env, GBytes *after, GString *why)
         g_string_append_printf(why, "aplay after the reboot: status %d: %s", st, out);
         return false;
     }
-    if (!played_whole(env, after, why))
+    if (!gt_played_whole(env, after, why))
         return false;
     return true;
 }
@@ -152,8 +113,8 @@ static void reset_and_play(GtEnv *e, ResetKind kind, GBytes *after);
 static void reset_during_playback(const char *kernel, ResetKind kind)
 {
     g_autoptr(GBytes) raw = NULL, after = NULL;
-    GvFile files[] = {tone_wav("/data/long.wav", 440, 6, &raw),
-                      tone_wav("/data/after.wav", 880, 1, &after)};
+    GvFile files[] = {gt_tone_wav("/data/long.wav", 440, 6, &raw),
+                      gt_tone_wav("/data/after.wav", 880, 1, &after)};
     GvConfig cfg = {.files = files, .n_files = 2};
     GtEnv env;
     if (gt_start(&env, kernel, wav_args, &cfg)) {
@@ -214,8 +175,8 @@ static void kill_and_restart(GtEnv *e, const char *kernel, const GvConfig *cfg, 
 static void test_daemon_killed(const char *kernel)
 {
     g_autoptr(GBytes) raw = NULL, after = NULL;
-    GvFile files[] = {tone_wav("/data/long.wav", 440, 6, &raw),
-                      tone_wav("/data/after.wav", 880, 1, &after)};
+    GvFile files[] = {gt_tone_wav("/data/long.wav", 440, 6, &raw),
+                      gt_tone_wav("/data/after.wav", 880, 1, &after)};
     GvConfig cfg = {.files = files, .n_files = 2};
     GtEnv env;
     if (gt_start(&env, kernel, wav_args, &cfg))
@@ -265,7 +226,7 @@ static void kill_and_restart(GtEnv *e, const char *kernel, const GvConfig *cfg, 
     if (gt_start(&again, kernel, wav_args, cfg)) {
         g_autofree char *o = gt_run_ok(&again, "aplay -q -D hw:0,0 /data/after.wav", 30);
         g_autoptr(GString) d = g_string_new(NULL);
-        if (o && !played_whole(&again, after, d))
+        if (o && !gt_played_whole(&again, after, d))
             g_test_fail_printf("after a restart: %s", d->str);
         gt_finish(&again);
     }

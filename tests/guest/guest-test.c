@@ -163,3 +163,47 @@ void gt_known_failure(const char *issue, const char *what)
 {
     g_test_incomplete_printf("known failure, fixed by the issue \"%s\": %s", issue, what);
 }
+
+GvFile gt_tone_wav(const char *path, double hz, double seconds, GBytes **raw)
+{
+    JudgeToneSpec t = {.format = JUDGE_FORMAT_S16_LE, .channels = 2, .rate = GT_RATE,
+                       .freq_hz = hz, .freq_step_hz = 110, .level_dbfs = -6};
+    gsize len = 0;
+    guint8 *data = judge_tone_new(&t, (gsize)(seconds * GT_RATE), &len);
+    gsize wlen = 0;
+    guint8 *w = judge_wav_build(t.format, 2, GT_RATE, data, len, JUDGE_WAV_DEFAULT, &wlen, NULL);
+    g_assert_nonnull(w);
+    *raw = g_bytes_new_take(data, len);
+    return (GvFile){.path = path, .contents = g_bytes_new_take(w, wlen)};
+}
+
+JudgeWav *gt_stream_wav(GtEnv *env, unsigned int id, GError **error)
+{
+    g_autofree char *name = g_strdup_printf("stream-%u.wav", id);
+    g_autofree char *path = gt_daemon_file(env, name);
+    if (!g_file_test(path, G_FILE_TEST_EXISTS))
+        return NULL;
+    return judge_wav_load(path, error);
+}
+
+bool gt_wav_holds(const JudgeWav *w, const void *data, gsize len, JudgeFind *f, GString *desc)
+{
+    judge_find(w->format, w->channels, data, len, w->data, w->data_len, f);
+    if (desc)
+        judge_describe_find(desc, f);
+    return f->whole;
+}
+
+bool gt_played_whole(GtEnv *env, GBytes *raw, GString *desc)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JudgeWav) w = gt_stream_wav(env, 0, &error);
+    if (!w) {
+        g_string_append(desc, error ? error->message : "no stream-0.wav");
+        return false;
+    }
+    gsize len;
+    const void *data = g_bytes_get_data(raw, &len);
+    JudgeFind f;
+    return gt_wav_holds(w, data, len, &f, desc);
+}

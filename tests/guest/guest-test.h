@@ -15,6 +15,11 @@
 
 #include "guest-vm.h"
 #include "harness/daemon.h"
+#include "judge/audio-judge.h"
+#include "judge/wav-file.h"
+
+/* The rate of the scenarios' tones. */
+#define GT_RATE 48000
 
 typedef struct GtEnv {
     const char *kernel;
@@ -58,6 +63,22 @@ char *gt_guest_snd_log(GtEnv *env);
 /* Fail the test case with @what and the tails of the guest console, the
  * QEMU log and the daemon's log. */
 void gt_fail_with_logs(GtEnv *env, const char *what);
+
+/* ---- tones played by the guest, judged in the wav driver's file ---- */
+
+/* A tone for the guest at @path (a WAV file): S16_LE stereo at GT_RATE,
+ * @hz on the left and @hz + 110 on the right, at -6 dBFS, @seconds long.
+ * *raw gets its samples.  The caller unrefs the contents. */
+GvFile gt_tone_wav(const char *path, double hz, double seconds, GBytes **raw);
+/* The daemon's stream-<@id>.wav as it is now; NULL if there is none (no
+ * error) or it cannot be read (@error). */
+JudgeWav *gt_stream_wav(GtEnv *env, unsigned int id, GError **error);
+/* Is all of @data (samples in @w's format and channel count) in @w, byte
+ * for byte?  *f gets where; *desc (may be NULL) the judge's account. */
+bool gt_wav_holds(const JudgeWav *w, const void *data, gsize len, JudgeFind *f, GString *desc);
+/* Is all of @raw in the daemon's stream-0.wav, byte for byte?  *desc gets
+ * the judge's account (or why there is no file). */
+bool gt_played_whole(GtEnv *env, GBytes *raw, GString *desc);
 
 /* Mark the current test as a known failure owned by another issue
  * (TAP "not ok # TODO", which automake counts as XFAIL). */
