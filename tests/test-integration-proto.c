@@ -984,6 +984,64 @@ static void test_memory_shrunk(void)
     g_assert_true(vd_alive(vd));
 }
 
+/* Guest RAM the daemon cannot seal (memory-backend-file on tmpfs or
+ * hugetlbfs is such a file; here a memfd sealed with F_SEAL_SEAL) shrinks
+ * after the daemon mapped it, and a control request puts its reply there:
+ * the daemon's write raises SIGBUS.  It must survive, say so, complete
+ * the request and serve the rings and the next front-end. */
+static void test_memory_shrunk_unsealable(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(VdProc) vd = spawn();
+    g_autoptr(GError) err = NULL;
+    g_autoptr(SgGuest) sg = sg_connect(vd, NULL, &err);
+    g_assert_no_error(err);
+    ff_setup(sg->ff)->mem_slots = true;
+    g_assert_true(sg_boot(sg, &err));
+    g_assert_no_error(err);
+    g_autoptr(FgMem) extra = fg_mem_new(1, 1 << 20, 0);
+    extra->region[0].gpa = 0x40000000;
+    extra->region[0].uva = 0x7a0000000000ull;
+    g_assert_cmpint(fcntl(extra->fd, F_ADD_SEALS, F_SEAL_SEAL), ==, 0);
+    g_assert_true(ff_add_mem_reg(sg->ff, extra, 0, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(fcntl(extra->fd, F_GET_SEALS) & F_SEAL_SHRINK, ==, 0);
+    g_assert_cmpint(ftruncate(extra->fd, 0), ==, 0);
+
+    struct virtio_snd_query_info q = {
+        .hdr.code = htole32(VIRTIO_SND_R_PCM_INFO),
+        .start_id = 0,
+        .count = htole32(1),
+        .size = htole32(sizeof(struct virtio_snd_pcm_info)),
+    };
+    uint64_t req = fg_alloc(sg->mem, sizeof(q), 16);
+    fg_write(sg->mem, req, &q, sizeof(q));
+    FgSeg segs[2] = {
+        { req, sizeof(q), false },
+        { 0x40000000 + 4096, sizeof(struct virtio_snd_hdr) + sizeof(struct virtio_snd_pcm_info),
+          true },
+    };
+    static int token;
+    FgVq *ctl = sg->vq[VIRTIO_SND_VQ_CONTROL];
+    g_assert_cmpint(fg_vq_add(ctl, segs, 2, NULL, &token), >=, 0);
+    fg_vq_kick(ctl);
+    FgUsed u;
+    g_assert_true(fg_vq_wait_used(ctl, &u, 2000));
+    g_assert_true(u.token == &token);
+    g_assert_true(vd_alive(vd));
+    g_autofree char *log = vd_stderr(vd);
+    g_assert_nonnull(strstr(log, "SIGBUS"));
+
+    uint32_t st;
+    struct virtio_snd_pcm_info info;
+    g_assert_true(sg_query_info(sg, VIRTIO_SND_R_PCM_INFO, 0, 1, sizeof(info), &info, &st, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+    g_clear_pointer(&sg, sg_free);
+    assert_serves(vd);
+}
+
 /* A kick fd at end of file (a pipe whose writer is gone) is always
  * readable: the daemon must not spin on it.  The ring is broken (the
  * device reports NEEDS_RESET) and the daemon stays idle and responsive. */
@@ -1267,6 +1325,8 @@ int main(int argc, char **argv)
     g_test_add_func("/integration/proto/hostile/kick-storm-on-empty-rings", test_kick_storm);
     g_test_add_func("/integration/proto/hostile/kick-fd-hung-up", test_kick_hangup);
     g_test_add_func("/integration/proto/hostile/guest-ram-shrunk", test_memory_shrunk);
+    g_test_add_func("/integration/proto/hostile/unsealable-ram-shrunk",
+                    test_memory_shrunk_unsealable);
     g_test_add_func("/integration/proto/hostile/message-dribbled-bytewise", test_dribbled_message);
     g_test_add_data_func("/integration/proto/stop/get-vring-base-completes-inflight/split",
                          GINT_TO_POINTER(0), stop_completes);
