@@ -160,7 +160,10 @@ static bool wait_cmd_has(const char *const *argv, const char *needle, double tim
     return atu_wait(cmd_cond, &w, timeout);
 }
 
-static void test_playback(Fixture *f, gconstpointer data)
+/* Play the known signal in messages of @msg_bytes (a period, or up to
+ * buffer_bytes: the spec lets the guest send other sizes) and check that
+ * it arrives bit-exact at the sink monitor. */
+static void play_and_check(Fixture *f, size_t msg_bytes)
 {
     g_autofree char *rec = NULL;
     const char *src_outputs[] = { "sh", "-c", "pactl list short source-outputs | grep -q .",
@@ -199,7 +202,7 @@ static void test_playback(Fixture *f, gconstpointer data)
     g_assert_true(atu_write_all(f->audio, s, buf, PERIOD, PERIOD, 10.0));
     g_assert_cmpint(vsnd_audio_start(f->audio, s), ==, 0);
     g_assert_true(atu_write_all(f->audio, s, (uint8_t *)buf + PERIOD, total * FRAME - PERIOD,
-                                PERIOD, 20.0));
+                                msg_bytes, 20.0));
     g_assert_cmpint(vsnd_audio_get_latency(f->audio, s, &lat), ==, 0);
     g_test_message("latency while playing: %u bytes", lat);
     g_assert_cmpuint(lat, <=, 48000 * FRAME); /* sane: below a second */
@@ -223,6 +226,21 @@ static void test_playback(Fixture *f, gconstpointer data)
     g_assert_cmpuint(match, ==, frames);
     g_assert_cmpint(ev.errors, ==, 0);
     atu_wav_clear(&w);
+}
+
+static void test_playback(Fixture *f, gconstpointer data)
+{
+    play_and_check(f, PERIOD);
+}
+
+/* A message of buffer_bytes (four periods) fits the host buffer: it is
+ * played, not refused as if it could never fit (which the stream manager
+ * took for a lost host). */
+static void test_playback_long_messages(Fixture *f, gconstpointer data)
+{
+    VsndPcmParams p = params(VSND_DIR_OUTPUT, 0, "x");
+
+    play_and_check(f, p.buffer_bytes);
 }
 
 static void test_capture(Fixture *f, gconstpointer data)
@@ -489,6 +507,8 @@ int main(int argc, char **argv)
                test_caps_connected, fixture_teardown);
     g_test_add("/audio/pulse/playback/signal-arrives-bit-exact", Fixture, NULL, fixture_setup,
                test_playback, fixture_teardown);
+    g_test_add("/audio/pulse/playback/buffer-sized-messages-bit-exact", Fixture, NULL,
+               fixture_setup, test_playback_long_messages, fixture_teardown);
     g_test_add("/audio/pulse/capture/signal-arrives-bit-exact", Fixture, NULL, fixture_setup,
                test_capture, fixture_teardown);
     g_test_add("/audio/pulse/volume-and-mute-on-server", Fixture, NULL, fixture_setup,

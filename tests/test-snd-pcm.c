@@ -742,6 +742,32 @@ static void test_write_error(void)
     fx_free(fx);
 }
 
+/* -EINVAL: the driver can never move a message of that size.  That
+ * message fails (IO_ERR), the host is not taken for gone (jack stays
+ * connected, no software clock) and the next message plays. */
+static void test_write_never_fits(void)
+{
+    Fx *fx = fx_new();
+    VsndAudioStream *s;
+
+    reach(fx, SND_PCM_STATE_RUNNING);
+    s = fake_audio_last(fx->audio);
+    s->fail = -EINVAL;
+    g_test_expect_message("vsnd-guest", G_LOG_LEVEL_MESSAGE, "*refuses a tx message*");
+    submit(fx, true, 0, 0);
+    g_test_assert_expected_messages();
+    g_assert_cmpuint(fx->done->len, ==, 1);
+    g_assert_cmphex(done_at(fx, 0)->status, ==, VIRTIO_SND_S_IO_ERR);
+    g_assert_true(vsnd_pcm_connected(fx->pcm, 0));
+    g_assert_cmpuint(fx->connected->len, ==, 0);
+    s->fail = 0;
+    submit(fx, true, 0, 9);
+    g_assert_cmpuint(fx->done->len, ==, 2);
+    g_assert_cmphex(done_at(fx, 1)->status, ==, VIRTIO_SND_S_OK);
+    check_written(s, 0, 9, PERIOD);
+    fx_free(fx);
+}
+
 static void test_xrun_event(void)
 {
     Fx *fx = fx_new();
@@ -1132,6 +1158,7 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/pcm/io/invalid/submit", test_submit_invalid);
     g_test_add_func("/snd/pcm/io/host-gone-software-clock", test_host_gone);
     g_test_add_func("/snd/pcm/io/write-error", test_write_error);
+    g_test_add_func("/snd/pcm/io/write-never-fits-is-no-host-loss", test_write_never_fits);
     g_test_add_func("/snd/pcm/jack/open-fails-disconnects", test_open_fails_jack);
     g_test_add_func("/snd/pcm/io/host-gone-before-start", test_host_gone_before_start);
     g_test_add_func("/snd/pcm/io/xrun-event", test_xrun_event);

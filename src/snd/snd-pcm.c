@@ -368,6 +368,14 @@ static bool pump_carry(SndPcmStream *st)
         if (n == -EAGAIN || n == 0) {
             return false;
         }
+        if (n == -EINVAL) {
+            /* Can never fit this host stream: a size problem, the host
+             * is still there. */
+            g_warning("stream %u: host refuses %u carried bytes; dropped", st->id,
+                      st->carry->len);
+            g_byte_array_set_size(st->carry, 0);
+            return true;
+        }
         if (n < 0) {
             stream_host_error(st, (int)n);
             return false;
@@ -396,6 +404,19 @@ static void stream_pump(SndPcmStream *st)
             if (n == -EPIPE) {
                 stream_host_error(st, -EPIPE);
                 break;
+            }
+            if (n == -EINVAL) {
+                /* The driver can never move a message of this size: the
+                 * guest's mistake (or ours), never "host gone".  This
+                 * message fails, the stream goes on. */
+                vsnd_guest_error("stream %u: host stream refuses a %s message of %zu bytes",
+                                st->id, msg->tx ? "tx" : "rx", msg->data_len);
+                g_queue_pop_head(&st->fifo);
+                if (!msg->tx) {
+                    vsnd_io_msg_fill(msg, st->params.format);
+                }
+                stream_complete(st, msg, VIRTIO_SND_S_IO_ERR);
+                continue;
             }
             if (n < 0) {
                 stream_host_error(st, (int)n);
