@@ -281,6 +281,66 @@ static void test_capture(Fixture *f, gconstpointer data)
     g_assert_cmpuint(match, ==, frames);
 }
 
+/* "<key>: <n> usec" from pactl's listing; -1 if absent. */
+static long pactl_usec(const char *out, const char *key)
+{
+    const char *p = out ? strstr(out, key) : NULL;
+
+    return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+/* latency_bytes (the driver's get_latency) is what a guest that stopped
+ * writing now would still hear from the host: the server's own report
+ * for the sink input, buffer latency + sink latency, agrees within one
+ * period while the stream plays with its buffer kept full. */
+static void test_latency_matches_server(Fixture *f, gconstpointer data)
+{
+    const char *argv[] = { "pactl", "list", "sink-inputs", NULL };
+    VsndPcmParams p = params(VSND_DIR_OUTPUT, 0, "vm-test: playback 0");
+    g_autofree int16_t *sig = atu_signal_s16(PERIOD / FRAME, CH, RATE);
+    AtuEvents ev = { 0 };
+    g_autoptr(GError) err = NULL;
+    VsndAudioStream *s;
+    long worst = 0;
+
+    if (!f->audio)
+        return;
+    g_setenv("LC_ALL", "C", TRUE);
+    s = vsnd_audio_open(f->audio, &p, &atu_events, &ev, &err);
+    g_assert_no_error(err);
+    g_assert_true(atu_write_all(f->audio, s, sig, PERIOD, PERIOD, 10.0));
+    g_assert_cmpint(vsnd_audio_start(f->audio, s), ==, 0);
+    for (unsigned int i = 0; i < 12; i++) {
+        g_autofree char *out = NULL;
+        uint32_t before = 0, after = 0;
+        long buf_us, sink_us, server, lo, hi, off;
+
+        /* one more period: returns once the host took it (buffer full) */
+        g_assert_true(atu_write_all(f->audio, s, sig, PERIOD, PERIOD, 10.0));
+        if (i < 4)
+            continue; /* let the timing settle */
+        g_assert_cmpint(vsnd_audio_get_latency(f->audio, s, &before), ==, 0);
+        g_assert_cmpint(atu_run(argv, &out), ==, 0);
+        g_assert_cmpint(vsnd_audio_get_latency(f->audio, s, &after), ==, 0);
+        buf_us = pactl_usec(out, "Buffer Latency: ");
+        sink_us = pactl_usec(out, "Sink Latency: ");
+        g_assert_cmpint(buf_us, >=, 0);
+        g_assert_cmpint(sink_us, >=, 0);
+        server = (buf_us + sink_us) * (RATE * FRAME / 1000) / 1000;
+        lo = MIN(before, after);
+        hi = MAX(before, after);
+        off = server < lo ? lo - server : server > hi ? server - hi : 0;
+        worst = MAX(worst, off);
+        g_test_message("driver %u..%u bytes, server %ld bytes (buffer %ld us + sink %ld us): "
+                       "%ld bytes apart", after, before, server, buf_us, sink_us, off);
+        g_assert_cmpint(off, <=, PERIOD);
+    }
+    g_test_message("largest disagreement %ld bytes (%.1f ms), one period is %u bytes", worst,
+                   worst * 1000.0 / (RATE * FRAME), PERIOD);
+    vsnd_audio_close(f->audio, s);
+    g_unsetenv("LC_ALL");
+}
+
 static void test_volume(Fixture *f, gconstpointer data)
 {
     VsndPcmParams p = params(VSND_DIR_OUTPUT, 0, "vm-test: playback 0");
@@ -509,6 +569,8 @@ int main(int argc, char **argv)
                test_playback, fixture_teardown);
     g_test_add("/audio/pulse/playback/buffer-sized-messages-bit-exact", Fixture, NULL,
                fixture_setup, test_playback_long_messages, fixture_teardown);
+    g_test_add("/audio/pulse/playback/latency-matches-server", Fixture, NULL, fixture_setup,
+               test_latency_matches_server, fixture_teardown);
     g_test_add("/audio/pulse/capture/signal-arrives-bit-exact", Fixture, NULL, fixture_setup,
                test_capture, fixture_teardown);
     g_test_add("/audio/pulse/volume-and-mute-on-server", Fixture, NULL, fixture_setup,

@@ -961,6 +961,10 @@ static void test_queue_stop(void)
      * (cause 5 of the VM lifecycle issue; was IO_ERR) */
     g_assert_cmphex(done_at(fx, 0)->status, ==, VIRTIO_SND_S_OK);
     g_assert_cmphex(done_at(fx, 1)->status, ==, VIRTIO_SND_S_OK);
+    /* completed, not yet heard: the carried frames count in latency_bytes
+     * (host latency 100 + the carry when each completed) */
+    g_assert_cmpuint(done_at(fx, 0)->latency, ==, 100 + PERIOD);
+    g_assert_cmpuint(done_at(fx, 1)->latency, ==, 100 + 2 * PERIOD);
     g_assert_false(s->started);
     vsnd_pcm_queue_started(fx->pcm, VSND_DIR_OUTPUT);
     g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_RUNNING);

@@ -37,11 +37,12 @@
  * IO_ERR (capture: silence), so a guest never spins, and the jack goes
  * disconnected until the driver reports error(0).
  *
- * latency_bytes: what the driver reports (get_latency), i.e. the bytes
- * accepted but not yet audible (or captured but not yet read).  Messages
- * still queued in the device are not added: they lie after the guest's
- * hw_ptr, so ALSA already counts them (appl_ptr - hw_ptr); the device holds
- * no other audio once a message has completed.
+ * latency_bytes: what a guest that stopped writing now would still hear
+ * after the message that completes: the driver's latency (get_latency:
+ * its buffer plus the server's or device's delay) plus completed playback
+ * the device still holds (the carry of a queue stop).  Messages still
+ * queued in the device are not added: they lie after the guest's hw_ptr,
+ * so ALSA already counts them (delay = appl_ptr - hw_ptr + latency).
  */
 #include "config.h"
 
@@ -209,7 +210,7 @@ static bool state_open(SndPcmState s)
 static void stream_complete(SndPcmStream *st, SndIoMsg *msg, uint32_t status)
 {
     SndPcm *pcm = st->pcm;
-    uint32_t latency = 0;
+    uint64_t latency = 0;
 
     if (st->host && !st->host_failed) {
         uint32_t l;
@@ -218,7 +219,12 @@ static void stream_complete(SndPcmStream *st, SndIoMsg *msg, uint32_t status)
             latency = l;
         }
     }
-    pcm->host->complete(pcm->opaque, msg, status, latency);
+    /* Completed playback the device still holds (carried at a queue
+     * stop) is heard before anything the guest writes next. */
+    if (st->dir == VSND_DIR_OUTPUT) {
+        latency += st->carry->len;
+    }
+    pcm->host->complete(pcm->opaque, msg, status, (uint32_t)MIN(latency, UINT32_MAX));
 }
 
 /* Complete every pending message with @status, oldest first. */
