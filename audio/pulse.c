@@ -365,8 +365,11 @@ static void context_connect(VsndAudioBackend *be)
         return;
     }
     pa_context_set_state_callback(be->ctx, context_state_cb, be);
+    /* A connect that fails at once may already have reported FAILED to
+     * context_state_cb, which dropped the context and scheduled the retry
+     * (be->ctx is NULL then): only a context still here is ours to drop. */
     if (pa_context_connect(be->ctx, be->server, PA_CONTEXT_NOAUTOSPAWN, NULL) < 0 &&
-        be->init_done) {
+        be->init_done && be->ctx) {
         pa_context_set_state_callback(be->ctx, NULL, NULL);
         pa_context_unref(be->ctx);
         be->ctx = NULL;
