@@ -12,11 +12,15 @@
  *    uncorks, stop() corks (queued audio stays), drain() asks the server.
  *    Playback writes go straight into the server's buffer (pa_stream_
  *    begin_write): write() takes a period when the server can take it,
- *    else -EAGAIN and ready() from the write callback.  Capture fragments
+ *    else -EAGAIN and ready() from the write callback.  A longer message
+ *    (the guest may send up to buffer_bytes) is taken in parts of at
+ *    least a period as room appears, so no size can wedge the stream or
+ *    pass for a lost host.  Capture fragments
  *    are staged in a bounded ring (buffer_bytes + one period) from the read
  *    callback; read() takes whole requests from it.
- *  - Buffer metrics ask for low latency: tlength two periods, minreq and
- *    prebuf one period (playback), fragsize one period (capture).
+ *  - Buffer metrics: tlength buffer_bytes (at least two periods): the spec
+ *    wants an intermediate buffer to hold buffer_bytes; minreq and prebuf
+ *    one period (playback), fragsize one period (capture).
  *  - latency = pa_stream_get_latency() (server and device delay), plus the
  *    staged bytes for capture.
  *  - Volume/mute go to the sink input / source output (linear 0..65536 ->
@@ -361,8 +365,11 @@ static void context_connect(VsndAudioBackend *be)
         return;
     }
     pa_context_set_state_callback(be->ctx, context_state_cb, be);
+    /* A connect that fails at once may already have reported FAILED to
+     * context_state_cb, which dropped the context and scheduled the retry
+     * (be->ctx is NULL then): only a context still here is ours to drop. */
     if (pa_context_connect(be->ctx, be->server, PA_CONTEXT_NOAUTOSPAWN, NULL) < 0 &&
-        be->init_done) {
+        be->init_done && be->ctx) {
         pa_context_set_state_callback(be->ctx, NULL, NULL);
         pa_context_unref(be->ctx);
         be->ctx = NULL;
@@ -616,7 +623,7 @@ static void stream_create(VsndAudioStream *s)
     if (!s->running)
         flags |= PA_STREAM_START_CORKED;
     if (s->dir == VSND_DIR_OUTPUT) {
-        attr.tlength = 2 * s->period_bytes;
+        attr.tlength = MAX(s->buffer_bytes, 2 * s->period_bytes);
         attr.minreq = s->period_bytes;
         attr.prebuf = s->period_bytes;
         pa_stream_set_write_callback(s->st, stream_write_cb, s);
@@ -771,9 +778,17 @@ static ssize_t pulse_write(VsndAudioStream *s, const struct iovec *iov, unsigned
 
     if (s->dir != VSND_DIR_OUTPUT)
         return -EBADF;
-    if (len > 2 * (size_t)s->period_bytes)
-        return -EINVAL; /* would never fit the server buffer (tlength) */
     pa_threaded_mainloop_lock(s->be->ml);
+    if (s->st && pa_stream_get_state(s->st) == PA_STREAM_READY) {
+        size_t room = pa_stream_writable_size(s->st);
+
+        /* Up to a period: whole or not at all.  Longer: the part that
+         * fits, whole frames, once a period of room is there (the server
+         * may grant less than the tlength asked for). */
+        if (room < len && len > s->period_bytes && room >= s->period_bytes)
+            len = room - room % s->frame_bytes;
+        n = len;
+    }
     if (!s->st) {
         ret = -ENODEV;
     } else if (pa_stream_get_state(s->st) != PA_STREAM_READY ||

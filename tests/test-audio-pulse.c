@@ -160,7 +160,10 @@ static bool wait_cmd_has(const char *const *argv, const char *needle, double tim
     return atu_wait(cmd_cond, &w, timeout);
 }
 
-static void test_playback(Fixture *f, gconstpointer data)
+/* Play the known signal in messages of @msg_bytes (a period, or up to
+ * buffer_bytes: the spec lets the guest send other sizes) and check that
+ * it arrives bit-exact at the sink monitor. */
+static void play_and_check(Fixture *f, size_t msg_bytes)
 {
     g_autofree char *rec = NULL;
     const char *src_outputs[] = { "sh", "-c", "pactl list short source-outputs | grep -q .",
@@ -199,7 +202,7 @@ static void test_playback(Fixture *f, gconstpointer data)
     g_assert_true(atu_write_all(f->audio, s, buf, PERIOD, PERIOD, 10.0));
     g_assert_cmpint(vsnd_audio_start(f->audio, s), ==, 0);
     g_assert_true(atu_write_all(f->audio, s, (uint8_t *)buf + PERIOD, total * FRAME - PERIOD,
-                                PERIOD, 20.0));
+                                msg_bytes, 20.0));
     g_assert_cmpint(vsnd_audio_get_latency(f->audio, s, &lat), ==, 0);
     g_test_message("latency while playing: %u bytes", lat);
     g_assert_cmpuint(lat, <=, 48000 * FRAME); /* sane: below a second */
@@ -223,6 +226,21 @@ static void test_playback(Fixture *f, gconstpointer data)
     g_assert_cmpuint(match, ==, frames);
     g_assert_cmpint(ev.errors, ==, 0);
     atu_wav_clear(&w);
+}
+
+static void test_playback(Fixture *f, gconstpointer data)
+{
+    play_and_check(f, PERIOD);
+}
+
+/* A message of buffer_bytes (four periods) fits the host buffer: it is
+ * played, not refused as if it could never fit (which the stream manager
+ * took for a lost host). */
+static void test_playback_long_messages(Fixture *f, gconstpointer data)
+{
+    VsndPcmParams p = params(VSND_DIR_OUTPUT, 0, "x");
+
+    play_and_check(f, p.buffer_bytes);
 }
 
 static void test_capture(Fixture *f, gconstpointer data)
@@ -261,6 +279,88 @@ static void test_capture(Fixture *f, gconstpointer data)
     match = atu_match_s16(got, cap_frames, sig, frames, CH, &off);
     g_test_message("signal at captured frame %ld, %zu/%zu frames exact", off, match, frames);
     g_assert_cmpuint(match, ==, frames);
+}
+
+static void store_result(GObject *source, GAsyncResult *res, gpointer data)
+{
+    *(GAsyncResult **)data = g_object_ref(res);
+}
+
+/* "<key>: <n> usec" from pactl's listing; -1 if absent. */
+static long pactl_usec(const char *out, const char *key)
+{
+    const char *p = out ? strstr(out, key) : NULL;
+
+    return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+/* latency_bytes (the driver's get_latency) is what a guest that stopped
+ * writing now would still hear from the host: the server's own report
+ * for the sink input, buffer latency + sink latency, agrees within one
+ * period.  The stream is kept topped up while pactl asks the server, and
+ * the driver's latency is sampled all that time: the server's figure must
+ * lie within a period of the range the driver reported meanwhile. */
+static void test_latency_matches_server(Fixture *f, gconstpointer data)
+{
+    VsndPcmParams p = params(VSND_DIR_OUTPUT, 0, "vm-test: playback 0");
+    g_autofree int16_t *sig = atu_signal_s16(PERIOD / FRAME, CH, RATE);
+    AtuEvents ev = { 0 };
+    g_autoptr(GError) err = NULL;
+    VsndAudioStream *s;
+    long worst = 0;
+    unsigned int checked = 0;
+
+    if (!f->audio)
+        return;
+    g_setenv("LC_ALL", "C", TRUE);
+    s = vsnd_audio_open(f->audio, &p, &atu_events, &ev, &err);
+    g_assert_no_error(err);
+    g_assert_true(atu_write_all(f->audio, s, sig, PERIOD, PERIOD, 10.0));
+    g_assert_cmpint(vsnd_audio_start(f->audio, s), ==, 0);
+    for (unsigned int i = 0; i < 4; i++)
+        g_assert_true(atu_write_all(f->audio, s, sig, PERIOD, PERIOD, 10.0));
+    for (unsigned int i = 0; i < 8; i++) {
+        g_autoptr(GSubprocess) pactl = NULL;
+        g_autofree char *out = NULL;
+        GAsyncResult *res = NULL;
+        uint32_t lo = UINT32_MAX, hi = 0;
+        long buf_us, sink_us, server, off;
+
+        pactl = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err, "pactl", "list",
+                                 "sink-inputs", NULL);
+        g_assert_no_error(err);
+        g_subprocess_communicate_utf8_async(pactl, NULL, NULL, store_result, &res);
+        while (!res) {
+            struct iovec iov = { sig, PERIOD };
+            uint32_t l = 0;
+
+            /* top up: a period whenever the host has room for one */
+            (void)vsnd_audio_write(f->audio, s, &iov, 1);
+            g_assert_cmpint(vsnd_audio_get_latency(f->audio, s, &l), ==, 0);
+            lo = MIN(lo, l);
+            hi = MAX(hi, l);
+            g_main_context_iteration(NULL, FALSE);
+            g_usleep(2000);
+        }
+        g_assert_true(g_subprocess_communicate_utf8_finish(pactl, res, &out, NULL, &err));
+        g_assert_no_error(err);
+        g_object_unref(res);
+        buf_us = pactl_usec(out, "Buffer Latency: ");
+        sink_us = pactl_usec(out, "Sink Latency: ");
+        g_assert_cmpint(buf_us, >=, 0);
+        g_assert_cmpint(sink_us, >=, 0);
+        server = (buf_us + sink_us) * (RATE * FRAME / 1000) / 1000;
+        off = server < (long)lo ? (long)lo - server : server > (long)hi ? server - (long)hi : 0;
+        worst = MAX(worst, off);
+        checked++;
+        g_test_message("driver %u..%u bytes, server %ld bytes (buffer %ld us + sink %ld us): "
+                       "%ld bytes apart", lo, hi, server, buf_us, sink_us, off);
+        g_assert_cmpint(off, <=, PERIOD);
+    }
+    g_test_message("%u checks, largest disagreement %ld bytes (%.1f ms), one period is %u "
+                   "bytes", checked, worst, worst * 1000.0 / (RATE * FRAME), PERIOD);
+    vsnd_audio_close(f->audio, s);
+    g_unsetenv("LC_ALL");
 }
 
 static void test_volume(Fixture *f, gconstpointer data)
@@ -489,6 +589,10 @@ int main(int argc, char **argv)
                test_caps_connected, fixture_teardown);
     g_test_add("/audio/pulse/playback/signal-arrives-bit-exact", Fixture, NULL, fixture_setup,
                test_playback, fixture_teardown);
+    g_test_add("/audio/pulse/playback/buffer-sized-messages-bit-exact", Fixture, NULL,
+               fixture_setup, test_playback_long_messages, fixture_teardown);
+    g_test_add("/audio/pulse/playback/latency-matches-server", Fixture, NULL, fixture_setup,
+               test_latency_matches_server, fixture_teardown);
     g_test_add("/audio/pulse/capture/signal-arrives-bit-exact", Fixture, NULL, fixture_setup,
                test_capture, fixture_teardown);
     g_test_add("/audio/pulse/volume-and-mute-on-server", Fixture, NULL, fixture_setup,

@@ -742,6 +742,30 @@ static void test_write_error(void)
     fx_free(fx);
 }
 
+/* -EINVAL: the driver can never move a message of that size.  That
+ * message fails (IO_ERR), the host is not taken for gone (jack stays
+ * connected, no software clock) and the next message plays. */
+static void test_write_never_fits(void)
+{
+    Fx *fx = fx_new();
+    VsndAudioStream *s;
+
+    reach(fx, SND_PCM_STATE_RUNNING);
+    s = fake_audio_last(fx->audio);
+    s->fail = -EINVAL;
+    submit(fx, true, 0, 0); /* logged on the rate-limited guest channel */
+    g_assert_cmpuint(fx->done->len, ==, 1);
+    g_assert_cmphex(done_at(fx, 0)->status, ==, VIRTIO_SND_S_IO_ERR);
+    g_assert_true(vsnd_pcm_connected(fx->pcm, 0));
+    g_assert_cmpuint(fx->connected->len, ==, 0);
+    s->fail = 0;
+    submit(fx, true, 0, 9);
+    g_assert_cmpuint(fx->done->len, ==, 2);
+    g_assert_cmphex(done_at(fx, 1)->status, ==, VIRTIO_SND_S_OK);
+    check_written(s, 0, 9, PERIOD);
+    fx_free(fx);
+}
+
 static void test_xrun_event(void)
 {
     Fx *fx = fx_new();
@@ -756,6 +780,105 @@ static void test_xrun_event(void)
     g_assert_cmpuint(g_array_index(fx->events, uint32_t, 1), ==, 0);
     /* an xrun is not a disconnection */
     g_assert_true(vsnd_pcm_connected(fx->pcm, 0));
+    fx_free(fx);
+}
+
+static unsigned int xrun_events(Fx *fx)
+{
+    unsigned int n = 0;
+
+    for (guint i = 0; i + 1 < fx->events->len; i += 2) {
+        n += g_array_index(fx->events, uint32_t, i) == VIRTIO_SND_EVT_PCM_XRUN;
+    }
+    return n;
+}
+
+/* A running playback stream the guest stops feeding runs dry once the
+ * host has played what it holds: one XRUN per dry spell, counted in the
+ * log; the next message ends the spell; none after STOP. */
+static void test_underrun_xrun(void)
+{
+    Fx *fx = fx_new();
+
+    g_assert_cmphex(set_params_full(fx, 0, 1u << VIRTIO_SND_PCM_F_EVT_XRUNS,
+                                    VIRTIO_SND_PCM_FMT_S16), ==, VIRTIO_SND_S_OK);
+    cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
+    submit(fx, true, 0, 1);
+    cmd_ok(fx, 0, SND_PCM_CMD_START);
+    g_assert_cmpuint(fx->done->len, ==, 1);
+    /* the fake host holds 100 bytes: dry after a period (5 ms) */
+    g_test_expect_message("vsnd-snd", G_LOG_LEVEL_MESSAGE, "*playback underrun*xrun 1 *");
+    run_for_ms(40);
+    g_test_assert_expected_messages();
+    g_assert_cmpuint(xrun_events(fx), ==, 1);
+    g_assert_cmpuint(g_array_index(fx->events, uint32_t, 1), ==, 0);
+    run_for_ms(40);
+    g_assert_cmpuint(xrun_events(fx), ==, 1); /* once per dry spell */
+    g_assert_true(vsnd_pcm_connected(fx->pcm, 0));
+    g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_RUNNING);
+    submit(fx, true, 0, 2);
+    g_assert_cmpuint(fx->done->len, ==, 2);
+    g_test_expect_message("vsnd-snd", G_LOG_LEVEL_MESSAGE, "*playback underrun*xrun 2 *");
+    run_for_ms(40);
+    g_test_assert_expected_messages();
+    g_assert_cmpuint(xrun_events(fx), ==, 2);
+    submit(fx, true, 0, 3);
+    cmd_ok(fx, 0, SND_PCM_CMD_STOP);
+    run_for_ms(40);
+    g_assert_cmpuint(xrun_events(fx), ==, 2);
+    g_test_expect_message("vsnd-snd", G_LOG_LEVEL_MESSAGE, "*stream 0: 2 xruns*");
+    cmd_ok(fx, 0, SND_PCM_CMD_RELEASE);
+    g_test_assert_expected_messages();
+    fx_free(fx);
+}
+
+/* The FIFO is empty but the host still holds more than a period (its
+ * latency says so): no underrun yet, however long that lasts. */
+static void test_no_underrun_while_host_plays(void)
+{
+    Fx *fx = fx_new();
+
+    fx->audio->latency = 4 * PERIOD;
+    g_assert_cmphex(set_params_full(fx, 0, 1u << VIRTIO_SND_PCM_F_EVT_XRUNS,
+                                    VIRTIO_SND_PCM_FMT_S16), ==, VIRTIO_SND_S_OK);
+    cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
+    cmd_ok(fx, 0, SND_PCM_CMD_START);
+    submit(fx, true, 0, 1);
+    run_for_ms(80);
+    g_assert_cmpuint(xrun_events(fx), ==, 0);
+    fx->audio->latency = 0; /* played out */
+    run_for_ms(40);
+    g_assert_cmpuint(xrun_events(fx), ==, 1);
+    fx_free(fx);
+}
+
+/* Without EVT_XRUNS the underrun is counted in the log, and no event. */
+static void test_underrun_not_negotiated(void)
+{
+    Fx *fx = fx_new();
+
+    reach(fx, SND_PCM_STATE_RUNNING);
+    g_test_expect_message("vsnd-snd", G_LOG_LEVEL_MESSAGE, "*playback underrun*xrun 1 *");
+    run_for_ms(40);
+    g_test_assert_expected_messages();
+    g_assert_cmpuint(fx->events->len, ==, 0);
+    fx_free(fx);
+}
+
+/* A capture overrun the driver reports is an XRUN too, and counted. */
+static void test_overrun_counted(void)
+{
+    Fx *fx = fx_new();
+
+    g_assert_cmphex(set_params_full(fx, 1, 1u << VIRTIO_SND_PCM_F_EVT_XRUNS,
+                                    VIRTIO_SND_PCM_FMT_S16), ==, VIRTIO_SND_S_OK);
+    cmd_ok(fx, 1, SND_PCM_CMD_PREPARE);
+    cmd_ok(fx, 1, SND_PCM_CMD_START);
+    g_test_expect_message("vsnd-snd", G_LOG_LEVEL_MESSAGE, "*capture overrun*xrun 1 *");
+    fake_stream_error(fake_audio_last(fx->audio), -EPIPE);
+    g_test_assert_expected_messages();
+    g_assert_cmpuint(xrun_events(fx), ==, 1);
+    g_assert_cmpuint(g_array_index(fx->events, uint32_t, 1), ==, 1);
     fx_free(fx);
 }
 
@@ -838,6 +961,10 @@ static void test_queue_stop(void)
      * (cause 5 of the VM lifecycle issue; was IO_ERR) */
     g_assert_cmphex(done_at(fx, 0)->status, ==, VIRTIO_SND_S_OK);
     g_assert_cmphex(done_at(fx, 1)->status, ==, VIRTIO_SND_S_OK);
+    /* completed, not yet heard: the carried frames count in latency_bytes
+     * (host latency 100 + the carry when each completed) */
+    g_assert_cmpuint(done_at(fx, 0)->latency, ==, 100 + PERIOD);
+    g_assert_cmpuint(done_at(fx, 1)->latency, ==, 100 + 2 * PERIOD);
     g_assert_false(s->started);
     vsnd_pcm_queue_started(fx->pcm, VSND_DIR_OUTPUT);
     g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_RUNNING);
@@ -1132,10 +1259,16 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/pcm/io/invalid/submit", test_submit_invalid);
     g_test_add_func("/snd/pcm/io/host-gone-software-clock", test_host_gone);
     g_test_add_func("/snd/pcm/io/write-error", test_write_error);
+    g_test_add_func("/snd/pcm/io/write-never-fits-is-no-host-loss", test_write_never_fits);
     g_test_add_func("/snd/pcm/jack/open-fails-disconnects", test_open_fails_jack);
     g_test_add_func("/snd/pcm/io/host-gone-before-start", test_host_gone_before_start);
     g_test_add_func("/snd/pcm/io/xrun-event", test_xrun_event);
     g_test_add_func("/snd/pcm/io/xrun-not-negotiated", test_xrun_not_negotiated);
+    g_test_add_func("/snd/pcm/io/xrun/playback-underrun", test_underrun_xrun);
+    g_test_add_func("/snd/pcm/io/xrun/no-underrun-while-host-plays",
+                    test_no_underrun_while_host_plays);
+    g_test_add_func("/snd/pcm/io/xrun/underrun-not-negotiated", test_underrun_not_negotiated);
+    g_test_add_func("/snd/pcm/io/xrun/capture-overrun-counted", test_overrun_counted);
     g_test_add_func("/snd/pcm/gain/software", test_soft_gain);
     g_test_add_func("/snd/pcm/gain/driver", test_hw_gain);
     g_test_add_func("/snd/pcm/queue-stop-start", test_queue_stop);

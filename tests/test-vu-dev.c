@@ -20,6 +20,7 @@
 
 #include "test-vu-common.h"
 #include "vu/vu-glib.h"
+#include "vu/vu-sigbus.h"
 
 #define F_PACKED (1ull << 34)
 #define F_BASE ((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC))
@@ -454,6 +455,39 @@ static void inflight_resubmit(bool packed)
     tf_free(tf);
 }
 
+/* An inflight region on a file the daemon cannot seal, shrunk by the
+ * front-end after SET_INFLIGHT_FD: tracking a popped buffer faults, the
+ * process survives and the ring keeps working. */
+static void test_inflight_shrunk(void)
+{
+    TFront *tf = tf_new();
+    VuMsgInflight inf;
+    VuVirtqElement *e;
+    TBuf b[2] = { { TG_DATA, 4, false }, { TG_DATA + 0x4000, 8, true } };
+    uint64_t faults = vu_sigbus_faults();
+    int sealed, fd;
+
+    tf_negotiate(tf, F_BASE);
+    sealed = get_inflight(tf, &inf); /* for the geometry */
+    close(sealed);
+    fd = memfd_create("vu-test-inflight-unsealable", MFD_CLOEXEC);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, (off_t)inf.mmap_size), ==, 0);
+    set_inflight(tf, &inf, fd);
+    tf_set_mem_table(tf);
+    tf_setup_queue(tf, 0, 16, false);
+    g_assert_cmpint(ftruncate(fd, 0), ==, 0);
+    tr_split_add(tf, 0, b, 2, 0);
+    e = vu_queue_pop(tf->dev, q0(tf));
+    g_assert_nonnull(e);
+    vu_queue_push(tf->dev, q0(tf), e, 8);
+    vu_elem_free(e);
+    g_assert_cmpuint(vu_sigbus_faults(), >, faults);
+    g_assert_cmpuint(tr_split_used_idx(tf, 0), ==, 1);
+    close(fd);
+    tf_free(tf);
+}
+
 static void test_inflight_split(void)
 {
     inflight_resubmit(false);
@@ -834,6 +868,7 @@ int main(int argc, char **argv)
     g_test_add_data_func("/vu/dev/kick-less-ring-polled/packed", GINT_TO_POINTER(1),
                          test_polled_ring);
     g_test_add_func("/vu/dev/inflight/split-resubmit", test_inflight_split);
+    g_test_add_func("/vu/dev/inflight/shrunk-unsealable", test_inflight_shrunk);
     g_test_add_func("/vu/dev/inflight/packed-resubmit", test_inflight_packed);
     g_test_add_func("/vu/dev/inflight/hostile-region-split", test_inflight_hostile_split);
     g_test_add_func("/vu/dev/inflight/hostile-region-packed", test_inflight_hostile_packed);

@@ -23,7 +23,9 @@
 #endif
 
 #include "test-vu-common.h"
+#include "vu/vu-log.h"
 #include "vu/vu-mem.h"
+#include "vu/vu-sigbus.h"
 
 static int memfd(const char *name, size_t size)
 {
@@ -243,6 +245,77 @@ static void test_seal_shrink(void)
     close(plain);
 }
 
+/* A file that cannot be sealed (memfd without MFD_ALLOW_SEALING; the same
+ * holds for tmpfs and hugetlbfs files) and shrinks after it was mapped:
+ * the pages past the new end read as zeros, writes go nowhere, the pages
+ * before it keep their contents, and the process lives on. */
+static void test_shrunk_unsealable(void)
+{
+    VuMem mem = { 0 };
+    int fd = memfd("vu-test-shrink", 4 * 4096);
+    VuMsgMemRegion r = { 0x10000, 4 * 4096, 0x7f0000010000ull, 0 };
+    uint8_t *direct = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    uint64_t faults = vu_sigbus_faults();
+    volatile uint8_t *va;
+    uint64_t len = 4 * 4096;
+
+    g_assert_true(direct != MAP_FAILED);
+    memset(direct, 0x5a, 4 * 4096);
+    munmap(direct, 4 * 4096);
+    g_assert_cmpint(vu_mem_add(&mem, &r, fd), ==, 0);
+    g_assert_cmpint(fcntl(fd, F_GET_SEALS) & F_SEAL_SHRINK, ==, 0); /* could not seal */
+    g_assert_cmpint(ftruncate(fd, 4096), ==, 0);
+    va = vu_mem_gpa_to_va(&mem, 0x10000, &len, NULL);
+    g_assert_nonnull((void *)va);
+    g_assert_cmpuint(va[100], ==, 0x5a);
+    g_assert_cmpuint(va[4096 + 7], ==, 0);
+    g_assert_cmpuint(vu_sigbus_faults(), ==, faults + 1);
+    va[2 * 4096 + 1] = 0x77; /* a write to the next page lands nowhere */
+    g_assert_cmpuint(vu_sigbus_faults(), ==, faults + 2);
+    g_assert_cmpuint(va[2 * 4096 + 1], ==, 0x77);
+    g_assert_cmpuint(va[4095], ==, 0x5a);
+    vu_mem_clear(&mem);
+    close(fd);
+}
+
+/* The dirty log too: a log fd shrunk under its mapping costs the bits. */
+static void test_shrunk_log(void)
+{
+    VuLog log;
+    int fd = memfd("vu-test-log-shrink", 2 * 4096);
+    uint64_t faults = vu_sigbus_faults();
+
+    vu_log_init(&log);
+    g_assert_cmpint(vu_log_set_base(&log, fd, 2 * 4096, 0), ==, 0);
+    g_assert_cmpint(ftruncate(fd, 0), ==, 0);
+    vu_log_write(&log, 0, 4096);
+    vu_log_write(&log, (uint64_t)8 * 4096 * 4096 + 1, 1); /* second log page */
+    g_assert_cmpuint(vu_sigbus_faults(), ==, faults + 2);
+    vu_log_clear(&log);
+    close(fd);
+}
+
+/* A SIGBUS outside every watched mapping still ends the process: the
+ * handler mends only what the daemon mapped for a front-end. */
+static void test_sigbus_elsewhere(void)
+{
+    if (g_test_subprocess()) {
+        int fd = memfd("vu-test-unwatched", 2 * 4096);
+        VuMem mem = { 0 };
+        VuMsgMemRegion r = { 0x10000, 4096, 0x7f0000010000ull, 0 };
+        volatile uint8_t *p = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+        /* the handler is installed (a watched mapping exists) */
+        g_assert_cmpint(vu_mem_add(&mem, &r, fd), ==, 0);
+        g_assert_cmpint(ftruncate(fd, 0), ==, 0);
+        (void)p[4096];
+        return;
+    }
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_failed();
+    g_test_trap_assert_stderr("*");
+}
+
 /* Free huge pages of @kb KiB, reserving @want more as root when short. */
 static long hugepages_free(unsigned long kb, long want)
 {
@@ -347,8 +420,23 @@ static void test_hugetlb(gconstpointer data)
         g_assert_true(g_file_get_contents("/proc/self/maps", &maps, NULL, NULL));
         g_assert_nonnull(strstr(maps, needle));
     }
-    vu_mem_clear(&mem);
+    /* hugetlbfs files cannot be sealed: shrunk to one huge page, the
+     * second one of the high region reads as zeros, a whole huge page of
+     * them, and the first keeps its contents. */
     munmap(file, 2 * hp);
+    {
+        uint64_t faults = vu_sigbus_faults();
+        volatile uint8_t *v = q;
+        size_t second = hp - (hp / 2 + page); /* file offset hp in the region */
+
+        g_assert_cmpint(ftruncate(fd, (off_t)hp), ==, 0);
+        g_assert_cmpuint(v[second + 1], ==, 0);
+        g_assert_cmpuint(vu_sigbus_faults(), ==, faults + 1);
+        g_assert_cmpuint(v[second + hp / 2], ==, 0); /* same huge page: no new fault */
+        g_assert_cmpuint(vu_sigbus_faults(), ==, faults + 1);
+        g_assert_cmpuint(v[1], ==, 0xa5);
+    }
+    vu_mem_clear(&mem);
     close(fd);
 }
 
@@ -420,6 +508,9 @@ int main(int argc, char **argv)
     g_test_add_func("/vu/mem/guard-pages", test_guard_pages);
     g_test_add_func("/vu/mem/remove-ring-region", test_remove_ring_region);
     g_test_add_func("/vu/mem/seal-shrink", test_seal_shrink);
+    g_test_add_func("/vu/mem/shrunk-unsealable-survives", test_shrunk_unsealable);
+    g_test_add_func("/vu/mem/shrunk-log-survives", test_shrunk_log);
+    g_test_add_func("/vu/mem/sigbus-elsewhere-kills", test_sigbus_elsewhere);
     g_test_add_data_func("/vu/mem/hugetlb/2M", GSIZE_TO_POINTER(2048), test_hugetlb);
     /* 1 GiB pages only where the CPU and kernel offer them: a machine
      * without the pool has nothing to test, and no skip is left behind */

@@ -25,16 +25,24 @@
  * event, so the driver's clock paces completions, which are the guest's
  * period clock.  Playback messages that arrive before START are kept
  * (pre-buffering).  An empty FIFO while running is an underrun the driver
- * rides out.  When the host end fails (error -ENODEV etc.), the stream keeps
+ * rides out.  XRUNs (spec "PCM Notifications": an underflow for the
+ * output stream, an overflow for the input stream) are counted per stream
+ * in the log and sent as events when the guest selected
+ * VIRTIO_SND_PCM_F_EVT_XRUNS in SET_PARAMS: playback underflows when the
+ * FIFO stays empty for as long as the host's buffered audio lasts (the
+ * driver's latency when the FIFO ran empty, checked again then: the
+ * "dry watch"), once per dry spell; capture overflows when the driver
+ * reports error(-EPIPE).  When the host end fails (error -ENODEV etc.), the stream keeps
  * running on a software clock: one message per period completes with
  * IO_ERR (capture: silence), so a guest never spins, and the jack goes
  * disconnected until the driver reports error(0).
  *
- * latency_bytes: what the driver reports (get_latency), i.e. the bytes
- * accepted but not yet audible (or captured but not yet read).  Messages
- * still queued in the device are not added: they lie after the guest's
- * hw_ptr, so ALSA already counts them (appl_ptr - hw_ptr); the device holds
- * no other audio once a message has completed.
+ * latency_bytes: what a guest that stopped writing now would still hear
+ * after the message that completes: the driver's latency (get_latency:
+ * its buffer plus the server's or device's delay) plus completed playback
+ * the device still holds (the carry of a queue stop).  Messages still
+ * queued in the device are not added: they lie after the guest's hw_ptr,
+ * so ALSA already counts them (delay = appl_ptr - hw_ptr + latency).
  */
 #include "config.h"
 
@@ -92,6 +100,9 @@ struct SndPcmStream {
                             * stop; played before the FIFO */
     guint pump_id;
     guint clock_id;
+    guint dry_id;          /* dry watch: playback FIFO empty while running */
+    bool dry;              /* underrun reported, until the next message */
+    uint32_t xruns;        /* since the host stream was opened */
 };
 
 struct SndPcm {
@@ -199,7 +210,7 @@ static bool state_open(SndPcmState s)
 static void stream_complete(SndPcmStream *st, SndIoMsg *msg, uint32_t status)
 {
     SndPcm *pcm = st->pcm;
-    uint32_t latency = 0;
+    uint64_t latency = 0;
 
     if (st->host && !st->host_failed) {
         uint32_t l;
@@ -208,7 +219,12 @@ static void stream_complete(SndPcmStream *st, SndIoMsg *msg, uint32_t status)
             latency = l;
         }
     }
-    pcm->host->complete(pcm->opaque, msg, status, latency);
+    /* Completed playback the device still holds (carried at a queue
+     * stop) is heard before anything the guest writes next. */
+    if (st->dir == VSND_DIR_OUTPUT) {
+        latency += st->carry->len;
+    }
+    pcm->host->complete(pcm->opaque, msg, status, (uint32_t)MIN(latency, UINT32_MAX));
 }
 
 /* Complete every pending message with @status, oldest first. */
@@ -282,6 +298,88 @@ static void clock_start(SndPcmStream *st)
     if (!st->clock_id) {
         st->clock_id = g_timeout_add(period_ms(st), clock_tick, st);
     }
+}
+
+/* ---- xruns ---------------------------------------------------------------- */
+
+static uint32_t host_latency(const SndPcmStream *st)
+{
+    uint32_t l = 0;
+
+    if (!st->host || st->host_failed ||
+        vsnd_audio_get_latency(st->pcm->audio, st->host->s, &l) < 0) {
+        return 0;
+    }
+    return l;
+}
+
+/* Milliseconds @bytes of this stream's audio last, rounded up. */
+static guint bytes_ms(const SndPcmStream *st, uint64_t bytes)
+{
+    uint64_t bps = vsnd_bytes_per_second(st->params.format, st->params.rate,
+                                        st->params.channels);
+
+    return bps ? (guint)MIN((bytes * 1000 + bps - 1) / bps, 60000) : 0;
+}
+
+static void stream_xrun(SndPcmStream *st, const char *what)
+{
+    st->xruns++;
+    /* Every xrun counts; the log shows the 1st, 2nd, 4th, 8th... so a
+     * guest that underruns every period cannot flood it. */
+    if ((st->xruns & (st->xruns - 1)) == 0) {
+        g_message("stream %u: %s (xrun %u since PREPARE)", st->id, what, st->xruns);
+    }
+    if (st->state == SND_PCM_STATE_RUNNING &&
+        (st->params.features & (1u << VIRTIO_SND_PCM_F_EVT_XRUNS))) {
+        st->pcm->host->event(st->pcm->opaque, VIRTIO_SND_EVT_PCM_XRUN, st->id);
+    }
+}
+
+static bool playback_starved(const SndPcmStream *st)
+{
+    return st->dir == VSND_DIR_OUTPUT && st->state == SND_PCM_STATE_RUNNING && st->host &&
+           !st->host_failed && st->fifo.length == 0 && !st->carry->len;
+}
+
+static void dry_watch_stop(SndPcmStream *st)
+{
+    g_clear_handle_id(&st->dry_id, g_source_remove);
+}
+
+static gboolean dry_check(gpointer data)
+{
+    SndPcmStream *st = data;
+    uint32_t left;
+
+    st->dry_id = 0;
+    if (!playback_starved(st)) {
+        return G_SOURCE_REMOVE;
+    }
+    left = host_latency(st);
+    if (left >= st->params.period_bytes) {
+        /* The host still holds a period or more: it played slower than
+         * its latency said.  Look again when that is gone. */
+        st->dry_id = g_timeout_add(MAX(bytes_ms(st, left), 1), dry_check, st);
+        return G_SOURCE_REMOVE;
+    }
+    st->dry = true;
+    stream_xrun(st, "playback underrun: no message while the host buffer ran dry");
+    return G_SOURCE_REMOVE;
+}
+
+/* The playback FIFO ran empty while running: an underrun unless a message
+ * arrives before the host has played what it holds (at least a period's
+ * time: a guest never answers a completion faster). */
+static void dry_watch_arm(SndPcmStream *st)
+{
+    guint ms;
+
+    if (st->dry || st->dry_id || !playback_starved(st)) {
+        return;
+    }
+    ms = MAX(bytes_ms(st, host_latency(st)), period_ms(st));
+    st->dry_id = g_timeout_add(ms, dry_check, st);
 }
 
 /* ---- pumping data between messages and the host driver -------------------- */
@@ -368,6 +466,14 @@ static bool pump_carry(SndPcmStream *st)
         if (n == -EAGAIN || n == 0) {
             return false;
         }
+        if (n == -EINVAL) {
+            /* Can never fit this host stream: a size problem, the host
+             * is still there. */
+            g_warning("stream %u: host refuses %u carried bytes; dropped", st->id,
+                      st->carry->len);
+            g_byte_array_set_size(st->carry, 0);
+            return true;
+        }
         if (n < 0) {
             stream_host_error(st, (int)n);
             return false;
@@ -397,6 +503,19 @@ static void stream_pump(SndPcmStream *st)
                 stream_host_error(st, -EPIPE);
                 break;
             }
+            if (n == -EINVAL) {
+                /* The driver can never move a message of this size: the
+                 * guest's mistake (or ours), never "host gone".  This
+                 * message fails, the stream goes on. */
+                vsnd_guest_error("stream %u: host stream refuses a %s message of %zu bytes",
+                                st->id, msg->tx ? "tx" : "rx", msg->data_len);
+                g_queue_pop_head(&st->fifo);
+                if (!msg->tx) {
+                    vsnd_io_msg_fill(msg, st->params.format);
+                }
+                stream_complete(st, msg, VIRTIO_SND_S_IO_ERR);
+                continue;
+            }
             if (n < 0) {
                 stream_host_error(st, (int)n);
                 break;
@@ -409,6 +528,7 @@ static void stream_pump(SndPcmStream *st)
         g_queue_pop_head(&st->fifo);
         stream_complete(st, msg, VIRTIO_SND_S_OK);
     }
+    dry_watch_arm(st);
 }
 
 static gboolean pump_idle(gpointer data)
@@ -441,9 +561,10 @@ static void set_connected(SndPcmStream *st, bool connected)
 static void stream_host_error(SndPcmStream *st, int err)
 {
     if (err == -EPIPE) {
-        if (st->state == SND_PCM_STATE_RUNNING &&
-            (st->params.features & (1u << VIRTIO_SND_PCM_F_EVT_XRUNS))) {
-            st->pcm->host->event(st->pcm->opaque, VIRTIO_SND_EVT_PCM_XRUN, st->id);
+        if (st->state == SND_PCM_STATE_RUNNING) {
+            stream_xrun(st, st->dir == VSND_DIR_INPUT ?
+                            "capture overrun: the host dropped frames no message took" :
+                            "host reports a playback xrun");
         }
         return;
     }
@@ -580,6 +701,8 @@ static int stream_open(SndPcmStream *st)
     st->host_failed = false;
     st->host_started = false;
     st->soft_gain = false;
+    st->dry = false;
+    st->xruns = 0;
     set_connected(st, true);
     if (st->mute || st->gain != SND_GAIN_UNITY) {
         stream_apply_gain(st);
@@ -595,8 +718,12 @@ static void stream_close(SndPcmStream *st, bool drain)
 
     g_clear_handle_id(&st->pump_id, g_source_remove);
     clock_stop(st);
+    dry_watch_stop(st);
     if (!hs) {
         return;
+    }
+    if (st->xruns) {
+        g_message("stream %u: %u xruns while it was prepared", st->id, st->xruns);
     }
     st->host = NULL;
     hs->st = NULL;
@@ -983,6 +1110,8 @@ uint32_t vsnd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
         break;
     case SND_PCM_CMD_STOP:
         clock_stop(st);
+        dry_watch_stop(st);
+        st->dry = false;
         g_clear_handle_id(&st->pump_id, g_source_remove);
         if (st->host_started) {
             r = vsnd_audio_stop(pcm->audio, st->host->s);
@@ -1051,6 +1180,10 @@ uint32_t vsnd_pcm_submit(SndPcm *pcm, SndIoMsg *msg)
     }
     msg->done = 0;
     g_queue_push_tail(&st->fifo, msg);
+    /* A message ends the dry spell; the watch restarts when the FIFO
+     * runs empty again. */
+    dry_watch_stop(st);
+    st->dry = false;
     if (st->state == SND_PCM_STATE_RUNNING) {
         if (st->host_failed) {
             clock_start(st);
@@ -1146,6 +1279,7 @@ void vsnd_pcm_queue_stopped(SndPcm *pcm, VsndDirection dir)
         }
         if (st->state == SND_PCM_STATE_RUNNING) {
             clock_stop(st);
+            dry_watch_stop(st);
             g_clear_handle_id(&st->pump_id, g_source_remove);
             if (st->host && st->host_started) {
                 vsnd_audio_stop(pcm->audio, st->host->s);
@@ -1173,8 +1307,11 @@ void vsnd_pcm_queue_started(SndPcm *pcm, VsndDirection dir)
             st->host_started = r == 0 || r == -ENOTSUP;
         }
         st->state = SND_PCM_STATE_RUNNING;
+        st->dry = false;
         if (st->host_failed) {
             clock_start(st);
+        } else {
+            dry_watch_arm(st);
         }
     }
     /* A MSG_POLLING stream is never kicked (Linux): resumed, it must be

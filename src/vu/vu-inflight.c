@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "vu-int.h"
+#include "vu-sigbus.h"
 
 typedef struct VuDescStateSplit {
     uint8_t inflight;
@@ -116,6 +117,7 @@ void vu_inflight_clear(VuDev *dev)
 {
     vu_inflight_unbind(dev);
     if (dev->inflight.addr) {
+        vu_sigbus_unwatch(dev->inflight.watch);
         munmap(dev->inflight.addr, dev->inflight.size);
     }
     memset(&dev->inflight, 0, sizeof(dev->inflight));
@@ -140,9 +142,10 @@ static bool vu_inflight_geometry_ok(const VuDev *dev, uint16_t nq, uint16_t qs)
 int vu_inflight_get(VuDev *dev, VuMsgInflight *desc, int *ret_fd)
 {
     uint16_t nq = desc->num_queues, qs = desc->queue_size;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t region, size;
     void *p;
-    int fd;
+    int fd, r;
 
     *ret_fd = -1;
     if (!vu_inflight_geometry_ok(dev, nq, qs)) {
@@ -169,7 +172,14 @@ int vu_inflight_get(VuDev *dev, VuMsgInflight *desc, int *ret_fd)
     }
     /* The front-end must not be able to shrink it under us. */
     (void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK);
+    r = vu_sigbus_watch(p, size, page);
+    if (r < 0) {
+        munmap(p, size);
+        close(fd);
+        return r;
+    }
     vu_inflight_clear(dev);
+    dev->inflight.watch = r;
     dev->inflight.addr = p;
     dev->inflight.size = size;
     dev->inflight.num_queues = nq;
@@ -210,8 +220,15 @@ int vu_inflight_set(VuDev *dev, const VuMsgInflight *desc, int fd)
     if (p == MAP_FAILED) {
         return -errno;
     }
+    /* The front-end's file may shrink later: watched like guest RAM. */
+    r = vu_sigbus_watch(p, (size_t)desc->mmap_size, page);
+    if (r < 0) {
+        munmap(p, (size_t)desc->mmap_size);
+        return r;
+    }
     created = dev->inflight.created;
     vu_inflight_clear(dev);
+    dev->inflight.watch = r;
     /* A region this connection did not create, which a back-end has set
      * up (version written when a ring started): the front-end reconnects
      * a running VM to a restarted back-end. */

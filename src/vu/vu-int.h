@@ -54,6 +54,7 @@ typedef struct VuInflightArea {
     size_t region_size;
     bool created;     /* GET_INFLIGHT_FD made it on this connection */
     bool handed_back; /* SET_INFLIGHT_FD of a region a back-end used before */
+    int watch;        /* vu_sigbus_watch() handle, valid while addr is set */
 } VuInflightArea;
 
 struct VuVirtq {

@@ -30,6 +30,7 @@
 
 #include "vu-log.h"
 #include "vu-mem.h"
+#include "vu-sigbus.h"
 
 /* 2^36 bytes of bitmap cover 2^51 bytes of guest memory. */
 #define VU_LOG_MAX_SIZE (1ull << 36)
@@ -41,10 +42,13 @@ void vu_log_init(VuLog *log)
     log->map = NULL;
     log->map_len = 0;
     log->call_fd = -1;
+    log->watch = -1;
 }
 
 static void vu_log_unmap(VuLog *log)
 {
+    vu_sigbus_unwatch(log->watch);
+    log->watch = -1;
     if (log->map) {
         munmap(log->map, log->map_len);
     }
@@ -76,7 +80,14 @@ int vu_log_set_base(VuLog *log, int fd, uint64_t size, uint64_t offset)
     if (p == MAP_FAILED) {
         return -errno;
     }
+    /* The front-end may shrink the file later: watched like guest RAM. */
+    r = vu_sigbus_watch(p, (size_t)len, page);
+    if (r < 0) {
+        munmap(p, (size_t)len);
+        return r;
+    }
     vu_log_unmap(log);
+    log->watch = r;
     log->map = p;
     log->map_len = (size_t)len;
     log->bitmap = (uint8_t *)p + lead;

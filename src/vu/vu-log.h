@@ -16,6 +16,7 @@ typedef struct VuLog {
     void *map;         /* the mmap to release */
     size_t map_len;
     int call_fd;       /* SET_LOG_FD eventfd, -1 if none */
+    int watch;         /* vu_sigbus_watch() handle of map, -1 if none */
 } VuLog;
 
 void vu_log_init(VuLog *log);

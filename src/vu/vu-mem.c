@@ -17,6 +17,10 @@
  * be mapped at addresses, offsets and lengths aligned to its huge page
  * size, so the reservation is carved at that alignment.
  *
+ * A file that shrinks under its mapping cannot kill the daemon: sealable
+ * memfds get F_SEAL_SHRINK, and every mapping is watched by vu-sigbus.c,
+ * which turns the SIGBUS of a page past the new end into a zero page.
+ *
  * Each mapping is surrounded by PROT_NONE guard pages, so an off-by-one
  * anywhere faults immediately instead of touching an unrelated mapping
  * (this also gives the fuzzers their red zones).
@@ -43,11 +47,13 @@
 #include <glib.h>
 
 #include "vu-mem.h"
+#include "vu-sigbus.h"
 
 struct VuMmap {
     gint ref;
     void *base;      /* start of the reservation incl. guard pages */
     size_t total;    /* size of the reservation */
+    int watch;       /* vu_sigbus_watch() handle of the file mapping */
 };
 
 /* Largest region we map: 1 TiB, far beyond any sound VM. */
@@ -62,6 +68,7 @@ VuMmap *vu_mmap_ref(VuMmap *map)
 void vu_mmap_unref(VuMmap *map)
 {
     if (map && g_atomic_int_dec_and_test(&map->ref)) {
+        vu_sigbus_unwatch(map->watch);
         munmap(map->base, map->total);
         g_free(map);
     }
@@ -97,9 +104,10 @@ int vu_fd_check_size(int fd, uint64_t end)
      * SIGBUS in the daemon on the next access.  A memfd that still allows
      * sealing gets F_SEAL_SHRINK from us, before the size check, so the
      * size we check is the size it keeps (QEMU's memory-backend-memfd
-     * seals it itself by default).  Files that cannot be sealed (other
-     * file systems, memfds created without MFD_ALLOW_SEALING) are accepted
-     * as before. */
+     * seals it itself by default).  Files that cannot be sealed (tmpfs or
+     * hugetlbfs files of memory-backend-file, memfds created without
+     * MFD_ALLOW_SEALING) are legitimate guest RAM and stay accepted: their
+     * mappings are watched for SIGBUS instead (vu-sigbus.h). */
     seals = fcntl(fd, F_GET_SEALS);
     if (seals >= 0 && !(seals & (F_SEAL_SHRINK | F_SEAL_SEAL))) {
         (void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK);
@@ -183,6 +191,17 @@ int vu_mem_add(VuMem *mem, const VuMsgMemRegion *r, int fd)
     map->ref = 1;
     map->base = res;
     map->total = (size_t)total;
+    /* Sealed or not, a file can shrink under us (tmpfs and hugetlbfs
+     * files, memfds that refuse seals): a fault there must not kill the
+     * daemon. */
+    map->watch = vu_sigbus_watch(p, (size_t)map_len, align);
+    if (map->watch < 0) {
+        int err = map->watch;
+
+        munmap(res, (size_t)total);
+        g_free(map);
+        return err;
+    }
 
     reg = &mem->regions[mem->nregions++];
     reg->gpa = r->guest_addr;
