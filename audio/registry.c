@@ -234,6 +234,23 @@ static const VsndAudioDriver *find_driver(const char *name, GError **error)
     return NULL;
 }
 
+gboolean vsnd_audio_driver_option_keys(const char *name, const char *const **ret_keys,
+                                       GError **error)
+{
+    static const char *const none[] = { NULL };
+    const VsndAudioDriver *drv;
+
+    if (strcmp(name, "auto") == 0) {
+        *ret_keys = none;
+        return TRUE;
+    }
+    drv = find_driver(name, error);
+    if (!drv)
+        return FALSE;
+    *ret_keys = drv->option_keys ? drv->option_keys : none;
+    return TRUE;
+}
+
 static gboolean check_options(const VsndAudioDriver *drv, GHashTable *options, GError **error)
 {
     GHashTableIter it;

@@ -471,6 +471,49 @@ static void test_driver_unavailable(Fixture *f, gconstpointer data)
     g_assert_false(g_file_test(f->sock, G_FILE_TEST_EXISTS));
 }
 
+/* --driver=help on the real binary: exit 0 without a socket option, the
+ * drivers whose modules are found listed, the others set apart; and
+ * --driver=NAME,help with a driver's options. */
+static void test_driver_help(Fixture *f, gconstpointer data)
+{
+    const char *list[] = {"--driver=help", NULL};
+    const char *wav[] = {"--driver=wav,help", NULL};
+    const char *bad[] = {"--driver=oss,help", NULL};
+    const char *no_modules[] = {"VSND_DRIVERDIR", f->dir, NULL};
+    g_autofree char *out = NULL, *err = NULL, *out2 = NULL, *err2 = NULL;
+    g_autofree char *out3 = NULL, *err3 = NULL, *out4 = NULL, *err4 = NULL;
+    const char *missing;
+
+    g_assert_cmpint(run_sync(list, &out, &err, NULL), ==, 0);
+    g_test_message("%s", out);
+    g_assert_true(g_str_has_prefix(out, "Audio drivers on this machine"));
+    for (const char *d = "auto\0null\0wav\0"; *d; d += strlen(d) + 1) {
+        g_autofree char *line = g_strdup_printf("\n  %-9s ", d);
+        g_assert_nonnull(strstr(out, line));
+    }
+#ifdef HAVE_PULSE
+    g_assert_nonnull(strstr(out, "\n  pulse     "));
+#endif
+    /* No module in the driver directory: the module drivers are set apart. */
+    g_assert_cmpint(run_sync(list, &out2, &err2, no_modules), ==, 0);
+    g_test_message("%s", out2);
+    missing = strstr(out2, "Not available on this machine:");
+    g_assert_nonnull(missing);
+    for (const char *d = "alsa\0pulse\0pipewire\0"; *d; d += strlen(d) + 1) {
+        g_autofree char *line = g_strdup_printf("\n  %-9s ", d);
+        g_assert_true(strstr(out2, line) > missing);
+    }
+    g_assert_true(strstr(out2, "\n  wav ") < missing);
+
+    g_assert_cmpint(run_sync(wav, &out3, &err3, NULL), ==, 0);
+    g_test_message("%s", out3);
+    for (const char *o = "dir=DIR\0path=FILE\0in=FILE\0tone=HZ\0clock=real|manual\0"; *o;
+         o += strlen(o) + 1)
+        g_assert_nonnull(strstr(out3, o));
+    g_assert_cmpint(run_sync(bad, &out4, &err4, NULL), ==, 1);
+    g_assert_nonnull(strstr(err4, "--driver"));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -499,6 +542,8 @@ int main(int argc, char **argv)
                fixture_teardown);
     g_test_add_func("/daemon/fd/invalid", test_fd_invalid);
     g_test_add("/daemon/driver-unavailable", Fixture, NULL, fixture_setup, test_driver_unavailable,
+               fixture_teardown);
+    g_test_add("/daemon/driver-help", Fixture, NULL, fixture_setup, test_driver_help,
                fixture_teardown);
     return g_test_run();
 }
