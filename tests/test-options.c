@@ -164,6 +164,17 @@ static void test_invalid(gconstpointer data)
     g_assert_nonnull(strstr(last_error->message, c->message_part));
 }
 
+static char *read_source(const char *rel)
+{
+    g_autofree char *path = g_build_filename(g_getenv("VSND_SRCDIR"), rel, NULL);
+    g_autoptr(GError) err = NULL;
+    char *text = NULL;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, &err));
+    g_assert_no_error(err);
+    return text;
+}
+
 /* Runs the parser in this (trapped) process, expecting help on stdout. */
 static void parse_expect_exit(const char *arg)
 {
@@ -258,6 +269,23 @@ static void test_driver_help_options(gconstpointer data)
     for (const VsndAudioOptionHelp *o = h->options; o->key; o++)
         nhelp++;
     g_assert_cmpuint(nhelp, ==, nkeys);
+
+    /* The man page and the README document each option too. */
+    for (guint i = 0; i < nkeys; i++) {
+        g_autofree char *man = read_source("data/vhost-user-snd.1");
+        g_autofree char *readme = read_source("README.md");
+        g_autofree char *man_bi = g_strdup_printf("\n.BI %s= ", keys[i]);
+        g_autofree char *man_br = g_strdup_printf("\n.BR %s=", keys[i]);
+        g_autofree char *md = g_strdup_printf("`%s=", keys[i]);
+        g_autofree char *row = g_strdup_printf("\n| `%s` |", name);
+        const char *r = strstr(readme, row);
+
+        if (!strstr(man, man_bi) && !strstr(man, man_br))
+            g_error("the man page does not document %s's option %s", name, keys[i]);
+        g_assert_nonnull(r);
+        if (!strstr(r, md) || strstr(r, md) > strchr(r + 1, '\n'))
+            g_error("README's driver table does not document %s's option %s", name, keys[i]);
+    }
 
     g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
     g_test_trap_assert_passed();
