@@ -231,14 +231,20 @@ static void test_help_german(void)
     g_autofree char *msgdir = g_build_filename(root, "de", "LC_MESSAGES", NULL);
     g_autofree char *mo = g_build_filename(msgdir, "vhost-user-snd.mo", NULL);
     g_autofree char *contents = NULL, *out = NULL, *err = NULL;
+    g_autofree char *dout = NULL, *derr = NULL, *bout = NULL, *berr = NULL;
     gsize len;
     const char *help[] = {"--help", NULL};
+    const char *driver_help[] = {"--driver=wav,help", NULL};
+    const char *bad_driver[] = {"--fd=3", "--driver=wav,tone", NULL};
     const char *env[] = {"VSND_LOCALEDIR", root, "LANGUAGE", "de", "LC_ALL", "C.UTF-8", NULL};
 
     g_assert_true(g_file_get_contents(gmo, &contents, &len, NULL));
     g_assert_cmpint(g_mkdir_with_parents(msgdir, 0700), ==, 0);
     g_assert_true(g_file_set_contents(mo, contents, (gssize)len, NULL));
     g_assert_cmpint(run_sync(help, &out, &err, env), ==, 0);
+    /* The driver descriptions and the registry's start-up errors too. */
+    g_assert_cmpint(run_sync(driver_help, &dout, &derr, env), ==, 0);
+    g_assert_cmpint(run_sync(bad_driver, &bout, &berr, env), ==, 1);
     {
         g_autofree char *de = g_path_get_dirname(msgdir);
 
@@ -250,6 +256,10 @@ static void test_help_german(void)
     g_test_message("%s", out);
     g_assert_nonnull(strstr(out, "Den vhost-user-Unix-Socket unter PFAD anlegen"));
     g_assert_nonnull(strstr(out, "Anzahl der PCM-Datenströme"));
+    g_test_message("%s%s", dout, berr);
+    g_assert_nonnull(strstr(dout, "Tests ohne Bildschirm"));
+    g_assert_nonnull(strstr(dout, "jeden Wiedergabe-Stream in VERZ/stream-ID.wav"));
+    g_assert_nonnull(strstr(berr, "Option „tone“ des Audiotreibers „wav“ braucht einen Wert"));
 }
 
 typedef struct {
