@@ -20,6 +20,8 @@
  *  - The per-stream wrappers answer -ENOTSUP for operations a driver
  *    leaves NULL, and vsnd_audio_open() re-checks the parameters cheaply so
  *    no driver ever sees a frame size of zero or an unknown rate.
+ * Start-up errors (spec, module, options, init) are translated; errors of
+ * stream operations go to the log and are not.
  * Main thread only.
  */
 #include "config.h"
@@ -34,6 +36,7 @@
 #include "iov-util.h"
 #include "audio/pcm-format.h"
 #include "audio/registry.h"
+#include "i18n.h"
 
 
 #ifndef DRIVERDIR
@@ -102,14 +105,14 @@ gboolean vsnd_audio_parse_spec(const char *spec, char **ret_name, GHashTable **r
 
     if (!spec || !*spec) {
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
-                    "empty audio driver specification (expected name[,key=value...])");
+                    _("empty audio driver specification (expected name[,key=value...])"));
         return FALSE;
     }
     items = split_spec(spec);
     if (!valid_word(items[0], strlen(items[0]))) {
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
-                    "invalid audio driver name \"%s\" in \"%s\" "
-                    "(expected a lower-case name such as \"pulse\")", items[0], spec);
+                    _("invalid audio driver name \"%s\" in \"%s\" "
+                    "(expected a lower-case name such as \"pulse\")"), items[0], spec);
         return FALSE;
     }
     options = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -121,30 +124,30 @@ gboolean vsnd_audio_parse_spec(const char *spec, char **ret_name, GHashTable **r
 
         if (!*item) {
             g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
-                        "empty option in audio driver specification \"%s\"", spec);
+                        _("empty option in audio driver specification \"%s\""), spec);
             return FALSE;
         }
         if (!valid_word(item, klen)) {
             g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
-                        "invalid option name \"%s\" in audio driver specification \"%s\"",
+                        _("invalid option name \"%s\" in audio driver specification \"%s\""),
                         key, spec);
             return FALSE;
         }
         if (!eq) {
             g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
-                        "option \"%s\" of audio driver \"%s\" needs a value (%s=VALUE)",
+                        _("option \"%s\" of audio driver \"%s\" needs a value (%s=VALUE)"),
                         key, items[0], key);
             return FALSE;
         }
         if (!eq[1]) {
             g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
-                        "option \"%s\" of audio driver \"%s\" has an empty value", key,
+                        _("option \"%s\" of audio driver \"%s\" has an empty value"), key,
                         items[0]);
             return FALSE;
         }
         if (g_hash_table_contains(options, key)) {
             g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
-                        "option \"%s\" given twice for audio driver \"%s\"", key, items[0]);
+                        _("option \"%s\" given twice for audio driver \"%s\""), key, items[0]);
             return FALSE;
         }
         g_hash_table_insert(options, g_steal_pointer(&key), g_strdup(eq + 1));
@@ -179,21 +182,21 @@ static const VsndAudioDriver *load_module(const char *name, GError **error)
 
     if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_FOUND,
-                    "audio driver \"%s\" is not installed: module %s not found "
-                    "(built without it, or its package is missing)", name, path);
+                    _("audio driver \"%s\" is not installed: module %s not found "
+                    "(built without it, or its package is missing)"), name, path);
         return NULL;
     }
     mod = g_module_open(path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
     if (!mod) {
         /* Typically names the missing host library, e.g. libpulse.so.0. */
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_FOUND,
-                    "audio driver \"%s\" cannot be loaded from %s: %s", name, path,
+                    _("audio driver \"%s\" cannot be loaded from %s: %s"), name, path,
                     g_module_error());
         return NULL;
     }
     if (!g_module_symbol(mod, VSND_AUDIO_MODULE_SYMBOL, (gpointer *)&entry) || !entry) {
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_FAILED,
-                    "%s is not a vhost-user-snd audio driver (no %s symbol)", path,
+                    _("%s is not a vhost-user-snd audio driver (no %s symbol)"), path,
                     VSND_AUDIO_MODULE_SYMBOL);
         g_module_close(mod);
         return NULL;
@@ -201,15 +204,15 @@ static const VsndAudioDriver *load_module(const char *name, GError **error)
     drv = entry();
     if (!drv || drv->abi_version != VSND_AUDIO_ABI_VERSION) {
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
-                    "audio driver module %s has driver ABI version %u, this daemon needs %u "
-                    "(module from another build?)", path, drv ? drv->abi_version : 0,
+                    _("audio driver module %s has driver ABI version %u, this daemon needs %u "
+                    "(module from another build?)"), path, drv ? drv->abi_version : 0,
                     VSND_AUDIO_ABI_VERSION);
         g_module_close(mod);
         return NULL;
     }
     if (!drv->name || strcmp(drv->name, name) != 0 || !drv->init || !drv->open) {
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_FAILED,
-                    "audio driver module %s does not implement driver \"%s\"", path, name);
+                    _("audio driver module %s does not implement driver \"%s\""), path, name);
         g_module_close(mod);
         return NULL;
     }
@@ -229,9 +232,26 @@ static const VsndAudioDriver *find_driver(const char *name, GError **error)
     {
         g_autofree char *known = g_strjoinv(", ", (char **)known_drivers);
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_FOUND,
-                    "unknown audio driver \"%s\" (known: %s)", name, known);
+                    _("unknown audio driver \"%s\" (known: %s)"), name, known);
     }
     return NULL;
+}
+
+gboolean vsnd_audio_driver_option_keys(const char *name, const char *const **ret_keys,
+                                       GError **error)
+{
+    static const char *const none[] = { NULL };
+    const VsndAudioDriver *drv;
+
+    if (strcmp(name, "auto") == 0) {
+        *ret_keys = none;
+        return TRUE;
+    }
+    drv = find_driver(name, error);
+    if (!drv)
+        return FALSE;
+    *ret_keys = drv->option_keys ? drv->option_keys : none;
+    return TRUE;
 }
 
 static gboolean check_options(const VsndAudioDriver *drv, GHashTable *options, GError **error)
@@ -249,7 +269,7 @@ static gboolean check_options(const VsndAudioDriver *drv, GHashTable *options, G
             g_autofree char *known = drv->option_keys ?
                 g_strjoinv(", ", (char **)drv->option_keys) : g_strdup("none");
             g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
-                        "unknown option \"%s\" for audio driver \"%s\" (known: %s)",
+                        _("unknown option \"%s\" for audio driver \"%s\" (known: %s)"),
                         (const char *)key, drv->name, known);
             return FALSE;
         }
@@ -269,7 +289,7 @@ static VsndAudio *audio_init(const VsndAudioDriver *drv, GHashTable *options,
     if (!be) {
         if (error && !*error)
             g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_FAILED,
-                        "audio driver \"%s\" failed to start", drv->name);
+                        _("audio driver \"%s\" failed to start"), drv->name);
         return NULL;
     }
     a = g_new0(VsndAudio, 1);
@@ -314,7 +334,7 @@ VsndAudio *vsnd_audio_new(const char *spec, const char *vm_name, GError **error)
     if (strcmp(name, "auto") == 0) {
         if (g_hash_table_size(options) > 0) {
             g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
-                        "audio driver \"auto\" takes no options; name a driver to pass options");
+                        _("audio driver \"auto\" takes no options; name a driver to pass options"));
             return NULL;
         }
         return audio_auto(vm_name, error);

@@ -25,6 +25,15 @@ gboolean vsnd_audio_parse_spec(const char *spec, char **ret_name, GHashTable **r
 /* Every driver name the daemon knows, built or not: NULL-terminated. */
 const char *const *vsnd_audio_known_drivers(void);
 
+/*
+ * vsnd_audio_driver_option_keys() - whether driver @name can be used on
+ * this machine (a module driver is loaded to find out) and the option keys
+ * it accepts (*ret_keys, NULL-terminated, empty for "auto").  FALSE with
+ * @error saying why not.  Nothing is initialised: no server is contacted.
+ */
+gboolean vsnd_audio_driver_option_keys(const char *name, const char *const **ret_keys,
+                                       GError **error);
+
 VsndAudio *vsnd_audio_new(const char *spec, const char *vm_name, GError **error);
 void vsnd_audio_free(VsndAudio *a);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VsndAudio, vsnd_audio_free)

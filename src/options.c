@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audio/driver-help.h"
 #include "audio/pcm-format.h"
 #include "audio/registry.h"
 #include "i18n.h"
@@ -183,6 +184,35 @@ static gboolean validate_driver(const char *spec, GError **error)
     return FALSE;
 }
 
+/*
+ * --driver=help lists the drivers, --driver=NAME,help one driver's options,
+ * as QEMU's -audiodev help does.  TRUE when @spec asked for help (printed,
+ * or @error set for an unknown driver).
+ */
+static gboolean driver_help(const char *spec, GError **error)
+{
+    g_autofree char *name = NULL;
+    g_autofree char *text = NULL;
+    g_autoptr(GError) local = NULL;
+    size_t len = strlen(spec);
+
+    if (strcmp(spec, "help") == 0) {
+        text = vsnd_audio_help_text(NULL, NULL);
+    } else if (len > 5 && strcmp(spec + len - 5, ",help") == 0) {
+        name = g_strndup(spec, len - 5);
+        text = vsnd_audio_help_text(name, &local);
+        if (!text) {
+            g_set_error(error, VSND_OPTIONS_ERROR, 1, _("Invalid value for --driver: %s"),
+                        local->message);
+            return TRUE;
+        }
+    } else {
+        return FALSE;
+    }
+    g_print("%s", text);
+    return TRUE;
+}
+
 void vsnd_config_free(VsndConfig *cfg)
 {
     if (!cfg)
@@ -227,7 +257,7 @@ VsndConfig *vsnd_options_parse(int *argc, char ***argv, gboolean *ret_exit, GErr
          N_("Configure one stream: dir=playback|capture, channels=N[-M], formats=s16+float, rates=44100+48000, target=NAME"),
          N_("ID:KEY=VALUE,...")},
         {"driver", 'd', 0, G_OPTION_ARG_STRING, &driver,
-         N_("Host audio driver: auto, null, wav, alsa, pulse or pipewire, with options (default auto)"),
+         N_("Host audio driver: auto, null, wav, alsa, pulse or pipewire, with options (default auto); --driver=help lists them, --driver=NAME,help a driver's options"),
          N_("NAME[,KEY=VALUE...]")},
         {"name", 'n', 0, G_OPTION_ARG_STRING, &name,
          N_("How the virtual machine is labelled in the host's mixer"), N_("TEXT")},
@@ -250,6 +280,16 @@ VsndConfig *vsnd_options_parse(int *argc, char ***argv, gboolean *ret_exit, GErr
         g_print("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
         *ret_exit = TRUE;
         return NULL;
+    }
+    if (driver) {
+        g_autoptr(GError) help_error = NULL;
+
+        if (driver_help(driver, &help_error)) {
+            *ret_exit = help_error == NULL;
+            if (help_error)
+                g_propagate_error(error, g_steal_pointer(&help_error));
+            return NULL;
+        }
     }
     if (*argc > 1) {
         g_set_error(error, VSND_OPTIONS_ERROR, 1, _("Unexpected argument “%s”"), (*argv)[1]);

@@ -231,14 +231,20 @@ static void test_help_german(void)
     g_autofree char *msgdir = g_build_filename(root, "de", "LC_MESSAGES", NULL);
     g_autofree char *mo = g_build_filename(msgdir, "vhost-user-snd.mo", NULL);
     g_autofree char *contents = NULL, *out = NULL, *err = NULL;
+    g_autofree char *dout = NULL, *derr = NULL, *bout = NULL, *berr = NULL;
     gsize len;
     const char *help[] = {"--help", NULL};
+    const char *driver_help[] = {"--driver=wav,help", NULL};
+    const char *bad_driver[] = {"--fd=3", "--driver=wav,tone", NULL};
     const char *env[] = {"VSND_LOCALEDIR", root, "LANGUAGE", "de", "LC_ALL", "C.UTF-8", NULL};
 
     g_assert_true(g_file_get_contents(gmo, &contents, &len, NULL));
     g_assert_cmpint(g_mkdir_with_parents(msgdir, 0700), ==, 0);
     g_assert_true(g_file_set_contents(mo, contents, (gssize)len, NULL));
     g_assert_cmpint(run_sync(help, &out, &err, env), ==, 0);
+    /* The driver descriptions and the registry's start-up errors too. */
+    g_assert_cmpint(run_sync(driver_help, &dout, &derr, env), ==, 0);
+    g_assert_cmpint(run_sync(bad_driver, &bout, &berr, env), ==, 1);
     {
         g_autofree char *de = g_path_get_dirname(msgdir);
 
@@ -250,6 +256,10 @@ static void test_help_german(void)
     g_test_message("%s", out);
     g_assert_nonnull(strstr(out, "Den vhost-user-Unix-Socket unter PFAD anlegen"));
     g_assert_nonnull(strstr(out, "Anzahl der PCM-Datenströme"));
+    g_test_message("%s%s", dout, berr);
+    g_assert_nonnull(strstr(dout, "Tests ohne Bildschirm"));
+    g_assert_nonnull(strstr(dout, "jeden Wiedergabe-Stream in VERZ/stream-ID.wav"));
+    g_assert_nonnull(strstr(berr, "Option „tone“ des Audiotreibers „wav“ braucht einen Wert"));
 }
 
 typedef struct {
@@ -471,6 +481,49 @@ static void test_driver_unavailable(Fixture *f, gconstpointer data)
     g_assert_false(g_file_test(f->sock, G_FILE_TEST_EXISTS));
 }
 
+/* --driver=help on the real binary: exit 0 without a socket option, the
+ * drivers whose modules are found listed, the others set apart; and
+ * --driver=NAME,help with a driver's options. */
+static void test_driver_help(Fixture *f, gconstpointer data)
+{
+    const char *list[] = {"--driver=help", NULL};
+    const char *wav[] = {"--driver=wav,help", NULL};
+    const char *bad[] = {"--driver=oss,help", NULL};
+    const char *no_modules[] = {"VSND_DRIVERDIR", f->dir, NULL};
+    g_autofree char *out = NULL, *err = NULL, *out2 = NULL, *err2 = NULL;
+    g_autofree char *out3 = NULL, *err3 = NULL, *out4 = NULL, *err4 = NULL;
+    const char *missing;
+
+    g_assert_cmpint(run_sync(list, &out, &err, NULL), ==, 0);
+    g_test_message("%s", out);
+    g_assert_true(g_str_has_prefix(out, "Audio drivers on this machine"));
+    for (const char *d = "auto\0null\0wav\0"; *d; d += strlen(d) + 1) {
+        g_autofree char *line = g_strdup_printf("\n  %-9s ", d);
+        g_assert_nonnull(strstr(out, line));
+    }
+#ifdef HAVE_PULSE
+    g_assert_nonnull(strstr(out, "\n  pulse     "));
+#endif
+    /* No module in the driver directory: the module drivers are set apart. */
+    g_assert_cmpint(run_sync(list, &out2, &err2, no_modules), ==, 0);
+    g_test_message("%s", out2);
+    missing = strstr(out2, "Not available on this machine:");
+    g_assert_nonnull(missing);
+    for (const char *d = "alsa\0pulse\0pipewire\0"; *d; d += strlen(d) + 1) {
+        g_autofree char *line = g_strdup_printf("\n  %-9s ", d);
+        g_assert_true(strstr(out2, line) > missing);
+    }
+    g_assert_true(strstr(out2, "\n  wav ") < missing);
+
+    g_assert_cmpint(run_sync(wav, &out3, &err3, NULL), ==, 0);
+    g_test_message("%s", out3);
+    for (const char *o = "dir=DIR\0path=FILE\0in=FILE\0tone=HZ\0clock=real|manual\0"; *o;
+         o += strlen(o) + 1)
+        g_assert_nonnull(strstr(out3, o));
+    g_assert_cmpint(run_sync(bad, &out4, &err4, NULL), ==, 1);
+    g_assert_nonnull(strstr(err4, "--driver"));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -499,6 +552,8 @@ int main(int argc, char **argv)
                fixture_teardown);
     g_test_add_func("/daemon/fd/invalid", test_fd_invalid);
     g_test_add("/daemon/driver-unavailable", Fixture, NULL, fixture_setup, test_driver_unavailable,
+               fixture_teardown);
+    g_test_add("/daemon/driver-help", Fixture, NULL, fixture_setup, test_driver_help,
                fixture_teardown);
     return g_test_run();
 }

@@ -5,6 +5,8 @@
 #include <linux/virtio_snd.h>
 #include <string.h>
 
+#include "audio/driver-help.h"
+#include "audio/registry.h"
 #include "options.h"
 
 static VsndConfig *parse(const char *first, ...) G_GNUC_NULL_TERMINATED;
@@ -162,6 +164,155 @@ static void test_invalid(gconstpointer data)
     g_assert_nonnull(strstr(last_error->message, c->message_part));
 }
 
+static char *read_source(const char *rel)
+{
+    g_autofree char *path = g_build_filename(g_getenv("VSND_SRCDIR"), rel, NULL);
+    g_autoptr(GError) err = NULL;
+    char *text = NULL;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, &err));
+    g_assert_no_error(err);
+    return text;
+}
+
+/* Runs the parser in this (trapped) process, expecting help on stdout. */
+static void parse_expect_exit(const char *arg)
+{
+    char *argv0[] = { (char *)"vhost-user-snd", (char *)arg, NULL };
+    char **argv = argv0;
+    int argc = 2;
+    gboolean done = FALSE;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VsndConfig) cfg = vsnd_options_parse(&argc, &argv, &done, &error);
+
+    g_assert_null(cfg);
+    g_assert_no_error(error);
+    g_assert_true(done);
+}
+
+/* Every driver this build has: null and wav always, modules as configured. */
+static gboolean driver_built(const char *name)
+{
+    return strcmp(name, "auto") == 0 || strcmp(name, "null") == 0 || strcmp(name, "wav") == 0
+#ifdef HAVE_ALSA
+           || strcmp(name, "alsa") == 0
+#endif
+#ifdef HAVE_PULSE
+           || strcmp(name, "pulse") == 0
+#endif
+#ifdef HAVE_PIPEWIRE
+           || strcmp(name, "pipewire") == 0
+#endif
+        ;
+}
+
+/* --driver=help needs no socket option, exits and lists each driver this
+ * build has with its description (modules from $VSND_DRIVERDIR). */
+static void test_driver_help_list(void)
+{
+    if (g_test_subprocess()) {
+        parse_expect_exit("--driver=help");
+        return;
+    }
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed();
+    g_test_trap_assert_stdout("Audio drivers on this machine*");
+    for (const char *const *d = vsnd_audio_known_drivers(); *d; d++) {
+        g_autofree char *line = g_strdup_printf("*\n  %-9s %.20s*", *d,
+                                                vsnd_audio_driver_help(*d)->summary);
+        g_autofree char *missing = g_strdup_printf("*Not available on this machine:*\n  %-9s *", *d);
+
+        if (driver_built(*d)) {
+            g_test_trap_assert_stdout(line);
+            g_test_trap_assert_stdout_unmatched(missing);
+        } else {
+            g_test_trap_assert_stdout(missing);
+        }
+    }
+}
+
+/* --driver=NAME,help shows every option a driver accepts; the help table and
+ * the drivers' option_keys are the same sets, so neither can drift. */
+static void test_driver_help_options(gconstpointer data)
+{
+    const char *name = data;
+    const VsndAudioDriverHelp *h = vsnd_audio_driver_help(name);
+    g_autoptr(GError) error = NULL;
+    const char *const *keys = NULL;
+    guint nkeys = 0, nhelp = 0;
+
+    if (g_test_subprocess()) {
+        g_autofree char *arg = g_strdup_printf("--driver=%s,help", name);
+
+        parse_expect_exit(arg);
+        return;
+    }
+    g_assert_nonnull(h);
+    if (!driver_built(name)) {
+        /* Described all the same, and said to be missing. */
+        g_assert_false(vsnd_audio_driver_option_keys(name, &keys, &error));
+        g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+        g_test_trap_assert_passed();
+        g_test_trap_assert_stdout("*Not available on this machine*");
+        return;
+    }
+    g_assert_true(vsnd_audio_driver_option_keys(name, &keys, &error));
+    g_assert_no_error(error);
+    for (; keys[nkeys]; nkeys++) {
+        gboolean described = FALSE;
+
+        for (const VsndAudioOptionHelp *o = h->options; o->key; o++)
+            described = described || strcmp(o->key, keys[nkeys]) == 0;
+        if (!described)
+            g_error("option %s of driver %s has no help text", keys[nkeys], name);
+    }
+    for (const VsndAudioOptionHelp *o = h->options; o->key; o++)
+        nhelp++;
+    g_assert_cmpuint(nhelp, ==, nkeys);
+
+    /* The man page and the README document each option too. */
+    for (guint i = 0; i < nkeys; i++) {
+        g_autofree char *man = read_source("data/vhost-user-snd.1");
+        g_autofree char *readme = read_source("README.md");
+        g_autofree char *man_bi = g_strdup_printf("\n.BI %s= ", keys[i]);
+        g_autofree char *man_br = g_strdup_printf("\n.BR %s=", keys[i]);
+        g_autofree char *md = g_strdup_printf("`%s=", keys[i]);
+        g_autofree char *row = g_strdup_printf("\n| `%s` |", name);
+        const char *r = strstr(readme, row);
+
+        if (!strstr(man, man_bi) && !strstr(man, man_br))
+            g_error("the man page does not document %s's option %s", name, keys[i]);
+        g_assert_nonnull(r);
+        if (!strstr(r, md) || strstr(r, md) > strchr(r + 1, '\n'))
+            g_error("README's driver table does not document %s's option %s", name, keys[i]);
+    }
+
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed();
+    {
+        g_autofree char *head = g_strdup_printf("%s: %s*", name, h->summary);
+        g_test_trap_assert_stdout(head);
+    }
+    g_test_trap_assert_stdout_unmatched("*Not available*");
+    for (guint i = 0; i < nkeys; i++) {
+        g_autofree char *line = g_strdup_printf("*\n  %s=*", keys[i]);
+
+        g_test_trap_assert_stdout(line);
+    }
+    if (nkeys == 0)
+        g_test_trap_assert_stdout("*No options.*");
+}
+
+static void test_driver_help_unknown(void)
+{
+    g_autoptr(VsndConfig) cfg = parse("--driver=oss,help", NULL);
+
+    g_assert_null(cfg);
+    g_assert_nonnull(last_error);
+    g_assert_nonnull(strstr(last_error->message, "--driver"));
+    g_assert_nonnull(strstr(last_error->message, "oss"));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -169,6 +320,13 @@ int main(int argc, char **argv)
     g_test_add_func("/options/streams-alternate", test_streams_alternate);
     g_test_add_func("/options/device-options", test_device_options);
     g_test_add_func("/options/every-driver-name", test_every_driver_name);
+    g_test_add_func("/options/driver-help/list", test_driver_help_list);
+    g_test_add_func("/options/driver-help/unknown", test_driver_help_unknown);
+    for (const char *const *d = vsnd_audio_known_drivers(); *d; d++) {
+        g_autofree char *path = g_strdup_printf("/options/driver-help/%s", *d);
+
+        g_test_add_data_func(path, *d, test_driver_help_options);
+    }
     for (guint i = 0; i < G_N_ELEMENTS(invalid_cases); i++) {
         g_autofree char *path = g_strdup_printf("/options/invalid/%s", invalid_cases[i].name);
 
