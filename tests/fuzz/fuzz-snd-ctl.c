@@ -5,9 +5,7 @@
  * with stream commands and host events so that requests meet streams in
  * every state.
  *
- * Input: one byte of set-up (bits 0-1: 1, 2, 4 or 6 streams; bit 2: no
- * control elements offered; bit 3: VIRTIO_SND_F_CTLS not negotiated),
- * then records of snd-fuzz.h: ctl, pcm, host, reset, loop.
+ * Input: snd_fuzz_session() with the records ctl, pcm, host, reset, loop.
  */
 #include "config.h"
 
@@ -15,17 +13,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const unsigned int streams[] = { 1, 2, 4, 6 };
-    SndFuzzDev *f;
-
-    if (size < 1) {
-        return 0;
-    }
-    f = snd_fuzz_dev_new(streams[data[0] & 3], !(data[0] & 4));
-    f->ctl.ctls = f->ctl.ctls && !(data[0] & 8);
-    snd_fuzz_run(f, data + 1, size - 1,
-                 1u << SND_FUZZ_CTL | 1u << SND_FUZZ_PCM | 1u << SND_FUZZ_HOST |
-                 1u << SND_FUZZ_RESET | 1u << SND_FUZZ_LOOP);
-    snd_fuzz_dev_free(f);
-    return 0;
+    return snd_fuzz_session(data, size,
+                            1u << SND_FUZZ_CTL | 1u << SND_FUZZ_PCM | 1u << SND_FUZZ_HOST |
+                                1u << SND_FUZZ_RESET | 1u << SND_FUZZ_LOOP);
 }

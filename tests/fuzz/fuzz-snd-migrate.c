@@ -23,16 +23,6 @@
 
 #include "snd-fuzz.h"
 
-static void stop_rings(SndFuzzDev *f)
-{
-    for (unsigned int q = 0; q < 2; q++) {
-        if (!f->queue_stopped[q]) {
-            f->queue_stopped[q] = true;
-            vsnd_pcm_queue_stopped(f->pcm, q ? VSND_DIR_INPUT : VSND_DIR_OUTPUT);
-        }
-    }
-}
-
 static void start_rings(SndFuzzDev *f)
 {
     for (unsigned int q = 0; q < 2; q++) {
@@ -48,19 +38,10 @@ static SndFuzzDev *dev_new(uint8_t setup)
     SndFuzzDev *f = snd_fuzz_dev_new(setup & 2 ? 4 : 2, !(setup & 4));
 
     if (setup & 8) {
-        /* stream 0 playing, the host holding part of what was sent */
-        snd_fuzz_set_params(f, 0, 0);
-        snd_fuzz_command(f, 0, VIRTIO_SND_R_PCM_PREPARE);
-        snd_fuzz_command(f, 0, VIRTIO_SND_R_PCM_START);
-        for (unsigned int i = 0; i < 3; i++) {
-            snd_fuzz_tx(f, 0, 1024);
-        }
-        /* stream 1 (capture) prepared */
-        snd_fuzz_set_params(f, 1, 1);
-        snd_fuzz_command(f, 1, VIRTIO_SND_R_PCM_PREPARE);
+        snd_fuzz_busy(f);
     }
     /* A state is loaded with every ring stopped. */
-    stop_rings(f);
+    snd_fuzz_stop_rings(f);
     return f;
 }
 

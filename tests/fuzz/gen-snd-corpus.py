@@ -12,9 +12,9 @@ writers produce, and files it must refuse.  fuzz-snd-migrate's seeds are
 device states saved by the device itself: tests/fuzz/gen-snd-migrate-seeds.
 Crashers found later are added next to the seeds by hand.
 """
-import os
 import struct
-import sys
+
+import fuzz_seeds
 
 # virtio-snd codes (spec 5.14)
 JACK_INFO, JACK_REMAP = 0x0001, 0x0002
@@ -46,10 +46,16 @@ def cmd(code, sid):
     return ctl(words(code, sid), 4)
 
 def io(tx, out, inn, sid, big=False):
-    """out/inn: piece lengths (frames pieces in units of 64 when big)."""
+    """out/inn: piece lengths in bytes; big: the pieces between the first
+    readable and the last writable one are sent in units of 16 bytes."""
     assert len(out) < 8 and len(inn) < 8
+    pieces = list(out) + list(inn)
+    if big:
+        for i in range(1, len(pieces) - 1):
+            assert pieces[i] % 16 == 0
+            pieces[i] //= 16
     return struct.pack("<BBB", 1, (1 if tx else 0) | (2 if big else 0),
-                       len(out) | len(inn) << 3) + bytes(out) + bytes(inn) + words(sid)
+                       len(out) | len(inn) << 3) + bytes(pieces) + words(sid)
 
 def pcm(sid, op, arg=0):
     return struct.pack("<BBBB", 2, sid, op, arg)
@@ -135,54 +141,54 @@ def ctl_seeds():
 def io_seeds():
     s = {}
     play = setup() + pcm(0, 0, 0) + pcm(0, 1) + pcm(0, 3)  # S16 48k 2ch, period 1024
-    s["playback"] = play + b"".join(io(True, [4, 16], [8], 0, big=True) for _ in range(4)) + \
+    s["playback"] = play + b"".join(io(True, [4, 1024], [8], 0, big=True) for _ in range(4)) + \
         host(0, ROOM, 2048) + loop() + host(0, ROOM, 4096) + loop() + end(0)
     s["playback-split"] = play + io(True, [1, 1, 1, 1, 5, 7, 1000 % 256], [3, 5], 0) + \
         io(True, [2, 2, 60], [1, 1, 1, 1, 4], 0) + io(True, [4, 200, 56, 255], [8], 0) + \
         host(0, ROOM, 4096) + loop() + end(0)
     s["capture"] = setup() + pcm(1, 0, 1) + pcm(1, 1) + pcm(1, 3) + \
-        b"".join(io(False, [4], [8, 8], 1, big=True) for _ in range(3)) + \
+        b"".join(io(False, [4], [512, 8], 1, big=True) for _ in range(3)) + \
         host(0, DATA, 512) + loop() + host(0, DATA, 1024) + loop() + end(1)
     s["capture-split"] = setup() + pcm(1, 0, 3) + pcm(1, 1) + pcm(1, 3) + \
         io(False, [2, 2], [1, 63, 4, 4], 1) + io(False, [4], [7, 57, 3, 5], 1) + \
         host(0, DATA, 256) + loop() + end(1)
     s["malformed"] = play + io(True, [], [8], 0) + io(True, [3], [8], 0) + \
         io(True, [4, 16], [], 0) + io(True, [4, 16], [7], 0) + io(False, [4], [8], 1) + \
-        io(False, [], [], 1) + io(True, [4, 16], [8], 1, big=True) + \
-        io(False, [4], [16, 8], 0, big=True) + io(True, [4, 16], [8], 0xffffffff, big=True) + \
-        io(True, [4, 16], [8], 7, big=True) + io(True, [4, 200], [8], 0, big=True) + \
-        io(False, [4, 4], [8, 8], 1, big=True) + end(0)
-    s["not-prepared"] = setup() + io(True, [4, 16], [8], 0, big=True) + pcm(0, 0) + \
-        io(True, [4, 16], [8], 0, big=True) + pcm(0, 1) + io(True, [4, 16], [8], 0, big=True) + \
-        pcm(0, 2) + io(True, [4, 16], [8], 0, big=True)
-    s["queue-stop-carry"] = play + b"".join(io(True, [4, 16], [8], 0, big=True)
+        io(False, [], [], 1) + io(True, [4, 1024], [8], 1, big=True) + \
+        io(False, [4], [1024, 8], 0, big=True) + io(True, [4, 1024], [8], 0xffffffff, big=True) + \
+        io(True, [4, 1024], [8], 7, big=True) + io(True, [4, 4080, 4080], [8], 0, big=True) + \
+        io(False, [4, 16], [64, 8], 1, big=True) + end(0)
+    s["not-prepared"] = setup() + io(True, [4, 1024], [8], 0, big=True) + pcm(0, 0) + \
+        io(True, [4, 1024], [8], 0, big=True) + pcm(0, 1) + io(True, [4, 1024], [8], 0, big=True) + \
+        pcm(0, 2) + io(True, [4, 1024], [8], 0, big=True)
+    s["queue-stop-carry"] = play + b"".join(io(True, [4, 1024], [8], 0, big=True)
                                              for _ in range(5)) + \
         queue(0) + queue(0) + host(0, ROOM, 8192) + loop() + \
-        io(True, [4, 16], [8], 0, big=True) + io(True, [4, 16], [8], 0, big=True) + queue(4) + \
+        io(True, [4, 1024], [8], 0, big=True) + io(True, [4, 1024], [8], 0, big=True) + queue(4) + \
         queue(0) + host(0, ROOM, 8192) + loop() + end(0)
     s["queue-stop-capture"] = setup() + pcm(1, 0, 1) + pcm(1, 1) + pcm(1, 3) + \
-        b"".join(io(False, [4], [8, 8], 1, big=True) for _ in range(3)) + queue(5) + queue(1) + \
+        b"".join(io(False, [4], [512, 8], 1, big=True) for _ in range(3)) + queue(5) + queue(1) + \
         queue(1) + host(0, DATA, 4096) + loop() + queue(5) + queue(1) + queue(1) + end(1)
-    s["host-gone"] = play + io(True, [4, 16], [8], 0, big=True) + host(0, GONE) + \
-        io(True, [4, 16], [8], 0, big=True) + loop(15) + host(0, BACK) + \
-        io(True, [4, 16], [8], 0, big=True) + host(0, FAIL_IO) + \
-        io(True, [4, 16], [8], 0, big=True) + host(0, ROOM, 4096) + loop() + end(0)
+    s["host-gone"] = play + io(True, [4, 1024], [8], 0, big=True) + host(0, GONE) + \
+        io(True, [4, 1024], [8], 0, big=True) + loop(15) + host(0, BACK) + \
+        io(True, [4, 1024], [8], 0, big=True) + host(0, FAIL_IO) + \
+        io(True, [4, 1024], [8], 0, big=True) + host(0, ROOM, 4096) + loop() + end(0)
     s["xrun-events"] = setup() + pcm(0, 0, 0 | 8) + pcm(0, 1) + pcm(0, 3) + host(0, XRUN) + \
-        io(True, [4, 16], [8], 0, big=True) + loop() + host(0, ROOM, 4096) + loop() + end(0)
+        io(True, [4, 1024], [8], 0, big=True) + loop() + host(0, ROOM, 4096) + loop() + end(0)
     s["polling"] = setup() + pcm(0, 0, 0 | 4) + pcm(0, 1) + pcm(0, 3) + \
-        io(True, [4, 16], [8], 0, big=True) + loop() + queue(0) + queue(0) + loop() + end(0)
-    s["drain-on-release"] = play + b"".join(io(True, [4, 16], [8], 0, big=True)
+        io(True, [4, 1024], [8], 0, big=True) + loop() + queue(0) + queue(0) + loop() + end(0)
+    s["drain-on-release"] = play + b"".join(io(True, [4, 1024], [8], 0, big=True)
                                              for _ in range(3)) + host(0, DRAIN_LATER) + \
         end(0) + host(0, ROOM, 4096) + loop() + pcm(0, 1)
     s["gain"] = setup() + gain(0, 0x8000) + gain(0, 0, 1) + pcm(0, 0, 2) + pcm(0, 1) + \
-        pcm(0, 3) + gain(0, 0x1234) + io(True, [4, 64], [8], 0, big=True) + \
+        pcm(0, 3) + gain(0, 0x1234) + io(True, [4, 4096 - 16], [8], 0, big=True) + \
         gain(0, 0, 2) + host(0, ROOM, 8192) + loop() + end(0)
-    s["reset-pending"] = play + b"".join(io(True, [4, 16], [8], 0, big=True)
+    s["reset-pending"] = play + b"".join(io(True, [4, 1024], [8], 0, big=True)
                                           for _ in range(3)) + RESET + \
-        io(True, [4, 16], [8], 0, big=True) + pcm(0, 0) + pcm(0, 1)
+        io(True, [4, 1024], [8], 0, big=True) + pcm(0, 0) + pcm(0, 1)
     s["controls-and-io"] = play + ctl(words(CTL_WRITE, 0) + words(10) + bytes(508), 4) + \
         ctl(words(CTL_WRITE, 1) + words(0) + bytes(508), 4) + \
-        io(True, [4, 16], [8], 0, big=True) + host(0, ROOM, 4096) + loop() + end(0)
+        io(True, [4, 1024], [8], 0, big=True) + host(0, ROOM, 4096) + loop() + end(0)
     return s
 
 # ---- fuzz-wav-in -------------------------------------------------------------------
@@ -250,14 +256,8 @@ def wav_seeds():
     return s
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
     seeds = {"fuzz-snd-ctl": ctl_seeds(), "fuzz-snd-io": io_seeds(), "fuzz-wav-in": wav_seeds()}
-    for target, files in seeds.items():
-        d = os.path.join(out, target)
-        os.makedirs(d, exist_ok=True)
-        for name, data in files.items():
-            with open(os.path.join(d, "seed-" + name), "wb") as f:
-                f.write(data)
+    fuzz_seeds.write(seeds)
 
 if __name__ == "__main__":
     main()

@@ -54,9 +54,7 @@ static void seeds(const char *dir, const char *name, uint8_t setup, SndFuzzDev *
 {
     g_autoptr(GBytes) blob = NULL;
 
-    for (unsigned int q = 0; q < 2; q++) {
-        vsnd_pcm_queue_stopped(f->pcm, q ? VSND_DIR_INPUT : VSND_DIR_OUTPUT);
-    }
+    snd_fuzz_stop_rings(f);
     blob = vsnd_migrate_save(&f->mig);
     write_seed(dir, name, setup, blob);
     write_seed(dir, name, setup | 1, blob);
@@ -84,15 +82,11 @@ int main(int argc, char **argv)
     snd_fuzz_command(f, 1, VIRTIO_SND_R_PCM_PREPARE);
     seeds(argv[1], "params", 0, f);
 
-    /* running playback with frames carried over the ring stop, a paused
-     * capture, a remapped jack, a changed volume, pending events */
+    /* running playback with frames carried over the ring stop, a prepared
+     * and a paused capture, a remapped jack, a changed volume, pending
+     * events */
     f = snd_fuzz_dev_new(4, true);
-    snd_fuzz_set_params(f, 0, 0 | 4);
-    snd_fuzz_command(f, 0, VIRTIO_SND_R_PCM_PREPARE);
-    snd_fuzz_command(f, 0, VIRTIO_SND_R_PCM_START);
-    for (unsigned int i = 0; i < 4; i++) {
-        snd_fuzz_tx(f, 0, 1024);
-    }
+    snd_fuzz_busy(f);
     snd_fuzz_set_params(f, 3, 3);
     snd_fuzz_command(f, 3, VIRTIO_SND_R_PCM_PREPARE);
     snd_fuzz_command(f, 3, VIRTIO_SND_R_PCM_START);

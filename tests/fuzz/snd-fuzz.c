@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz-reader.h"
 #include "snd-fuzz.h"
 
 #define MAX_PIECES 8
@@ -238,22 +239,6 @@ void snd_fuzz_dev_free(SndFuzzDev *f)
 
 /* ---- records -------------------------------------------------------------------- */
 
-typedef struct Reader {
-    const uint8_t *p;
-    size_t left;
-} Reader;
-
-static bool rd(Reader *r, void *out, size_t n)
-{
-    if (r->left < n) {
-        return false;
-    }
-    memcpy(out, r->p, n);
-    r->p += n;
-    r->left -= n;
-    return true;
-}
-
 static void put_le32(uint8_t *p, uint32_t v)
 {
     v = GUINT32_TO_LE(v);
@@ -471,11 +456,11 @@ static void rec_io(SndFuzzDev *f, Reader *r)
         if (!rd(r, &len, 1)) {
             return;
         }
-        /* bit 1: frame pieces in units of 64 bytes; the first readable
+        /* bit 1: frame pieces in units of 16 bytes; the first readable
          * piece (header) and the last writable one (status) stay bytes */
         bool big = (flags & 2) && i != 0 && i != out_num + in_num - 1;
 
-        (i < out_num ? out : in)[i < out_num ? i : i - out_num] = big ? len * 64u : len;
+        (i < out_num ? out : in)[i < out_num ? i : i - out_num] = big ? len * 16u : len;
     }
     if (!rd(r, head, sizeof(head))) {
         return;
@@ -664,6 +649,45 @@ void snd_fuzz_run(SndFuzzDev *f, const uint8_t *data, size_t size, unsigned int 
         default:
             rec_gain(f, &r);
             break;
+        }
+    }
+}
+
+int snd_fuzz_session(const uint8_t *data, size_t size, unsigned int kinds)
+{
+    static const unsigned int streams[] = { 1, 2, 4, 6 };
+    SndFuzzDev *f;
+
+    if (size < 1) {
+        return 0;
+    }
+    f = snd_fuzz_dev_new(streams[data[0] & 3], !(data[0] & 4));
+    f->ctl.ctls = f->ctl.ctls && !(data[0] & 8);
+    snd_fuzz_run(f, data + 1, size - 1, kinds);
+    snd_fuzz_dev_free(f);
+    return 0;
+}
+
+void snd_fuzz_busy(SndFuzzDev *f)
+{
+    /* stream 0 playing, the host holding part of what was sent */
+    snd_fuzz_set_params(f, 0, 0);
+    snd_fuzz_command(f, 0, VIRTIO_SND_R_PCM_PREPARE);
+    snd_fuzz_command(f, 0, VIRTIO_SND_R_PCM_START);
+    for (unsigned int i = 0; i < 3; i++) {
+        snd_fuzz_tx(f, 0, 1024);
+    }
+    /* stream 1 (capture) prepared */
+    snd_fuzz_set_params(f, 1, 1);
+    snd_fuzz_command(f, 1, VIRTIO_SND_R_PCM_PREPARE);
+}
+
+void snd_fuzz_stop_rings(SndFuzzDev *f)
+{
+    for (unsigned int q = 0; q < 2; q++) {
+        if (!f->queue_stopped[q]) {
+            f->queue_stopped[q] = true;
+            vsnd_pcm_queue_stopped(f->pcm, q ? VSND_DIR_INPUT : VSND_DIR_OUTPUT);
         }
     }
 }

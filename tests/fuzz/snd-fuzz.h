@@ -12,7 +12,7 @@
  *   1 io:     u8 flags, u8 pieces, then per piece u8 len: a tx (flags bit 0)
  *             or rx message; the device-readable part is cut into
  *             (pieces & 7) descriptors, the writable part into
- *             (pieces >> 3 & 7); bit 1 multiplies the lengths by 64 except
+ *             (pieces >> 3 & 7); bit 1 multiplies the lengths by 16 except
  *             for the first piece and the last (header, status); then 4
  *             bytes: the start of the readable part (stream id), the rest
  *             is a pattern.  Nothing is submitted while its ring is stopped
@@ -89,5 +89,16 @@ void snd_fuzz_run(SndFuzzDev *f, const uint8_t *data, size_t size, unsigned int 
 uint32_t snd_fuzz_set_params(SndFuzzDev *f, uint32_t stream, unsigned int sel);
 uint32_t snd_fuzz_command(SndFuzzDev *f, uint32_t stream, uint32_t code);
 void snd_fuzz_tx(SndFuzzDev *f, uint32_t stream, size_t len);
+/* Stream 0 running with playback queued, stream 1 (capture) prepared. */
+void snd_fuzz_busy(SndFuzzDev *f);
+/* Stop the tx and rx rings that run (as before a state save or load). */
+void snd_fuzz_stop_rings(SndFuzzDev *f);
+
+/*
+ * snd_fuzz_session() - the ctl and io targets: one byte of set-up (bits
+ * 0-1: 1, 2, 4 or 6 streams; bit 2: no control elements offered; bit 3:
+ * VIRTIO_SND_F_CTLS not negotiated), then records of the kinds @kinds.
+ */
+int snd_fuzz_session(const uint8_t *data, size_t size, unsigned int kinds);
 
 #endif /* VSND_SND_FUZZ_H */
