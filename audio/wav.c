@@ -131,9 +131,12 @@ static gboolean wav_in_load(const char *path, WavIn *ret, GError **error)
                     "wav driver: cannot read input file: %s", err->message);
         return FALSE;
     }
+    /* An empty file maps to NULL: check the length before any arithmetic. */
+    if (g_mapped_file_get_length(map) < 12)
+        goto bad;
     p = (const uint8_t *)g_mapped_file_get_contents(map);
     end = p + g_mapped_file_get_length(map);
-    if (end - p < 12 || memcmp(p, "RIFF", 4) || memcmp(p + 8, "WAVE", 4))
+    if (memcmp(p, "RIFF", 4) || memcmp(p + 8, "WAVE", 4))
         goto bad;
     for (p += 12; end - p >= 8;) {
         uint32_t clen = get32(p + 4);

@@ -24,25 +24,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz-reader.h"
 #include "vu-fuzz.h"
 
 #define GUEST_SIZE 65536
-
-typedef struct Reader {
-    const uint8_t *p;
-    size_t left;
-} Reader;
-
-static bool rd(Reader *r, void *out, size_t n)
-{
-    if (r->left < n) {
-        return false;
-    }
-    memcpy(out, r->p, n);
-    r->p += n;
-    r->left -= n;
-    return true;
-}
 
 static int guest_fd = -1;
 static uint8_t *guest;

@@ -9,9 +9,9 @@ buffers, config, inflight, logging, device state) and a few malformed
 messages; the record formats are described in fuzz-vu-msg.c and
 vu-ring-fuzz.c.  Crashers found later are added next to them by hand.
 """
-import os
 import struct
-import sys
+
+import fuzz_seeds
 
 VERSION_1 = 1 << 32
 INDIRECT = 1 << 28
@@ -158,7 +158,6 @@ def packed_image():
     return bytes(img)
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
     seeds = {"fuzz-vu-msg": msg_seeds()}
     sel_push = [0x40] * 32
     sel_mix = [0, 1, 2, 3, 4, 0xc1, 0x62, 0x43] * 4
@@ -177,12 +176,7 @@ def main():
         "inflight-scribbled": ring_seed(4, 0xd, 0x8000, sel_mix, packed_image()),
         "small-ring": ring_seed(2, 0x1, 0x8000, sel_mix, packed_image()),
     }
-    for target, files in seeds.items():
-        d = os.path.join(out, target)
-        os.makedirs(d, exist_ok=True)
-        for name, data in files.items():
-            with open(os.path.join(d, "seed-" + name), "wb") as f:
-                f.write(data)
+    fuzz_seeds.write(seeds)
 
 if __name__ == "__main__":
     main()

@@ -386,46 +386,50 @@ gboolean judge_wav_save_tone(const char *path, const JudgeToneSpec *t, gsize fra
     return judge_wav_save(path, t->format, t->channels, t->rate, pcm, len, flags, error);
 }
 
-/* Both files, or FALSE if either is unreadable or they differ in layout. */
-static gboolean load_pair(const char *path_a, const char *path_b, JudgeWav **a, JudgeWav **b,
-                          GError **error)
+/* What is judged of two files of the same layout. */
+typedef gboolean (*PairJudge)(const JudgeWav *a, const JudgeWav *b, gpointer out);
+
+/* Load both files and run @judge on them: FALSE if either is unreadable
+ * or they differ in layout, else what @judge returns. */
+static gboolean judge_pair(const char *path_a, const char *path_b, PairJudge judge, gpointer out,
+                           GError **error)
 {
-    *a = judge_wav_load(path_a, error);
-    *b = *a ? judge_wav_load(path_b, error) : NULL;
-    if (!*b)
+    g_autoptr(JudgeWav) a = judge_wav_load(path_a, error);
+    g_autoptr(JudgeWav) b = a ? judge_wav_load(path_b, error) : NULL;
+
+    if (!b)
         return FALSE;
-    if ((*a)->format != (*b)->format || (*a)->channels != (*b)->channels ||
-        (*a)->rate != (*b)->rate) {
+    if (a->format != b->format || a->channels != b->channels || a->rate != b->rate) {
         g_set_error(error, JUDGE_WAV_ERROR, JUDGE_WAV_ERROR_MISMATCH,
                     "%s is %s %u ch %u Hz, %s is %s %u ch %u Hz", path_a,
-                    judge_format_name((*a)->format), (*a)->channels, (*a)->rate, path_b,
-                    judge_format_name((*b)->format), (*b)->channels, (*b)->rate);
+                    judge_format_name(a->format), a->channels, a->rate, path_b,
+                    judge_format_name(b->format), b->channels, b->rate);
         return FALSE;
     }
+    return judge(a, b, out);
+}
+
+static gboolean compare_pair(const JudgeWav *a, const JudgeWav *b, gpointer out)
+{
+    judge_compare_bytes(a->data, a->data_len, b->data, b->data_len, out);
     return TRUE;
+}
+
+static gboolean find_pair(const JudgeWav *a, const JudgeWav *b, gpointer out)
+{
+    return judge_find(a->format, a->channels, a->data, a->data_len, b->data, b->data_len, out);
 }
 
 gboolean judge_wav_compare(const char *path_a, const char *path_b, JudgeCompare *out,
                            GError **error)
 {
-    g_autoptr(JudgeWav) a = NULL;
-    g_autoptr(JudgeWav) b = NULL;
-
     memset(out, 0, sizeof(*out));
-    if (!load_pair(path_a, path_b, &a, &b, error))
-        return FALSE;
-    judge_compare_bytes(a->data, a->data_len, b->data, b->data_len, out);
-    return TRUE;
+    return judge_pair(path_a, path_b, compare_pair, out, error);
 }
 
 gboolean judge_wav_find(const char *path_a, const char *path_b, JudgeFind *out,
                         GError **error)
 {
-    g_autoptr(JudgeWav) a = NULL;
-    g_autoptr(JudgeWav) b = NULL;
-
     memset(out, 0, sizeof(*out));
-    if (!load_pair(path_a, path_b, &a, &b, error))
-        return FALSE;
-    return judge_find(a->format, a->channels, a->data, a->data_len, b->data, b->data_len, out);
+    return judge_pair(path_a, path_b, find_pair, out, error);
 }
