@@ -205,9 +205,7 @@ static void test_carry_bounded_by_buffer(void)
     SndPcmSnapshot snap;
 
     held_playback(a, 0, BUFFER, PERIOD, BUFFER / PERIOD + 3);
-    g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*beyond 4096 dropped");
     vsnd_pcm_queue_stopped(a->pcm, VSND_DIR_OUTPUT);
-    g_test_assert_expected_messages();
     vsnd_pcm_snapshot(a->pcm, 0, &snap);
     g_assert_cmpuint(snap.carry_len, ==, BUFFER);
     save_loads(a, 2);
@@ -224,10 +222,8 @@ static void test_carry_fits_blob(void)
 
     for (uint32_t i = 0; i < 64; i += 2) { /* even ids play */
         held_playback(a, i, buffer, period, buffer / period);
-        g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*dropped");
     }
     vsnd_pcm_queue_stopped(a->pcm, VSND_DIR_OUTPUT);
-    g_test_assert_expected_messages();
     for (uint32_t i = 0; i < 64; i += 2) {
         SndPcmSnapshot snap;
 

@@ -1122,8 +1122,9 @@ static void stream_take_over(SndPcmStream *st)
         stream_complete(st, msg, dropped ? VIRTIO_SND_S_IO_ERR : VIRTIO_SND_S_OK);
     }
     if (lost) {
-        g_warning("stream %u: queue stop: %zu queued playback bytes beyond %zu dropped", st->id,
-                  lost, limit);
+        /* more than its buffer: the guest's doing */
+        vsnd_guest_error("stream %u: queue stop: %zu queued playback bytes beyond %zu dropped",
+                         st->id, lost, limit);
     }
 }
 
