@@ -144,6 +144,98 @@ static void submit_tx(Dev *dev, uint32_t sid, uint8_t seed)
     g_assert_cmpuint(vsnd_pcm_submit(dev->pcm, msg), ==, 0);
 }
 
+static GBytes *save(Dev *dev)
+{
+    return vsnd_migrate_save(&dev->d);
+}
+
+/* Stream @sid running with @buffer/@period, the host taking nothing, and
+ * @periods messages queued: the queue stop carries what it may. */
+static void held_playback(Dev *dev, uint32_t sid, uint32_t buffer, uint32_t period,
+                          unsigned int periods)
+{
+    struct virtio_snd_pcm_set_params p = {
+        .hdr.stream_id = GUINT32_TO_LE(sid),
+        .buffer_bytes = GUINT32_TO_LE(buffer),
+        .period_bytes = GUINT32_TO_LE(period),
+        .channels = 2,
+        .format = VIRTIO_SND_PCM_FMT_S16,
+        .rate = VIRTIO_SND_PCM_RATE_48000,
+    };
+
+    g_assert_cmphex(vsnd_pcm_set_params(dev->pcm, &p), ==, VIRTIO_SND_S_OK);
+    cmd(dev, sid, SND_PCM_CMD_PREPARE);
+    fake_audio_last(dev->audio)->room = 0;
+    cmd(dev, sid, SND_PCM_CMD_START);
+    for (unsigned int k = 0; k < periods; k++) {
+        uint8_t *mem = g_malloc0(4 + period + 8);
+        struct iovec out[2] = { { mem, 4 }, { mem + 4, period } };
+        struct iovec in[1] = { { mem + 4 + period, 8 } };
+        uint32_t id = GUINT32_TO_LE(sid);
+        const char *err = NULL;
+        SndIoMsg *msg;
+
+        memcpy(mem, &id, 4);
+        g_ptr_array_add(dev->mem, mem);
+        msg = vsnd_io_msg_new(true, out, 2, in, 1, &err);
+        g_assert_null(err);
+        g_assert_cmpuint(vsnd_pcm_submit(dev->pcm, msg), ==, 0);
+    }
+}
+
+/* Save @a, load into a fresh device of @n streams: it must load. */
+static void save_loads(Dev *a, guint n)
+{
+    g_autoptr(GBytes) blob = save(a);
+    g_autoptr(GError) err = NULL;
+    Dev *b = dev_new(n);
+
+    g_assert_cmpuint(g_bytes_get_size(blob), <=, SND_MIGRATE_MAX_BYTES);
+    g_assert_true(vsnd_migrate_load(&b->d, g_bytes_get_data(blob, NULL), g_bytes_get_size(blob),
+                                   &err));
+    g_assert_no_error(err);
+    dev_free(b);
+}
+
+/* A guest that queued more than its buffer: the carry keeps at most the
+ * buffer (was: all of it, and the destination refused the state). */
+static void test_carry_bounded_by_buffer(void)
+{
+    Dev *a = dev_new(2);
+    SndPcmSnapshot snap;
+
+    held_playback(a, 0, BUFFER, PERIOD, BUFFER / PERIOD + 3);
+    vsnd_pcm_queue_stopped(a->pcm, VSND_DIR_OUTPUT);
+    vsnd_pcm_snapshot(a->pcm, 0, &snap);
+    g_assert_cmpuint(snap.carry_len, ==, BUFFER);
+    save_loads(a, 2);
+    dev_free(a);
+}
+
+/* 64 streams, each holding 1 MiB: the carries share a budget and the
+ * blob stays under its cap (was: 64 MiB, refused by every reader). */
+static void test_carry_fits_blob(void)
+{
+    const uint32_t buffer = 1024 * 1024, period = 256 * 1024;
+    Dev *a = dev_new(64);
+    size_t total = 0;
+
+    for (uint32_t i = 0; i < 64; i += 2) { /* even ids play */
+        held_playback(a, i, buffer, period, buffer / period);
+    }
+    vsnd_pcm_queue_stopped(a->pcm, VSND_DIR_OUTPUT);
+    for (uint32_t i = 0; i < 64; i += 2) {
+        SndPcmSnapshot snap;
+
+        vsnd_pcm_snapshot(a->pcm, i, &snap);
+        g_assert_cmpuint(snap.carry_len, >, 0);
+        total += snap.carry_len;
+    }
+    g_assert_cmpuint(total, <=, SND_PCM_CARRY_BUDGET_BYTES);
+    save_loads(a, 64);
+    dev_free(a);
+}
+
 /* A device with something in every field of the state. */
 static Dev *busy_dev(void)
 {
@@ -176,10 +268,6 @@ static Dev *busy_dev(void)
     return dev;
 }
 
-static GBytes *save(Dev *dev)
-{
-    return vsnd_migrate_save(&dev->d);
-}
 
 /* Load must fail and leave @dev byte-for-byte as it was. */
 static void refused(Dev *dev, const void *data, size_t len, SndMigrateError code)
@@ -728,6 +816,8 @@ static void test_corrupted_random(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/snd/migrate/carry/bounded-by-buffer", test_carry_bounded_by_buffer);
+    g_test_add_func("/snd/migrate/carry/fits-blob", test_carry_fits_blob);
     g_test_add_func("/snd/migrate/round-trip", test_round_trip);
     g_test_add_func("/snd/migrate/source-resumes-carry", test_source_resumes);
     g_test_add_func("/snd/migrate/invalid/truncated", test_truncated);

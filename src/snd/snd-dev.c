@@ -96,6 +96,7 @@
 #include "snd/snd-kctl.h"
 #include "guest-log.h"
 #include "snd/snd-migrate.h"
+#include "snd/snd-state-writer.h"
 #include "snd/snd-pcm.h"
 
 /* virtio: VIRTIO_F_RING_PACKED. */
@@ -134,8 +135,10 @@ struct SndDev {
     GBytes *parked;
     /* Pause or guest reset (see "Lifecycle" above): a ring stopped since
      * the last decision, and where each ring was when it stopped. */
-    /* What the state file holds, as this process last wrote it. */
+    /* What the state file holds, as this process last posted it, and its
+     * writer thread (NULL without --state-file). */
     GBytes *state_written;
+    SndStateWriter *state_writer;
     bool restart_pending;
     uint64_t stopped_addr[SND_NUM_VQ];
     bool stopped_known[SND_NUM_VQ];
@@ -196,7 +199,11 @@ static void state_file_update(SndDev *snd)
     if (snd->state_written && g_bytes_equal(blob, snd->state_written)) {
         return; /* unchanged (read-only requests, repeated resets) */
     }
-    vsnd_migrate_file_write(path, blob);
+    /* fsync has no place on the thread that paces audio */
+    if (!snd->state_writer) {
+        snd->state_writer = vsnd_state_writer_new(path, SND_STATE_WRITE_DELAY_MS);
+    }
+    vsnd_state_writer_post(snd->state_writer, blob);
     g_clear_pointer(&snd->state_written, g_bytes_unref);
     snd->state_written = g_steal_pointer(&blob);
 }
@@ -537,6 +544,9 @@ static void restart_restore(SndDev *snd)
     if (!at_power_on(snd)) {
         return; /* not a fresh device */
     }
+    if (snd->state_writer) {
+        vsnd_state_writer_flush(snd->state_writer); /* what this process wrote last */
+    }
     blob = vsnd_migrate_file_read(path);
     if (!blob) {
         return;
@@ -825,6 +835,7 @@ void vsnd_dev_free(SndDev *snd)
     g_clear_pointer(&snd->xfer, vsnd_migrate_xfer_free);
     g_clear_pointer(&snd->parked, g_bytes_unref);
     g_clear_pointer(&snd->state_written, g_bytes_unref);
+    g_clear_pointer(&snd->state_writer, vsnd_state_writer_free); /* writes what is pending */
     vsnd_kctl_free(snd->kctl);
     vsnd_info_free(snd->info);
     vsnd_pcm_free(snd->pcm);

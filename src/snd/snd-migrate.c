@@ -99,6 +99,10 @@
 #define OUTER_TYPE "(ayuuayay)"
 #define STREAM_TYPE "(yybuuuyyyubay)"
 
+/* Every state a queue stop leaves must load: the carries' budget leaves
+ * room for the rest of the state under the cap. */
+G_STATIC_ASSERT(SND_PCM_CARRY_BUDGET_BYTES + 4u * 1024 * 1024 <= SND_MIGRATE_MAX_BYTES);
+
 typedef struct MigJack {
     uint32_t association;
     uint32_t sequence;

@@ -28,8 +28,9 @@
 #define SND_MIGRATE_VERSION 1u
 /* Oldest reader that understands what we write. */
 #define SND_MIGRATE_COMPAT_VERSION 1u
-/* Largest blob accepted: carried playback (at most SND_PCM_MAX_CARRY_BYTES
- * per stream, in practice a few periods) plus a few KiB of state. */
+/* Largest blob accepted: carried playback (at most SND_PCM_CARRY_BUDGET_BYTES
+ * for all streams together, in practice a few periods) plus a few KiB of
+ * state. */
 #define SND_MIGRATE_MAX_BYTES (16u * 1024 * 1024)
 
 /* The device parts the state covers (borrowed). */

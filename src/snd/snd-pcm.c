@@ -1207,6 +1207,18 @@ void vsnd_pcm_set_gain(SndPcm *pcm, uint32_t id, uint32_t gain, bool mute)
     stream_apply_gain(st);
 }
 
+/* The most a queue stop carries for @st, in whole frames: no more than
+ * the guest's buffer (a restore refuses more) and this stream's share of
+ * the migration blob, so that every saved state loads. */
+static size_t carry_limit(const SndPcmStream *st)
+{
+    unsigned int frame = vsnd_pcm_frame_bytes(st->params.format, st->params.channels);
+    size_t lim = MIN((size_t)st->params.buffer_bytes, (size_t)SND_PCM_MAX_CARRY_BYTES);
+
+    lim = MIN(lim, (size_t)SND_PCM_CARRY_BUDGET_BYTES / st->pcm->n);
+    return frame ? lim / frame * frame : lim;
+}
+
 /* Playback: take the unplayed frames of every pending message over into
  * the carry (bounded), then complete the messages: OK when all their
  * frames were carried (they are played when the queue starts again),
@@ -1215,6 +1227,7 @@ static void stream_take_over(SndPcmStream *st)
 {
     SndIoMsg *msg;
     size_t lost = 0;
+    size_t limit = carry_limit(st);
 
     /* Untouched messages, newest first, go back to the ring when they
      * are the newest popped: the guest sees them completed only once
@@ -1231,7 +1244,7 @@ static void stream_take_over(SndPcmStream *st)
         size_t dropped = 0;
 
         for (unsigned int i = 0; i < cnt; i++) {
-            size_t room = SND_PCM_MAX_CARRY_BYTES - MIN(st->carry->len, SND_PCM_MAX_CARRY_BYTES);
+            size_t room = limit - MIN(st->carry->len, limit);
             size_t l = MIN(msg->cursor[i].iov_len, room);
 
             g_byte_array_append(st->carry, msg->cursor[i].iov_base, (guint)l);
@@ -1242,8 +1255,9 @@ static void stream_take_over(SndPcmStream *st)
         stream_complete(st, msg, dropped ? VIRTIO_SND_S_IO_ERR : VIRTIO_SND_S_OK);
     }
     if (lost) {
-        g_warning("stream %u: queue stop: %zu queued playback bytes beyond %u dropped", st->id,
-                  lost, SND_PCM_MAX_CARRY_BYTES);
+        /* more than its buffer: the guest's doing */
+        vsnd_guest_error("stream %u: queue stop: %zu queued playback bytes beyond %zu dropped",
+                         st->id, lost, limit);
     }
 }
 

@@ -171,6 +171,9 @@ typedef struct SndPcmSnapshot {
 /* Playback bytes a queue stop may take over per stream (the rest of the
  * held messages completes unplayed, with a warning). */
 #define SND_PCM_MAX_CARRY_BYTES (1024u * 1024)
+/* All streams' carries together (each gets its share): with the rest of
+ * the state they stay below the migration blob's cap. */
+#define SND_PCM_CARRY_BUDGET_BYTES (12u * 1024 * 1024)
 
 void vsnd_pcm_snapshot(const SndPcm *pcm, uint32_t id, SndPcmSnapshot *ret);
 /* Check an untrusted snapshot for stream @id against this device (state,

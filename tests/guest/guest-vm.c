@@ -461,7 +461,7 @@ char *gv_qemu_log(GuestVm *vm)
 }
 
 static GPtrArray *qemu_argv(GuestVm *vm, const GvConfig *cfg, const char *qemu,
-                            const char *initrd)
+                            const char *initrd, const char *incoming)
 {
     g_autofree char *cache = gv_cache_dir();
     GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
@@ -498,23 +498,18 @@ static GPtrArray *qemu_argv(GuestVm *vm, const GvConfig *cfg, const char *qemu,
     ARG("file=%s,if=virtio,format=raw,cache=writethrough", vm->disk_path);
     ARG("-qmp");
     ARG("unix:%s,server=on,wait=off", vm->qmp_path);
+    if (incoming) {
+        ARG("-incoming");
+        ARG("%s", incoming);
+    }
 #undef ARG
     g_ptr_array_add(a, NULL);
     return a;
 }
 
-GuestVm *gv_start(const GvConfig *cfg, GError **error)
+static GuestVm *gv_new(const GvConfig *cfg, GError **error)
 {
-    g_autofree char *qemu = gv_qemu_path();
-    if (!qemu) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "qemu-system-x86_64 not found");
-        return NULL;
-    }
-    g_autofree char *base = gv_image(cfg->kernel, error);
-    if (!base)
-        return NULL;
-
-    g_autoptr(GuestVm) vm = g_new0(GuestVm, 1);
+    GuestVm *vm = g_new0(GuestVm, 1);
     vm->pid = -1;
     vm->reaped = true;
     vm->in_fd = -1;
@@ -524,11 +519,28 @@ GuestVm *gv_start(const GvConfig *cfg, GError **error)
     vm->console = g_string_new(NULL);
     vm->name = g_strdup(cfg->name ? cfg->name : "guest");
     vm->tmpdir = g_dir_make_tmp("vsnd-guest-XXXXXX", error);
-    if (!vm->tmpdir)
+    if (!vm->tmpdir) {
+        gv_free(vm);
         return NULL;
-    vm->disk_path = g_build_filename(vm->tmpdir, "xfer.img", NULL);
+    }
     vm->qmp_path = g_build_filename(vm->tmpdir, "qmp.sock", NULL);
     vm->err_path = g_build_filename(vm->tmpdir, "qemu.log", NULL);
+    return vm;
+}
+
+static bool gv_spawn(GuestVm *vm, const GvConfig *cfg, const char *initrd, const char *incoming,
+                     GError **error);
+
+GuestVm *gv_start(const GvConfig *cfg, GError **error)
+{
+    g_autofree char *base = gv_image(cfg->kernel, error);
+    if (!base)
+        return NULL;
+
+    g_autoptr(GuestVm) vm = gv_new(cfg, error);
+    if (!vm)
+        return NULL;
+    vm->disk_path = g_build_filename(vm->tmpdir, "xfer.img", NULL);
 
     /* initrd = base image + this test's files */
     g_autofree char *initrd = g_build_filename(vm->tmpdir, "initrd.cpio", NULL);
@@ -556,12 +568,51 @@ GuestVm *gv_start(const GvConfig *cfg, GError **error)
         return NULL;
     }
     close(dfd);
+    if (!gv_spawn(vm, cfg, initrd, NULL, error))
+        goto fail;
+    if (!gv_wait_ready(vm, 60)) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "%s: the guest never became ready",
+                    vm->name);
+        goto fail;
+    }
+    return g_steal_pointer(&vm);
 
-    g_autoptr(GPtrArray) argv = qemu_argv(vm, cfg, qemu, initrd);
+fail : {
+    g_autofree char *log = gv_qemu_log(vm);
+    g_autofree char *con = gv_console(vm);
+    g_prefix_error(error, "QEMU: %s\nconsole: %s\n", log, con);
+    return NULL;
+}
+}
+
+GuestVm *gv_start_incoming(const GvConfig *cfg, GuestVm *source, const char *uri, GError **error)
+{
+    g_autoptr(GuestVm) vm = gv_new(cfg, error);
+    if (!vm)
+        return NULL;
+    vm->disk_path = g_strdup(source->disk_path);
+    g_autofree char *initrd = g_build_filename(source->tmpdir, "initrd.cpio", NULL);
+    if (gv_spawn(vm, cfg, initrd, uri, error))
+        return g_steal_pointer(&vm);
+    g_autofree char *log = gv_qemu_log(vm);
+    g_prefix_error(error, "incoming QEMU: %s\n", log);
+    return NULL;
+}
+
+/* Fork QEMU with its console on pipes and connect to its monitor. */
+static bool gv_spawn(GuestVm *vm, const GvConfig *cfg, const char *initrd, const char *incoming,
+                     GError **error)
+{
+    g_autofree char *qemu = cfg->qemu ? g_strdup(cfg->qemu) : gv_qemu_path();
+    if (!qemu) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "qemu-system-x86_64 not found");
+        return false;
+    }
+    g_autoptr(GPtrArray) argv = qemu_argv(vm, cfg, qemu, initrd, incoming);
     int in_pipe[2], out_pipe[2];
     if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) {
         g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "pipe: %s", g_strerror(errno));
-        return NULL;
+        return false;
     }
     int err_fd = open(vm->err_path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
     pid_t parent = getpid();
@@ -584,7 +635,7 @@ GuestVm *gv_start(const GvConfig *cfg, GError **error)
         close(in_pipe[1]);
         close(out_pipe[0]);
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "fork: %s", g_strerror(errno));
-        return NULL;
+        return false;
     }
     vm->pid = pid;
     vm->reaped = false;
@@ -593,22 +644,7 @@ GuestVm *gv_start(const GvConfig *cfg, GError **error)
     ra->vm = vm;
     ra->fd = out_pipe[0];
     vm->reader = g_thread_new("guest-console", reader_main, ra);
-
-    if (!qmp_connect(vm, error))
-        goto fail;
-    if (!gv_wait_ready(vm, 60)) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "%s: the guest never became ready",
-                    vm->name);
-        goto fail;
-    }
-    return g_steal_pointer(&vm);
-
-fail : {
-    g_autofree char *log = gv_qemu_log(vm);
-    g_autofree char *con = gv_console(vm);
-    g_prefix_error(error, "QEMU: %s\nconsole: %s\n", log, con);
-    return NULL;
-}
+    return qmp_connect(vm, error);
 }
 
 GBytes *gv_fetch(GuestVm *vm, const char *path, GError **error)

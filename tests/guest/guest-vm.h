@@ -44,6 +44,7 @@ typedef struct GvConfig {
     const GvFile *files;      /* n_files files added to the initramfs */
     size_t n_files;
     const char *name;         /* label in logs; default "guest" */
+    const char *qemu;         /* QEMU binary; default gv_qemu_path() */
 } GvConfig;
 
 /* The directory holding the unpacked kernels. */
@@ -62,6 +63,13 @@ bool gv_require(void);
 
 /* Start the VM and wait for the guest's "@@ready" line (60 s). */
 GuestVm *gv_start(const GvConfig *cfg, GError **error);
+/*
+ * gv_start_incoming() - a second QEMU like @source (same initrd, same result
+ * disk: shared storage) waiting for a migration on @uri, connected to the
+ * daemon at @cfg->socket_path.  Its console is the guest's after the
+ * migration.  Returns once its monitor answers.
+ */
+GuestVm *gv_start_incoming(const GvConfig *cfg, GuestVm *source, const char *uri, GError **error);
 /* Power the guest off (or kill QEMU after @timeout_ms); reap QEMU.
  * Return: QEMU's wait status, or -1. */
 int gv_stop(GuestVm *vm, int timeout_ms);

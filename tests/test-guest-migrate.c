@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test-guest-migrate.c - live migration of a real Linux guest while it
+ * plays or records, between two QEMUs that carry contrib/qemu's patches,
+ * each with its own daemon (make check-guest-migrate).
+ *
+ * QEMU releases mark vhost-user-snd unmigratable, so these scenarios need a
+ * patched QEMU named by $VSND_QEMU_PATCHED (a binary, or a wrapper that adds
+ * its firmware directory).  Without it the program fails: it is run only by
+ * its own make target, never skipped in silence.
+ *
+ * Judged on samples: the daemons' wav files (playback) or the guest's
+ * recording (capture), with the time between the source's last and the
+ * destination's first written frame measured against QEMU's downtime.
+ */
+#include "config.h"
+
+#include "guest-test.h"
+#include "judge/audio-judge.h"
+#include "judge/wav-file.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define RATE 48000
+#define FRAME_BYTES 4
+#define PERIOD_FRAMES 4800 /* 100 ms: aplay/arecord are told so */
+#define PERIOD_MS 100
+#define APLAY_OPTS "-D hw:0,0 --period-size=4800 --buffer-size=19200"
+
+/* Allowance for the scheduling of 2 cores shared by a TCG guest and two
+ * QEMUs: what the measurement itself may add to downtime + one period. */
+#define SLACK_MS 150
+
+static const char *patched_qemu(void)
+{
+    const char *q = g_getenv("VSND_QEMU_PATCHED");
+    return q && *q ? q : NULL;
+}
+
+/* A stepped tone of @seconds; *raw gets its samples. */
+static guint8 *tone_new(double hz, double seconds, gsize *len)
+{
+    JudgeToneSpec t = {.format = JUDGE_FORMAT_S16_LE, .channels = 2, .rate = RATE,
+                       .freq_hz = hz, .freq_step_hz = 110, .level_dbfs = -6};
+    return judge_tone_new(&t, (gsize)(seconds * RATE), len);
+}
+
+static GvFile tone_file(const char *path, double hz, double seconds, GBytes **raw)
+{
+    gsize len = 0;
+    guint8 *data = tone_new(hz, seconds, &len);
+    gsize wlen = 0;
+    guint8 *w = judge_wav_build(JUDGE_FORMAT_S16_LE, 2, RATE, data, len, JUDGE_WAV_DEFAULT,
+                                &wlen, NULL);
+    g_assert_nonnull(w);
+    *raw = g_bytes_new_take(data, len);
+    return (GvFile){.path = path, .contents = g_bytes_new_take(w, wlen)};
+}
+
+/* ---- two sides -------------------------------------------------------- */
+
+typedef struct {
+    GtEnv src;
+    VdProc *dst_daemon;
+    GuestVm *dst_vm;
+    GvConfig cfg;
+    char *uri;
+    char *dir;
+} Mig;
+
+static bool mig_start(Mig *m, const char *kernel, const char *const *args, const GvConfig *cfg)
+{
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    m->cfg.qemu = patched_qemu();
+    m->cfg.kernel = kernel;
+    if (!gt_start(&m->src, kernel, args, &m->cfg))
+        return false;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) a = g_ptr_array_new();
+    g_ptr_array_add(a, (gpointer) "-v");
+    for (size_t i = 0; args[i]; i++)
+        g_ptr_array_add(a, (gpointer)args[i]);
+    g_ptr_array_add(a, NULL);
+    m->dst_daemon = vd_spawn_ready_argv((const char *const *)a->pdata, &error);
+    if (!m->dst_daemon) {
+        gt_fail_with_logs(&m->src, error->message);
+        return false;
+    }
+    m->dir = g_dir_make_tmp("vsnd-mig-XXXXXX", NULL);
+    m->uri = g_strdup_printf("unix:%s/mig.sock", m->dir);
+    GvConfig d = m->cfg;
+    d.socket_path = vd_socket_path(m->dst_daemon);
+    d.name = "destination";
+    m->dst_vm = gv_start_incoming(&d, m->src.vm, m->uri, &error);
+    if (!m->dst_vm) {
+        gt_fail_with_logs(&m->src, error->message);
+        return false;
+    }
+    return true;
+}
+
+static void mig_finish(Mig *m)
+{
+    if (m->dst_vm) {
+        if (gv_qemu_alive(m->dst_vm))
+            gv_stop(m->dst_vm, 10000);
+        g_clear_pointer(&m->dst_vm, gv_free);
+    }
+    if (m->dst_daemon) {
+        if (!vd_alive(m->dst_daemon))
+            g_test_fail_printf("the destination daemon died:\n%s", vd_stderr(m->dst_daemon));
+        g_clear_pointer(&m->dst_daemon, vd_free);
+    }
+    if (m->src.vm && !gv_qemu_alive(m->src.vm))
+        g_clear_pointer(&m->src.vm, gv_free);
+    gt_finish(&m->src);
+    if (m->dir) {
+        g_autofree char *sock = g_build_filename(m->dir, "mig.sock", NULL);
+        g_unlink(sock);
+        g_rmdir(m->dir);
+    }
+    g_free(m->dir);
+    g_free(m->uri);
+}
+
+/* ---- file growth: when did each side last/first write audio ------------- */
+
+typedef struct {
+    char *paths[2];        /* source's and destination's stream-0.wav */
+    gint64 last_grow[2];   /* monotonic µs of the latest size change */
+    gint64 first_grow[2];  /* of the first size change after start */
+    goffset size[2];
+    gint stop;
+    GThread *thread;
+} Growth;
+
+static goffset file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+static gpointer growth_main(gpointer data)
+{
+    Growth *g = data;
+    while (!g_atomic_int_get(&g->stop)) {
+        gint64 now = g_get_monotonic_time();
+        for (int i = 0; i < 2; i++) {
+            goffset s = file_size(g->paths[i]);
+            if (s != g->size[i]) {
+                g->size[i] = s;
+                g->last_grow[i] = now;
+                if (!g->first_grow[i])
+                    g->first_grow[i] = now;
+            }
+        }
+        g_usleep(2000);
+    }
+    return NULL;
+}
+
+static void growth_start(Growth *g, Mig *m)
+{
+    memset(g, 0, sizeof *g);
+    g->paths[0] = gt_daemon_file(&m->src, "stream-0.wav");
+    g->paths[1] = g_build_filename(vd_tmpdir(m->dst_daemon), "stream-0.wav", NULL);
+    for (int i = 0; i < 2; i++)
+        g->size[i] = file_size(g->paths[i]);
+    g->thread = g_thread_new("growth", growth_main, g);
+}
+
+static void growth_stop(Growth *g)
+{
+    g_atomic_int_set(&g->stop, 1);
+    g_thread_join(g->thread);
+}
+
+static void growth_clear(Growth *g)
+{
+    g_free(g->paths[0]);
+    g_free(g->paths[1]);
+}
+
+/* ---- QMP ---------------------------------------------------------------- */
+
+/* Integer member @key of a JSON text (first occurrence), or -1. */
+static gint64 json_int(const char *json, const char *key)
+{
+    g_autofree char *k = g_strdup_printf("\"%s\": ", key);
+    const char *p = json ? strstr(json, k) : NULL;
+    return p ? g_ascii_strtoll(p + strlen(k), NULL, 10) : -1;
+}
+
+/* Poll query-migrate on @vm until the status is none of the running ones.
+ * Return: the last reply (the caller frees), NULL on a broken monitor. */
+static char *migrate_wait(GuestVm *vm, double timeout_s)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)(timeout_s * G_USEC_PER_SEC);
+    for (;;) {
+        g_autoptr(GError) error = NULL;
+        char *r = gv_qmp(vm, "{\"execute\": \"query-migrate\"}", &error);
+        if (!r)
+            return NULL;
+        bool running = strstr(r, "\"active\"") || strstr(r, "\"setup\"") ||
+                       strstr(r, "\"device\"") || strstr(r, "\"pre-switchover\"") ||
+                       strstr(r, "\"cancelling\"") || strstr(r, "\"wait-unplug\"");
+        if (!running || g_get_monotonic_time() > deadline)
+            return r;
+        g_free(r);
+        g_usleep(20000);
+    }
+}
+
+static void qmp_ok(GuestVm *vm, const char *json)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *r = gv_qmp(vm, json, &error);
+    g_assert_no_error(error);
+}
+
+/* QEMU's default bandwidth cap makes a 256 MiB guest take seconds: the
+ * tone would end before the switch. */
+static void migrate(Mig *m)
+{
+    qmp_ok(m->src.vm, "{\"execute\": \"migrate-set-parameters\", \"arguments\": "
+                      "{\"max-bandwidth\": 4000000000}}");
+    g_autofree char *cmd = g_strdup_printf(
+        "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"%s\"}}", m->uri);
+    qmp_ok(m->src.vm, cmd);
+}
+
+/* The guest's aplay output holds no error and its status is 0. */
+static bool clean(int status, const char *out)
+{
+    return status == 0 && !strstr(out, "rror");
+}
+
+/* The samples of a daemon's wav file as far as they were written: the
+ * driver rewrites the header's sizes only once a second, and a source
+ * that migrated away never closes its stream. */
+static GBytes *wav_samples(const char *path)
+{
+    g_autofree char *text = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(path, &text, &len, NULL))
+        return g_bytes_new(NULL, 0);
+    for (gsize i = 12; i + 8 <= len && i < 256; i++)
+        if (!memcmp(text + i, "data", 4)) {
+            gsize n = (len - i - 8) / FRAME_BYTES * FRAME_BYTES;
+            return g_bytes_new(text + i + 8, n);
+        }
+    return g_bytes_new(NULL, 0);
+}
+
+/*
+ * 1. Migration 3 s into a 20 s tone (a TCG guest takes 4-8 s to migrate).  The source's file followed by the
+ * destination's is the tone, byte for byte and exactly once (nothing lost,
+ * no period twice); the destination's first frame comes at most downtime +
+ * one period after the source's last; the capture volume set before the
+ * migration reads back from the destination's device.
+ */
+static void playback_judge(Mig *m, GBytes *raw, const Growth *g, gint64 downtime_ms);
+
+static void test_playback(const char *kernel)
+{
+    g_autoptr(GBytes) raw = NULL;
+    GvFile files[] = {tone_file("/data/long.wav", 440, 20, &raw)};
+    GvConfig cfg = {.files = files, .n_files = 1, .controls = true};
+    static const char *const args[] = {"--driver=wav", "--controls", NULL};
+    Mig m;
+    if (mig_start(&m, kernel, args, &cfg)) {
+        g_autofree char *o = gt_run_ok(&m.src, "amixer -q -c 0 cset name='Capture Volume' 107", 20);
+        gv_send(m.src.vm, "aplay " APLAY_OPTS " /data/long.wav 2>&1");
+        g_usleep(3 * G_USEC_PER_SEC);
+        Growth g;
+        growth_start(&g, &m);
+        migrate(&m);
+        g_autofree char *r = migrate_wait(m.src.vm, 60);
+        g_usleep(PERIOD_MS * 3 * 1000);
+        growth_stop(&g);
+        g_test_message("source: %s", r);
+        if (!r || !strstr(r, "\"completed\"")) {
+            gt_fail_with_logs(&m.src, "the migration did not complete");
+        } else {
+            playback_judge(&m, raw, &g, json_int(r, "downtime"));
+        }
+        growth_clear(&g);
+        mig_finish(&m);
+    }
+    g_bytes_unref(files[0].contents);
+}
+
+static void playback_judge(Mig *m, GBytes *raw, const Growth *g, gint64 downtime_ms)
+{
+    g_autofree char *out = NULL;
+    int st = gv_wait(m->dst_vm, &out, 30);
+    g_autofree char *vol = NULL;
+    int vst = gv_run(m->dst_vm, "amixer -c 0 cget name='Capture Volume'", &vol, 20);
+
+    g_autoptr(GBytes) a = wav_samples(g->paths[0]);
+    g_autoptr(GBytes) b = wav_samples(g->paths[1]);
+    gsize a_len, b_len;
+    const guint8 *a_data = g_bytes_get_data(a, &a_len);
+    const guint8 *b_data = g_bytes_get_data(b, &b_len);
+    g_autoptr(GByteArray) both = g_byte_array_new();
+    g_byte_array_append(both, a_data, (guint)a_len);
+    g_byte_array_append(both, b_data, (guint)b_len);
+    gsize len;
+    const guint8 *data = g_bytes_get_data(raw, &len);
+    JudgeFind f;
+    judge_find(JUDGE_FORMAT_S16_LE, 2, data, len, both->data, both->len, &f);
+    g_autoptr(GString) desc = g_string_new(NULL);
+    judge_describe_find(desc, &f);
+    /* aplay pads its last period with silence: up to one period more */
+    bool once = f.whole && both->len - len < (gsize)PERIOD_FRAMES * FRAME_BYTES + 1;
+    gint64 gap_ms = (g->first_grow[1] - g->last_grow[0]) / 1000;
+    g_test_message("playback migration: downtime %" G_GINT64_FORMAT " ms, gap %" G_GINT64_FORMAT
+                   " ms (source wrote %zu bytes, destination %zu); aplay %d: %s; tone: %s; "
+                   "volume on the destination: %s",
+                   downtime_ms, gap_ms, a_len, b_len, st, out,
+                   desc->str, vol);
+    g_autoptr(GString) why = g_string_new(NULL);
+    if (!clean(st, out))
+        g_string_append_printf(why, "aplay on the destination: status %d: %s; ", st, out);
+    if (b_len == 0)
+        g_string_append(why, "the destination wrote no frame; ");
+    if (!once)
+        g_string_append_printf(why, "source + destination is not the tone once (%zu bytes for %zu): "
+                               "%s; ", (gsize)both->len, len, desc->str);
+    if (!g->first_grow[1] || gap_ms > downtime_ms + PERIOD_MS + SLACK_MS)
+        g_string_append_printf(why, "gap %" G_GINT64_FORMAT " ms > downtime %" G_GINT64_FORMAT
+                               " + %d ms period; ", gap_ms, downtime_ms, PERIOD_MS);
+    if (vst != 0 || !strstr(vol, ": values=107"))
+        g_string_append_printf(why, "capture volume on the destination: %s; ", vol);
+    if (why->len) {
+        g_autofree char *dlog = vd_stderr(m->dst_daemon);
+        size_t dl = strlen(dlog);
+        g_autofree char *qlog = gv_qemu_log(m->dst_vm);
+        g_string_append_printf(why, "\n--- destination QEMU:\n%s\n--- destination daemon (tail):\n%s",
+                               qlog, dlog + (dl > 6000 ? dl - 6000 : 0));
+        gt_fail_with_logs(&m->src, why->str);
+    }
+}
+
+/*
+ * 2. Migration 2.5 s into a 20 s recording of the host's tone.  The
+ * recording is 20 s long; it begins with the source's tone, exactly; its
+ * silence (the frames no side delivered) is at most downtime + one period;
+ * what follows the switch is the destination's input, exactly.
+ */
+static void capture_judge(Mig *m, const guint8 *src, gsize src_len, gint64 downtime_ms);
+
+static void test_capture(const char *kernel)
+{
+    gsize src_len = 0;
+    g_autofree guint8 *src = tone_new(1000, 30, &src_len);
+    g_autofree char *dir = g_dir_make_tmp("vsnd-migcap-XXXXXX", NULL);
+    g_autofree char *in = g_build_filename(dir, "in.wav", NULL);
+    g_assert_true(judge_wav_save(in, JUDGE_FORMAT_S16_LE, 2, RATE, src, src_len,
+                                 JUDGE_WAV_DEFAULT, NULL));
+    g_autofree char *drv = g_strdup_printf("--driver=wav,in=%s", in);
+    const char *args[] = {drv, NULL};
+    GvConfig cfg = {0};
+    Mig m;
+    if (mig_start(&m, kernel, args, &cfg)) {
+        gv_send(m.src.vm, "arecord -q " APLAY_OPTS " -f S16_LE -c 2 -r 48000 -d 20 /out/rec.wav");
+        g_usleep(2500 * 1000);
+        migrate(&m);
+        g_autofree char *r = migrate_wait(m.src.vm, 60);
+        g_test_message("source: %s", r);
+        if (!r || !strstr(r, "\"completed\""))
+            gt_fail_with_logs(&m.src, "the migration did not complete");
+        else
+            capture_judge(&m, src, src_len, json_int(r, "downtime"));
+        mig_finish(&m);
+    }
+    g_unlink(in);
+    g_rmdir(dir);
+}
+
+static void capture_judge(Mig *m, const guint8 *src, gsize src_len, gint64 downtime_ms)
+{
+    g_autofree char *out = NULL;
+    int st = gv_wait(m->dst_vm, &out, 30);
+    g_autoptr(GString) why = g_string_new(NULL);
+    g_autoptr(GString) desc = g_string_new(NULL);
+    g_autoptr(JudgeWav) w = NULL;
+    if (st != 0) {
+        g_string_append_printf(why, "arecord on the destination: status %d: %s; ", st, out);
+    } else {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GBytes) rec = gv_fetch(m->dst_vm, "/out/rec.wav", &error);
+        gsize rlen = 0;
+        const void *rdata = rec ? g_bytes_get_data(rec, &rlen) : NULL;
+        w = rec ? judge_wav_parse(rdata, rlen, &error) : NULL;
+        if (!w)
+            g_string_append_printf(why, "no recording: %s; ", error ? error->message : "");
+    }
+    if (w) {
+        /* the source's part: an exact prefix of the host's tone */
+        JudgeCompare c;
+        judge_compare_bytes(w->data, w->data_len, src, src_len, &c);
+        gsize head = c.first_diff / FRAME_BYTES * FRAME_BYTES;
+        /* then silence, then the destination's input */
+        gsize p = head;
+        while (p + FRAME_BYTES <= w->data_len && !memcmp(w->data + p, "\0\0\0\0", FRAME_BYTES))
+            p += FRAME_BYTES;
+        gsize silent_ms = (p - head) / FRAME_BYTES * 1000 / RATE;
+        /* each daemon reads its own host input: where the destination's
+         * part begins in the tone is its business, that it is the tone
+         * exactly is not */
+        JudgeFind t;
+        judge_find(JUDGE_FORMAT_S16_LE, 2, w->data + p, w->data_len - p, src, src_len, &t);
+        g_string_append_printf(desc, "%zu bytes: %zu from the source, %zu ms silent, then %zu "
+                               "bytes: ", w->data_len, head, silent_ms, w->data_len - p);
+        judge_describe_find(desc, &t);
+        g_test_message("capture migration: downtime %" G_GINT64_FORMAT " ms; %s", downtime_ms,
+                       desc->str);
+        if (w->data_len != (gsize)20 * RATE * FRAME_BYTES)
+            g_string_append(why, "the recording is not 20 s; ");
+        if (head < (gsize)2 * RATE * FRAME_BYTES)
+            g_string_append(why, "less than 2 s from the source; ");
+        if (!t.whole)
+            g_string_append(why, "after the switch: not the destination's input; ");
+        if ((gint64)silent_ms > downtime_ms + PERIOD_MS + SLACK_MS)
+            g_string_append(why, "the silence is longer than downtime + one period; ");
+    }
+    if (why->len) {
+        g_string_append(why, desc->str);
+        g_autofree char *dlog = vd_stderr(m->dst_daemon);
+        size_t dl = strlen(dlog);
+        g_autofree char *glog = NULL;
+        gv_run(m->dst_vm, "dmesg | tail -20", &glog, 20);
+        g_string_append_printf(why, "\n--- destination daemon (tail):\n%s\n--- guest log:\n%s",
+                               dlog + (dl > 6000 ? dl - 6000 : 0), glog);
+        gt_fail_with_logs(&m->src, why->str);
+    }
+}
+
+/*
+ * 3. A migration that fails after the source stopped (the destination
+ * refuses the device's state: its QEMU is killed while loading) resumes the
+ * source, which plays the whole tone; then a cancelled one does too.
+ */
+static void test_failed_resumes(const char *kernel)
+{
+    g_autoptr(GBytes) raw = NULL;
+    GvFile files[] = {tone_file("/data/long.wav", 440, 8, &raw)};
+    GvConfig cfg = {.files = files, .n_files = 1};
+    static const char *const args[] = {"--driver=wav", NULL};
+    Mig m;
+    if (mig_start(&m, kernel, args, &cfg)) {
+        /* the return path lets the source learn that the destination failed */
+        qmp_ok(m.src.vm, "{\"execute\": \"migrate-set-capabilities\", \"arguments\": "
+                         "{\"capabilities\": [{\"capability\": \"return-path\", \"state\": true}]}}");
+        qmp_ok(m.dst_vm, "{\"execute\": \"migrate-set-capabilities\", \"arguments\": "
+                         "{\"capabilities\": [{\"capability\": \"return-path\", \"state\": true}]}}");
+        gv_send(m.src.vm, "aplay " APLAY_OPTS " /data/long.wav 2>&1");
+        g_usleep(2 * G_USEC_PER_SEC);
+        /* a destination whose back-end is gone cannot load the device */
+        g_clear_pointer(&m.dst_daemon, vd_free);
+        migrate(&m);
+        g_autofree char *r = migrate_wait(m.src.vm, 60);
+        g_autofree char *status = gv_qmp(m.src.vm, "{\"execute\": \"query-status\"}", NULL);
+        g_test_message("failed migration: %s; source: %s", r, status);
+        if (!r || !strstr(r, "\"failed\""))
+            g_test_fail_printf("the migration did not fail: %s", r);
+        if (!status || !strstr(status, "\"running\""))
+            qmp_ok(m.src.vm, "{\"execute\": \"cont\"}");
+        g_autofree char *out = NULL;
+        int st = gv_wait(m.src.vm, &out, 30);
+        g_autofree char *path = gt_daemon_file(&m.src, "stream-0.wav");
+        g_autoptr(GBytes) w = wav_samples(path);
+        gsize len, w_len;
+        const guint8 *data = g_bytes_get_data(raw, &len);
+        const guint8 *w_data = g_bytes_get_data(w, &w_len);
+        JudgeFind f = {0};
+        judge_find(JUDGE_FORMAT_S16_LE, 2, data, len, w_data, w_len, &f);
+        g_autoptr(GString) d = g_string_new(NULL);
+        judge_describe_find(d, &f);
+        g_test_message("source after the failed migration: aplay %d: %s; %s", st, out, d->str);
+        if (!clean(st, out) || !f.whole || w_len - len > (gsize)PERIOD_FRAMES * FRAME_BYTES)
+            gt_fail_with_logs(&m.src, "the source did not play on after a failed migration");
+        mig_finish(&m);
+    }
+    g_bytes_unref(files[0].contents);
+}
+
+int main(int argc, char **argv)
+{
+    gt_init(&argc, &argv);
+    if (!patched_qemu()) {
+        /* run only by make check-guest-migrate, which needs the variable */
+        g_printerr("test-guest-migrate: $VSND_QEMU_PATCHED must name a QEMU built with "
+                   "contrib/qemu's patches\n");
+        return 1;
+    }
+    gt_add("migrate-playback", test_playback);
+    gt_add("migrate-capture", test_capture);
+    gt_add("migrate-failed-resumes", test_failed_resumes);
+    return g_test_run();
+}
