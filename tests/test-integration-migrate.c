@@ -663,11 +663,12 @@ static void test_bad_blobs(void)
 
 /* ---- dirty log ---------------------------------------------------------------------- */
 
-static void test_dirty_log(void)
+/* One run of the dirty-log check; every logging assertion is made here.
+ * Returns whether some capture completed after the snapshot, without which
+ * the run proved nothing about completions (a loaded machine can deschedule
+ * the test for the whole 400 ms capture buffer between START and snapshot). */
+static bool dirty_log_attempt(void)
 {
-    if (!vd_require()) {
-        return;
-    }
     g_autoptr(VdProc) a = spawn("wav,tone=440");
     g_autoptr(GError) err = NULL;
     SgOpts o;
@@ -767,10 +768,24 @@ static void test_dirty_log(void)
         g_assert_true(ff_log_dirty(sg->ff, tx[i]->status_gpa, 8));
         g_assert_true(ff_log_dirty(sg->ff, fg_vq_device_gpa(sg->vq[VIRTIO_SND_VQ_TX]), 8));
     }
-    /* at least the capture side completed after the snapshot (it is
-     * paced: one period per 25 ms) */
-    g_assert_cmpuint((uint16_t)(rx_seen - rx_used), <, NRX);
     g_assert_cmpuint(dirty, <, pages / 2); /* not everything marked blindly */
+    /* the capture side is paced (one period per 25 ms): normally some of
+     * it completes after the snapshot */
+    return (uint16_t)(rx_seen - rx_used) < NRX;
+}
+
+static void test_dirty_log(void)
+{
+    if (!vd_require()) {
+        return;
+    }
+    /* Retried only for the timing precondition, never for a logging fault. */
+    for (int attempt = 1; attempt <= 5; attempt++) {
+        if (dirty_log_attempt())
+            return;
+        g_test_message("attempt %d: every capture completion came before the snapshot", attempt);
+    }
+    g_error("in 5 attempts no capture completion came after the snapshot");
 }
 
 /* ---- restart continuity ------------------------------------------------------------ */
