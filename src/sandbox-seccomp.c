@@ -39,14 +39,14 @@
 /* The base: GLib, libc, the vhost-user core, null, wav, the state file. */
 static const char *const base_calls[] = {
     /* memory */
-    "brk", "munmap", "mremap", "madvise", "mlock", "munlock",
+    "brk", "munmap", "mremap", "madvise", "mlock", "munlock", "memfd_create",
     /* files already open or below the Landlock rules */
     "read", "readv", "pread64", "preadv", "write", "writev", "pwrite64", "pwritev",
     "openat", "open", "close", "lseek", "fstat", "newfstatat", "stat", "lstat", "statx",
     "fstatfs", "statfs", "fcntl", "dup", "dup2", "dup3", "ftruncate", "fsync", "fdatasync",
     "rename", "renameat", "renameat2", "unlink", "unlinkat", "getdents64", "readlink",
     "readlinkat", "access", "faccessat", "faccessat2", "getcwd", "fadvise64", "umask",
-    "fchmod", "utimensat",
+    "fchmod", "utimensat", "fallocate",
     /* the main loop and its wake-ups */
     "poll", "ppoll", "select", "pselect6", "eventfd2", "pipe2", "timerfd_create",
     "timerfd_settime", "timerfd_gettime", "epoll_create1", "epoll_ctl", "epoll_wait",
@@ -68,9 +68,9 @@ static const char *const base_calls[] = {
 
 /* Audio server clients (libpulse, libpipewire): shared memory, their own loops. */
 static const char *const client_calls[] = {
-    "memfd_create", "epoll_create", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
+    "epoll_create", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
     "sched_setscheduler", "sched_setattr", "sched_getattr", "sched_setaffinity",
-    "setpriority", "getpriority", "setrlimit", "mincore", "flock", "fallocate",
+    "setpriority", "getpriority", "setrlimit", "mincore", "flock",
     "mkdir", "mkdirat", "sendfile", "signalfd4", "connect", "socketpair", "kill",
     NULL,
 };
