@@ -18,7 +18,7 @@
  * (SCMP_ACT_LOG: the kernel's audit log names each call) and denies nothing.
  *
  * Sanitizer builds also let LeakSanitizer stop the world at exit (a tracer
- * clone that attaches to every thread with ptrace).
+ * clone that shares the memory and attaches to every thread with ptrace).
  */
 #define G_LOG_DOMAIN "vsnd-sandbox"
 #include "config.h"
@@ -44,7 +44,7 @@ static const char *const base_calls[] = {
     "read", "readv", "pread64", "preadv", "write", "writev", "pwrite64", "pwritev",
     "openat", "open", "close", "lseek", "fstat", "newfstatat", "stat", "lstat", "statx",
     "fstatfs", "statfs", "fcntl", "dup", "dup2", "dup3", "ftruncate", "fsync", "fdatasync",
-    "rename", "renameat", "renameat2", "unlink", "unlinkat", "getdents64", "readlink",
+    "rename", "renameat", "renameat2", "unlink", "unlinkat", "getdents", "getdents64", "readlink",
     "readlinkat", "access", "faccessat", "faccessat2", "getcwd", "fadvise64", "umask",
     "fchmod", "utimensat", "fallocate",
     /* the main loop and its wake-ups */
@@ -84,7 +84,7 @@ static const char *const device_calls[] = {
 
 /* LeakSanitizer's stop-the-world at exit. */
 static const char *const sanitizer_calls[] = {
-    "ptrace", "wait4", "waitid", "clone",
+    "ptrace", "wait4", "waitid",
     NULL,
 };
 
@@ -207,14 +207,18 @@ static int add_argument_rules(scmp_filter_ctx ctx, const VsndSandboxPolicy *p, u
         r = add_deny(ctx, deny, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
     /* Threads only: a clone without CLONE_THREAD is a new process.  clone3
      * hides its flags in memory, so it answers ENOSYS and the C library
-     * falls back to clone. */
-    if (r == 0 && !sanitized) {
+     * falls back to clone.  Sanitizer builds also let LeakSanitizer clone
+     * its tracer, which shares the memory (CLONE_VM) but is no thread; a
+     * fork (neither flag) is refused in every build. */
+    if (r == 0)
         r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
                              SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
-        if (r == 0)
-            r = add_deny(ctx, deny, SCMP_SYS(clone), 1,
-                         SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
-    }
+    if (r == 0 && sanitized)
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+                             SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_VM, CLONE_VM));
+    if (r == 0)
+        r = add_deny(ctx, deny, SCMP_SYS(clone), 1,
+                     SCMP_A0(SCMP_CMP_MASKED_EQ, sanitized ? CLONE_THREAD | CLONE_VM : CLONE_THREAD, 0));
     if (r == 0)
         r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
     return r;
