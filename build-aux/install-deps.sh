@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 PACKAGES="
   autoconf automake autopoint libtool pkg-config make gcc clang libclang-rt-14-dev
-  gettext libglib2.0-dev libglib2.0-bin
+  gettext libglib2.0-dev libglib2.0-bin libseccomp-dev
   libasound2-dev alsa-utils
   libpulse-dev pulseaudio pulseaudio-utils
   libpipewire-0.3-dev pipewire pipewire-bin wireplumber pipewire-pulse

@@ -24,6 +24,7 @@
 #include "i18n.h"
 #include "log.h"
 #include "options.h"
+#include "sandbox.h"
 
 /* The vhost-user.json schema has no sound type yet; "sound" is the name
  * virtio itself uses.  Features name the optional command line options. */
@@ -85,6 +86,7 @@ int main(int argc, char **argv)
     g_autoptr(VsndAudio) audio = NULL;
     g_autoptr(GMainLoop) loop = NULL;
     g_autoptr(VsndDaemon) daemon = NULL;
+    g_autoptr(VsndSandboxPolicy) sandbox = NULL;
     gboolean done = FALSE;
     int signal_fd;
 
@@ -129,6 +131,13 @@ int main(int argc, char **argv)
     daemon = vsnd_daemon_new(cfg, audio, loop, &error);
     if (!daemon) {
         g_printerr("%s: %s\n", g_get_prgname(), error->message);
+        return EXIT_FAILURE;
+    }
+    /* Start-up is over: socket, driver and its files exist, nothing from
+     * the front-end has been read yet. */
+    sandbox = vsnd_sandbox_policy_new(cfg, vsnd_audio_name(audio));
+    if (!vsnd_sandbox_apply(sandbox, &error)) {
+        g_printerr(_("%s: cannot confine the daemon: %s\n"), g_get_prgname(), error->message);
         return EXIT_FAILURE;
     }
     g_info("serving with the %s driver, %u streams", vsnd_audio_name(audio), cfg->streams);

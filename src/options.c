@@ -226,6 +226,7 @@ void vsnd_config_free(VsndConfig *cfg)
     g_free(cfg->driver);
     g_free(cfg->name);
     g_free(cfg->state_file);
+    g_free(cfg->user);
     g_free(cfg);
 }
 
@@ -236,6 +237,7 @@ VsndConfig *vsnd_options_parse(int *argc, char ***argv, gboolean *ret_exit, GErr
     g_autofree char *fd_text = NULL, *streams_text = NULL, *jacks_text = NULL, *chmaps_text = NULL;
     g_autofree char *driver = NULL, *name = NULL, *state_file = NULL;
     g_auto(GStrv) stream_opts = NULL;
+    g_autofree char *sandbox = NULL, *user = NULL;
     gboolean print_caps = FALSE, verbose = FALSE, version = FALSE, controls = FALSE;
     guint64 v;
     const GOptionEntry entries[] = {
@@ -263,6 +265,12 @@ VsndConfig *vsnd_options_parse(int *argc, char ***argv, gboolean *ret_exit, GErr
          N_("How the virtual machine is labelled in the host's mixer"), N_("TEXT")},
         {"state-file", 0, 0, G_OPTION_ARG_FILENAME, &state_file,
          N_("Keep the device state in PATH so that a restarted daemon resumes the streams"), N_("PATH")},
+        /* Confinement (src/sandbox.h). */
+        {"sandbox", 0, 0, G_OPTION_ARG_STRING, &sandbox,
+         N_("Confine the daemon after start-up: on (default), log (find what a driver needs) or off"),
+         N_("on|log|off")},
+        {"user", 'u', 0, G_OPTION_ARG_STRING, &user,
+         N_("When started as root, switch to USER after start-up"), N_("USER")},
         {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log debug messages"), NULL},
         {"version", 'V', 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL},
         {NULL},
@@ -365,6 +373,17 @@ VsndConfig *vsnd_options_parse(int *argc, char ***argv, gboolean *ret_exit, GErr
         return NULL;
     }
     cfg->state_file = g_steal_pointer(&state_file);
+
+    if (sandbox && !vsnd_sandbox_parse_level(sandbox, &cfg->sandbox)) {
+        g_set_error(error, VSND_OPTIONS_ERROR, 1,
+                    _("Invalid value for --sandbox: “%s” (expected on, log or off)"), sandbox);
+        return NULL;
+    }
+    if (user && !*user) {
+        g_set_error_literal(error, VSND_OPTIONS_ERROR, 1, _("Invalid value for --user: empty name"));
+        return NULL;
+    }
+    cfg->user = g_steal_pointer(&user);
 
     return g_steal_pointer(&cfg);
 }

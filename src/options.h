@@ -11,6 +11,7 @@
 #include <glib.h>
 #include <stdint.h>
 #include "audio/audio.h"
+#include "sandbox.h"
 
 #define VSND_MAX_STREAMS 64u
 #define VSND_MAX_JACKS 64u
@@ -38,6 +39,8 @@ typedef struct VsndConfig {
     char *name;               /* --name, default "vhost-user-snd" */
     char *state_file;         /* --state-file: device state kept across a restart, or NULL */
     gboolean verbose;
+    VsndSandboxLevel sandbox; /* --sandbox, default on */
+    char *user;               /* --user: the account root switches to, or NULL */
     VsndStreamConfig *stream; /* streams entries */
 } VsndConfig;
 
