@@ -227,6 +227,7 @@ void vsnd_config_free(VsndConfig *cfg)
     g_free(cfg->name);
     g_free(cfg->state_file);
     g_free(cfg->user);
+    g_strfreev(cfg->sandbox_allow);
     g_free(cfg);
 }
 
@@ -238,6 +239,7 @@ VsndConfig *vsnd_options_parse(int *argc, char ***argv, gboolean *ret_exit, GErr
     g_autofree char *driver = NULL, *name = NULL, *state_file = NULL;
     g_auto(GStrv) stream_opts = NULL;
     g_autofree char *sandbox = NULL, *user = NULL;
+    g_auto(GStrv) sandbox_allow = NULL;
     gboolean print_caps = FALSE, verbose = FALSE, version = FALSE, controls = FALSE;
     guint64 v;
     const GOptionEntry entries[] = {
@@ -269,6 +271,9 @@ VsndConfig *vsnd_options_parse(int *argc, char ***argv, gboolean *ret_exit, GErr
         {"sandbox", 0, 0, G_OPTION_ARG_STRING, &sandbox,
          N_("Confine the daemon after start-up: on (default), log (find what a driver needs) or off"),
          N_("on|log|off")},
+        {"sandbox-allow", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &sandbox_allow,
+         N_("Let the confined daemon also read and write below PATH (for example the files of an ALSA file PCM); repeatable"),
+         N_("PATH")},
         {"user", 'u', 0, G_OPTION_ARG_STRING, &user,
          N_("When started as root, switch to USER after start-up"), N_("USER")},
         {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log debug messages"), NULL},
@@ -384,6 +389,14 @@ VsndConfig *vsnd_options_parse(int *argc, char ***argv, gboolean *ret_exit, GErr
         return NULL;
     }
     cfg->user = g_steal_pointer(&user);
+    for (char **a = sandbox_allow; a && *a; a++) {
+        if (!**a) {
+            g_set_error_literal(error, VSND_OPTIONS_ERROR, 1,
+                                _("Invalid value for --sandbox-allow: empty path"));
+            return NULL;
+        }
+    }
+    cfg->sandbox_allow = g_steal_pointer(&sandbox_allow);
 
     return g_steal_pointer(&cfg);
 }

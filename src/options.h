@@ -41,6 +41,7 @@ typedef struct VsndConfig {
     gboolean verbose;
     VsndSandboxLevel sandbox; /* --sandbox, default on */
     char *user;               /* --user: the account root switches to, or NULL */
+    char **sandbox_allow;     /* --sandbox-allow: extra read-write paths, or NULL */
     VsndStreamConfig *stream; /* streams entries */
 } VsndConfig;
 

@@ -118,6 +118,8 @@ static void add_client_paths(VsndSandboxPolicy *p)
 static void add_device_paths(VsndSandboxPolicy *p)
 {
     add_path(p->read_write, "/dev/snd");
+    /* alsa-lib's null PCM polls /dev/full for capture. */
+    add_path(p->read_only, "/dev/full");
     add_env_path(p->read_only, "ALSA_CONFIG_PATH");
     g_ptr_array_add(p->read_only, g_build_filename(g_get_home_dir(), ".asoundrc", NULL));
     g_ptr_array_add(p->read_only, g_build_filename(g_get_user_config_dir(), "alsa", NULL));
@@ -145,6 +147,10 @@ VsndSandboxPolicy *vsnd_sandbox_policy_new(const VsndConfig *cfg, const char *dr
     add_parent(p->read_write, cfg->state_file);
     /* The socket we created is removed at exit. */
     add_parent(p->read_write, cfg->socket_path);
+    /* What the user knows the driver reaches and we cannot see: the files
+     * an ALSA configuration names (file PCMs), a sink's dump directory. */
+    for (char **a = cfg->sandbox_allow; a && *a; a++)
+        add_path(p->read_write, *a);
 
     if (strcmp(driver, "wav") == 0) {
         add_wav_paths(p, cfg->driver);

@@ -127,8 +127,9 @@ static void test_alsa_file_pcm(const char *kernel)
         guint8 *raw = judge_tone_new(&play_cases[i].tone, play_cases[i].frames, &len);
         files[i] = (GvFile){.path = play_cases[i].path, .contents = g_bytes_new_take(raw, len)};
     }
-    static const char *const args[] = {"--driver=alsa,device=tofile",
-                                       "--stream=1:target=fromfile", NULL};
+    g_autofree char *allow = ha_sandbox_allow(ha);
+    const char *const args[] = {"--driver=alsa,device=tofile", "--stream=1:target=fromfile",
+                                allow, NULL};
     GvConfig cfg = {.files = files, .n_files = G_N_ELEMENTS(files)};
     GtEnv env;
     if (gt_start(&env, kernel, args, &cfg)) {

@@ -390,7 +390,8 @@ static bool have_alsa(void)
 static void alsa_play_into_file(const char *driver_arg, const char *expect_log)
 {
     g_autoptr(HostAlsa) ha = ha_new();
-    const char *argv[] = {driver_arg, NULL};
+    g_autofree char *allow = ha_sandbox_allow(ha);
+    const char *argv[] = {driver_arg, allow, NULL};
     g_autoptr(VdProc) vd = daemon_start(argv);
     g_autoptr(SgGuest) sg = guest_boot(vd);
     gsize len = 0;
@@ -439,7 +440,9 @@ static void test_alsa_file_capture(void)
     g_autofree guint8 *tone = tone_new(613.9, RATE / 2, &len);
     g_autofree char *in = ha_path(ha, "in.raw");
     g_assert_true(g_file_set_contents(in, (const char *)tone, (gssize)len, NULL));
-    const char *argv[] = {"--driver=alsa,device=tofile", "--stream=1:target=fromfile", NULL};
+    g_autofree char *allow = ha_sandbox_allow(ha);
+    const char *argv[] = {"--driver=alsa,device=tofile", "--stream=1:target=fromfile", allow,
+                          NULL};
     g_autoptr(VdProc) vd = daemon_start(argv);
     g_autoptr(SgGuest) sg = guest_boot(vd);
     gint64 t0 = g_get_monotonic_time();

@@ -44,6 +44,24 @@ static VsndConfig *parse(const char *first, ...)
     return cfg;
 }
 
+/* --sandbox-allow collects every path, in order; an empty one is refused. */
+static void test_sandbox_allow(void)
+{
+    g_autoptr(VsndConfig) none = parse("--socket-path=/tmp/x.sock", NULL);
+    g_assert_null(none->sandbox_allow);
+
+    g_autoptr(VsndConfig) two = parse("--socket-path=/tmp/x.sock", "--sandbox-allow=/srv/a",
+                                      "--sandbox-allow=/srv/b", NULL);
+    g_assert_no_error(last_error);
+    g_assert_cmpuint(g_strv_length(two->sandbox_allow), ==, 2);
+    g_assert_cmpstr(two->sandbox_allow[0], ==, "/srv/a");
+    g_assert_cmpstr(two->sandbox_allow[1], ==, "/srv/b");
+
+    g_assert_null(parse("--socket-path=/tmp/x.sock", "--sandbox-allow=", NULL));
+    g_assert_nonnull(last_error);
+    g_assert_nonnull(strstr(last_error->message, "--sandbox-allow"));
+}
+
 static void test_defaults(void)
 {
     g_autoptr(VsndConfig) cfg = parse("--socket-path=/tmp/x.sock", NULL);
@@ -317,6 +335,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/options/defaults", test_defaults);
+    g_test_add_func("/options/sandbox-allow", test_sandbox_allow);
     g_test_add_func("/options/streams-alternate", test_streams_alternate);
     g_test_add_func("/options/device-options", test_device_options);
     g_test_add_func("/options/every-driver-name", test_every_driver_name);

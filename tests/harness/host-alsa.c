@@ -85,6 +85,11 @@ char *ha_path(const HostAlsa *ha, const char *name)
     return g_build_filename(ha->dir, name, NULL);
 }
 
+char *ha_sandbox_allow(const HostAlsa *ha)
+{
+    return g_strdup_printf("--sandbox-allow=%s", ha->dir);
+}
+
 GBytes *ha_played(const HostAlsa *ha, gsize len)
 {
     g_autofree char *path = ha_path(ha, "out.raw");

@@ -30,6 +30,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(HostAlsa, ha_free)
 /* @name in the private directory ("out.raw", "in.raw"), newly allocated. */
 char *ha_path(const HostAlsa *ha, const char *name);
 
+/* "--sandbox-allow=DIR" for the private directory: the file PCMs write and
+ * read there, which a confined daemon may only do when told. */
+char *ha_sandbox_allow(const HostAlsa *ha);
+
 /*
  * out.raw once it holds at least @len bytes and has stopped growing for
  * 200 ms (the daemon closes its host stream, and the file PCM writes its
