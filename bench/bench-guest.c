@@ -2,7 +2,8 @@
 /*
  * bench-guest.c - the benchmark's guest on the harness's fake Linux
  * driver; see bench-guest.h.  Message layouts are snd-guest.c's (VIRTIO
- * 1.2 section 5.14.6, guest-driver-notes.md 5.1).
+ * 1.2 section 5.14.6; one period per message as in Linux's
+ * sound/virtio/virtio_pcm_msg.c).
  */
 #include "config.h"
 

@@ -19,8 +19,8 @@
  *   synchronously and answered in the same kick.  The data queues are
  *   polled first, so I/O sent before a RELEASE is completed by it; events
  *   a request raises follow its reply.
- * - Event queue: the guest fills it without kicking (guest-driver-notes
- *   §6); buffers are popped only when an event is pending, events wait in a
+ * - Event queue: the guest fills it without kicking (Linux sound/virtio/
+ *   virtio_card.c, virtsnd_event_send()); buffers are popped only when an event is pending, events wait in a
  *   bounded queue until a buffer shows up.  Nothing is popped otherwise, so
  *   idle buffers cost nothing.
  * - tx/rx: each chain is parsed into an SndIoMsg (snd-pcm-io) and handed to

@@ -3,7 +3,8 @@
  * snd-event.h - events waiting for an event-queue buffer (spec: Device
  * Operation, virtio_snd_event).
  *
- * The guest fills the event queue without kicking (guest-driver-notes §6),
+ * The guest fills the event queue without kicking (Linux sound/virtio/
+ * virtio_card.c, virtsnd_event_send()),
  * so the device pops a buffer only when it has an event.  Events wait here,
  * oldest first, while no buffer is available; the queue is bounded and the
  * oldest event is dropped when it is full.  Pure data structure.

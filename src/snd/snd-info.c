@@ -3,7 +3,7 @@
  * snd-info.c - jack and channel map information (see snd-info.h).
  *
  * Jack pin defaults follow HDA 7.3.3.31 so that Linux names them
- * (guest-driver-notes §7): playback -> "Line Out" (rear, green, 1/8"),
+ * (Linux sound/virtio/virtio_jack.c): playback -> "Line Out" (rear, green, 1/8"),
  * capture -> "Mic" (front, pink, 1/8").  The default association is the
  * function group + 1, the sequence 0.  Every jack offers
  * VIRTIO_SND_JACK_F_REMAP; a remap replaces association and sequence in

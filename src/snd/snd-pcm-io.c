@@ -6,7 +6,8 @@
  * The xfer header is copied out of guest memory before it is looked at;
  * stream_id is validated by the stream manager, never used as an index
  * here.  The used length of a completed message follows the Linux driver's
- * reading of it (guest-driver-notes §5.3): 8 for tx, the whole writable
+ * reading of it (virtsnd_pcm_msg_complete() in Linux sound/virtio/
+ * virtio_pcm_msg.c): 8 for tx, the whole writable
  * area (frames + status) for rx.
  */
 #include "config.h"

@@ -8,8 +8,9 @@
  * Lifecycle") through the single table below; a command the table refuses
  * gets BAD_MSG and changes nothing.  Beyond the spec's list, RELEASE of an
  * idle stream (no host stream open) is an accepted no-op, because Linux
- * sends it after every stop and after a device reset (guest-driver-notes
- * §5.4, §8).  Parameters survive RELEASE: xrun recovery is
+ * sends it after every stop and after a device reset (Linux sound/virtio/
+ * virtio_pcm_ops.c: virtsnd_pcm_hw_free(), virtsnd_pcm_prepare() after
+ * a restore).  Parameters survive RELEASE: xrun recovery is
  * RELEASE -> PREPARE without SET_PARAMS.
  *
  * PREPARE opens the host stream (vsnd_audio_open), RELEASE completes every

@@ -7,8 +7,8 @@
  * flags, any size field - and reads replies with a timeout (BlueZ's
  * scripted-peer pattern: the test states the exchange, the harness only
  * moves bytes).  The high layer replays what QEMU's vhost-user-snd-pci
- * sends (docs/interop/vhost-user.rst; order from hw/virtio/vhost.c as
- * recorded in guest-driver-notes.md section 9):
+ * sends (docs/interop/vhost-user.rst; order from QEMU's hw/virtio/vhost.c
+ * and vhost-user-base.c, checked against tests/data/qemu-sequences):
  *
  *   ff_realize():  GET_FEATURES, GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES,
  *                  GET_QUEUE_NUM (MQ), GET_MAX_MEM_SLOTS (CONFIGURE_MEM_SLOTS),

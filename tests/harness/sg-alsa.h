@@ -4,7 +4,8 @@
  * with the virtio-snd messages of one stream, on top of SgGuest.
  *
  * Tests that only count completions miss what a real guest sees, so this
- * keeps the guest's books the way Linux does (guest-driver-notes.md §5):
+ * keeps the guest's books the way Linux does (sound/virtio/virtio_pcm_msg.c
+ * and virtio_pcm_ops.c, measured with real guests in issue 16):
  *
  *  - the driver's hw_ptr is a byte offset MODULO buffer_bytes, advanced by
  *    one period per tx completion (capture: used length - 8);

@@ -4,7 +4,8 @@
  *
  * Message layouts: virtio-snd-spec.md "Device Operation: Control
  * Messages", "PCM I/O Messages", "Event Messages"; descriptor shapes from
- * guest-driver-notes.md sections 2, 3, 5 and 6.
+ * Linux sound/virtio/ (virtio_card.c probe and events, virtio_ctl_msg.c,
+ * virtio_pcm_msg.c).
  */
 #include "config.h"
 

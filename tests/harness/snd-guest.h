@@ -3,7 +3,7 @@
  * snd-guest.h - a fake Linux virtio-snd driver for tests and benchmarks.
  *
  * Theory of operation: SgGuest sits on an FfConn (QEMU's role) and plays
- * sound/virtio/ as guest-driver-notes.md describes it:
+ * Linux's sound/virtio/ driver as its source reads:
  *
  *  - boot (sg_boot): QEMU realize; the driver creates the 4 queues,
  *    disables the event queue's callback and fills it with one 8-byte
