@@ -22,6 +22,9 @@
 #include <errno.h>
 #include <string.h>
 
+/* Start-up errors reach the user: translated in the daemon's domain. */
+#include <glib/gi18n-lib.h>
+
 #include "audio/builtin.h"
 #include "iov-util.h"
 #include "audio/paced.h"
@@ -45,7 +48,7 @@ static VsndAudioBackend *null_init(GHashTable *options, const char *vm_name, GEr
 
     if (clock && strcmp(clock, "real") != 0 && strcmp(clock, "manual") != 0) {
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
-                    "null driver: clock must be \"real\" or \"manual\", not \"%s\"", clock);
+                    _("null driver: clock must be \"real\" or \"manual\", not \"%s\""), clock);
         return NULL;
     }
     be = g_new0(VsndAudioBackend, 1);

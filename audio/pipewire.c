@@ -60,6 +60,9 @@
 #include <spa/param/props.h>
 #include <string.h>
 
+/* Start-up errors reach the user: translated in the daemon's domain. */
+#include <glib/gi18n-lib.h>
+
 #include "audio/audio.h"
 #include "audio/byte-ring.h"
 #include "audio/event-relay.h"
@@ -726,7 +729,7 @@ static VsndAudioBackend *pwdrv_init(GHashTable *options, const char *vm_name, GE
     pw_thread_loop_unlock(be->loop);
     if (r < 0) {
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_CONNECTION_REFUSED,
-                    "pipewire: cannot connect to the PipeWire daemon%s%s: %s",
+                    _("pipewire: cannot connect to the PipeWire daemon%s%s: %s"),
                     be->remote ? " " : "", be->remote ? be->remote : "", g_strerror(-r));
         backend_free(be);
         return NULL;
@@ -734,7 +737,7 @@ static VsndAudioBackend *pwdrv_init(GHashTable *options, const char *vm_name, GE
     return be;
 
 fail_loop:
-    g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_FAILED, "pipewire: cannot create a thread loop");
+    g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_FAILED, _("pipewire: cannot create a thread loop"));
     backend_free(be);
     return NULL;
 }

@@ -47,6 +47,9 @@
 #include <pulse/pulseaudio.h>
 #include <string.h>
 
+/* Start-up errors reach the user: translated in the daemon's domain. */
+#include <glib/gi18n-lib.h>
+
 #include "audio/audio.h"
 #include "audio/byte-ring.h"
 #include "audio/event-relay.h"
@@ -442,7 +445,7 @@ static VsndAudioBackend *pulse_init(GHashTable *options, const char *vm_name, GE
     be->sources = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     be->ml = pa_threaded_mainloop_new();
     if (!be->ml || pa_threaded_mainloop_start(be->ml) < 0) {
-        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_FAILED, "pulse: cannot start a mainloop");
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_FAILED, _("pulse: cannot start a mainloop"));
         if (be->ml) {
             pa_threaded_mainloop_free(be->ml);
             be->ml = NULL;
@@ -470,7 +473,7 @@ static VsndAudioBackend *pulse_init(GHashTable *options, const char *vm_name, GE
     pa_threaded_mainloop_unlock(be->ml);
     if (!be->connected) {
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_CONNECTION_REFUSED,
-                    "pulse: cannot connect to the PulseAudio server %s: %s",
+                    _("pulse: cannot connect to the PulseAudio server %s: %s"),
                     be->server ? be->server : "(default)",
                     be->timed_out ? "timed out" : pa_strerror(err));
         backend_free(be);

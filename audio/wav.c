@@ -40,6 +40,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Start-up errors reach the user: translated in the daemon's domain. */
+#include <glib/gi18n-lib.h>
+
 #include "audio/builtin.h"
 #include "iov-util.h"
 #include "audio/paced.h"
@@ -449,17 +452,17 @@ static VsndAudioBackend *wav_init(GHashTable *options, const char *vm_name, GErr
 
     if (clock && strcmp(clock, "real") != 0 && strcmp(clock, "manual") != 0) {
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
-                    "wav driver: clock must be \"real\" or \"manual\", not \"%s\"", clock);
+                    _("wav driver: clock must be \"real\" or \"manual\", not \"%s\""), clock);
         return NULL;
     }
     if (g_hash_table_contains(options, "dir") && g_hash_table_contains(options, "path")) {
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
-                    "wav driver: give dir= or path=, not both");
+                    _("wav driver: give dir= or path=, not both"));
         return NULL;
     }
     if (tone && g_hash_table_contains(options, "in")) {
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
-                    "wav driver: give in= or tone=, not both");
+                    _("wav driver: give in= or tone=, not both"));
         return NULL;
     }
     if (tone) {
@@ -467,7 +470,7 @@ static VsndAudioBackend *wav_init(GHashTable *options, const char *vm_name, GErr
         be->tone = g_ascii_strtod(tone, &end);
         if (!end || *end || !(be->tone > 0.0 && be->tone <= 192000.0)) {
             g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
-                        "wav driver: tone=\"%s\" is not a frequency in Hz (0 < f <= 192000)",
+                        _("wav driver: tone=\"%s\" is not a frequency in Hz (0 < f <= 192000)"),
                         tone);
             return NULL;
         }
@@ -480,7 +483,7 @@ static VsndAudioBackend *wav_init(GHashTable *options, const char *vm_name, GErr
     if (g_hash_table_contains(options, "dir") &&
         !g_file_test(g_hash_table_lookup(options, "dir"), G_FILE_TEST_IS_DIR)) {
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_FOUND,
-                    "wav driver: dir=%s is not a directory",
+                    _("wav driver: dir=%s is not a directory"),
                     (const char *)g_hash_table_lookup(options, "dir"));
         wav_in_clear(&be->in_info);
         g_free(be->in_path);

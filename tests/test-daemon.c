@@ -237,6 +237,8 @@ static void test_help_german(void)
     const char *help[] = {"--help", NULL};
     const char *driver_help[] = {"--driver=wav,help", NULL};
     const char *bad_driver[] = {"--fd=3", "--driver=wav,tone", NULL};
+    const char *bad_dir[] = {"--fd=3", "--driver=wav,dir=/nonexistent-vsnd", NULL};
+    g_autofree char *wout = NULL, *werr = NULL;
     const char *env[] = {"VSND_LOCALEDIR", root, "LANGUAGE", "de", "LC_ALL", "C.UTF-8", NULL};
 
     g_assert_true(g_file_get_contents(gmo, &contents, &len, NULL));
@@ -246,6 +248,8 @@ static void test_help_german(void)
     /* The driver descriptions and the registry's start-up errors too. */
     g_assert_cmpint(run_sync(driver_help, &dout, &derr, env), ==, 0);
     g_assert_cmpint(run_sync(bad_driver, &bout, &berr, env), ==, 1);
+    /* ...and a driver's own (audio/wav.c, built in; modules share the domain) */
+    g_assert_cmpint(run_sync(bad_dir, &wout, &werr, env), !=, 0);
     {
         g_autofree char *de = g_path_get_dirname(msgdir);
 
@@ -261,6 +265,8 @@ static void test_help_german(void)
     g_assert_nonnull(strstr(dout, "Tests ohne Bildschirm"));
     g_assert_nonnull(strstr(dout, "jeden Wiedergabe-Stream in VERZ/stream-ID.wav"));
     g_assert_nonnull(strstr(berr, "Option „tone“ des Audiotreibers „wav“ braucht einen Wert"));
+    g_test_message("%s", werr);
+    g_assert_nonnull(strstr(werr, "wav-Treiber: dir=/nonexistent-vsnd ist kein Verzeichnis"));
 }
 
 typedef struct {
