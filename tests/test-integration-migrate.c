@@ -57,6 +57,31 @@ static char *make_dir(void)
     return dir;
 }
 
+/* The state file is written by the daemon's writer thread, coalesced
+ * (snd-state-writer.h): wait until it exists and has not changed for
+ * 200 ms, at most WAIT_MS.  Return: whether it exists. */
+static gboolean wait_state_settled(const char *path)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)WAIT_MS * 1000;
+    gint64 last_change = g_get_monotonic_time();
+    struct stat prev = { 0 };
+
+    while (g_get_monotonic_time() < end) {
+        struct stat st;
+        if (stat(path, &st) != 0 || st.st_mtim.tv_nsec != prev.st_mtim.tv_nsec ||
+            st.st_mtim.tv_sec != prev.st_mtim.tv_sec || st.st_size != prev.st_size ||
+            st.st_ino != prev.st_ino) {
+            if (stat(path, &prev) != 0)
+                memset(&prev, 0, sizeof(prev));
+            last_change = g_get_monotonic_time();
+        } else if (g_get_monotonic_time() - last_change >= 200 * 1000) {
+            return TRUE;
+        }
+        g_usleep(10 * 1000);
+    }
+    return g_file_test(path, G_FILE_TEST_EXISTS);
+}
+
 static void rm_dir(char *dir)
 {
     g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
@@ -826,7 +851,7 @@ static void test_restart(gconstpointer data)
         g_assert_true(ff_has_protocol(sg->ff, FF_PROTO_F_INFLIGHT_SHMFD));
         player_start(&p, sg, true);
         player_run(&p, MIGRATE_AT, a);
-        g_assert_true(g_file_test(state_file, G_FILE_TEST_EXISTS));
+        g_assert_true(wait_state_settled(state_file));
 
         g_assert_cmpint(vd_signal_wait(a, SIGKILL, WAIT_MS), !=, -1);
         /* what A completed before dying is in the used ring */
@@ -917,7 +942,7 @@ static void test_fresh_vm_ignores_state(void)
         g_assert_no_error(err);
         player_start(&p, sg, true);
         player_run(&p, 4, a);
-        g_assert_true(g_file_test(state_file, G_FILE_TEST_EXISTS));
+        g_assert_true(wait_state_settled(state_file));
         g_assert_cmpint(vd_signal_wait(a, SIGKILL, WAIT_MS), !=, -1);
         g_clear_pointer(&sg, sg_free);
 
