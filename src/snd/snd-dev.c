@@ -570,6 +570,19 @@ static bool ring_fresh(SndDev *snd, VuVirtq *vq)
     return (base & 0xffffu) == 0;
 }
 
+/* Everything the guest can observe back to power-on: streams, jacks and
+ * channel maps, control values, undelivered events, the polling timer. */
+static void reset_guest_visible(SndDev *snd)
+{
+    vsnd_pcm_reset(snd->pcm);
+    vsnd_info_reset(snd->info);
+    if (snd->kctl) {
+        vsnd_kctl_reset(snd->kctl);
+    }
+    vsnd_event_queue_clear(snd->events);
+    g_clear_handle_id(&snd->poll_id, g_source_remove);
+}
+
 /* Forget everything the guest set up: it re-initialises the device. */
 static void guest_reinit(SndDev *snd)
 {
@@ -578,13 +591,7 @@ static void guest_reinit(SndDev *snd)
         return;
     }
     g_info("the guest re-initialises the device: every stream back to power-on");
-    vsnd_pcm_reset(snd->pcm);
-    vsnd_info_reset(snd->info);
-    if (snd->kctl) {
-        vsnd_kctl_reset(snd->kctl);
-    }
-    vsnd_event_queue_clear(snd->events);
-    g_clear_handle_id(&snd->poll_id, g_source_remove);
+    reset_guest_visible(snd);
     state_file_update(snd);
 }
 
@@ -707,13 +714,7 @@ static void vsnd_reset(VuDev *dev)
 
         snd->parked = vsnd_migrate_save(&d);
     }
-    vsnd_pcm_reset(snd->pcm);
-    vsnd_info_reset(snd->info);
-    if (snd->kctl) {
-        vsnd_kctl_reset(snd->kctl);
-    }
-    vsnd_event_queue_clear(snd->events);
-    g_clear_handle_id(&snd->poll_id, g_source_remove);
+    reset_guest_visible(snd);
     g_clear_pointer(&snd->xfer, vsnd_migrate_xfer_free);
     if (!snd->peer_gone) {
         /* A virtio reset the front-end asked for: the state file follows.
