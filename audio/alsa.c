@@ -48,9 +48,9 @@
 #include <glib-unix.h>
 #include <string.h>
 
-#include "audio/audio.h"
+#include "audio.h"
 #include "iov-util.h"
-#include "audio/pcm-format.h"
+#include "pcm-format.h"
 
 #define RETRY_MS 1000
 #define MAX_PENDING 8

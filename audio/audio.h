@@ -5,8 +5,8 @@
  * A driver is a versioned table of operations (VsndAudioDriver).  Optional
  * operations may be NULL; callers go through the vsnd_audio_*() wrappers in
  * registry.c, which answer -ENOTSUP for a missing one.  Drivers know nothing
- * of virtio: they see PCM parameters in virtio-snd's own format/rate codes
- * (they are simply well-known enumerations) and plain byte buffers.
+ * of virtio: they see PCM parameters in the audio layer's own format, rate
+ * and channel-position codes (pcm-format.h) and plain byte buffers.
  *
  * Threading: every operation is called on the daemon's main thread (the
  * thread running the default GMainContext).  A driver with its own threads
@@ -46,10 +46,10 @@ typedef enum {
 typedef struct VsndAudioBackend VsndAudioBackend;
 typedef struct VsndAudioStream VsndAudioStream;
 
-/* What a driver can do in one direction; feeds VIRTIO_SND_R_PCM_INFO. */
+/* What a driver can do in one direction (the device reports it to the guest). */
 typedef struct VsndPcmCaps {
-    uint64_t formats; /* bit i set == VIRTIO_SND_PCM_FMT_i supported */
-    uint64_t rates;   /* bit i set == VIRTIO_SND_PCM_RATE_i supported */
+    uint64_t formats; /* bit i set == VSND_PCM_FMT_i supported */
+    uint64_t rates;   /* bit i set == VSND_PCM_RATE_i supported */
     uint8_t channels_min;
     uint8_t channels_max;
 } VsndPcmCaps;
@@ -57,12 +57,12 @@ typedef struct VsndPcmCaps {
 /* Parameters of one stream; validated against the caps before open(). */
 typedef struct VsndPcmParams {
     VsndDirection direction;
-    uint8_t format;   /* VIRTIO_SND_PCM_FMT_* */
-    uint8_t rate;     /* VIRTIO_SND_PCM_RATE_* */
+    uint8_t format;   /* VSND_PCM_FMT_* */
+    uint8_t rate;     /* VSND_PCM_RATE_* */
     uint8_t channels; /* 1..8 */
     uint32_t period_bytes;
     uint32_t buffer_bytes;
-    const uint8_t *positions; /* channels entries of VIRTIO_SND_CHMAP_*, or NULL */
+    const uint8_t *positions; /* channels entries of VSND_CHMAP_*, or NULL */
     const char *label;        /* human label, e.g. "guest-1: playback 0" */
     const char *target;       /* host sink/source/device name, NULL = default */
     uint32_t stream_id;       /* for drivers that name files/nodes per stream */

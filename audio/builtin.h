@@ -5,7 +5,7 @@
 #ifndef VSND_AUDIO_BUILTIN_H
 #define VSND_AUDIO_BUILTIN_H
 
-#include "audio/audio.h"
+#include "audio.h"
 
 extern const VsndAudioDriver vsnd_audio_null_driver;
 extern const VsndAudioDriver vsnd_audio_wav_driver;

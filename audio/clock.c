@@ -14,7 +14,7 @@
 
 #define G_LOG_DOMAIN "vsnd-audio"
 
-#include "audio/clock.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <glib-unix.h>

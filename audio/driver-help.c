@@ -14,8 +14,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "audio/driver-help.h"
-#include "audio/registry.h"
+#include "driver-help.h"
+#include "registry.h"
 #include "i18n.h"
 
 static const VsndAudioOptionHelp no_options[] = { { NULL } };

@@ -15,7 +15,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "audio/event-relay.h"
+#include "event-relay.h"
 
 
 #define RELAY_MAX_ERRORS 16 /* older ones are dropped if nobody delivers */

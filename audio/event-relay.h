@@ -19,7 +19,7 @@
 #ifndef VSND_AUDIO_EVENT_RELAY_H
 #define VSND_AUDIO_EVENT_RELAY_H
 
-#include "audio/audio.h"
+#include "audio.h"
 
 G_BEGIN_DECLS
 

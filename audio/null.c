@@ -25,10 +25,10 @@
 /* Start-up errors reach the user: translated in the daemon's domain. */
 #include <glib/gi18n-lib.h>
 
-#include "audio/builtin.h"
+#include "builtin.h"
 #include "iov-util.h"
-#include "audio/paced.h"
-#include "audio/pcm-format.h"
+#include "paced.h"
+#include "pcm-format.h"
 
 
 struct VsndAudioBackend {

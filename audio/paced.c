@@ -13,8 +13,8 @@
 
 #include <errno.h>
 
-#include "audio/paced.h"
-#include "audio/pcm-format.h"
+#include "paced.h"
+#include "pcm-format.h"
 
 
 #define NSEC_PER_SEC INT64_C(1000000000)

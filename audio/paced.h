@@ -25,8 +25,8 @@
 #ifndef VSND_AUDIO_PACED_H
 #define VSND_AUDIO_PACED_H
 
-#include "audio/audio.h"
-#include "audio/clock.h"
+#include "audio.h"
+#include "clock.h"
 
 G_BEGIN_DECLS
 

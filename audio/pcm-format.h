@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * pcm-format.h - virtio-snd PCM format and rate codes as numbers.
+ * pcm-format.h - PCM sample formats, frame rates and channel positions as
+ * numbers, owned by the audio layer.
  *
- * Tiny, header-only helpers shared by the drivers and the device: how many
- * bytes a sample of VIRTIO_SND_PCM_FMT_* occupies in memory (its physical
- * width), how many bits of it are significant, whether it is signed, what
- * its silence looks like, and how many Hz a VIRTIO_SND_PCM_RATE_* is
- * (virtio spec, "PCM Stream Information": formats and rates enumerations).
- * All multi-byte formats are little-endian, as virtio is.
- *
- * The codes Debian 12's <linux/virtio_snd.h> lacks (the VIRTIO 1.4 rates
- * 12000 and 24000) and the code counts come from src/snd/snd-proto.h, the
- * one header that defines what the system header is missing.
+ * Drivers know nothing of virtio, yet the device hands them parameters
+ * without translating: the codes here are numerically virtio-snd's
+ * (spec "PCM Stream Information": the formats, rates and channel-position
+ * enumerations, VIRTIO 1.4 rates 12000 and 24000 included), and the sound
+ * device checks at compile time that every one equals its VIRTIO_SND_*
+ * counterpart (src/snd/snd-proto.h).  Helpers: how many bytes a sample
+ * occupies in memory (its physical width), how many bits of it are
+ * significant, whether it is signed, what its silence looks like, and how
+ * many Hz a rate code is.  All multi-byte formats are little-endian.
  *
  * Header-only on purpose: the loadable driver modules use it too and must
  * not depend on symbols of the daemon.
@@ -23,7 +23,98 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "snd/snd-proto.h"
+/* Sample formats (bit i of a format mask is code i). */
+enum {
+    VSND_PCM_FMT_IMA_ADPCM = 0,
+    VSND_PCM_FMT_MU_LAW,
+    VSND_PCM_FMT_A_LAW,
+    VSND_PCM_FMT_S8,
+    VSND_PCM_FMT_U8,
+    VSND_PCM_FMT_S16,
+    VSND_PCM_FMT_U16,
+    VSND_PCM_FMT_S18_3,
+    VSND_PCM_FMT_U18_3,
+    VSND_PCM_FMT_S20_3,
+    VSND_PCM_FMT_U20_3,
+    VSND_PCM_FMT_S24_3,
+    VSND_PCM_FMT_U24_3,
+    VSND_PCM_FMT_S20,
+    VSND_PCM_FMT_U20,
+    VSND_PCM_FMT_S24,
+    VSND_PCM_FMT_U24,
+    VSND_PCM_FMT_S32,
+    VSND_PCM_FMT_U32,
+    VSND_PCM_FMT_FLOAT,
+    VSND_PCM_FMT_FLOAT64,
+    VSND_PCM_FMT_DSD_U8,
+    VSND_PCM_FMT_DSD_U16,
+    VSND_PCM_FMT_DSD_U32,
+    VSND_PCM_FMT_IEC958_SUBFRAME,
+    VSND_PCM_FMT_COUNT
+};
+
+/* Frame rates (bit i of a rate mask is code i). */
+enum {
+    VSND_PCM_RATE_5512 = 0,
+    VSND_PCM_RATE_8000,
+    VSND_PCM_RATE_11025,
+    VSND_PCM_RATE_16000,
+    VSND_PCM_RATE_22050,
+    VSND_PCM_RATE_32000,
+    VSND_PCM_RATE_44100,
+    VSND_PCM_RATE_48000,
+    VSND_PCM_RATE_64000,
+    VSND_PCM_RATE_88200,
+    VSND_PCM_RATE_96000,
+    VSND_PCM_RATE_176400,
+    VSND_PCM_RATE_192000,
+    VSND_PCM_RATE_384000,
+    VSND_PCM_RATE_12000,
+    VSND_PCM_RATE_24000,
+    VSND_PCM_RATE_COUNT
+};
+
+/* Channel positions of a channel map. */
+enum {
+    VSND_CHMAP_NONE = 0, /* undefined */
+    VSND_CHMAP_NA,       /* silent */
+    VSND_CHMAP_MONO,
+    VSND_CHMAP_FL,
+    VSND_CHMAP_FR,
+    VSND_CHMAP_RL,
+    VSND_CHMAP_RR,
+    VSND_CHMAP_FC,
+    VSND_CHMAP_LFE,
+    VSND_CHMAP_SL,
+    VSND_CHMAP_SR,
+    VSND_CHMAP_RC,
+    VSND_CHMAP_FLC,
+    VSND_CHMAP_FRC,
+    VSND_CHMAP_RLC,
+    VSND_CHMAP_RRC,
+    VSND_CHMAP_FLW,
+    VSND_CHMAP_FRW,
+    VSND_CHMAP_FLH,
+    VSND_CHMAP_FCH,
+    VSND_CHMAP_FRH,
+    VSND_CHMAP_TC,
+    VSND_CHMAP_TFL,
+    VSND_CHMAP_TFR,
+    VSND_CHMAP_TFC,
+    VSND_CHMAP_TRL,
+    VSND_CHMAP_TRR,
+    VSND_CHMAP_TRC,
+    VSND_CHMAP_TFLC,
+    VSND_CHMAP_TFRC,
+    VSND_CHMAP_TSL,
+    VSND_CHMAP_TSR,
+    VSND_CHMAP_LLFE,
+    VSND_CHMAP_RLFE,
+    VSND_CHMAP_BC,
+    VSND_CHMAP_BLC,
+    VSND_CHMAP_BRC,
+    VSND_CHMAP_POS_COUNT
+};
 
 /* Every rate bit the spec defines. */
 #define VSND_PCM_RATES_ALL ((UINT64_C(1) << VSND_PCM_RATE_COUNT) - 1)
@@ -31,7 +122,7 @@
 #define VSND_PCM_FMT_BIT(f) (UINT64_C(1) << (f))
 
 /**
- * vsnd_pcm_rate_hz() - frame rate of a VIRTIO_SND_PCM_RATE_* code.
+ * vsnd_pcm_rate_hz() - frame rate of a VSND_PCM_RATE_* code.
  * @rate: the code; any value is accepted.
  *
  * Context: any thread.
@@ -46,7 +137,7 @@ static inline uint32_t vsnd_pcm_rate_hz(unsigned int rate)
     return rate < VSND_PCM_RATE_COUNT ? hz[rate] : 0;
 }
 
-/* The VIRTIO_SND_PCM_RATE_* code of @hz.  Return: the code, or -1. */
+/* The VSND_PCM_RATE_* code of @hz.  Return: the code, or -1. */
 static inline int vsnd_pcm_rate_from_hz(uint32_t hz)
 {
     for (unsigned int r = 0; r < VSND_PCM_RATE_COUNT; r++) {
@@ -56,7 +147,7 @@ static inline int vsnd_pcm_rate_from_hz(uint32_t hz)
     return -1;
 }
 
-/* The spec's name of a VIRTIO_SND_PCM_FMT_* code ("S16"), or "?". */
+/* The spec's name of a VSND_PCM_FMT_* code ("S16"), or "?". */
 static inline const char *vsnd_pcm_format_name(unsigned int fmt)
 {
     static const char *const names[VSND_PCM_FMT_COUNT] = {
@@ -69,7 +160,7 @@ static inline const char *vsnd_pcm_format_name(unsigned int fmt)
 
 /**
  * vsnd_pcm_format_bits() - physical width of one sample, in bits.
- * @fmt: a VIRTIO_SND_PCM_FMT_* code; any value is accepted.
+ * @fmt: a VSND_PCM_FMT_* code; any value is accepted.
  *
  * IMA ADPCM is 4 bits, so a frame of it is not a whole number of bytes for
  * an odd channel count; callers needing bytes use vsnd_pcm_format_bytes().
@@ -87,9 +178,9 @@ static inline unsigned int vsnd_pcm_format_bits(unsigned int fmt)
 
 /**
  * vsnd_pcm_format_valid_bits() - significant bits of one sample.
- * @fmt: a VIRTIO_SND_PCM_FMT_* code.
+ * @fmt: a VSND_PCM_FMT_* code.
  *
- * E.g. 24 for VIRTIO_SND_PCM_FMT_S24 (24 bits, low-aligned in 32).
+ * E.g. 24 for VSND_PCM_FMT_S24 (24 bits, low-aligned in 32).
  * Context: any thread.
  * Return: bits, or 0 for an undefined code.
  */
@@ -104,7 +195,7 @@ static inline unsigned int vsnd_pcm_format_valid_bits(unsigned int fmt)
 
 /**
  * vsnd_pcm_format_bytes() - bytes one sample occupies in memory.
- * @fmt: a VIRTIO_SND_PCM_FMT_* code.
+ * @fmt: a VSND_PCM_FMT_* code.
  *
  * Context: any thread.
  * Return: 1..8, or 0 for an undefined code and for IMA ADPCM.
@@ -117,7 +208,7 @@ static inline unsigned int vsnd_pcm_format_bytes(unsigned int fmt)
 
 /**
  * vsnd_pcm_frame_bytes() - bytes of one frame (one sample per channel).
- * @fmt: a VIRTIO_SND_PCM_FMT_* code.
+ * @fmt: a VSND_PCM_FMT_* code.
  * @channels: channel count.
  *
  * Context: any thread.
@@ -130,7 +221,7 @@ static inline unsigned int vsnd_pcm_frame_bytes(unsigned int fmt, unsigned int c
 
 /**
  * vsnd_pcm_format_is_unsigned() - whether silence is the mid-scale value.
- * @fmt: a VIRTIO_SND_PCM_FMT_* code.
+ * @fmt: a VSND_PCM_FMT_* code.
  *
  * Context: any thread.
  * Return: true for U8, U16, U18_3, U20_3, U24_3, U20, U24, U32.
@@ -138,14 +229,14 @@ static inline unsigned int vsnd_pcm_frame_bytes(unsigned int fmt, unsigned int c
 static inline bool vsnd_pcm_format_is_unsigned(unsigned int fmt)
 {
     switch (fmt) {
-    case VIRTIO_SND_PCM_FMT_U8:
-    case VIRTIO_SND_PCM_FMT_U16:
-    case VIRTIO_SND_PCM_FMT_U18_3:
-    case VIRTIO_SND_PCM_FMT_U20_3:
-    case VIRTIO_SND_PCM_FMT_U24_3:
-    case VIRTIO_SND_PCM_FMT_U20:
-    case VIRTIO_SND_PCM_FMT_U24:
-    case VIRTIO_SND_PCM_FMT_U32:
+    case VSND_PCM_FMT_U8:
+    case VSND_PCM_FMT_U16:
+    case VSND_PCM_FMT_U18_3:
+    case VSND_PCM_FMT_U20_3:
+    case VSND_PCM_FMT_U24_3:
+    case VSND_PCM_FMT_U20:
+    case VSND_PCM_FMT_U24:
+    case VSND_PCM_FMT_U32:
         return true;
     default:
         return false;
@@ -154,7 +245,7 @@ static inline bool vsnd_pcm_format_is_unsigned(unsigned int fmt)
 
 /**
  * vsnd_pcm_fill_silence() - write silence in a format.
- * @fmt: a VIRTIO_SND_PCM_FMT_* code.
+ * @fmt: a VSND_PCM_FMT_* code.
  * @buf: destination.
  * @len: bytes; a trailing partial sample is filled with its first bytes.
  * @phase: byte offset of @buf within the stream, so that a buffer starting
@@ -171,16 +262,16 @@ static inline void vsnd_pcm_fill_silence(unsigned int fmt, void *buf, size_t len
     unsigned int bytes = vsnd_pcm_format_bytes(fmt);
     uint8_t sample[8] = { 0 };
 
-    if (fmt == VIRTIO_SND_PCM_FMT_MU_LAW) {
+    if (fmt == VSND_PCM_FMT_MU_LAW) {
         memset(buf, 0xff, len);
         return;
     }
-    if (fmt == VIRTIO_SND_PCM_FMT_A_LAW) {
+    if (fmt == VSND_PCM_FMT_A_LAW) {
         memset(buf, 0xd5, len);
         return;
     }
-    if (fmt == VIRTIO_SND_PCM_FMT_DSD_U8 || fmt == VIRTIO_SND_PCM_FMT_DSD_U16 ||
-        fmt == VIRTIO_SND_PCM_FMT_DSD_U32) {
+    if (fmt == VSND_PCM_FMT_DSD_U8 || fmt == VSND_PCM_FMT_DSD_U16 ||
+        fmt == VSND_PCM_FMT_DSD_U32) {
         memset(buf, 0x69, len);
         return;
     }

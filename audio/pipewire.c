@@ -63,11 +63,11 @@
 /* Start-up errors reach the user: translated in the daemon's domain. */
 #include <glib/gi18n-lib.h>
 
-#include "audio/audio.h"
-#include "audio/byte-ring.h"
-#include "audio/event-relay.h"
+#include "audio.h"
+#include "byte-ring.h"
+#include "event-relay.h"
 #include "iov-util.h"
-#include "audio/pcm-format.h"
+#include "pcm-format.h"
 
 #define RETRY_NSEC (500 * SPA_NSEC_PER_MSEC)
 #define SYNC_TIMEOUT_SEC 3
@@ -107,7 +107,7 @@ struct VsndAudioStream {
     char *label;
     char *target;
     struct spa_audio_info_raw info;
-    uint8_t vformat;        /* VIRTIO_SND_PCM_FMT_* */
+    uint8_t vformat;        /* VSND_PCM_FMT_* */
     uint32_t frame_bytes;
     uint32_t period_bytes;
     struct pw_stream *st;
@@ -142,18 +142,18 @@ static void schedule_retry(VsndAudioBackend *be);
 static bool spa_format_of(unsigned int fmt, enum spa_audio_format *ret)
 {
     switch (fmt) {
-    case VIRTIO_SND_PCM_FMT_S8: *ret = SPA_AUDIO_FORMAT_S8; return true;
-    case VIRTIO_SND_PCM_FMT_U8: *ret = SPA_AUDIO_FORMAT_U8; return true;
-    case VIRTIO_SND_PCM_FMT_S16: *ret = SPA_AUDIO_FORMAT_S16_LE; return true;
-    case VIRTIO_SND_PCM_FMT_U16: *ret = SPA_AUDIO_FORMAT_U16_LE; return true;
-    case VIRTIO_SND_PCM_FMT_S24_3: *ret = SPA_AUDIO_FORMAT_S24_LE; return true;
-    case VIRTIO_SND_PCM_FMT_U24_3: *ret = SPA_AUDIO_FORMAT_U24_LE; return true;
-    case VIRTIO_SND_PCM_FMT_S24: *ret = SPA_AUDIO_FORMAT_S24_32_LE; return true;
-    case VIRTIO_SND_PCM_FMT_U24: *ret = SPA_AUDIO_FORMAT_U24_32_LE; return true;
-    case VIRTIO_SND_PCM_FMT_S32: *ret = SPA_AUDIO_FORMAT_S32_LE; return true;
-    case VIRTIO_SND_PCM_FMT_U32: *ret = SPA_AUDIO_FORMAT_U32_LE; return true;
-    case VIRTIO_SND_PCM_FMT_FLOAT: *ret = SPA_AUDIO_FORMAT_F32_LE; return true;
-    case VIRTIO_SND_PCM_FMT_FLOAT64: *ret = SPA_AUDIO_FORMAT_F64_LE; return true;
+    case VSND_PCM_FMT_S8: *ret = SPA_AUDIO_FORMAT_S8; return true;
+    case VSND_PCM_FMT_U8: *ret = SPA_AUDIO_FORMAT_U8; return true;
+    case VSND_PCM_FMT_S16: *ret = SPA_AUDIO_FORMAT_S16_LE; return true;
+    case VSND_PCM_FMT_U16: *ret = SPA_AUDIO_FORMAT_U16_LE; return true;
+    case VSND_PCM_FMT_S24_3: *ret = SPA_AUDIO_FORMAT_S24_LE; return true;
+    case VSND_PCM_FMT_U24_3: *ret = SPA_AUDIO_FORMAT_U24_LE; return true;
+    case VSND_PCM_FMT_S24: *ret = SPA_AUDIO_FORMAT_S24_32_LE; return true;
+    case VSND_PCM_FMT_U24: *ret = SPA_AUDIO_FORMAT_U24_32_LE; return true;
+    case VSND_PCM_FMT_S32: *ret = SPA_AUDIO_FORMAT_S32_LE; return true;
+    case VSND_PCM_FMT_U32: *ret = SPA_AUDIO_FORMAT_U32_LE; return true;
+    case VSND_PCM_FMT_FLOAT: *ret = SPA_AUDIO_FORMAT_F32_LE; return true;
+    case VSND_PCM_FMT_FLOAT64: *ret = SPA_AUDIO_FORMAT_F64_LE; return true;
     default: return false;
     }
 }
@@ -161,41 +161,41 @@ static bool spa_format_of(unsigned int fmt, enum spa_audio_format *ret)
 static uint32_t spa_position_of(uint8_t pos, unsigned int idx)
 {
     switch (pos) {
-    case VIRTIO_SND_CHMAP_MONO: return SPA_AUDIO_CHANNEL_MONO;
-    case VIRTIO_SND_CHMAP_FL: return SPA_AUDIO_CHANNEL_FL;
-    case VIRTIO_SND_CHMAP_FR: return SPA_AUDIO_CHANNEL_FR;
-    case VIRTIO_SND_CHMAP_RL: return SPA_AUDIO_CHANNEL_RL;
-    case VIRTIO_SND_CHMAP_RR: return SPA_AUDIO_CHANNEL_RR;
-    case VIRTIO_SND_CHMAP_FC: return SPA_AUDIO_CHANNEL_FC;
-    case VIRTIO_SND_CHMAP_LFE: return SPA_AUDIO_CHANNEL_LFE;
-    case VIRTIO_SND_CHMAP_SL: return SPA_AUDIO_CHANNEL_SL;
-    case VIRTIO_SND_CHMAP_SR: return SPA_AUDIO_CHANNEL_SR;
-    case VIRTIO_SND_CHMAP_RC: return SPA_AUDIO_CHANNEL_RC;
-    case VIRTIO_SND_CHMAP_FLC: return SPA_AUDIO_CHANNEL_FLC;
-    case VIRTIO_SND_CHMAP_FRC: return SPA_AUDIO_CHANNEL_FRC;
-    case VIRTIO_SND_CHMAP_RLC: return SPA_AUDIO_CHANNEL_RLC;
-    case VIRTIO_SND_CHMAP_RRC: return SPA_AUDIO_CHANNEL_RRC;
-    case VIRTIO_SND_CHMAP_FLW: return SPA_AUDIO_CHANNEL_FLW;
-    case VIRTIO_SND_CHMAP_FRW: return SPA_AUDIO_CHANNEL_FRW;
-    case VIRTIO_SND_CHMAP_FLH: return SPA_AUDIO_CHANNEL_FLH;
-    case VIRTIO_SND_CHMAP_FCH: return SPA_AUDIO_CHANNEL_FCH;
-    case VIRTIO_SND_CHMAP_FRH: return SPA_AUDIO_CHANNEL_FRH;
-    case VIRTIO_SND_CHMAP_TC: return SPA_AUDIO_CHANNEL_TC;
-    case VIRTIO_SND_CHMAP_TFL: return SPA_AUDIO_CHANNEL_TFL;
-    case VIRTIO_SND_CHMAP_TFR: return SPA_AUDIO_CHANNEL_TFR;
-    case VIRTIO_SND_CHMAP_TFC: return SPA_AUDIO_CHANNEL_TFC;
-    case VIRTIO_SND_CHMAP_TRL: return SPA_AUDIO_CHANNEL_TRL;
-    case VIRTIO_SND_CHMAP_TRR: return SPA_AUDIO_CHANNEL_TRR;
-    case VIRTIO_SND_CHMAP_TRC: return SPA_AUDIO_CHANNEL_TRC;
-    case VIRTIO_SND_CHMAP_TFLC: return SPA_AUDIO_CHANNEL_TFLC;
-    case VIRTIO_SND_CHMAP_TFRC: return SPA_AUDIO_CHANNEL_TFRC;
-    case VIRTIO_SND_CHMAP_TSL: return SPA_AUDIO_CHANNEL_TSL;
-    case VIRTIO_SND_CHMAP_TSR: return SPA_AUDIO_CHANNEL_TSR;
-    case VIRTIO_SND_CHMAP_LLFE: return SPA_AUDIO_CHANNEL_LLFE;
-    case VIRTIO_SND_CHMAP_RLFE: return SPA_AUDIO_CHANNEL_RLFE;
-    case VIRTIO_SND_CHMAP_BC: return SPA_AUDIO_CHANNEL_BC;
-    case VIRTIO_SND_CHMAP_BLC: return SPA_AUDIO_CHANNEL_BLC;
-    case VIRTIO_SND_CHMAP_BRC: return SPA_AUDIO_CHANNEL_BRC;
+    case VSND_CHMAP_MONO: return SPA_AUDIO_CHANNEL_MONO;
+    case VSND_CHMAP_FL: return SPA_AUDIO_CHANNEL_FL;
+    case VSND_CHMAP_FR: return SPA_AUDIO_CHANNEL_FR;
+    case VSND_CHMAP_RL: return SPA_AUDIO_CHANNEL_RL;
+    case VSND_CHMAP_RR: return SPA_AUDIO_CHANNEL_RR;
+    case VSND_CHMAP_FC: return SPA_AUDIO_CHANNEL_FC;
+    case VSND_CHMAP_LFE: return SPA_AUDIO_CHANNEL_LFE;
+    case VSND_CHMAP_SL: return SPA_AUDIO_CHANNEL_SL;
+    case VSND_CHMAP_SR: return SPA_AUDIO_CHANNEL_SR;
+    case VSND_CHMAP_RC: return SPA_AUDIO_CHANNEL_RC;
+    case VSND_CHMAP_FLC: return SPA_AUDIO_CHANNEL_FLC;
+    case VSND_CHMAP_FRC: return SPA_AUDIO_CHANNEL_FRC;
+    case VSND_CHMAP_RLC: return SPA_AUDIO_CHANNEL_RLC;
+    case VSND_CHMAP_RRC: return SPA_AUDIO_CHANNEL_RRC;
+    case VSND_CHMAP_FLW: return SPA_AUDIO_CHANNEL_FLW;
+    case VSND_CHMAP_FRW: return SPA_AUDIO_CHANNEL_FRW;
+    case VSND_CHMAP_FLH: return SPA_AUDIO_CHANNEL_FLH;
+    case VSND_CHMAP_FCH: return SPA_AUDIO_CHANNEL_FCH;
+    case VSND_CHMAP_FRH: return SPA_AUDIO_CHANNEL_FRH;
+    case VSND_CHMAP_TC: return SPA_AUDIO_CHANNEL_TC;
+    case VSND_CHMAP_TFL: return SPA_AUDIO_CHANNEL_TFL;
+    case VSND_CHMAP_TFR: return SPA_AUDIO_CHANNEL_TFR;
+    case VSND_CHMAP_TFC: return SPA_AUDIO_CHANNEL_TFC;
+    case VSND_CHMAP_TRL: return SPA_AUDIO_CHANNEL_TRL;
+    case VSND_CHMAP_TRR: return SPA_AUDIO_CHANNEL_TRR;
+    case VSND_CHMAP_TRC: return SPA_AUDIO_CHANNEL_TRC;
+    case VSND_CHMAP_TFLC: return SPA_AUDIO_CHANNEL_TFLC;
+    case VSND_CHMAP_TFRC: return SPA_AUDIO_CHANNEL_TFRC;
+    case VSND_CHMAP_TSL: return SPA_AUDIO_CHANNEL_TSL;
+    case VSND_CHMAP_TSR: return SPA_AUDIO_CHANNEL_TSR;
+    case VSND_CHMAP_LLFE: return SPA_AUDIO_CHANNEL_LLFE;
+    case VSND_CHMAP_RLFE: return SPA_AUDIO_CHANNEL_RLFE;
+    case VSND_CHMAP_BC: return SPA_AUDIO_CHANNEL_BC;
+    case VSND_CHMAP_BLC: return SPA_AUDIO_CHANNEL_BLC;
+    case VSND_CHMAP_BRC: return SPA_AUDIO_CHANNEL_BRC;
     default: return SPA_AUDIO_CHANNEL_AUX0 + idx;
     }
 }

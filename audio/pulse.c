@@ -50,11 +50,11 @@
 /* Start-up errors reach the user: translated in the daemon's domain. */
 #include <glib/gi18n-lib.h>
 
-#include "audio/audio.h"
-#include "audio/byte-ring.h"
-#include "audio/event-relay.h"
+#include "audio.h"
+#include "byte-ring.h"
+#include "event-relay.h"
 #include "iov-util.h"
-#include "audio/pcm-format.h"
+#include "pcm-format.h"
 
 #define CONNECT_TIMEOUT_USEC (5 * PA_USEC_PER_SEC)
 #define RETRY_USEC (500 * PA_USEC_PER_MSEC)
@@ -85,7 +85,7 @@ struct VsndAudioStream {
     char *target;
     pa_sample_spec ss;
     pa_channel_map map;
-    uint8_t vformat;        /* VIRTIO_SND_PCM_FMT_* */
+    uint8_t vformat;        /* VSND_PCM_FMT_* */
     uint32_t frame_bytes;
     uint32_t period_bytes;
     uint32_t buffer_bytes;
@@ -109,14 +109,14 @@ static void stream_create(VsndAudioStream *s);
 static bool pa_format_of(unsigned int fmt, pa_sample_format_t *ret)
 {
     switch (fmt) {
-    case VIRTIO_SND_PCM_FMT_U8: *ret = PA_SAMPLE_U8; return true;
-    case VIRTIO_SND_PCM_FMT_A_LAW: *ret = PA_SAMPLE_ALAW; return true;
-    case VIRTIO_SND_PCM_FMT_MU_LAW: *ret = PA_SAMPLE_ULAW; return true;
-    case VIRTIO_SND_PCM_FMT_S16: *ret = PA_SAMPLE_S16LE; return true;
-    case VIRTIO_SND_PCM_FMT_S24_3: *ret = PA_SAMPLE_S24LE; return true;
-    case VIRTIO_SND_PCM_FMT_S24: *ret = PA_SAMPLE_S24_32LE; return true;
-    case VIRTIO_SND_PCM_FMT_S32: *ret = PA_SAMPLE_S32LE; return true;
-    case VIRTIO_SND_PCM_FMT_FLOAT: *ret = PA_SAMPLE_FLOAT32LE; return true;
+    case VSND_PCM_FMT_U8: *ret = PA_SAMPLE_U8; return true;
+    case VSND_PCM_FMT_A_LAW: *ret = PA_SAMPLE_ALAW; return true;
+    case VSND_PCM_FMT_MU_LAW: *ret = PA_SAMPLE_ULAW; return true;
+    case VSND_PCM_FMT_S16: *ret = PA_SAMPLE_S16LE; return true;
+    case VSND_PCM_FMT_S24_3: *ret = PA_SAMPLE_S24LE; return true;
+    case VSND_PCM_FMT_S24: *ret = PA_SAMPLE_S24_32LE; return true;
+    case VSND_PCM_FMT_S32: *ret = PA_SAMPLE_S32LE; return true;
+    case VSND_PCM_FMT_FLOAT: *ret = PA_SAMPLE_FLOAT32LE; return true;
     default: return false;
     }
 }
@@ -124,25 +124,25 @@ static bool pa_format_of(unsigned int fmt, pa_sample_format_t *ret)
 static pa_channel_position_t pa_position_of(uint8_t pos, unsigned int idx)
 {
     switch (pos) {
-    case VIRTIO_SND_CHMAP_MONO: return PA_CHANNEL_POSITION_MONO;
-    case VIRTIO_SND_CHMAP_FL: return PA_CHANNEL_POSITION_FRONT_LEFT;
-    case VIRTIO_SND_CHMAP_FR: return PA_CHANNEL_POSITION_FRONT_RIGHT;
-    case VIRTIO_SND_CHMAP_RL: return PA_CHANNEL_POSITION_REAR_LEFT;
-    case VIRTIO_SND_CHMAP_RR: return PA_CHANNEL_POSITION_REAR_RIGHT;
-    case VIRTIO_SND_CHMAP_FC: return PA_CHANNEL_POSITION_FRONT_CENTER;
-    case VIRTIO_SND_CHMAP_LFE: return PA_CHANNEL_POSITION_LFE;
-    case VIRTIO_SND_CHMAP_SL: return PA_CHANNEL_POSITION_SIDE_LEFT;
-    case VIRTIO_SND_CHMAP_SR: return PA_CHANNEL_POSITION_SIDE_RIGHT;
-    case VIRTIO_SND_CHMAP_RC: return PA_CHANNEL_POSITION_REAR_CENTER;
-    case VIRTIO_SND_CHMAP_FLC: return PA_CHANNEL_POSITION_FRONT_LEFT_OF_CENTER;
-    case VIRTIO_SND_CHMAP_FRC: return PA_CHANNEL_POSITION_FRONT_RIGHT_OF_CENTER;
-    case VIRTIO_SND_CHMAP_TC: return PA_CHANNEL_POSITION_TOP_CENTER;
-    case VIRTIO_SND_CHMAP_TFL: return PA_CHANNEL_POSITION_TOP_FRONT_LEFT;
-    case VIRTIO_SND_CHMAP_TFR: return PA_CHANNEL_POSITION_TOP_FRONT_RIGHT;
-    case VIRTIO_SND_CHMAP_TFC: return PA_CHANNEL_POSITION_TOP_FRONT_CENTER;
-    case VIRTIO_SND_CHMAP_TRL: return PA_CHANNEL_POSITION_TOP_REAR_LEFT;
-    case VIRTIO_SND_CHMAP_TRR: return PA_CHANNEL_POSITION_TOP_REAR_RIGHT;
-    case VIRTIO_SND_CHMAP_TRC: return PA_CHANNEL_POSITION_TOP_REAR_CENTER;
+    case VSND_CHMAP_MONO: return PA_CHANNEL_POSITION_MONO;
+    case VSND_CHMAP_FL: return PA_CHANNEL_POSITION_FRONT_LEFT;
+    case VSND_CHMAP_FR: return PA_CHANNEL_POSITION_FRONT_RIGHT;
+    case VSND_CHMAP_RL: return PA_CHANNEL_POSITION_REAR_LEFT;
+    case VSND_CHMAP_RR: return PA_CHANNEL_POSITION_REAR_RIGHT;
+    case VSND_CHMAP_FC: return PA_CHANNEL_POSITION_FRONT_CENTER;
+    case VSND_CHMAP_LFE: return PA_CHANNEL_POSITION_LFE;
+    case VSND_CHMAP_SL: return PA_CHANNEL_POSITION_SIDE_LEFT;
+    case VSND_CHMAP_SR: return PA_CHANNEL_POSITION_SIDE_RIGHT;
+    case VSND_CHMAP_RC: return PA_CHANNEL_POSITION_REAR_CENTER;
+    case VSND_CHMAP_FLC: return PA_CHANNEL_POSITION_FRONT_LEFT_OF_CENTER;
+    case VSND_CHMAP_FRC: return PA_CHANNEL_POSITION_FRONT_RIGHT_OF_CENTER;
+    case VSND_CHMAP_TC: return PA_CHANNEL_POSITION_TOP_CENTER;
+    case VSND_CHMAP_TFL: return PA_CHANNEL_POSITION_TOP_FRONT_LEFT;
+    case VSND_CHMAP_TFR: return PA_CHANNEL_POSITION_TOP_FRONT_RIGHT;
+    case VSND_CHMAP_TFC: return PA_CHANNEL_POSITION_TOP_FRONT_CENTER;
+    case VSND_CHMAP_TRL: return PA_CHANNEL_POSITION_TOP_REAR_LEFT;
+    case VSND_CHMAP_TRR: return PA_CHANNEL_POSITION_TOP_REAR_RIGHT;
+    case VSND_CHMAP_TRC: return PA_CHANNEL_POSITION_TOP_REAR_CENTER;
     default: return (pa_channel_position_t)(PA_CHANNEL_POSITION_AUX0 + idx);
     }
 }

@@ -32,10 +32,10 @@
 #include <gmodule.h>
 #include <string.h>
 
-#include "audio/builtin.h"
+#include "builtin.h"
 #include "iov-util.h"
-#include "audio/pcm-format.h"
-#include "audio/registry.h"
+#include "pcm-format.h"
+#include "registry.h"
 #include "i18n.h"
 
 

@@ -13,7 +13,7 @@
 #ifndef VSND_AUDIO_REGISTRY_H
 #define VSND_AUDIO_REGISTRY_H
 
-#include "audio/audio.h"
+#include "audio.h"
 
 G_BEGIN_DECLS
 

@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "audio/pcm-format.h"
+#include "pcm-format.h"
 
 #define WAV_TAG_PCM 0x0001
 #define WAV_TAG_FLOAT 0x0003
@@ -58,24 +58,24 @@ static inline bool wav_layout_for(unsigned int fmt, unsigned int channels, uint3
     unsigned int bytes = vsnd_pcm_format_bytes(fmt);
 
     switch (fmt) {
-    case VIRTIO_SND_PCM_FMT_FLOAT:
-    case VIRTIO_SND_PCM_FMT_FLOAT64:
+    case VSND_PCM_FMT_FLOAT:
+    case VSND_PCM_FMT_FLOAT64:
         l.tag = WAV_TAG_FLOAT;
         break;
-    case VIRTIO_SND_PCM_FMT_A_LAW:
+    case VSND_PCM_FMT_A_LAW:
         l.tag = WAV_TAG_ALAW;
         break;
-    case VIRTIO_SND_PCM_FMT_MU_LAW:
+    case VSND_PCM_FMT_MU_LAW:
         l.tag = WAV_TAG_MULAW;
         break;
-    case VIRTIO_SND_PCM_FMT_S8: case VIRTIO_SND_PCM_FMT_U8:
-    case VIRTIO_SND_PCM_FMT_S16: case VIRTIO_SND_PCM_FMT_U16:
-    case VIRTIO_SND_PCM_FMT_S18_3: case VIRTIO_SND_PCM_FMT_U18_3:
-    case VIRTIO_SND_PCM_FMT_S20_3: case VIRTIO_SND_PCM_FMT_U20_3:
-    case VIRTIO_SND_PCM_FMT_S24_3: case VIRTIO_SND_PCM_FMT_U24_3:
-    case VIRTIO_SND_PCM_FMT_S20: case VIRTIO_SND_PCM_FMT_U20:
-    case VIRTIO_SND_PCM_FMT_S24: case VIRTIO_SND_PCM_FMT_U24:
-    case VIRTIO_SND_PCM_FMT_S32: case VIRTIO_SND_PCM_FMT_U32:
+    case VSND_PCM_FMT_S8: case VSND_PCM_FMT_U8:
+    case VSND_PCM_FMT_S16: case VSND_PCM_FMT_U16:
+    case VSND_PCM_FMT_S18_3: case VSND_PCM_FMT_U18_3:
+    case VSND_PCM_FMT_S20_3: case VSND_PCM_FMT_U20_3:
+    case VSND_PCM_FMT_S24_3: case VSND_PCM_FMT_U24_3:
+    case VSND_PCM_FMT_S20: case VSND_PCM_FMT_U20:
+    case VSND_PCM_FMT_S24: case VSND_PCM_FMT_U24:
+    case VSND_PCM_FMT_S32: case VSND_PCM_FMT_U32:
         l.tag = WAV_TAG_PCM;
         /* WAV: 8-bit unsigned, wider signed. */
         l.flip = vsnd_pcm_format_is_unsigned(fmt) != (bytes == 1);

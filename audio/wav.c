@@ -43,11 +43,11 @@
 /* Start-up errors reach the user: translated in the daemon's domain. */
 #include <glib/gi18n-lib.h>
 
-#include "audio/builtin.h"
+#include "builtin.h"
 #include "iov-util.h"
-#include "audio/paced.h"
-#include "audio/pcm-format.h"
-#include "audio/wav-format.h"
+#include "paced.h"
+#include "pcm-format.h"
+#include "wav-format.h"
 
 
 #define WAV_MAX_FRAME 64 /* 8 channels x 8 bytes */
@@ -177,21 +177,21 @@ static gboolean wav_in_load(const char *path, WavIn *ret, GError **error)
     }
     if (valid == bits) {
         if (tag == WAV_TAG_PCM && bits == 8)
-            fmt_code = VIRTIO_SND_PCM_FMT_U8;
+            fmt_code = VSND_PCM_FMT_U8;
         else if (tag == WAV_TAG_PCM && bits == 16)
-            fmt_code = VIRTIO_SND_PCM_FMT_S16;
+            fmt_code = VSND_PCM_FMT_S16;
         else if (tag == WAV_TAG_PCM && bits == 24)
-            fmt_code = VIRTIO_SND_PCM_FMT_S24_3;
+            fmt_code = VSND_PCM_FMT_S24_3;
         else if (tag == WAV_TAG_PCM && bits == 32)
-            fmt_code = VIRTIO_SND_PCM_FMT_S32;
+            fmt_code = VSND_PCM_FMT_S32;
         else if (tag == WAV_TAG_FLOAT && bits == 32)
-            fmt_code = VIRTIO_SND_PCM_FMT_FLOAT;
+            fmt_code = VSND_PCM_FMT_FLOAT;
         else if (tag == WAV_TAG_FLOAT && bits == 64)
-            fmt_code = VIRTIO_SND_PCM_FMT_FLOAT64;
+            fmt_code = VSND_PCM_FMT_FLOAT64;
         else if (tag == WAV_TAG_ALAW && bits == 8)
-            fmt_code = VIRTIO_SND_PCM_FMT_A_LAW;
+            fmt_code = VSND_PCM_FMT_A_LAW;
         else if (tag == WAV_TAG_MULAW && bits == 8)
-            fmt_code = VIRTIO_SND_PCM_FMT_MU_LAW;
+            fmt_code = VSND_PCM_FMT_MU_LAW;
     }
     if (fmt_code < 0) {
         g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
@@ -271,19 +271,19 @@ static void encode_sample(unsigned int fmt, double x, uint8_t *p)
     unsigned int bytes = vsnd_pcm_format_bytes(fmt);
     unsigned int valid = vsnd_pcm_format_valid_bits(fmt);
 
-    if (fmt == VIRTIO_SND_PCM_FMT_FLOAT) {
+    if (fmt == VSND_PCM_FMT_FLOAT) {
         float f = (float)x;
         uint32_t u;
         memcpy(&u, &f, 4);
         wav_put32(p, u);
-    } else if (fmt == VIRTIO_SND_PCM_FMT_FLOAT64) {
+    } else if (fmt == VSND_PCM_FMT_FLOAT64) {
         uint64_t u;
         memcpy(&u, &x, 8);
         wav_put32(p, (uint32_t)u);
         wav_put32(p + 4, (uint32_t)(u >> 32));
-    } else if (fmt == VIRTIO_SND_PCM_FMT_A_LAW) {
+    } else if (fmt == VSND_PCM_FMT_A_LAW) {
         *p = linear_to_alaw((int16_t)lrint(x * 32767.0));
-    } else if (fmt == VIRTIO_SND_PCM_FMT_MU_LAW) {
+    } else if (fmt == VSND_PCM_FMT_MU_LAW) {
         *p = linear_to_ulaw((int16_t)lrint(x * 32767.0));
     } else {
         int64_t v = llrint(x * (double)((INT64_C(1) << (valid - 1)) - 1));

@@ -122,7 +122,7 @@ int main(int argc, char **argv)
     }
     g_unix_fd_add(signal_fd, G_IO_IN, on_quit_signal, loop);
 
-    audio = vsnd_audio_new(cfg->driver, cfg->name, &error);
+    audio = vsnd_audio_new(cfg->driver, cfg->device.name, &error);
     if (!audio) {
         g_printerr(_("%s: cannot start audio driver: %s\n"), g_get_prgname(), error->message);
         return EXIT_FAILURE;
@@ -140,7 +140,7 @@ int main(int argc, char **argv)
         g_printerr(_("%s: cannot confine the daemon: %s\n"), g_get_prgname(), error->message);
         return EXIT_FAILURE;
     }
-    g_info("serving with the %s driver, %u streams", vsnd_audio_name(audio), cfg->streams);
+    g_info("serving with the %s driver, %u streams", vsnd_audio_name(audio), cfg->device.streams);
     g_main_loop_run(loop);
     g_debug("exiting");
     return EXIT_SUCCESS;

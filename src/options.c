@@ -118,9 +118,9 @@ static gboolean parse_stream_option(VsndConfig *cfg, const char *text, GError **
         return FALSE;
     }
     id_text = g_strndup(text, (gsize)(colon - text));
-    if (!parse_uint("--stream", id_text, 0, cfg->streams - 1, &id, error))
+    if (!parse_uint("--stream", id_text, 0, cfg->device.streams - 1, &id, error))
         return FALSE;
-    sc = &cfg->stream[id];
+    sc = &cfg->device.stream[id];
 
     pairs = g_strsplit(colon + 1, ",", -1);
     for (char **p = pairs; *p; p++) {
@@ -217,15 +217,15 @@ void vsnd_config_free(VsndConfig *cfg)
 {
     if (!cfg)
         return;
-    if (cfg->stream) {
-        for (guint i = 0; i < cfg->streams; i++)
-            g_free(cfg->stream[i].target);
-        g_free(cfg->stream);
+    if (cfg->device.stream) {
+        for (guint i = 0; i < cfg->device.streams; i++)
+            g_free(cfg->device.stream[i].target);
+        g_free(cfg->device.stream);
     }
     g_free(cfg->socket_path);
     g_free(cfg->driver);
-    g_free(cfg->name);
-    g_free(cfg->state_file);
+    g_free(cfg->device.name);
+    g_free(cfg->device.state_file);
     g_free(cfg->user);
     g_strfreev(cfg->sandbox_allow);
     g_free(cfg);
@@ -311,7 +311,7 @@ VsndConfig *vsnd_options_parse(int *argc, char ***argv, gboolean *ret_exit, GErr
 
     cfg->print_capabilities = print_caps;
     cfg->verbose = verbose;
-    cfg->controls = controls;
+    cfg->device.controls = controls;
     cfg->fd = -1;
     if (fd_text) {
         if (!parse_uint("--fd", fd_text, 0, G_MAXINT, &v, error))
@@ -332,30 +332,30 @@ VsndConfig *vsnd_options_parse(int *argc, char ***argv, gboolean *ret_exit, GErr
     }
     cfg->socket_path = g_steal_pointer(&socket_path);
 
-    cfg->streams = 2;
+    cfg->device.streams = 2;
     if (streams_text) {
         if (!parse_uint("--streams", streams_text, 1, VSND_MAX_STREAMS, &v, error))
             return NULL;
-        cfg->streams = (guint)v;
+        cfg->device.streams = (guint)v;
     }
-    cfg->jacks = cfg->streams;
+    cfg->device.jacks = cfg->device.streams;
     if (jacks_text) {
         if (!parse_uint("--jacks", jacks_text, 0, VSND_MAX_JACKS, &v, error))
             return NULL;
-        cfg->jacks = (guint)v;
+        cfg->device.jacks = (guint)v;
     }
-    cfg->chmaps = cfg->streams;
+    cfg->device.chmaps = cfg->device.streams;
     if (chmaps_text) {
         if (!parse_uint("--chmaps", chmaps_text, 0, VSND_MAX_CHMAPS, &v, error))
             return NULL;
-        cfg->chmaps = (guint)v;
+        cfg->device.chmaps = (guint)v;
     }
 
-    cfg->stream = g_new0(VsndStreamConfig, cfg->streams);
-    for (guint i = 0; i < cfg->streams; i++) {
-        cfg->stream[i].direction = (i % 2) ? VSND_DIR_INPUT : VSND_DIR_OUTPUT;
-        cfg->stream[i].channels_min = 1;
-        cfg->stream[i].channels_max = 2;
+    cfg->device.stream = g_new0(VsndStreamConfig, cfg->device.streams);
+    for (guint i = 0; i < cfg->device.streams; i++) {
+        cfg->device.stream[i].direction = (i % 2) ? VSND_DIR_INPUT : VSND_DIR_OUTPUT;
+        cfg->device.stream[i].channels_min = 1;
+        cfg->device.stream[i].channels_max = 2;
     }
     for (char **s = stream_opts; s && *s; s++) {
         if (!parse_stream_option(cfg, *s, error))
@@ -371,13 +371,13 @@ VsndConfig *vsnd_options_parse(int *argc, char ***argv, gboolean *ret_exit, GErr
                             _("Invalid value for --name: expected 1 to 256 bytes of UTF-8 text"));
         return NULL;
     }
-    cfg->name = name ? g_steal_pointer(&name) : g_strdup(VSND_DEFAULT_NAME);
+    cfg->device.name = name ? g_steal_pointer(&name) : g_strdup(VSND_DEFAULT_NAME);
 
     if (state_file && !*state_file) {
         g_set_error_literal(error, VSND_OPTIONS_ERROR, 1, _("Invalid value for --state-file: empty path"));
         return NULL;
     }
-    cfg->state_file = g_steal_pointer(&state_file);
+    cfg->device.state_file = g_steal_pointer(&state_file);
 
     if (sandbox && !vsnd_sandbox_parse_level(sandbox, &cfg->sandbox)) {
         g_set_error(error, VSND_OPTIONS_ERROR, 1,

@@ -10,39 +10,19 @@
 
 #include <glib.h>
 #include <stdint.h>
-#include "audio/audio.h"
 #include "sandbox.h"
-
-#define VSND_MAX_STREAMS 64u
-#define VSND_MAX_JACKS 64u
-#define VSND_MAX_CHMAPS 64u
-
-/* Per-stream settings (--stream=ID:key=value,...). */
-typedef struct VsndStreamConfig {
-    VsndDirection direction;  /* default: even id plays, odd id captures */
-    uint8_t channels_min;     /* default 1 */
-    uint8_t channels_max;     /* default 2 (stereo, FL FR) */
-    uint64_t formats;         /* VIRTIO_SND_PCM_FMT_* bits; 0 = all the driver has */
-    uint64_t rates;           /* VIRTIO_SND_PCM_RATE_* bits; 0 = all the driver has */
-    char *target;             /* host sink/source/device; NULL = default */
-} VsndStreamConfig;
+#include "snd/snd-config.h"
 
 typedef struct VsndConfig {
     char *socket_path;        /* --socket-path, or NULL */
     int fd;                   /* --fd, or -1 */
     gboolean print_capabilities;
-    guint streams;            /* --streams, 1..VSND_MAX_STREAMS, default 2 */
-    guint jacks;              /* --jacks, default: one per stream */
-    guint chmaps;             /* --chmaps, default: one per stream */
-    gboolean controls;        /* --controls: offer VIRTIO_SND_F_CTLS (QEMU controls=on) */
     char *driver;             /* --driver spec, default "auto" */
-    char *name;               /* --name, default "vhost-user-snd" */
-    char *state_file;         /* --state-file: device state kept across a restart, or NULL */
     gboolean verbose;
     VsndSandboxLevel sandbox; /* --sandbox, default on */
     char *user;               /* --user: the account root switches to, or NULL */
     char **sandbox_allow;     /* --sandbox-allow: extra read-write paths, or NULL */
-    VsndStreamConfig *stream; /* streams entries */
+    VsndDeviceConfig device;  /* what the sound device gets */
 } VsndConfig;
 
 /*

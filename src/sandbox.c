@@ -144,7 +144,7 @@ VsndSandboxPolicy *vsnd_sandbox_policy_new(const VsndConfig *cfg, const char *dr
         add_path(p->read_only, system_read[i]);
     add_path(p->read_write, "/dev/null");
     /* The state file is replaced by a rename from a temp file beside it. */
-    add_parent(p->read_write, cfg->state_file);
+    add_parent(p->read_write, cfg->device.state_file);
     /* The socket we created is removed at exit. */
     add_parent(p->read_write, cfg->socket_path);
     /* What the user knows the driver reaches and we cannot see: the files

@@ -65,7 +65,7 @@ VsndSession *vsnd_session_new(int fd, const VsndConfig *cfg, VsndAudio *audio,
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     s->closed = closed;
     s->closed_data = data;
-    s->snd = vsnd_dev_new(cfg, audio);
+    s->snd = vsnd_dev_new(&cfg->device, audio);
     s->dev = vu_dev_new(fd, 4, 32768, vsnd_dev_vu_iface(), s->snd, vu_glib_loop_ops(), NULL);
     vsnd_dev_attach(s->snd, s->dev);
     s->socket_watch = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_socket_ready, s);

@@ -82,11 +82,11 @@ static void test_caps(void)
     a = alsa_new("tofile");
     g_assert_cmpint(vsnd_audio_query_caps(a, VSND_DIR_OUTPUT, &caps), ==, 0);
     /* a file PCM over null takes every linear format */
-    g_assert_true(caps.formats & (1u << VIRTIO_SND_PCM_FMT_S16));
-    g_assert_true(caps.formats & (1u << VIRTIO_SND_PCM_FMT_U8));
-    g_assert_true(caps.formats & (1u << VIRTIO_SND_PCM_FMT_S24_3));
-    g_assert_true(caps.formats & (1u << VIRTIO_SND_PCM_FMT_FLOAT64));
-    g_assert_false(caps.formats & (1u << VIRTIO_SND_PCM_FMT_IMA_ADPCM));
+    g_assert_true(caps.formats & (1u << VSND_PCM_FMT_S16));
+    g_assert_true(caps.formats & (1u << VSND_PCM_FMT_U8));
+    g_assert_true(caps.formats & (1u << VSND_PCM_FMT_S24_3));
+    g_assert_true(caps.formats & (1u << VSND_PCM_FMT_FLOAT64));
+    g_assert_false(caps.formats & (1u << VSND_PCM_FMT_IMA_ADPCM));
     g_assert_cmphex(caps.rates, ==, 0xffff);
     g_assert_cmpuint(caps.channels_min, ==, 1);
     g_assert_cmpuint(caps.channels_max, ==, 8);
@@ -129,9 +129,9 @@ static void test_playback(void)
 {
     if (!have_module())
         return;
-    play_and_compare(VIRTIO_SND_PCM_FMT_S16, VIRTIO_SND_PCM_RATE_48000, 2, 2, 50 * PERIOD);
-    play_and_compare(VIRTIO_SND_PCM_FMT_FLOAT, VIRTIO_SND_PCM_RATE_44100, 1, 4, 20 * 480 * 4);
-    play_and_compare(VIRTIO_SND_PCM_FMT_S24_3, VIRTIO_SND_PCM_RATE_24000, 6, 3, 10 * 480 * 18);
+    play_and_compare(VSND_PCM_FMT_S16, VSND_PCM_RATE_48000, 2, 2, 50 * PERIOD);
+    play_and_compare(VSND_PCM_FMT_FLOAT, VSND_PCM_RATE_44100, 1, 4, 20 * 480 * 4);
+    play_and_compare(VSND_PCM_FMT_S24_3, VSND_PCM_RATE_24000, 6, 3, 10 * 480 * 18);
 }
 
 static void test_capture(void)
@@ -141,8 +141,8 @@ static void test_capture(void)
     const size_t frames = 30 * 480;
     g_autofree int16_t *sig = atu_signal_s16(frames, CH, RATE);
     g_autofree uint8_t *got = g_malloc0(frames * FRAME);
-    VsndPcmParams p = params(VSND_DIR_INPUT, VIRTIO_SND_PCM_FMT_S16,
-                             VIRTIO_SND_PCM_RATE_48000, CH, 2);
+    VsndPcmParams p = params(VSND_DIR_INPUT, VSND_PCM_FMT_S16,
+                             VSND_PCM_RATE_48000, CH, 2);
     AtuEvents ev = { 0 };
     g_autoptr(GError) err = NULL;
     VsndAudioStream *s;
@@ -194,8 +194,8 @@ static void test_paced_and_server_loss(void)
     g_autofree char *log = NULL;
     g_autofree char *server = NULL;
     g_autoptr(VsndAudio) a = NULL;
-    VsndPcmParams p = params(VSND_DIR_OUTPUT, VIRTIO_SND_PCM_FMT_S16,
-                             VIRTIO_SND_PCM_RATE_48000, CH, 2);
+    VsndPcmParams p = params(VSND_DIR_OUTPUT, VSND_PCM_FMT_S16,
+                             VSND_PCM_RATE_48000, CH, 2);
     g_autofree uint8_t *zero = g_malloc0(RATE * FRAME);
     AtuEvents ev = { 0 };
     g_autoptr(GError) err = NULL;

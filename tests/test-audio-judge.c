@@ -1013,8 +1013,8 @@ static void test_wav_g711_daemon(void)
                                                        0, &len, &err);
 
             g_assert_no_error(err);
-            g_assert_true(wav_layout_for(f == JUDGE_FORMAT_MU_LAW ? VIRTIO_SND_PCM_FMT_MU_LAW :
-                                         VIRTIO_SND_PCM_FMT_A_LAW, ch, 44100, &l));
+            g_assert_true(wav_layout_for(f == JUDGE_FORMAT_MU_LAW ? VSND_PCM_FMT_MU_LAW :
+                                         VSND_PCM_FMT_A_LAW, ch, 44100, &l));
             hlen = wav_header(&l, ch * 4, h);
             g_assert_cmpuint(hlen, ==, l.header_len);
             g_assert_cmpuint(len, ==, hlen + ch * 4);

@@ -7,9 +7,9 @@
 #include "config.h"
 
 #include <errno.h>
-#include <linux/virtio_snd.h>
 
 #include "audio/clock.h"
+#include "audio/pcm-format.h"
 #include "audio/registry.h"
 #include "tests/audio/audio-test-util.h"
 
@@ -18,12 +18,12 @@
 /* S16 stereo 48 kHz, 10 ms periods: 480 frames, 1920 bytes. */
 static VsndPcmParams params(VsndDirection dir, uint8_t format, uint8_t channels)
 {
-    unsigned int fb = (format == VIRTIO_SND_PCM_FMT_U8 || format == VIRTIO_SND_PCM_FMT_MU_LAW ||
-                       format == VIRTIO_SND_PCM_FMT_A_LAW) ? 1 :
-                      format == VIRTIO_SND_PCM_FMT_S24_3 ? 3 :
-                      format == VIRTIO_SND_PCM_FMT_U24 ? 4 : 2;
+    unsigned int fb = (format == VSND_PCM_FMT_U8 || format == VSND_PCM_FMT_MU_LAW ||
+                       format == VSND_PCM_FMT_A_LAW) ? 1 :
+                      format == VSND_PCM_FMT_S24_3 ? 3 :
+                      format == VSND_PCM_FMT_U24 ? 4 : 2;
     VsndPcmParams p = {
-        .direction = dir, .format = format, .rate = VIRTIO_SND_PCM_RATE_48000,
+        .direction = dir, .format = format, .rate = VSND_PCM_RATE_48000,
         .channels = channels, .period_bytes = 480 * fb * channels,
         .buffer_bytes = 4 * 480 * fb * channels, .label = "vm: test", .stream_id = 0,
     };
@@ -56,7 +56,7 @@ static uint32_t latency(VsndAudio *a, VsndAudioStream *s)
 static void test_playback_pacing(void)
 {
     g_autoptr(VsndAudio) a = manual_null();
-    VsndPcmParams p = params(VSND_DIR_OUTPUT, VIRTIO_SND_PCM_FMT_S16, 2);
+    VsndPcmParams p = params(VSND_DIR_OUTPUT, VSND_PCM_FMT_S16, 2);
     AtuEvents ev = { 0 };
     g_autoptr(GError) err = NULL;
     VsndAudioStream *s = vsnd_audio_open(a, &p, &atu_events, &ev, &err);
@@ -113,13 +113,13 @@ static void test_playback_pacing(void)
 static void test_no_drift(void)
 {
     g_autoptr(VsndAudio) a = manual_null();
-    VsndPcmParams p = params(VSND_DIR_INPUT, VIRTIO_SND_PCM_FMT_S16, 2);
+    VsndPcmParams p = params(VSND_DIR_INPUT, VSND_PCM_FMT_S16, 2);
     AtuEvents ev = { 0 };
     g_autoptr(GError) err = NULL;
     VsndAudioStream *s;
     uint64_t produced = 0;
 
-    p.rate = VIRTIO_SND_PCM_RATE_44100; /* 10 ms = 441 frames, not a whole ns */
+    p.rate = VSND_PCM_RATE_44100; /* 10 ms = 441 frames, not a whole ns */
     p.period_bytes = 441 * 4;
     p.buffer_bytes = 4 * p.period_bytes;
     s = vsnd_audio_open(a, &p, &atu_events, &ev, &err);
@@ -178,18 +178,18 @@ static void test_capture_silence(void)
     static const uint8_t zero[] = { 0 }, u8[] = { 0x80 }, u24[] = { 0, 0, 0x80, 0 },
                          mulaw[] = { 0xff }, alaw[] = { 0xd5 };
 
-    check_silence(VIRTIO_SND_PCM_FMT_S16, zero, 1);
-    check_silence(VIRTIO_SND_PCM_FMT_U8, u8, 1);
-    check_silence(VIRTIO_SND_PCM_FMT_U24, u24, 4);
-    check_silence(VIRTIO_SND_PCM_FMT_MU_LAW, mulaw, 1);
-    check_silence(VIRTIO_SND_PCM_FMT_A_LAW, alaw, 1);
-    check_silence(VIRTIO_SND_PCM_FMT_S24_3, zero, 1);
+    check_silence(VSND_PCM_FMT_S16, zero, 1);
+    check_silence(VSND_PCM_FMT_U8, u8, 1);
+    check_silence(VSND_PCM_FMT_U24, u24, 4);
+    check_silence(VSND_PCM_FMT_MU_LAW, mulaw, 1);
+    check_silence(VSND_PCM_FMT_A_LAW, alaw, 1);
+    check_silence(VSND_PCM_FMT_S24_3, zero, 1);
 }
 
 static void test_capture_overrun(void)
 {
     g_autoptr(VsndAudio) a = manual_null();
-    VsndPcmParams p = params(VSND_DIR_INPUT, VIRTIO_SND_PCM_FMT_S16, 2);
+    VsndPcmParams p = params(VSND_DIR_INPUT, VSND_PCM_FMT_S16, 2);
     AtuEvents ev = { 0 };
     g_autoptr(GError) err = NULL;
     VsndAudioStream *s = vsnd_audio_open(a, &p, &atu_events, &ev, &err);
@@ -208,7 +208,7 @@ static void test_capture_overrun(void)
 static void test_drain(void)
 {
     g_autoptr(VsndAudio) a = manual_null();
-    VsndPcmParams p = params(VSND_DIR_OUTPUT, VIRTIO_SND_PCM_FMT_S16, 2);
+    VsndPcmParams p = params(VSND_DIR_OUTPUT, VSND_PCM_FMT_S16, 2);
     AtuEvents ev = { 0 };
     g_autoptr(GError) err = NULL;
     VsndAudioStream *s = vsnd_audio_open(a, &p, &atu_events, &ev, &err);
@@ -235,7 +235,7 @@ static void test_idle_no_wakeups(void)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(VsndAudio) a = vsnd_audio_new("null", "vm", &err);
-    VsndPcmParams p = params(VSND_DIR_INPUT, VIRTIO_SND_PCM_FMT_S16, 2);
+    VsndPcmParams p = params(VSND_DIR_INPUT, VSND_PCM_FMT_S16, 2);
     AtuEvents ev = { 0 };
     VsndAudioStream *s;
     uint8_t buf[1920];
@@ -265,7 +265,7 @@ static void test_real_pacing(void)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(VsndAudio) a = vsnd_audio_new("null", "vm", &err);
-    VsndPcmParams p = params(VSND_DIR_OUTPUT, VIRTIO_SND_PCM_FMT_S16, 2);
+    VsndPcmParams p = params(VSND_DIR_OUTPUT, VSND_PCM_FMT_S16, 2);
     AtuEvents ev = { 0 };
     VsndAudioStream *s;
     g_autofree uint8_t *buf = g_malloc0(48000 * 4);

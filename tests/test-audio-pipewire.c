@@ -16,9 +16,9 @@
 #include <errno.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
-#include <linux/virtio_snd.h>
 #include <signal.h>
 
+#include "audio/pcm-format.h"
 #include "audio/registry.h"
 #include "tests/audio/audio-test-util.h"
 
@@ -89,7 +89,7 @@ static void fixture_teardown(Fixture *f, gconstpointer data)
 static VsndPcmParams params(VsndDirection dir, uint32_t id, const char *label)
 {
     VsndPcmParams p = {
-        .direction = dir, .format = VIRTIO_SND_PCM_FMT_S16, .rate = VIRTIO_SND_PCM_RATE_48000,
+        .direction = dir, .format = VSND_PCM_FMT_S16, .rate = VSND_PCM_RATE_48000,
         .channels = CH, .period_bytes = PERIOD, .buffer_bytes = 4 * PERIOD,
         .label = label, .stream_id = id,
     };
@@ -267,10 +267,10 @@ static void test_caps_connected(Fixture *f, gconstpointer data)
     if (!f->audio)
         return;
     g_assert_cmpint(vsnd_audio_query_caps(f->audio, VSND_DIR_OUTPUT, &caps), ==, 0);
-    g_assert_true(caps.formats & (1u << VIRTIO_SND_PCM_FMT_S16));
-    g_assert_true(caps.formats & (1u << VIRTIO_SND_PCM_FMT_FLOAT));
-    g_assert_true(caps.formats & (1u << VIRTIO_SND_PCM_FMT_U16));
-    g_assert_false(caps.formats & (1u << VIRTIO_SND_PCM_FMT_DSD_U8));
+    g_assert_true(caps.formats & (1u << VSND_PCM_FMT_S16));
+    g_assert_true(caps.formats & (1u << VSND_PCM_FMT_FLOAT));
+    g_assert_true(caps.formats & (1u << VSND_PCM_FMT_U16));
+    g_assert_false(caps.formats & (1u << VSND_PCM_FMT_DSD_U8));
     g_assert_cmphex(caps.rates, ==, 0xffff);
     atu_run_for(0.2);
     g_assert_true(vsnd_audio_is_connected(f->audio, VSND_DIR_OUTPUT, NULL));

@@ -13,11 +13,11 @@
 #include <errno.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
-#include <linux/virtio_snd.h>
 #include <math.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include "audio/pcm-format.h"
 #include "audio/registry.h"
 #include "tests/audio/audio-test-util.h"
 
@@ -101,7 +101,7 @@ static void fixture_teardown(Fixture *f, gconstpointer data)
 static VsndPcmParams params(VsndDirection dir, uint32_t id, const char *label)
 {
     VsndPcmParams p = {
-        .direction = dir, .format = VIRTIO_SND_PCM_FMT_S16, .rate = VIRTIO_SND_PCM_RATE_48000,
+        .direction = dir, .format = VSND_PCM_FMT_S16, .rate = VSND_PCM_RATE_48000,
         .channels = CH, .period_bytes = PERIOD, .buffer_bytes = 4 * PERIOD,
         .label = label, .stream_id = id,
     };
@@ -400,11 +400,11 @@ static void test_caps_connected(Fixture *f, gconstpointer data)
     if (!f->audio)
         return;
     g_assert_cmpint(vsnd_audio_query_caps(f->audio, VSND_DIR_OUTPUT, &caps), ==, 0);
-    g_assert_true(caps.formats & (1u << VIRTIO_SND_PCM_FMT_S16));
-    g_assert_true(caps.formats & (1u << VIRTIO_SND_PCM_FMT_FLOAT));
-    g_assert_true(caps.formats & (1u << VIRTIO_SND_PCM_FMT_S24_3));
-    g_assert_false(caps.formats & (1u << VIRTIO_SND_PCM_FMT_U16)); /* PulseAudio has no U16 */
-    g_assert_true(caps.rates & (1u << VIRTIO_SND_PCM_RATE_48000));
+    g_assert_true(caps.formats & (1u << VSND_PCM_FMT_S16));
+    g_assert_true(caps.formats & (1u << VSND_PCM_FMT_FLOAT));
+    g_assert_true(caps.formats & (1u << VSND_PCM_FMT_S24_3));
+    g_assert_false(caps.formats & (1u << VSND_PCM_FMT_U16)); /* PulseAudio has no U16 */
+    g_assert_true(caps.rates & (1u << VSND_PCM_RATE_48000));
     g_assert_true(caps.rates & (1u << 14)); /* 12 kHz */
     g_assert_cmpuint(caps.channels_max, ==, 8);
     atu_run_for(0.3); /* let the sink/source lists arrive */

@@ -81,8 +81,8 @@ static void test_s16_byte_exact(void)
     g_autofree char *dir = atu_tmpdir("vsnd-wav-XXXXXX");
     g_autofree char *opts = g_strdup_printf("dir=%s", dir);
     g_autoptr(VsndAudio) a = wav_new(opts);
-    VsndPcmParams p = params(VSND_DIR_OUTPUT, VIRTIO_SND_PCM_FMT_S16,
-                             VIRTIO_SND_PCM_RATE_44100, 2, 2, 3);
+    VsndPcmParams p = params(VSND_DIR_OUTPUT, VSND_PCM_FMT_S16,
+                             VSND_PCM_RATE_44100, 2, 2, 3);
     const size_t frames = 4410 + 123; /* not a whole number of periods */
     g_autofree int16_t *sig = atu_signal_s16(frames, 2, 44100);
     g_autofree uint8_t *expect = g_malloc(44 + frames * 4);
@@ -132,21 +132,21 @@ static void test_formats(void)
         uint16_t tag, bits, valid;
         uint8_t out[8];
     } cases[] = {
-        { VIRTIO_SND_PCM_FMT_U8, 1, { 0x00, 0xff }, 1, 8, 8, { 0x00, 0xff } },
-        { VIRTIO_SND_PCM_FMT_S8, 1, { 0x00, 0x7f }, 1, 8, 8, { 0x80, 0xff } },
-        { VIRTIO_SND_PCM_FMT_U16, 2, { 0x00, 0x80, 0xff, 0xff }, 1, 16, 16,
+        { VSND_PCM_FMT_U8, 1, { 0x00, 0xff }, 1, 8, 8, { 0x00, 0xff } },
+        { VSND_PCM_FMT_S8, 1, { 0x00, 0x7f }, 1, 8, 8, { 0x80, 0xff } },
+        { VSND_PCM_FMT_U16, 2, { 0x00, 0x80, 0xff, 0xff }, 1, 16, 16,
           { 0x00, 0x00, 0xff, 0x7f } },
-        { VIRTIO_SND_PCM_FMT_S24_3, 3, { 1, 2, 3, 4, 5, 6 }, 1, 24, 24, { 1, 2, 3, 4, 5, 6 } },
-        { VIRTIO_SND_PCM_FMT_S24, 4, { 0x01, 0x02, 0x83, 0xff, 0x11, 0x22, 0x33, 0x00 },
+        { VSND_PCM_FMT_S24_3, 3, { 1, 2, 3, 4, 5, 6 }, 1, 24, 24, { 1, 2, 3, 4, 5, 6 } },
+        { VSND_PCM_FMT_S24, 4, { 0x01, 0x02, 0x83, 0xff, 0x11, 0x22, 0x33, 0x00 },
           0xfffe, 32, 24, { 0x00, 0x01, 0x02, 0x83, 0x00, 0x11, 0x22, 0x33 } },
-        { VIRTIO_SND_PCM_FMT_U20, 4, { 0x00, 0x00, 0x08, 0x00, 0xff, 0xff, 0x0f, 0x00 },
+        { VSND_PCM_FMT_U20, 4, { 0x00, 0x00, 0x08, 0x00, 0xff, 0xff, 0x0f, 0x00 },
           0xfffe, 32, 20, { 0x00, 0x00, 0x00, 0x00, 0x00, 0xf0, 0xff, 0x7f } },
-        { VIRTIO_SND_PCM_FMT_S20_3, 3, { 0x01, 0x00, 0x08, 0xff, 0xff, 0x07 },
+        { VSND_PCM_FMT_S20_3, 3, { 0x01, 0x00, 0x08, 0xff, 0xff, 0x07 },
           0xfffe, 24, 20, { 0x10, 0x00, 0x80, 0xf0, 0xff, 0x7f } },
-        { VIRTIO_SND_PCM_FMT_FLOAT, 4, { 0, 0, 0x80, 0x3f, 0, 0, 0x80, 0xbf }, 3, 32, 32,
+        { VSND_PCM_FMT_FLOAT, 4, { 0, 0, 0x80, 0x3f, 0, 0, 0x80, 0xbf }, 3, 32, 32,
           { 0, 0, 0x80, 0x3f, 0, 0, 0x80, 0xbf } },
-        { VIRTIO_SND_PCM_FMT_MU_LAW, 1, { 0xff, 0x00 }, 7, 8, 8, { 0xff, 0x00 } },
-        { VIRTIO_SND_PCM_FMT_A_LAW, 1, { 0xd5, 0x2a }, 6, 8, 8, { 0xd5, 0x2a } },
+        { VSND_PCM_FMT_MU_LAW, 1, { 0xff, 0x00 }, 7, 8, 8, { 0xff, 0x00 } },
+        { VSND_PCM_FMT_A_LAW, 1, { 0xd5, 0x2a }, 6, 8, 8, { 0xd5, 0x2a } },
     };
     g_autofree char *dir = atu_tmpdir("vsnd-wav-XXXXXX");
     g_autofree char *opts = g_strdup_printf("dir=%s", dir);
@@ -159,7 +159,7 @@ static void test_formats(void)
     g_assert_cmphex(caps.rates, ==, 0xffff);
 
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-        VsndPcmParams p = params(VSND_DIR_OUTPUT, cases[i].format, VIRTIO_SND_PCM_RATE_8000, 1,
+        VsndPcmParams p = params(VSND_DIR_OUTPUT, cases[i].format, VSND_PCM_RATE_8000, 1,
                                  cases[i].sb, (uint32_t)i);
         g_autofree char *path = g_strdup_printf("%s/stream-%zu.wav", dir, i);
         AtuEvents ev = { 0 };
@@ -191,8 +191,8 @@ static void test_formats(void)
     }
     /* Not representable: refused with a reason. */
     {
-        VsndPcmParams p = params(VSND_DIR_OUTPUT, VIRTIO_SND_PCM_FMT_DSD_U8,
-                                 VIRTIO_SND_PCM_RATE_8000, 1, 1, 99);
+        VsndPcmParams p = params(VSND_DIR_OUTPUT, VSND_PCM_FMT_DSD_U8,
+                                 VSND_PCM_RATE_8000, 1, 1, 99);
         AtuEvents ev = { 0 };
         g_autoptr(GError) err = NULL;
         g_assert_null(vsnd_audio_open(a, &p, &atu_events, &ev, &err));
@@ -216,8 +216,8 @@ static void test_header_after_crash(void)
     if (pid == 0) {
         g_autofree char *opts = g_strdup_printf("path=%s", path);
         VsndAudio *a = wav_new(opts);
-        VsndPcmParams p = params(VSND_DIR_OUTPUT, VIRTIO_SND_PCM_FMT_S16,
-                                 VIRTIO_SND_PCM_RATE_48000, 2, 2, 0);
+        VsndPcmParams p = params(VSND_DIR_OUTPUT, VSND_PCM_FMT_S16,
+                                 VSND_PCM_RATE_48000, 2, 2, 0);
         g_autofree uint8_t *buf = g_malloc(bytes);
         AtuEvents ev = { 0 };
         VsndAudioStream *s = vsnd_audio_open(a, &p, &atu_events, &ev, NULL);
@@ -257,8 +257,8 @@ static void test_reopen_and_naming(void)
     g_autoptr(VsndAudio) a = wav_new(opts);
     g_autoptr(VsndAudio) one = wav_new(opts1);
     g_autofree char *p7 = g_build_filename(dir, "out-7.wav", NULL);
-    VsndPcmParams p = params(VSND_DIR_OUTPUT, VIRTIO_SND_PCM_FMT_S16,
-                             VIRTIO_SND_PCM_RATE_48000, 2, 2, 7);
+    VsndPcmParams p = params(VSND_DIR_OUTPUT, VSND_PCM_FMT_S16,
+                             VSND_PCM_RATE_48000, 2, 2, 7);
     uint8_t buf[1920] = { 1 };
     AtuEvents ev = { 0 };
     g_autoptr(GError) err = NULL;
@@ -305,8 +305,8 @@ static void test_capture_file(void)
     g_autofree int16_t *sig = atu_signal_s16(frames, 2, 22050);
     g_autofree uint8_t *got = g_malloc(frames * 4 * 5 / 2);
     g_autoptr(VsndAudio) a = NULL;
-    VsndPcmParams p = params(VSND_DIR_INPUT, VIRTIO_SND_PCM_FMT_S16,
-                             VIRTIO_SND_PCM_RATE_22050, 2, 2, 1);
+    VsndPcmParams p = params(VSND_DIR_INPUT, VSND_PCM_FMT_S16,
+                             VSND_PCM_RATE_22050, 2, 2, 1);
     VsndPcmCaps caps;
     AtuEvents ev = { 0 };
     g_autoptr(GError) err = NULL;
@@ -317,8 +317,8 @@ static void test_capture_file(void)
     a = wav_new(opts);
     /* capabilities are exactly the file's */
     g_assert_cmpint(vsnd_audio_query_caps(a, VSND_DIR_INPUT, &caps), ==, 0);
-    g_assert_cmphex(caps.formats, ==, 1u << VIRTIO_SND_PCM_FMT_S16);
-    g_assert_cmphex(caps.rates, ==, 1u << VIRTIO_SND_PCM_RATE_22050);
+    g_assert_cmphex(caps.formats, ==, 1u << VSND_PCM_FMT_S16);
+    g_assert_cmphex(caps.rates, ==, 1u << VSND_PCM_RATE_22050);
     g_assert_cmpuint(caps.channels_min, ==, 2);
     g_assert_cmpuint(caps.channels_max, ==, 2);
 
@@ -342,7 +342,7 @@ static void test_capture_file(void)
     vsnd_audio_close(a, s);
 
     /* A stream that does not match the file is refused, naming both. */
-    p.rate = VIRTIO_SND_PCM_RATE_48000;
+    p.rate = VSND_PCM_RATE_48000;
     s = vsnd_audio_open(a, &p, &atu_events, &ev, &err);
     g_assert_null(s);
     g_assert_error(err, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED);
@@ -364,11 +364,11 @@ static void test_capture_file(void)
 static void test_capture_tone(void)
 {
     g_autoptr(VsndAudio) a = wav_new("tone=1000");
-    VsndPcmParams p = params(VSND_DIR_INPUT, VIRTIO_SND_PCM_FMT_S16,
-                             VIRTIO_SND_PCM_RATE_48000, 2, 2, 1);
+    VsndPcmParams p = params(VSND_DIR_INPUT, VSND_PCM_FMT_S16,
+                             VSND_PCM_RATE_48000, 2, 2, 1);
     g_autoptr(VsndAudio) u = wav_new("tone=1000");
-    VsndPcmParams pu = params(VSND_DIR_INPUT, VIRTIO_SND_PCM_FMT_U8,
-                              VIRTIO_SND_PCM_RATE_48000, 1, 1, 1);
+    VsndPcmParams pu = params(VSND_DIR_INPUT, VSND_PCM_FMT_U8,
+                              VSND_PCM_RATE_48000, 1, 1, 1);
     int16_t buf[480 * 2];
     uint8_t ubuf[480];
     struct iovec iov = { buf, sizeof(buf) }, uiov = { ubuf, sizeof(ubuf) };

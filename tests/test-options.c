@@ -70,18 +70,18 @@ static void test_defaults(void)
     g_assert_nonnull(cfg);
     g_assert_cmpstr(cfg->socket_path, ==, "/tmp/x.sock");
     g_assert_cmpint(cfg->fd, ==, -1);
-    g_assert_cmpuint(cfg->streams, ==, 2);
-    g_assert_cmpuint(cfg->jacks, ==, 2);
-    g_assert_cmpuint(cfg->chmaps, ==, 2);
-    g_assert_false(cfg->controls);
+    g_assert_cmpuint(cfg->device.streams, ==, 2);
+    g_assert_cmpuint(cfg->device.jacks, ==, 2);
+    g_assert_cmpuint(cfg->device.chmaps, ==, 2);
+    g_assert_false(cfg->device.controls);
     g_assert_cmpstr(cfg->driver, ==, "auto");
-    g_assert_cmpstr(cfg->name, ==, "vhost-user-snd");
-    g_assert_cmpint(cfg->stream[0].direction, ==, VSND_DIR_OUTPUT);
-    g_assert_cmpint(cfg->stream[1].direction, ==, VSND_DIR_INPUT);
-    g_assert_cmpuint(cfg->stream[0].channels_min, ==, 1);
-    g_assert_cmpuint(cfg->stream[0].channels_max, ==, 2);
-    g_assert_cmpuint(cfg->stream[0].formats, ==, 0);
-    g_assert_null(cfg->stream[0].target);
+    g_assert_cmpstr(cfg->device.name, ==, "vhost-user-snd");
+    g_assert_cmpint(cfg->device.stream[0].direction, ==, VSND_DIR_OUTPUT);
+    g_assert_cmpint(cfg->device.stream[1].direction, ==, VSND_DIR_INPUT);
+    g_assert_cmpuint(cfg->device.stream[0].channels_min, ==, 1);
+    g_assert_cmpuint(cfg->device.stream[0].channels_max, ==, 2);
+    g_assert_cmpuint(cfg->device.stream[0].formats, ==, 0);
+    g_assert_null(cfg->device.stream[0].target);
 }
 
 static void test_streams_alternate(void)
@@ -90,10 +90,10 @@ static void test_streams_alternate(void)
 
     g_assert_no_error(last_error);
     g_assert_cmpint(cfg->fd, ==, 3);
-    g_assert_cmpuint(cfg->streams, ==, 5);
-    g_assert_cmpuint(cfg->jacks, ==, 5);
+    g_assert_cmpuint(cfg->device.streams, ==, 5);
+    g_assert_cmpuint(cfg->device.jacks, ==, 5);
     for (guint i = 0; i < 5; i++)
-        g_assert_cmpint(cfg->stream[i].direction, ==, i % 2 ? VSND_DIR_INPUT : VSND_DIR_OUTPUT);
+        g_assert_cmpint(cfg->device.stream[i].direction, ==, i % 2 ? VSND_DIR_INPUT : VSND_DIR_OUTPUT);
 }
 
 static void test_device_options(void)
@@ -105,22 +105,22 @@ static void test_device_options(void)
               "--stream=0:channels=6", NULL);
 
     g_assert_no_error(last_error);
-    g_assert_cmpuint(cfg->jacks, ==, 0);
-    g_assert_cmpuint(cfg->chmaps, ==, 1);
-    g_assert_true(cfg->controls);
+    g_assert_cmpuint(cfg->device.jacks, ==, 0);
+    g_assert_cmpuint(cfg->device.chmaps, ==, 1);
+    g_assert_true(cfg->device.controls);
     g_assert_true(cfg->verbose);
     g_assert_cmpstr(cfg->driver, ==, "wav,path=guest.wav");
-    g_assert_cmpstr(cfg->name, ==, "guest-1");
-    g_assert_cmpint(cfg->stream[2].direction, ==, VSND_DIR_INPUT);
-    g_assert_cmpuint(cfg->stream[2].channels_min, ==, 1);
-    g_assert_cmpuint(cfg->stream[2].channels_max, ==, 8);
-    g_assert_cmphex(cfg->stream[2].formats, ==,
+    g_assert_cmpstr(cfg->device.name, ==, "guest-1");
+    g_assert_cmpint(cfg->device.stream[2].direction, ==, VSND_DIR_INPUT);
+    g_assert_cmpuint(cfg->device.stream[2].channels_min, ==, 1);
+    g_assert_cmpuint(cfg->device.stream[2].channels_max, ==, 8);
+    g_assert_cmphex(cfg->device.stream[2].formats, ==,
                     (1ull << VIRTIO_SND_PCM_FMT_S16) | (1ull << VIRTIO_SND_PCM_FMT_FLOAT));
     /* 12 kHz is rate code 14 (virtio 1.4), 48 kHz code 7. */
-    g_assert_cmphex(cfg->stream[2].rates, ==, (1ull << 14) | (1ull << VIRTIO_SND_PCM_RATE_48000));
-    g_assert_cmpstr(cfg->stream[2].target, ==, "mic0");
-    g_assert_cmpuint(cfg->stream[0].channels_min, ==, 6);
-    g_assert_cmpuint(cfg->stream[0].channels_max, ==, 6);
+    g_assert_cmphex(cfg->device.stream[2].rates, ==, (1ull << 14) | (1ull << VIRTIO_SND_PCM_RATE_48000));
+    g_assert_cmpstr(cfg->device.stream[2].target, ==, "mic0");
+    g_assert_cmpuint(cfg->device.stream[0].channels_min, ==, 6);
+    g_assert_cmpuint(cfg->device.stream[0].channels_max, ==, 6);
 }
 
 static void test_every_driver_name(void)

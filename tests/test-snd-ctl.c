@@ -18,7 +18,7 @@
 #define NSTREAMS 4
 
 typedef struct Fx {
-    VsndConfig *cfg;
+    VsndDeviceConfig *cfg;
     VsndAudio *audio;
     SndPcm *pcm;
     SndInfo *info;

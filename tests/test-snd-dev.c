@@ -45,7 +45,7 @@ static VsndAudio *fake;
 typedef struct Dev {
     GThread *thread;
     int fd;
-    VsndConfig cfg;
+    VsndDeviceConfig cfg;
     VsndStreamConfig stream[4];
     char *spec;
     char *dir;
@@ -112,7 +112,6 @@ static Dev *dev_start(const char *spec, guint streams, gboolean controls, FfConn
         d->spec = g_strjoinv(d->dir, parts);
     }
     d->fd = sv[1];
-    d->cfg.fd = -1;
     d->cfg.streams = streams;
     d->cfg.jacks = streams;
     d->cfg.chmaps = streams;

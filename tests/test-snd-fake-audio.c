@@ -227,11 +227,10 @@ bool vsnd_audio_is_connected(VsndAudio *a, VsndDirection dir, const char *target
 
 /* ---- config ---- */
 
-VsndConfig *fake_config_new(guint streams, gboolean controls)
+VsndDeviceConfig *fake_config_new(guint streams, gboolean controls)
 {
-    VsndConfig *cfg = g_new0(VsndConfig, 1);
+    VsndDeviceConfig *cfg = g_new0(VsndDeviceConfig, 1);
 
-    cfg->fd = -1;
     cfg->streams = streams;
     cfg->jacks = streams;
     cfg->chmaps = streams;
@@ -246,7 +245,7 @@ VsndConfig *fake_config_new(guint streams, gboolean controls)
     return cfg;
 }
 
-void fake_config_free(VsndConfig *cfg)
+void fake_config_free(VsndDeviceConfig *cfg)
 {
     if (!cfg) {
         return;

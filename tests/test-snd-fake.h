@@ -3,7 +3,7 @@
  * test-snd-fake.h - a scriptable host audio driver behind audio/registry.h
  * for the sound device's unit tests (test-snd-fake-audio.c provides the
  * vsnd_audio_*() functions the device calls), plus helpers to build a
- * VsndConfig.  Test code: set-up failures abort.
+ * VsndDeviceConfig.  Test code: set-up failures abort.
  */
 #ifndef VSND_TEST_SND_FAKE_H
 #define VSND_TEST_SND_FAKE_H
@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "options.h"
+#include "snd/snd-config.h"
 #include "audio/registry.h"
 
 struct VsndAudioStream {
@@ -63,8 +63,8 @@ void fake_stream_error(VsndAudioStream *s, int err);
 
 /* Config with @streams streams (even play, odd capture), one jack and chmap
  * per stream, controls on/off. */
-VsndConfig *fake_config_new(guint streams, gboolean controls);
-void fake_config_free(VsndConfig *cfg);
+VsndDeviceConfig *fake_config_new(guint streams, gboolean controls);
+void fake_config_free(VsndDeviceConfig *cfg);
 
 /* Run the default main context until idle (at most @max iterations). */
 void fake_iterate(unsigned int max);

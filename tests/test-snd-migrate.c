@@ -20,7 +20,7 @@
 #define BUFFER 4096u
 
 typedef struct Dev {
-    VsndConfig *cfg;
+    VsndDeviceConfig *cfg;
     VsndAudio *audio;
     SndPcm *pcm;
     SndInfo *info;

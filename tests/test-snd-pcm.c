@@ -30,7 +30,7 @@ typedef struct Done {
 } Done;
 
 typedef struct Fx {
-    VsndConfig *cfg;
+    VsndDeviceConfig *cfg;
     VsndAudio *audio;
     SndPcm *pcm;
     GArray *done;      /* Done */

@@ -108,7 +108,7 @@
 #define SND_POLL_MS 5
 
 struct SndDev {
-    const VsndConfig *cfg;
+    const VsndDeviceConfig *cfg;
     VsndAudio *audio;
     VuDev *dev;
     SndPcm *pcm;
@@ -808,7 +808,7 @@ static const VuDevIface vsnd_iface = {
 
 /* ---- entry points ------------------------------------------------------------ */
 
-SndDev *vsnd_dev_new(const VsndConfig *cfg, VsndAudio *audio)
+SndDev *vsnd_dev_new(const VsndDeviceConfig *cfg, VsndAudio *audio)
 {
     SndDev *snd = g_new0(SndDev, 1);
 

@@ -10,14 +10,14 @@
 #ifndef SND_DEV_H
 #define SND_DEV_H
 
-#include "options.h"
+#include "snd/snd-config.h"
 #include "audio/registry.h"
 #include "vu/vu-dev.h"
 
 typedef struct SndDev SndDev;
 
 /* Borrowed @cfg and @audio must outlive the device. */
-SndDev *vsnd_dev_new(const VsndConfig *cfg, VsndAudio *audio);
+SndDev *vsnd_dev_new(const VsndDeviceConfig *cfg, VsndAudio *audio);
 void vsnd_dev_free(SndDev *snd);
 /* The VuDevIface to pass to vu_dev_new() with the SndDev as opaque. */
 const VuDevIface *vsnd_dev_vu_iface(void);

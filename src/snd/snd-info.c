@@ -37,7 +37,7 @@ struct SndInfo {
     SndJack *jacks;
 };
 
-SndInfo *vsnd_info_new(const VsndConfig *cfg, SndPcm *pcm)
+SndInfo *vsnd_info_new(const VsndDeviceConfig *cfg, SndPcm *pcm)
 {
     SndInfo *info = g_new0(SndInfo, 1);
     uint32_t streams = vsnd_pcm_count(pcm);

@@ -26,7 +26,7 @@ typedef struct SndInfo SndInfo;
 #define SND_HDA_DEV_LINE_IN 0x8
 
 /* @cfg and @pcm borrowed. */
-SndInfo *vsnd_info_new(const VsndConfig *cfg, SndPcm *pcm);
+SndInfo *vsnd_info_new(const VsndDeviceConfig *cfg, SndPcm *pcm);
 void vsnd_info_free(SndInfo *info);
 uint32_t vsnd_info_jacks(const SndInfo *info);
 uint32_t vsnd_info_chmaps(const SndInfo *info);

@@ -107,7 +107,7 @@ struct SndPcmStream {
 };
 
 struct SndPcm {
-    const VsndConfig *cfg;
+    const VsndDeviceConfig *cfg;
     VsndAudio *audio;
     const SndPcmHost *host;
     void *opaque;
@@ -819,7 +819,7 @@ static void stream_caps(SndPcm *pcm, SndPcmStream *st, const VsndStreamConfig *s
     st->channels_max = (uint8_t)cmax;
 }
 
-SndPcm *vsnd_pcm_new(const VsndConfig *cfg, VsndAudio *audio, const SndPcmHost *host,
+SndPcm *vsnd_pcm_new(const VsndDeviceConfig *cfg, VsndAudio *audio, const SndPcmHost *host,
                     void *opaque)
 {
     SndPcm *pcm = g_new0(SndPcm, 1);

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "options.h"
+#include "snd/snd-config.h"
 #include "audio/registry.h"
 #include "snd/snd-proto.h"
 #include "snd/snd-pcm-io.h"
@@ -94,7 +94,7 @@ const char *vsnd_pcm_state_name(SndPcmState state);
 const char *vsnd_pcm_cmd_name(SndPcmCmd cmd);
 
 /* @cfg, @audio, @host borrowed; they outlive the manager. */
-SndPcm *vsnd_pcm_new(const VsndConfig *cfg, VsndAudio *audio, const SndPcmHost *host,
+SndPcm *vsnd_pcm_new(const VsndDeviceConfig *cfg, VsndAudio *audio, const SndPcmHost *host,
                     void *opaque);
 void vsnd_pcm_free(SndPcm *pcm);
 uint32_t vsnd_pcm_count(const SndPcm *pcm);

@@ -30,19 +30,16 @@
 #include <linux/virtio_snd.h>
 #include <linux/types.h>
 
+#include "audio/pcm-format.h"
+
 /* Feature bits (spec: Feature Bits). */
 #define VIRTIO_SND_F_CTLS 0
 
 /* Frame rates added by VIRTIO 1.4. */
 #define VIRTIO_SND_PCM_RATE_12000 14
 #define VIRTIO_SND_PCM_RATE_24000 15
-/* Number of rate / format codes (bits 0..N-1). */
-#define VSND_PCM_RATE_COUNT (VIRTIO_SND_PCM_RATE_24000 + 1)
-#define VSND_PCM_FMT_COUNT (VIRTIO_SND_PCM_FMT_IEC958_SUBFRAME + 1)
 /* PCM features: SHMEM_HOST (0) .. EVT_XRUNS (4). */
 #define VSND_PCM_F_COUNT 5
-/* Channel positions: NONE (0) .. BRC (36). */
-#define VSND_CHMAP_POS_COUNT 37
 
 /* Control element request codes (spec: Device Operation). */
 #define VIRTIO_SND_R_CTL_INFO 0x0300
@@ -200,6 +197,43 @@ _Static_assert(sizeof(struct virtio_snd_pcm_set_params) == 24, "pcm_set_params s
 _Static_assert(sizeof(struct virtio_snd_pcm_xfer) == 4, "pcm_xfer size");
 _Static_assert(sizeof(struct virtio_snd_pcm_status) == 8, "pcm_status size");
 _Static_assert(sizeof(struct virtio_snd_chmap_info) == 24, "chmap_info size");
+
+/*
+ * The audio layer's format, rate and channel-position codes are handed to
+ * the guest and taken from it without translation: each must equal its
+ * virtio-snd counterpart.
+ */
+#define VSND_SAME_FMT(n) \
+    _Static_assert((int)VSND_PCM_FMT_##n == (int)VIRTIO_SND_PCM_FMT_##n, "format " #n);
+#define VSND_SAME_RATE(n) \
+    _Static_assert((int)VSND_PCM_RATE_##n == (int)VIRTIO_SND_PCM_RATE_##n, "rate " #n);
+#define VSND_SAME_POS(n) \
+    _Static_assert((int)VSND_CHMAP_##n == (int)VIRTIO_SND_CHMAP_##n, "position " #n);
+VSND_SAME_FMT(IMA_ADPCM) VSND_SAME_FMT(MU_LAW) VSND_SAME_FMT(A_LAW) VSND_SAME_FMT(S8)
+VSND_SAME_FMT(U8) VSND_SAME_FMT(S16) VSND_SAME_FMT(U16) VSND_SAME_FMT(S18_3)
+VSND_SAME_FMT(U18_3) VSND_SAME_FMT(S20_3) VSND_SAME_FMT(U20_3) VSND_SAME_FMT(S24_3)
+VSND_SAME_FMT(U24_3) VSND_SAME_FMT(S20) VSND_SAME_FMT(U20) VSND_SAME_FMT(S24)
+VSND_SAME_FMT(U24) VSND_SAME_FMT(S32) VSND_SAME_FMT(U32) VSND_SAME_FMT(FLOAT)
+VSND_SAME_FMT(FLOAT64) VSND_SAME_FMT(DSD_U8) VSND_SAME_FMT(DSD_U16) VSND_SAME_FMT(DSD_U32)
+VSND_SAME_FMT(IEC958_SUBFRAME)
+_Static_assert((int)VSND_PCM_FMT_COUNT == (int)VIRTIO_SND_PCM_FMT_IEC958_SUBFRAME + 1, "format count");
+VSND_SAME_RATE(5512) VSND_SAME_RATE(8000) VSND_SAME_RATE(11025) VSND_SAME_RATE(16000)
+VSND_SAME_RATE(22050) VSND_SAME_RATE(32000) VSND_SAME_RATE(44100) VSND_SAME_RATE(48000)
+VSND_SAME_RATE(64000) VSND_SAME_RATE(88200) VSND_SAME_RATE(96000) VSND_SAME_RATE(176400)
+VSND_SAME_RATE(192000) VSND_SAME_RATE(384000) VSND_SAME_RATE(12000) VSND_SAME_RATE(24000)
+_Static_assert((int)VSND_PCM_RATE_COUNT == (int)VIRTIO_SND_PCM_RATE_24000 + 1, "rate count");
+VSND_SAME_POS(NONE) VSND_SAME_POS(NA) VSND_SAME_POS(MONO) VSND_SAME_POS(FL) VSND_SAME_POS(FR)
+VSND_SAME_POS(RL) VSND_SAME_POS(RR) VSND_SAME_POS(FC) VSND_SAME_POS(LFE) VSND_SAME_POS(SL)
+VSND_SAME_POS(SR) VSND_SAME_POS(RC) VSND_SAME_POS(FLC) VSND_SAME_POS(FRC) VSND_SAME_POS(RLC)
+VSND_SAME_POS(RRC) VSND_SAME_POS(FLW) VSND_SAME_POS(FRW) VSND_SAME_POS(FLH) VSND_SAME_POS(FCH)
+VSND_SAME_POS(FRH) VSND_SAME_POS(TC) VSND_SAME_POS(TFL) VSND_SAME_POS(TFR) VSND_SAME_POS(TFC)
+VSND_SAME_POS(TRL) VSND_SAME_POS(TRR) VSND_SAME_POS(TRC) VSND_SAME_POS(TFLC) VSND_SAME_POS(TFRC)
+VSND_SAME_POS(TSL) VSND_SAME_POS(TSR) VSND_SAME_POS(LLFE) VSND_SAME_POS(RLFE) VSND_SAME_POS(BC)
+VSND_SAME_POS(BLC) VSND_SAME_POS(BRC)
+_Static_assert((int)VSND_CHMAP_POS_COUNT == (int)VIRTIO_SND_CHMAP_BRC + 1, "position count");
+#undef VSND_SAME_FMT
+#undef VSND_SAME_RATE
+#undef VSND_SAME_POS
 
 /* Queue indices (spec: Virtqueues). */
 #define VSND_VQ_CONTROL VIRTIO_SND_VQ_CONTROL

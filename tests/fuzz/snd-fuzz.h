@@ -59,7 +59,7 @@ enum {
 #define SND_FUZZ_ALL 0xffu
 
 typedef struct SndFuzzDev {
-    VsndConfig *cfg;
+    VsndDeviceConfig *cfg;
     VsndAudio *audio;
     SndPcm *pcm;
     SndInfo *info;
