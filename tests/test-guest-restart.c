@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test-guest-restart.c - the back-end daemon is killed (SIGKILL) while a
+ * real Linux guest plays, and started again with the same socket and
+ * --state-file; QEMU reconnects (chardev reconnect-ms) and hands the
+ * inflight region back, and the guest plays on (make check-guest-migrate).
+ *
+ * QEMU releases cannot reconnect a vhost-user-snd device (issue 11): this
+ * needs a QEMU with contrib/qemu's patches, named by $VSND_QEMU_PATCHED.
+ * Without it the program fails, like test-guest-migrate.
+ *
+ * Judged on samples: the wav files of the daemon's two lives, one after
+ * the other, hold the tone exactly once (nothing lost, no period twice),
+ * and the time between the first life's last and the second life's first
+ * written frame is at most the restart time plus one period.
+ */
+#include "config.h"
+
+#include "guest-test.h"
+#include "judge/audio-judge.h"
+#include "wav-growth.h"
+
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define RATE GT_RATE
+#define FRAME_BYTES 4
+#define PERIOD_FRAMES 4800 /* 100 ms: aplay is told so */
+#define PERIOD_MS 100
+/* A 1 s buffer: ALSA fails a write (EIO) when no period elapses within
+ * 1.1 x the buffer time, so a guest rides over a restart only if QEMU has
+ * reconnected by then (with aplay's default 0.4 s buffer, a 1 s
+ * reconnect-ms gives EIO). */
+#define APLAY_OPTS "-D hw:0,0 --period-size=4800 --buffer-size=48000"
+/* QEMU retries the connection this often once the back-end is gone. */
+#define RECONNECT_MS 250
+/* Allowance for the scheduling of 2 cores shared by a TCG guest, QEMU and
+ * the daemon: what the measurement itself may add. */
+#define SLACK_MS 150
+
+static const char *patched_qemu(void)
+{
+    const char *q = g_getenv("VSND_QEMU_PATCHED");
+    return q && *q ? q : NULL;
+}
+
+/* ---- the daemon's two lives ---------------------------------------------- */
+
+typedef struct {
+    GtEnv env;          /* the guest, and the daemon's first life */
+    VdProc *second;     /* its second life, on the first one's socket */
+    char *dir;          /* holds the state file and each life's wav file */
+    char *state_arg;    /* --state-file=... */
+    char *wav[2];       /* each life's stream-0.wav */
+    char *driver[2];    /* each life's --driver=wav,dir=... */
+    gint64 restart_ms;  /* SIGKILL to the second life's listening socket */
+} Restart;
+
+static bool restart_begin(Restart *r, const char *kernel, GvFile *files, size_t n_files)
+{
+    memset(r, 0, sizeof *r);
+    r->dir = g_dir_make_tmp("vsnd-restart-XXXXXX", NULL);
+    g_autofree char *state = g_build_filename(r->dir, "state", NULL);
+    r->state_arg = g_strdup_printf("--state-file=%s", state);
+    for (int i = 0; i < 2; i++) {
+        g_autofree char *sub = g_build_filename(r->dir, i ? "second" : "first", NULL);
+        g_mkdir(sub, 0700);
+        r->wav[i] = g_build_filename(sub, "stream-0.wav", NULL);
+        r->driver[i] = g_strdup_printf("--driver=wav,dir=%s", sub);
+    }
+    const char *args[] = {r->driver[0], r->state_arg, NULL};
+    GvConfig cfg = {.files = files, .n_files = n_files, .qemu = patched_qemu(),
+                    .reconnect_ms = RECONNECT_MS};
+    return gt_start(&r->env, kernel, args, &cfg);
+}
+
+static bool socket_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* SIGKILL the first life, start the second on the same socket and state
+ * file (its wav file is another one). */
+static bool restart_daemon(Restart *r)
+{
+    const char *sock = vd_socket_path(r->env.daemon);
+    gint64 killed = g_get_monotonic_time();
+    int st = vd_signal_wait(r->env.daemon, SIGKILL, 5000);
+    if (st < 0 || !WIFSIGNALED(st)) {
+        gt_fail_with_logs(&r->env, "the daemon did not die of SIGKILL");
+        return false;
+    }
+    /* what a service manager restarting it would find: the stale socket
+     * file, which the daemon replaces; removed here only so that its
+     * reappearance says the second life listens */
+    g_unlink(sock);
+    g_autofree char *sock_arg = g_strdup_printf("--socket-path=%s", sock);
+    const char *args[] = {"-v", sock_arg, r->driver[1], r->state_arg, NULL};
+    g_autoptr(GError) error = NULL;
+    r->second = vd_spawn(VD_LISTEN_NONE, args, &error);
+    if (!r->second) {
+        gt_fail_with_logs(&r->env, error->message);
+        return false;
+    }
+    while (!socket_exists(sock) && vd_alive(r->second) &&
+           g_get_monotonic_time() - killed < 10 * G_USEC_PER_SEC)
+        g_usleep(2000);
+    r->restart_ms = (g_get_monotonic_time() - killed) / 1000;
+    if (!socket_exists(sock)) {
+        g_autofree char *log = vd_stderr(r->second);
+        g_autofree char *what = g_strdup_printf("the second daemon does not listen:\n%s", log);
+        gt_fail_with_logs(&r->env, what);
+        return false;
+    }
+    return true;
+}
+
+/* The guest gone, the second life must exit cleanly on SIGTERM. */
+static void restart_end(Restart *r)
+{
+    if (r->env.vm) {
+        gv_stop(r->env.vm, 10000);
+        g_clear_pointer(&r->env.vm, gv_free);
+    }
+    if (r->second) {
+        g_autofree char *log = vd_stderr(r->second);
+        int st = vd_alive(r->second) ? vd_terminate(r->second, 5000) : -1;
+        if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            g_test_fail_printf("the restarted daemon did not exit cleanly (status %d):\n%s", st,
+                               log);
+        g_clear_pointer(&r->second, vd_free);
+    }
+    g_clear_pointer(&r->env.daemon, vd_free); /* killed: no exit check */
+    g_autofree char *state = g_build_filename(r->dir, "state", NULL);
+    g_unlink(state);
+    for (int i = 0; i < 2; i++) {
+        g_unlink(r->wav[i]);
+        g_autofree char *sub = g_path_get_dirname(r->wav[i]);
+        g_rmdir(sub);
+        g_free(r->wav[i]);
+        g_free(r->driver[i]);
+    }
+    g_rmdir(r->dir);
+    g_free(r->dir);
+    g_free(r->state_arg);
+}
+
+/* ---- the judgement ------------------------------------------------------- */
+
+static void playback_judge(Restart *r, GBytes *tone, const WavGrowth *g)
+{
+    g_autofree char *out = NULL;
+    int st = gv_wait(r->env.vm, &out, 60);
+    g_autoptr(GBytes) a = wav_samples_so_far(g->paths[0], FRAME_BYTES);
+    g_autoptr(GBytes) b = wav_samples_so_far(g->paths[1], FRAME_BYTES);
+    gsize a_len, b_len, len;
+    const guint8 *a_data = g_bytes_get_data(a, &a_len);
+    const guint8 *b_data = g_bytes_get_data(b, &b_len);
+    const guint8 *data = g_bytes_get_data(tone, &len);
+    g_autoptr(GByteArray) both = g_byte_array_new();
+    g_byte_array_append(both, a_data, (guint)a_len);
+    g_byte_array_append(both, b_data, (guint)b_len);
+    JudgeFind f;
+    judge_find(JUDGE_FORMAT_S16_LE, 2, data, len, both->data, both->len, &f);
+    g_autoptr(GString) desc = g_string_new(NULL);
+    judge_describe_find(desc, &f);
+    /* aplay pads its last period with silence: up to one period more */
+    bool once = f.whole && f.b_offset == f.a_offset &&
+                both->len - len < (gsize)PERIOD_FRAMES * FRAME_BYTES + 1;
+    gint64 gap_ms = wav_growth_gap_ms(g);
+    gint64 allowed_ms = r->restart_ms + RECONNECT_MS + PERIOD_MS + SLACK_MS;
+    g_test_message("restart mid-playback: daemon down to listening %" G_GINT64_FORMAT
+                   " ms, QEMU reconnects within %d ms; gap %" G_GINT64_FORMAT
+                   " ms (allowed %" G_GINT64_FORMAT " ms); first life wrote %zu bytes, second "
+                   "%zu, the tone is %zu; aplay %d: %s; tone: %s",
+                   r->restart_ms, RECONNECT_MS, gap_ms, allowed_ms, a_len, b_len, len, st, out,
+                   desc->str);
+    g_autoptr(GString) why = g_string_new(NULL);
+    if (st != 0 || strstr(out, "rror"))
+        g_string_append_printf(why, "aplay: status %d: %s; ", st, out);
+    if (b_len == 0)
+        g_string_append(why, "the restarted daemon wrote no frame; ");
+    if (!once)
+        g_string_append_printf(why, "first + second life is not the tone once (%u bytes for "
+                               "%zu): %s; ", both->len, len, desc->str);
+    if (gap_ms < 0 || gap_ms > allowed_ms)
+        g_string_append_printf(why, "gap %" G_GINT64_FORMAT " ms > restart %" G_GINT64_FORMAT
+                               " + reconnect %d + period %d ms; ",
+                               gap_ms, r->restart_ms, RECONNECT_MS, PERIOD_MS);
+    if (why->len) {
+        g_autofree char *log = vd_stderr(r->second);
+        size_t l = strlen(log);
+        g_string_append_printf(why, "\n--- restarted daemon (tail):\n%s",
+                               log + (l > 6000 ? l - 6000 : 0));
+        gt_fail_with_logs(&r->env, why->str);
+    }
+}
+
+/*
+ * 1. SIGKILL 3 s into a 20 s tone, restart at once.  The first life's file
+ * followed by the second's is the tone, byte for byte and exactly once;
+ * the second's first frame comes at most restart + reconnect + one period
+ * after the first's last; aplay ends without error.
+ */
+static void test_playback(const char *kernel)
+{
+    g_autoptr(GBytes) tone = NULL;
+    GvFile files[] = {gt_tone_wav("/data/long.wav", 440, 20, &tone)};
+    Restart r;
+    if (restart_begin(&r, kernel, files, G_N_ELEMENTS(files))) {
+        WavGrowth g;
+        wav_growth_start(&g, r.wav[0], r.wav[1]);
+        gv_send(r.env.vm, "aplay " APLAY_OPTS " /data/long.wav 2>&1");
+        g_usleep(3 * G_USEC_PER_SEC);
+        if (restart_daemon(&r)) {
+            g_usleep(3 * G_USEC_PER_SEC);
+            wav_growth_stop(&g);
+            playback_judge(&r, tone, &g);
+        }
+        wav_growth_clear(&g);
+    }
+    restart_end(&r);
+    g_bytes_unref(files[0].contents);
+}
+
+int main(int argc, char **argv)
+{
+    gt_init(&argc, &argv);
+    if (!patched_qemu()) {
+        /* run only by make check-guest-migrate, which needs the variable */
+        g_printerr("test-guest-restart: $VSND_QEMU_PATCHED must name a QEMU built with "
+                   "contrib/qemu's patches\n");
+        return 1;
+    }
+    gt_add("restart-playback", test_playback);
+    return g_test_run();
+}
