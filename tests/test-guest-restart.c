@@ -13,10 +13,17 @@
  * the other, hold the tone exactly once (nothing lost, no period twice),
  * and the time between the first life's last and the second life's first
  * written frame is at most the restart time plus one period.
+ *
+ * A second scenario records, through the proxy of harness/qemu-sequence.h,
+ * what this QEMU sends at boot and to the restarted daemon
+ * (tests/data/qemu-sequences/restart-boot.txt, restart-reconnect.txt, which
+ * test-integration-qemu-replay replays); VSND_SEQ_CAPTURE=<dir> writes them
+ * there instead of comparing.
  */
 #include "config.h"
 
 #include "guest-test.h"
+#include "harness/qemu-sequence.h"
 #include "judge/audio-judge.h"
 #include "wav-growth.h"
 
@@ -50,6 +57,7 @@ static const char *patched_qemu(void)
 
 typedef struct {
     GtEnv env;          /* the guest, and the daemon's first life */
+    QsProxy *proxy;     /* between QEMU and the daemon, when recording */
     VdProc *second;     /* its second life, on the first one's socket */
     char *dir;          /* holds the state file and each life's wav file */
     char *state_arg;    /* --state-file=... */
@@ -58,7 +66,8 @@ typedef struct {
     gint64 restart_ms;  /* SIGKILL to the second life's listening socket */
 } Restart;
 
-static bool restart_begin(Restart *r, const char *kernel, GvFile *files, size_t n_files)
+static bool restart_begin(Restart *r, const char *kernel, GvFile *files, size_t n_files,
+                          bool record)
 {
     memset(r, 0, sizeof *r);
     r->dir = g_dir_make_tmp("vsnd-restart-XXXXXX", NULL);
@@ -73,7 +82,25 @@ static bool restart_begin(Restart *r, const char *kernel, GvFile *files, size_t 
     const char *args[] = {r->driver[0], r->state_arg, NULL};
     GvConfig cfg = {.files = files, .n_files = n_files, .qemu = patched_qemu(),
                     .reconnect_ms = RECONNECT_MS};
-    return gt_start(&r->env, kernel, args, &cfg);
+    if (!record)
+        return gt_start(&r->env, kernel, args, &cfg);
+    /* gt_start() with the proxy in front of the daemon */
+    g_autoptr(GError) error = NULL;
+    const char *vargs[] = {"-v", args[0], args[1], NULL};
+    r->env.kernel = kernel;
+    r->env.daemon = vd_spawn_ready_argv(vargs, &error);
+    if (r->env.daemon)
+        r->proxy = qs_proxy_new(vd_socket_path(r->env.daemon), &error);
+    if (r->proxy) {
+        cfg.kernel = kernel;
+        cfg.socket_path = qs_proxy_path(r->proxy);
+        r->env.vm = gv_start(&cfg, &error);
+    }
+    if (error) {
+        gt_fail_with_logs(&r->env, error->message);
+        return false;
+    }
+    return true;
 }
 
 static bool socket_exists(const char *path)
@@ -125,6 +152,7 @@ static void restart_end(Restart *r)
         gv_stop(r->env.vm, 10000);
         g_clear_pointer(&r->env.vm, gv_free);
     }
+    g_clear_pointer(&r->proxy, qs_proxy_free);
     if (r->second) {
         g_autofree char *log = vd_stderr(r->second);
         int st = vd_alive(r->second) ? vd_terminate(r->second, 5000) : -1;
@@ -210,7 +238,7 @@ static void test_playback(const char *kernel)
     g_autoptr(GBytes) tone = NULL;
     GvFile files[] = {gt_tone_wav("/data/long.wav", 440, 20, &tone)};
     Restart r;
-    if (restart_begin(&r, kernel, files, G_N_ELEMENTS(files))) {
+    if (restart_begin(&r, kernel, files, G_N_ELEMENTS(files), false)) {
         WavGrowth g;
         wav_growth_start(&g, r.wav[0], r.wav[1]);
         gv_send(r.env.vm, "aplay " APLAY_OPTS " /data/long.wav 2>&1");
@@ -226,6 +254,85 @@ static void test_playback(const char *kernel)
     g_bytes_unref(files[0].contents);
 }
 
+/* ---- the sequences --------------------------------------------------------- */
+
+/*
+ * One phase: wait until QEMU is quiet, then compare what the proxy saw with
+ * tests/data/qemu-sequences/@phase.txt (QEMU's own requests; the guest's
+ * control requests the replay needs are kept in the file) and the daemon
+ * @vd's log from @log_from with the request names of that file.
+ */
+static void sequence_check(Restart *r, VdProc *vd, size_t log_from, const char *phase)
+{
+    qs_proxy_settle(r->proxy, 1500, 30000);
+    g_autofree char *taken = qs_proxy_take(r->proxy);
+    /* the proxy notes the daemon's death: the test's act, not QEMU's */
+    g_auto(GStrv) lines = g_strsplit(taken, "\n", -1);
+    g_autoptr(GString) kept = g_string_new(NULL);
+    for (char **l = lines; *l; l++)
+        if (**l && strcmp(*l, "BACKEND-CLOSED"))
+            g_string_append_printf(kept, "%s\n", *l);
+    g_autofree char *got = g_string_free(g_steal_pointer(&kept), FALSE);
+    g_test_message("%s (%s):\n%s", phase, r->env.kernel, got);
+    const char *capture = g_getenv("VSND_SEQ_CAPTURE");
+    if (capture) {
+        g_autofree char *file = g_strdup_printf("%s/%s-%s.txt", capture, phase, r->env.kernel);
+        g_assert_true(g_file_set_contents(file, got, -1, NULL));
+        return;
+    }
+    g_autoptr(GError) error = NULL;
+    g_autofree char *want_text = qs_load(phase, &error);
+    if (!want_text) {
+        g_test_fail_printf("%s: %s", phase, error->message);
+        return;
+    }
+    g_autoptr(GPtrArray) want = qs_lines(want_text, true);
+    g_autoptr(GPtrArray) have = qs_lines(got, true);
+    g_autofree char *d = qs_diff(want, have);
+    if (d)
+        g_test_fail_printf("QEMU's %s sequence changed (kernel %s):\n%s", phase, r->env.kernel, d);
+    g_autofree char *log = vd_stderr(vd);
+    g_autoptr(GPtrArray) names = qs_names(want_text);
+    g_autoptr(GPtrArray) logged = qs_log_requests(log, log_from);
+    g_autofree char *d2 = qs_diff(names, logged);
+    if (d2)
+        g_test_fail_printf("the daemon's -v log for %s (kernel %s) does not name the requests "
+                           "of the sequence:\n%s", phase, r->env.kernel, d2);
+}
+
+/*
+ * 2. Boot, play, SIGKILL, restart: QEMU's requests at boot and to the
+ * restarted daemon are those recorded (GET_INFLIGHT_FD at the first start,
+ * SET_INFLIGHT_FD of the same region on the new connection), and the
+ * restarted daemon names them in its log.
+ */
+static void test_sequence(const char *kernel)
+{
+    Restart r;
+    if (restart_begin(&r, kernel, NULL, 0, true)) {
+        sequence_check(&r, r.env.daemon, 0, "restart-boot");
+        gv_send(r.env.vm, "aplay -q " APLAY_OPTS " -f S16_LE -r 48000 -c 2 -d 8 /dev/zero");
+        g_usleep(2 * G_USEC_PER_SEC);
+        qs_proxy_settle(r.proxy, 300, 5000);
+        g_free(qs_proxy_take(r.proxy)); /* the guest's playback: not in a file */
+        if (restart_daemon(&r)) {
+            /* quiet since the boot: wait for QEMU to come back first */
+            for (int i = 0; i < 1000; i++) {
+                g_autofree char *log = vd_stderr(r.second);
+                if (strstr(log, "front-end connected"))
+                    break;
+                g_usleep(10000);
+            }
+            sequence_check(&r, r.second, 0, "restart-reconnect");
+            g_autofree char *out = NULL;
+            int st = gv_wait(r.env.vm, &out, 30);
+            if (st != 0)
+                gt_fail_with_logs(&r.env, "aplay failed across the restart");
+        }
+    }
+    restart_end(&r);
+}
+
 int main(int argc, char **argv)
 {
     gt_init(&argc, &argv);
@@ -236,5 +343,6 @@ int main(int argc, char **argv)
         return 1;
     }
     gt_add("restart-playback", test_playback);
+    gt_add("restart-sequence", test_sequence);
     return g_test_run();
 }
