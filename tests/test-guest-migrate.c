@@ -18,6 +18,7 @@
 #include "guest-test.h"
 #include "judge/audio-judge.h"
 #include "judge/wav-file.h"
+#include "capture-switch.h"
 #include "wav-growth.h"
 
 #include <glib/gstdio.h>
@@ -327,23 +328,10 @@ static void capture_judge(Mig *m, const guint8 *src, gsize src_len, gint64 downt
             g_string_append_printf(why, "no recording: %s; ", error ? error->message : "");
     }
     if (w) {
-        /* the source's part: an exact prefix of the host's tone */
-        JudgeCompare c;
-        judge_compare_bytes(w->data, w->data_len, src, src_len, &c);
-        gsize head = c.first_diff / FRAME_BYTES * FRAME_BYTES;
-        /* then silence, then the destination's input */
-        gsize p = head;
-        while (p + FRAME_BYTES <= w->data_len && !memcmp(w->data + p, "\0\0\0\0", FRAME_BYTES))
-            p += FRAME_BYTES;
-        gsize silent_ms = (p - head) / FRAME_BYTES * 1000 / RATE;
-        /* each daemon reads its own host input: where the destination's
-         * part begins in the tone is its business, that it is the tone
-         * exactly is not */
-        JudgeFind t;
-        judge_find(JUDGE_FORMAT_S16_LE, 2, w->data + p, w->data_len - p, src, src_len, &t);
-        g_string_append_printf(desc, "%zu bytes: %zu from the source, %zu ms silent, then %zu "
-                               "bytes: ", w->data_len, head, silent_ms, w->data_len - p);
-        judge_describe_find(desc, &t);
+        CaptureSwitch cs;
+        capture_switch_judge(w->data, w->data_len, src, src_len, &cs, desc);
+        gsize head = cs.head, silent_ms = cs.silent_ms;
+        JudgeFind t = cs.tail_find;
         g_test_message("capture migration: downtime %" G_GINT64_FORMAT " ms; %s", downtime_ms,
                        desc->str);
         if (w->data_len != (gsize)20 * RATE * FRAME_BYTES)

@@ -23,6 +23,7 @@
  */
 #include "config.h"
 
+#include "capture-switch.h"
 #include "guest-test.h"
 #include "harness/qemu-sequence.h"
 #include "judge/audio-judge.h"
@@ -69,8 +70,9 @@ typedef struct {
     gint64 killed;      /* monotonic µs of the SIGKILL */
 } Restart;
 
+/* @driver_opts: appended to each life's --driver=wav,dir=... (may be ""). */
 static bool restart_begin(Restart *r, const char *kernel, GvFile *files, size_t n_files,
-                          bool record)
+                          bool record, const char *driver_opts)
 {
     memset(r, 0, sizeof *r);
     r->dir = g_dir_make_tmp("vsnd-restart-XXXXXX", NULL);
@@ -80,7 +82,7 @@ static bool restart_begin(Restart *r, const char *kernel, GvFile *files, size_t 
         g_autofree char *sub = g_build_filename(r->dir, i ? "second" : "first", NULL);
         g_mkdir(sub, 0700);
         r->wav[i] = g_build_filename(sub, "stream-0.wav", NULL);
-        r->driver[i] = g_strdup_printf("--driver=wav,dir=%s", sub);
+        r->driver[i] = g_strdup_printf("--driver=wav,dir=%s%s", sub, driver_opts);
     }
     const char *args[] = {r->driver[0], r->state_arg, NULL};
     GvConfig cfg = {.files = files, .n_files = n_files, .qemu = patched_qemu(),
@@ -287,7 +289,7 @@ static void test_playback(const char *kernel)
     g_autoptr(GBytes) tone = NULL;
     GvFile files[] = {gt_tone_wav("/data/long.wav", 440, 20, &tone)};
     Restart r;
-    if (restart_begin(&r, kernel, files, G_N_ELEMENTS(files), false)) {
+    if (restart_begin(&r, kernel, files, G_N_ELEMENTS(files), false, "")) {
         WavGrowth g;
         wav_growth_start(&g, r.wav[0], r.wav[1]);
         gv_send(r.env.vm, "aplay " APLAY_OPTS " /data/long.wav 2>&1");
@@ -301,6 +303,94 @@ static void test_playback(const char *kernel)
     }
     restart_end(&r);
     g_bytes_unref(files[0].contents);
+}
+
+/*
+ * 2. SIGKILL 2.5 s into a 20 s recording of the host's tone (each life
+ * reads it from its start), restart at once.  The recording is 20 s; it
+ * begins with the first life's input exactly; its silence is at most the
+ * restart + one period; then comes the second life's input, exactly.
+ */
+static void capture_judge(Restart *r, const guint8 *src, gsize src_len);
+
+static void test_capture(const char *kernel)
+{
+    g_autoptr(GBytes) raw = NULL;
+    GvFile tone = gt_tone_wav("/unused.wav", 1000, 30, &raw);
+    g_autofree char *dir = g_dir_make_tmp("vsnd-restart-in-XXXXXX", NULL);
+    g_autofree char *in = g_build_filename(dir, "in.wav", NULL);
+    gsize tlen = 0;
+    const char *tdata = g_bytes_get_data(tone.contents, &tlen);
+    g_assert_true(g_file_set_contents(in, tdata, (gssize)tlen, NULL));
+    g_autofree char *opts = g_strdup_printf(",in=%s", in);
+    Restart r;
+    if (restart_begin(&r, kernel, NULL, 0, false, opts)) {
+        gv_send(r.env.vm, "arecord -q " APLAY_OPTS " -f S16_LE -c 2 -r 48000 -d 20 /out/rec.wav");
+        g_usleep(2500 * 1000);
+        if (restart_daemon(&r)) {
+            gsize len = 0;
+            const guint8 *data = g_bytes_get_data(raw, &len);
+            capture_judge(&r, data, len);
+        }
+    }
+    restart_end(&r);
+    g_bytes_unref(tone.contents);
+    g_unlink(in);
+    g_rmdir(dir);
+}
+
+static void capture_judge(Restart *r, const guint8 *src, gsize src_len)
+{
+    g_autofree char *out = NULL;
+    int st = gv_wait(r->env.vm, &out, 60);
+    g_autoptr(GString) why = g_string_new(NULL);
+    g_autoptr(GString) desc = g_string_new(NULL);
+    g_autoptr(JudgeWav) w = NULL;
+    if (st != 0 && strstr(out, "Input/output error")) {
+        /* Measured with Linux 6.12 and 7.2: arecord fails with EIO across
+         * a restart of ~0.25 s even with a 2 s buffer (and records on
+         * without the restart), though the same sequence replayed by the
+         * fake front-end (test-integration-qemu-replay restart-capturing)
+         * captures on: not understood yet. */
+        gt_known_failure("11", "arecord gets EIO across a daemon restart");
+        return;
+    }
+    if (st != 0) {
+        g_string_append_printf(why, "arecord: status %d: %s; ", st, out);
+    } else {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GBytes) rec = gv_fetch(r->env.vm, "/out/rec.wav", &error);
+        gsize rlen = 0;
+        const void *rdata = rec ? g_bytes_get_data(rec, &rlen) : NULL;
+        w = rec ? judge_wav_parse(rdata, rlen, &error) : NULL;
+        if (!w)
+            g_string_append_printf(why, "no recording: %s; ", error ? error->message : "");
+    }
+    gint64 restart = restart_ms(r);
+    if (w) {
+        CaptureSwitch cs;
+        capture_switch_judge(w->data, w->data_len, src, src_len, &cs, desc);
+        g_test_message("restart mid-capture: SIGKILL to the rings restored %" G_GINT64_FORMAT
+                       " ms; %s", restart, desc->str);
+        if (w->data_len != (gsize)20 * RATE * FRAME_BYTES)
+            g_string_append(why, "the recording is not 20 s; ");
+        if (cs.head < (gsize)2 * RATE * FRAME_BYTES)
+            g_string_append(why, "less than 2 s from the first life; ");
+        if (!cs.tail_find.whole)
+            g_string_append(why, "after the restart: not the second life's input; ");
+        if (restart < 0 || (gint64)cs.silent_ms > restart + PERIOD_MS + SLACK_MS)
+            g_string_append(why, "the silence is longer than the restart + one period; ");
+    }
+    if (why->len) {
+        g_string_append(why, desc->str);
+        g_autofree char *log = vd_stderr(r->second);
+        size_t l = strlen(log);
+        g_autofree char *glog = NULL;
+        gv_run(r->env.vm, "dmesg | tail -20", &glog, 20);
+        g_string_append_printf(why, "\n--- restarted daemon (tail):\n%s\n--- guest log:\n%s",
+                               log + (l > 6000 ? l - 6000 : 0), glog);
+        gt_fail_with_logs(&r->env, why->str);
+    }
 }
 
 /* ---- the sequences --------------------------------------------------------- */
@@ -350,7 +440,7 @@ static void sequence_check(Restart *r, VdProc *vd, size_t log_from, const char *
 }
 
 /*
- * 2. Boot, play, SIGKILL, restart: QEMU's requests at boot and to the
+ * 3. Boot, play, SIGKILL, restart: QEMU's requests at boot and to the
  * restarted daemon are those recorded (GET_INFLIGHT_FD at the first start,
  * SET_INFLIGHT_FD of the same region on the new connection), and the
  * restarted daemon names them in its log.
@@ -358,7 +448,7 @@ static void sequence_check(Restart *r, VdProc *vd, size_t log_from, const char *
 static void test_sequence(const char *kernel)
 {
     Restart r;
-    if (restart_begin(&r, kernel, NULL, 0, true)) {
+    if (restart_begin(&r, kernel, NULL, 0, true, "")) {
         sequence_check(&r, r.env.daemon, 0, "restart-boot");
         gv_send(r.env.vm, "aplay -q " APLAY_OPTS " -f S16_LE -r 48000 -c 2 -d 8 /dev/zero");
         g_usleep(2 * G_USEC_PER_SEC);
@@ -392,6 +482,7 @@ int main(int argc, char **argv)
         return 1;
     }
     gt_add("restart-playback", test_playback);
+    gt_add("restart-capture", test_capture);
     gt_add("restart-sequence", test_sequence);
     return g_test_run();
 }

@@ -390,6 +390,25 @@ static bool log_says(VdProc *vd, const char *what)
     return false;
 }
 
+/* A new daemon with @state_arg on a new connection, the inflight region of
+ * the old one handed over, restart-reconnect.txt replayed (QEMU's side of
+ * a restart).  *b gets the daemon. */
+static bool restart_replay(Env *e, const char *state_arg, VdProc **b)
+{
+    g_autoptr(GError) err = NULL;
+    const char *b_args[] = {"-v", state_arg, NULL};
+    *b = vd_spawn_ready(b_args, &err);
+    g_assert_no_error(err);
+    FfConn *to_a = e->sg->ff;
+    e->sg->ff = vd_connect(*b, &err);
+    g_assert_no_error(err);
+    ff_adopt_inflight(e->sg->ff, to_a);
+    g_autoptr(FrReplay) fb = fr_new(e->sg);
+    bool ok = replay_on(e, *b, fb, "restart-reconnect");
+    ff_free(to_a);
+    return ok;
+}
+
 /* restart-boot.txt (QEMU with contrib/qemu's reconnect patch: the inflight
  * region taken at the first start) while the fake guest plays, SIGKILL,
  * then restart-reconnect.txt on a new daemon with the same --state-file
@@ -416,18 +435,8 @@ static void test_restart_playing(void)
     for (SgIoMsg *m; (m = sg_io_wait(e.sg, false, 0));)
         if (m->status == VIRTIO_SND_S_OK)
             g_assert_cmpint(sg_tx_submit(e.sg, m, e.data, false), ==, 0);
-
-    const char *b_args[] = {"-v", state_arg, NULL};
-    g_autoptr(VdProc) b = vd_spawn_ready(b_args, &err);
-    g_assert_no_error(err);
-    FfConn *to_a = e.sg->ff;
-    e.sg->ff = vd_connect(b, &err);
-    g_assert_no_error(err);
-    ff_adopt_inflight(e.sg->ff, to_a);
-    g_autoptr(FrReplay) fb = fr_new(e.sg);
-    bool ok = replay_on(&e, b, fb, "restart-reconnect");
-    ff_free(to_a);
-    if (ok) {
+    g_autoptr(VdProc) b = NULL;
+    if (restart_replay(&e, state_arg, &b)) {
         g_assert_true(log_says(b, "stream state restored"));
         /* every period in flight completes once (sg_io_wait aborts on a
          * second completion), then the stream keeps playing */
@@ -436,6 +445,73 @@ static void test_restart_playing(void)
         if (n < 10)
             g_test_fail_printf("%u periods completed after the restart:\n%s", n, log);
         g_assert_true(vd_alive(b));
+    }
+    env_free(&e);
+    g_unlink(state);
+    g_rmdir(dir);
+}
+
+/* The same while the fake guest records (Linux: every period queued at
+ * START, each re-queued once read): every rx message in flight completes
+ * once after the restart, and the capture goes on. */
+static void test_restart_capturing(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("vsnd-replay-restart-XXXXXX", &err);
+    g_assert_no_error(err);
+    g_autofree char *state = g_build_filename(dir, "state", NULL);
+    g_autofree char *state_arg = g_strdup_printf("--state-file=%s", state);
+    const char *args[] = {state_arg, NULL};
+    Env e;
+    env_boot_as(&e, args, "restart-boot");
+    int sid = find_stream(e.sg, VIRTIO_SND_D_INPUT);
+    g_assert_cmpint(sid, >=, 0);
+    uint32_t feat = sg_linux_pcm_features(e.sg, (uint32_t)sid);
+    uint32_t st = 0;
+    g_assert_true(sg_pcm_set_params(e.sg, (uint32_t)sid, PERIOD_BYTES * NMSG, PERIOD_BYTES, 2,
+                                    VIRTIO_SND_PCM_FMT_S16, VIRTIO_SND_PCM_RATE_48000, feat, &st,
+                                    &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(cmd(&e, VIRTIO_SND_R_PCM_PREPARE, (uint32_t)sid), ==, VIRTIO_SND_S_OK);
+    g_assert_cmphex(cmd(&e, VIRTIO_SND_R_PCM_START, (uint32_t)sid), ==, VIRTIO_SND_S_OK);
+    for (unsigned int i = 0; i < NMSG; i++) {
+        e.msg[i] = sg_io_msg_new(e.sg, (uint32_t)sid, true, PERIOD_BYTES);
+        g_assert_cmpint(sg_rx_submit(e.sg, e.msg[i], false), ==, 0);
+    }
+    unsigned int n = 0;
+    for (gint64 end = g_get_monotonic_time() + 200000; g_get_monotonic_time() < end;) {
+        SgIoMsg *m = sg_io_wait(e.sg, true, 20);
+        if (m && m->status == VIRTIO_SND_S_OK) {
+            n++;
+            g_assert_cmpint(sg_rx_submit(e.sg, m, false), ==, 0);
+        }
+    }
+    g_assert_cmpuint(n, >=, 5);
+    g_assert_cmpint(vd_signal_wait(e.vd, SIGKILL, 5000), !=, -1);
+    for (SgIoMsg *m; (m = sg_io_wait(e.sg, true, 0));)
+        if (m->status == VIRTIO_SND_S_OK)
+            g_assert_cmpint(sg_rx_submit(e.sg, m, false), ==, 0);
+    g_autoptr(VdProc) b = NULL;
+    if (restart_replay(&e, state_arg, &b)) {
+        g_assert_true(log_says(b, "stream state restored"));
+        unsigned int after = 0, bad = 0;
+        for (gint64 end = g_get_monotonic_time() + 400000; g_get_monotonic_time() < end;) {
+            SgIoMsg *m = sg_io_wait(e.sg, true, 20);
+            if (!m)
+                continue;
+            if (m->status != VIRTIO_SND_S_OK) {
+                bad++;
+                continue;
+            }
+            after++;
+            g_assert_cmpint(sg_rx_submit(e.sg, m, false), ==, 0);
+        }
+        g_autofree char *log = vd_stderr(b);
+        if (after < 10 || bad)
+            g_test_fail_printf("after the restart: %u periods captured, %u failed:\n%s", after,
+                               bad, log);
     }
     env_free(&e);
     g_unlink(state);
@@ -451,5 +527,6 @@ int main(int argc, char **argv)
     g_test_add_func("/integration/qemu-replay/quit", test_quit);
     g_test_add_func("/integration/qemu-replay/migrate-playing", test_migrate_playing);
     g_test_add_func("/integration/qemu-replay/restart-playing", test_restart_playing);
+    g_test_add_func("/integration/qemu-replay/restart-capturing", test_restart_capturing);
     return g_test_run();
 }
