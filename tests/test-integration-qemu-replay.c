@@ -409,6 +409,29 @@ static bool restart_replay(Env *e, const char *state_arg, VdProc **b)
     return ok;
 }
 
+/* A daemon with a --state-file in a fresh directory, booted by
+ * restart-boot.txt.  Return: the --state-file argument
+ * (restart_state_remove() frees it). */
+static char *restart_boot(Env *e)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("vsnd-replay-restart-XXXXXX", &err);
+    g_assert_no_error(err);
+    char *state_arg = g_strdup_printf("--state-file=%s/state", dir);
+    const char *args[] = {state_arg, NULL};
+    env_boot_as(e, args, "restart-boot");
+    return state_arg;
+}
+
+static void restart_state_remove(char *state_arg)
+{
+    const char *state = state_arg + strlen("--state-file=");
+    g_autofree char *dir = g_path_get_dirname(state);
+    g_unlink(state);
+    g_rmdir(dir);
+    g_free(state_arg);
+}
+
 /* restart-boot.txt (QEMU with contrib/qemu's reconnect patch: the inflight
  * region taken at the first start) while the fake guest plays, SIGKILL,
  * then restart-reconnect.txt on a new daemon with the same --state-file
@@ -420,13 +443,8 @@ static void test_restart_playing(void)
     if (!vd_require())
         return;
     g_autoptr(GError) err = NULL;
-    g_autofree char *dir = g_dir_make_tmp("vsnd-replay-restart-XXXXXX", &err);
-    g_assert_no_error(err);
-    g_autofree char *state = g_build_filename(dir, "state", NULL);
-    g_autofree char *state_arg = g_strdup_printf("--state-file=%s", state);
-    const char *args[] = {state_arg, NULL};
     Env e;
-    env_boot_as(&e, args, "restart-boot");
+    char *state_arg = restart_boot(&e);
     g_assert_nonnull(ff_inflight_map(e.sg->ff, NULL));
     start_playback(&e);
     g_assert_cmpuint(play_for(&e, 200), >=, 5);
@@ -447,8 +465,7 @@ static void test_restart_playing(void)
         g_assert_true(vd_alive(b));
     }
     env_free(&e);
-    g_unlink(state);
-    g_rmdir(dir);
+    restart_state_remove(state_arg);
 }
 
 /* The same while the fake guest records (Linux: every period queued at
@@ -459,13 +476,8 @@ static void test_restart_capturing(void)
     if (!vd_require())
         return;
     g_autoptr(GError) err = NULL;
-    g_autofree char *dir = g_dir_make_tmp("vsnd-replay-restart-XXXXXX", &err);
-    g_assert_no_error(err);
-    g_autofree char *state = g_build_filename(dir, "state", NULL);
-    g_autofree char *state_arg = g_strdup_printf("--state-file=%s", state);
-    const char *args[] = {state_arg, NULL};
     Env e;
-    env_boot_as(&e, args, "restart-boot");
+    char *state_arg = restart_boot(&e);
     int sid = find_stream(e.sg, VIRTIO_SND_D_INPUT);
     g_assert_cmpint(sid, >=, 0);
     uint32_t feat = sg_linux_pcm_features(e.sg, (uint32_t)sid);
@@ -514,8 +526,7 @@ static void test_restart_capturing(void)
                                bad, log);
     }
     env_free(&e);
-    g_unlink(state);
-    g_rmdir(dir);
+    restart_state_remove(state_arg);
 }
 
 int main(int argc, char **argv)
