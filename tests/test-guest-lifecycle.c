@@ -161,10 +161,11 @@ static void test_guest_reboot(const char *kernel)
 }
 
 /*
- * 11. The daemon killed (SIGKILL) 2 s into a tone.  QEMU 10.x cannot
- * reconnect a vhost-user-snd back-end (it aborts in vhost_dev_start when one
- * returns), so the guest's sound is lost until the VM restarts; that is
- * QEMU's limit, recorded here, not asserted.  What our side guarantees, and
+ * 11. The daemon killed (SIGKILL) 2 s into a tone.  QEMU 10.x releases
+ * cannot reconnect a vhost-user-snd back-end (it aborts in vhost_dev_start
+ * when one returns), so the guest's sound is lost until the VM restarts;
+ * that is QEMU's limit, recorded here, not asserted (contrib/qemu's 0002
+ * lifts it: test-guest-restart).  What our side guarantees, and
  * this asserts: the file written so far is a valid WAV whose data is an
  * exact prefix of the tone holding at least all but the last second, and a
  * new daemon serves a new VM that plays bit-exact.

@@ -18,10 +18,11 @@
 #include "guest-test.h"
 #include "judge/audio-judge.h"
 #include "judge/wav-file.h"
+#include "capture-switch.h"
+#include "wav-growth.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define RATE 48000
 #define FRAME_BYTES 4
@@ -126,64 +127,6 @@ static void mig_finish(Mig *m)
     g_free(m->uri);
 }
 
-/* ---- file growth: when did each side last/first write audio ------------- */
-
-typedef struct {
-    char *paths[2];        /* source's and destination's stream-0.wav */
-    gint64 last_grow[2];   /* monotonic µs of the latest size change */
-    gint64 first_grow[2];  /* of the first size change after start */
-    goffset size[2];
-    gint stop;
-    GThread *thread;
-} Growth;
-
-static goffset file_size(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? st.st_size : 0;
-}
-
-static gpointer growth_main(gpointer data)
-{
-    Growth *g = data;
-    while (!g_atomic_int_get(&g->stop)) {
-        gint64 now = g_get_monotonic_time();
-        for (int i = 0; i < 2; i++) {
-            goffset s = file_size(g->paths[i]);
-            if (s != g->size[i]) {
-                g->size[i] = s;
-                g->last_grow[i] = now;
-                if (!g->first_grow[i])
-                    g->first_grow[i] = now;
-            }
-        }
-        g_usleep(2000);
-    }
-    return NULL;
-}
-
-static void growth_start(Growth *g, Mig *m)
-{
-    memset(g, 0, sizeof *g);
-    g->paths[0] = gt_daemon_file(&m->src, "stream-0.wav");
-    g->paths[1] = g_build_filename(vd_tmpdir(m->dst_daemon), "stream-0.wav", NULL);
-    for (int i = 0; i < 2; i++)
-        g->size[i] = file_size(g->paths[i]);
-    g->thread = g_thread_new("growth", growth_main, g);
-}
-
-static void growth_stop(Growth *g)
-{
-    g_atomic_int_set(&g->stop, 1);
-    g_thread_join(g->thread);
-}
-
-static void growth_clear(Growth *g)
-{
-    g_free(g->paths[0]);
-    g_free(g->paths[1]);
-}
-
 /* ---- QMP ---------------------------------------------------------------- */
 
 /* Integer member @key of a JSON text (first occurrence), or -1. */
@@ -238,23 +181,6 @@ static bool clean(int status, const char *out)
     return status == 0 && !strstr(out, "rror");
 }
 
-/* The samples of a daemon's wav file as far as they were written: the
- * driver rewrites the header's sizes only once a second, and a source
- * that migrated away never closes its stream. */
-static GBytes *wav_samples(const char *path)
-{
-    g_autofree char *text = NULL;
-    gsize len = 0;
-    if (!g_file_get_contents(path, &text, &len, NULL))
-        return g_bytes_new(NULL, 0);
-    for (gsize i = 12; i + 8 <= len && i < 256; i++)
-        if (!memcmp(text + i, "data", 4)) {
-            gsize n = (len - i - 8) / FRAME_BYTES * FRAME_BYTES;
-            return g_bytes_new(text + i + 8, n);
-        }
-    return g_bytes_new(NULL, 0);
-}
-
 /*
  * 1. Migration 3 s into a 20 s tone (a TCG guest takes 4-8 s to migrate).  The source's file followed by the
  * destination's is the tone, byte for byte and exactly once (nothing lost,
@@ -262,7 +188,7 @@ static GBytes *wav_samples(const char *path)
  * one period after the source's last; the capture volume set before the
  * migration reads back from the destination's device.
  */
-static void playback_judge(Mig *m, GBytes *raw, const Growth *g, gint64 downtime_ms);
+static void playback_judge(Mig *m, GBytes *raw, const WavGrowth *g, gint64 downtime_ms);
 
 static void test_playback(const char *kernel)
 {
@@ -275,33 +201,35 @@ static void test_playback(const char *kernel)
         g_autofree char *o = gt_run_ok(&m.src, "amixer -q -c 0 cset name='Capture Volume' 107", 20);
         gv_send(m.src.vm, "aplay " APLAY_OPTS " /data/long.wav 2>&1");
         g_usleep(3 * G_USEC_PER_SEC);
-        Growth g;
-        growth_start(&g, &m);
+        WavGrowth g;
+        g_autofree char *src_wav = gt_daemon_file(&m.src, "stream-0.wav");
+        g_autofree char *dst_wav = g_build_filename(vd_tmpdir(m.dst_daemon), "stream-0.wav", NULL);
+        wav_growth_start(&g, src_wav, dst_wav);
         migrate(&m);
         g_autofree char *r = migrate_wait(m.src.vm, 60);
         g_usleep(PERIOD_MS * 3 * 1000);
-        growth_stop(&g);
+        wav_growth_stop(&g);
         g_test_message("source: %s", r);
         if (!r || !strstr(r, "\"completed\"")) {
             gt_fail_with_logs(&m.src, "the migration did not complete");
         } else {
             playback_judge(&m, raw, &g, json_int(r, "downtime"));
         }
-        growth_clear(&g);
+        wav_growth_clear(&g);
         mig_finish(&m);
     }
     g_bytes_unref(files[0].contents);
 }
 
-static void playback_judge(Mig *m, GBytes *raw, const Growth *g, gint64 downtime_ms)
+static void playback_judge(Mig *m, GBytes *raw, const WavGrowth *g, gint64 downtime_ms)
 {
     g_autofree char *out = NULL;
     int st = gv_wait(m->dst_vm, &out, 30);
     g_autofree char *vol = NULL;
     int vst = gv_run(m->dst_vm, "amixer -c 0 cget name='Capture Volume'", &vol, 20);
 
-    g_autoptr(GBytes) a = wav_samples(g->paths[0]);
-    g_autoptr(GBytes) b = wav_samples(g->paths[1]);
+    g_autoptr(GBytes) a = wav_samples_so_far(g->paths[0], FRAME_BYTES);
+    g_autoptr(GBytes) b = wav_samples_so_far(g->paths[1], FRAME_BYTES);
     gsize a_len, b_len;
     const guint8 *a_data = g_bytes_get_data(a, &a_len);
     const guint8 *b_data = g_bytes_get_data(b, &b_len);
@@ -316,7 +244,7 @@ static void playback_judge(Mig *m, GBytes *raw, const Growth *g, gint64 downtime
     judge_describe_find(desc, &f);
     /* aplay pads its last period with silence: up to one period more */
     bool once = f.whole && both->len - len < (gsize)PERIOD_FRAMES * FRAME_BYTES + 1;
-    gint64 gap_ms = (g->first_grow[1] - g->last_grow[0]) / 1000;
+    gint64 gap_ms = wav_growth_gap_ms(g);
     g_test_message("playback migration: downtime %" G_GINT64_FORMAT " ms, gap %" G_GINT64_FORMAT
                    " ms (source wrote %zu bytes, destination %zu); aplay %d: %s; tone: %s; "
                    "volume on the destination: %s",
@@ -400,23 +328,10 @@ static void capture_judge(Mig *m, const guint8 *src, gsize src_len, gint64 downt
             g_string_append_printf(why, "no recording: %s; ", error ? error->message : "");
     }
     if (w) {
-        /* the source's part: an exact prefix of the host's tone */
-        JudgeCompare c;
-        judge_compare_bytes(w->data, w->data_len, src, src_len, &c);
-        gsize head = c.first_diff / FRAME_BYTES * FRAME_BYTES;
-        /* then silence, then the destination's input */
-        gsize p = head;
-        while (p + FRAME_BYTES <= w->data_len && !memcmp(w->data + p, "\0\0\0\0", FRAME_BYTES))
-            p += FRAME_BYTES;
-        gsize silent_ms = (p - head) / FRAME_BYTES * 1000 / RATE;
-        /* each daemon reads its own host input: where the destination's
-         * part begins in the tone is its business, that it is the tone
-         * exactly is not */
-        JudgeFind t;
-        judge_find(JUDGE_FORMAT_S16_LE, 2, w->data + p, w->data_len - p, src, src_len, &t);
-        g_string_append_printf(desc, "%zu bytes: %zu from the source, %zu ms silent, then %zu "
-                               "bytes: ", w->data_len, head, silent_ms, w->data_len - p);
-        judge_describe_find(desc, &t);
+        CaptureSwitch cs;
+        capture_switch_judge(w->data, w->data_len, src, src_len, &cs, desc);
+        gsize head = cs.head, silent_ms = cs.silent_ms;
+        JudgeFind t = cs.tail_find;
         g_test_message("capture migration: downtime %" G_GINT64_FORMAT " ms; %s", downtime_ms,
                        desc->str);
         if (w->data_len != (gsize)20 * RATE * FRAME_BYTES)
@@ -473,7 +388,7 @@ static void test_failed_resumes(const char *kernel)
         g_autofree char *out = NULL;
         int st = gv_wait(m.src.vm, &out, 30);
         g_autofree char *path = gt_daemon_file(&m.src, "stream-0.wav");
-        g_autoptr(GBytes) w = wav_samples(path);
+        g_autoptr(GBytes) w = wav_samples_so_far(path, FRAME_BYTES);
         gsize len, w_len;
         const guint8 *data = g_bytes_get_data(raw, &len);
         const guint8 *w_data = g_bytes_get_data(w, &w_len);

@@ -15,8 +15,10 @@
 #include "config.h"
 
 #include <endian.h>
+#include <signal.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
 #include <linux/virtio_snd.h>
 
 #include "tests/harness/daemon.h"
@@ -93,14 +95,20 @@ static bool replay(Env *e, const char *name)
     return replay_on(e, e->vd, e->fr, name);
 }
 
-static void env_boot(Env *e)
+/* A daemon with -v and @args (NULL-terminated, may be NULL), booted by
+ * the recorded sequence @boot_name. */
+static void env_boot_as(Env *e, const char *const *args, const char *boot_name)
 {
     memset(e, 0, sizeof(*e));
     g_autoptr(GError) err = NULL;
-    const char *extra[] = {"-v", NULL};
-    e->vd = vd_spawn_ready(extra, &err);
+    g_autoptr(GPtrArray) extra = g_ptr_array_new();
+    g_ptr_array_add(extra, (gpointer) "-v");
+    for (unsigned int i = 0; args && args[i]; i++)
+        g_ptr_array_add(extra, (gpointer)args[i]);
+    g_ptr_array_add(extra, NULL);
+    e->vd = vd_spawn_ready((const char *const *)extra->pdata, &err);
     g_assert_no_error(err);
-    g_autofree char *boot = qs_load("boot", &err);
+    g_autofree char *boot = qs_load(boot_name, &err);
     g_assert_no_error(err);
     SgOpts o;
     sg_opts_init(&o);
@@ -110,7 +118,7 @@ static void env_boot(Env *e)
     e->sg = sg_connect(e->vd, &o, &err);
     g_assert_no_error(err);
     e->fr = fr_new(e->sg);
-    g_assert_true(replay(e, "boot"));
+    g_assert_true(replay(e, boot_name));
     /* the probe went through: 2 streams (one each way), packed rings */
     g_assert_cmpuint(e->sg->streams, ==, 2);
     g_assert_true(e->sg->packed);
@@ -118,6 +126,11 @@ static void env_boot(Env *e)
     g_assert_true(ff_get_status(e->sg->ff, &st, &err));
     g_assert_no_error(err);
     g_assert_cmphex(st & FF_S_NEEDS_RESET, ==, 0);
+}
+
+static void env_boot(Env *e)
+{
+    env_boot_as(e, NULL, "boot");
 }
 
 static int find_stream(SgGuest *sg, uint8_t dir)
@@ -365,6 +378,157 @@ out_a:
     env_free(&e);
 }
 
+/* Has the log of @vd said @what (waiting up to 2 s)? */
+static bool log_says(VdProc *vd, const char *what)
+{
+    for (int i = 0; i < 200; i++) {
+        g_autofree char *log = vd_stderr(vd);
+        if (strstr(log, what))
+            return true;
+        g_usleep(10000);
+    }
+    return false;
+}
+
+/* A new daemon with @state_arg on a new connection, the inflight region of
+ * the old one handed over, restart-reconnect.txt replayed (QEMU's side of
+ * a restart).  *b gets the daemon. */
+static bool restart_replay(Env *e, const char *state_arg, VdProc **b)
+{
+    g_autoptr(GError) err = NULL;
+    const char *b_args[] = {"-v", state_arg, NULL};
+    *b = vd_spawn_ready(b_args, &err);
+    g_assert_no_error(err);
+    FfConn *to_a = e->sg->ff;
+    e->sg->ff = vd_connect(*b, &err);
+    g_assert_no_error(err);
+    ff_adopt_inflight(e->sg->ff, to_a);
+    g_autoptr(FrReplay) fb = fr_new(e->sg);
+    bool ok = replay_on(e, *b, fb, "restart-reconnect");
+    ff_free(to_a);
+    return ok;
+}
+
+/* A daemon with a --state-file in a fresh directory, booted by
+ * restart-boot.txt.  Return: the --state-file argument
+ * (restart_state_remove() frees it). */
+static char *restart_boot(Env *e)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("vsnd-replay-restart-XXXXXX", &err);
+    g_assert_no_error(err);
+    char *state_arg = g_strdup_printf("--state-file=%s/state", dir);
+    const char *args[] = {state_arg, NULL};
+    env_boot_as(e, args, "restart-boot");
+    return state_arg;
+}
+
+static void restart_state_remove(char *state_arg)
+{
+    const char *state = state_arg + strlen("--state-file=");
+    g_autofree char *dir = g_path_get_dirname(state);
+    g_unlink(state);
+    g_rmdir(dir);
+    g_free(state_arg);
+}
+
+/* restart-boot.txt (QEMU with contrib/qemu's reconnect patch: the inflight
+ * region taken at the first start) while the fake guest plays, SIGKILL,
+ * then restart-reconnect.txt on a new daemon with the same --state-file
+ * and the region handed back, as that QEMU did it: the new daemon restores
+ * the running stream and resubmits what was in flight, and the guest plays
+ * on without a single control request, nothing completing twice. */
+static void test_restart_playing(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(GError) err = NULL;
+    Env e;
+    char *state_arg = restart_boot(&e);
+    g_assert_nonnull(ff_inflight_map(e.sg->ff, NULL));
+    start_playback(&e);
+    g_assert_cmpuint(play_for(&e, 200), >=, 5);
+    g_assert_cmpint(vd_signal_wait(e.vd, SIGKILL, 5000), !=, -1);
+    /* the guest goes on queueing what completed before the death */
+    for (SgIoMsg *m; (m = sg_io_wait(e.sg, false, 0));)
+        if (m->status == VIRTIO_SND_S_OK)
+            g_assert_cmpint(sg_tx_submit(e.sg, m, e.data, false), ==, 0);
+    g_autoptr(VdProc) b = NULL;
+    if (restart_replay(&e, state_arg, &b)) {
+        g_assert_true(log_says(b, "stream state restored"));
+        /* every period in flight completes once (sg_io_wait aborts on a
+         * second completion), then the stream keeps playing */
+        unsigned int n = play_for(&e, 400);
+        g_autofree char *log = vd_stderr(b);
+        if (n < 10)
+            g_test_fail_printf("%u periods completed after the restart:\n%s", n, log);
+        g_assert_true(vd_alive(b));
+    }
+    env_free(&e);
+    restart_state_remove(state_arg);
+}
+
+/* The same while the fake guest records (Linux: every period queued at
+ * START, each re-queued once read): every rx message in flight completes
+ * once after the restart, and the capture goes on. */
+static void test_restart_capturing(void)
+{
+    if (!vd_require())
+        return;
+    g_autoptr(GError) err = NULL;
+    Env e;
+    char *state_arg = restart_boot(&e);
+    int sid = find_stream(e.sg, VIRTIO_SND_D_INPUT);
+    g_assert_cmpint(sid, >=, 0);
+    uint32_t feat = sg_linux_pcm_features(e.sg, (uint32_t)sid);
+    uint32_t st = 0;
+    g_assert_true(sg_pcm_set_params(e.sg, (uint32_t)sid, PERIOD_BYTES * NMSG, PERIOD_BYTES, 2,
+                                    VIRTIO_SND_PCM_FMT_S16, VIRTIO_SND_PCM_RATE_48000, feat, &st,
+                                    &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(cmd(&e, VIRTIO_SND_R_PCM_PREPARE, (uint32_t)sid), ==, VIRTIO_SND_S_OK);
+    g_assert_cmphex(cmd(&e, VIRTIO_SND_R_PCM_START, (uint32_t)sid), ==, VIRTIO_SND_S_OK);
+    for (unsigned int i = 0; i < NMSG; i++) {
+        e.msg[i] = sg_io_msg_new(e.sg, (uint32_t)sid, true, PERIOD_BYTES);
+        g_assert_cmpint(sg_rx_submit(e.sg, e.msg[i], false), ==, 0);
+    }
+    unsigned int n = 0;
+    for (gint64 end = g_get_monotonic_time() + 200000; g_get_monotonic_time() < end;) {
+        SgIoMsg *m = sg_io_wait(e.sg, true, 20);
+        if (m && m->status == VIRTIO_SND_S_OK) {
+            n++;
+            g_assert_cmpint(sg_rx_submit(e.sg, m, false), ==, 0);
+        }
+    }
+    g_assert_cmpuint(n, >=, 5);
+    g_assert_cmpint(vd_signal_wait(e.vd, SIGKILL, 5000), !=, -1);
+    for (SgIoMsg *m; (m = sg_io_wait(e.sg, true, 0));)
+        if (m->status == VIRTIO_SND_S_OK)
+            g_assert_cmpint(sg_rx_submit(e.sg, m, false), ==, 0);
+    g_autoptr(VdProc) b = NULL;
+    if (restart_replay(&e, state_arg, &b)) {
+        g_assert_true(log_says(b, "stream state restored"));
+        unsigned int after = 0, bad = 0;
+        for (gint64 end = g_get_monotonic_time() + 400000; g_get_monotonic_time() < end;) {
+            SgIoMsg *m = sg_io_wait(e.sg, true, 20);
+            if (!m)
+                continue;
+            if (m->status != VIRTIO_SND_S_OK) {
+                bad++;
+                continue;
+            }
+            after++;
+            g_assert_cmpint(sg_rx_submit(e.sg, m, false), ==, 0);
+        }
+        g_autofree char *log = vd_stderr(b);
+        if (after < 10 || bad)
+            g_test_fail_printf("after the restart: %u periods captured, %u failed:\n%s", after,
+                               bad, log);
+    }
+    env_free(&e);
+    restart_state_remove(state_arg);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -373,5 +537,7 @@ int main(int argc, char **argv)
     g_test_add_func("/integration/qemu-replay/reset-playing", test_reset_playing);
     g_test_add_func("/integration/qemu-replay/quit", test_quit);
     g_test_add_func("/integration/qemu-replay/migrate-playing", test_migrate_playing);
+    g_test_add_func("/integration/qemu-replay/restart-playing", test_restart_playing);
+    g_test_add_func("/integration/qemu-replay/restart-capturing", test_restart_capturing);
     return g_test_run();
 }

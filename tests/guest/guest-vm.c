@@ -491,7 +491,10 @@ static GPtrArray *qemu_argv(GuestVm *vm, const GvConfig *cfg, const char *qemu,
     ARG("-append");
     ARG("console=ttyS0 loglevel=1 panic=0");
     ARG("-chardev");
-    ARG("socket,id=snd0,path=%s", cfg->socket_path);
+    if (cfg->reconnect_ms > 0)
+        ARG("socket,id=snd0,path=%s,reconnect-ms=%d", cfg->socket_path, cfg->reconnect_ms);
+    else
+        ARG("socket,id=snd0,path=%s", cfg->socket_path);
     ARG("-device");
     ARG("vhost-user-snd-pci,chardev=snd0%s", cfg->controls ? ",controls=on" : "");
     ARG("-drive");

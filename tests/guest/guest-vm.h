@@ -45,6 +45,8 @@ typedef struct GvConfig {
     size_t n_files;
     const char *name;         /* label in logs; default "guest" */
     const char *qemu;         /* QEMU binary; default gv_qemu_path() */
+    int reconnect_ms;         /* > 0: QEMU reconnects to a restarted back-end
+                               * (chardev reconnect-ms; needs contrib/qemu) */
 } GvConfig;
 
 /* The directory holding the unpacked kernels. */

@@ -293,6 +293,23 @@ static bool fr_line(FrReplay *r, const char *line, GError **error)
         uint64_t ok;
         return ff_get_u64(ff, FF_CHECK_DEVICE_STATE, &ok, error);
     }
+    if (!strcmp(req, "GET_INFLIGHT_FD")) {
+        if (n < 3) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "short GET_INFLIGHT_FD line");
+            return false;
+        }
+        return ff_get_inflight(ff, (uint16_t)v, (uint16_t)strtoul(w[2], NULL, 0), error);
+    }
+    if (!strcmp(req, "SET_INFLIGHT_FD")) {
+        /* the region this front-end got, or the one adopted from the
+         * previous connection (ff_adopt_inflight()): a restarted back-end */
+        if (!ff_inflight_map(ff, NULL)) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                        "no inflight region to hand back");
+            return false;
+        }
+        return ff_set_inflight(ff, error);
+    }
     if (!strcmp(req, "DISCONNECT")) {
         shutdown(ff_fd(ff), SHUT_RDWR);
         return true;

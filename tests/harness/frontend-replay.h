@@ -19,6 +19,9 @@
  *  - CTL JACK/PCM/CHMAP_INFO: the probe query, answers kept in the guest
  *  - KICKED r...: QEMU's kick of those rings when it hands them over
  *  - DISCONNECT: the socket is shut down (QEMU exited)
+ *  - GET_INFLIGHT_FD / SET_INFLIGHT_FD: the region is taken from the
+ *    back-end, or handed back (the previous connection's, adopted with
+ *    ff_adopt_inflight(), when the back-end restarted)
  *  - SET_DEVICE_STATE_FD save/load (+ CHECK_DEVICE_STATE): ff_save_state()
  *    keeps the blob (fr_state()), ff_load_state() sends the one given with
  *    fr_set_state(); SET_LOG_BASE: a fresh log covering the guest memory

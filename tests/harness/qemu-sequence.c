@@ -524,6 +524,13 @@ static char *qs_canon(QsProxy *p, const QsMsg *m)
             return g_strdup_printf("%s %s %u", name, u32_at(b, 0) == 0 ? "save" : "load",
                                    u32_at(b, 4));
         break;
+    case FF_GET_INFLIGHT_FD:
+    case FF_SET_INFLIGHT_FD:
+        /* VhostUserInflight: mmap size and offset, then the geometry */
+        if (m->size >= 20)
+            return g_strdup_printf("%s %u %u", name, (unsigned int)(u32_at(b, 16) & 0xffff),
+                                   (unsigned int)(u32_at(b, 16) >> 16));
+        break;
     default:
         break;
     }

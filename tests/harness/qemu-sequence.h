@@ -13,6 +13,7 @@
  *   SET_VRING_ENABLE 0 1          GET_VRING_BASE 0
  *   GET_CONFIG 0 12               ADD_MEM_REG (addresses dropped)
  *   SET_DEVICE_STATE_FD save 0    CHECK_DEVICE_STATE
+ *   GET_INFLIGHT_FD 4 64          SET_INFLIGHT_FD 4 64 (queues, queue size)
  *
  * SET_VRING_BASE gives a fresh ring's value (index 0: 0 for split rings,
  * 0x80008000 for packed ones, both wrap counters set), "saved" when the
