@@ -441,6 +441,30 @@ static void handle_ctl(SndDev *snd)
     }
 }
 
+/* The tx ring is started but disabled (vhost-user.rst "Ring states": the
+ * ring is processed "without causing any side effects", as a network
+ * device discards TX): what the guest queues since the disable completes
+ * at once, unplayed, and no stream sees it. */
+static void discard_tx(SndDev *snd, VuVirtq *vq)
+{
+    VuDev *dev = snd->dev;
+    VuVirtqElement *elem;
+    unsigned int n = 0;
+
+    while (!vu_dev_broken(dev) && (elem = vu_queue_pop_disabled(dev, vq))) {
+        const char *error = NULL;
+        SndIoMsg *msg = vsnd_io_msg_new(true, elem->out_sg, elem->out_num, elem->in_sg,
+                                       elem->in_num, &error);
+
+        msg->elem = elem;
+        io_complete(snd, msg, msg->valid ? VIRTIO_SND_S_OK : VIRTIO_SND_S_BAD_MSG, 0);
+        n++;
+    }
+    if (n) {
+        g_debug("tx ring disabled: %u message(s) consumed unplayed", n);
+    }
+}
+
 static void handle_io(SndDev *snd, unsigned int qidx)
 {
     VuDev *dev = snd->dev;
@@ -448,6 +472,11 @@ static void handle_io(SndDev *snd, unsigned int qidx)
     bool tx = qidx == VSND_VQ_TX;
     VuVirtqElement *elem;
 
+    if (vq && tx && vu_queue_started(vq) && !vu_queue_enabled(vq)) {
+        discard_tx(snd, vq);
+        return;
+    }
+    /* (A disabled rx ring supplies nothing: its buffers wait.) */
     if (!vq || !vu_queue_ready(vq)) {
         return;
     }
@@ -508,6 +537,10 @@ static void vsnd_queue_kick(VuDev *dev, int qidx)
 {
     SndDev *snd = dev_snd(dev);
 
+    /* A started but disabled ring is processed without side effects:
+     * playback is consumed unplayed (handle_io()); control requests,
+     * event buffers and capture buffers wait for the enable, since
+     * answering them would act for the guest or supply it data. */
     switch (qidx) {
     case VSND_VQ_CONTROL:
         handle_ctl(snd);
@@ -656,6 +689,9 @@ static void vsnd_queue_set_started(VuDev *dev, int qidx, bool started)
         }
         /* Every buffer popped after the oldest held one is held too. */
         snd->rx_rewind_ok = oldest > snd->rx_done_max;
+        g_debug("rx stop: %u held, oldest #%" G_GINT64_FORMAT ", newest completed #%"
+                G_GINT64_FORMAT ", next #%" G_GUINT64_FORMAT,
+                g_hash_table_size(snd->rx_seq), oldest, snd->rx_done_max, snd->rx_next_seq);
     }
     if (qidx == VSND_VQ_RX && started) {
         snd->rx_next_seq = 0;
