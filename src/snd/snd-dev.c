@@ -125,6 +125,7 @@ struct SndDev {
     GHashTable *rx_seq;
     uint64_t rx_next_seq;
     int64_t rx_done_max;   /* highest sequence completed, -1 none */
+    int64_t rx_done_us;    /* monotonic time of the last rx completion */
     bool rx_rewind_ok;
     bool restart_checked;  /* state file looked at on this connection */
     /* State parked by SET_STATUS(0) of a stopped device (newer QEMU may
@@ -276,6 +277,10 @@ static void io_complete(void *opaque, SndIoMsg *msg, uint32_t status, uint32_t l
         gpointer seq;
 
         if (g_hash_table_lookup_extended(snd->rx_seq, elem, NULL, &seq)) {
+            if (snd->rx_done_max < 0) {
+                g_debug("rx: first completion since the queue started");
+            }
+            snd->rx_done_us = g_get_monotonic_time();
             snd->rx_done_max = MAX(snd->rx_done_max, (int64_t)GPOINTER_TO_SIZE(seq));
             g_hash_table_remove(snd->rx_seq, elem);
         }
@@ -488,6 +493,9 @@ static void handle_io(SndDev *snd, unsigned int qidx)
 
         msg->elem = elem;
         if (!tx) {
+            if (snd->rx_next_seq == 0) {
+                g_debug("rx: first buffer since the queue started");
+            }
             g_hash_table_insert(snd->rx_seq, elem, GSIZE_TO_POINTER(snd->rx_next_seq++));
         }
         if (!msg->valid) {
@@ -665,7 +673,8 @@ static void vsnd_queue_set_started(VuDev *dev, int qidx, bool started)
 {
     SndDev *snd = dev_snd(dev);
 
-    g_debug("queue %d %s", qidx, started ? "started" : "stopped");
+    g_debug("queue %d %s (base 0x%x)", qidx, started ? "started" : "stopped",
+            vu_queue_base(vu_dev_queue(dev, (unsigned int)qidx)));
     if (!started && qidx >= 0 && qidx < SND_NUM_VQ) {
         snd->restart_pending = true;
         snd->stopped_addr[qidx] = vu_queue_desc_addr(vu_dev_queue(dev, (unsigned int)qidx));
@@ -690,8 +699,9 @@ static void vsnd_queue_set_started(VuDev *dev, int qidx, bool started)
         /* Every buffer popped after the oldest held one is held too. */
         snd->rx_rewind_ok = oldest > snd->rx_done_max;
         g_debug("rx stop: %u held, oldest #%" G_GINT64_FORMAT ", newest completed #%"
-                G_GINT64_FORMAT ", next #%" G_GUINT64_FORMAT,
-                g_hash_table_size(snd->rx_seq), oldest, snd->rx_done_max, snd->rx_next_seq);
+                G_GINT64_FORMAT " (%" G_GINT64_FORMAT " ms ago), next #%" G_GUINT64_FORMAT,
+                g_hash_table_size(snd->rx_seq), oldest, snd->rx_done_max,
+                (g_get_monotonic_time() - snd->rx_done_us) / 1000, snd->rx_next_seq);
     }
     if (qidx == VSND_VQ_RX && started) {
         snd->rx_next_seq = 0;
