@@ -29,16 +29,6 @@
 #define PERIOD_FRAMES 4800 /* 100 ms: aplay/arecord are told so */
 #define PERIOD_MS 100
 #define APLAY_OPTS "-D hw:0,0 --period-size=4800 --buffer-size=19200"
-/* A capture read that waits longer than 1.1 buffer times without a period
- * fails with EIO (Linux sound/core/pcm_lib.c: wait_for_avail(), "capture
- * read timeout").  With aplay's 0.4 s buffer that is 0.35-0.44 s, and a TCG
- * guest sharing 2 cores with both QEMUs, their daemons and the migration
- * stream stalls that long around the switch: its own clock was seen to
- * step by 0.3-0.5 s while the device's gap at the switch stayed below
- * 0.15 s (last source completion at most 70 ms before the stop, first
- * destination completion 80 ms after the rings start).  A 1 s buffer
- * keeps the scenario about the device. */
-#define ARECORD_OPTS "-D hw:0,0 --period-size=4800 --buffer-size=48000"
 
 /* Allowance for the scheduling of 2 cores shared by a TCG guest and two
  * QEMUs: what the measurement itself may add to downtime + one period. */
@@ -413,7 +403,12 @@ static void playback_judge(Mig *m, GBytes *raw, const Growth *g, gint64 downtime
 }
 
 /*
- * 2. Migration 2.5 s into a 20 s recording of the host's tone.  The
+ * 2. Migration 2.5 s into a 20 s recording of the host's tone.  (Linux
+ * gives arecord 80 ms periods and a 320 ms buffer here, whatever it asks
+ * for, and fails a capture read that waits 1.1 buffer times for a period
+ * with EIO, "capture read timeout" in dmesg: a TCG guest stalled that long
+ * by a loaded host fails this scenario with or without a migration, as
+ * it overruns when it reads too late.)  The
  * recording is 20 s long; it begins with the source's tone, exactly; its
  * silence (the frames no side delivered) is at most downtime + one period;
  * what follows the switch is the destination's input, exactly.
@@ -433,7 +428,7 @@ static void test_capture(const char *kernel)
     GvConfig cfg = {0};
     Mig m;
     if (mig_start(&m, kernel, args, &cfg)) {
-        gv_send(m.src.vm, "arecord -q " ARECORD_OPTS " -f S16_LE -c 2 -r 48000 -d 20 /out/rec.wav");
+        gv_send(m.src.vm, "arecord -q " APLAY_OPTS " -f S16_LE -c 2 -r 48000 -d 20 /out/rec.wav");
         g_usleep(2500 * 1000);
         migrate(&m);
         g_autofree char *r = migrate_wait(m.src.vm, 60);

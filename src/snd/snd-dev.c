@@ -379,6 +379,16 @@ static bool io_giveback(void *opaque, SndIoMsg *msg)
     if (!snd->rx_rewind_ok) {
         return false;
     }
+    if (msg->done) {
+        /* Partly filled: it completes now with the frames it holds and
+         * silence after them.  Given back, those frames would be lost and
+         * the guest, its buffer waiting, would see nothing until the
+         * restarted ring (or a migration destination) filled a whole new
+         * period: a capture read waits at most 1.1 buffer times (Linux
+         * wait_for_avail()) and a TCG guest's clock can step by a few
+         * hundred ms around the switch. */
+        return false;
+    }
     g_hash_table_remove(snd->rx_seq, elem);
     vu_queue_unpop(snd->dev, vu_dev_queue(snd->dev, VSND_VQ_RX), elem);
     vu_elem_free(elem);
