@@ -380,13 +380,9 @@ static bool io_giveback(void *opaque, SndIoMsg *msg)
         return false;
     }
     if (msg->done) {
-        /* Partly filled: it completes now with the frames it holds and
-         * silence after them.  Given back, those frames would be lost and
-         * the guest, its buffer waiting, would see nothing until the
-         * restarted ring (or a migration destination) filled a whole new
-         * period: a capture read waits at most 1.1 buffer times (Linux
-         * wait_for_avail()) and a TCG guest's clock can step by a few
-         * hundred ms around the switch. */
+        /* Partly filled (a host driver that delivers less than a period at
+         * a time): it completes now with the frames it holds and silence
+         * after them; given back, those captured frames would be lost. */
         return false;
     }
     g_hash_table_remove(snd->rx_seq, elem);
