@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include "guest-test.h"
+#include "harness/qemu-sequence.h"
 #include "judge/audio-judge.h"
 #include "judge/wav-file.h"
 #include "capture-switch.h"
@@ -69,25 +70,51 @@ typedef struct {
     GvConfig cfg;
     char *uri;
     char *dir;
+    QsProxy *proxy; /* between the source QEMU and its daemon, if asked */
 } Mig;
 
-static bool mig_start(Mig *m, const char *kernel, const char *const *args, const GvConfig *cfg)
+/* Source and destination, each QEMU with its own daemon (-v); with
+ * @proxied the source QEMU talks to its daemon through a recording proxy
+ * (harness/qemu-sequence.h). */
+static void mig_finish(Mig *m);
+
+static bool mig_start_ex(Mig *m, const char *kernel, const char *const *args, const GvConfig *cfg,
+                         bool proxied)
 {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     m->cfg.qemu = patched_qemu();
     m->cfg.kernel = kernel;
-    if (!gt_start(&m->src, kernel, args, &m->cfg))
-        return false;
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) a = g_ptr_array_new();
     g_ptr_array_add(a, (gpointer) "-v");
     for (size_t i = 0; args[i]; i++)
         g_ptr_array_add(a, (gpointer)args[i]);
     g_ptr_array_add(a, NULL);
+    m->src.kernel = kernel;
+    m->src.daemon = vd_spawn_ready_argv((const char *const *)a->pdata, &error);
+    if (!m->src.daemon) {
+        g_test_fail_printf("source daemon: %s", error->message);
+        mig_finish(m);
+        return false;
+    }
+    GvConfig s = m->cfg;
+    s.socket_path = vd_socket_path(m->src.daemon);
+    if (proxied) {
+        m->proxy = qs_proxy_new(s.socket_path, &error);
+        g_assert_no_error(error);
+        s.socket_path = qs_proxy_path(m->proxy);
+    }
+    m->src.vm = gv_start(&s, &error);
+    if (!m->src.vm) {
+        gt_fail_with_logs(&m->src, error->message);
+        mig_finish(m);
+        return false;
+    }
     m->dst_daemon = vd_spawn_ready_argv((const char *const *)a->pdata, &error);
     if (!m->dst_daemon) {
         gt_fail_with_logs(&m->src, error->message);
+        mig_finish(m);
         return false;
     }
     m->dir = g_dir_make_tmp("vsnd-mig-XXXXXX", NULL);
@@ -98,13 +125,39 @@ static bool mig_start(Mig *m, const char *kernel, const char *const *args, const
     m->dst_vm = gv_start_incoming(&d, m->src.vm, m->uri, &error);
     if (!m->dst_vm) {
         gt_fail_with_logs(&m->src, error->message);
+        mig_finish(m);
         return false;
     }
     return true;
 }
 
+static bool mig_start(Mig *m, const char *kernel, const char *const *args, const GvConfig *cfg)
+{
+    return mig_start_ex(m, kernel, args, cfg, false);
+}
+
+/* $VSND_MIGRATE_LOGS names a directory: both daemons' whole -v logs are
+ * written there (source.log, destination.log), passed or failed. */
+static void mig_save_logs(Mig *m)
+{
+    const char *dir = g_getenv("VSND_MIGRATE_LOGS");
+    if (!dir || !*dir)
+        return;
+    g_mkdir_with_parents(dir, 0700);
+    VdProc *procs[] = {m->src.daemon, m->dst_daemon};
+    const char *names[] = {"source.log", "destination.log"};
+    for (int i = 0; i < 2; i++) {
+        if (!procs[i])
+            continue;
+        g_autofree char *log = vd_stderr(procs[i]);
+        g_autofree char *path = g_build_filename(dir, names[i], NULL);
+        g_file_set_contents(path, log, -1, NULL);
+    }
+}
+
 static void mig_finish(Mig *m)
 {
+    mig_save_logs(m);
     if (m->dst_vm) {
         if (gv_qemu_alive(m->dst_vm))
             gv_stop(m->dst_vm, 10000);
@@ -118,6 +171,7 @@ static void mig_finish(Mig *m)
     if (m->src.vm && !gv_qemu_alive(m->src.vm))
         g_clear_pointer(&m->src.vm, gv_free);
     gt_finish(&m->src);
+    g_clear_pointer(&m->proxy, qs_proxy_free);
     if (m->dir) {
         g_autofree char *sock = g_build_filename(m->dir, "mig.sock", NULL);
         g_unlink(sock);
@@ -274,7 +328,13 @@ static void playback_judge(Mig *m, GBytes *raw, const WavGrowth *g, gint64 downt
 }
 
 /*
- * 2. Migration 2.5 s into a 20 s recording of the host's tone.  The
+ * 2. Migration 2.5 s into a 20 s recording of the host's tone.  (Linux
+ * gives arecord 80 ms periods and a 320 ms buffer here, whatever it asks
+ * for, and fails a capture read that waits 1.1 buffer times for a period
+ * with EIO, "capture read timeout" in dmesg.  Open, issue 11: on a loaded
+ * host about half the runs end so, each time some 65 ms after the
+ * destination's first completion, although the daemons' -v logs show the
+ * device's gap at the switch below 0.15 s of guest time.)  The
  * recording is 20 s long; it begins with the source's tone, exactly; its
  * silence (the frames no side delivered) is at most downtime + one period;
  * what follows the switch is the destination's input, exactly.
@@ -318,6 +378,9 @@ static void capture_judge(Mig *m, const guint8 *src, gsize src_len, gint64 downt
     g_autoptr(JudgeWav) w = NULL;
     if (st != 0) {
         g_string_append_printf(why, "arecord on the destination: status %d: %s; ", st, out);
+        g_autofree char *ls = NULL;
+        gv_run(m->dst_vm, "ls -l /out/rec.wav", &ls, 20);
+        g_string_append_printf(why, "what it recorded: %s; ", ls);
     } else {
         g_autoptr(GError) error = NULL;
         g_autoptr(GBytes) rec = gv_fetch(m->dst_vm, "/out/rec.wav", &error);
@@ -338,7 +401,11 @@ static void capture_judge(Mig *m, const guint8 *src, gsize src_len, gint64 downt
             g_string_append(why, "the recording is not 20 s; ");
         if (head < (gsize)2 * RATE * FRAME_BYTES)
             g_string_append(why, "less than 2 s from the source; ");
-        if (!t.whole)
+        /* The tone repeats every 100 ms (1000 and 1110 Hz): a source part
+         * that ends on a multiple of 100 ms is followed seamlessly by the
+         * destination's input, which starts the tone over; then the whole
+         * recording is the tone and nothing is left to look at. */
+        if (!t.whole && cs.tail > 0)
             g_string_append(why, "after the switch: not the destination's input; ");
         if ((gint64)silent_ms > downtime_ms + PERIOD_MS + SLACK_MS)
             g_string_append(why, "the silence is longer than downtime + one period; ");
@@ -358,7 +425,7 @@ static void capture_judge(Mig *m, const guint8 *src, gsize src_len, gint64 downt
 /*
  * 3. A migration that fails after the source stopped (the destination
  * refuses the device's state: its QEMU is killed while loading) resumes the
- * source, which plays the whole tone; then a cancelled one does too.
+ * source, which plays the whole tone (a cancelled one: scenario 4).
  */
 static void test_failed_resumes(const char *kernel)
 {
@@ -404,6 +471,126 @@ static void test_failed_resumes(const char *kernel)
     g_bytes_unref(files[0].contents);
 }
 
+/* Poll query-migrate on @vm until its status is @status.  Return: the
+ * last reply (the caller frees), whatever it says after @timeout_s. */
+static char *migrate_wait_for(GuestVm *vm, const char *status, double timeout_s)
+{
+    g_autofree char *want = g_strdup_printf("\"status\": \"%s\"", status);
+    gint64 deadline = g_get_monotonic_time() + (gint64)(timeout_s * G_USEC_PER_SEC);
+    for (;;) {
+        char *r = gv_qmp(vm, "{\"execute\": \"query-migrate\"}", NULL);
+        if (!r || strstr(r, want) || g_get_monotonic_time() > deadline)
+            return r;
+        g_free(r);
+        g_usleep(10000);
+    }
+}
+
+/* The source's vhost-user requests of one phase against
+ * tests/data/qemu-sequences/@name.txt (QEMU's own requests only: the
+ * guest plays meanwhile); with $VSND_SEQ_CAPTURE=<dir> written to
+ * <dir>/@name-<kernel>.txt instead. */
+static void sequence_check(Mig *m, const char *name, const char *got)
+{
+    const char *capture = g_getenv("VSND_SEQ_CAPTURE");
+    g_test_message("%s (%s):\n%s", name, m->src.kernel, got);
+    if (capture && *capture) {
+        g_autofree char *file = g_strdup_printf("%s/%s-%s.txt", capture, name, m->src.kernel);
+        g_assert_true(g_file_set_contents(file, got, -1, NULL));
+        return;
+    }
+    g_autoptr(GError) error = NULL;
+    g_autofree char *want_text = qs_load(name, &error);
+    if (!want_text) {
+        g_test_fail_printf("%s: %s", name, error->message);
+        return;
+    }
+    g_autoptr(GPtrArray) want = qs_lines(want_text, true);
+    g_autoptr(GPtrArray) have = qs_lines(got, true);
+    g_autofree char *d = qs_diff(want, have);
+    if (d)
+        g_test_fail_printf("QEMU's %s sequence changed (kernel %s):\n%s", name, m->src.kernel, d);
+}
+
+/*
+ * 4. migrate_cancel while the source is stopped for the switch-over
+ * (pause-before-switchover holds it there: its rings are stopped, its
+ * state not yet sent), 2 s into an 8 s tone: the source resumes and
+ * plays the whole tone exactly once, aplay without an error, and its
+ * output stalls at most for the pause + one period.  The requests QEMU
+ * sends the source's back-end from the migrate command to the resume are
+ * tests/data/qemu-sequences/migrate-cancel.txt.
+ */
+static void test_cancel_resumes(const char *kernel)
+{
+    g_autoptr(GBytes) raw = NULL;
+    GvFile files[] = {tone_file("/data/long.wav", 440, 8, &raw)};
+    GvConfig cfg = {.files = files, .n_files = 1};
+    static const char *const args[] = {"--driver=wav", NULL};
+    Mig m;
+    if (mig_start_ex(&m, kernel, args, &cfg, true)) {
+        qmp_ok(m.src.vm, "{\"execute\": \"migrate-set-capabilities\", \"arguments\": "
+                         "{\"capabilities\": [{\"capability\": \"pause-before-switchover\", "
+                         "\"state\": true}]}}");
+        gv_send(m.src.vm, "aplay " APLAY_OPTS " /data/long.wav 2>&1");
+        g_usleep(2 * G_USEC_PER_SEC);
+        qs_proxy_settle(m.proxy, 200, 5000);
+        g_free(qs_proxy_take(m.proxy)); /* the boot and the playback's start */
+        WavGrowth g;
+        g_autofree char *src_wav = gt_daemon_file(&m.src, "stream-0.wav");
+        g_autofree char *dst_wav = g_build_filename(vd_tmpdir(m.dst_daemon), "stream-0.wav", NULL);
+        wav_growth_start(&g, src_wav, dst_wav);
+        migrate(&m);
+        g_autofree char *held = migrate_wait_for(m.src.vm, "pre-switchover", 60);
+        gint64 paused = g_get_monotonic_time();
+        g_usleep(300 * 1000);
+        qmp_ok(m.src.vm, "{\"execute\": \"migrate_cancel\"}");
+        g_autofree char *r = migrate_wait_for(m.src.vm, "cancelled", 30);
+        gint64 pause_ms = (g_get_monotonic_time() - paused) / 1000;
+        g_autofree char *status = gv_qmp(m.src.vm, "{\"execute\": \"query-status\"}", NULL);
+        qs_proxy_settle(m.proxy, 500, 10000);
+        g_autofree char *seq = qs_proxy_take(m.proxy);
+        g_autofree char *out = NULL;
+        int st = gv_wait(m.src.vm, &out, 30);
+        wav_growth_stop(&g);
+        gint64 stall_ms = g.max_stall[0] / 1000;
+        g_test_message("cancelled migration: held: %s; after the cancel: %s; source: %s",
+                       held, r, status);
+        g_autoptr(GBytes) w = wav_samples_so_far(g.paths[0], FRAME_BYTES);
+        gsize len, w_len;
+        const guint8 *data = g_bytes_get_data(raw, &len);
+        const guint8 *w_data = g_bytes_get_data(w, &w_len);
+        JudgeFind f = {0};
+        judge_find(JUDGE_FORMAT_S16_LE, 2, data, len, w_data, w_len, &f);
+        g_autoptr(GString) d = g_string_new(NULL);
+        judge_describe_find(d, &f);
+        g_test_message("source after the cancel: aplay %d: %s; %s; longest stall of its "
+                       "output %" G_GINT64_FORMAT " ms, paused %" G_GINT64_FORMAT " ms",
+                       st, out, d->str, stall_ms, pause_ms);
+        g_autoptr(GString) why = g_string_new(NULL);
+        if (!held || !strstr(held, "\"pre-switchover\""))
+            g_string_append_printf(why, "never held before the switch-over: %s; ", held);
+        if (!r || !strstr(r, "\"cancelled\""))
+            g_string_append_printf(why, "not cancelled: %s; ", r);
+        if (!status || !strstr(status, "\"running\""))
+            g_string_append_printf(why, "the source does not run: %s; ", status);
+        if (!clean(st, out))
+            g_string_append_printf(why, "aplay: status %d: %s; ", st, out);
+        if (!f.whole || w_len - len > (gsize)PERIOD_FRAMES * FRAME_BYTES)
+            g_string_append_printf(why, "the source's output is not the tone once: %s; ", d->str);
+        if (stall_ms > pause_ms + PERIOD_MS + SLACK_MS)
+            g_string_append_printf(why, "its output stalled %" G_GINT64_FORMAT " ms > pause %"
+                                   G_GINT64_FORMAT " + %d ms period; ", stall_ms, pause_ms,
+                                   PERIOD_MS);
+        if (why->len)
+            gt_fail_with_logs(&m.src, why->str);
+        sequence_check(&m, "migrate-cancel", seq);
+        wav_growth_clear(&g);
+        mig_finish(&m);
+    }
+    g_bytes_unref(files[0].contents);
+}
+
 int main(int argc, char **argv)
 {
     gt_init(&argc, &argv);
@@ -416,5 +603,6 @@ int main(int argc, char **argv)
     gt_add("migrate-playback", test_playback);
     gt_add("migrate-capture", test_capture);
     gt_add("migrate-failed-resumes", test_failed_resumes);
+    gt_add("migrate-cancel-resumes", test_cancel_resumes);
     return g_test_run();
 }

@@ -529,6 +529,56 @@ static void test_restart_capturing(void)
     restart_state_remove(state_arg);
 }
 
+/* migrate-cancel.txt while the fake guest plays: the source stops for the
+ * switch-over, the migration is cancelled, and QEMU restarts the rings at
+ * their bases with dirty logging still on, then turns logging off.  The
+ * stream plays on (MSG_POLLING: polled again), every period completes OK,
+ * the device is not broken. */
+static void test_migrate_cancel_playing(void)
+{
+    if (!vd_require())
+        return;
+    Env e;
+    env_boot(&e);
+    uint32_t sid = start_playback(&e);
+    g_assert_cmpuint(play_for(&e, 200), >=, 5);
+    if (!replay(&e, "migrate-cancel"))
+        goto out;
+    g_assert_true(vd_alive(e.vd));
+    /* what the stop completed is in the used ring: the resumed guest sees
+     * it and queues the next periods in its place */
+    SgIoMsg *m;
+    unsigned int n = 0, errors = 0;
+    while ((m = sg_io_wait(e.sg, false, 0))) {
+        errors += m->status != VIRTIO_SND_S_OK;
+        g_assert_cmpint(sg_tx_submit(e.sg, m, e.data, false), ==, 0);
+    }
+    gint64 end = g_get_monotonic_time() + 300 * 1000;
+    while (g_get_monotonic_time() < end) {
+        m = sg_io_wait(e.sg, false, 20);
+        if (!m)
+            continue;
+        n++;
+        errors += m->status != VIRTIO_SND_S_OK;
+        g_assert_cmpint(sg_tx_submit(e.sg, m, e.data, false), ==, 0);
+    }
+    g_autoptr(GError) err = NULL;
+    uint8_t st = 0;
+    g_assert_true(ff_get_status(e.sg->ff, &st, &err));
+    g_assert_no_error(err);
+    if (n < 10 || errors || (st & FF_S_NEEDS_RESET)) {
+        g_autofree char *log = vd_stderr(e.vd);
+        g_test_message("daemon log:\n%s", log + (strlen(log) > 4000 ? strlen(log) - 4000 : 0));
+        g_test_fail_printf("playback after a cancelled migration: %u periods in 300 ms, %u "
+                           "completed with an error, status 0x%x", n, errors, st);
+        goto out;
+    }
+    g_assert_cmphex(cmd(&e, VIRTIO_SND_R_PCM_STOP, sid), ==, VIRTIO_SND_S_OK);
+    g_assert_cmphex(cmd(&e, VIRTIO_SND_R_PCM_RELEASE, sid), ==, VIRTIO_SND_S_OK);
+out:
+    env_free(&e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -539,5 +589,7 @@ int main(int argc, char **argv)
     g_test_add_func("/integration/qemu-replay/migrate-playing", test_migrate_playing);
     g_test_add_func("/integration/qemu-replay/restart-playing", test_restart_playing);
     g_test_add_func("/integration/qemu-replay/restart-capturing", test_restart_capturing);
+    g_test_add_func("/integration/qemu-replay/migrate-cancel-playing",
+                    test_migrate_cancel_playing);
     return g_test_run();
 }

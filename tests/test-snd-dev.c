@@ -557,6 +557,99 @@ static void test_queue_stop(void)
     guest_end(sg, ff, d);
 }
 
+/* ---- started but disabled rings ---- */
+
+static void tx_period(SgGuest *sg, unsigned int n, GByteArray *played)
+{
+    uint8_t buf[PERIOD];
+
+    signal_period(buf, n);
+    if (played) {
+        g_byte_array_append(played, buf, PERIOD);
+    }
+    g_assert_cmpint(sg_tx_submit(sg, sg_io_msg_new(sg, 0, false, PERIOD), buf, false), ==, 0);
+}
+
+/* SET_VRING_ENABLE has no reply: a request that has one comes back only
+ * once the device handled everything sent before it. */
+static void ring_enable(FfConn *ff, unsigned int q, bool on)
+{
+    g_autoptr(GError) err = NULL;
+    uint64_t f;
+
+    g_assert_true(ff_vring_state(ff, FF_SET_VRING_ENABLE, q, on, &err));
+    g_assert_no_error(err);
+    g_assert_true(ff_get_u64(ff, FF_GET_FEATURES, &f, &err));
+    g_assert_no_error(err);
+}
+
+static void tx_done_ok(SgGuest *sg)
+{
+    SgIoMsg *done = sg_io_wait(sg, false, 2000);
+
+    g_assert_nonnull(done);
+    g_assert_cmphex(done->status, ==, VIRTIO_SND_S_OK);
+}
+
+/* vhost-user.rst "Ring states": a started, disabled ring "must process the
+ * ring without causing any side effects", as a network device discards
+ * TX.  Playback queued on a disabled tx ring completes unplayed (was: it
+ * sat in the ring, the kick ignored); a control request on a disabled
+ * control ring waits for the enable (answering it would act). */
+static void test_disabled_rings(void)
+{
+    FfConn *ff;
+    Dev *d = dev_start("wav,dir=@DIR@", 2, FALSE, &ff);
+    SgGuest *sg = guest_boot(ff, 0);
+    g_autoptr(GByteArray) played = g_byte_array_new();
+    g_autoptr(GBytes) got = NULL;
+    g_autofree char *path = g_build_filename(d->dir, "stream-0.wav", NULL);
+    g_autoptr(GError) err = NULL;
+    struct virtio_snd_query_info q = { { htole32(VIRTIO_SND_R_PCM_INFO) }, 0, htole32(1),
+                                       htole32(sizeof(struct virtio_snd_pcm_info)) };
+    SgCtl *c;
+
+    params_ok(sg, 0, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 0);
+    tx_period(sg, 0, played);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_START, 0);
+    tx_done_ok(sg);
+
+    ring_enable(ff, VIRTIO_SND_VQ_TX, false);
+    tx_period(sg, 1, NULL); /* consumed, not played */
+    tx_done_ok(sg);
+    tx_period(sg, 2, NULL);
+    tx_done_ok(sg);
+    ring_enable(ff, VIRTIO_SND_VQ_TX, true);
+    tx_period(sg, 3, played);
+    tx_done_ok(sg);
+
+    ring_enable(ff, VIRTIO_SND_VQ_CONTROL, false);
+    c = sg_ctl_submit(sg, &q, sizeof(q), NULL, 0, sizeof(struct virtio_snd_pcm_info), &err);
+    g_assert_no_error(err);
+    g_assert_false(sg_ctl_wait(sg, c, 200, &err));
+    g_clear_error(&err);
+    ring_enable(ff, VIRTIO_SND_VQ_CONTROL, true);
+    g_assert_true(sg_ctl_wait(sg, c, 2000, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(sg_ctl_status(sg, c), ==, VIRTIO_SND_S_OK);
+    sg_ctl_release(c);
+
+    pcm_ok(sg, VIRTIO_SND_R_PCM_STOP, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_RELEASE, 0);
+    sg_free(sg);
+    ff_free(ff);
+    g_thread_join(d->thread);
+    d->thread = NULL;
+    got = wav_data(path);
+    g_assert_cmpmem(g_bytes_get_data(got, NULL), g_bytes_get_size(got), played->data,
+                    played->len);
+    rm_rf(d->dir);
+    g_free(d->dir);
+    g_free(d->spec);
+    g_free(d);
+}
+
 /* ---- reset and restart ---- */
 
 static void test_reset_restart(void)
@@ -1219,6 +1312,51 @@ static void test_fake_stalled(void)
     }
     guest_end(sg, ff, d);
 }
+/* A queue stop (QEMU's stop, a migration) with a capture buffer partly
+ * filled: that one completes with the frames it holds and silence after
+ * them, the untouched one goes back to the ring and is filled after the
+ * restart (was: both given back, the captured frames lost and the guest,
+ * waiting, seeing nothing until a whole new period came). */
+static void test_fake_capture_stop_partial(void)
+{
+    FfConn *ff;
+    Dev *d = dev_start("fake", 2, FALSE, &ff);
+    SgGuest *sg = guest_boot(ff, 0);
+    g_autoptr(GError) err = NULL;
+    uint8_t got[PERIOD], want[PERIOD] = { 0 };
+    uint32_t bases[4];
+    SgIoMsg *m[2], *done;
+
+    params_ok(sg, 1, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 1);
+    for (unsigned int i = 0; i < 2; i++) {
+        m[i] = sg_io_msg_new(sg, 1, true, PERIOD);
+        g_assert_cmpint(sg_rx_submit(sg, m[i], false), ==, 0);
+    }
+    pcm_ok(sg, VIRTIO_SND_R_PCM_START, 1);
+    run_on_dev(give_data_all, GSIZE_TO_POINTER(PERIOD / 2));
+    g_assert_null(sg_io_wait(sg, true, 100));
+    g_assert_true(ff_suspend(ff, bases, &err));
+    g_assert_no_error(err);
+    done = sg_io_wait(sg, true, 0);
+    g_assert_true(done == m[0]);
+    g_assert_cmpuint(done->used_len, ==, PERIOD + 8);
+    sg_io_read(sg, done, got);
+    for (unsigned int i = 0; i < PERIOD / 2; i++) {
+        want[i] = (uint8_t)i; /* the fake host's bytes, then silence */
+    }
+    g_assert_cmpmem(got, PERIOD, want, PERIOD);
+    g_assert_null(sg_io_wait(sg, true, 0));
+    g_assert_true(ff_start(ff, sg->mem, sg->vq, bases, &err));
+    g_assert_no_error(err);
+    run_on_dev(give_data_all, GSIZE_TO_POINTER(PERIOD));
+    g_assert_true(sg_io_wait(sg, true, 2000) == m[1]);
+    g_assert_cmpuint(m[1]->used_len, ==, PERIOD + 8);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_STOP, 1);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_RELEASE, 1);
+    guest_end(sg, ff, d);
+}
+
 #endif
 
 int main(int argc, char **argv)
@@ -1231,6 +1369,7 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/dev-fake/xrun-event", test_fake_xrun);
     g_test_add_func("/snd/dev-fake/host-gone/paced-io-err", test_fake_host_gone);
     g_test_add_func("/snd/dev-fake/stalled-driver-blocks-nothing", test_fake_stalled);
+    g_test_add_func("/snd/dev-fake/capture-stop-partial", test_fake_capture_stop_partial);
     return g_test_run();
 #endif
     g_test_add_func("/snd/dev/probe", test_probe);
@@ -1240,6 +1379,7 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/dev/capture/wav-byte-exact", test_capture_wav);
     g_test_add_func("/snd/dev/release/outstanding", test_release_outstanding);
     g_test_add_func("/snd/dev/queue-stop/returns-held", test_queue_stop);
+    g_test_add_func("/snd/dev/disabled-rings", test_disabled_rings);
     g_test_add_func("/snd/dev/reset-restart", test_reset_restart);
     g_test_add_func("/snd/dev/status-reset-pause", test_status_reset_pause);
     g_test_add_func("/snd/dev/reset-device-parks-nothing", test_reset_device_parks_nothing);

@@ -718,6 +718,96 @@ static void test_reset_owner(void)
     tf_free(tf);
 }
 
+/* Pop what the disabled ring offers, push it back empty. */
+static unsigned int drain_disabled(TFront *tf)
+{
+    VuVirtqElement *e;
+    unsigned int n = 0;
+
+    while ((e = vu_queue_pop_disabled(tf->dev, q0(tf)))) {
+        vu_queue_push(tf->dev, q0(tf), e, 0);
+        vu_elem_free(e);
+        n++;
+    }
+    return n;
+}
+
+static void add_buf(TFront *tf, bool packed, uint64_t gpa)
+{
+    TBuf b = { gpa, 16, false };
+
+    if (packed) {
+        tr_packed_add(tf, 0, &b, 1, 0);
+    } else {
+        tr_split_add(tf, 0, &b, 1, 0);
+    }
+}
+
+/* vhost-user.rst "Ring states": a started, disabled ring "must process the
+ * ring without causing any side effects" (was: not processed at all; the
+ * kick of a disabled ring never reached the device).  What the guest
+ * queues after the disable reaches the device through the kick and
+ * vu_queue_pop_disabled(); what it queued before the disable is taken as
+ * enabled, or waits for the enable, and is never processed as disabled. */
+static void ring_disabled(bool packed)
+{
+    TFront *tf = setup(F_BASE | (packed ? F_PACKED : 0), 16);
+    VuVirtqElement *e;
+    unsigned int kicks;
+
+    /* queued while enabled, not yet dispatched: the disable hands it to
+     * the device as enabled first */
+    add_buf(tf, packed, TG_DATA);
+    kicks = tf->td.kicks[0];
+    tf_set_state(tf, VHOST_USER_SET_VRING_ENABLE, 0, 0);
+    g_assert_cmpuint(tf->td.kicks[0], ==, kicks + 1);
+    /* (the test device took nothing: that buffer is the enabled state's) */
+    g_assert_null(vu_queue_pop(tf->dev, q0(tf)));
+    add_buf(tf, packed, TG_DATA + 0x100);
+    g_assert_cmpint(write(tf->ring[0].kick, &(uint64_t){ 1 }, 8), ==, 8);
+    g_assert_cmpuint(tf_run_watches(tf, 0), ==, 1);
+    g_assert_cmpuint(tf->td.kicks[0], ==, kicks + 2); /* the kick is delivered */
+    g_assert_cmpuint(drain_disabled(tf), ==, 0);      /* FIFO: behind an enabled one */
+    /* enabled again: both go the normal way */
+    tf_set_state(tf, VHOST_USER_SET_VRING_ENABLE, 0, 1);
+    for (int i = 0; i < 2; i++) {
+        e = vu_queue_pop(tf->dev, q0(tf));
+        g_assert_nonnull(e);
+        vu_queue_push(tf->dev, q0(tf), e, 0);
+        vu_elem_free(e);
+    }
+    g_assert_null(vu_queue_pop_disabled(tf->dev, q0(tf))); /* enabled: not this way */
+
+    /* disabled with an empty ring: what comes next is the disabled state's */
+    tf_set_state(tf, VHOST_USER_SET_VRING_ENABLE, 0, 0);
+    add_buf(tf, packed, TG_DATA + 0x200);
+    g_assert_null(vu_queue_pop(tf->dev, q0(tf)));
+    /* not while the front-end still has a message waiting (QEMU enables
+     * the rings a few messages after it starts them) */
+    tf_send(tf, VHOST_USER_GET_FEATURES, V, NULL, 0, NULL, 0);
+    g_assert_cmpuint(drain_disabled(tf), ==, 0);
+    g_assert_true(vu_dev_dispatch(tf->dev));
+    tf_recv(tf, &(VuMsgHdr){ 0 }, &(uint64_t){ 0 }, sizeof(uint64_t), NULL);
+    g_assert_cmpuint(drain_disabled(tf), ==, 1);
+    add_buf(tf, packed, TG_DATA + 0x300);
+    add_buf(tf, packed, TG_DATA + 0x400);
+    g_assert_cmpuint(drain_disabled(tf), ==, 2);
+    if (!packed) {
+        g_assert_cmpuint(tr_split_used_idx(tf, 0), ==, 5);
+    }
+    tf_free(tf);
+}
+
+static void test_ring_disabled_split(void)
+{
+    ring_disabled(false);
+}
+
+static void test_ring_disabled_packed(void)
+{
+    ring_disabled(true);
+}
+
 static unsigned int count_maps(void)
 {
     g_autofree char *maps = NULL;
@@ -876,6 +966,8 @@ int main(int argc, char **argv)
     g_test_add_func("/vu/dev/log/packed", test_dirty_log_packed);
     g_test_add_func("/vu/dev/reset-device", test_reset_device);
     g_test_add_func("/vu/dev/reset-owner", test_reset_owner);
+    g_test_add_func("/vu/dev/ring-disabled/split", test_ring_disabled_split);
+    g_test_add_func("/vu/dev/ring-disabled/packed", test_ring_disabled_packed);
     g_test_add_func("/vu/dev/elem-outlives-dev", test_elem_outlives_dev);
     g_test_add_func("/vu/dev/connect-disconnect-1000", test_connect_disconnect_cycles);
     g_test_add_func("/vu/glib/kick-and-close", test_glib_glue);

@@ -125,6 +125,7 @@ struct SndDev {
     GHashTable *rx_seq;
     uint64_t rx_next_seq;
     int64_t rx_done_max;   /* highest sequence completed, -1 none */
+    int64_t rx_done_us;    /* monotonic time of the last rx completion */
     bool rx_rewind_ok;
     bool restart_checked;  /* state file looked at on this connection */
     /* State parked by SET_STATUS(0) of a stopped device (newer QEMU may
@@ -276,6 +277,10 @@ static void io_complete(void *opaque, SndIoMsg *msg, uint32_t status, uint32_t l
         gpointer seq;
 
         if (g_hash_table_lookup_extended(snd->rx_seq, elem, NULL, &seq)) {
+            if (snd->rx_done_max < 0) {
+                g_debug("rx: first completion since the queue started");
+            }
+            snd->rx_done_us = g_get_monotonic_time();
             snd->rx_done_max = MAX(snd->rx_done_max, (int64_t)GPOINTER_TO_SIZE(seq));
             g_hash_table_remove(snd->rx_seq, elem);
         }
@@ -374,6 +379,12 @@ static bool io_giveback(void *opaque, SndIoMsg *msg)
     if (!snd->rx_rewind_ok) {
         return false;
     }
+    if (msg->done) {
+        /* Partly filled (a host driver that delivers less than a period at
+         * a time): it completes now with the frames it holds and silence
+         * after them; given back, those captured frames would be lost. */
+        return false;
+    }
     g_hash_table_remove(snd->rx_seq, elem);
     vu_queue_unpop(snd->dev, vu_dev_queue(snd->dev, VSND_VQ_RX), elem);
     vu_elem_free(elem);
@@ -441,6 +452,30 @@ static void handle_ctl(SndDev *snd)
     }
 }
 
+/* The tx ring is started but disabled (vhost-user.rst "Ring states": the
+ * ring is processed "without causing any side effects", as a network
+ * device discards TX): what the guest queues since the disable completes
+ * at once, unplayed, and no stream sees it. */
+static void discard_tx(SndDev *snd, VuVirtq *vq)
+{
+    VuDev *dev = snd->dev;
+    VuVirtqElement *elem;
+    unsigned int n = 0;
+
+    while (!vu_dev_broken(dev) && (elem = vu_queue_pop_disabled(dev, vq))) {
+        const char *error = NULL;
+        SndIoMsg *msg = vsnd_io_msg_new(true, elem->out_sg, elem->out_num, elem->in_sg,
+                                       elem->in_num, &error);
+
+        msg->elem = elem;
+        io_complete(snd, msg, msg->valid ? VIRTIO_SND_S_OK : VIRTIO_SND_S_BAD_MSG, 0);
+        n++;
+    }
+    if (n) {
+        g_debug("tx ring disabled: %u message(s) consumed unplayed", n);
+    }
+}
+
 static void handle_io(SndDev *snd, unsigned int qidx)
 {
     VuDev *dev = snd->dev;
@@ -448,6 +483,11 @@ static void handle_io(SndDev *snd, unsigned int qidx)
     bool tx = qidx == VSND_VQ_TX;
     VuVirtqElement *elem;
 
+    if (vq && tx && vu_queue_started(vq) && !vu_queue_enabled(vq)) {
+        discard_tx(snd, vq);
+        return;
+    }
+    /* (A disabled rx ring supplies nothing: its buffers wait.) */
     if (!vq || !vu_queue_ready(vq)) {
         return;
     }
@@ -459,6 +499,9 @@ static void handle_io(SndDev *snd, unsigned int qidx)
 
         msg->elem = elem;
         if (!tx) {
+            if (snd->rx_next_seq == 0) {
+                g_debug("rx: first buffer since the queue started");
+            }
             g_hash_table_insert(snd->rx_seq, elem, GSIZE_TO_POINTER(snd->rx_next_seq++));
         }
         if (!msg->valid) {
@@ -508,6 +551,10 @@ static void vsnd_queue_kick(VuDev *dev, int qidx)
 {
     SndDev *snd = dev_snd(dev);
 
+    /* A started but disabled ring is processed without side effects:
+     * playback is consumed unplayed (handle_io()); control requests,
+     * event buffers and capture buffers wait for the enable, since
+     * answering them would act for the guest or supply it data. */
     switch (qidx) {
     case VSND_VQ_CONTROL:
         handle_ctl(snd);
@@ -632,7 +679,8 @@ static void vsnd_queue_set_started(VuDev *dev, int qidx, bool started)
 {
     SndDev *snd = dev_snd(dev);
 
-    g_debug("queue %d %s", qidx, started ? "started" : "stopped");
+    g_debug("queue %d %s (base 0x%x)", qidx, started ? "started" : "stopped",
+            vu_queue_base(vu_dev_queue(dev, (unsigned int)qidx)));
     if (!started && qidx >= 0 && qidx < SND_NUM_VQ) {
         snd->restart_pending = true;
         snd->stopped_addr[qidx] = vu_queue_desc_addr(vu_dev_queue(dev, (unsigned int)qidx));
@@ -656,6 +704,10 @@ static void vsnd_queue_set_started(VuDev *dev, int qidx, bool started)
         }
         /* Every buffer popped after the oldest held one is held too. */
         snd->rx_rewind_ok = oldest > snd->rx_done_max;
+        g_debug("rx stop: %u held, oldest #%" G_GINT64_FORMAT ", newest completed #%"
+                G_GINT64_FORMAT " (%" G_GINT64_FORMAT " ms ago), next #%" G_GUINT64_FORMAT,
+                g_hash_table_size(snd->rx_seq), oldest, snd->rx_done_max,
+                (g_get_monotonic_time() - snd->rx_done_us) / 1000, snd->rx_next_seq);
     }
     if (qidx == VSND_VQ_RX && started) {
         snd->rx_next_seq = 0;

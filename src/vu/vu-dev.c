@@ -24,7 +24,13 @@
  * (iface->queue_set_started(false)) and answers the index (split: next
  * avail index; packed: avail index | avail wrap << 15 | used index << 16
  * | used wrap << 31); SET_FEATURES without PROTOCOL_FEATURES enables all
- * rings.  With every ring stopped the device is suspended: pushes,
+ * rings.  A started but disabled ring is processed "without causing any
+ * side effects": its kicks reach the device, which takes what the guest
+ * queued since the disable through vu_queue_pop_disabled() (what was
+ * queued before belongs to the enabled state: SET_VRING_ENABLE(0) first
+ * lets the device take it as enabled, and a ring started disabled keeps
+ * what it holds for the enable).  With every ring stopped the device is
+ * suspended: pushes,
  * notifications and event-suppression writes are no-ops, messages are
  * still answered.
  *
@@ -318,6 +324,7 @@ static int h_reset_owner(VuDev *dev, VuMsg *msg, int *reply_fd)
      * "would lead to bugs": the rings are disabled, nothing else. */
     for (unsigned int i = 0; i < dev->num_queues; i++) {
         dev->vq[i].enabled = false;
+        vu_virtq_mark_disabled(&dev->vq[i]);
     }
     return 0;
 }
@@ -524,9 +531,17 @@ static int h_set_vring_enable(VuDev *dev, VuMsg *msg, int *reply_fd)
     if (en > 1) {
         return -EPROTO;
     }
+    if (!en && vq->enabled) {
+        /* What the guest made available before the disable is the
+         * enabled state's: the device takes it now, as a kick not yet
+         * dispatched would have had it. */
+        vu_dev_kick_ready(dev, vq);
+    }
     vq->enabled = en;
     if (en) {
         vu_dev_kick_ready(dev, vq);
+    } else {
+        vu_virtq_mark_disabled(vq);
     }
     return 0;
 }

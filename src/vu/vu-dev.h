@@ -79,7 +79,9 @@ typedef struct VuDevIface {
     int (*get_config)(VuDev *dev, uint8_t *config, uint32_t offset, uint32_t len);
     int (*set_config)(VuDev *dev, const uint8_t *data, uint32_t offset, uint32_t len,
                       uint32_t flags);
-    /* Buffers may be available on queue @qidx (kick, or ring just started). */
+    /* Buffers may be available on queue @qidx (kick, or ring just started).
+     * Also called for a started ring that is disabled: the device
+     * processes it without side effects (vu_queue_pop_disabled()). */
     void (*queue_kick)(VuDev *dev, int qidx);
     /* Ring @qidx was started/stopped.  On stop (GET_VRING_BASE) the device
      * must push or detach every element it holds from that queue before
@@ -157,6 +159,14 @@ bool vu_queue_ready(const VuVirtq *vq);
 /* Next available chain, or NULL (empty, not ready, or broken).  The chain is
  * recorded as in flight (inflight region when negotiated). */
 VuVirtqElement *vu_queue_pop(VuDev *dev, VuVirtq *vq);
+/* vhost-user.rst "Ring states": a started but disabled ring "must process
+ * the ring without causing any side effects".  The next chain the guest
+ * made available since the ring became disabled, or NULL: the ring is
+ * enabled (use vu_queue_pop()), stopped, empty, or still holds buffers
+ * made available while it was enabled (they wait for the enable), or
+ * the front-end has a message waiting.  The device completes what it
+ * takes without acting on it (playback consumed, not played). */
+VuVirtqElement *vu_queue_pop_disabled(VuDev *dev, VuVirtq *vq);
 /* Put @len bytes-written of @elem into the used ring, log the written
  * guest pages (first @len bytes of in_sg and the used entry), clear the
  * inflight record.  Does not notify.  Ignored while the ring is stopped. */

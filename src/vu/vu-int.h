@@ -81,6 +81,10 @@ struct VuVirtq {
     bool started;
     bool enabled;
     bool activated;            /* indices read from memory after start */
+    /* Started and disabled with nothing pending from before: what the
+     * guest makes available from now on is processed as disabled
+     * (vu_queue_pop_disabled()). */
+    bool discard_ok;
     uint32_t gen;
 
     /* Split: free-running indices.  Packed: positions < num + wraps. */
@@ -158,6 +162,8 @@ void vu_virtq_set_kick(VuVirtq *vq, int fd);
 void vu_virtq_set_call(VuVirtq *vq, int fd);
 void vu_virtq_set_err(VuVirtq *vq, int fd);
 void vu_virtq_poll(VuVirtq *vq);
+/* The ring was just disabled, or activated while disabled. */
+void vu_virtq_mark_disabled(VuVirtq *vq);
 /* Ring corrupt: log, mark the device broken, signal the err fd. */
 void vu_virtq_broken(VuVirtq *vq, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* GET_VRING_BASE encoding of the ring indices. */

@@ -11,7 +11,10 @@
  * Rings are started by SET_VRING_KICK (also with the no-fd flag: then the
  * core polls the avail side on a timer) and stopped by GET_VRING_BASE;
  * enabled/disabled is tracked independently.  A ring is usable ("ready")
- * when started, enabled, mapped, and the device is not broken.  Nothing
+ * when started, enabled, mapped, and the device is not broken; a started,
+ * disabled ring is kicked too and offers, through
+ * vu_queue_pop_disabled(), only what the guest queued since the disable
+ * (vu_virtq_mark_disabled()).  Nothing
  * here writes guest memory or signals an eventfd for a stopped ring, so
  * while every ring is stopped the device is suspended.
  *
@@ -45,6 +48,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -317,6 +321,9 @@ static bool vq_activate(VuVirtq *vq)
         }
     }
     vq_note_poll(vq);
+    if (!vq->enabled) {
+        vu_virtq_mark_disabled(vq);
+    }
     return true;
 }
 
@@ -355,7 +362,9 @@ static void vq_kick_cb(VuDev *dev, int fd, void *data)
         vu_virtq_try_activate(vq);
         return;
     }
-    if (vu_queue_ready(vq) && dev->iface && dev->iface->queue_kick) {
+    /* Enabled or not: a started, disabled ring is processed too (the
+     * device asks vu_queue_enabled() how). */
+    if (vq_usable(vq) && dev->iface && dev->iface->queue_kick) {
         dev->iface->queue_kick(dev, (int)vq->idx);
     }
 }
@@ -365,7 +374,7 @@ void vu_virtq_poll(VuVirtq *vq)
     VuDev *dev = vq->dev;
     bool moved;
 
-    if (!vq->polled || !vu_queue_ready(vq)) {
+    if (!vq->polled || !vq_usable(vq)) {
         return;
     }
     if (!vq->packed) {
@@ -435,6 +444,10 @@ void vu_virtq_stop(VuVirtq *vq)
         dev->iface->queue_set_started(dev, (int)vq->idx, false);
     }
     /* Buffers given back out of order: complete them empty. */
+    if (!g_queue_is_empty(&vq->unpopped)) {
+        g_debug("queue %u: %u buffer(s) given back out of order, completed empty", vq->idx,
+                g_queue_get_length(&vq->unpopped));
+    }
     while ((e = g_queue_pop_head(&vq->unpopped))) {
         vu_queue_push(dev, vq, e, 0);
         vu_elem_free(e);
@@ -965,6 +978,60 @@ VuVirtqElement *vu_queue_pop(VuDev *dev, VuVirtq *vq)
     p = g_queue_pop_head(&vq->unpopped);
     if (p) {
         return &p->elem;
+    }
+    p = vq->packed ? packed_pop(vq) : split_pop(vq);
+    return p ? &p->elem : NULL;
+}
+
+/* Nothing for the device on the ring right now: no given-back copy, no
+ * resubmission, no new avail entry. */
+static bool vq_nothing_pending(VuVirtq *vq)
+{
+    if (!g_queue_is_empty(&vq->unpopped) || vq->resubmit_pos < vq->resubmit_num) {
+        return false;
+    }
+    if (vq->packed) {
+        return !packed_desc_avail(vq, vq->last_avail_idx, vq->avail_wrap);
+    }
+    return vq->shadow_avail_idx == vq->last_avail_idx &&
+           ld16(AVAIL_IDX(vq)) == vq->last_avail_idx;
+}
+
+/*
+ * vhost-user.rst "Ring states": a started, disabled ring "must process the
+ * ring without causing any side effects" (a network device supplies no RX
+ * and discards TX).  Which buffers belong to that state is decided here,
+ * once: those the guest makes available after the ring became disabled
+ * (SET_VRING_ENABLE(0), or a start before SET_VRING_ENABLE(1)).  Anything
+ * pending at that moment was made available while the ring was enabled
+ * (or before the stop that this start resumes: playback given back to
+ * the ring at GET_VRING_BASE) and waits for the enabled state; the ring is
+ * FIFO, so nothing behind it is taken either.
+ */
+void vu_virtq_mark_disabled(VuVirtq *vq)
+{
+    vq->discard_ok = vq_usable(vq) && !vq->enabled && vq_nothing_pending(vq);
+}
+
+/* The front-end has a message waiting: QEMU starts a ring (SET_VRING_KICK)
+ * and enables it a few messages later, and a kick can be dispatched in
+ * between; while it is still talking the ring's state may be about to
+ * change. */
+static bool vq_front_end_pending(const VuVirtq *vq)
+{
+    struct pollfd p = { .fd = vq->dev->sock, .events = POLLIN };
+
+    return p.fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
+VuVirtqElement *vu_queue_pop_disabled(VuDev *dev, VuVirtq *vq)
+{
+    VuElemPriv *p;
+
+    if (!vq_usable(vq) || vq->enabled || !vq->discard_ok ||
+        !g_queue_is_empty(&vq->unpopped) || vq->resubmit_pos < vq->resubmit_num ||
+        vq_front_end_pending(vq)) {
+        return NULL;
     }
     p = vq->packed ? packed_pop(vq) : split_pop(vq);
     return p ? &p->elem : NULL;

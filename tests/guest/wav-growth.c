@@ -30,6 +30,8 @@ static gpointer growth_main(gpointer data)
                 g->size[i] = s;
                 if (appeared)
                     continue;
+                if (g->last_grow[i])
+                    g->max_stall[i] = MAX(g->max_stall[i], now - g->last_grow[i]);
                 g->last_grow[i] = now;
                 if (!g->first_grow[i])
                     g->first_grow[i] = now;

@@ -17,6 +17,7 @@ typedef struct {
     gint64 last_grow[2];   /* monotonic µs of the latest size change */
     gint64 first_grow[2];  /* of the first size change after start (a file
                             * appearing holds only the header: not counted) */
+    gint64 max_stall[2];   /* longest µs without a change, between changes */
     goffset size[2];
     gint stop;
     GThread *thread;
