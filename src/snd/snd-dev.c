@@ -71,9 +71,8 @@
  * the device is suspended.  A SET_STATUS(0) of a stopped device (newer
  * QEMU after GET_VRING_BASE) parks the state for a SAVE that may follow
  * and for a pause that resumes (see Lifecycle).  With --state-file the
- * state is also written after a control request or reset that changed it
- * (not yet coalesced nor
- * off the main thread), and loaded when the first ring of a new
+ * state is also written when a control request or reset changed it
+ * (coalesced, by the writer thread of snd-state-writer.c), and loaded when the first ring of a new
  * connection starts, only if that front-end handed back the inflight
  * region a previous back-end set up (vu_dev_inflight_handed_back(): a
  * running VM reconnecting, never a fresh VM): the restart continuity of

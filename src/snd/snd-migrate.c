@@ -59,28 +59,29 @@
  *    SET_PARAMS/PREPARE/START.  Host streams are reopened with the saved
  *    parameters on the destination's driver, whatever it is.
  *
- * QEMU ends every vhost stop with SET_STATUS(0) when F_STATUS is
- * negotiated, i.e. before the device state is saved.  The core makes that
- * a device reset, so snd-dev.c parks the state of a device reset while
- * stopped: a SAVE before the next ring start sends the parked state, and a
- * ring start after such a SAVE (the migration failed, the source resumes)
- * restores it.  A plain pause/continue without a SAVE still loses the
- * streams, as before (the device cannot tell it from a guest reset).
+ * When the state is taken: QEMU 10 drives vhost-user-snd as a
+ * vhost-user-base device and stops it with SET_VRING_ENABLE(0) and
+ * GET_VRING_BASE only, no SET_STATUS(0) (tests/data/qemu-sequences/), so
+ * at a SAVE the device still holds the live state.  A front-end that does
+ * send SET_STATUS(0) after the stop makes snd-dev.c park the state first;
+ * a SAVE then sends the parked state, and a ring start that resumes where
+ * the rings stopped (a failed or cancelled migration) restores it
+ * (snd-dev.c, "Lifecycle").
  *
  * Restart continuity (no migration; the daemon is killed and started
  * again, or the front-end reconnects, and hands the inflight region back):
  * the inflight region resubmits the messages in flight, but holds no
- * stream state.  The same blob is written to a state file
- * (--state-file) after every
- * control request and every reset the front-end asked for (not the reset
- * of a disconnect); a new connection whose front-end negotiated
- * INFLIGHT_SHMFD loads it when its first ring starts, before any
- * resubmitted message is looked at, if the device is still at power-on
- * (snd-dev.c).  A disconnect keeps the held messages recorded in the
- * inflight region so the reconnection resubmits them.  Limits: a guest
- * that is booted afresh by a front-end that still hands back an old
- * inflight region would get the old streams; a SIGTERM (clean shutdown)
- * resets and records power-on.
+ * stream state.  With --state-file the same blob is written whenever a
+ * control request or a reset the front-end asked for changed the state
+ * (not the reset of a disconnect), coalesced and off the main thread
+ * (snd-state-writer.c).  A new connection loads it when its first ring
+ * starts, before any resubmitted message is looked at, only if the
+ * front-end handed back an inflight region a previous back-end set up
+ * (a running VM reconnecting; never a fresh VM, which gets a new region).
+ * A disconnect keeps the held messages recorded in the inflight region
+ * so the reconnection resubmits them; a SIGTERM (clean shutdown) resets
+ * and records power-on.  QEMU releases reconnect only with
+ * contrib/qemu's 0002 patch.
  */
 #include "config.h"
 
