@@ -80,8 +80,8 @@
  * (a running VM reconnecting; never a fresh VM, which gets a new region).
  * A disconnect keeps the held messages recorded in the inflight region
  * so the reconnection resubmits them; a SIGTERM (clean shutdown) resets
- * and records power-on.  QEMU releases reconnect only with
- * contrib/qemu's 0002 patch.
+ * and records power-on.  Released QEMU (10.2.2) cannot reconnect a
+ * vhost-user-snd device; contrib/qemu's 0002 patch makes it do so.
  */
 #include "config.h"
 
