@@ -16,12 +16,14 @@
  * environment (tests/harness/daemon.c), so PULSE_SERVER, XDG_RUNTIME_DIR,
  * PIPEWIRE_RUNTIME_DIR... are set before gt_start() and put back after.
  *
- * Scenarios: pulse (private PulseAudio), pipewire, auto-pipewire
+ * Scenarios: pulse (private PulseAudio), pipewire, pipewire-quantum-256
+ * (a low-latency graph: clock.force-quantum 256), auto-pipewire
  * (--driver=auto must pick PipeWire) and pulse-on-pipewire (the pulse
  * driver against pipewire-pulse).  On PipeWire also 5 ms periods (aplay
- * --period-size=240, the shortest buffer Linux allows) and the capture
- * stream's VM name and media role in pw-dump; the VM runs with
- * controls=on.
+ * --period-size=240, the shortest buffer Linux allows) and two 125 ms
+ * periods, the capture stream's VM name and media role in pw-dump, and
+ * the guest's controls (the VM runs with controls=on): amixer's -6 dB and
+ * mute on the playback node in pw-dump, and silence at the sink.
  *
  * A real guest through PipeWire used to get EIO after half a second
  * (issue 16: the whole pre-buffered buffer completed at once and Linux's
@@ -376,6 +378,8 @@ static const PlayCase play_cases[] = {
     {"plughw:0,0", "/data/desk-plughw.wav", 613.9, "", false},
     /* 5 ms periods, the most (16) Linux allows: the shortest buffer */
     {"hw:0,0", "/data/desk-5ms.wav", 527.1, "--period-size=240 --buffer-size=3840 ", true},
+    /* 125 ms periods, two of them: the longest periods with the fewest */
+    {"hw:0,0", "/data/desk-125ms.wav", 719.3, "--period-size=6000 --buffer-size=12000 ", true},
 };
 
 /* One aplay, recorded and judged.  Return: false if the test failed. */
@@ -533,6 +537,60 @@ static bool capture_one(Desk *d, GtEnv *env)
     return true;
 }
 
+/* ---- controls ---------------------------------------------------------------- */
+
+/*
+ * The guest's volume and mute controls (controls=on) reach the stream:
+ * amixer sets -6 dB and mute, then aplay plays; the stream's node shows
+ * channelVolumes 0.5 and mute in pw-dump while it plays (with the VM's
+ * name and a media role), and the sink's monitor hears nothing of it.
+ */
+static bool controls_follow(Desk *d, GtEnv *env)
+{
+    const char *node = "vsnd." VM_NAME ".playback-0";
+    const char *want = "vol [0.5, 0.5] mute True app " VM_NAME " role Music";
+    g_autofree char *o = gt_run_ok(env, "amixer -q -c 0 cset name='PCM Playback Volume' 115 && "
+                                        "amixer -q -c 0 cset name='PCM Playback Switch' off", 20);
+    if (!o)
+        return false;
+    g_autofree char *dump = g_build_filename(d->dir, "controls-dump.json", NULL);
+    g_autofree char *path = g_build_filename(d->dir, "rec-muted.wav", NULL);
+    GPid rec = recorder_start(d, path);
+    if (!rec)
+        return false;
+    GPid watch = atu_pipewire_node_watch(node, dump, d->log);
+    g_autofree char *out = NULL;
+    int st = gv_run(env->vm, "aplay -q -D hw:0,0 /data/desk-hw.wav", &out, 30);
+    g_usleep(500 * 1000);
+    atu_stop(watch, SIGTERM);
+    atu_stop(rec, SIGINT);
+    g_autofree char *seen = atu_pipewire_node_volume_in(dump, node);
+    g_autofree char *back = gt_run_ok(env, "amixer -q -c 0 cset name='PCM Playback Volume' 127 && "
+                                           "amixer -q -c 0 cset name='PCM Playback Switch' on", 20);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JudgeWav) w = judge_wav_load(path, &error);
+    bool silent = false;
+    if (w) {
+        g_autoptr(JudgeSignal) sig = judge_wav_signal(w);
+        silent = w->data_len > 0 && judge_is_silent(sig, JUDGE_ALL_CHANNELS, 0, G_MAXSIZE);
+    }
+    if (seen)
+        g_strstrip(seen);
+    g_test_message("%s: guest controls -6 dB + mute, aplay exit %d; node shows \"%s\"; the "
+                   "monitor recorded %zu frames, %s", server_names[d->kind], st,
+                   seen ? seen : "nothing", w ? w->data_len / FRAME : 0,
+                   silent ? "all silence" : "NOT silence");
+    if (st != 0 || !seen || !strstr(seen, want) || !silent) {
+        g_autofree char *dlog = daemon_log_tail(env, 3000);
+        g_test_fail_printf("%s: the guest set -6 dB and mute: aplay exit %d (%s), node %s shows "
+                           "\"%s\" (want \"%s\"), the sink heard %s\n--- daemon (tail):\n%s",
+                           server_names[d->kind], st, out ? out : "", node,
+                           seen ? seen : "nothing", want, silent ? "silence" : "sound", dlog);
+        return false;
+    }
+    return back != NULL;
+}
+
 /* ---- the scenario --------------------------------------------------------- */
 
 /* Daemon + guest against the running server @d: both plays, the capture.
@@ -566,13 +624,17 @@ static bool scenario(Desk *d, const char *driver, const char *kernel, const GvFi
     }
     if (ok)
         ok = capture_one(d, &env);
+    if (ok && d->kind == SERVER_PIPEWIRE)
+        ok = controls_follow(d, &env);
     g_test_message("%s on %s: guest up after %.1f s, done after %.1f s", server_names[d->kind],
                    kernel, booted, (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
     gt_finish(&env); /* fails the test if the daemon died */
     return g_test_failed();
 }
 
-static void desktop(const char *kernel, ServerKind kind, const char *driver)
+/* @quantum: a graph forced to that many frames a cycle, or 0 for the
+ * configuration's (1024, min 32, max 2048). */
+static void desktop(const char *kernel, ServerKind kind, const char *driver, unsigned int quantum)
 {
     if (!require_programs(kind))
         return;
@@ -588,8 +650,12 @@ static void desktop(const char *kernel, ServerKind kind, const char *driver)
     }
     Desk d;
     bool failed = true;
-    if (desk_start(&d, kind))
-        failed = scenario(&d, driver, kernel, files, G_N_ELEMENTS(files), t0);
+    if (desk_start(&d, kind)) {
+        if (quantum && !atu_pipewire_force_quantum(quantum))
+            g_test_fail_printf("PipeWire did not take clock.force-quantum %u", quantum);
+        else
+            failed = scenario(&d, driver, kernel, files, G_N_ELEMENTS(files), t0);
+    }
     desk_stop(&d, failed);
     for (size_t i = 0; i < G_N_ELEMENTS(files); i++)
         g_bytes_unref(files[i].contents);
@@ -597,22 +663,28 @@ static void desktop(const char *kernel, ServerKind kind, const char *driver)
 
 static void test_pulse(const char *kernel)
 {
-    desktop(kernel, SERVER_PULSE, "pulse");
+    desktop(kernel, SERVER_PULSE, "pulse", 0);
 }
 
 static void test_pipewire(const char *kernel)
 {
-    desktop(kernel, SERVER_PIPEWIRE, "pipewire");
+    desktop(kernel, SERVER_PIPEWIRE, "pipewire", 0);
+}
+
+/* A low-latency graph: 256 frames (5.3 ms) a cycle */
+static void test_pipewire_256(const char *kernel)
+{
+    desktop(kernel, SERVER_PIPEWIRE, "pipewire", 256);
 }
 
 static void test_auto(const char *kernel)
 {
-    desktop(kernel, SERVER_PIPEWIRE, "auto");
+    desktop(kernel, SERVER_PIPEWIRE, "auto", 0);
 }
 
 static void test_pipewire_pulse(const char *kernel)
 {
-    desktop(kernel, SERVER_PIPEWIRE_PULSE, "pulse");
+    desktop(kernel, SERVER_PIPEWIRE_PULSE, "pulse", 0);
 }
 
 int main(int argc, char **argv)
@@ -621,6 +693,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     gt_add("desktop-pulse", test_pulse);
     gt_add("desktop-pipewire", test_pipewire);
+    gt_add("desktop-pipewire-quantum-256", test_pipewire_256);
     gt_add("desktop-auto-pipewire", test_auto);
     gt_add("desktop-pulse-on-pipewire", test_pipewire_pulse);
     return g_test_run();

@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@
 #include "tests/harness/daemon.h"
 #include "tests/harness/sg-alsa.h"
 #include "tests/harness/snd-guest.h"
+#include "snd/snd-proto.h"
 
 #define RATE 48000
 #define CH 2
@@ -75,9 +77,10 @@ static int find_stream(SgGuest *sg, uint8_t dir)
     return -1;
 }
 
-static bool desk_up(Desk *d)
+static bool desk_up_with(Desk *d, bool controls)
 {
-    const char *argv[] = { "--driver=pipewire", "--name=vm-desk", "--streams=2", NULL };
+    const char *argv[] = { "--driver=pipewire", "--name=vm-desk", "--streams=2",
+                           controls ? "--controls" : NULL, NULL };
     g_autoptr(GError) err = NULL;
     SgOpts o;
 
@@ -98,11 +101,17 @@ static bool desk_up(Desk *d)
     g_assert_no_error(err);
     sg_opts_init(&o);
     o.packed = true; /* as Linux negotiates with QEMU 10 */
+    o.controls = controls;
     d->sg = sg_connect(d->vd, &o, &err);
     g_assert_no_error(err);
     g_assert_true(sg_boot(d->sg, &err));
     g_assert_no_error(err);
     return true;
+}
+
+static bool desk_up(Desk *d)
+{
+    return desk_up_with(d, false);
 }
 
 static void desk_down(Desk *d)
@@ -287,6 +296,121 @@ static void test_capture(void)
     desk_down(&d);
 }
 
+/* The id of the control named @name with ALSA index @index, or -1. */
+static int find_control(SgGuest *sg, const char *name, uint32_t index)
+{
+    for (uint32_t i = 0; i < sg->controls; i++) {
+        const struct vsnd_ctl_info *ci = (const void *)(sg->ctl_info + sizeof(*ci) * i);
+
+        if (le32toh(ci->index) == index &&
+            strncmp((const char *)ci->name, name, sizeof(ci->name)) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+static void ctl_write(SgGuest *sg, int id, uint32_t value)
+{
+    struct {
+        struct vsnd_ctl_hdr h;
+        struct vsnd_ctl_value v;
+    } req;
+    g_autoptr(GError) err = NULL;
+    uint32_t st;
+
+    g_assert_cmpint(id, >=, 0);
+    memset(&req, 0, sizeof(req));
+    req.h.hdr.code = htole32(VIRTIO_SND_R_CTL_WRITE);
+    req.h.control_id = htole32((uint32_t)id);
+    req.v.value.integer[0] = htole32(value);
+    g_assert_true(sg_ctl(sg, &req, sizeof(req), NULL, 0, &st, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+}
+
+/* The largest |sample| of @rec (S16 interleaved, @frames frames). */
+static int peak_s16(const int16_t *rec, size_t frames)
+{
+    int peak = 0;
+
+    for (size_t i = 0; i < frames * CH; i++)
+        peak = MAX(peak, ABS((int)rec[i]));
+    return peak;
+}
+
+/*
+ * One play of @sig with the guest's controls at @volume (0..127, half dB
+ * steps) and @on (the switch), set before the play as `amixer` then
+ * `aplay` do.  Return: what the node showed in pw-dump while it played
+ * (the last line), and *@peak: the loudest sample at the sink's monitor.
+ */
+static char *play_with_controls(Desk *d, const int16_t *sig, size_t frames, uint32_t volume,
+                                bool on, int *peak)
+{
+    const Geometry *g = &geometries[0];
+    g_autoptr(GError) err = NULL;
+    SgAlsaStats st;
+    AtuWav w;
+    int sid = find_stream(d->sg, VIRTIO_SND_D_OUTPUT);
+
+    g_assert_cmpint(sid, >=, 0);
+    /* the k-th playback stream is function group k: index 0 */
+    ctl_write(d->sg, find_control(d->sg, "PCM Playback Volume", 0), volume);
+    ctl_write(d->sg, find_control(d->sg, "PCM Playback Switch", 0), on);
+    SgAlsaParams p = alsa_params((uint32_t)sid, g);
+    g_autofree char *props = g_build_filename(d->dir, "dump.json", NULL);
+    g_autofree char *rec = g_build_filename(d->dir, "rec-controls.wav", NULL);
+    g_autofree char *node = g_strdup_printf("vsnd.vm-desk.playback-%d", sid);
+    g_unlink(props);
+    GPid recorder = recorder_start(d, rec);
+    GPid watch = atu_pipewire_node_watch(node, props, d->log);
+    bool ok = sg_alsa_play(d->sg, &p, sig, frames * FRAME, &st, &err);
+    atu_run_for(0.5); /* the daemon drains after RELEASE; the recorder's latency */
+    atu_stop(watch, SIGTERM);
+    atu_stop(recorder, SIGINT);
+    g_assert_no_error(err);
+    g_assert_true(ok);
+    g_assert_true(atu_wav_load(rec, &w));
+    *peak = peak_s16((const int16_t *)w.data, w.data_len / FRAME);
+    atu_wav_clear(&w);
+    char *last = atu_pipewire_node_volume_in(props, node);
+    if (last)
+        g_strstrip(last);
+    g_test_message("controls %u/%s: node %s showed \"%s\" (last seen) during the %.2f s play; peak at the "
+                   "sink %d", volume, on ? "on" : "off", node, last ? last : "nothing", st.seconds,
+                   *peak);
+    return last;
+}
+
+/*
+ * The guest's controls (--controls) reach the stream: muted, the node
+ * PipeWire shows has mute in its Props (and the VM's --name as
+ * application.name and a media role) and the sink hears nothing; at
+ * -6 dB, channelVolumes 0.5 and the sink hears the signal at half its
+ * amplitude.
+ */
+static void test_controls(void)
+{
+    /* 3 s: pw-dump and python take a second each on a loaded machine */
+    const size_t frames = 3 * RATE;
+    g_autofree int16_t *sig = atu_signal_s16(frames, CH, RATE);
+    int full = peak_s16(sig, frames), peak;
+    Desk d;
+
+    if (!desk_up_with(&d, true))
+        return;
+    g_autofree char *muted = play_with_controls(&d, sig, frames, 115, false, &peak);
+    g_assert_nonnull(muted);
+    g_assert_nonnull(strstr(muted, "vol [0.5, 0.5] mute True app vm-desk role Music"));
+    g_assert_cmpint(peak, ==, 0);
+    g_autofree char *half = play_with_controls(&d, sig, frames, 115, true, &peak);
+    g_assert_nonnull(half);
+    g_assert_nonnull(strstr(half, "vol [0.5, 0.5] mute False"));
+    /* -6 dB is 0.501 of the amplitude */
+    g_assert_cmpint(ABS(peak - full / 2), <=, full / 50);
+    desk_down(&d);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -297,5 +421,6 @@ int main(int argc, char **argv)
         g_test_add_data_func(name, &geometries[i], test_play);
     }
     g_test_add_func("/integration/desktop/pipewire/capture", test_capture);
+    g_test_add_func("/integration/desktop/pipewire/guest-controls", test_controls);
     return g_test_run();
 }
