@@ -591,6 +591,21 @@ static void core_teardown(VsndAudioBackend *be)
     be->dead = false;
 }
 
+/*
+ * A context with the configuration of realtime clients (as pw-cat uses):
+ * its module-rt gives the data thread, where process() runs, realtime
+ * priority where the system allows it (RTKit on a desktop, RLIMIT_RTPRIO
+ * or root), before the sandbox closes.  A process() late for its cycle
+ * makes the graph play silence and lose that quantum of the stream
+ * (measured with guests under load: 2048 frames gone in a 4096-frame gap).
+ */
+static struct pw_context *context_new(VsndAudioBackend *be)
+{
+    return pw_context_new(pw_thread_loop_get_loop(be->loop),
+                          pw_properties_new(PW_KEY_APP_NAME, be->vm_name,
+                                            PW_KEY_CONFIG_NAME, "client-rt.conf", NULL), 0);
+}
+
 /* Connect and subscribe; Return: 0 or -errno.  Lock held. */
 static int core_connect(VsndAudioBackend *be)
 {
@@ -620,16 +635,14 @@ static void on_retry(void *data, uint64_t expirations)
          * loop that the dead objects' destruction cannot clean up safely;
          * a fresh context per connection leaves none behind. */
         pw_context_destroy(be->context);
-        be->context = pw_context_new(pw_thread_loop_get_loop(be->loop),
-                                     pw_properties_new(PW_KEY_APP_NAME, be->vm_name, NULL), 0);
+        be->context = context_new(be);
         if (!be->context) {
             schedule_retry(be);
             return;
         }
     }
     if (!be->context) {
-        be->context = pw_context_new(pw_thread_loop_get_loop(be->loop),
-                                     pw_properties_new(PW_KEY_APP_NAME, be->vm_name, NULL), 0);
+        be->context = context_new(be);
         if (!be->context) {
             schedule_retry(be);
             return;
@@ -706,8 +719,7 @@ static VsndAudioBackend *pwdrv_init(GHashTable *options, const char *vm_name, GE
     be->loop = pw_thread_loop_new("vsnd-pipewire", NULL);
     if (!be->loop)
         goto fail_loop;
-    be->context = pw_context_new(pw_thread_loop_get_loop(be->loop),
-                                 pw_properties_new(PW_KEY_APP_NAME, vm_name, NULL), 0);
+    be->context = context_new(be);
     if (!be->context || pw_thread_loop_start(be->loop) < 0)
         goto fail_loop;
 
