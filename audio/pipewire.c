@@ -35,7 +35,8 @@
  *  - latency = graph delay (pw_stream_get_time_n, converted to the stream
  *    rate) + bytes queued in the stream + bytes in the ring.
  *  - Volume/mute: SPA_PROP_channelVolumes (linear) and SPA_PROP_mute on the
- *    stream, re-applied whenever the stream (re)connects.
+ *    stream, re-applied whenever the stream (re)connects, from a loop event
+ *    (never inside PipeWire's callbacks: that re-entered the node).
  *  - Streams carry media.name = label, application.name = VM name,
  *    media.role (role option, default "Music"), node.name
  *    "vsnd.<vm>.<playback|capture>-<id>".
@@ -125,6 +126,7 @@ struct VsndAudioStream {
     bool mute;
     bool in_apply;          /* set_control() re-enters control_info */
     unsigned int reapplied; /* bounded re-applies per set_volume/connect */
+    struct spa_source *reapply; /* apply_volume() outside PipeWire's callbacks */
     VsndRing ring;
     size_t buffer_bytes;
     size_t quantum_bytes;   /* the graph's last request, in stream bytes */
@@ -334,6 +336,28 @@ static void apply_volume(VsndAudioStream *s)
     s->in_apply = false;
 }
 
+/*
+ * The callbacks below run inside PipeWire's emission of the node's new
+ * state and params; setting a control there re-enters the node while it
+ * walks its param list (a non-unity volume crashed the loop thread in
+ * pw_impl_node_for_each_param at about one START in four): they only ask
+ * for a re-apply, done on the loop once the emission is over.
+ */
+static void on_reapply(void *data, uint64_t count)
+{
+    apply_volume(data);
+}
+
+static void reapply_later(VsndAudioStream *s)
+{
+    struct pw_loop *loop = pw_thread_loop_get_loop(s->be->loop);
+
+    if (!s->reapply)
+        s->reapply = pw_loop_add_event(loop, on_reapply, s);
+    if (s->reapply)
+        pw_loop_signal_event(loop, s->reapply);
+}
+
 static void on_state_changed(void *data, enum pw_stream_state old, enum pw_stream_state state,
                              const char *error)
 {
@@ -342,7 +366,7 @@ static void on_state_changed(void *data, enum pw_stream_state old, enum pw_strea
     if (state == PW_STREAM_STATE_PAUSED || state == PW_STREAM_STATE_STREAMING) {
         if (old < PW_STREAM_STATE_PAUSED) {
             s->reapplied = 0;
-            apply_volume(s);
+            reapply_later(s);
         }
         if (s->lost) {
             s->lost = false;
@@ -375,7 +399,7 @@ static void on_control_info(void *data, uint32_t id, const struct pw_stream_cont
         differs = (control->values[0] != 0.0f) != s->mute;
     if (differs) {
         s->reapplied++;
-        apply_volume(s);
+        reapply_later(s);
     }
 }
 
@@ -830,6 +854,8 @@ static void pwdrv_close(VsndAudioStream *s)
     stream_destroy(s);
     if (s->start_clock)
         pw_loop_destroy_source(pw_thread_loop_get_loop(be->loop), s->start_clock);
+    if (s->reapply)
+        pw_loop_destroy_source(pw_thread_loop_get_loop(be->loop), s->reapply);
     pw_thread_loop_unlock(be->loop);
     pthread_mutex_destroy(&s->ring_lock);
     vsnd_event_relay_close(s->relay);

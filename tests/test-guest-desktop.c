@@ -125,7 +125,7 @@ static bool desk_start(Desk *d, ServerKind kind)
 {
     memset(d, 0, sizeof *d);
     d->kind = kind;
-    d->dir = atu_tmpdir("vsnd-desk-XXXXXX");
+    d->dir = atu_tmpdir_in_memory("vsnd-desk-XXXXXX");
     d->log = g_build_filename(d->dir, "servers.log", NULL);
     d->env = atu_env_save(env_names);
     if (kind == SERVER_PULSE) {

@@ -46,6 +46,24 @@ static const Geometry geometries[] = {
     { "two-periods", 4800, 2 },     /* speaker-test -p 100000 -P 2 */
 };
 
+/* A play: the guest's geometry on a graph at the configuration's quantum
+ * (1024, min 32, max 2048) or forced to a low-latency one. */
+typedef struct PlayCase {
+    const char *name;
+    const Geometry *g;
+    unsigned int force_quantum;
+} PlayCase;
+
+static const PlayCase play_cases[] = {
+    { "aplay-default", &geometries[0], 0 },
+    { "period-5ms", &geometries[1], 0 },
+    { "two-periods", &geometries[2], 0 },
+    /* a low-latency desktop graph: 256 frames (5.3 ms) a cycle */
+    { "quantum-256/aplay-default", &geometries[0], 256 },
+    { "quantum-256/period-5ms", &geometries[1], 256 },
+    { "quantum-256/two-periods", &geometries[2], 256 },
+};
+
 typedef struct Desk {
     char *dir;
     char *log;
@@ -87,7 +105,7 @@ static bool desk_up_with(Desk *d, bool controls)
     memset(d, 0, sizeof(*d));
     if (!have_prereqs())
         return false;
-    d->dir = atu_tmpdir("vsnd-idesk-XXXXXX");
+    d->dir = atu_tmpdir_in_memory("vsnd-idesk-XXXXXX");
     d->log = g_build_filename(d->dir, "servers.log", NULL);
     d->env = atu_env_save(env_names);
     {
@@ -209,7 +227,8 @@ static size_t strip_gaps(int16_t *rec, size_t frames, size_t *gap_frames)
 
 static void test_play(gconstpointer data)
 {
-    const Geometry *g = data;
+    const PlayCase *pc = data;
+    const Geometry *g = pc->g;
     const size_t frames = RATE / 2, pad = RATE / 10;
     g_autofree int16_t *sig = atu_signal_s16(frames, CH, RATE);
     g_autofree int16_t *buf = g_new0(int16_t, (frames + 2 * pad) * CH);
@@ -221,6 +240,8 @@ static void test_play(gconstpointer data)
 
     if (!desk_up(&d))
         return;
+    if (pc->force_quantum)
+        g_assert_true(atu_pipewire_force_quantum(pc->force_quantum));
     int sid = find_stream(d.sg, VIRTIO_SND_D_OUTPUT);
     g_assert_cmpint(sid, >=, 0);
     SgAlsaParams p = alsa_params((uint32_t)sid, g);
@@ -231,7 +252,7 @@ static void test_play(gconstpointer data)
     bool ok = sg_alsa_play(d.sg, &p, buf, (frames + 2 * pad) * FRAME, &st, &err);
     g_test_message("%s: %u completions in %u interrupts (%u moved hw_ptr by a whole buffer), "
                    "%.2f s; latency_bytes last %u max %u",
-                   g->name, st.completions, st.interrupts, st.lost_buffers, st.seconds,
+                   pc->name, st.completions, st.interrupts, st.lost_buffers, st.seconds,
                    st.latency_last, st.latency_max);
     atu_run_for(0.5); /* the daemon drains after RELEASE; the recorder's latency */
     atu_stop(recorder, SIGINT);
@@ -399,6 +420,11 @@ static void test_controls(void)
 
     if (!desk_up_with(&d, true))
         return;
+    /* as in a real guest: a stream played before the controls change */
+    g_autofree char *unity = play_with_controls(&d, sig, frames, 127, true, &peak);
+    g_assert_nonnull(unity);
+    g_assert_nonnull(strstr(unity, "vol [1.0, 1.0] mute False"));
+    g_assert_cmpint(peak, ==, full);
     g_autofree char *muted = play_with_controls(&d, sig, frames, 115, false, &peak);
     g_assert_nonnull(muted);
     g_assert_nonnull(strstr(muted, "vol [0.5, 0.5] mute True app vm-desk role Music"));
@@ -415,10 +441,10 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     signal(SIGPIPE, SIG_IGN);
-    for (size_t i = 0; i < G_N_ELEMENTS(geometries); i++) {
+    for (size_t i = 0; i < G_N_ELEMENTS(play_cases); i++) {
         g_autofree char *name = g_strdup_printf("/integration/desktop/pipewire/play/%s",
-                                                geometries[i].name);
-        g_test_add_data_func(name, &geometries[i], test_play);
+                                                play_cases[i].name);
+        g_test_add_data_func(name, &play_cases[i], test_play);
     }
     g_test_add_func("/integration/desktop/pipewire/capture", test_capture);
     g_test_add_func("/integration/desktop/pipewire/guest-controls", test_controls);

@@ -300,6 +300,17 @@ char *atu_tmpdir(const char *tmpl)
     return dir;
 }
 
+char *atu_tmpdir_in_memory(const char *tmpl)
+{
+    g_autofree char *path = g_build_filename("/dev/shm", tmpl, NULL);
+
+    if (access("/dev/shm", W_OK) != 0)
+        return atu_tmpdir(tmpl);
+    char *dir = g_mkdtemp(g_strdup(path));
+    g_assert_nonnull(dir);
+    return dir;
+}
+
 void atu_rmdir(const char *dir)
 {
     const char *argv[] = { "rm", "-rf", dir, NULL };
@@ -514,7 +525,8 @@ static char *node_volume_from(const char *dump, const char *node)
 {
     g_autofree char *script = g_strdup_printf(
         "%s | python3 -c 'import json,sys\n"
-        "for o in json.load(sys.stdin):\n"
+        /* pw-dump may print removals after its array: the first only */
+        "for o in json.JSONDecoder().raw_decode(sys.stdin.read())[0]:\n"
         "    if o.get(\"type\") != \"PipeWire:Interface:Node\": continue\n"
         "    i = o.get(\"info\") or {}\n"
         "    pr = i.get(\"props\") or {}\n"
