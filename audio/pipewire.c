@@ -17,7 +17,8 @@
  *    AUTOCONNECT to params->target (target.object), the sink=/source=
  *    option, or the session manager's default (a capture target that is a
  *    sink records its monitor); node.latency is one period.
- *    start()/stop() activate/deactivate it; queued audio stays.  drain()
+ *    start()/stop() activate/deactivate it; queued audio stays (playback
+ *    deactivates once the ring played out, see set_active()).  drain()
  *    answers ready() once the ring has gone into the graph and the graph's
  *    delay plus the queued buffers have elapsed.
  *  - Playback: write() copies a period into a bounded ring or answers
@@ -134,6 +135,8 @@ struct VsndAudioStream {
     size_t early;           /* what the start clock lets the ring hold */
     struct spa_source *start_clock;
     bool overrun;
+    bool stopping;          /* stopped, the ring still playing out (set_active()) */
+    struct spa_source *played_out; /* ...then the stream is deactivated */
 };
 
 static void stream_create(VsndAudioStream *s);
@@ -296,6 +299,11 @@ static void on_process(void *data)
             s->drain_left -= frames;
             if (s->drain_left <= 0)
                 vsnd_event_relay_post_ready(s->relay);
+        } else if (s->stopping) {
+            if (s->ring.fill == 0) {
+                s->stopping = false;
+                pw_loop_signal_event(pw_thread_loop_get_loop(s->be->loop), s->played_out);
+            }
         } else if (s->need_ready && playback_room(s) >= s->period_bytes) {
             s->need_ready = false;
             vsnd_event_relay_post_ready(s->relay);
@@ -856,6 +864,8 @@ static void pwdrv_close(VsndAudioStream *s)
         pw_loop_destroy_source(pw_thread_loop_get_loop(be->loop), s->start_clock);
     if (s->reapply)
         pw_loop_destroy_source(pw_thread_loop_get_loop(be->loop), s->reapply);
+    if (s->played_out)
+        pw_loop_destroy_source(pw_thread_loop_get_loop(be->loop), s->played_out);
     pw_thread_loop_unlock(be->loop);
     pthread_mutex_destroy(&s->ring_lock);
     vsnd_event_relay_close(s->relay);
@@ -920,17 +930,44 @@ static void start_clock_arm(VsndAudioStream *s)
         pw_loop_update_timer(loop, s->start_clock, &ts, &ts, false);
 }
 
+/* The ring played out after a stop: deactivate, unless started again.
+ * Loop thread, loop lock held. */
+static void on_played_out(void *data, uint64_t count)
+{
+    VsndAudioStream *s = data;
+
+    if (!s->running && s->st)
+        pw_stream_set_active(s->st, false);
+}
+
+/*
+ * Stopping playback lets what the ring holds play out before the stream
+ * is deactivated.  Linux sends STOP the moment its last message completed
+ * (aplay's drain) and RELEASE when aplay closes, 2 to 115 ms later: a
+ * stream deactivated at STOP played the ring's last periods only after
+ * RELEASE restarted it, behind a silent gap.  Those frames were completed
+ * to the guest, so they are due anyway; a pause hears at most the ring
+ * (two periods, or a quantum and a period) after it.
+ */
 static int set_active(VsndAudioStream *s, bool active)
 {
+    struct pw_loop *loop = pw_thread_loop_get_loop(s->be->loop);
+    bool play_out;
+
     pw_thread_loop_lock(s->be->loop);
+    if (!active && !s->played_out)
+        s->played_out = pw_loop_add_event(loop, on_played_out, s);
     s->running = active;
     pthread_mutex_lock(&s->ring_lock);
+    play_out = !active && s->dir == VSND_DIR_OUTPUT && s->flowing && s->ring.fill > 0 &&
+               s->played_out && !s->lost;
+    s->stopping = play_out;
     s->flowing = false;
     s->early = 0;
     pthread_mutex_unlock(&s->ring_lock);
     if (active && s->period_bytes)
         start_clock_arm(s);
-    if (s->st)
+    if (s->st && !play_out)
         pw_stream_set_active(s->st, active);
     pw_thread_loop_unlock(s->be->loop);
     return 0;

@@ -151,6 +151,8 @@ static bool books_close(Books *b, bool ok, GError **error)
     if (b->start_us && !cmd(b, VIRTIO_SND_R_PCM_STOP, "STOP", ok ? error : &local))
         ok = false;
     g_clear_error(&local);
+    if (b->start_us && b->p->release_delay_ms)
+        g_usleep((gulong)b->p->release_delay_ms * 1000);
     if (!cmd(b, VIRTIO_SND_R_PCM_RELEASE, "RELEASE", ok ? error : &local))
         ok = false;
     while (sg_io_wait(b->sg, b->capture, 0))
