@@ -136,6 +136,7 @@ struct VsndAudioStream {
     struct spa_source *start_clock;
     bool overrun;
     bool stopping;          /* stopped, the ring still playing out (set_active()) */
+    bool active;            /* what pw_stream_set_active() last said */
     struct spa_source *played_out; /* ...then the stream is deactivated */
 };
 
@@ -504,6 +505,7 @@ static void stream_create(VsndAudioStream *s)
     params[0] = spa_format_audio_raw_build(&b, SPA_PARAM_EnumFormat, &s->info);
     if (!s->running)
         flags |= PW_STREAM_FLAG_INACTIVE;
+    s->active = s->running;
     if (pw_stream_connect(s->st, s->dir == VSND_DIR_OUTPUT ? PW_DIRECTION_OUTPUT :
                                                            PW_DIRECTION_INPUT,
                           PW_ID_ANY, flags, params, 1) < 0) {
@@ -936,8 +938,10 @@ static void on_played_out(void *data, uint64_t count)
 {
     VsndAudioStream *s = data;
 
-    if (!s->running && s->st)
+    if (!s->running && s->st && s->active) {
+        s->active = false;
         pw_stream_set_active(s->st, false);
+    }
 }
 
 /*
@@ -967,8 +971,11 @@ static int set_active(VsndAudioStream *s, bool active)
     pthread_mutex_unlock(&s->ring_lock);
     if (active && s->period_bytes)
         start_clock_arm(s);
-    if (s->st && !play_out)
+    /* a stream still playing out is active already: left alone */
+    if (s->st && !play_out && s->active != active) {
+        s->active = active;
         pw_stream_set_active(s->st, active);
+    }
     pw_thread_loop_unlock(s->be->loop);
     return 0;
 }
