@@ -249,6 +249,23 @@ static size_t playback_room(const VsndAudioStream *s)
     return s->ring.fill < limit ? limit - s->ring.fill : 0;
 }
 
+/*
+ * Room enough to ask the device for more (write() takes whole frames of
+ * a message, which completes once all of it is in): a quantum, or a
+ * period if shorter.  Waiting for a whole period of room starved the
+ * graph whenever the ring holds only one period (a guest buffer of two
+ * periods): it was empty before the next period went in, and each period
+ * was followed by up to a quantum of silence (measured: 15 gaps of 144
+ * frames in a 2 s aplay of two 125 ms periods at quantum 256).
+ * ring_lock held.
+ */
+static bool playback_wants_more(const VsndAudioStream *s)
+{
+    size_t step = s->quantum_bytes ? MIN(s->period_bytes, s->quantum_bytes) : s->period_bytes;
+
+    return playback_room(s) >= MAX(step, (size_t)s->frame_bytes);
+}
+
 /* Data thread (RT_PROCESS): only ring_lock is taken here. */
 static void on_process(void *data)
 {
@@ -305,7 +322,7 @@ static void on_process(void *data)
                 s->stopping = false;
                 pw_loop_signal_event(pw_thread_loop_get_loop(s->be->loop), s->played_out);
             }
-        } else if (s->need_ready && playback_room(s) >= s->period_bytes) {
+        } else if (s->need_ready && playback_wants_more(s)) {
             s->need_ready = false;
             vsnd_event_relay_post_ready(s->relay);
         }
