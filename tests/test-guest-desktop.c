@@ -21,7 +21,9 @@
  * (--driver=auto must pick PipeWire) and pulse-on-pipewire (the pulse
  * driver against pipewire-pulse).  On PipeWire also 5 ms periods (aplay
  * --period-size=240, the shortest buffer Linux allows) and two 125 ms
- * periods, the capture stream's VM name and media role in pw-dump, and
+ * periods, speaker-test with 5 ms and 125 ms periods (judged on the
+ * sine's continuity), the capture stream's VM name and media role in
+ * pw-dump, and
  * the guest's controls (the VM runs with controls=on): amixer's -6 dB and
  * mute on the playback node in pw-dump, and silence at the sink.
  *
@@ -537,6 +539,69 @@ static bool capture_one(Desk *d, GtEnv *env)
     return true;
 }
 
+/* ---- speaker-test ------------------------------------------------------------ */
+
+/*
+ * speaker-test (its own period and buffer times: `-p`, `-b`) plays a
+ * 440 Hz sine on each channel in turn: no error in its output, and at
+ * the sink's monitor each channel's turn is a sine of at least a second
+ * with no discontinuity (a lost or repeated frame breaks its phase; an
+ * underrun gap delays it and is allowed).
+ */
+static bool speaker_test_one(Desk *d, GtEnv *env, unsigned int period_us, unsigned int buffer_us)
+{
+    const char *server = server_names[d->kind];
+    g_autofree char *name = g_strdup_printf("rec-speaker-%u.wav", period_us);
+    g_autofree char *path = g_build_filename(d->dir, name, NULL);
+    g_autofree char *cmd = g_strdup_printf("speaker-test -D hw:0,0 -c 2 -r 48000 -F S16_LE -t sine "
+                                           "-f 440 -l 1 -p %u -b %u 2>&1", period_us, buffer_us);
+    GPid rec = recorder_start(d, path);
+    if (!rec)
+        return false;
+    g_autofree char *out = NULL;
+    int st = gv_run(env->vm, cmd, &out, 60);
+    g_usleep(500 * 1000);
+    atu_stop(rec, SIGINT);
+    g_autofree char *lower = g_ascii_strdown(out ? out : "", -1);
+    g_autoptr(GString) m = g_string_new(NULL);
+    bool ok = st == 0 && !strstr(lower, "error") && !strstr(lower, "fail") &&
+              !strstr(lower, "underrun") && strstr(lower, "front left") &&
+              strstr(lower, "front right");
+    g_string_append_printf(m, "%s, speaker-test -p %u -b %u: exit %d%s;", server, period_us,
+                           buffer_us, st, ok ? "" : " (its output is wrong)");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JudgeWav) w = judge_wav_load(path, &error);
+    if (!w) {
+        g_test_fail_printf("%s the monitor recording: %s", m->str, error->message);
+        return false;
+    }
+    g_autoptr(JudgeSignal) sig = judge_wav_signal(w);
+    for (guint ch = 0; ch < CH; ch++) {
+        gsize lead = judge_leading_silence(sig, ch), trail = judge_trailing_silence(sig, ch);
+        gsize n = lead + trail < sig->frames ? sig->frames - lead - trail : 0;
+        JudgeContinuity k;
+        JudgeContinuityOptions opt = {.freq_hz = 440};
+        bool judged = n >= RATE && judge_continuity(sig, ch, lead, n, &opt, &k);
+        g_string_append_printf(m, " ch%u: %zu frames of sine", ch, n);
+        if (judged) {
+            g_string_append_printf(m, ", %u underrun gaps, %u discontinuities;",
+                                   k.gaps->len, k.glitches->len);
+            ok = ok && k.glitches->len == 0;
+            judge_continuity_clear(&k);
+        } else {
+            g_string_append(m, ", not judged;");
+            ok = false;
+        }
+    }
+    g_test_message("%s", m->str);
+    if (!ok) {
+        g_autofree char *dlog = daemon_log_tail(env, 2000);
+        g_test_fail_printf("%s\n--- speaker-test said:\n%s\n--- daemon (tail):\n%s", m->str,
+                           out ? out : "", dlog);
+    }
+    return ok;
+}
+
 /* ---- controls ---------------------------------------------------------------- */
 
 /*
@@ -624,6 +689,9 @@ static bool scenario(Desk *d, const char *driver, const char *kernel, const GvFi
     }
     if (ok)
         ok = capture_one(d, &env);
+    /* speaker-test's shortest and longest periods: 16 of 5 ms, 2 of 125 ms */
+    if (ok && d->kind == SERVER_PIPEWIRE)
+        ok = speaker_test_one(d, &env, 5000, 80000) && speaker_test_one(d, &env, 125000, 250000);
     if (ok && d->kind == SERVER_PIPEWIRE)
         ok = controls_follow(d, &env);
     g_test_message("%s on %s: guest up after %.1f s, done after %.1f s", server_names[d->kind],
