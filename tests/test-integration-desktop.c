@@ -168,20 +168,64 @@ static SgAlsaParams alsa_params(uint32_t sid, const Geometry *g)
     return p;
 }
 
-static GPid recorder_start(Desk *d, const char *path)
+static GPid recorder_start_named(Desk *d, const char *path, const char *node)
 {
     /* A recorder late for a cycle loses that quantum of the monitor (seen
      * under load as 1024 frames missing with no gap); raised priority,
      * where allowed (GNU nice runs the program anyway otherwise). */
+    g_autofree char *props = g_strdup_printf("{ stream.capture.sink = true node.name = %s }",
+                                             node);
+    g_autofree char *port = g_strdup_printf("%s:input_FR", node);
     const char *argv[] = { "nice", "-n", "-10", "pw-record", "--rate", "48000", "--channels",
-                           "2", "--format", "s16", "--target", "test_sink", "-P",
-                           "{ stream.capture.sink = true node.name = vsnd-idesk-rec }", path,
+                           "2", "--format", "s16", "--target", "test_sink", "-P", props, path,
                            NULL };
     const char *links[] = { "pw-link", "-l", NULL };
     GPid pid = atu_spawn(argv, d->log);
 
-    g_assert_true(atu_wait_output(links, "vsnd-idesk-rec:input_FR", 20.0));
+    g_assert_true(atu_wait_output(links, port, 20.0));
     return pid;
+}
+
+static GPid recorder_start(Desk *d, const char *path)
+{
+    return recorder_start_named(d, path, "vsnd-idesk-rec");
+}
+
+/*
+ * Two recorders of the monitor for the plays judged frame by frame: one
+ * late for a graph cycle loses that quantum (on a loaded machine, at a
+ * 256-frame quantum, about one play in ten; a jump of exactly a quantum
+ * with no silence while the daemon served every cycle).  A frame reached
+ * the sink if either recorder has it: the daemon losing one would leave
+ * it missing from both.
+ */
+#define N_RECORDERS 2
+
+typedef struct Recorders {
+    GPid pid[N_RECORDERS];
+    char *path[N_RECORDERS];
+} Recorders;
+
+static void recorders_start(Desk *d, Recorders *r)
+{
+    for (int i = 0; i < N_RECORDERS; i++) {
+        g_autofree char *file = g_strdup_printf("rec-%d.wav", i);
+        g_autofree char *node = g_strdup_printf("vsnd-idesk-rec-%d", i);
+        r->path[i] = g_build_filename(d->dir, file, NULL);
+        r->pid[i] = recorder_start_named(d, r->path[i], node);
+    }
+}
+
+static void recorders_stop(Recorders *r)
+{
+    for (int i = 0; i < N_RECORDERS; i++)
+        atu_stop(r->pid[i], SIGINT);
+}
+
+static void recorders_clear(Recorders *r)
+{
+    for (int i = 0; i < N_RECORDERS; i++)
+        g_free(r->path[i]);
 }
 
 /* What the driver may hold (never more than the guest's buffer: until the
@@ -225,6 +269,43 @@ static size_t strip_gaps(int16_t *rec, size_t frames, size_t *gap_frames)
     return out;
 }
 
+/*
+ * The recording of @r that holds most of @sig bit for bit once underrun
+ * gaps are taken out: *@w gets it (underrun gaps taken out of its data),
+ * *@gaps its gap frames, *@off where the signal starts.  Return: the
+ * frames of @sig matched.
+ */
+static size_t best_recording(const Recorders *r, const int16_t *sig, size_t frames, AtuWav *w,
+                             size_t *gaps, size_t *left, long *off)
+{
+    size_t best = 0;
+
+    memset(w, 0, sizeof(*w));
+    for (int i = 0; i < N_RECORDERS; i++) {
+        AtuWav c;
+        size_t g, l, m;
+        long o;
+
+        g_assert_true(atu_wav_load(r->path[i], &c));
+        l = strip_gaps((int16_t *)c.data, c.data_len / FRAME, &g);
+        m = atu_match_s16((const int16_t *)c.data, l, sig, frames, CH, &o);
+        g_test_message("recorder %d: %zu frames (%zu frames of underrun gaps taken out); signal "
+                       "at frame %ld, %zu/%zu frames exact", i, c.data_len / FRAME, g, o, m,
+                       frames);
+        if (i == 0 || m > best) {
+            atu_wav_clear(w);
+            *w = c;
+            best = m;
+            *gaps = g;
+            *left = l;
+            *off = o;
+        } else {
+            atu_wav_clear(&c);
+        }
+    }
+    return best;
+}
+
 static void test_play(gconstpointer data)
 {
     const PlayCase *pc = data;
@@ -245,8 +326,8 @@ static void test_play(gconstpointer data)
     int sid = find_stream(d.sg, VIRTIO_SND_D_OUTPUT);
     g_assert_cmpint(sid, >=, 0);
     SgAlsaParams p = alsa_params((uint32_t)sid, g);
-    g_autofree char *rec = g_build_filename(d.dir, "rec.wav", NULL);
-    GPid recorder = recorder_start(&d, rec);
+    Recorders rec;
+    recorders_start(&d, &rec);
 
     memcpy(buf + pad * CH, sig, frames * FRAME);
     bool ok = sg_alsa_play(d.sg, &p, buf, (frames + 2 * pad) * FRAME, &st, &err);
@@ -255,20 +336,16 @@ static void test_play(gconstpointer data)
                    pc->name, st.completions, st.interrupts, st.lost_buffers, st.seconds,
                    st.latency_last, st.latency_max);
     atu_run_for(0.5); /* the daemon drains after RELEASE; the recorder's latency */
-    atu_stop(recorder, SIGINT);
+    recorders_stop(&rec);
     g_assert_no_error(err);
     g_assert_true(ok);
     g_assert_cmpuint(st.lost_buffers, ==, 0);
     g_assert_cmpuint(st.latency_max, >, 0);
     g_assert_cmpuint(st.latency_max, <=, latency_bound(&p));
 
-    g_assert_true(atu_wav_load(rec, &w));
-    size_t gaps;
-    size_t left = strip_gaps((int16_t *)w.data, w.data_len / FRAME, &gaps);
-    size_t match = atu_match_s16((const int16_t *)w.data, left, sig, frames, CH, &off);
-    g_test_message("recorded %zu frames (%zu frames of underrun gaps taken out); signal at "
-                   "frame %ld, %zu/%zu frames exact", w.data_len / FRAME, gaps, off, match,
-                   frames);
+    size_t gaps, left;
+    size_t match = best_recording(&rec, sig, frames, &w, &gaps, &left, &off);
+    recorders_clear(&rec);
     g_assert_cmpuint(match, ==, frames);
     /* Two periods: the driver's ring holds one, the guest has the other a
      * whole period in advance; the graph must never run dry (it did once
@@ -500,27 +577,30 @@ static void test_stop_release_gap(void)
     g_assert_cmpint(sid, >=, 0);
     SgAlsaParams p = alsa_params((uint32_t)sid, g);
     p.release_delay_ms = 100;
-    g_autofree char *rec = g_build_filename(d.dir, "rec.wav", NULL);
-    GPid recorder = recorder_start(&d, rec);
+    Recorders rec;
+    recorders_start(&d, &rec);
 
     memcpy(buf + pad * CH, sig, frames * FRAME);
     bool ok = sg_alsa_play(d.sg, &p, buf, (frames + pad) * FRAME, &st, &err);
     atu_run_for(0.5);
-    atu_stop(recorder, SIGINT);
+    recorders_stop(&rec);
     g_assert_no_error(err);
     g_assert_true(ok);
-    g_assert_true(atu_wav_load(rec, &w));
-    size_t gap = 0;
-    long at = last_gap_at((const int16_t *)w.data, w.data_len / FRAME, &gap);
-    /* the end of the signal: the recording ends in its trailing silence */
-    g_test_message("last silent run inside the sound: %s%ld (%zu frames), signal %zu frames, "
-                   "STOP to RELEASE %u ms", at < 0 ? "none " : "at signal frame ", at, gap, frames,
-                   p.release_delay_ms);
-    g_assert_true(at < 0 || at < (long)(frames - 2 * g->period_frames));
-    size_t gaps;
-    size_t left = strip_gaps((int16_t *)w.data, w.data_len / FRAME, &gaps);
-    g_assert_cmpuint(atu_match_s16((const int16_t *)w.data, left, sig, frames, CH, &off), ==,
-                     frames);
+    /* a pause shows in every recording (a late recorder loses, it adds no
+     * silence) */
+    for (int i = 0; i < N_RECORDERS; i++) {
+        size_t gap = 0;
+        g_assert_true(atu_wav_load(rec.path[i], &w));
+        long at = last_gap_at((const int16_t *)w.data, w.data_len / FRAME, &gap);
+        g_test_message("recorder %d: last silent run inside the sound: %s%ld (%zu frames), signal "
+                       "%zu frames, STOP to RELEASE %u ms", i, at < 0 ? "none " : "at signal frame ",
+                       at, gap, frames, p.release_delay_ms);
+        g_assert_true(at < 0 || at < (long)(frames - 2 * g->period_frames));
+        atu_wav_clear(&w);
+    }
+    size_t gaps, left;
+    g_assert_cmpuint(best_recording(&rec, sig, frames, &w, &gaps, &left, &off), ==, frames);
+    recorders_clear(&rec);
     atu_wav_clear(&w);
     desk_down(&d);
 }
