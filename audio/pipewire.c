@@ -861,7 +861,18 @@ static VsndAudioStream *pwdrv_open(VsndAudioBackend *be, const VsndPcmParams *pa
     vsnd_ring_init(&s->ring, MAX((size_t)params->buffer_bytes, 2 * (size_t)params->period_bytes));
     s->relay = vsnd_event_relay_new(events, opaque);
 
-    pthread_mutex_init(&s->ring_lock, NULL);
+    {
+        /* Priority inheritance: the main thread holding the ring while the
+         * machine is busy must not keep the realtime process() waiting
+         * past its cycle (the graph then plays a quantum of silence and
+         * drops what process() produced late). */
+        pthread_mutexattr_t attr;
+
+        pthread_mutexattr_init(&attr);
+        pthread_mutexattr_setprotocol(&attr, PTHREAD_PRIO_INHERIT);
+        pthread_mutex_init(&s->ring_lock, &attr);
+        pthread_mutexattr_destroy(&attr);
+    }
     pw_thread_loop_lock(be->loop);
     be->streams = g_list_prepend(be->streams, s);
     if (be->connected)
