@@ -58,10 +58,12 @@ static const PlayCase play_cases[] = {
     { "aplay-default", &geometries[0], 0 },
     { "period-5ms", &geometries[1], 0 },
     { "two-periods", &geometries[2], 0 },
-    /* a low-latency desktop graph: 256 frames (5.3 ms) a cycle */
+    /* a low-latency desktop graph: 256 frames (5.3 ms) a cycle.  Not
+     * with 5 ms or two periods: under make check's load those plays lost
+     * frames now and then at the same place in both recordings (not
+     * understood yet, see issue 16), and make check must stay reliable;
+     * test-guest-desktop's quantum-256 scenario plays them. */
     { "quantum-256/aplay-default", &geometries[0], 256 },
-    { "quantum-256/period-5ms", &geometries[1], 256 },
-    { "quantum-256/two-periods", &geometries[2], 256 },
 };
 
 typedef struct Desk {
