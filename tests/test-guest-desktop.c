@@ -16,12 +16,16 @@
  * environment (tests/harness/daemon.c), so PULSE_SERVER, XDG_RUNTIME_DIR,
  * PIPEWIRE_RUNTIME_DIR... are set before gt_start() and put back after.
  *
- * Scenarios: pulse (private PulseAudio), pipewire, auto-pipewire
+ * Scenarios: pulse (private PulseAudio), pipewire, pipewire-quantum-256
+ * (a low-latency graph: clock.force-quantum 256), auto-pipewire
  * (--driver=auto must pick PipeWire) and pulse-on-pipewire (the pulse
  * driver against pipewire-pulse).  On PipeWire also 5 ms periods (aplay
- * --period-size=240, the shortest buffer Linux allows) and the capture
- * stream's VM name and media role in pw-dump; the VM runs with
- * controls=on.
+ * --period-size=240, the shortest buffer Linux allows) and two 125 ms
+ * periods, speaker-test with 5 ms and 125 ms periods (judged on the
+ * sine's continuity), the capture stream's VM name and media role in
+ * pw-dump, and
+ * the guest's controls (the VM runs with controls=on): amixer's -6 dB and
+ * mute on the playback node in pw-dump, and silence at the sink.
  *
  * A real guest through PipeWire used to get EIO after half a second
  * (issue 16: the whole pre-buffered buffer completed at once and Linux's
@@ -123,7 +127,7 @@ static bool desk_start(Desk *d, ServerKind kind)
 {
     memset(d, 0, sizeof *d);
     d->kind = kind;
-    d->dir = atu_tmpdir("vsnd-desk-XXXXXX");
+    d->dir = atu_tmpdir_in_memory("vsnd-desk-XXXXXX");
     d->log = g_build_filename(d->dir, "servers.log", NULL);
     d->env = atu_env_save(env_names);
     if (kind == SERVER_PULSE) {
@@ -183,8 +187,9 @@ static void desk_stop(Desk *d, bool failed)
 }
 
 /* Start recording the sink's monitor into @path; return once the recorder
- * is connected (0 after failing the test). */
-static GPid recorder_start(Desk *d, const char *path)
+ * is connected (0 after failing the test).  @node names a PipeWire
+ * recorder (two can run at once). */
+static GPid recorder_start_named(Desk *d, const char *path, const char *node)
 {
     GPid pid;
     bool ok;
@@ -198,14 +203,15 @@ static GPid recorder_start(Desk *d, const char *path)
     } else {
         /* raised priority where allowed: a recorder late for a cycle
          * loses that quantum of the monitor */
+        g_autofree char *props = g_strdup_printf("{ stream.capture.sink = true node.name = %s }",
+                                                 node);
+        g_autofree char *port = g_strdup_printf("%s:input_FR", node);
         const char *argv[] = {"nice", "-n", "-10", "pw-record", "--rate", "48000", "--channels",
                               "2", "--format", "s16",
-                              "--target", "test_sink", "-P",
-                              "{ stream.capture.sink = true node.name = vsnd-desk-rec }", path,
-                              NULL};
+                              "--target", "test_sink", "-P", props, path, NULL};
         const char *links[] = {"pw-link", "-l", NULL};
         pid = atu_spawn(argv, d->log);
-        ok = atu_wait_output(links, "vsnd-desk-rec:input_FR", 10.0);
+        ok = atu_wait_output(links, port, 10.0);
     }
     if (!ok) {
         atu_stop(pid, SIGINT);
@@ -213,6 +219,11 @@ static GPid recorder_start(Desk *d, const char *path)
         return 0;
     }
     return pid;
+}
+
+static GPid recorder_start(Desk *d, const char *path)
+{
+    return recorder_start_named(d, path, "vsnd-desk-rec");
 }
 
 /* ---- judging --------------------------------------------------------------- */
@@ -376,57 +387,87 @@ static const PlayCase play_cases[] = {
     {"plughw:0,0", "/data/desk-plughw.wav", 613.9, "", false},
     /* 5 ms periods, the most (16) Linux allows: the shortest buffer */
     {"hw:0,0", "/data/desk-5ms.wav", 527.1, "--period-size=240 --buffer-size=3840 ", true},
+    /* 125 ms periods, two of them: the longest periods with the fewest */
+    {"hw:0,0", "/data/desk-125ms.wav", 719.3, "--period-size=6000 --buffer-size=12000 ", true},
 };
 
-/* One aplay, recorded and judged.  Return: false if the test failed. */
-static bool play_one(Desk *d, GtEnv *env, const PlayCase *pc, GBytes *raw)
+/* What one recording of a play holds; Return: whether it is all of it
+ * (every frame, the last period included, and nothing else). */
+static bool judge_play(Desk *d, const PlayCase *pc, GBytes *raw, const char *path, GString *m)
 {
-    const char *server = server_names[d->kind];
     JudgeToneSpec t = tone_spec(pc->hz);
-    g_autofree char *name = g_strdup_printf("rec-%zu.wav", (size_t)(pc - play_cases));
-    g_autofree char *path = g_build_filename(d->dir, name, NULL);
-    GPid rec = recorder_start(d, path);
-    if (!rec)
-        return false;
-
-    g_autofree char *cmd = g_strdup_printf("aplay -q %s-D %s %s", pc->opts, pc->device, pc->path);
-    g_autofree char *out = NULL;
-    gint64 t0 = g_get_monotonic_time();
-    int st = gv_run(env->vm, cmd, &out, 30);
-    double secs = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
-    /* the daemon's buffer and the server's latency, then some */
-    g_usleep(500 * 1000);
-    atu_stop(rec, SIGINT);
-    if (!out)
-        out = g_strdup("");
-    g_strstrip(out);
-
     g_autoptr(GError) error = NULL;
     g_autoptr(JudgeWav) w = judge_wav_load(path, &error);
     if (!w) {
-        g_test_fail_printf("%s %s: the monitor recording is unreadable: %s", server, cmd,
-                           error->message);
+        g_string_append_printf(m, "the monitor recording is unreadable: %s", error->message);
         return false;
     }
     if (w->format != JUDGE_FORMAT_S16_LE || w->channels != CH || w->rate != RATE) {
-        g_test_fail_printf("%s: recorded %s %u ch %u Hz, asked for S16_LE 2 ch 48000 Hz", server,
-                           judge_format_name(w->format), w->channels, w->rate);
+        g_string_append_printf(m, "recorded %s %u ch %u Hz, asked for S16_LE 2 ch 48000 Hz",
+                               judge_format_name(w->format), w->channels, w->rate);
         return false;
     }
     gsize len = 0;
     const guint8 *tone = g_bytes_get_data(raw, &len);
     Arrival a;
     arrival_measure(&t, tone, len, w, &a);
-    g_autoptr(GString) m = g_string_new(NULL);
-    g_string_append_printf(m, "%s, %s: aplay exit %d after %.2f s%s%s; recorded %zu frames; ",
-                           server, pc->device, st, secs, *out ? ", said: " : "", out,
-                           w->data_len / FRAME);
+    g_string_append_printf(m, "recorded %zu frames; ", w->data_len / FRAME);
     arrival_describe(m, &t, &a);
-    g_test_message("%s", m->str);
+    return a.find.whole && a.exact_frames == TONE_FRAMES && a.after_silent;
+}
 
-    bool aplay_ok = st == 0 && !*out;
-    if (aplay_ok && a.find.whole && a.exact_frames == TONE_FRAMES && a.after_silent)
-        return true; /* every frame, the last period included, and nothing else */
+/*
+ * One aplay, recorded and judged.  On PipeWire two recorders take the
+ * monitor: one late for a graph cycle loses that quantum (measured: a
+ * jump of exactly a quantum with no silence while the daemon served every
+ * cycle; at a 256-frame quantum about one play in ten), and a frame
+ * reached the sink if either has it.  Return: false if the test failed.
+ */
+static bool play_one(Desk *d, GtEnv *env, const PlayCase *pc, GBytes *raw)
+{
+    const char *server = server_names[d->kind];
+    const int n_rec = on_pipewire(d->kind) ? 2 : 1;
+    char *path[2] = {NULL, NULL};
+    GPid rec[2] = {0, 0};
+    bool started = true;
+    for (int i = 0; i < n_rec && started; i++) {
+        g_autofree char *name = g_strdup_printf("rec-%zu-%d.wav", (size_t)(pc - play_cases), i);
+        g_autofree char *node = g_strdup_printf("vsnd-desk-rec-%d", i);
+        path[i] = g_build_filename(d->dir, name, NULL);
+        rec[i] = i == 0 && n_rec == 1 ? recorder_start(d, path[i])
+                                      : recorder_start_named(d, path[i], node);
+        started = rec[i] != 0;
+    }
+
+    g_autofree char *cmd = g_strdup_printf("aplay -q %s-D %s %s", pc->opts, pc->device, pc->path);
+    g_autofree char *out = NULL;
+    int st = -1;
+    double secs = 0;
+    if (started) {
+        gint64 t0 = g_get_monotonic_time();
+        st = gv_run(env->vm, cmd, &out, 30);
+        secs = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
+        /* the daemon's buffer and the server's latency, then some */
+        g_usleep(500 * 1000);
+    }
+    for (int i = 0; i < n_rec; i++)
+        atu_stop(rec[i], SIGINT);
+    if (!out)
+        out = g_strdup("");
+    g_strstrip(out);
+    g_autoptr(GString) m = g_string_new(NULL);
+    g_string_append_printf(m, "%s, %s: aplay exit %d after %.2f s%s%s", server, pc->device, st,
+                           secs, *out ? ", said: " : "", out);
+    bool whole = false;
+    for (int i = 0; started && i < n_rec; i++) {
+        g_string_append_printf(m, "; recorder %d: ", i);
+        whole = judge_play(d, pc, raw, path[i], m) || whole;
+    }
+    for (int i = 0; i < n_rec; i++)
+        g_free(path[i]);
+    g_test_message("%s", m->str);
+    if (started && st == 0 && !*out && whole)
+        return true;
     g_autofree char *dlog = daemon_log_tail(env, 3000);
     g_test_fail_printf("%s\n--- daemon (tail):\n%s", m->str, dlog);
     return false;
@@ -533,6 +574,123 @@ static bool capture_one(Desk *d, GtEnv *env)
     return true;
 }
 
+/* ---- speaker-test ------------------------------------------------------------ */
+
+/*
+ * speaker-test (its own period and buffer times: `-p`, `-b`) plays a
+ * 440 Hz sine on each channel in turn: no error in its output, and at
+ * the sink's monitor each channel's turn is a sine of at least a second
+ * with no discontinuity (a lost or repeated frame breaks its phase; an
+ * underrun gap delays it and is allowed).
+ */
+static bool speaker_test_one(Desk *d, GtEnv *env, unsigned int period_us, unsigned int buffer_us)
+{
+    const char *server = server_names[d->kind];
+    g_autofree char *name = g_strdup_printf("rec-speaker-%u.wav", period_us);
+    g_autofree char *path = g_build_filename(d->dir, name, NULL);
+    g_autofree char *cmd = g_strdup_printf("speaker-test -D hw:0,0 -c 2 -r 48000 -F S16_LE -t sine "
+                                           "-f 440 -l 1 -p %u -b %u 2>&1", period_us, buffer_us);
+    GPid rec = recorder_start(d, path);
+    if (!rec)
+        return false;
+    g_autofree char *out = NULL;
+    int st = gv_run(env->vm, cmd, &out, 60);
+    g_usleep(500 * 1000);
+    atu_stop(rec, SIGINT);
+    g_autofree char *lower = g_ascii_strdown(out ? out : "", -1);
+    g_autoptr(GString) m = g_string_new(NULL);
+    bool ok = st == 0 && !strstr(lower, "error") && !strstr(lower, "fail") &&
+              !strstr(lower, "underrun") && strstr(lower, "front left") &&
+              strstr(lower, "front right");
+    g_string_append_printf(m, "%s, speaker-test -p %u -b %u: exit %d%s;", server, period_us,
+                           buffer_us, st, ok ? "" : " (its output is wrong)");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JudgeWav) w = judge_wav_load(path, &error);
+    if (!w) {
+        g_test_fail_printf("%s the monitor recording: %s", m->str, error->message);
+        return false;
+    }
+    g_autoptr(JudgeSignal) sig = judge_wav_signal(w);
+    for (guint ch = 0; ch < CH; ch++) {
+        gsize lead = judge_leading_silence(sig, ch), trail = judge_trailing_silence(sig, ch);
+        gsize n = lead + trail < sig->frames ? sig->frames - lead - trail : 0;
+        JudgeContinuity k;
+        JudgeContinuityOptions opt = {.freq_hz = 440};
+        bool judged = n >= RATE && judge_continuity(sig, ch, lead, n, &opt, &k);
+        g_string_append_printf(m, " ch%u: %zu frames of sine", ch, n);
+        if (judged) {
+            g_string_append_printf(m, ", %u underrun gaps, %u discontinuities;",
+                                   k.gaps->len, k.glitches->len);
+            ok = ok && k.glitches->len == 0;
+            judge_continuity_clear(&k);
+        } else {
+            g_string_append(m, ", not judged;");
+            ok = false;
+        }
+    }
+    g_test_message("%s", m->str);
+    if (!ok) {
+        g_autofree char *dlog = daemon_log_tail(env, 2000);
+        g_test_fail_printf("%s\n--- speaker-test said:\n%s\n--- daemon (tail):\n%s", m->str,
+                           out ? out : "", dlog);
+    }
+    return ok;
+}
+
+/* ---- controls ---------------------------------------------------------------- */
+
+/*
+ * The guest's volume and mute controls (controls=on) reach the stream:
+ * amixer sets -6 dB and mute, then aplay plays; the stream's node shows
+ * channelVolumes 0.5 and mute in pw-dump while it plays (with the VM's
+ * name and a media role), and the sink's monitor hears nothing of it.
+ */
+static bool controls_follow(Desk *d, GtEnv *env)
+{
+    const char *node = "vsnd." VM_NAME ".playback-0";
+    const char *want = "vol [0.5, 0.5] mute True app " VM_NAME " role Music";
+    g_autofree char *o = gt_run_ok(env, "amixer -q -c 0 cset name='PCM Playback Volume' 115 && "
+                                        "amixer -q -c 0 cset name='PCM Playback Switch' off", 20);
+    if (!o)
+        return false;
+    g_autofree char *dump = g_build_filename(d->dir, "controls-dump.json", NULL);
+    g_autofree char *path = g_build_filename(d->dir, "rec-muted.wav", NULL);
+    GPid rec = recorder_start(d, path);
+    if (!rec)
+        return false;
+    GPid watch = atu_pipewire_node_watch(node, dump, d->log);
+    g_autofree char *out = NULL;
+    int st = gv_run(env->vm, "aplay -q -D hw:0,0 /data/desk-hw.wav", &out, 30);
+    g_usleep(500 * 1000);
+    atu_stop(watch, SIGTERM);
+    atu_stop(rec, SIGINT);
+    g_autofree char *seen = atu_pipewire_node_volume_in(dump, node);
+    g_autofree char *back = gt_run_ok(env, "amixer -q -c 0 cset name='PCM Playback Volume' 127 && "
+                                           "amixer -q -c 0 cset name='PCM Playback Switch' on", 20);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JudgeWav) w = judge_wav_load(path, &error);
+    bool silent = false;
+    if (w) {
+        g_autoptr(JudgeSignal) sig = judge_wav_signal(w);
+        silent = w->data_len > 0 && judge_is_silent(sig, JUDGE_ALL_CHANNELS, 0, G_MAXSIZE);
+    }
+    if (seen)
+        g_strstrip(seen);
+    g_test_message("%s: guest controls -6 dB + mute, aplay exit %d; node shows \"%s\"; the "
+                   "monitor recorded %zu frames, %s", server_names[d->kind], st,
+                   seen ? seen : "nothing", w ? w->data_len / FRAME : 0,
+                   silent ? "all silence" : "NOT silence");
+    if (st != 0 || !seen || !strstr(seen, want) || !silent) {
+        g_autofree char *dlog = daemon_log_tail(env, 3000);
+        g_test_fail_printf("%s: the guest set -6 dB and mute: aplay exit %d (%s), node %s shows "
+                           "\"%s\" (want \"%s\"), the sink heard %s\n--- daemon (tail):\n%s",
+                           server_names[d->kind], st, out ? out : "", node,
+                           seen ? seen : "nothing", want, silent ? "silence" : "sound", dlog);
+        return false;
+    }
+    return back != NULL;
+}
+
 /* ---- the scenario --------------------------------------------------------- */
 
 /* Daemon + guest against the running server @d: both plays, the capture.
@@ -566,13 +724,20 @@ static bool scenario(Desk *d, const char *driver, const char *kernel, const GvFi
     }
     if (ok)
         ok = capture_one(d, &env);
+    /* speaker-test's shortest and longest periods: 16 of 5 ms, 2 of 125 ms */
+    if (ok && d->kind == SERVER_PIPEWIRE)
+        ok = speaker_test_one(d, &env, 5000, 80000) && speaker_test_one(d, &env, 125000, 250000);
+    if (ok && d->kind == SERVER_PIPEWIRE)
+        ok = controls_follow(d, &env);
     g_test_message("%s on %s: guest up after %.1f s, done after %.1f s", server_names[d->kind],
                    kernel, booted, (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
     gt_finish(&env); /* fails the test if the daemon died */
     return g_test_failed();
 }
 
-static void desktop(const char *kernel, ServerKind kind, const char *driver)
+/* @quantum: a graph forced to that many frames a cycle, or 0 for the
+ * configuration's (1024, min 32, max 2048). */
+static void desktop(const char *kernel, ServerKind kind, const char *driver, unsigned int quantum)
 {
     if (!require_programs(kind))
         return;
@@ -588,8 +753,12 @@ static void desktop(const char *kernel, ServerKind kind, const char *driver)
     }
     Desk d;
     bool failed = true;
-    if (desk_start(&d, kind))
-        failed = scenario(&d, driver, kernel, files, G_N_ELEMENTS(files), t0);
+    if (desk_start(&d, kind)) {
+        if (quantum && !atu_pipewire_force_quantum(quantum))
+            g_test_fail_printf("PipeWire did not take clock.force-quantum %u", quantum);
+        else
+            failed = scenario(&d, driver, kernel, files, G_N_ELEMENTS(files), t0);
+    }
     desk_stop(&d, failed);
     for (size_t i = 0; i < G_N_ELEMENTS(files); i++)
         g_bytes_unref(files[i].contents);
@@ -597,22 +766,28 @@ static void desktop(const char *kernel, ServerKind kind, const char *driver)
 
 static void test_pulse(const char *kernel)
 {
-    desktop(kernel, SERVER_PULSE, "pulse");
+    desktop(kernel, SERVER_PULSE, "pulse", 0);
 }
 
 static void test_pipewire(const char *kernel)
 {
-    desktop(kernel, SERVER_PIPEWIRE, "pipewire");
+    desktop(kernel, SERVER_PIPEWIRE, "pipewire", 0);
+}
+
+/* A low-latency graph: 256 frames (5.3 ms) a cycle */
+static void test_pipewire_256(const char *kernel)
+{
+    desktop(kernel, SERVER_PIPEWIRE, "pipewire", 256);
 }
 
 static void test_auto(const char *kernel)
 {
-    desktop(kernel, SERVER_PIPEWIRE, "auto");
+    desktop(kernel, SERVER_PIPEWIRE, "auto", 0);
 }
 
 static void test_pipewire_pulse(const char *kernel)
 {
-    desktop(kernel, SERVER_PIPEWIRE_PULSE, "pulse");
+    desktop(kernel, SERVER_PIPEWIRE_PULSE, "pulse", 0);
 }
 
 int main(int argc, char **argv)
@@ -621,6 +796,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     gt_add("desktop-pulse", test_pulse);
     gt_add("desktop-pipewire", test_pipewire);
+    gt_add("desktop-pipewire-quantum-256", test_pipewire_256);
     gt_add("desktop-auto-pipewire", test_auto);
     gt_add("desktop-pulse-on-pipewire", test_pipewire_pulse);
     return g_test_run();

@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@
 #include "tests/harness/daemon.h"
 #include "tests/harness/sg-alsa.h"
 #include "tests/harness/snd-guest.h"
+#include "snd/snd-proto.h"
 
 #define RATE 48000
 #define CH 2
@@ -42,6 +44,26 @@ static const Geometry geometries[] = {
     { "aplay-default", 6000, 4 },   /* 0.5 s buffer: what aplay picks in a Linux guest */
     { "period-5ms", 240, 16 },      /* --period-size=240: the most periods Linux allows */
     { "two-periods", 4800, 2 },     /* speaker-test -p 100000 -P 2 */
+};
+
+/* A play: the guest's geometry on a graph at the configuration's quantum
+ * (1024, min 32, max 2048) or forced to a low-latency one. */
+typedef struct PlayCase {
+    const char *name;
+    const Geometry *g;
+    unsigned int force_quantum;
+} PlayCase;
+
+static const PlayCase play_cases[] = {
+    { "aplay-default", &geometries[0], 0 },
+    { "period-5ms", &geometries[1], 0 },
+    { "two-periods", &geometries[2], 0 },
+    /* a low-latency desktop graph: 256 frames (5.3 ms) a cycle.  Not
+     * with 5 ms or two periods: under make check's load those plays lost
+     * frames now and then at the same place in both recordings (not
+     * understood yet, see issue 16), and make check must stay reliable;
+     * test-guest-desktop's quantum-256 scenario plays them. */
+    { "quantum-256/aplay-default", &geometries[0], 256 },
 };
 
 typedef struct Desk {
@@ -75,16 +97,17 @@ static int find_stream(SgGuest *sg, uint8_t dir)
     return -1;
 }
 
-static bool desk_up(Desk *d)
+static bool desk_up_with(Desk *d, bool controls)
 {
-    const char *argv[] = { "--driver=pipewire", "--name=vm-desk", "--streams=2", NULL };
+    const char *argv[] = { "--driver=pipewire", "--name=vm-desk", "--streams=2",
+                           controls ? "--controls" : NULL, NULL };
     g_autoptr(GError) err = NULL;
     SgOpts o;
 
     memset(d, 0, sizeof(*d));
     if (!have_prereqs())
         return false;
-    d->dir = atu_tmpdir("vsnd-idesk-XXXXXX");
+    d->dir = atu_tmpdir_in_memory("vsnd-idesk-XXXXXX");
     d->log = g_build_filename(d->dir, "servers.log", NULL);
     d->env = atu_env_save(env_names);
     {
@@ -98,11 +121,17 @@ static bool desk_up(Desk *d)
     g_assert_no_error(err);
     sg_opts_init(&o);
     o.packed = true; /* as Linux negotiates with QEMU 10 */
+    o.controls = controls;
     d->sg = sg_connect(d->vd, &o, &err);
     g_assert_no_error(err);
     g_assert_true(sg_boot(d->sg, &err));
     g_assert_no_error(err);
     return true;
+}
+
+static bool desk_up(Desk *d)
+{
+    return desk_up_with(d, false);
 }
 
 static void desk_down(Desk *d)
@@ -141,20 +170,64 @@ static SgAlsaParams alsa_params(uint32_t sid, const Geometry *g)
     return p;
 }
 
-static GPid recorder_start(Desk *d, const char *path)
+static GPid recorder_start_named(Desk *d, const char *path, const char *node)
 {
     /* A recorder late for a cycle loses that quantum of the monitor (seen
      * under load as 1024 frames missing with no gap); raised priority,
      * where allowed (GNU nice runs the program anyway otherwise). */
+    g_autofree char *props = g_strdup_printf("{ stream.capture.sink = true node.name = %s }",
+                                             node);
+    g_autofree char *port = g_strdup_printf("%s:input_FR", node);
     const char *argv[] = { "nice", "-n", "-10", "pw-record", "--rate", "48000", "--channels",
-                           "2", "--format", "s16", "--target", "test_sink", "-P",
-                           "{ stream.capture.sink = true node.name = vsnd-idesk-rec }", path,
+                           "2", "--format", "s16", "--target", "test_sink", "-P", props, path,
                            NULL };
     const char *links[] = { "pw-link", "-l", NULL };
     GPid pid = atu_spawn(argv, d->log);
 
-    g_assert_true(atu_wait_output(links, "vsnd-idesk-rec:input_FR", 20.0));
+    g_assert_true(atu_wait_output(links, port, 20.0));
     return pid;
+}
+
+static GPid recorder_start(Desk *d, const char *path)
+{
+    return recorder_start_named(d, path, "vsnd-idesk-rec");
+}
+
+/*
+ * Two recorders of the monitor for the plays judged frame by frame: one
+ * late for a graph cycle loses that quantum (on a loaded machine, at a
+ * 256-frame quantum, about one play in ten; a jump of exactly a quantum
+ * with no silence while the daemon served every cycle).  A frame reached
+ * the sink if either recorder has it: the daemon losing one would leave
+ * it missing from both.
+ */
+#define N_RECORDERS 2
+
+typedef struct Recorders {
+    GPid pid[N_RECORDERS];
+    char *path[N_RECORDERS];
+} Recorders;
+
+static void recorders_start(Desk *d, Recorders *r)
+{
+    for (int i = 0; i < N_RECORDERS; i++) {
+        g_autofree char *file = g_strdup_printf("rec-%d.wav", i);
+        g_autofree char *node = g_strdup_printf("vsnd-idesk-rec-%d", i);
+        r->path[i] = g_build_filename(d->dir, file, NULL);
+        r->pid[i] = recorder_start_named(d, r->path[i], node);
+    }
+}
+
+static void recorders_stop(Recorders *r)
+{
+    for (int i = 0; i < N_RECORDERS; i++)
+        atu_stop(r->pid[i], SIGINT);
+}
+
+static void recorders_clear(Recorders *r)
+{
+    for (int i = 0; i < N_RECORDERS; i++)
+        g_free(r->path[i]);
 }
 
 /* What the driver may hold (never more than the guest's buffer: until the
@@ -198,9 +271,47 @@ static size_t strip_gaps(int16_t *rec, size_t frames, size_t *gap_frames)
     return out;
 }
 
+/*
+ * The recording of @r that holds most of @sig bit for bit once underrun
+ * gaps are taken out: *@w gets it (underrun gaps taken out of its data),
+ * *@gaps its gap frames, *@off where the signal starts.  Return: the
+ * frames of @sig matched.
+ */
+static size_t best_recording(const Recorders *r, const int16_t *sig, size_t frames, AtuWav *w,
+                             size_t *gaps, size_t *left, long *off)
+{
+    size_t best = 0;
+
+    memset(w, 0, sizeof(*w));
+    for (int i = 0; i < N_RECORDERS; i++) {
+        AtuWav c;
+        size_t g, l, m;
+        long o;
+
+        g_assert_true(atu_wav_load(r->path[i], &c));
+        l = strip_gaps((int16_t *)c.data, c.data_len / FRAME, &g);
+        m = atu_match_s16((const int16_t *)c.data, l, sig, frames, CH, &o);
+        g_test_message("recorder %d: %zu frames (%zu frames of underrun gaps taken out); signal "
+                       "at frame %ld, %zu/%zu frames exact", i, c.data_len / FRAME, g, o, m,
+                       frames);
+        if (i == 0 || m > best) {
+            atu_wav_clear(w);
+            *w = c;
+            best = m;
+            *gaps = g;
+            *left = l;
+            *off = o;
+        } else {
+            atu_wav_clear(&c);
+        }
+    }
+    return best;
+}
+
 static void test_play(gconstpointer data)
 {
-    const Geometry *g = data;
+    const PlayCase *pc = data;
+    const Geometry *g = pc->g;
     const size_t frames = RATE / 2, pad = RATE / 10;
     g_autofree int16_t *sig = atu_signal_s16(frames, CH, RATE);
     g_autofree int16_t *buf = g_new0(int16_t, (frames + 2 * pad) * CH);
@@ -212,34 +323,38 @@ static void test_play(gconstpointer data)
 
     if (!desk_up(&d))
         return;
+    if (pc->force_quantum)
+        g_assert_true(atu_pipewire_force_quantum(pc->force_quantum));
     int sid = find_stream(d.sg, VIRTIO_SND_D_OUTPUT);
     g_assert_cmpint(sid, >=, 0);
     SgAlsaParams p = alsa_params((uint32_t)sid, g);
-    g_autofree char *rec = g_build_filename(d.dir, "rec.wav", NULL);
-    GPid recorder = recorder_start(&d, rec);
+    Recorders rec;
+    recorders_start(&d, &rec);
 
     memcpy(buf + pad * CH, sig, frames * FRAME);
     bool ok = sg_alsa_play(d.sg, &p, buf, (frames + 2 * pad) * FRAME, &st, &err);
     g_test_message("%s: %u completions in %u interrupts (%u moved hw_ptr by a whole buffer), "
                    "%.2f s; latency_bytes last %u max %u",
-                   g->name, st.completions, st.interrupts, st.lost_buffers, st.seconds,
+                   pc->name, st.completions, st.interrupts, st.lost_buffers, st.seconds,
                    st.latency_last, st.latency_max);
     atu_run_for(0.5); /* the daemon drains after RELEASE; the recorder's latency */
-    atu_stop(recorder, SIGINT);
+    recorders_stop(&rec);
     g_assert_no_error(err);
     g_assert_true(ok);
     g_assert_cmpuint(st.lost_buffers, ==, 0);
     g_assert_cmpuint(st.latency_max, >, 0);
     g_assert_cmpuint(st.latency_max, <=, latency_bound(&p));
 
-    g_assert_true(atu_wav_load(rec, &w));
-    size_t gaps;
-    size_t left = strip_gaps((int16_t *)w.data, w.data_len / FRAME, &gaps);
-    size_t match = atu_match_s16((const int16_t *)w.data, left, sig, frames, CH, &off);
-    g_test_message("recorded %zu frames (%zu frames of underrun gaps taken out); signal at "
-                   "frame %ld, %zu/%zu frames exact", w.data_len / FRAME, gaps, off, match,
-                   frames);
+    size_t gaps, left;
+    size_t match = best_recording(&rec, sig, frames, &w, &gaps, &left, &off);
+    recorders_clear(&rec);
     g_assert_cmpuint(match, ==, frames);
+    /* Two periods: the driver's ring holds one, the guest has the other a
+     * whole period in advance; the graph must never run dry (it did once
+     * a period, for up to a quantum, while the driver waited for a whole
+     * period of room: 5376 frames of silence in this play). */
+    if (g->periods == 2)
+        g_assert_cmpuint(gaps, ==, 0);
     atu_wav_clear(&w);
     desk_down(&d);
 }
@@ -287,15 +402,222 @@ static void test_capture(void)
     desk_down(&d);
 }
 
+/* The id of the control named @name with ALSA index @index, or -1. */
+static int find_control(SgGuest *sg, const char *name, uint32_t index)
+{
+    for (uint32_t i = 0; i < sg->controls; i++) {
+        const struct vsnd_ctl_info *ci = (const void *)(sg->ctl_info + sizeof(*ci) * i);
+
+        if (le32toh(ci->index) == index &&
+            strncmp((const char *)ci->name, name, sizeof(ci->name)) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+static void ctl_write(SgGuest *sg, int id, uint32_t value)
+{
+    struct {
+        struct vsnd_ctl_hdr h;
+        struct vsnd_ctl_value v;
+    } req;
+    g_autoptr(GError) err = NULL;
+    uint32_t st;
+
+    g_assert_cmpint(id, >=, 0);
+    memset(&req, 0, sizeof(req));
+    req.h.hdr.code = htole32(VIRTIO_SND_R_CTL_WRITE);
+    req.h.control_id = htole32((uint32_t)id);
+    req.v.value.integer[0] = htole32(value);
+    g_assert_true(sg_ctl(sg, &req, sizeof(req), NULL, 0, &st, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+}
+
+/* The largest |sample| of @rec (S16 interleaved, @frames frames). */
+static int peak_s16(const int16_t *rec, size_t frames)
+{
+    int peak = 0;
+
+    for (size_t i = 0; i < frames * CH; i++)
+        peak = MAX(peak, ABS((int)rec[i]));
+    return peak;
+}
+
+/*
+ * One play of @sig with the guest's controls at @volume (0..127, half dB
+ * steps) and @on (the switch), set before the play as `amixer` then
+ * `aplay` do.  Return: what the node showed in pw-dump while it played
+ * (the last line), and *@peak: the loudest sample at the sink's monitor.
+ */
+static char *play_with_controls(Desk *d, const int16_t *sig, size_t frames, uint32_t volume,
+                                bool on, int *peak)
+{
+    const Geometry *g = &geometries[0];
+    g_autoptr(GError) err = NULL;
+    SgAlsaStats st;
+    AtuWav w;
+    int sid = find_stream(d->sg, VIRTIO_SND_D_OUTPUT);
+
+    g_assert_cmpint(sid, >=, 0);
+    /* the k-th playback stream is function group k: index 0 */
+    ctl_write(d->sg, find_control(d->sg, "PCM Playback Volume", 0), volume);
+    ctl_write(d->sg, find_control(d->sg, "PCM Playback Switch", 0), on);
+    SgAlsaParams p = alsa_params((uint32_t)sid, g);
+    g_autofree char *props = g_build_filename(d->dir, "dump.json", NULL);
+    g_autofree char *rec = g_build_filename(d->dir, "rec-controls.wav", NULL);
+    g_autofree char *node = g_strdup_printf("vsnd.vm-desk.playback-%d", sid);
+    g_unlink(props);
+    GPid recorder = recorder_start(d, rec);
+    GPid watch = atu_pipewire_node_watch(node, props, d->log);
+    bool ok = sg_alsa_play(d->sg, &p, sig, frames * FRAME, &st, &err);
+    atu_run_for(0.5); /* the daemon drains after RELEASE; the recorder's latency */
+    atu_stop(watch, SIGTERM);
+    atu_stop(recorder, SIGINT);
+    g_assert_no_error(err);
+    g_assert_true(ok);
+    g_assert_true(atu_wav_load(rec, &w));
+    *peak = peak_s16((const int16_t *)w.data, w.data_len / FRAME);
+    atu_wav_clear(&w);
+    char *last = atu_pipewire_node_volume_in(props, node);
+    if (last)
+        g_strstrip(last);
+    g_test_message("controls %u/%s: node %s showed \"%s\" (last seen) during the %.2f s play; peak at the "
+                   "sink %d", volume, on ? "on" : "off", node, last ? last : "nothing", st.seconds,
+                   *peak);
+    return last;
+}
+
+/*
+ * The guest's controls (--controls) reach the stream: muted, the node
+ * PipeWire shows has mute in its Props (and the VM's --name as
+ * application.name and a media role) and the sink hears nothing; at
+ * -6 dB, channelVolumes 0.5 and the sink hears the signal at half its
+ * amplitude.
+ */
+static void test_controls(void)
+{
+    /* 3 s: pw-dump and python take a second each on a loaded machine */
+    const size_t frames = 3 * RATE;
+    g_autofree int16_t *sig = atu_signal_s16(frames, CH, RATE);
+    int full = peak_s16(sig, frames), peak;
+    Desk d;
+
+    if (!desk_up_with(&d, true))
+        return;
+    /* as in a real guest: a stream played before the controls change */
+    g_autofree char *unity = play_with_controls(&d, sig, frames, 127, true, &peak);
+    g_assert_nonnull(unity);
+    g_assert_nonnull(strstr(unity, "vol [1.0, 1.0] mute False"));
+    g_assert_cmpint(peak, ==, full);
+    g_autofree char *muted = play_with_controls(&d, sig, frames, 115, false, &peak);
+    g_assert_nonnull(muted);
+    g_assert_nonnull(strstr(muted, "vol [0.5, 0.5] mute True app vm-desk role Music"));
+    g_assert_cmpint(peak, ==, 0);
+    g_autofree char *half = play_with_controls(&d, sig, frames, 115, true, &peak);
+    g_assert_nonnull(half);
+    g_assert_nonnull(strstr(half, "vol [0.5, 0.5] mute False"));
+    /* -6 dB is 0.501 of the amplitude */
+    g_assert_cmpint(ABS(peak - full / 2), <=, full / 50);
+    desk_down(&d);
+}
+
+/*
+ * Where the last run of silence (GAP_MIN_FRAMES or more) inside the
+ * signal starts, counted in frames of the signal, in @rec (S16 stereo):
+ * from the first non-silent frame on, silent runs are skipped and every
+ * other frame counts.  Return: -1 if there is none.
+ */
+static long last_gap_at(const int16_t *rec, size_t frames, size_t *gap_len)
+{
+    size_t i = 0, pos = 0;
+    long at = -1;
+
+    while (i < frames && rec[i * CH] == 0 && rec[i * CH + 1] == 0)
+        i++;
+    while (i < frames) {
+        size_t j = i;
+
+        while (j < frames && rec[j * CH] == 0 && rec[j * CH + 1] == 0)
+            j++;
+        if (j - i >= GAP_MIN_FRAMES && j < frames) {
+            at = (long)pos;
+            *gap_len = j - i;
+            i = j;
+            continue;
+        }
+        pos += MAX(j - i, (size_t)1);
+        i = MAX(j, i + 1);
+    }
+    return at;
+}
+
+/*
+ * The end of a play: Linux sends STOP once the last message completed
+ * (aplay's drain) and RELEASE when aplay closes, up to 115 ms later in
+ * guests.  What the host buffer holds at STOP (up to two periods and the
+ * graph's quantum) must play on without a silent gap in the middle: the
+ * signal here runs to the end of the data, and no silence may split its
+ * last two periods.  (The fake guest is never late there: every period is
+ * in the device's buffer already.)
+ */
+static void test_stop_release_gap(void)
+{
+    const Geometry *g = &geometries[0];
+    const size_t frames = RATE, pad = RATE / 10;
+    g_autofree int16_t *sig = atu_signal_s16(frames, CH, RATE);
+    g_autofree int16_t *buf = g_new0(int16_t, (frames + pad) * CH);
+    g_autoptr(GError) err = NULL;
+    SgAlsaStats st;
+    AtuWav w;
+    Desk d;
+    long off;
+
+    if (!desk_up(&d))
+        return;
+    int sid = find_stream(d.sg, VIRTIO_SND_D_OUTPUT);
+    g_assert_cmpint(sid, >=, 0);
+    SgAlsaParams p = alsa_params((uint32_t)sid, g);
+    p.release_delay_ms = 100;
+    Recorders rec;
+    recorders_start(&d, &rec);
+
+    memcpy(buf + pad * CH, sig, frames * FRAME);
+    bool ok = sg_alsa_play(d.sg, &p, buf, (frames + pad) * FRAME, &st, &err);
+    atu_run_for(0.5);
+    recorders_stop(&rec);
+    g_assert_no_error(err);
+    g_assert_true(ok);
+    /* a pause shows in every recording (a late recorder loses, it adds no
+     * silence) */
+    for (int i = 0; i < N_RECORDERS; i++) {
+        size_t gap = 0;
+        g_assert_true(atu_wav_load(rec.path[i], &w));
+        long at = last_gap_at((const int16_t *)w.data, w.data_len / FRAME, &gap);
+        g_test_message("recorder %d: last silent run inside the sound: %s%ld (%zu frames), signal "
+                       "%zu frames, STOP to RELEASE %u ms", i, at < 0 ? "none " : "at signal frame ",
+                       at, gap, frames, p.release_delay_ms);
+        g_assert_true(at < 0 || at < (long)(frames - 2 * g->period_frames));
+        atu_wav_clear(&w);
+    }
+    size_t gaps, left;
+    g_assert_cmpuint(best_recording(&rec, sig, frames, &w, &gaps, &left, &off), ==, frames);
+    recorders_clear(&rec);
+    atu_wav_clear(&w);
+    desk_down(&d);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     signal(SIGPIPE, SIG_IGN);
-    for (size_t i = 0; i < G_N_ELEMENTS(geometries); i++) {
+    for (size_t i = 0; i < G_N_ELEMENTS(play_cases); i++) {
         g_autofree char *name = g_strdup_printf("/integration/desktop/pipewire/play/%s",
-                                                geometries[i].name);
-        g_test_add_data_func(name, &geometries[i], test_play);
+                                                play_cases[i].name);
+        g_test_add_data_func(name, &play_cases[i], test_play);
     }
     g_test_add_func("/integration/desktop/pipewire/capture", test_capture);
+    g_test_add_func("/integration/desktop/pipewire/guest-controls", test_controls);
+    g_test_add_func("/integration/desktop/pipewire/stop-release-gap", test_stop_release_gap);
     return g_test_run();
 }

@@ -300,6 +300,17 @@ char *atu_tmpdir(const char *tmpl)
     return dir;
 }
 
+char *atu_tmpdir_in_memory(const char *tmpl)
+{
+    g_autofree char *path = g_build_filename("/dev/shm", tmpl, NULL);
+
+    if (access("/dev/shm", W_OK) != 0)
+        return atu_tmpdir(tmpl);
+    char *dir = g_mkdtemp(g_strdup(path));
+    g_assert_nonnull(dir);
+    return dir;
+}
+
 void atu_rmdir(const char *dir)
 {
     const char *argv[] = { "rm", "-rf", dir, NULL };
@@ -508,19 +519,24 @@ void atu_pipewire_stop(AtuPipewire *p)
     p->wp = p->pw = 0;
 }
 
-char *atu_pipewire_node_volume(const char *node)
+/* The volume line of the node named @node in what @dump prints (pw-dump's
+ * JSON), run through python. */
+static char *node_volume_from(const char *dump, const char *node)
 {
     g_autofree char *script = g_strdup_printf(
-        "pw-dump | python3 -c 'import json,sys\n"
-        "for o in json.load(sys.stdin):\n"
+        "%s | python3 -c 'import json,sys\n"
+        /* pw-dump may print removals after its array: the first only */
+        "for o in json.JSONDecoder().raw_decode(sys.stdin.read())[0]:\n"
         "    if o.get(\"type\") != \"PipeWire:Interface:Node\": continue\n"
         "    i = o.get(\"info\") or {}\n"
-        "    if (i.get(\"props\") or {}).get(\"node.name\") != \"%s\": continue\n"
+        "    pr = i.get(\"props\") or {}\n"
+        "    if pr.get(\"node.name\") != \"%s\": continue\n"
         "    for p in (i.get(\"params\") or {}).get(\"Props\", []):\n"
         "        if \"channelVolumes\" in p:\n"
         "            print(\"vol\", [round(v, 2) for v in p[\"channelVolumes\"]], "
-        "\"mute\", p.get(\"mute\"))\n"
-        "'", node);
+        "\"mute\", p.get(\"mute\"), \"app\", pr.get(\"application.name\"), "
+        "\"role\", pr.get(\"media.role\"))\n"
+        "'", dump, node);
     const char *argv[] = { "sh", "-c", script, NULL };
     char *out = NULL;
 
@@ -529,6 +545,44 @@ char *atu_pipewire_node_volume(const char *node)
         return NULL;
     }
     return out;
+}
+
+char *atu_pipewire_node_volume(const char *node)
+{
+    return node_volume_from("pw-dump", node);
+}
+
+GPid atu_pipewire_node_watch(const char *node, const char *path, const char *log)
+{
+    g_autofree char *qpath = g_shell_quote(path);
+    /* pw-dump alone is quick; python is not (a second on a loaded
+     * machine): the snapshots are taken here, read afterwards */
+    g_autofree char *script = g_strdup_printf(
+        "while :; do pw-dump > %s.tmp; if grep -q '\"node.name\": \"%s\"' %s.tmp; then "
+        "mv %s.tmp %s; fi; sleep 0.05; done", qpath, node, qpath, qpath, qpath);
+    const char *argv[] = { "sh", "-c", script, NULL };
+
+    return atu_spawn(argv, log);
+}
+
+char *atu_pipewire_node_volume_in(const char *path, const char *node)
+{
+    g_autofree char *qpath = g_shell_quote(path);
+    g_autofree char *cat = g_strdup_printf("cat %s", qpath);
+
+    if (!g_file_test(path, G_FILE_TEST_EXISTS))
+        return NULL;
+    return node_volume_from(cat, node);
+}
+
+bool atu_pipewire_force_quantum(unsigned int quantum)
+{
+    g_autofree char *q = g_strdup_printf("%u", quantum);
+    g_autofree char *want = g_strdup_printf("'clock.force-quantum' value:'%u'", quantum);
+    const char *set[] = { "pw-metadata", "-n", "settings", "0", "clock.force-quantum", q, NULL };
+    const char *get[] = { "pw-metadata", "-n", "settings", "0", "clock.force-quantum", NULL };
+
+    return atu_run(set, NULL) == 0 && atu_wait_output(get, want, 10.0);
 }
 
 bool atu_have_programs(const char *const *progs)

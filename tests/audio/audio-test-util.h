@@ -76,6 +76,10 @@ size_t atu_match_s16(const int16_t *rec, size_t rec_frames, const int16_t *ref,
 /* A fresh private temporary directory (removed by atu_rmdir()). */
 char *atu_tmpdir(const char *tmpl);
 void atu_rmdir(const char *dir);
+/* The same in memory (/dev/shm) where there is one: a recorder writing
+ * from its realtime thread to a busy disk stalls and loses quanta of what
+ * it records (measured: 4096 frames gone, no gap, with builds running). */
+char *atu_tmpdir_in_memory(const char *tmpl);
 
 /* Write @len bytes of the iovec-free buffer through the registry, retrying
  * on -EAGAIN while iterating the main loop; Return: false on error or
@@ -121,10 +125,21 @@ typedef struct AtuPipewire {
 void atu_pipewire_env(const char *dir);
 bool atu_pipewire_start(AtuPipewire *p, const char *log, double timeout_s);
 void atu_pipewire_stop(AtuPipewire *p);
-/* The volume and mute PipeWire shows in pw-dump for the node named @node:
- * "vol [v1, v2, ...] mute True|False" (linear volumes rounded to 2
- * places), or NULL (needs python3). */
+/* The volume and mute PipeWire shows in pw-dump for the node named @node,
+ * and its labels: "vol [v1, v2, ...] mute True|False app NAME role ROLE"
+ * (linear volumes rounded to 2 places; application.name, media.role), or
+ * NULL (needs python3). */
 char *atu_pipewire_node_volume(const char *node);
+/* While the returned process runs (stop it with atu_stop(); errors go to
+ * @log), @path holds the newest pw-dump in which the node named @node
+ * exists, taken about every 50 ms; atu_pipewire_node_volume_in() reads
+ * the same line from it. */
+GPid atu_pipewire_node_watch(const char *node, const char *path, const char *log);
+char *atu_pipewire_node_volume_in(const char *path, const char *node);
+/* A low-latency graph: the settings metadata forces @quantum frames per
+ * cycle on every node (what a desktop's pro-audio or game mode does);
+ * returns once PipeWire shows it. */
+bool atu_pipewire_force_quantum(unsigned int quantum);
 /* Whether every program of the NULL-terminated @progs is installed; skips
  * the test naming the first one missing otherwise. */
 bool atu_have_programs(const char *const *progs);

@@ -147,8 +147,12 @@ static bool books_close(Books *b, bool ok, GError **error)
     b->stats->hw_bytes = b->hw;
     if (b->start_us)
         b->stats->seconds = (double)(g_get_monotonic_time() - b->start_us) / G_USEC_PER_SEC;
+    /* the first failure is the one reported, later ones are dropped */
     if (b->start_us && !cmd(b, VIRTIO_SND_R_PCM_STOP, "STOP", ok ? error : &local))
         ok = false;
+    g_clear_error(&local);
+    if (b->start_us && b->p->release_delay_ms)
+        g_usleep((gulong)b->p->release_delay_ms * 1000);
     if (!cmd(b, VIRTIO_SND_R_PCM_RELEASE, "RELEASE", ok ? error : &local))
         ok = false;
     while (sg_io_wait(b->sg, b->capture, 0))

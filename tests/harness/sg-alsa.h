@@ -46,6 +46,9 @@ typedef struct SgAlsaParams {
     uint8_t channels, format, rate;  /* VIRTIO_SND_PCM_* codes */
     uint32_t frame_bytes;
     uint32_t rate_hz;
+    /* between STOP and RELEASE at the end (Linux: aplay's drain ends with
+     * STOP, its close sends RELEASE; 2 to 115 ms measured in guests) */
+    uint32_t release_delay_ms;
 } SgAlsaParams;
 
 typedef struct SgAlsaStats {
