@@ -90,22 +90,22 @@ void *vu_dev_opaque(const VuDev *dev)
 
 uint64_t vu_dev_features(const VuDev *dev)
 {
-    return dev->features;
+    return dev->shared.features;
 }
 
 bool vu_dev_has_feature(const VuDev *dev, unsigned int bit)
 {
-    return bit < 64 && (dev->features & (1ull << bit));
+    return vu_ring_has_feature(&dev->shared, bit);
 }
 
-bool vu_dev_has_protocol_feature(const VuDev *dev, unsigned int bit)
+static bool vu_dev_has_protocol_feature(const VuDev *dev, unsigned int bit)
 {
-    return bit < 64 && (dev->protocol_features & (1ull << bit));
+    return vu_ring_has_protocol_feature(&dev->shared, bit);
 }
 
 uint64_t vu_dev_protocol_features(const VuDev *dev)
 {
-    return dev->protocol_features;
+    return dev->shared.protocol_features;
 }
 
 unsigned int vu_dev_num_queues(const VuDev *dev)
@@ -183,7 +183,7 @@ static void vu_dev_poll_cb(VuDev *dev, int fd, void *data)
     }
 }
 
-void vu_dev_update_poll(VuDev *dev)
+static void vu_dev_update_poll(VuDev *dev)
 {
     bool need = false;
 
@@ -213,6 +213,23 @@ void vu_dev_update_poll(VuDev *dev)
         dev->poll_fd = -1;
     }
 }
+
+/* ---- what the rings report ---------------------------------------------- */
+
+static void vu_dev_ring_broken(void *opaque, const char *msg)
+{
+    vu_dev_set_broken(opaque, "%s", msg);
+}
+
+static void vu_dev_ring_poll_changed(void *opaque)
+{
+    vu_dev_update_poll(opaque);
+}
+
+static const VuRingHost vu_dev_ring_host = {
+    .broken = vu_dev_ring_broken,
+    .poll_changed = vu_dev_ring_poll_changed,
+};
 
 /* ---- resets ------------------------------------------------------------- */
 
@@ -295,7 +312,7 @@ static int h_set_features(VuDev *dev, VuMsg *msg, int *reply_fd)
                            "x we did not offer; ignoring them", f & ~offered);
         f &= offered;
     }
-    dev->features = f;
+    dev->shared.features = f;
     if (dev->iface && dev->iface->set_features) {
         dev->iface->set_features(dev, f);
     }
@@ -514,7 +531,7 @@ static int h_set_protocol_features(VuDev *dev, VuMsg *msg, int *reply_fd)
         vsnd_guest_error("front-end set protocol features 0x%" G_GINT64_MODIFIER
                            "x we did not offer; ignoring them", f & ~vu_protocol_features);
     }
-    dev->protocol_features = f & vu_protocol_features;
+    dev->shared.protocol_features = f & vu_protocol_features;
     return 0;
 }
 
@@ -779,6 +796,8 @@ VuDev *vu_dev_new(int fd, unsigned int num_queues, unsigned int max_queue_size,
     dev->loop_ops = loop_ops;
     dev->loop = loop;
     dev->poll_fd = -1;
+    dev->shared.host = &vu_dev_ring_host;
+    dev->shared.host_opaque = dev;
     vu_log_init(&dev->log);
     dev->vq = g_new0(VuVirtq, num_queues);
     for (unsigned int i = 0; i < num_queues; i++) {

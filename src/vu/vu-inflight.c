@@ -432,7 +432,8 @@ void vu_inflight_queue_start(VuVirtq *vq)
     g_free(vq->resubmit);
     vq->resubmit = NULL;
     vq->resubmit_num = vq->resubmit_pos = 0;
-    if (!dev->inflight.addr || !vu_dev_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) ||
+    if (!dev->inflight.addr ||
+        !vu_ring_has_protocol_feature(vq->shared, VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) ||
         vq->idx >= dev->inflight.num_queues || vq->num > dev->inflight.queue_size) {
         return;
     }

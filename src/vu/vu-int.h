@@ -57,8 +57,38 @@ typedef struct VuInflightArea {
     int watch;        /* vu_sigbus_watch() handle, valid while addr is set */
 } VuInflightArea;
 
+/* How a ring reports to the device above it.  The ring code calls up only
+ * through this table (vu-dev installs it), so vu-virtq.c and vu-inflight.c
+ * depend on nothing above them. */
+typedef struct VuRingHost {
+    /* The ring is corrupt: the device needs a reset.  @msg says why. */
+    void (*broken)(void *opaque, const char *msg);
+    /* A ring started, stopped or changed between kicked and polled. */
+    void (*poll_changed)(void *opaque);
+} VuRingHost;
+
+/* What every ring of a device reads and vu-dev alone writes: the features
+ * the front-end negotiated, and the table to report through. */
+typedef struct VuRingShared {
+    uint64_t features;
+    uint64_t protocol_features;
+    const VuRingHost *host;
+    void *host_opaque;
+} VuRingShared;
+
+static inline bool vu_ring_has_feature(const VuRingShared *s, unsigned int bit)
+{
+    return bit < 64 && (s->features & (1ull << bit));
+}
+
+static inline bool vu_ring_has_protocol_feature(const VuRingShared *s, unsigned int bit)
+{
+    return bit < 64 && (s->protocol_features & (1ull << bit));
+}
+
 struct VuVirtq {
     VuDev *dev;
+    const VuRingShared *shared; /* &dev->shared */
     unsigned int idx;
     unsigned int num;          /* ring size, 0 until SET_VRING_NUM */
 
@@ -122,8 +152,7 @@ struct VuDev {
     const VuLoopOps *loop_ops;
     void *loop;
 
-    uint64_t features;
-    uint64_t protocol_features;
+    VuRingShared shared;       /* features, read by the rings */
     uint8_t status;
     bool broken;
     bool suspend_notified;
@@ -143,10 +172,6 @@ struct VuDev {
     struct iovec *scratch_in;
     uint64_t *scratch_in_gpa;
 };
-
-/* vu-dev.c */
-bool vu_dev_has_protocol_feature(const VuDev *dev, unsigned int bit);
-void vu_dev_update_poll(VuDev *dev);
 
 /* vu-virtq.c */
 void vu_virtq_init(VuDev *dev, VuVirtq *vq, unsigned int idx);

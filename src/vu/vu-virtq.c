@@ -88,7 +88,7 @@ static inline bool vu_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t 
 
 static bool vq_has_feature(const VuVirtq *vq, unsigned int bit)
 {
-    return vu_dev_has_feature(vq->dev, bit);
+    return vu_ring_has_feature(vq->shared, bit);
 }
 
 /* Split ring layout helpers. */
@@ -122,6 +122,18 @@ static void vq_log_desc(VuVirtq *vq, uint64_t off, uint64_t len)
     }
 }
 
+static void vq_report_broken(VuVirtq *vq, const char *msg)
+{
+    g_autofree char *line = g_strdup_printf("queue %u: %s", vq->idx, msg);
+
+    vq->shared->host->broken(vq->shared->host_opaque, line);
+}
+
+static void vq_report_poll_changed(VuVirtq *vq)
+{
+    vq->shared->host->poll_changed(vq->shared->host_opaque);
+}
+
 void vu_virtq_broken(VuVirtq *vq, const char *fmt, ...)
 {
     g_autofree char *msg = NULL;
@@ -130,7 +142,7 @@ void vu_virtq_broken(VuVirtq *vq, const char *fmt, ...)
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    vu_dev_set_broken(vq->dev, "queue %u: %s", vq->idx, msg);
+    vq_report_broken(vq, msg);
     if (vq->err_fd >= 0 && vq->started) {
         uint64_t one = 1;
         ssize_t r = write(vq->err_fd, &one, sizeof(one));
@@ -143,6 +155,7 @@ void vu_virtq_init(VuDev *dev, VuVirtq *vq, unsigned int idx)
 {
     memset(vq, 0, sizeof(*vq));
     vq->dev = dev;
+    vq->shared = &dev->shared;
     vq->idx = idx;
     vq->kick_fd = vq->call_fd = vq->err_fd = -1;
     vq->avail_wrap = vq->used_wrap = true;
@@ -468,7 +481,7 @@ void vu_virtq_stop(VuVirtq *vq)
             dev->iface->suspend(dev, true);
         }
     }
-    vu_dev_update_poll(dev);
+    vq_report_poll_changed(vq);
 }
 
 void vu_virtq_set_kick(VuVirtq *vq, int fd)
@@ -491,7 +504,7 @@ void vu_virtq_set_kick(VuVirtq *vq, int fd)
         }
     }
     vu_virtq_start(vq);
-    vu_dev_update_poll(dev);
+    vq_report_poll_changed(vq);
 }
 
 void vu_virtq_set_call(VuVirtq *vq, int fd)
@@ -1056,8 +1069,8 @@ void vu_queue_log_write(VuDev *dev, const VuVirtqElement *elem, size_t in_offset
 {
     const VuElemPriv *p = (const VuElemPriv *)elem;
 
-    if (!vu_dev_has_feature(dev, VHOST_F_LOG_ALL) || !vu_log_active(&dev->log) ||
-        vu_dev_suspended(dev)) {
+    if (!vu_ring_has_feature(&dev->shared, VHOST_F_LOG_ALL) || !vu_log_active(&dev->log) ||
+        vq_all_stopped(dev)) {
         return;
     }
     for (unsigned int i = 0; i < elem->in_num && len > 0; i++) {
