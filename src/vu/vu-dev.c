@@ -115,7 +115,7 @@ unsigned int vu_dev_num_queues(const VuDev *dev)
 
 uint8_t vu_dev_status(const VuDev *dev)
 {
-    return dev->status | (dev->broken ? VU_STATUS_NEEDS_RESET : 0);
+    return dev->status | (dev->shared.broken ? VU_STATUS_NEEDS_RESET : 0);
 }
 
 bool vu_dev_inflight_handed_back(const VuDev *dev)
@@ -140,7 +140,7 @@ bool vu_dev_suspended(const VuDev *dev)
 
 bool vu_dev_broken(const VuDev *dev)
 {
-    return dev->broken;
+    return dev->shared.broken;
 }
 
 VuVirtq *vu_dev_queue(VuDev *dev, unsigned int qidx)
@@ -161,10 +161,10 @@ void vu_dev_set_broken(VuDev *dev, const char *fmt, ...)
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    if (!dev->broken) {
+    if (!dev->shared.broken) {
         vsnd_guest_error("device broken, needs reset: %s", msg);
     }
-    dev->broken = true;
+    dev->shared.broken = true;
     if (vu_dev_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_STATUS)) {
         dev->status |= VU_STATUS_NEEDS_RESET;
     }
@@ -256,7 +256,7 @@ static void vu_dev_reset_device(VuDev *dev, bool forget_rings, VuResetReason why
         }
     }
     vu_inflight_reset(dev);
-    dev->broken = false;
+    dev->shared.broken = false;
     dev->status = 0;
     vu_dev_update_poll(dev);
 }
@@ -631,7 +631,7 @@ static int h_set_status(VuDev *dev, VuMsg *msg, int *reply_fd)
         vu_dev_reset_device(dev, false, VU_RESET_STATUS);
         return 0;
     }
-    dev->status = (uint8_t)st | (dev->broken ? VU_STATUS_NEEDS_RESET : 0);
+    dev->status = (uint8_t)st | (dev->shared.broken ? VU_STATUS_NEEDS_RESET : 0);
     return 0;
 }
 
@@ -798,14 +798,17 @@ VuDev *vu_dev_new(int fd, unsigned int num_queues, unsigned int max_queue_size,
     dev->poll_fd = -1;
     dev->shared.host = &vu_dev_ring_host;
     dev->shared.host_opaque = dev;
+    dev->shared.mem = &dev->mem;
+    dev->shared.log = &dev->log;
+    dev->shared.inflight = &dev->inflight;
     vu_log_init(&dev->log);
     dev->vq = g_new0(VuVirtq, num_queues);
     for (unsigned int i = 0; i < num_queues; i++) {
         vu_virtq_init(dev, &dev->vq[i], i);
     }
-    dev->scratch_out = g_new(struct iovec, VU_MAX_IOV);
-    dev->scratch_in = g_new(struct iovec, VU_MAX_IOV);
-    dev->scratch_in_gpa = g_new(uint64_t, VU_MAX_IOV);
+    dev->shared.scratch_out = g_new(struct iovec, VU_MAX_IOV);
+    dev->shared.scratch_in = g_new(struct iovec, VU_MAX_IOV);
+    dev->shared.scratch_in_gpa = g_new(uint64_t, VU_MAX_IOV);
     return dev;
 }
 
@@ -830,8 +833,8 @@ void vu_dev_free(VuDev *dev)
         close(dev->sock);
     }
     g_free(dev->vq);
-    g_free(dev->scratch_out);
-    g_free(dev->scratch_in);
-    g_free(dev->scratch_in_gpa);
+    g_free(dev->shared.scratch_out);
+    g_free(dev->shared.scratch_in);
+    g_free(dev->shared.scratch_in_gpa);
     g_free(dev);
 }

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include <glib.h>
 #include <linux/virtio_ring.h>
@@ -67,13 +68,22 @@ typedef struct VuRingHost {
     void (*poll_changed)(void *opaque);
 } VuRingHost;
 
-/* What every ring of a device reads and vu-dev alone writes: the features
- * the front-end negotiated, and the table to report through. */
+/* What every ring of a device works over, set up and written by vu-dev
+ * alone: the features the front-end negotiated, the guest memory map and
+ * dirty log (owned by the VuDev, here by reference), the table to report
+ * through, and scratch space for walking one chain at a time. */
 typedef struct VuRingShared {
     uint64_t features;
     uint64_t protocol_features;
+    bool broken;               /* needs a reset: no ring is usable */
+    VuMem *mem;
+    VuLog *log;
+    VuInflightArea *inflight;
     const VuRingHost *host;
     void *host_opaque;
+    struct iovec *scratch_out;
+    struct iovec *scratch_in;
+    uint64_t *scratch_in_gpa;
 } VuRingShared;
 
 static inline bool vu_ring_has_feature(const VuRingShared *s, unsigned int bit)
@@ -154,7 +164,6 @@ struct VuDev {
 
     VuRingShared shared;       /* features, read by the rings */
     uint8_t status;
-    bool broken;
     bool suspend_notified;
     VuResetReason reset_reason;
 
@@ -164,13 +173,6 @@ struct VuDev {
     VuVirtq *vq;
 
     int poll_fd;               /* timerfd for kick-less rings */
-
-    /* Rate limit for guest-error logs. */
-
-    /* Scratch for chain walking. */
-    struct iovec *scratch_out;
-    struct iovec *scratch_in;
-    uint64_t *scratch_in_gpa;
 };
 
 /* vu-virtq.c */

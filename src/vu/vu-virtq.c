@@ -103,22 +103,22 @@ static bool vq_has_feature(const VuVirtq *vq, unsigned int bit)
 
 static void vq_log(VuVirtq *vq, uint64_t off, uint64_t len)
 {
-    VuDev *dev = vq->dev;
+    VuLog *log = vq->shared->log;
 
-    if (!vq_has_feature(vq, VHOST_F_LOG_ALL) || !vu_log_active(&dev->log)) {
+    if (!vq_has_feature(vq, VHOST_F_LOG_ALL) || !vu_log_active(log)) {
         return;
     }
     if (vq->addr.flags & (1u << VHOST_VRING_F_LOG)) {
-        vu_log_write(&dev->log, vq->addr.log_guest_addr + off, len);
+        vu_log_write(log, vq->addr.log_guest_addr + off, len);
     }
 }
 
 static void vq_log_desc(VuVirtq *vq, uint64_t off, uint64_t len)
 {
-    VuDev *dev = vq->dev;
+    VuLog *log = vq->shared->log;
 
-    if (vq_has_feature(vq, VHOST_F_LOG_ALL) && vu_log_active(&dev->log) && vq->desc_gpa_ok) {
-        vu_log_write(&dev->log, vq->desc_gpa + off, len);
+    if (vq_has_feature(vq, VHOST_F_LOG_ALL) && vu_log_active(log) && vq->desc_gpa_ok) {
+        vu_log_write(log, vq->desc_gpa + off, len);
     }
 }
 
@@ -220,14 +220,14 @@ void vu_virtq_reset(VuVirtq *vq, bool close_fds)
 
 bool vu_virtq_map(VuVirtq *vq)
 {
-    VuDev *dev = vq->dev;
+    VuMem *mem = vq->shared->mem;
     bool packed = vq->started ? vq->packed : vq_has_feature(vq, VIRTIO_F_RING_PACKED);
     uint64_t dsz, asz, usz, len;
     uint8_t *d, *a, *u;
 
     vq->mapped = false;
     vq->desc = vq->avail = vq->used = NULL;
-    if (!vq->addr_set || vq->num == 0 || dev->mem.nregions == 0) {
+    if (!vq->addr_set || vq->num == 0 || mem->nregions == 0) {
         return true; /* nothing to judge yet */
     }
     dsz = 16ull * vq->num;
@@ -238,17 +238,17 @@ bool vu_virtq_map(VuVirtq *vq)
         usz = 6 + 8ull * vq->num;
     }
     len = dsz;
-    d = vu_mem_uva_to_va(&dev->mem, vq->addr.desc_user_addr, &len);
+    d = vu_mem_uva_to_va(mem, vq->addr.desc_user_addr, &len);
     if (!d || len < dsz) {
         return false;
     }
     len = asz;
-    a = vu_mem_uva_to_va(&dev->mem, vq->addr.avail_user_addr, &len);
+    a = vu_mem_uva_to_va(mem, vq->addr.avail_user_addr, &len);
     if (!a || len < asz) {
         return false;
     }
     len = usz;
-    u = vu_mem_uva_to_va(&dev->mem, vq->addr.used_user_addr, &len);
+    u = vu_mem_uva_to_va(mem, vq->addr.used_user_addr, &len);
     if (!u || len < usz) {
         return false;
     }
@@ -258,14 +258,14 @@ bool vu_virtq_map(VuVirtq *vq)
     vq->desc = d;
     vq->avail = a;
     vq->used = u;
-    vq->desc_gpa_ok = vu_mem_uva_to_gpa(&dev->mem, vq->addr.desc_user_addr, &vq->desc_gpa);
+    vq->desc_gpa_ok = vu_mem_uva_to_gpa(mem, vq->addr.desc_user_addr, &vq->desc_gpa);
     vq->mapped = true;
     return true;
 }
 
 static bool vq_usable(const VuVirtq *vq)
 {
-    return vq->started && vq->activated && vq->mapped && !vq->dev->broken;
+    return vq->started && vq->activated && vq->mapped && !vq->shared->broken;
 }
 
 bool vu_queue_started(const VuVirtq *vq)
@@ -573,7 +573,7 @@ static bool chain_fail(VuChain *c, const char *why)
 /* Append guest buffer [addr, addr+len) to the chain as iovecs. */
 static bool chain_add(VuChain *c, uint64_t addr, uint32_t len, bool write)
 {
-    VuDev *dev = c->vq->dev;
+    const VuRingShared *sh = c->vq->shared;
 
     if (!write && c->in_num > 0) {
         return chain_fail(c, "readable descriptor after a writable one");
@@ -585,7 +585,7 @@ static bool chain_add(VuChain *c, uint64_t addr, uint32_t len, bool write)
     while (len > 0) {
         uint64_t chunk = len;
         VuMmap *map = NULL;
-        void *va = vu_mem_gpa_to_va(&dev->mem, addr, &chunk, &map);
+        void *va = vu_mem_gpa_to_va(sh->mem, addr, &chunk, &map);
         unsigned int m;
 
         if (!va) {
@@ -603,16 +603,16 @@ static bool chain_add(VuChain *c, uint64_t addr, uint32_t len, bool write)
             if (c->in_num >= VU_MAX_IOV) {
                 return chain_fail(c, "too many buffers in chain");
             }
-            dev->scratch_in[c->in_num].iov_base = va;
-            dev->scratch_in[c->in_num].iov_len = (size_t)chunk;
-            dev->scratch_in_gpa[c->in_num] = addr;
+            sh->scratch_in[c->in_num].iov_base = va;
+            sh->scratch_in[c->in_num].iov_len = (size_t)chunk;
+            sh->scratch_in_gpa[c->in_num] = addr;
             c->in_num++;
         } else {
             if (c->out_num >= VU_MAX_IOV) {
                 return chain_fail(c, "too many buffers in chain");
             }
-            dev->scratch_out[c->out_num].iov_base = va;
-            dev->scratch_out[c->out_num].iov_len = (size_t)chunk;
+            sh->scratch_out[c->out_num].iov_base = va;
+            sh->scratch_out[c->out_num].iov_len = (size_t)chunk;
             c->out_num++;
         }
         addr += chunk;
@@ -639,7 +639,7 @@ static void *chain_read_indirect(VuChain *c, uint64_t addr, uint32_t len, unsign
         return NULL;
     }
     tbl = g_malloc(len);
-    if (!vu_mem_read(&c->vq->dev->mem, addr, tbl, len)) {
+    if (!vu_mem_read(c->vq->shared->mem, addr, tbl, len)) {
         g_free(tbl);
         chain_fail(c, "indirect table outside guest memory");
         return NULL;
@@ -734,7 +734,7 @@ static bool packed_walk(VuChain *c, const struct vring_packed_desc *descs, unsig
 /* Turn the scratch iovecs of @c into an element. */
 static VuElemPriv *chain_to_elem(VuChain *c, unsigned int index)
 {
-    VuDev *dev = c->vq->dev;
+    const VuRingShared *sh = c->vq->shared;
     size_t sz = sizeof(VuElemPriv) + sizeof(struct iovec) * (c->out_num + c->in_num) +
                 sizeof(uint64_t) * c->in_num + sizeof(VuMmap *) * c->nmaps;
     VuElemPriv *p = g_malloc0(sz);
@@ -747,9 +747,9 @@ static VuElemPriv *chain_to_elem(VuChain *c, unsigned int index)
     p->elem.in_sg = p->elem.out_sg + c->out_num;
     p->in_gpa = (uint64_t *)(p->elem.in_sg + c->in_num);
     p->maps = (VuMmap **)(p->in_gpa + c->in_num);
-    memcpy(p->elem.out_sg, dev->scratch_out, sizeof(struct iovec) * c->out_num);
-    memcpy(p->elem.in_sg, dev->scratch_in, sizeof(struct iovec) * c->in_num);
-    memcpy(p->in_gpa, dev->scratch_in_gpa, sizeof(uint64_t) * c->in_num);
+    memcpy(p->elem.out_sg, sh->scratch_out, sizeof(struct iovec) * c->out_num);
+    memcpy(p->elem.in_sg, sh->scratch_in, sizeof(struct iovec) * c->in_num);
+    memcpy(p->in_gpa, sh->scratch_in_gpa, sizeof(uint64_t) * c->in_num);
     p->nmaps = c->nmaps;
     for (unsigned int m = 0; m < c->nmaps; m++) {
         p->maps[m] = vu_mmap_ref(c->maps[m]);
@@ -1052,15 +1052,15 @@ VuVirtqElement *vu_queue_pop_disabled(VuDev *dev, VuVirtq *vq)
 
 static void elem_log_in(VuVirtq *vq, const VuElemPriv *p, uint32_t len)
 {
-    VuDev *dev = vq->dev;
+    VuLog *log = vq->shared->log;
 
-    if (!vq_has_feature(vq, VHOST_F_LOG_ALL) || !vu_log_active(&dev->log)) {
+    if (!vq_has_feature(vq, VHOST_F_LOG_ALL) || !vu_log_active(log)) {
         return;
     }
     for (unsigned int i = 0; i < p->elem.in_num && len > 0; i++) {
         uint64_t l = MIN((uint64_t)len, (uint64_t)p->elem.in_sg[i].iov_len);
 
-        vu_log_write(&dev->log, p->in_gpa[i], l);
+        vu_log_write(log, p->in_gpa[i], l);
         len -= (uint32_t)l;
     }
 }
@@ -1157,7 +1157,7 @@ void vu_queue_push(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem, uint32_t
     if (vq->inuse > 0) {
         vq->inuse--;
     }
-    vu_log_kick(&dev->log);
+    vu_log_kick(vq->shared->log);
 }
 
 void vu_queue_detach(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem)
