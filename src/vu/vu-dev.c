@@ -226,9 +226,55 @@ static void vu_dev_ring_poll_changed(void *opaque)
     vu_dev_update_poll(opaque);
 }
 
+static void vu_dev_ring_kick(void *opaque, unsigned int idx)
+{
+    VuDev *dev = opaque;
+
+    if (dev->iface && dev->iface->queue_kick) {
+        dev->iface->queue_kick(dev, (int)idx);
+    }
+}
+
+static void vu_dev_ring_starting(void *opaque)
+{
+    VuDev *dev = opaque;
+
+    if (dev->suspend_notified) {
+        dev->suspend_notified = false;
+        if (dev->iface && dev->iface->suspend) {
+            dev->iface->suspend(dev, false);
+        }
+    }
+}
+
+static void vu_dev_ring_started(void *opaque, unsigned int idx, bool started)
+{
+    VuDev *dev = opaque;
+
+    if (dev->iface && dev->iface->queue_set_started) {
+        dev->iface->queue_set_started(dev, (int)idx, started);
+    }
+}
+
+static void vu_dev_ring_stopped(void *opaque)
+{
+    VuDev *dev = opaque;
+
+    if (vu_dev_suspended(dev)) {
+        dev->suspend_notified = true;
+        if (dev->iface && dev->iface->suspend) {
+            dev->iface->suspend(dev, true);
+        }
+    }
+}
+
 static const VuRingHost vu_dev_ring_host = {
     .broken = vu_dev_ring_broken,
     .poll_changed = vu_dev_ring_poll_changed,
+    .kick = vu_dev_ring_kick,
+    .starting = vu_dev_ring_starting,
+    .started = vu_dev_ring_started,
+    .stopped = vu_dev_ring_stopped,
 };
 
 /* ---- resets ------------------------------------------------------------- */

@@ -66,6 +66,15 @@ typedef struct VuRingHost {
     void (*broken)(void *opaque, const char *msg);
     /* A ring started, stopped or changed between kicked and polled. */
     void (*poll_changed)(void *opaque);
+    /* Ring @idx may hold new buffers: the device should look. */
+    void (*kick)(void *opaque, unsigned int idx);
+    /* A ring is starting, before it is first looked at (the device
+     * leaves the suspended state if it was in it). */
+    void (*starting)(void *opaque);
+    /* Ring @idx started (after its first look) or is about to stop. */
+    void (*started)(void *opaque, unsigned int idx, bool started);
+    /* A ring stopped (the device is suspended when it was the last). */
+    void (*stopped)(void *opaque);
 } VuRingHost;
 
 /* What every ring of a device works over, set up and written by vu-dev

@@ -134,6 +134,11 @@ static void vq_report_poll_changed(VuVirtq *vq)
     vq->shared->host->poll_changed(vq->shared->host_opaque);
 }
 
+static void vq_report_kick(VuVirtq *vq)
+{
+    vq->shared->host->kick(vq->shared->host_opaque, vq->idx);
+}
+
 void vu_virtq_broken(VuVirtq *vq, const char *fmt, ...)
 {
     g_autofree char *msg = NULL;
@@ -342,10 +347,8 @@ static bool vq_activate(VuVirtq *vq)
 
 void vu_virtq_try_activate(VuVirtq *vq)
 {
-    VuDev *dev = vq->dev;
-
-    if (vq_activate(vq) && vu_queue_ready(vq) && dev->iface && dev->iface->queue_kick) {
-        dev->iface->queue_kick(dev, (int)vq->idx);
+    if (vq_activate(vq) && vu_queue_ready(vq)) {
+        vq_report_kick(vq);
     }
 }
 
@@ -355,6 +358,7 @@ static void vq_kick_cb(VuDev *dev, int fd, void *data)
     uint64_t v;
     ssize_t r;
 
+    (void)dev; /* vq->dev: the ring reports through its host table */
     do {
         r = read(fd, &v, sizeof(v));
     } while (r < 0 && errno == EINTR);
@@ -377,14 +381,13 @@ static void vq_kick_cb(VuDev *dev, int fd, void *data)
     }
     /* Enabled or not: a started, disabled ring is processed too (the
      * device asks vu_queue_enabled() how). */
-    if (vq_usable(vq) && dev->iface && dev->iface->queue_kick) {
-        dev->iface->queue_kick(dev, (int)vq->idx);
+    if (vq_usable(vq)) {
+        vq_report_kick(vq);
     }
 }
 
 void vu_virtq_poll(VuVirtq *vq)
 {
-    VuDev *dev = vq->dev;
     bool moved;
 
     if (!vq->polled || !vq_usable(vq)) {
@@ -400,9 +403,7 @@ void vu_virtq_poll(VuVirtq *vq)
         return;
     }
     vq_note_poll(vq);
-    if (dev->iface && dev->iface->queue_kick) {
-        dev->iface->queue_kick(dev, (int)vq->idx);
-    }
+    vq_report_kick(vq);
 }
 
 static bool vq_all_stopped(const VuDev *dev)
@@ -417,7 +418,7 @@ static bool vq_all_stopped(const VuDev *dev)
 
 void vu_virtq_start(VuVirtq *vq)
 {
-    VuDev *dev = vq->dev;
+    const VuRingHost *host = vq->shared->host;
 
     if (vq->started) {
         return;
@@ -430,32 +431,24 @@ void vu_virtq_start(VuVirtq *vq)
     if (!vu_virtq_map(vq)) {
         vu_virtq_broken(vq, "ring addresses outside guest memory");
     }
-    if (dev->suspend_notified) {
-        dev->suspend_notified = false;
-        if (dev->iface && dev->iface->suspend) {
-            dev->iface->suspend(dev, false);
-        }
-    }
+    host->starting(vq->shared->host_opaque);
     vq_activate(vq);
-    if (dev->iface && dev->iface->queue_set_started) {
-        dev->iface->queue_set_started(dev, (int)vq->idx, true);
-    }
-    if (vu_queue_ready(vq) && dev->iface && dev->iface->queue_kick) {
-        dev->iface->queue_kick(dev, (int)vq->idx);
+    host->started(vq->shared->host_opaque, vq->idx, true);
+    if (vu_queue_ready(vq)) {
+        vq_report_kick(vq);
     }
 }
 
 void vu_virtq_stop(VuVirtq *vq)
 {
+    const VuRingHost *host = vq->shared->host;
     VuDev *dev = vq->dev;
     VuVirtqElement *e;
 
     if (!vq->started) {
         return;
     }
-    if (dev->iface && dev->iface->queue_set_started) {
-        dev->iface->queue_set_started(dev, (int)vq->idx, false);
-    }
+    host->started(vq->shared->host_opaque, vq->idx, false);
     /* Buffers given back out of order: complete them empty. */
     if (!g_queue_is_empty(&vq->unpopped)) {
         g_debug("queue %u: %u buffer(s) given back out of order, completed empty", vq->idx,
@@ -475,12 +468,7 @@ void vu_virtq_stop(VuVirtq *vq)
     vq_remove_kick_watch(vq);
     vq_close_fd(&vq->kick_fd);
     vq->polled = false;
-    if (vq_all_stopped(dev)) {
-        dev->suspend_notified = true;
-        if (dev->iface && dev->iface->suspend) {
-            dev->iface->suspend(dev, true);
-        }
-    }
+    host->stopped(vq->shared->host_opaque);
     vq_report_poll_changed(vq);
 }
 
