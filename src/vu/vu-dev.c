@@ -90,22 +90,22 @@ void *vu_dev_opaque(const VuDev *dev)
 
 uint64_t vu_dev_features(const VuDev *dev)
 {
-    return dev->features;
+    return dev->shared.features;
 }
 
 bool vu_dev_has_feature(const VuDev *dev, unsigned int bit)
 {
-    return bit < 64 && (dev->features & (1ull << bit));
+    return vu_ring_has_feature(&dev->shared, bit);
 }
 
-bool vu_dev_has_protocol_feature(const VuDev *dev, unsigned int bit)
+static bool vu_dev_has_protocol_feature(const VuDev *dev, unsigned int bit)
 {
-    return bit < 64 && (dev->protocol_features & (1ull << bit));
+    return vu_ring_has_protocol_feature(&dev->shared, bit);
 }
 
 uint64_t vu_dev_protocol_features(const VuDev *dev)
 {
-    return dev->protocol_features;
+    return dev->shared.protocol_features;
 }
 
 unsigned int vu_dev_num_queues(const VuDev *dev)
@@ -115,7 +115,7 @@ unsigned int vu_dev_num_queues(const VuDev *dev)
 
 uint8_t vu_dev_status(const VuDev *dev)
 {
-    return dev->status | (dev->broken ? VU_STATUS_NEEDS_RESET : 0);
+    return dev->status | (dev->shared.broken ? VU_STATUS_NEEDS_RESET : 0);
 }
 
 bool vu_dev_inflight_handed_back(const VuDev *dev)
@@ -140,7 +140,7 @@ bool vu_dev_suspended(const VuDev *dev)
 
 bool vu_dev_broken(const VuDev *dev)
 {
-    return dev->broken;
+    return dev->shared.broken;
 }
 
 VuVirtq *vu_dev_queue(VuDev *dev, unsigned int qidx)
@@ -161,10 +161,10 @@ void vu_dev_set_broken(VuDev *dev, const char *fmt, ...)
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    if (!dev->broken) {
+    if (!dev->shared.broken) {
         vsnd_guest_error("device broken, needs reset: %s", msg);
     }
-    dev->broken = true;
+    dev->shared.broken = true;
     if (vu_dev_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_STATUS)) {
         dev->status |= VU_STATUS_NEEDS_RESET;
     }
@@ -183,7 +183,7 @@ static void vu_dev_poll_cb(VuDev *dev, int fd, void *data)
     }
 }
 
-void vu_dev_update_poll(VuDev *dev)
+static void vu_dev_update_poll(VuDev *dev)
 {
     bool need = false;
 
@@ -214,6 +214,69 @@ void vu_dev_update_poll(VuDev *dev)
     }
 }
 
+/* ---- what the rings report ---------------------------------------------- */
+
+static void vu_dev_ring_broken(void *opaque, const char *msg)
+{
+    vu_dev_set_broken(opaque, "%s", msg);
+}
+
+static void vu_dev_ring_poll_changed(void *opaque)
+{
+    vu_dev_update_poll(opaque);
+}
+
+static void vu_dev_ring_kick(void *opaque, unsigned int idx)
+{
+    VuDev *dev = opaque;
+
+    if (dev->iface && dev->iface->queue_kick) {
+        dev->iface->queue_kick(dev, (int)idx);
+    }
+}
+
+static void vu_dev_ring_starting(void *opaque)
+{
+    VuDev *dev = opaque;
+
+    if (dev->suspend_notified) {
+        dev->suspend_notified = false;
+        if (dev->iface && dev->iface->suspend) {
+            dev->iface->suspend(dev, false);
+        }
+    }
+}
+
+static void vu_dev_ring_started(void *opaque, unsigned int idx, bool started)
+{
+    VuDev *dev = opaque;
+
+    if (dev->iface && dev->iface->queue_set_started) {
+        dev->iface->queue_set_started(dev, (int)idx, started);
+    }
+}
+
+static void vu_dev_ring_stopped(void *opaque)
+{
+    VuDev *dev = opaque;
+
+    if (vu_dev_suspended(dev)) {
+        dev->suspend_notified = true;
+        if (dev->iface && dev->iface->suspend) {
+            dev->iface->suspend(dev, true);
+        }
+    }
+}
+
+static const VuRingHost vu_dev_ring_host = {
+    .broken = vu_dev_ring_broken,
+    .poll_changed = vu_dev_ring_poll_changed,
+    .kick = vu_dev_ring_kick,
+    .starting = vu_dev_ring_starting,
+    .started = vu_dev_ring_started,
+    .stopped = vu_dev_ring_stopped,
+};
+
 /* ---- resets ------------------------------------------------------------- */
 
 static void vu_dev_stop_all(VuDev *dev)
@@ -239,7 +302,7 @@ static void vu_dev_reset_device(VuDev *dev, bool forget_rings, VuResetReason why
         }
     }
     vu_inflight_reset(dev);
-    dev->broken = false;
+    dev->shared.broken = false;
     dev->status = 0;
     vu_dev_update_poll(dev);
 }
@@ -295,7 +358,7 @@ static int h_set_features(VuDev *dev, VuMsg *msg, int *reply_fd)
                            "x we did not offer; ignoring them", f & ~offered);
         f &= offered;
     }
-    dev->features = f;
+    dev->shared.features = f;
     if (dev->iface && dev->iface->set_features) {
         dev->iface->set_features(dev, f);
     }
@@ -514,7 +577,7 @@ static int h_set_protocol_features(VuDev *dev, VuMsg *msg, int *reply_fd)
         vsnd_guest_error("front-end set protocol features 0x%" G_GINT64_MODIFIER
                            "x we did not offer; ignoring them", f & ~vu_protocol_features);
     }
-    dev->protocol_features = f & vu_protocol_features;
+    dev->shared.protocol_features = f & vu_protocol_features;
     return 0;
 }
 
@@ -614,7 +677,7 @@ static int h_set_status(VuDev *dev, VuMsg *msg, int *reply_fd)
         vu_dev_reset_device(dev, false, VU_RESET_STATUS);
         return 0;
     }
-    dev->status = (uint8_t)st | (dev->broken ? VU_STATUS_NEEDS_RESET : 0);
+    dev->status = (uint8_t)st | (dev->shared.broken ? VU_STATUS_NEEDS_RESET : 0);
     return 0;
 }
 
@@ -779,14 +842,19 @@ VuDev *vu_dev_new(int fd, unsigned int num_queues, unsigned int max_queue_size,
     dev->loop_ops = loop_ops;
     dev->loop = loop;
     dev->poll_fd = -1;
+    dev->shared.host = &vu_dev_ring_host;
+    dev->shared.host_opaque = dev;
+    dev->shared.mem = &dev->mem;
+    dev->shared.log = &dev->log;
+    dev->shared.inflight = &dev->inflight;
     vu_log_init(&dev->log);
     dev->vq = g_new0(VuVirtq, num_queues);
     for (unsigned int i = 0; i < num_queues; i++) {
         vu_virtq_init(dev, &dev->vq[i], i);
     }
-    dev->scratch_out = g_new(struct iovec, VU_MAX_IOV);
-    dev->scratch_in = g_new(struct iovec, VU_MAX_IOV);
-    dev->scratch_in_gpa = g_new(uint64_t, VU_MAX_IOV);
+    dev->shared.scratch_out = g_new(struct iovec, VU_MAX_IOV);
+    dev->shared.scratch_in = g_new(struct iovec, VU_MAX_IOV);
+    dev->shared.scratch_in_gpa = g_new(uint64_t, VU_MAX_IOV);
     return dev;
 }
 
@@ -811,8 +879,8 @@ void vu_dev_free(VuDev *dev)
         close(dev->sock);
     }
     g_free(dev->vq);
-    g_free(dev->scratch_out);
-    g_free(dev->scratch_in);
-    g_free(dev->scratch_in_gpa);
+    g_free(dev->shared.scratch_out);
+    g_free(dev->shared.scratch_in);
+    g_free(dev->shared.scratch_in_gpa);
     g_free(dev);
 }

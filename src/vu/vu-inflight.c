@@ -425,18 +425,19 @@ static void vu_inflight_packed_start(VuVirtq *vq, VuQueueRegionPacked *r)
 
 void vu_inflight_queue_start(VuVirtq *vq)
 {
-    VuDev *dev = vq->dev;
+    const VuInflightArea *area = vq->shared->inflight;
     uint8_t *region;
 
     vq->inflight = NULL;
     g_free(vq->resubmit);
     vq->resubmit = NULL;
     vq->resubmit_num = vq->resubmit_pos = 0;
-    if (!dev->inflight.addr || !vu_dev_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) ||
-        vq->idx >= dev->inflight.num_queues || vq->num > dev->inflight.queue_size) {
+    if (!area->addr ||
+        !vu_ring_has_protocol_feature(vq->shared, VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) ||
+        vq->idx >= area->num_queues || vq->num > area->queue_size) {
         return;
     }
-    region = dev->inflight.addr + vq->idx * dev->inflight.region_size;
+    region = area->addr + vq->idx * area->region_size;
     vq->inflight = region;
     if (vq->packed) {
         vu_inflight_packed_start(vq, (VuQueueRegionPacked *)region);

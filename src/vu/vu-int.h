@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include <glib.h>
 #include <linux/virtio_ring.h>
@@ -57,8 +58,56 @@ typedef struct VuInflightArea {
     int watch;        /* vu_sigbus_watch() handle, valid while addr is set */
 } VuInflightArea;
 
+/* How a ring reports to the device above it.  The ring code calls up only
+ * through this table (vu-dev installs it), so vu-virtq.c and vu-inflight.c
+ * depend on nothing above them. */
+typedef struct VuRingHost {
+    /* The ring is corrupt: the device needs a reset.  @msg says why. */
+    void (*broken)(void *opaque, const char *msg);
+    /* A ring started, stopped or changed between kicked and polled. */
+    void (*poll_changed)(void *opaque);
+    /* Ring @idx may hold new buffers: the device should look. */
+    void (*kick)(void *opaque, unsigned int idx);
+    /* A ring is starting, before it is first looked at (the device
+     * leaves the suspended state if it was in it). */
+    void (*starting)(void *opaque);
+    /* Ring @idx started (after its first look) or is about to stop. */
+    void (*started)(void *opaque, unsigned int idx, bool started);
+    /* A ring stopped (the device is suspended when it was the last). */
+    void (*stopped)(void *opaque);
+} VuRingHost;
+
+/* What every ring of a device works over, set up and written by vu-dev
+ * alone: the features the front-end negotiated, the guest memory map and
+ * dirty log (owned by the VuDev, here by reference), the table to report
+ * through, and scratch space for walking one chain at a time. */
+typedef struct VuRingShared {
+    uint64_t features;
+    uint64_t protocol_features;
+    bool broken;               /* needs a reset: no ring is usable */
+    VuMem *mem;
+    VuLog *log;
+    VuInflightArea *inflight;
+    const VuRingHost *host;
+    void *host_opaque;
+    struct iovec *scratch_out;
+    struct iovec *scratch_in;
+    uint64_t *scratch_in_gpa;
+} VuRingShared;
+
+static inline bool vu_ring_has_feature(const VuRingShared *s, unsigned int bit)
+{
+    return bit < 64 && (s->features & (1ull << bit));
+}
+
+static inline bool vu_ring_has_protocol_feature(const VuRingShared *s, unsigned int bit)
+{
+    return bit < 64 && (s->protocol_features & (1ull << bit));
+}
+
 struct VuVirtq {
     VuDev *dev;
+    const VuRingShared *shared; /* &dev->shared */
     unsigned int idx;
     unsigned int num;          /* ring size, 0 until SET_VRING_NUM */
 
@@ -122,10 +171,8 @@ struct VuDev {
     const VuLoopOps *loop_ops;
     void *loop;
 
-    uint64_t features;
-    uint64_t protocol_features;
+    VuRingShared shared;       /* features, read by the rings */
     uint8_t status;
-    bool broken;
     bool suspend_notified;
     VuResetReason reset_reason;
 
@@ -135,18 +182,7 @@ struct VuDev {
     VuVirtq *vq;
 
     int poll_fd;               /* timerfd for kick-less rings */
-
-    /* Rate limit for guest-error logs. */
-
-    /* Scratch for chain walking. */
-    struct iovec *scratch_out;
-    struct iovec *scratch_in;
-    uint64_t *scratch_in_gpa;
 };
-
-/* vu-dev.c */
-bool vu_dev_has_protocol_feature(const VuDev *dev, unsigned int bit);
-void vu_dev_update_poll(VuDev *dev);
 
 /* vu-virtq.c */
 void vu_virtq_init(VuDev *dev, VuVirtq *vq, unsigned int idx);

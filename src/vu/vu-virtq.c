@@ -88,7 +88,7 @@ static inline bool vu_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t 
 
 static bool vq_has_feature(const VuVirtq *vq, unsigned int bit)
 {
-    return vu_dev_has_feature(vq->dev, bit);
+    return vu_ring_has_feature(vq->shared, bit);
 }
 
 /* Split ring layout helpers. */
@@ -103,23 +103,40 @@ static bool vq_has_feature(const VuVirtq *vq, unsigned int bit)
 
 static void vq_log(VuVirtq *vq, uint64_t off, uint64_t len)
 {
-    VuDev *dev = vq->dev;
+    VuLog *log = vq->shared->log;
 
-    if (!vq_has_feature(vq, VHOST_F_LOG_ALL) || !vu_log_active(&dev->log)) {
+    if (!vq_has_feature(vq, VHOST_F_LOG_ALL) || !vu_log_active(log)) {
         return;
     }
     if (vq->addr.flags & (1u << VHOST_VRING_F_LOG)) {
-        vu_log_write(&dev->log, vq->addr.log_guest_addr + off, len);
+        vu_log_write(log, vq->addr.log_guest_addr + off, len);
     }
 }
 
 static void vq_log_desc(VuVirtq *vq, uint64_t off, uint64_t len)
 {
-    VuDev *dev = vq->dev;
+    VuLog *log = vq->shared->log;
 
-    if (vq_has_feature(vq, VHOST_F_LOG_ALL) && vu_log_active(&dev->log) && vq->desc_gpa_ok) {
-        vu_log_write(&dev->log, vq->desc_gpa + off, len);
+    if (vq_has_feature(vq, VHOST_F_LOG_ALL) && vu_log_active(log) && vq->desc_gpa_ok) {
+        vu_log_write(log, vq->desc_gpa + off, len);
     }
+}
+
+static void vq_report_broken(VuVirtq *vq, const char *msg)
+{
+    g_autofree char *line = g_strdup_printf("queue %u: %s", vq->idx, msg);
+
+    vq->shared->host->broken(vq->shared->host_opaque, line);
+}
+
+static void vq_report_poll_changed(VuVirtq *vq)
+{
+    vq->shared->host->poll_changed(vq->shared->host_opaque);
+}
+
+static void vq_report_kick(VuVirtq *vq)
+{
+    vq->shared->host->kick(vq->shared->host_opaque, vq->idx);
 }
 
 void vu_virtq_broken(VuVirtq *vq, const char *fmt, ...)
@@ -130,7 +147,7 @@ void vu_virtq_broken(VuVirtq *vq, const char *fmt, ...)
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    vu_dev_set_broken(vq->dev, "queue %u: %s", vq->idx, msg);
+    vq_report_broken(vq, msg);
     if (vq->err_fd >= 0 && vq->started) {
         uint64_t one = 1;
         ssize_t r = write(vq->err_fd, &one, sizeof(one));
@@ -143,6 +160,7 @@ void vu_virtq_init(VuDev *dev, VuVirtq *vq, unsigned int idx)
 {
     memset(vq, 0, sizeof(*vq));
     vq->dev = dev;
+    vq->shared = &dev->shared;
     vq->idx = idx;
     vq->kick_fd = vq->call_fd = vq->err_fd = -1;
     vq->avail_wrap = vq->used_wrap = true;
@@ -207,14 +225,14 @@ void vu_virtq_reset(VuVirtq *vq, bool close_fds)
 
 bool vu_virtq_map(VuVirtq *vq)
 {
-    VuDev *dev = vq->dev;
+    VuMem *mem = vq->shared->mem;
     bool packed = vq->started ? vq->packed : vq_has_feature(vq, VIRTIO_F_RING_PACKED);
     uint64_t dsz, asz, usz, len;
     uint8_t *d, *a, *u;
 
     vq->mapped = false;
     vq->desc = vq->avail = vq->used = NULL;
-    if (!vq->addr_set || vq->num == 0 || dev->mem.nregions == 0) {
+    if (!vq->addr_set || vq->num == 0 || mem->nregions == 0) {
         return true; /* nothing to judge yet */
     }
     dsz = 16ull * vq->num;
@@ -225,17 +243,17 @@ bool vu_virtq_map(VuVirtq *vq)
         usz = 6 + 8ull * vq->num;
     }
     len = dsz;
-    d = vu_mem_uva_to_va(&dev->mem, vq->addr.desc_user_addr, &len);
+    d = vu_mem_uva_to_va(mem, vq->addr.desc_user_addr, &len);
     if (!d || len < dsz) {
         return false;
     }
     len = asz;
-    a = vu_mem_uva_to_va(&dev->mem, vq->addr.avail_user_addr, &len);
+    a = vu_mem_uva_to_va(mem, vq->addr.avail_user_addr, &len);
     if (!a || len < asz) {
         return false;
     }
     len = usz;
-    u = vu_mem_uva_to_va(&dev->mem, vq->addr.used_user_addr, &len);
+    u = vu_mem_uva_to_va(mem, vq->addr.used_user_addr, &len);
     if (!u || len < usz) {
         return false;
     }
@@ -245,14 +263,14 @@ bool vu_virtq_map(VuVirtq *vq)
     vq->desc = d;
     vq->avail = a;
     vq->used = u;
-    vq->desc_gpa_ok = vu_mem_uva_to_gpa(&dev->mem, vq->addr.desc_user_addr, &vq->desc_gpa);
+    vq->desc_gpa_ok = vu_mem_uva_to_gpa(mem, vq->addr.desc_user_addr, &vq->desc_gpa);
     vq->mapped = true;
     return true;
 }
 
 static bool vq_usable(const VuVirtq *vq)
 {
-    return vq->started && vq->activated && vq->mapped && !vq->dev->broken;
+    return vq->started && vq->activated && vq->mapped && !vq->shared->broken;
 }
 
 bool vu_queue_started(const VuVirtq *vq)
@@ -329,10 +347,8 @@ static bool vq_activate(VuVirtq *vq)
 
 void vu_virtq_try_activate(VuVirtq *vq)
 {
-    VuDev *dev = vq->dev;
-
-    if (vq_activate(vq) && vu_queue_ready(vq) && dev->iface && dev->iface->queue_kick) {
-        dev->iface->queue_kick(dev, (int)vq->idx);
+    if (vq_activate(vq) && vu_queue_ready(vq)) {
+        vq_report_kick(vq);
     }
 }
 
@@ -342,6 +358,7 @@ static void vq_kick_cb(VuDev *dev, int fd, void *data)
     uint64_t v;
     ssize_t r;
 
+    (void)dev; /* vq->dev: the ring reports through its host table */
     do {
         r = read(fd, &v, sizeof(v));
     } while (r < 0 && errno == EINTR);
@@ -364,14 +381,13 @@ static void vq_kick_cb(VuDev *dev, int fd, void *data)
     }
     /* Enabled or not: a started, disabled ring is processed too (the
      * device asks vu_queue_enabled() how). */
-    if (vq_usable(vq) && dev->iface && dev->iface->queue_kick) {
-        dev->iface->queue_kick(dev, (int)vq->idx);
+    if (vq_usable(vq)) {
+        vq_report_kick(vq);
     }
 }
 
 void vu_virtq_poll(VuVirtq *vq)
 {
-    VuDev *dev = vq->dev;
     bool moved;
 
     if (!vq->polled || !vq_usable(vq)) {
@@ -387,9 +403,7 @@ void vu_virtq_poll(VuVirtq *vq)
         return;
     }
     vq_note_poll(vq);
-    if (dev->iface && dev->iface->queue_kick) {
-        dev->iface->queue_kick(dev, (int)vq->idx);
-    }
+    vq_report_kick(vq);
 }
 
 static bool vq_all_stopped(const VuDev *dev)
@@ -404,7 +418,7 @@ static bool vq_all_stopped(const VuDev *dev)
 
 void vu_virtq_start(VuVirtq *vq)
 {
-    VuDev *dev = vq->dev;
+    const VuRingHost *host = vq->shared->host;
 
     if (vq->started) {
         return;
@@ -417,32 +431,24 @@ void vu_virtq_start(VuVirtq *vq)
     if (!vu_virtq_map(vq)) {
         vu_virtq_broken(vq, "ring addresses outside guest memory");
     }
-    if (dev->suspend_notified) {
-        dev->suspend_notified = false;
-        if (dev->iface && dev->iface->suspend) {
-            dev->iface->suspend(dev, false);
-        }
-    }
+    host->starting(vq->shared->host_opaque);
     vq_activate(vq);
-    if (dev->iface && dev->iface->queue_set_started) {
-        dev->iface->queue_set_started(dev, (int)vq->idx, true);
-    }
-    if (vu_queue_ready(vq) && dev->iface && dev->iface->queue_kick) {
-        dev->iface->queue_kick(dev, (int)vq->idx);
+    host->started(vq->shared->host_opaque, vq->idx, true);
+    if (vu_queue_ready(vq)) {
+        vq_report_kick(vq);
     }
 }
 
 void vu_virtq_stop(VuVirtq *vq)
 {
+    const VuRingHost *host = vq->shared->host;
     VuDev *dev = vq->dev;
     VuVirtqElement *e;
 
     if (!vq->started) {
         return;
     }
-    if (dev->iface && dev->iface->queue_set_started) {
-        dev->iface->queue_set_started(dev, (int)vq->idx, false);
-    }
+    host->started(vq->shared->host_opaque, vq->idx, false);
     /* Buffers given back out of order: complete them empty. */
     if (!g_queue_is_empty(&vq->unpopped)) {
         g_debug("queue %u: %u buffer(s) given back out of order, completed empty", vq->idx,
@@ -462,13 +468,8 @@ void vu_virtq_stop(VuVirtq *vq)
     vq_remove_kick_watch(vq);
     vq_close_fd(&vq->kick_fd);
     vq->polled = false;
-    if (vq_all_stopped(dev)) {
-        dev->suspend_notified = true;
-        if (dev->iface && dev->iface->suspend) {
-            dev->iface->suspend(dev, true);
-        }
-    }
-    vu_dev_update_poll(dev);
+    host->stopped(vq->shared->host_opaque);
+    vq_report_poll_changed(vq);
 }
 
 void vu_virtq_set_kick(VuVirtq *vq, int fd)
@@ -491,7 +492,7 @@ void vu_virtq_set_kick(VuVirtq *vq, int fd)
         }
     }
     vu_virtq_start(vq);
-    vu_dev_update_poll(dev);
+    vq_report_poll_changed(vq);
 }
 
 void vu_virtq_set_call(VuVirtq *vq, int fd)
@@ -560,7 +561,7 @@ static bool chain_fail(VuChain *c, const char *why)
 /* Append guest buffer [addr, addr+len) to the chain as iovecs. */
 static bool chain_add(VuChain *c, uint64_t addr, uint32_t len, bool write)
 {
-    VuDev *dev = c->vq->dev;
+    const VuRingShared *sh = c->vq->shared;
 
     if (!write && c->in_num > 0) {
         return chain_fail(c, "readable descriptor after a writable one");
@@ -572,7 +573,7 @@ static bool chain_add(VuChain *c, uint64_t addr, uint32_t len, bool write)
     while (len > 0) {
         uint64_t chunk = len;
         VuMmap *map = NULL;
-        void *va = vu_mem_gpa_to_va(&dev->mem, addr, &chunk, &map);
+        void *va = vu_mem_gpa_to_va(sh->mem, addr, &chunk, &map);
         unsigned int m;
 
         if (!va) {
@@ -590,16 +591,16 @@ static bool chain_add(VuChain *c, uint64_t addr, uint32_t len, bool write)
             if (c->in_num >= VU_MAX_IOV) {
                 return chain_fail(c, "too many buffers in chain");
             }
-            dev->scratch_in[c->in_num].iov_base = va;
-            dev->scratch_in[c->in_num].iov_len = (size_t)chunk;
-            dev->scratch_in_gpa[c->in_num] = addr;
+            sh->scratch_in[c->in_num].iov_base = va;
+            sh->scratch_in[c->in_num].iov_len = (size_t)chunk;
+            sh->scratch_in_gpa[c->in_num] = addr;
             c->in_num++;
         } else {
             if (c->out_num >= VU_MAX_IOV) {
                 return chain_fail(c, "too many buffers in chain");
             }
-            dev->scratch_out[c->out_num].iov_base = va;
-            dev->scratch_out[c->out_num].iov_len = (size_t)chunk;
+            sh->scratch_out[c->out_num].iov_base = va;
+            sh->scratch_out[c->out_num].iov_len = (size_t)chunk;
             c->out_num++;
         }
         addr += chunk;
@@ -626,7 +627,7 @@ static void *chain_read_indirect(VuChain *c, uint64_t addr, uint32_t len, unsign
         return NULL;
     }
     tbl = g_malloc(len);
-    if (!vu_mem_read(&c->vq->dev->mem, addr, tbl, len)) {
+    if (!vu_mem_read(c->vq->shared->mem, addr, tbl, len)) {
         g_free(tbl);
         chain_fail(c, "indirect table outside guest memory");
         return NULL;
@@ -721,7 +722,7 @@ static bool packed_walk(VuChain *c, const struct vring_packed_desc *descs, unsig
 /* Turn the scratch iovecs of @c into an element. */
 static VuElemPriv *chain_to_elem(VuChain *c, unsigned int index)
 {
-    VuDev *dev = c->vq->dev;
+    const VuRingShared *sh = c->vq->shared;
     size_t sz = sizeof(VuElemPriv) + sizeof(struct iovec) * (c->out_num + c->in_num) +
                 sizeof(uint64_t) * c->in_num + sizeof(VuMmap *) * c->nmaps;
     VuElemPriv *p = g_malloc0(sz);
@@ -734,9 +735,9 @@ static VuElemPriv *chain_to_elem(VuChain *c, unsigned int index)
     p->elem.in_sg = p->elem.out_sg + c->out_num;
     p->in_gpa = (uint64_t *)(p->elem.in_sg + c->in_num);
     p->maps = (VuMmap **)(p->in_gpa + c->in_num);
-    memcpy(p->elem.out_sg, dev->scratch_out, sizeof(struct iovec) * c->out_num);
-    memcpy(p->elem.in_sg, dev->scratch_in, sizeof(struct iovec) * c->in_num);
-    memcpy(p->in_gpa, dev->scratch_in_gpa, sizeof(uint64_t) * c->in_num);
+    memcpy(p->elem.out_sg, sh->scratch_out, sizeof(struct iovec) * c->out_num);
+    memcpy(p->elem.in_sg, sh->scratch_in, sizeof(struct iovec) * c->in_num);
+    memcpy(p->in_gpa, sh->scratch_in_gpa, sizeof(uint64_t) * c->in_num);
     p->nmaps = c->nmaps;
     for (unsigned int m = 0; m < c->nmaps; m++) {
         p->maps[m] = vu_mmap_ref(c->maps[m]);
@@ -1039,15 +1040,15 @@ VuVirtqElement *vu_queue_pop_disabled(VuDev *dev, VuVirtq *vq)
 
 static void elem_log_in(VuVirtq *vq, const VuElemPriv *p, uint32_t len)
 {
-    VuDev *dev = vq->dev;
+    VuLog *log = vq->shared->log;
 
-    if (!vq_has_feature(vq, VHOST_F_LOG_ALL) || !vu_log_active(&dev->log)) {
+    if (!vq_has_feature(vq, VHOST_F_LOG_ALL) || !vu_log_active(log)) {
         return;
     }
     for (unsigned int i = 0; i < p->elem.in_num && len > 0; i++) {
         uint64_t l = MIN((uint64_t)len, (uint64_t)p->elem.in_sg[i].iov_len);
 
-        vu_log_write(&dev->log, p->in_gpa[i], l);
+        vu_log_write(log, p->in_gpa[i], l);
         len -= (uint32_t)l;
     }
 }
@@ -1056,8 +1057,8 @@ void vu_queue_log_write(VuDev *dev, const VuVirtqElement *elem, size_t in_offset
 {
     const VuElemPriv *p = (const VuElemPriv *)elem;
 
-    if (!vu_dev_has_feature(dev, VHOST_F_LOG_ALL) || !vu_log_active(&dev->log) ||
-        vu_dev_suspended(dev)) {
+    if (!vu_ring_has_feature(&dev->shared, VHOST_F_LOG_ALL) || !vu_log_active(&dev->log) ||
+        vq_all_stopped(dev)) {
         return;
     }
     for (unsigned int i = 0; i < elem->in_num && len > 0; i++) {
@@ -1144,7 +1145,7 @@ void vu_queue_push(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem, uint32_t
     if (vq->inuse > 0) {
         vq->inuse--;
     }
-    vu_log_kick(&dev->log);
+    vu_log_kick(vq->shared->log);
 }
 
 void vu_queue_detach(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem)
