@@ -482,12 +482,16 @@ static void handle_io(SndDev *snd, unsigned int qidx)
     bool tx = qidx == VSND_VQ_TX;
     VuVirtqElement *elem;
 
-    if (vq && tx && vu_queue_started(vq) && !vu_queue_enabled(vq)) {
-        discard_tx(snd, vq);
+    switch (vq ? vu_queue_state(vq) : VU_QUEUE_STOPPED) {
+    case VU_QUEUE_READY:
+        break;
+    case VU_QUEUE_DISABLED:
+        /* (A disabled rx ring supplies nothing: its buffers wait.) */
+        if (tx) {
+            discard_tx(snd, vq);
+        }
         return;
-    }
-    /* (A disabled rx ring supplies nothing: its buffers wait.) */
-    if (!vq || !vu_queue_ready(vq)) {
+    default:
         return;
     }
     while (!vu_dev_broken(dev) && (elem = vu_queue_pop(dev, vq))) {

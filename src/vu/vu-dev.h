@@ -156,6 +156,15 @@ bool vu_queue_enabled(const VuVirtq *vq);
 /* started && enabled && not broken && memory mapped: usable now. */
 bool vu_queue_ready(const VuVirtq *vq);
 
+/* A ring's state in one question (what a queue handler decides on). */
+typedef enum {
+    VU_QUEUE_STOPPED,  /* not started */
+    VU_QUEUE_DISABLED, /* started, disabled: processed without side effects */
+    VU_QUEUE_UNUSABLE, /* started and enabled, but broken or not mapped */
+    VU_QUEUE_READY,    /* vu_queue_ready() */
+} VuQueueState;
+VuQueueState vu_queue_state(const VuVirtq *vq);
+
 /* Next available chain, or NULL (empty, not ready, or broken).  The chain is
  * recorded as in flight (inflight region when negotiated). */
 VuVirtqElement *vu_queue_pop(VuDev *dev, VuVirtq *vq);

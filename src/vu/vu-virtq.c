@@ -298,6 +298,17 @@ bool vu_queue_ready(const VuVirtq *vq)
     return vq_usable(vq) && vq->enabled;
 }
 
+VuQueueState vu_queue_state(const VuVirtq *vq)
+{
+    if (!vq->started) {
+        return VU_QUEUE_STOPPED;
+    }
+    if (!vq->enabled) {
+        return VU_QUEUE_DISABLED;
+    }
+    return vq_usable(vq) ? VU_QUEUE_READY : VU_QUEUE_UNUSABLE;
+}
+
 static bool packed_desc_avail(const VuVirtq *vq, uint16_t pos, bool wrap);
 
 static void vq_note_poll(VuVirtq *vq)
