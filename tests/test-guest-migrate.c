@@ -85,6 +85,7 @@ static bool mig_start_ex(Mig *m, const char *kernel, const char *const *args, co
     m->cfg = *cfg;
     m->cfg.qemu = patched_qemu();
     m->cfg.kernel = kernel;
+    m->cfg.kernel_args = GV_MIGRATION_SAFE_CLOCK;
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) a = g_ptr_array_new();
     g_ptr_array_add(a, (gpointer) "-v");

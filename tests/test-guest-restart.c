@@ -86,7 +86,7 @@ static bool restart_begin(Restart *r, const char *kernel, GvFile *files, size_t 
     }
     const char *args[] = {r->driver[0], r->state_arg, NULL};
     GvConfig cfg = {.files = files, .n_files = n_files, .qemu = patched_qemu(),
-                    .reconnect_ms = RECONNECT_MS};
+                    .reconnect_ms = RECONNECT_MS, .kernel_args = GV_MIGRATION_SAFE_CLOCK};
     if (!record)
         return gt_start(&r->env, kernel, args, &cfg);
     /* gt_start() with the proxy in front of the daemon */
