@@ -11,8 +11,13 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mkdir -p /dev/shm /tmp && mount -t tmpfs tmp /tmp
+# Module options on the kernel command line ("virtio_snd.pcm_buffer_ms=1000")
+# go to insmod, as modprobe would pass them.
 for m in $(cat /modules.load); do
-    insmod "/lib/modules/$m" || echo "@@ insmod $m failed"
+    name=$(echo "${m%.ko}" | tr - _)
+    opts=$(tr ' ' '\n' </proc/cmdline | sed -n "s/^$name\.//p")
+    # shellcheck disable=SC2086 # one word per option
+    insmod "/lib/modules/$m" $opts || echo "@@ insmod $m failed"
 done
 # virtio_snd probes asynchronously; wait briefly for the card
 i=0

@@ -9,6 +9,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct GtCase {
@@ -157,6 +158,15 @@ char *gt_guest_snd_log(GtEnv *env)
     char *out = NULL;
     gv_run(env->vm, "dmesg | grep -i -E 'virtio[-_]snd|virtsnd|SID [0-9]' || true", &out, 20);
     return out;
+}
+
+long gt_capture_buffer_frames(GuestVm *vm)
+{
+    g_autofree char *out = NULL;
+    if (gv_run(vm, "cat /tmp/capture-hw-params", &out, 20) != 0)
+        return -1;
+    const char *p = strstr(out, "buffer_size: ");
+    return p ? strtol(p + strlen("buffer_size: "), NULL, 10) : -1;
 }
 
 void gt_known_failure(const char *issue, const char *what)

@@ -80,6 +80,16 @@ bool gt_wav_holds(const JudgeWav *w, const void *data, gsize len, JudgeFind *f, 
  * the judge's account (or why there is no file). */
 bool gt_played_whole(GtEnv *env, GBytes *raw, GString *desc);
 
+/* ---- what the guest granted ---- */
+
+/* Appended to a recording command ("arecord ... &" GT_NOTE_CAPTURE_PARAMS):
+ * a second in, the capture stream's hw_params go to a guest file that
+ * gt_capture_buffer_frames() reads, after a migration too. */
+#define GT_NOTE_CAPTURE_PARAMS \
+    " sleep 1; cat /proc/asound/card0/pcm0c/sub0/hw_params >/tmp/capture-hw-params; wait $!"
+/* The capture buffer (frames) noted by GT_NOTE_CAPTURE_PARAMS, or -1. */
+long gt_capture_buffer_frames(GuestVm *vm);
+
 /* Mark the current test as a known failure owned by another issue
  * (TAP "not ok # TODO", which automake counts as XFAIL). */
 void gt_known_failure(const char *issue, const char *what);

@@ -489,7 +489,8 @@ static GPtrArray *qemu_argv(GuestVm *vm, const GvConfig *cfg, const char *qemu,
     ARG("-initrd");
     ARG("%s", initrd);
     ARG("-append");
-    ARG("console=ttyS0 loglevel=1 panic=0");
+    ARG("console=ttyS0 loglevel=1 panic=0%s%s", cfg->kernel_args ? " " : "",
+        cfg->kernel_args ? cfg->kernel_args : "");
     ARG("-chardev");
     if (cfg->reconnect_ms > 0)
         ARG("socket,id=snd0,path=%s,reconnect-ms=%d", cfg->socket_path, cfg->reconnect_ms);

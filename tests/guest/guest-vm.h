@@ -47,7 +47,31 @@ typedef struct GvConfig {
     const char *qemu;         /* QEMU binary; default gv_qemu_path() */
     int reconnect_ms;         /* > 0: QEMU reconnects to a restarted back-end
                                * (chardev reconnect-ms; needs contrib/qemu) */
+    const char *kernel_args;  /* appended to the guest's command line, e.g.
+                               * GV_SWITCH_KERNEL_ARGS; NULL: none */
 } GvConfig;
+
+/*
+ * Kernel arguments for a guest whose back-end changes under a running stream
+ * (migration, back-end restart).  Two limits of the guest, not of the device,
+ * otherwise fail the guest's capture read across the switch with EIO
+ * ("capture read timeout" in dmesg): Linux fails a read that waited 1.1
+ * buffer times for a period.
+ * - virtio_snd caps the buffer at pcm_buffer_ms (default 160 ms): arecord
+ *   asking for 1 s got 2 periods of 80 ms (Linux 6.12, measured), so its read
+ *   failed 176 ms after the last period, while a switch leaves it without a
+ *   period for the downtime or the reconnection (reconnect-ms=250) plus up to
+ *   two periods.  A larger cap lets through the buffer the test asks for; a
+ *   real guest needs the same for capture to survive a back-end switch.
+ * - Under TCG the default clocksource, the TSC, keeps running through a
+ *   migration's downtime (a KVM guest has kvm-clock, which does not have
+ *   this problem): the guest's clock stepped 0.2 s and 0.39 s at the switch
+ *   with 95 and 210 ms downtimes.  The guests offer tsc, hpet and acpi_pm;
+ *   QEMU's HPET counts the virtual clock, which stands still while the VM is
+ *   stopped and migrates with it.  acpi_pm counts the same clock but slowed
+ *   the TCG guest until arecord stalled (measured on Linux 6.12).
+ */
+#define GV_SWITCH_KERNEL_ARGS "clocksource=hpet virtio_snd.pcm_buffer_ms=1000"
 
 /* The directory holding the unpacked kernels. */
 char *gv_cache_dir(void);
