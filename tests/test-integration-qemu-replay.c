@@ -216,6 +216,9 @@ static void test_stop_cont_playing(void)
     if (!vd_require())
         return;
     Env e;
+    /* declared before the first goto: an autoptr jumped over is freed
+     * uninitialised */
+    g_autoptr(GError) err = NULL;
     env_boot(&e);
     uint32_t sid = start_playback(&e);
     g_assert_cmpuint(play_for(&e, 200), >=, 5);
@@ -241,7 +244,6 @@ static void test_stop_cont_playing(void)
      * next periods in their place (no kick under MSG_POLLING) */
     for (unsigned int i = 0; i < given_back; i++)
         g_assert_cmpint(sg_tx_submit(e.sg, back[i], e.data, false), ==, 0);
-    g_autoptr(GError) err = NULL;
     uint8_t st = 0;
     g_assert_true(ff_get_status(e.sg->ff, &st, &err));
     g_assert_no_error(err);
@@ -539,6 +541,9 @@ static void test_migrate_cancel_playing(void)
     if (!vd_require())
         return;
     Env e;
+    /* declared before the first goto: an autoptr jumped over is freed
+     * uninitialised */
+    g_autoptr(GError) err = NULL;
     /* recorded with contrib/qemu's 0002, which takes the inflight region at
      * the first start and hands it back at every later one */
     env_boot_as(&e, NULL, "restart-boot");
@@ -564,7 +569,6 @@ static void test_migrate_cancel_playing(void)
         errors += m->status != VIRTIO_SND_S_OK;
         g_assert_cmpint(sg_tx_submit(e.sg, m, e.data, false), ==, 0);
     }
-    g_autoptr(GError) err = NULL;
     uint8_t st = 0;
     g_assert_true(ff_get_status(e.sg->ff, &st, &err));
     g_assert_no_error(err);
