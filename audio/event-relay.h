@@ -2,10 +2,12 @@
 /*
  * event-relay.h - carry a stream's ready()/error() events to the main thread.
  *
- * Drivers with their own threads (pw_thread_loop, pa_threaded_mainloop)
- * post events from those threads; the relay delivers them from an idle
- * source on the default main context.  ready() posts coalesce into one
- * call; errors are delivered in order, before a pending ready().
+ * Drivers with their own threads (pw_thread_loop, pa_threaded_mainloop,
+ * PipeWire's realtime data thread) post events from those threads; the
+ * relay delivers them on the default main context.  ready() posts
+ * coalesce into one call; errors are delivered in order, before a pending
+ * ready().  Posting is realtime-safe: no allocation, no main-context
+ * lock (ready() is an atomic flag and an eventfd write).
  *
  * Lifetime: the stream owns the relay and calls vsnd_event_relay_close()
  * on the main thread when it closes.  After that no callback runs, even
