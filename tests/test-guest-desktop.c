@@ -58,6 +58,8 @@ static const char *const server_names[] = {"PulseAudio", "PipeWire", "pipewire-p
 
 /* The VM's name: the PipeWire streams carry it (application.name). */
 #define VM_NAME "vsnd-desk-vm"
+/* The longest recording of a scenario (speaker-test plays two channels of 3 s each) */
+#define REC_MAX_SECONDS 60.0
 
 static bool on_pipewire(ServerKind kind)
 {
@@ -220,16 +222,11 @@ static GPid recorder_start_named(Desk *d, const char *path, const char *node)
         pid = atu_spawn(argv, d->log);
         ok = atu_wait_output(outs, "s16le 2ch 48000Hz", 10.0);
     } else {
-        /* raised priority where allowed: a recorder late for a cycle
-         * loses that quantum of the monitor */
-        g_autofree char *props = g_strdup_printf("{ stream.capture.sink = true node.name = %s }",
-                                                 node);
+        /* process() on the realtime thread, memory only: pw-record lost
+         * quanta of the monitor at a 256-frame quantum */
         g_autofree char *port = g_strdup_printf("%s:input_FR", node);
-        const char *argv[] = {"nice", "-n", "-10", "pw-record", "--rate", "48000", "--channels",
-                              "2", "--format", "s16",
-                              "--target", "test_sink", "-P", props, path, NULL};
         const char *links[] = {"pw-link", "-l", NULL};
-        pid = atu_spawn(argv, d->log);
+        pid = atu_pipewire_record(node, "test_sink", REC_MAX_SECONDS, path, d->log);
         ok = atu_wait_output(links, port, 10.0);
     }
     if (!ok) {

@@ -171,16 +171,11 @@ static SgAlsaParams alsa_params(uint32_t sid, const Geometry *g)
 static GPid recorder_start_named(Desk *d, const char *path, const char *node)
 {
     /* A recorder late for a cycle loses that quantum of the monitor (seen
-     * under load as 1024 frames missing with no gap); raised priority,
-     * where allowed (GNU nice runs the program anyway otherwise). */
-    g_autofree char *props = g_strdup_printf("{ stream.capture.sink = true node.name = %s }",
-                                             node);
+     * under load as 1024 frames missing with no gap): process() on the
+     * realtime thread, memory only (tests/audio/pw-rt-record.c). */
     g_autofree char *port = g_strdup_printf("%s:input_FR", node);
-    const char *argv[] = { "nice", "-n", "-10", "pw-record", "--rate", "48000", "--channels",
-                           "2", "--format", "s16", "--target", "test_sink", "-P", props, path,
-                           NULL };
     const char *links[] = { "pw-link", "-l", NULL };
-    GPid pid = atu_spawn(argv, d->log);
+    GPid pid = atu_pipewire_record(node, "test_sink", 30.0, path, d->log);
 
     g_assert_true(atu_wait_output(links, port, 20.0));
     return pid;

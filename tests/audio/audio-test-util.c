@@ -575,6 +575,19 @@ char *atu_pipewire_node_volume_in(const char *path, const char *node)
     return node_volume_from(cat, node);
 }
 
+GPid atu_pipewire_record(const char *node, const char *target, double seconds,
+                         const char *path, const char *log)
+{
+    const char *builddir = g_getenv("G_TEST_BUILDDIR");
+    g_autofree char *prog = g_build_filename(builddir ? builddir : "tests", "audio",
+                                             "pw-rt-record", NULL);
+    char secs[G_ASCII_DTOSTR_BUF_SIZE];
+    const char *argv[] = { prog, node, target, secs, path, NULL };
+
+    g_ascii_dtostr(secs, sizeof(secs), seconds);
+    return atu_spawn(argv, log);
+}
+
 bool atu_pipewire_force_quantum(unsigned int quantum)
 {
     g_autofree char *q = g_strdup_printf("%u", quantum);
