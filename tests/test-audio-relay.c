@@ -135,6 +135,56 @@ static void test_post_attaches_nothing(void)
     g_assert_null(g_main_context_find_source_by_user_data(NULL, r));
 }
 
+/*
+ * No post is lost: a poster that posts again each time the previous
+ * ready() arrived (as PipeWire's process() does after each write) gets
+ * every one delivered, with the delivery and the next post racing.
+ */
+#define PING_PONGS 20000
+
+typedef struct {
+    VsndEventRelay *relay;
+    gint delivered;
+} PingPong;
+
+static void pingpong_ready(void *opaque)
+{
+    PingPong *pp = opaque;
+    g_atomic_int_inc(&pp->delivered);
+}
+
+static const VsndAudioStreamEvents pingpong_events = { .ready = pingpong_ready };
+
+static gpointer pingpong_thread(gpointer data)
+{
+    PingPong *pp = data;
+
+    for (int i = 0; i < PING_PONGS; i++) {
+        while (g_atomic_int_get(&pp->delivered) < i)
+            g_thread_yield();
+        vsnd_event_relay_post_ready(pp->relay);
+    }
+    return NULL;
+}
+
+static bool all_delivered(void *data)
+{
+    return g_atomic_int_get(&((PingPong *)data)->delivered) >= PING_PONGS;
+}
+
+static void test_no_post_lost(void)
+{
+    PingPong pp = { 0 };
+    GThread *t;
+
+    pp.relay = vsnd_event_relay_new(&pingpong_events, &pp);
+    t = g_thread_new("poster", pingpong_thread, &pp);
+    g_assert_true(atu_wait(all_delivered, &pp, 60.0));
+    g_thread_join(t);
+    g_assert_cmpint(g_atomic_int_get(&pp.delivered), ==, PING_PONGS);
+    vsnd_event_relay_close(pp.relay);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -142,5 +192,6 @@ int main(int argc, char **argv)
     g_test_add_func("/audio/relay/closed-before-delivery", test_close_before_delivery);
     g_test_add_func("/audio/relay/closed-inside-callback", test_close_in_callback);
     g_test_add_func("/audio/relay/post-attaches-nothing", test_post_attaches_nothing);
+    g_test_add_func("/audio/relay/no-post-lost", test_no_post_lost);
     return g_test_run();
 }
