@@ -132,6 +132,9 @@ struct VsndAudioStream {
     size_t buffer_bytes;
     size_t quantum_bytes;   /* the graph's last request, in stream bytes */
     bool flowing;           /* the graph pulled since start() */
+    uint64_t last_pull_ns;  /* CLOCK_MONOTONIC of the last process() */
+    bool stalled;           /* the graph stopped pulling (on_start_clock()) */
+    size_t stall_dropped;   /* playback that went unheard meanwhile */
     size_t early;           /* what the start clock lets the ring hold */
     struct spa_source *start_clock;
     bool overrun;
@@ -223,6 +226,14 @@ static void default_positions(uint32_t *pos, unsigned int channels)
 
 /* ---- stream data path (loop lock held) ----------------------------------- */
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)SPA_TIMESPEC_TO_NSEC(&ts);
+}
+
 /* How much playback the ring may hold once the graph runs: see the top of
  * the file.  Enough for the graph's next quantum plus the period being
  * written, so a quantum larger than two periods does not run dry every
@@ -290,6 +301,7 @@ static void on_process(void *data)
         bytes = (size_t)frames * s->frame_bytes;
         s->quantum_bytes = bytes;
         s->flowing = true;
+        s->last_pull_ns = now_ns();
         /* What the start clock let in drains at three quarters of the
          * graph's pace: completions go on while the backlog shrinks. */
         s->early -= MIN(s->early, bytes / 4);
@@ -330,6 +342,7 @@ static void on_process(void *data)
         uint32_t off = SPA_MIN(d->chunk->offset, d->maxsize);
 
         s->flowing = true;
+        s->last_pull_ns = now_ns();
         uint32_t size = SPA_MIN(d->chunk->size, d->maxsize - off);
 
         if (vsnd_ring_push(&s->ring, (const uint8_t *)d->data + off, size, s->period_bytes) &&
@@ -906,41 +919,95 @@ static void pwdrv_close(VsndAudioStream *s)
 }
 
 /*
- * The start clock: from start() until the graph first pulls (linking and
- * activation took over 100 ms on a loaded machine, longer than a guest
- * with a small buffer waits before its write() fails with EIO), the ring
- * takes one more period per period time, up to its capacity (a period at
- * a time, never a burst), so the guest's clock runs at the audio rate
- * meanwhile; what it accepted is played once the graph runs (and reported
- * in the latency).  Capture gets a period of silence per period time
- * instead.  Loop thread, loop lock held.
+ * The stream's clock, a timer of one period while the stream runs.
+ *
+ * At the start: until the graph first pulls (linking and activation took
+ * over 100 ms on a loaded machine, longer than a guest with a small buffer
+ * waits before its write() fails with EIO), the ring takes one more period
+ * per period time, up to its capacity (a period at a time, never a burst),
+ * so the guest's clock runs at the audio rate meanwhile; what it accepted
+ * is played once the graph runs (and reported in the latency).
+ *
+ * Later: a graph that stops pulling for longer than stall_ns() (a stopped
+ * or stalled server, or PipeWire re-planning the graph: seen after the
+ * first cycles of a play, under load and under ASan, for longer than the
+ * guest's 100 to 176 ms wait) is stood in for: a period per period time
+ * leaves the ring as if played, so completions go on at the audio rate and
+ * the guest does not fail with EIO.  That audio is not heard (the server
+ * was not playing), and keeping it instead would hold the ring full, a
+ * whole buffer of latency, for the rest of the play.
+ *
+ * Capture gets a period of silence per period time in both cases.  Loop
+ * thread, loop lock held.
  */
+static uint64_t stall_ns(const VsndAudioStream *s)
+{
+    uint64_t bytes = MAX((uint64_t)s->period_bytes, (uint64_t)s->quantum_bytes);
+
+    /* two cycles or two periods: one late cycle is not a stall */
+    return 2 * bytes / s->frame_bytes * SPA_NSEC_PER_SEC / s->info.rate;
+}
+
+static void clock_tick_playback(VsndAudioStream *s, uint64_t expirations, bool stalled)
+{
+    if (!s->flowing) {
+        s->early = MIN(MAX(s->early, steady_limit(s)) + expirations * s->period_bytes,
+                       s->ring.cap);
+    } else if (stalled && !s->draining) {
+        size_t n = MIN((size_t)expirations * s->period_bytes, s->ring.fill);
+
+        n -= n % s->frame_bytes;
+        vsnd_ring_pop(&s->ring, NULL, n);
+        s->stall_dropped += n;
+    }
+    if (s->need_ready && playback_room(s) >= s->period_bytes) {
+        s->need_ready = false;
+        vsnd_event_relay_post_ready(s->relay);
+    }
+}
+
+static void clock_tick_capture(VsndAudioStream *s, uint64_t expirations)
+{
+    /* silence, a period per period time, until the graph delivers (the
+     * guest's wait is as short as for playback) */
+    g_autofree uint8_t *silence = g_malloc(s->period_bytes);
+
+    vsnd_pcm_fill_silence(s->vformat, silence, s->period_bytes, 0);
+    for (uint64_t i = 0; i < expirations; i++)
+        vsnd_ring_push(&s->ring, silence, s->period_bytes, s->period_bytes);
+    if (s->need_ready && s->ring.fill >= s->period_bytes) {
+        s->need_ready = false;
+        vsnd_event_relay_post_ready(s->relay);
+    }
+}
+
 static void on_start_clock(void *data, uint64_t expirations)
 {
     VsndAudioStream *s = data;
-    bool stop;
+    uint64_t since = 0;
+    bool stalled = false, stop;
 
     pthread_mutex_lock(&s->ring_lock);
-    stop = s->flowing || !s->running;
-    if (!stop && s->dir == VSND_DIR_INPUT) {
-        /* capture: silence, a period per period time, until the graph
-         * delivers (the guest's wait is as short as for playback) */
-        g_autofree uint8_t *silence = g_malloc(s->period_bytes);
-
-        vsnd_pcm_fill_silence(s->vformat, silence, s->period_bytes, 0);
-        for (uint64_t i = 0; i < expirations; i++)
-            vsnd_ring_push(&s->ring, silence, s->period_bytes, s->period_bytes);
-        if (s->need_ready && s->ring.fill >= s->period_bytes) {
-            s->need_ready = false;
-            vsnd_event_relay_post_ready(s->relay);
-        }
-    } else if (!stop) {
-        s->early = MIN(MAX(s->early, steady_limit(s)) + expirations * s->period_bytes,
-                       s->ring.cap);
-        if (s->need_ready && playback_room(s) >= s->period_bytes) {
-            s->need_ready = false;
-            vsnd_event_relay_post_ready(s->relay);
-        }
+    stop = !s->running;
+    if (!stop && s->flowing) {
+        since = now_ns() - s->last_pull_ns;
+        stalled = since > stall_ns(s);
+    }
+    if (!stop && (!s->flowing || stalled)) {
+        if (s->dir == VSND_DIR_INPUT)
+            clock_tick_capture(s, expirations);
+        else
+            clock_tick_playback(s, expirations, stalled);
+    }
+    if (stalled != s->stalled) {
+        if (stalled)
+            g_message("pipewire: stream %u: the graph has not run for %u ms; the stream goes "
+                      "on by its own clock", s->stream_id, (unsigned int)(since / 1000000));
+        else
+            g_message("pipewire: stream %u: the graph runs again; %zu bytes went unheard",
+                      s->stream_id, s->stall_dropped);
+        s->stalled = stalled;
+        s->stall_dropped = 0;
     }
     pthread_mutex_unlock(&s->ring_lock);
     if (stop)
@@ -995,6 +1062,8 @@ static int set_active(VsndAudioStream *s, bool active)
                s->played_out && !s->lost;
     s->stopping = play_out;
     s->flowing = false;
+    s->stalled = false;
+    s->stall_dropped = 0;
     s->early = 0;
     pthread_mutex_unlock(&s->ring_lock);
     if (active && s->period_bytes)

@@ -544,6 +544,62 @@ static long last_gap_at(const int16_t *rec, size_t frames, size_t *gap_len)
 }
 
 /*
+ * The server stops for 400 ms in the middle of a play (SIGSTOP): a guest
+ * with an 80 ms buffer of 5 ms periods waits 100 ms for a period before
+ * its write() fails with EIO, so the daemon's stream goes on by its own
+ * clock (what it plays meanwhile is not heard: the server is stopped), and
+ * the play ends without an error with its end heard bit for bit.  Before
+ * the stream's clock stood in, completions stopped with the graph and the
+ * guest failed with EIO 100 ms into the stop.
+ */
+static void test_graph_stall(void)
+{
+    const Geometry *g = &geometries[1];
+    const size_t frames = 2 * RATE, pad = RATE / 10, tail = RATE / 2;
+    g_autofree int16_t *sig = atu_signal_s16(frames, CH, RATE);
+    g_autofree int16_t *buf = g_new0(int16_t, (frames + 2 * pad) * CH);
+    g_autoptr(GError) err = NULL;
+    SgAlsaStats st;
+    Recorders rec;
+    AtuWav w;
+    Desk d;
+    size_t gaps, left;
+    long off;
+
+    if (!desk_up(&d))
+        return;
+    int sid = find_stream(d.sg, VIRTIO_SND_D_OUTPUT);
+    g_assert_cmpint(sid, >=, 0);
+    SgAlsaParams p = alsa_params((uint32_t)sid, g);
+    recorders_start(&d, &rec);
+    g_autofree char *script = g_strdup_printf("sleep 0.8; kill -STOP %d; sleep 0.4; kill -CONT %d",
+                                              (int)d.pw.pw, (int)d.pw.pw);
+    const char *stop_argv[] = { "sh", "-c", script, NULL };
+    GPid stopper = atu_spawn(stop_argv, d.log);
+
+    memcpy(buf + pad * CH, sig, frames * FRAME);
+    bool ok = sg_alsa_play(d.sg, &p, buf, (frames + 2 * pad) * FRAME, &st, &err);
+    g_test_message("graph stall: %u completions, %.2f s", st.completions, st.seconds);
+    atu_stop(stopper, SIGKILL);
+    kill(d.pw.pw, SIGCONT); /* whatever the stopper got to */
+    atu_run_for(0.5);
+    recorders_stop(&rec);
+    g_assert_no_error(err);
+    g_assert_true(ok);
+    {
+        g_autofree char *log = vd_stderr(d.vd);
+        g_assert_nonnull(strstr(log, "goes on by its own clock"));
+        g_assert_nonnull(strstr(log, "the graph runs again"));
+    }
+    /* the end of the play, after the stop, is heard whole */
+    size_t match = best_recording(&rec, sig + (frames - tail) * CH, tail, &w, &gaps, &left, &off);
+    recorders_clear(&rec);
+    g_assert_cmpuint(match, ==, tail);
+    atu_wav_clear(&w);
+    desk_down(&d);
+}
+
+/*
  * The end of a play: Linux sends STOP once the last message completed
  * (aplay's drain) and RELEASE when aplay closes, up to 115 ms later in
  * guests.  What the host buffer holds at STOP (up to two periods and the
@@ -610,5 +666,6 @@ int main(int argc, char **argv)
     g_test_add_func("/integration/desktop/pipewire/capture", test_capture);
     g_test_add_func("/integration/desktop/pipewire/guest-controls", test_controls);
     g_test_add_func("/integration/desktop/pipewire/stop-release-gap", test_stop_release_gap);
+    g_test_add_func("/integration/desktop/pipewire/graph-stall", test_graph_stall);
     return g_test_run();
 }
