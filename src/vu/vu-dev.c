@@ -852,6 +852,7 @@ VuDev *vu_dev_new(int fd, unsigned int num_queues, unsigned int max_queue_size,
     for (unsigned int i = 0; i < num_queues; i++) {
         vu_virtq_init(dev, &dev->vq[i], i);
     }
+    dev->shared.scratch_segs = g_new(VuMemSeg, VU_MAX_CHAIN_SEGS);
     dev->shared.scratch_out = g_new(struct iovec, VU_MAX_IOV);
     dev->shared.scratch_in = g_new(struct iovec, VU_MAX_IOV);
     dev->shared.scratch_in_gpa = g_new(uint64_t, VU_MAX_IOV);
@@ -879,6 +880,7 @@ void vu_dev_free(VuDev *dev)
         close(dev->sock);
     }
     g_free(dev->vq);
+    g_free(dev->shared.scratch_segs);
     g_free(dev->shared.scratch_out);
     g_free(dev->shared.scratch_in);
     g_free(dev->shared.scratch_in_gpa);

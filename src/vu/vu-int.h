@@ -21,6 +21,8 @@
 
 /* Most iovecs (per direction) one element may have. */
 #define VU_MAX_IOV 2048
+/* Most non-empty buffers one chain may collect (VU_MAX_IOV per direction). */
+#define VU_MAX_CHAIN_SEGS (2 * VU_MAX_IOV)
 /* Largest indirect table we read (entries). */
 #define VU_MAX_INDIRECT 2048
 /* Largest ring the protocol allows. */
@@ -90,6 +92,7 @@ typedef struct VuRingShared {
     VuInflightArea *inflight;
     const VuRingHost *host;
     void *host_opaque;
+    VuMemSeg *scratch_segs;    /* [VU_MAX_CHAIN_SEGS] */
     struct iovec *scratch_out;
     struct iovec *scratch_in;
     uint64_t *scratch_in_gpa;

@@ -20,8 +20,10 @@
  *
  * Pop walks one chain (direct, or through one level of indirect table),
  * copying each descriptor out of guest memory before looking at it, and
- * turns it into out_sg/in_sg iovecs that are bounds-checked once against
- * the memory table (a buffer crossing regions becomes several iovecs).
+ * collects its buffers; vu-mem then translates the whole chain in one
+ * call (vu_mem_map_chain()) into out_sg/in_sg iovecs, bounds-checked once
+ * against the memory table (a buffer crossing regions becomes several
+ * iovecs), and references the mappings they lie in.
  * Anything a correct driver never produces - head >= num, avail idx
  * moving by more than num, next out of range, a chain longer than the
  * table (loop), indirect inside indirect, indirect with NEXT, an indirect
@@ -552,11 +554,14 @@ bool vu_virtq_set_base(VuVirtq *vq, uint32_t base)
 
 /* ---- chain walking ---------------------------------------------------- */
 
+/* A chain being walked: its buffers are collected first (descriptor
+ * checks in walk order), then translated by vu-mem in one call. */
 typedef struct VuChain {
     VuVirtq *vq;
-    unsigned int out_num, in_num;
-    VuMmap *maps[VU_MAX_MEM_SLOTS];
-    unsigned int nmaps;
+    VuMemSeg *segs;            /* shared scratch, VU_MAX_CHAIN_SEGS */
+    unsigned int nsegs;
+    unsigned int out_segs, in_segs;
+    bool writable_seen;
     uint64_t total;
     const char *err;
 } VuChain;
@@ -569,54 +574,29 @@ static bool chain_fail(VuChain *c, const char *why)
     return false;
 }
 
-/* Append guest buffer [addr, addr+len) to the chain as iovecs. */
+/* Append guest buffer [addr, addr+len) to the chain.  Each non-empty
+ * buffer becomes at least one iovec, so more than VU_MAX_IOV of them in
+ * one direction can never map. */
 static bool chain_add(VuChain *c, uint64_t addr, uint32_t len, bool write)
 {
-    const VuRingShared *sh = c->vq->shared;
+    unsigned int *dir = write ? &c->in_segs : &c->out_segs;
 
-    if (!write && c->in_num > 0) {
+    if (!write && c->writable_seen) {
         return chain_fail(c, "readable descriptor after a writable one");
     }
     c->total += len;
     if (c->total > UINT32_MAX) {
         return chain_fail(c, "chain longer than 4 GiB");
     }
-    while (len > 0) {
-        uint64_t chunk = len;
-        VuMmap *map = NULL;
-        void *va = vu_mem_gpa_to_va(sh->mem, addr, &chunk, &map);
-        unsigned int m;
-
-        if (!va) {
-            return chain_fail(c, "descriptor points outside guest memory");
-        }
-        for (m = 0; m < c->nmaps && c->maps[m] != map; m++) {
-        }
-        if (m == c->nmaps) {
-            if (c->nmaps >= VU_MAX_MEM_SLOTS) {
-                return chain_fail(c, "too many mappings");
-            }
-            c->maps[c->nmaps++] = map;
-        }
-        if (write) {
-            if (c->in_num >= VU_MAX_IOV) {
-                return chain_fail(c, "too many buffers in chain");
-            }
-            sh->scratch_in[c->in_num].iov_base = va;
-            sh->scratch_in[c->in_num].iov_len = (size_t)chunk;
-            sh->scratch_in_gpa[c->in_num] = addr;
-            c->in_num++;
-        } else {
-            if (c->out_num >= VU_MAX_IOV) {
-                return chain_fail(c, "too many buffers in chain");
-            }
-            sh->scratch_out[c->out_num].iov_base = va;
-            sh->scratch_out[c->out_num].iov_len = (size_t)chunk;
-            c->out_num++;
-        }
-        addr += chunk;
-        len -= (uint32_t)chunk;
+    if (len == 0) {
+        return true;
     }
+    if (*dir >= VU_MAX_IOV) {
+        return chain_fail(c, "too many buffers in chain");
+    }
+    (*dir)++;
+    c->writable_seen |= write;
+    c->segs[c->nsegs++] = (VuMemSeg){ .gpa = addr, .len = len, .write = write };
     return true;
 }
 
@@ -730,29 +710,41 @@ static bool packed_walk(VuChain *c, const struct vring_packed_desc *descs, unsig
     return true;
 }
 
-/* Turn the scratch iovecs of @c into an element. */
+/* Translate the collected buffers of @c (vu-mem, once per chain) and turn
+ * them into an element holding the mappings' references.  NULL with
+ * c->err set when a buffer does not map. */
 static VuElemPriv *chain_to_elem(VuChain *c, unsigned int index)
 {
     const VuRingShared *sh = c->vq->shared;
-    size_t sz = sizeof(VuElemPriv) + sizeof(struct iovec) * (c->out_num + c->in_num) +
-                sizeof(uint64_t) * c->in_num + sizeof(VuMmap *) * c->nmaps;
-    VuElemPriv *p = g_malloc0(sz);
-    uint8_t *tail = (uint8_t *)(p + 1);
+    VuMemChain m = {
+        .out = sh->scratch_out, .out_max = VU_MAX_IOV,
+        .in = sh->scratch_in, .in_gpa = sh->scratch_in_gpa, .in_max = VU_MAX_IOV,
+    };
+    const char *err = vu_mem_map_chain(sh->mem, c->segs, c->nsegs, &m);
+    size_t sz;
+    VuElemPriv *p;
+    uint8_t *tail;
 
-    p->elem.index = index;
-    p->elem.out_num = c->out_num;
-    p->elem.in_num = c->in_num;
-    p->elem.out_sg = (struct iovec *)tail;
-    p->elem.in_sg = p->elem.out_sg + c->out_num;
-    p->in_gpa = (uint64_t *)(p->elem.in_sg + c->in_num);
-    p->maps = (VuMmap **)(p->in_gpa + c->in_num);
-    memcpy(p->elem.out_sg, sh->scratch_out, sizeof(struct iovec) * c->out_num);
-    memcpy(p->elem.in_sg, sh->scratch_in, sizeof(struct iovec) * c->in_num);
-    memcpy(p->in_gpa, sh->scratch_in_gpa, sizeof(uint64_t) * c->in_num);
-    p->nmaps = c->nmaps;
-    for (unsigned int m = 0; m < c->nmaps; m++) {
-        p->maps[m] = vu_mmap_ref(c->maps[m]);
+    if (err) {
+        chain_fail(c, err);
+        return NULL;
     }
+    sz = sizeof(VuElemPriv) + sizeof(struct iovec) * (m.out_num + m.in_num) +
+         sizeof(uint64_t) * m.in_num + sizeof(VuMmap *) * m.nmaps;
+    p = g_malloc0(sz);
+    tail = (uint8_t *)(p + 1);
+    p->elem.index = index;
+    p->elem.out_num = m.out_num;
+    p->elem.in_num = m.in_num;
+    p->elem.out_sg = (struct iovec *)tail;
+    p->elem.in_sg = p->elem.out_sg + m.out_num;
+    p->in_gpa = (uint64_t *)(p->elem.in_sg + m.in_num);
+    p->maps = (VuMmap **)(p->in_gpa + m.in_num);
+    memcpy(p->elem.out_sg, m.out, sizeof(struct iovec) * m.out_num);
+    memcpy(p->elem.in_sg, m.in, sizeof(struct iovec) * m.in_num);
+    memcpy(p->in_gpa, m.in_gpa, sizeof(uint64_t) * m.in_num);
+    p->nmaps = m.nmaps;
+    memcpy(p->maps, m.maps, sizeof(VuMmap *) * m.nmaps); /* references move in */
     p->qidx = (uint16_t)c->vq->idx;
     p->gen = c->vq->gen;
     return p;
@@ -806,34 +798,37 @@ static bool vq_is_busy(const VuVirtq *vq, unsigned int id)
 
 static VuElemPriv *split_read_elem(VuVirtq *vq, uint16_t head)
 {
-    VuChain c = { .vq = vq };
+    VuChain c = { .vq = vq, .segs = vq->shared->scratch_segs };
+    VuElemPriv *p;
 
     if (head >= vq->num) {
         vu_virtq_broken(vq, "guest says head %u is available in a ring of %u", head, vq->num);
         return NULL;
     }
-    if (!split_walk(&c, (const struct vring_desc *)vq->desc, vq->num, head, false)) {
+    if (!split_walk(&c, (const struct vring_desc *)vq->desc, vq->num, head, false) ||
+        !(p = chain_to_elem(&c, head))) {
         vu_virtq_broken(vq, "%s (head %u)", c.err, head);
         return NULL;
     }
-    return chain_to_elem(&c, head);
+    return p;
 }
 
 static VuElemPriv *packed_read_elem(VuVirtq *vq, const struct vring_packed_desc *descs,
                                     unsigned int n)
 {
-    VuChain c = { .vq = vq };
+    VuChain c = { .vq = vq, .segs = vq->shared->scratch_segs };
     uint16_t id = le16toh(descs[n - 1].id);
+    VuElemPriv *p;
 
     if (id >= vq->num) {
         vu_virtq_broken(vq, "buffer id %u out of range", id);
         return NULL;
     }
-    if (!packed_walk(&c, descs, n)) {
+    if (!packed_walk(&c, descs, n) || !(p = chain_to_elem(&c, id))) {
         vu_virtq_broken(vq, "%s (buffer id %u)", c.err, id);
         return NULL;
     }
-    return chain_to_elem(&c, id);
+    return p;
 }
 
 static void split_set_avail_event(VuVirtq *vq, uint16_t val)
