@@ -286,6 +286,40 @@ static void test_split_unpop(void)
     tf_free(tf);
 }
 
+/* The ring, not the device, knows whether a give-back can rewind: not
+ * once an element popped after it was completed or detached. */
+static void test_split_unpop_refused(void)
+{
+    TFront *tf = setup(F_BASE, NUM);
+    TBuf b = { TG_DATA, 8, true };
+    VuVirtqElement *a, *x, *c;
+
+    for (unsigned int i = 0; i < 3; i++) {
+        tr_split_add(tf, 0, &b, 1, 0);
+    }
+    a = vu_queue_pop(tf->dev, q0(tf));
+    x = vu_queue_pop(tf->dev, q0(tf));
+    c = vu_queue_pop(tf->dev, q0(tf));
+    /* c is the newest: rewound. */
+    g_assert_true(vu_queue_unpop(tf->dev, q0(tf), c));
+    vu_elem_free(c);
+    vu_queue_push(tf->dev, q0(tf), x, 0);
+    vu_elem_free(x);
+    /* a was popped before x, which completed: refused, nothing done. */
+    g_assert_false(vu_queue_unpop(tf->dev, q0(tf), a));
+    c = vu_queue_pop(tf->dev, q0(tf));
+    g_assert_nonnull(c);
+    g_assert_null(vu_queue_pop(tf->dev, q0(tf)));
+    /* Detached counts as completed for what was popped before it. */
+    vu_queue_detach(tf->dev, q0(tf), c);
+    vu_elem_free(c);
+    g_assert_false(vu_queue_unpop(tf->dev, q0(tf), a));
+    vu_queue_push(tf->dev, q0(tf), a, 0);
+    vu_elem_free(a);
+    g_assert_cmpuint(tf_get_vring_base(tf, 0), ==, 3);
+    tf_free(tf);
+}
+
 static void test_split_len_capped(void)
 {
     TFront *tf = setup(F_BASE, NUM);
@@ -724,6 +758,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vu/virtq/split/no-interrupt-flag", test_split_no_interrupt);
     g_test_add_func("/vu/virtq/split/set-notification", test_split_set_notification);
     g_test_add_func("/vu/virtq/split/unpop", test_split_unpop);
+    g_test_add_func("/vu/virtq/split/unpop-refused", test_split_unpop_refused);
     g_test_add_func("/vu/virtq/split/len-capped", test_split_len_capped);
     g_test_add_func("/vu/virtq/split/elem-survives-mem-change",
                     test_split_elem_survives_mem_change);

@@ -187,14 +187,19 @@ void vu_queue_push(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem, uint32_t
 void vu_queue_log_write(VuDev *dev, const VuVirtqElement *elem, size_t in_offset, size_t len);
 /* Signal the call fd if the guest wants it (event idx / flags). */
 void vu_queue_notify(VuDev *dev, VuVirtq *vq);
-/* Give an element back unused: it will be popped again (before others).
- * @elem stays owned by the caller, who still frees it with vu_elem_free()
- * (the core keeps what it needs). */
 /* Give @elem back only if it is the newest element popped from @vq (the
  * avail index rewinds over it); false, and nothing done, otherwise.  The
  * caller still frees @elem. */
 bool vu_queue_unpop_tail(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem);
-void vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem);
+/* Give @elem back unused.  The newest popped is rewound over at once; an
+ * older one is popped again first and rewound once every element popped
+ * after it is given back too (a stop completes it empty if they never
+ * are).  Return: true if the ring took it back; false, and nothing done,
+ * when it can never be rewound (an element popped after it was pushed or
+ * detached already, or it was resubmitted from the inflight region): the
+ * caller completes it.  @elem stays owned by the caller, who still frees
+ * it with vu_elem_free() (the core keeps what it needs). */
+bool vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem);
 /* Drop an element without returning it to the guest (it is no longer
  * in flight for the core); the caller still frees it. */
 void vu_queue_detach(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem);

@@ -155,6 +155,7 @@ struct VuVirtq {
     unsigned int inuse;
     uint8_t *busy;             /* [num]: head / buffer id is with the device */
     uint64_t pop_seq;
+    uint64_t done_seq_end;     /* 1 + newest pop_seq completed or detached */
     GQueue unpopped;           /* VuElemPriv copies, popped first */
 
     /* Inflight tracking of this ring (NULL when not negotiated). */

@@ -40,8 +40,12 @@
  * reading the guest's wish.
  *
  * Elements may be given back with vu_queue_unpop(): the most recently
- * popped one is rewound in the ring (so GET_VRING_BASE stays exact); any
- * other one is kept as a copy and popped again first.
+ * popped one is rewound in the ring (so GET_VRING_BASE stays exact); an
+ * older one is kept as a copy, popped again first, and rewound once the
+ * elements popped after it come back too.  One popped after it that was
+ * completed already makes that impossible: the give-back is refused and
+ * the caller completes the element (the ring knows its pop order; the
+ * device keeps none).
  */
 #include "config.h"
 
@@ -439,6 +443,7 @@ void vu_virtq_start(VuVirtq *vq)
     vq->started = true;
     vq->gen++;
     vq->pop_seq = 0;
+    vq->done_seq_end = 0;
     vq->activated = false;
     vq->packed = vq_has_feature(vq, VIRTIO_F_RING_PACKED);
     if (!vu_virtq_map(vq)) {
@@ -1082,6 +1087,15 @@ void vu_queue_log_write(VuDev *dev, const VuVirtqElement *elem, size_t in_offset
     vu_log_kick(&dev->log);
 }
 
+/* @p leaves the device for good (pushed or detached): nothing popped
+ * before it can be rewound any more. */
+static void vq_note_done(VuVirtq *vq, const VuElemPriv *p)
+{
+    if (!p->resubmitted && p->seq + 1 > vq->done_seq_end) {
+        vq->done_seq_end = p->seq + 1;
+    }
+}
+
 static void split_push(VuVirtq *vq, const VuElemPriv *p, uint32_t len)
 {
     uint16_t slot = vq->used_idx % vq->num;
@@ -1142,6 +1156,7 @@ void vu_queue_push(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem, uint32_t
         len = (uint32_t)in; /* never over-report */
     }
     elem_log_in(vq, p, len);
+    vq_note_done(vq, p);
     if (vq->packed) {
         packed_push(vq, p, len);
     } else {
@@ -1168,6 +1183,7 @@ void vu_queue_detach(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem)
             vu_inflight_split_unpop(vq, (uint16_t)p->elem.index);
         }
     }
+    vq_note_done(vq, p);
     vq_set_busy(vq, elem->index, false);
     if (vq->inuse > 0) {
         vq->inuse--;
@@ -1208,17 +1224,18 @@ bool vu_queue_unpop_tail(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem)
     return true;
 }
 
-void vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem)
+bool vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem)
 {
     const VuElemPriv *p = (const VuElemPriv *)elem;
     bool again = true;
 
-    if (!vq->started || p->gen != vq->gen || p->qidx != vq->idx) {
-        return;
+    if (!vq->started || p->gen != vq->gen || p->qidx != vq->idx || p->resubmitted ||
+        p->seq < vq->done_seq_end) {
+        return false; /* never the tail again: the caller completes it */
     }
-    if (p->resubmitted || p->seq + 1 != vq->pop_seq) {
+    if (p->seq + 1 != vq->pop_seq) {
         g_queue_push_tail(&vq->unpopped, elem_dup(p));
-        return;
+        return true;
     }
     vq_rewind_tail(vq, p);
     /* Earlier give-backs may now be the tail too. */
@@ -1236,6 +1253,7 @@ void vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem)
             }
         }
     }
+    return true;
 }
 
 void vu_queue_notify(VuDev *dev, VuVirtq *vq)
