@@ -28,6 +28,10 @@
  * remaining heads are resubmitted in counter order from the stored copies
  * (the ring itself may already be overwritten by used descriptors).
  *
+ * This file writes the region, never the ring: at start it computes the
+ * resubmission list and the ring's indices (VuInflightStart) and the ring
+ * code applies them, so a ring's indices have one writer (vu-virtq.c).
+ *
  * The buffer is writable by the front-end, so every index read from it
  * is checked against the ring size and every walk is bounded; garbage
  * re-initialises the region instead of being followed.
@@ -260,41 +264,36 @@ static int vu_resubmit_cmp(const void *a, const void *b)
     return x->counter < y->counter ? -1 : x->counter > y->counter ? 1 : 0;
 }
 
-static void vu_inflight_set_resubmit(VuVirtq *vq, VuResubmitEntry *ents, unsigned int n)
+/* The resubmission order: heads or entries by counter. */
+static void vu_inflight_set_resubmit(VuInflightStart *st, VuResubmitEntry *ents, unsigned int n)
 {
-    g_free(vq->resubmit);
-    vq->resubmit = NULL;
-    vq->resubmit_num = 0;
-    vq->resubmit_pos = 0;
     if (n == 0) {
         return;
     }
     qsort(ents, n, sizeof(*ents), vu_resubmit_cmp);
-    vq->resubmit = g_new(uint16_t, n);
+    st->resubmit = g_new(uint16_t, n);
     for (unsigned int i = 0; i < n; i++) {
-        vq->resubmit[i] = ents[i].idx;
+        st->resubmit[i] = ents[i].idx;
     }
-    vq->resubmit_num = n;
-    vq->inflight_counter = ents[n - 1].counter + 1;
+    st->resubmit_num = n;
+    st->counter = ents[n - 1].counter + 1;
 }
 
-static void vu_inflight_split_init(VuVirtq *vq, VuQueueRegionSplit *r)
+static void vu_inflight_split_init(const VuVirtq *vq, VuQueueRegionSplit *r)
 {
     memset(r->desc, 0, sizeof(r->desc[0]) * vq->num);
     r->features = 0;
     r->desc_num = (uint16_t)vq->num;
     r->last_batch_head = 0;
     r->used_idx = vq->used_idx;
-    vq->inflight_counter = 0;
     __atomic_thread_fence(__ATOMIC_RELEASE);
     r->version = VU_INFLIGHT_VERSION;
 }
 
-static void vu_inflight_split_start(VuVirtq *vq, VuQueueRegionSplit *r)
+static void vu_inflight_split_start(const VuVirtq *vq, VuQueueRegionSplit *r, VuInflightStart *st)
 {
     g_autofree VuResubmitEntry *ents = NULL;
     unsigned int n = 0;
-    uint64_t maxc = 0;
 
     if (r->version != VU_INFLIGHT_VERSION || r->desc_num != vq->num) {
         vu_inflight_split_init(vq, r);
@@ -322,21 +321,20 @@ static void vu_inflight_split_start(VuVirtq *vq, VuQueueRegionSplit *r)
             r->desc[i].inflight = 1;
             ents[n].idx = (uint16_t)i;
             ents[n].counter = r->desc[i].counter;
-            maxc = MAX(maxc, ents[n].counter);
             n++;
         }
     }
-    vq->inflight_counter = n ? maxc + 1 : 0;
-    vu_inflight_set_resubmit(vq, ents, n);
-    vq->inuse = n;
-    vq->last_avail_idx = (uint16_t)(vq->used_idx + n);
-    vq->shadow_avail_idx = vq->last_avail_idx;
+    vu_inflight_set_resubmit(st, ents, n);
+    /* Every popped-but-not-used head is one of those resubmitted. */
+    st->restored = true;
+    st->inuse = n;
+    st->last_avail_idx = (uint16_t)(vq->used_idx + n);
     if (n) {
         g_info("queue %u: resubmitting %u inflight request(s)", vq->idx, n);
     }
 }
 
-static void vu_inflight_packed_init(VuVirtq *vq, VuQueueRegionPacked *r)
+static void vu_inflight_packed_init(const VuVirtq *vq, VuQueueRegionPacked *r)
 {
     memset(r->desc, 0, sizeof(r->desc[0]) * vq->num);
     for (unsigned int i = 0; i < vq->num; i++) {
@@ -347,16 +345,15 @@ static void vu_inflight_packed_init(VuVirtq *vq, VuQueueRegionPacked *r)
     r->free_head = r->old_free_head = 0;
     r->used_idx = r->old_used_idx = vq->used_idx;
     r->used_wrap_counter = r->old_used_wrap_counter = vq->used_wrap;
-    vq->inflight_counter = 0;
     __atomic_thread_fence(__ATOMIC_RELEASE);
     r->version = VU_INFLIGHT_VERSION;
 }
 
-static void vu_inflight_packed_start(VuVirtq *vq, VuQueueRegionPacked *r)
+static void vu_inflight_packed_start(const VuVirtq *vq, VuQueueRegionPacked *r,
+                                     VuInflightStart *st)
 {
     g_autofree VuResubmitEntry *ents = NULL;
     unsigned int n = 0, total = 0;
-    uint64_t maxc = 0;
     uint16_t idx;
 
     if (r->version != VU_INFLIGHT_VERSION || r->desc_num != vq->num ||
@@ -403,61 +400,65 @@ static void vu_inflight_packed_start(VuVirtq *vq, VuQueueRegionPacked *r)
             total += cnt;
             ents[n].idx = (uint16_t)i;
             ents[n].counter = r->desc[i].counter;
-            maxc = MAX(maxc, ents[n].counter);
             n++;
         }
     }
-    vq->inflight_counter = n ? maxc + 1 : 0;
-    vu_inflight_set_resubmit(vq, ents, n);
-    vq->inuse = n;
-    vq->used_idx = r->used_idx;
-    vq->used_wrap = r->used_wrap_counter;
-    vq->last_avail_idx = (uint16_t)(vq->used_idx + total);
-    vq->avail_wrap = vq->used_wrap;
-    if (vq->last_avail_idx >= vq->num) {
-        vq->last_avail_idx = (uint16_t)(vq->last_avail_idx - vq->num);
-        vq->avail_wrap = !vq->avail_wrap;
+    vu_inflight_set_resubmit(st, ents, n);
+    /* QEMU keeps no used index for packed rings: the region has it, and
+     * the avail side is that far ahead by the descriptors in flight. */
+    st->restored = true;
+    st->inuse = n;
+    st->used_idx = r->used_idx;
+    st->used_wrap = r->used_wrap_counter;
+    st->last_avail_idx = (uint16_t)(st->used_idx + total);
+    st->avail_wrap = st->used_wrap;
+    if (st->last_avail_idx >= vq->num) {
+        st->last_avail_idx = (uint16_t)(st->last_avail_idx - vq->num);
+        st->avail_wrap = !st->avail_wrap;
     }
     if (n) {
         g_info("queue %u: resubmitting %u inflight request(s)", vq->idx, n);
     }
 }
 
-void vu_inflight_queue_start(VuVirtq *vq)
+void vu_inflight_queue_start(const VuVirtq *vq, VuInflightStart *st)
 {
     const VuInflightArea *area = vq->shared->inflight;
     uint8_t *region;
 
-    vq->inflight = NULL;
-    g_free(vq->resubmit);
-    vq->resubmit = NULL;
-    vq->resubmit_num = vq->resubmit_pos = 0;
+    *st = (VuInflightStart){
+        .last_avail_idx = vq->last_avail_idx,
+        .used_idx = vq->used_idx,
+        .avail_wrap = vq->avail_wrap,
+        .used_wrap = vq->used_wrap,
+        .inuse = vq->inuse,
+    };
     if (!area->addr ||
         !vu_ring_has_protocol_feature(vq->shared, VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) ||
         vq->idx >= area->num_queues || vq->num > area->queue_size) {
         return;
     }
     region = area->addr + vq->idx * area->region_size;
-    vq->inflight = region;
+    st->region = region;
     if (vq->packed) {
-        vu_inflight_packed_start(vq, (VuQueueRegionPacked *)region);
+        vu_inflight_packed_start(vq, (VuQueueRegionPacked *)region, st);
     } else {
-        vu_inflight_split_start(vq, (VuQueueRegionSplit *)region);
+        vu_inflight_split_start(vq, (VuQueueRegionSplit *)region, st);
     }
 }
 
-void vu_inflight_split_pop(VuVirtq *vq, uint16_t head)
+void vu_inflight_split_pop(const VuVirtq *vq, uint16_t head, uint64_t counter)
 {
     VuQueueRegionSplit *r = (VuQueueRegionSplit *)vq->inflight;
 
     if (!r || head >= vq->num) {
         return;
     }
-    r->desc[head].counter = vq->inflight_counter++;
+    r->desc[head].counter = counter;
     r->desc[head].inflight = 1;
 }
 
-void vu_inflight_split_push(VuVirtq *vq, uint16_t head, bool commit)
+void vu_inflight_split_push(const VuVirtq *vq, uint16_t head, bool commit)
 {
     VuQueueRegionSplit *r = (VuQueueRegionSplit *)vq->inflight;
 
@@ -474,7 +475,7 @@ void vu_inflight_split_push(VuVirtq *vq, uint16_t head, bool commit)
     r->used_idx = vq->used_idx;
 }
 
-void vu_inflight_split_unpop(VuVirtq *vq, uint16_t head)
+void vu_inflight_split_unpop(const VuVirtq *vq, uint16_t head)
 {
     VuQueueRegionSplit *r = (VuQueueRegionSplit *)vq->inflight;
 
@@ -483,8 +484,8 @@ void vu_inflight_split_unpop(VuVirtq *vq, uint16_t head)
     }
 }
 
-bool vu_inflight_packed_pop(VuVirtq *vq, const struct vring_packed_desc *descs, unsigned int n,
-                            uint16_t *ret_entry)
+bool vu_inflight_packed_pop(const VuVirtq *vq, const struct vring_packed_desc *descs,
+                            unsigned int n, uint64_t counter, uint16_t *ret_entry)
 {
     VuQueueRegionPacked *r = (VuQueueRegionPacked *)vq->inflight;
     uint16_t e;
@@ -505,7 +506,7 @@ bool vu_inflight_packed_pop(VuVirtq *vq, const struct vring_packed_desc *descs, 
         }
         if (k == 0) {
             r->desc[e].num = 0;
-            r->desc[e].counter = vq->inflight_counter++;
+            r->desc[e].counter = counter;
             r->desc[e].inflight = 1;
         }
         if (k == n - 1) {
@@ -523,7 +524,7 @@ bool vu_inflight_packed_pop(VuVirtq *vq, const struct vring_packed_desc *descs, 
     return true;
 }
 
-void vu_inflight_packed_push(VuVirtq *vq, uint16_t entry, bool commit)
+void vu_inflight_packed_push(const VuVirtq *vq, uint16_t entry, bool commit)
 {
     VuQueueRegionPacked *r = (VuQueueRegionPacked *)vq->inflight;
 
@@ -548,7 +549,7 @@ void vu_inflight_packed_push(VuVirtq *vq, uint16_t entry, bool commit)
     r->old_used_wrap_counter = r->used_wrap_counter;
 }
 
-void vu_inflight_packed_unpop(VuVirtq *vq, uint16_t entry)
+void vu_inflight_packed_unpop(const VuVirtq *vq, uint16_t entry)
 {
     VuQueueRegionPacked *r = (VuQueueRegionPacked *)vq->inflight;
 
@@ -564,8 +565,8 @@ void vu_inflight_packed_unpop(VuVirtq *vq, uint16_t entry)
     r->old_free_head = r->free_head;
 }
 
-unsigned int vu_inflight_packed_chain(VuVirtq *vq, uint16_t entry, struct vring_packed_desc *out,
-                                      unsigned int max)
+unsigned int vu_inflight_packed_chain(const VuVirtq *vq, uint16_t entry,
+                                      struct vring_packed_desc *out, unsigned int max)
 {
     VuQueueRegionPacked *r = (VuQueueRegionPacked *)vq->inflight;
     unsigned int n;

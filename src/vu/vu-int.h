@@ -218,18 +218,38 @@ int vu_inflight_set(VuDev *dev, const VuMsgInflight *desc, int fd);
 void vu_inflight_clear(VuDev *dev);
 /* Forget the inflight content (device reset): regions re-initialise. */
 void vu_inflight_reset(VuDev *dev);
-/* Ring start: bind the queue region, collect the resubmission list. */
-void vu_inflight_queue_start(VuVirtq *vq);
-void vu_inflight_split_pop(VuVirtq *vq, uint16_t head);
-void vu_inflight_split_push(VuVirtq *vq, uint16_t head, bool commit);
-void vu_inflight_split_unpop(VuVirtq *vq, uint16_t head);
+/* What a ring's inflight region says when the ring starts.  vu-inflight
+ * computes it and writes nothing of the ring; the ring applies it (the one
+ * writer of its own indices). */
+typedef struct VuInflightStart {
+    uint8_t *region;          /* the queue's region; NULL: not tracked */
+    uint16_t *resubmit;       /* split heads / packed entries, in order (owned) */
+    unsigned int resubmit_num;
+    uint64_t counter;         /* next inflight counter */
+    /* A valid region was found: the ring's indices and in-use count after
+     * the restore (unchanged values otherwise). */
+    bool restored;
+    uint16_t last_avail_idx;
+    uint16_t used_idx;
+    bool avail_wrap;
+    bool used_wrap;
+    unsigned int inuse;
+} VuInflightStart;
+/* Ring start: bind the queue region (re-initialised when it is not
+ * valid), and compute the resubmission list and indices. */
+void vu_inflight_queue_start(const VuVirtq *vq, VuInflightStart *st);
+/* The rest record pops and pushes in the region; none writes the ring
+ * (@counter: the pop's place in the resubmission order, from the ring). */
+void vu_inflight_split_pop(const VuVirtq *vq, uint16_t head, uint64_t counter);
+void vu_inflight_split_push(const VuVirtq *vq, uint16_t head, bool commit);
+void vu_inflight_split_unpop(const VuVirtq *vq, uint16_t head);
 /* Packed: record a chain of ring descriptors (16-byte wire format). */
-bool vu_inflight_packed_pop(VuVirtq *vq, const struct vring_packed_desc *descs, unsigned int n,
-                            uint16_t *ret_entry);
-void vu_inflight_packed_push(VuVirtq *vq, uint16_t entry, bool commit);
-void vu_inflight_packed_unpop(VuVirtq *vq, uint16_t entry);
+bool vu_inflight_packed_pop(const VuVirtq *vq, const struct vring_packed_desc *descs,
+                            unsigned int n, uint64_t counter, uint16_t *ret_entry);
+void vu_inflight_packed_push(const VuVirtq *vq, uint16_t entry, bool commit);
+void vu_inflight_packed_unpop(const VuVirtq *vq, uint16_t entry);
 /* Packed resubmission: copy the chain stored at @entry.  Return count. */
-unsigned int vu_inflight_packed_chain(VuVirtq *vq, uint16_t entry, struct vring_packed_desc *out,
-                                      unsigned int max);
+unsigned int vu_inflight_packed_chain(const VuVirtq *vq, uint16_t entry,
+                                      struct vring_packed_desc *out, unsigned int max);
 
 #endif /* VU_INT_H */

@@ -330,6 +330,29 @@ static void vq_note_poll(VuVirtq *vq)
     }
 }
 
+/* The inflight region's view at start (vu-inflight computes, the ring is
+ * the one writer of its indices). */
+static void vq_apply_inflight(VuVirtq *vq)
+{
+    VuInflightStart st;
+
+    vu_inflight_queue_start(vq, &st);
+    vq->inflight = st.region;
+    g_free(vq->resubmit);
+    vq->resubmit = st.resubmit;
+    vq->resubmit_num = st.resubmit_num;
+    vq->resubmit_pos = 0;
+    vq->inflight_counter = st.counter;
+    if (!st.restored) {
+        return;
+    }
+    vq->inuse = st.inuse;
+    vq->last_avail_idx = vq->shadow_avail_idx = st.last_avail_idx;
+    vq->used_idx = st.used_idx;
+    vq->avail_wrap = st.avail_wrap;
+    vq->used_wrap = st.used_wrap;
+}
+
 /* Read the ring state from memory once the ring is started and mapped. */
 static bool vq_activate(VuVirtq *vq)
 {
@@ -347,7 +370,7 @@ static bool vq_activate(VuVirtq *vq)
     vq->activated = true;
     g_free(vq->busy);
     vq->busy = g_new0(uint8_t, vq->num);
-    vu_inflight_queue_start(vq);
+    vq_apply_inflight(vq);
     for (unsigned int i = vq->resubmit_pos; i < vq->resubmit_num; i++) {
         /* Resubmitted heads are out already; packed entries are marked
          * busy by buffer id when popped. */
@@ -886,7 +909,7 @@ static VuElemPriv *split_pop(VuVirtq *vq)
     vq->inuse++;
     vq_set_busy(vq, head, true);
     if (vq->inflight) {
-        vu_inflight_split_pop(vq, head);
+        vu_inflight_split_pop(vq, head, vq->inflight_counter++);
         p->inflight_tracked = true;
     }
     if (vq_has_feature(vq, VIRTIO_RING_F_EVENT_IDX) && vq->notification) {
@@ -974,7 +997,9 @@ static VuElemPriv *packed_pop(VuVirtq *vq)
     vq->last_avail_idx = pos;
     vq->avail_wrap = wrap;
     vq->inuse++;
-    if (vq->inflight && vu_inflight_packed_pop(vq, descs, n, &p->inflight_entry)) {
+    if (vq->inflight &&
+        vu_inflight_packed_pop(vq, descs, n, vq->inflight_counter, &p->inflight_entry)) {
+        vq->inflight_counter++;
         p->inflight_tracked = true;
     }
     return p;
