@@ -83,7 +83,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -692,31 +691,25 @@ static void vsnd_suspend(VuDev *dev, bool suspended)
     }
 }
 
-/* Whether the front-end has closed the connection (reset on disconnect). */
-static bool peer_gone(SndDev *snd)
-{
-    struct pollfd p = { .events = POLLRDHUP };
-
-    if (!snd->dev) {
-        return true;
-    }
-    p.fd = vu_dev_socket_fd(snd->dev);
-    return p.fd < 0 || (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR)));
-}
-
-static void vsnd_reset(VuDev *dev)
+static void vsnd_reset(VuDev *dev, VuResetReason why)
 {
     SndDev *snd = dev_snd(dev);
 
-    g_debug("device reset");
-    snd->peer_gone = peer_gone(snd);
+    g_debug("device reset (%s)", why == VU_RESET_STATUS       ? "SET_STATUS(0)"
+                                 : why == VU_RESET_DEVICE     ? "RESET_DEVICE"
+                                 : why == VU_RESET_DISCONNECT ? "front-end gone"
+                                                              : "connection dropped");
+    /* Only a front-end that closed the connection may come back with the
+     * inflight region and this state (a reconnect); any other reset is one
+     * the guest or the front-end asked for, or we ended the connection. */
+    snd->peer_gone = why == VU_RESET_DISCONNECT;
     g_clear_pointer(&snd->parked, g_bytes_unref);
-    if (vu_dev_reset_reason(dev) != VU_RESET_STATUS) {
-        /* RESET_DEVICE (or the front-end gone): a real reset, no ring
+    if (why != VU_RESET_STATUS) {
+        /* RESET_DEVICE (or the connection's end): a real reset, no ring
          * comes back to resume; nothing is parked. */
         snd->restart_pending = false;
         memset(snd->stopped_known, 0, sizeof(snd->stopped_known));
-    } else if (!snd->peer_gone && !at_power_on(snd)) {
+    } else if (!at_power_on(snd)) {
         SndMigrateDev d = migrate_dev(snd);
 
         snd->parked = vsnd_migrate_save(&d);

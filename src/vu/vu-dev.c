@@ -123,11 +123,6 @@ bool vu_dev_inflight_handed_back(const VuDev *dev)
     return dev->inflight.addr && dev->inflight.handed_back;
 }
 
-VuResetReason vu_dev_reset_reason(const VuDev *dev)
-{
-    return dev->reset_reason;
-}
-
 bool vu_dev_suspended(const VuDev *dev)
 {
     for (unsigned int i = 0; i < dev->num_queues; i++) {
@@ -289,10 +284,9 @@ static void vu_dev_stop_all(VuDev *dev)
 /* Virtio device reset: back to power-on, connection state kept. */
 static void vu_dev_reset_device(VuDev *dev, bool forget_rings, VuResetReason why)
 {
-    dev->reset_reason = why;
     vu_dev_stop_all(dev);
     if (dev->iface && dev->iface->reset) {
-        dev->iface->reset(dev);
+        dev->iface->reset(dev, why);
     }
     for (unsigned int i = 0; i < dev->num_queues; i++) {
         if (forget_rings) {
@@ -748,6 +742,14 @@ static const VuHandler vu_handlers[VHOST_USER_MAX] = {
     [VHOST_USER_CHECK_DEVICE_STATE] = h_check_device_state,
 };
 
+/* A socket error that means the front-end closed its end (a message cut
+ * short by the close, a reply to a closed socket), as opposed to one we
+ * drop the connection for. */
+static bool vu_dev_peer_closed_error(int r)
+{
+    return r == -ECONNRESET || r == -EPIPE;
+}
+
 bool vu_dev_dispatch(VuDev *dev)
 {
     VuMsg msg;
@@ -762,10 +764,12 @@ bool vu_dev_dispatch(VuDev *dev)
     }
     if (r == 0) {
         g_debug("front-end closed the connection");
+        dev->peer_closed = true;
         return false;
     }
     if (r < 0) {
         vsnd_guest_error("vhost-user receive failed: %s", g_strerror(-r));
+        dev->peer_closed = vu_dev_peer_closed_error(r);
         return false;
     }
     need_reply = msg.hdr.flags & VHOST_USER_NEED_REPLY_MASK;
@@ -779,7 +783,9 @@ bool vu_dev_dispatch(VuDev *dev)
         vu_msg_close_fds(&msg);
         if (need_reply) {
             msg.payload.u64 = 1;
-            return vu_msg_send_reply(dev->sock, &msg, sizeof(uint64_t), -1) == 0;
+            r = vu_msg_send_reply(dev->sock, &msg, sizeof(uint64_t), -1);
+            dev->peer_closed = vu_dev_peer_closed_error(r);
+            return r == 0;
         }
         return true;
     }
@@ -814,6 +820,7 @@ bool vu_dev_dispatch(VuDev *dev)
     if (reply_fd >= 0) {
         close(reply_fd);
     }
+    dev->peer_closed = vu_dev_peer_closed_error(r);
     return r == 0;
 }
 
@@ -864,9 +871,8 @@ void vu_dev_free(VuDev *dev)
     if (!dev) {
         return;
     }
-    dev->reset_reason = VU_RESET_DISCONNECT;
     if (dev->iface && dev->iface->reset) {
-        dev->iface->reset(dev);
+        dev->iface->reset(dev, dev->peer_closed ? VU_RESET_DISCONNECT : VU_RESET_DROPPED);
     }
     for (unsigned int i = 0; i < dev->num_queues; i++) {
         dev->vq[i].started = false;

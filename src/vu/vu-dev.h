@@ -57,12 +57,14 @@ enum {
     VU_TRANSFER_STATE_PHASE_STOPPED = 0,
 };
 
-/* Why the device is being reset (vu_dev_reset_reason(), valid inside the
- * reset hook). */
+/* Why the device is being reset (passed to the reset hook). */
 typedef enum {
     VU_RESET_STATUS,     /* SET_STATUS(0): newer QEMU sends it on every vhost stop */
     VU_RESET_DEVICE,     /* RESET_DEVICE: the guest reset the device */
-    VU_RESET_DISCONNECT, /* the front-end went away (or was dropped) */
+    VU_RESET_DISCONNECT, /* the front-end closed the connection (end of file, reset) */
+    VU_RESET_DROPPED,    /* the back-end ends a connection the front-end still holds
+                          * (a malformed message, a stalled front-end, the daemon
+                          * exits: vu_dev_free() without a close seen) */
 } VuResetReason;
 
 /*
@@ -89,10 +91,10 @@ typedef struct VuDevIface {
     void (*queue_set_started)(VuDev *dev, int qidx, bool started);
     /* Every ring is stopped now (true) / the first ring started again. */
     void (*suspend)(VuDev *dev, bool suspended);
-    /* Virtio device reset: RESET_DEVICE, SET_STATUS(0) or disconnect
-     * (vu_dev_reset_reason() says which).  The device returns to its
+    /* Virtio device reset: RESET_DEVICE, SET_STATUS(0), or the end of
+     * the connection (@why says which).  The device returns to its
      * power-on state.  (RESET_OWNER only disables the rings.) */
-    void (*reset)(VuDev *dev);
+    void (*reset)(VuDev *dev, VuResetReason why);
     /* SET_DEVICE_STATE_FD: takes ownership of @fd.  Return 0 or -errno.
      * Must not block: transfer asynchronously.  *reply_fd = -1 unless the
      * back-end wants to supply its own pipe end. */
@@ -139,9 +141,6 @@ uint8_t vu_dev_status(const VuDev *dev);
  * this connection did not create and that a back-end had set up: it
  * reconnects a running VM to a restarted back-end. */
 bool vu_dev_inflight_handed_back(const VuDev *dev);
-/* Inside the reset hook: why the device is reset. */
-VuResetReason vu_dev_reset_reason(const VuDev *dev);
-
 /* Queue @qidx, or NULL if @qidx >= num_queues. */
 VuVirtq *vu_dev_queue(VuDev *dev, unsigned int qidx);
 /* Ring size set by the front-end (0 before SET_VRING_NUM). */

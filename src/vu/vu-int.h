@@ -178,7 +178,7 @@ struct VuDev {
     VuRingShared shared;       /* features, read by the rings */
     uint8_t status;
     bool suspend_notified;
-    VuResetReason reset_reason;
+    bool peer_closed;          /* the front-end closed the connection */
 
     VuMem mem;
     VuLog log;
