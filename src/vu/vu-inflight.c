@@ -110,40 +110,31 @@ size_t vu_inflight_region_size(uint16_t queue_size)
     return (s + VU_INFLIGHT_ALIGN - 1) & ~(size_t)(VU_INFLIGHT_ALIGN - 1);
 }
 
-static void vu_inflight_unbind(VuDev *dev)
+void vu_inflight_clear(VuInflightArea *area)
 {
-    for (unsigned int i = 0; i < dev->num_queues; i++) {
-        dev->vq[i].inflight = NULL;
+    if (area->addr) {
+        vu_sigbus_unwatch(area->watch);
+        munmap(area->addr, area->size);
     }
+    memset(area, 0, sizeof(*area));
 }
 
-void vu_inflight_clear(VuDev *dev)
+void vu_inflight_reset(VuInflightArea *area)
 {
-    vu_inflight_unbind(dev);
-    if (dev->inflight.addr) {
-        vu_sigbus_unwatch(dev->inflight.watch);
-        munmap(dev->inflight.addr, dev->inflight.size);
-    }
-    memset(&dev->inflight, 0, sizeof(dev->inflight));
-}
-
-void vu_inflight_reset(VuDev *dev)
-{
-    vu_inflight_unbind(dev);
-    for (unsigned int i = 0; dev->inflight.addr && i < dev->inflight.num_queues; i++) {
-        VuQueueRegionSplit *r =
-            (VuQueueRegionSplit *)(dev->inflight.addr + i * dev->inflight.region_size);
+    for (unsigned int i = 0; area->addr && i < area->num_queues; i++) {
+        VuQueueRegionSplit *r = (VuQueueRegionSplit *)(area->addr + i * area->region_size);
 
         r->version = 0;
     }
 }
 
-static bool vu_inflight_geometry_ok(const VuDev *dev, uint16_t nq, uint16_t qs)
+static bool vu_inflight_geometry_ok(unsigned int max_queues, uint16_t nq, uint16_t qs)
 {
-    return nq >= 1 && nq <= dev->num_queues && qs >= 1 && qs <= VU_MAX_QUEUE_SIZE;
+    return nq >= 1 && nq <= max_queues && qs >= 1 && qs <= VU_MAX_QUEUE_SIZE;
 }
 
-int vu_inflight_get(VuDev *dev, VuMsgInflight *desc, int *ret_fd)
+int vu_inflight_get(VuInflightArea *area, unsigned int max_queues, VuMsgInflight *desc,
+                    int *ret_fd)
 {
     uint16_t nq = desc->num_queues, qs = desc->queue_size;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -152,7 +143,7 @@ int vu_inflight_get(VuDev *dev, VuMsgInflight *desc, int *ret_fd)
     int fd, r;
 
     *ret_fd = -1;
-    if (!vu_inflight_geometry_ok(dev, nq, qs)) {
+    if (!vu_inflight_geometry_ok(max_queues, nq, qs)) {
         return -EINVAL;
     }
     region = vu_inflight_region_size(qs);
@@ -182,21 +173,22 @@ int vu_inflight_get(VuDev *dev, VuMsgInflight *desc, int *ret_fd)
         close(fd);
         return r;
     }
-    vu_inflight_clear(dev);
-    dev->inflight.watch = r;
-    dev->inflight.addr = p;
-    dev->inflight.size = size;
-    dev->inflight.num_queues = nq;
-    dev->inflight.queue_size = qs;
-    dev->inflight.region_size = region;
-    dev->inflight.created = true;
+    vu_inflight_clear(area);
+    area->watch = r;
+    area->addr = p;
+    area->size = size;
+    area->num_queues = nq;
+    area->queue_size = qs;
+    area->region_size = region;
+    area->created = true;
     desc->mmap_size = size;
     desc->mmap_offset = 0;
     *ret_fd = fd;
     return 0;
 }
 
-int vu_inflight_set(VuDev *dev, const VuMsgInflight *desc, int fd)
+int vu_inflight_set(VuInflightArea *area, unsigned int max_queues, const VuMsgInflight *desc,
+                    int fd)
 {
     uint16_t nq = desc->num_queues, qs = desc->queue_size;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -205,7 +197,7 @@ int vu_inflight_set(VuDev *dev, const VuMsgInflight *desc, int fd)
     void *p;
     int r;
 
-    if (!vu_inflight_geometry_ok(dev, nq, qs)) {
+    if (!vu_inflight_geometry_ok(max_queues, nq, qs)) {
         return -EINVAL;
     }
     need = (uint64_t)vu_inflight_region_size(qs) * nq;
@@ -230,9 +222,9 @@ int vu_inflight_set(VuDev *dev, const VuMsgInflight *desc, int fd)
         munmap(p, (size_t)desc->mmap_size);
         return r;
     }
-    created = dev->inflight.created;
-    vu_inflight_clear(dev);
-    dev->inflight.watch = r;
+    created = area->created;
+    vu_inflight_clear(area);
+    area->watch = r;
     /* A region this connection did not create, which a back-end has set
      * up (version written when a ring started): the front-end reconnects
      * a running VM to a restarted back-end. */
@@ -242,13 +234,13 @@ int vu_inflight_set(VuDev *dev, const VuMsgInflight *desc, int fd)
 
         handed_back = handed_back || qr->version == VU_INFLIGHT_VERSION;
     }
-    dev->inflight.handed_back = handed_back;
-    dev->inflight.created = created;
-    dev->inflight.addr = p;
-    dev->inflight.size = (size_t)desc->mmap_size;
-    dev->inflight.num_queues = nq;
-    dev->inflight.queue_size = qs;
-    dev->inflight.region_size = vu_inflight_region_size(qs);
+    area->handed_back = handed_back;
+    area->created = created;
+    area->addr = p;
+    area->size = (size_t)desc->mmap_size;
+    area->num_queues = nq;
+    area->queue_size = qs;
+    area->region_size = vu_inflight_region_size(qs);
     return 0;
 }
 

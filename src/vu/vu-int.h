@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * vu-int.h - private state shared by the files of the vhost-user core.
+ * vu-int.h - what the files of the vhost-user core share: the ring state,
+ * what rings work over (VuRingShared) and report through (VuRingHost).
+ * The connection itself (struct VuDev) is private to vu-dev.c.
  * Not for the device or the daemon: they use vu-dev.h.
  */
 #ifndef VU_INT_H
@@ -77,6 +79,12 @@ typedef struct VuRingHost {
     void (*started)(void *opaque, unsigned int idx, bool started);
     /* A ring stopped (the device is suspended when it was the last). */
     void (*stopped)(void *opaque);
+    /* Watch a kick fd in the main loop (@cb's VuDev is the host's).
+     * Return: false when there is no loop to watch it in. */
+    bool (*watch_kick)(void *opaque, int fd, VuWatchCb cb, void *data);
+    void (*unwatch_kick)(void *opaque, int fd);
+    /* The front-end has a message waiting on the socket. */
+    bool (*front_end_pending)(void *opaque);
 } VuRingHost;
 
 /* What every ring of a device works over, set up and written by vu-dev
@@ -109,8 +117,7 @@ static inline bool vu_ring_has_protocol_feature(const VuRingShared *s, unsigned 
 }
 
 struct VuVirtq {
-    VuDev *dev;
-    const VuRingShared *shared; /* &dev->shared */
+    const VuRingShared *shared; /* the device's, written by vu-dev */
     unsigned int idx;
     unsigned int num;          /* ring size, 0 until SET_VRING_NUM */
 
@@ -166,30 +173,9 @@ struct VuVirtq {
     unsigned int resubmit_pos;
 };
 
-struct VuDev {
-    int sock;
-    unsigned int num_queues;
-    unsigned int max_queue_size;
-    const VuDevIface *iface;
-    void *opaque;
-    const VuLoopOps *loop_ops;
-    void *loop;
 
-    VuRingShared shared;       /* features, read by the rings */
-    uint8_t status;
-    bool suspend_notified;
-    bool peer_closed;          /* the front-end closed the connection */
-
-    VuMem mem;
-    VuLog log;
-    VuInflightArea inflight;
-    VuVirtq *vq;
-
-    int poll_fd;               /* timerfd for kick-less rings */
-};
-
-/* vu-virtq.c */
-void vu_virtq_init(VuDev *dev, VuVirtq *vq, unsigned int idx);
+/* vu-virtq.c: the rings, over @shared; they never read the VuDev. */
+void vu_virtq_init(VuVirtq *vq, const VuRingShared *shared, unsigned int idx);
 /* Forget everything (device reset); fds are kept unless @close_fds. */
 void vu_virtq_reset(VuVirtq *vq, bool close_fds);
 /* (Re)translate the ring addresses.  Return: false if they do not fit. */
@@ -202,6 +188,9 @@ void vu_virtq_set_kick(VuVirtq *vq, int fd);
 void vu_virtq_set_call(VuVirtq *vq, int fd);
 void vu_virtq_set_err(VuVirtq *vq, int fd);
 void vu_virtq_poll(VuVirtq *vq);
+/* The inflight area is about to change: forget the ring's region (bound
+ * again at the next start). */
+void vu_virtq_unbind_inflight(VuVirtq *vq);
 /* The ring was just disabled, or activated while disabled. */
 void vu_virtq_mark_disabled(VuVirtq *vq);
 /* Ring corrupt: log, mark the device broken, signal the err fd. */
@@ -210,14 +199,22 @@ void vu_virtq_broken(VuVirtq *vq, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 uint32_t vu_virtq_get_base(const VuVirtq *vq);
 /* SET_VRING_BASE. Return: false if @base is not acceptable. */
 bool vu_virtq_set_base(VuVirtq *vq, uint32_t base);
+/* Log a device write of @len bytes at @in_offset into @elem's in_sg as
+ * dirty (the caller checked that logging is on and a ring runs). */
+void vu_virtq_log_elem(const VuRingShared *shared, const VuVirtqElement *elem, size_t in_offset,
+                       size_t len);
 
 /* vu-inflight.c */
 size_t vu_inflight_region_size(uint16_t queue_size);
-int vu_inflight_get(VuDev *dev, VuMsgInflight *desc, int *ret_fd);
-int vu_inflight_set(VuDev *dev, const VuMsgInflight *desc, int fd);
-void vu_inflight_clear(VuDev *dev);
+/* GET_INFLIGHT_FD / SET_INFLIGHT_FD of a device with @max_queues rings;
+ * the area replaces the previous one (the caller unbinds the rings). */
+int vu_inflight_get(VuInflightArea *area, unsigned int max_queues, VuMsgInflight *desc,
+                    int *ret_fd);
+int vu_inflight_set(VuInflightArea *area, unsigned int max_queues, const VuMsgInflight *desc,
+                    int fd);
+void vu_inflight_clear(VuInflightArea *area);
 /* Forget the inflight content (device reset): regions re-initialise. */
-void vu_inflight_reset(VuDev *dev);
+void vu_inflight_reset(VuInflightArea *area);
 /* What a ring's inflight region says when the ring starts.  vu-inflight
  * computes it and writes nothing of the ring; the ring applies it (the one
  * writer of its own indices). */

@@ -54,7 +54,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -162,11 +161,10 @@ void vu_virtq_broken(VuVirtq *vq, const char *fmt, ...)
     }
 }
 
-void vu_virtq_init(VuDev *dev, VuVirtq *vq, unsigned int idx)
+void vu_virtq_init(VuVirtq *vq, const VuRingShared *shared, unsigned int idx)
 {
     memset(vq, 0, sizeof(*vq));
-    vq->dev = dev;
-    vq->shared = &dev->shared;
+    vq->shared = shared;
     vq->idx = idx;
     vq->kick_fd = vq->call_fd = vq->err_fd = -1;
     vq->avail_wrap = vq->used_wrap = true;
@@ -176,10 +174,8 @@ void vu_virtq_init(VuDev *dev, VuVirtq *vq, unsigned int idx)
 
 static void vq_remove_kick_watch(VuVirtq *vq)
 {
-    VuDev *dev = vq->dev;
-
-    if (vq->kick_watched && dev->loop_ops && dev->loop_ops->remove_watch) {
-        dev->loop_ops->remove_watch(dev, vq->kick_fd, dev->loop);
+    if (vq->kick_watched) {
+        vq->shared->host->unwatch_kick(vq->shared->host_opaque, vq->kick_fd);
     }
     vq->kick_watched = false;
 }
@@ -199,6 +195,11 @@ static void vq_drop_unpopped(VuVirtq *vq)
     while ((e = g_queue_pop_head(&vq->unpopped))) {
         vu_elem_free(e);
     }
+}
+
+void vu_virtq_unbind_inflight(VuVirtq *vq)
+{
+    vq->inflight = NULL;
 }
 
 void vu_virtq_reset(VuVirtq *vq, bool close_fds)
@@ -316,6 +317,7 @@ VuQueueState vu_queue_state(const VuVirtq *vq)
 }
 
 static bool packed_desc_avail(const VuVirtq *vq, uint16_t pos, bool wrap);
+static void vq_push(VuVirtq *vq, const VuElemPriv *p, uint32_t len);
 
 static void vq_note_poll(VuVirtq *vq)
 {
@@ -398,7 +400,7 @@ static void vq_kick_cb(VuDev *dev, int fd, void *data)
     uint64_t v;
     ssize_t r;
 
-    (void)dev; /* vq->dev: the ring reports through its host table */
+    (void)dev; /* the ring reports through its host table */
     do {
         r = read(fd, &v, sizeof(v));
     } while (r < 0 && errno == EINTR);
@@ -446,16 +448,6 @@ void vu_virtq_poll(VuVirtq *vq)
     vq_report_kick(vq);
 }
 
-static bool vq_all_stopped(const VuDev *dev)
-{
-    for (unsigned int i = 0; i < dev->num_queues; i++) {
-        if (dev->vq[i].started) {
-            return false;
-        }
-    }
-    return true;
-}
-
 void vu_virtq_start(VuVirtq *vq)
 {
     const VuRingHost *host = vq->shared->host;
@@ -483,7 +475,6 @@ void vu_virtq_start(VuVirtq *vq)
 void vu_virtq_stop(VuVirtq *vq)
 {
     const VuRingHost *host = vq->shared->host;
-    VuDev *dev = vq->dev;
     VuVirtqElement *e;
 
     if (!vq->started) {
@@ -496,7 +487,7 @@ void vu_virtq_stop(VuVirtq *vq)
                 g_queue_get_length(&vq->unpopped));
     }
     while ((e = g_queue_pop_head(&vq->unpopped))) {
-        vu_queue_push(dev, vq, e, 0);
+        vq_push(vq, (const VuElemPriv *)e, 0);
         vu_elem_free(e);
     }
     if (vq->inuse > 0) {
@@ -515,8 +506,6 @@ void vu_virtq_stop(VuVirtq *vq)
 
 void vu_virtq_set_kick(VuVirtq *vq, int fd)
 {
-    VuDev *dev = vq->dev;
-
     vq_remove_kick_watch(vq);
     vq_close_fd(&vq->kick_fd);
     vq->kick_fd = fd;
@@ -527,10 +516,8 @@ void vu_virtq_set_kick(VuVirtq *vq, int fd)
         if (fl >= 0) {
             (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
         }
-        if (dev->loop_ops && dev->loop_ops->set_watch) {
-            dev->loop_ops->set_watch(dev, fd, vq_kick_cb, vq, dev->loop);
-            vq->kick_watched = true;
-        }
+        vq->kick_watched =
+            vq->shared->host->watch_kick(vq->shared->host_opaque, fd, vq_kick_cb, vq);
     }
     vu_virtq_start(vq);
     vq_report_poll_changed(vq);
@@ -1056,9 +1043,7 @@ void vu_virtq_mark_disabled(VuVirtq *vq)
  * change. */
 static bool vq_front_end_pending(const VuVirtq *vq)
 {
-    struct pollfd p = { .fd = vq->dev->sock, .events = POLLIN };
-
-    return p.fd >= 0 && poll(&p, 1, 0) > 0;
+    return vq->shared->host->front_end_pending(vq->shared->host_opaque);
 }
 
 VuVirtqElement *vu_queue_pop_disabled(VuDev *dev, VuVirtq *vq)
@@ -1089,14 +1074,11 @@ static void elem_log_in(VuVirtq *vq, const VuElemPriv *p, uint32_t len)
     }
 }
 
-void vu_queue_log_write(VuDev *dev, const VuVirtqElement *elem, size_t in_offset, size_t len)
+void vu_virtq_log_elem(const VuRingShared *shared, const VuVirtqElement *elem, size_t in_offset,
+                       size_t len)
 {
     const VuElemPriv *p = (const VuElemPriv *)elem;
 
-    if (!vu_ring_has_feature(&dev->shared, VHOST_F_LOG_ALL) || !vu_log_active(&dev->log) ||
-        vq_all_stopped(dev)) {
-        return;
-    }
     for (unsigned int i = 0; i < elem->in_num && len > 0; i++) {
         size_t l = elem->in_sg[i].iov_len;
 
@@ -1105,11 +1087,11 @@ void vu_queue_log_write(VuDev *dev, const VuVirtqElement *elem, size_t in_offset
             continue;
         }
         l = MIN(l - in_offset, len);
-        vu_log_write(&dev->log, p->in_gpa[i] + in_offset, l);
+        vu_log_write(shared->log, p->in_gpa[i] + in_offset, l);
         len -= l;
         in_offset = 0;
     }
-    vu_log_kick(&dev->log);
+    vu_log_kick(shared->log);
 }
 
 /* @p leaves the device for good (pushed or detached): nothing popped
@@ -1169,9 +1151,9 @@ static void packed_push(VuVirtq *vq, const VuElemPriv *p, uint32_t len)
     }
 }
 
-void vu_queue_push(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem, uint32_t len)
+static void vq_push(VuVirtq *vq, const VuElemPriv *p, uint32_t len)
 {
-    const VuElemPriv *p = (const VuElemPriv *)elem;
+    const VuVirtqElement *elem = &p->elem;
     size_t in = vu_iov_size(elem->in_sg, elem->in_num);
 
     if (!vq_usable(vq) || p->gen != vq->gen || p->qidx != vq->idx) {
@@ -1192,6 +1174,11 @@ void vu_queue_push(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem, uint32_t
         vq->inuse--;
     }
     vu_log_kick(vq->shared->log);
+}
+
+void vu_queue_push(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem, uint32_t len)
+{
+    vq_push(vq, (const VuElemPriv *)elem, len);
 }
 
 void vu_queue_detach(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem)
