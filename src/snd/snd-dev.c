@@ -394,7 +394,7 @@ static void handle_ctl(SndDev *snd)
     VuVirtq *vq = vu_dev_queue(dev, VSND_VQ_CONTROL);
     VuVirtqElement *elem;
 
-    while (!vu_dev_broken(dev) && (elem = vu_queue_pop(dev, vq))) {
+    while ((elem = vu_queue_pop(dev, vq))) { /* none once the device is broken */
         size_t out_len = vu_iov_size(elem->out_sg, elem->out_num);
         size_t in_len = vu_iov_size(elem->in_sg, elem->in_num);
         size_t req_len = MIN(out_len, SND_CTL_MAX_REQUEST);
@@ -438,7 +438,7 @@ static void discard_tx(SndDev *snd, VuVirtq *vq)
     VuVirtqElement *elem;
     unsigned int n = 0;
 
-    while (!vu_dev_broken(dev) && (elem = vu_queue_pop_disabled(dev, vq))) {
+    while ((elem = vu_queue_pop_disabled(dev, vq))) {
         const char *error = NULL;
         SndIoMsg *msg = vsnd_io_msg_new(true, elem->out_sg, elem->out_num, elem->in_sg,
                                        elem->in_num, &error);
@@ -471,7 +471,7 @@ static void handle_io(SndDev *snd, unsigned int qidx)
     default:
         return;
     }
-    while (!vu_dev_broken(dev) && (elem = vu_queue_pop(dev, vq))) {
+    while ((elem = vu_queue_pop(dev, vq))) { /* none once the device is broken */
         const char *error = NULL;
         SndIoMsg *msg = vsnd_io_msg_new(tx, elem->out_sg, elem->out_num, elem->in_sg,
                                        elem->in_num, &error);
