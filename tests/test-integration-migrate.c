@@ -965,6 +965,61 @@ static void test_fresh_vm_ignores_state(void)
 
 /* The front-end drops the connection and comes back (QEMU's reconnect=):
  * same daemon, the inflight region handed back, streams as they were. */
+/* The front-end resets the device and closes the connection at once (the
+ * daemon reads the RESET_DEVICE with the socket at its end already): a
+ * reset the front-end asked for all the same, so the state file follows
+ * it.  (Guessed from the socket, it counted as a front-end gone for a
+ * reconnect, and the file kept the stream the guest had just reset.) */
+static void test_reset_then_close(void)
+{
+    char *state_dir;
+
+    if (!vd_require()) {
+        return;
+    }
+    state_dir = make_dir();
+    {
+        g_autofree char *state_file = g_build_filename(state_dir, "snd.state", NULL);
+        g_autoptr(VdProc) a = NULL;
+        g_autoptr(GError) err = NULL;
+        g_autoptr(SgGuest) sg = NULL;
+        g_autofree char *before = NULL, *after = NULL;
+        gsize before_len = 0, after_len = 0;
+        uint32_t sid = UINT32_MAX;
+
+        a = spawn_with_state("null", state_file);
+        sg = sg_connect(a, NULL, &err);
+        g_assert_no_error(err);
+        ff_setup(sg->ff)->inflight = true;
+        g_assert_true(sg_boot(sg, &err));
+        g_assert_no_error(err);
+        g_assert_true(ff_has_protocol(sg->ff, FF_PROTO_F_RESET_DEVICE));
+        for (uint32_t i = 0; i < sg->streams && sid == UINT32_MAX; i++) {
+            if (sg->pcm[i].direction == VIRTIO_SND_D_OUTPUT) {
+                sid = i;
+            }
+        }
+        set_params(sg, sid);
+        ctl_ok(sg, VIRTIO_SND_R_PCM_PREPARE, sid);
+        g_assert_true(wait_state_settled(state_file));
+        g_assert_true(g_file_get_contents(state_file, &before, &before_len, NULL));
+
+        /* Both reach the daemon before it reads either. */
+        g_assert_cmpint(kill(vd_pid(a), SIGSTOP), ==, 0);
+        g_assert_cmpint(ff_send(sg->ff, FF_RESET_DEVICE, false, NULL, 0, NULL, 0), ==, 0);
+        g_assert_cmpint(shutdown(ff_fd(sg->ff), SHUT_RDWR), ==, 0);
+        g_assert_cmpint(kill(vd_pid(a), SIGCONT), ==, 0);
+        g_assert_true(wait_state_settled(state_file));
+        g_assert_true(g_file_get_contents(state_file, &after, &after_len, NULL));
+        g_assert_true(before_len != after_len || memcmp(before, after, before_len) != 0);
+        g_assert_true(vd_alive(a));
+        g_clear_pointer(&sg, sg_free);
+        vd_terminate(a, WAIT_MS);
+        g_unlink(state_file);
+    }
+    rm_dir(state_dir);
+}
+
 static void test_reconnect(void)
 {
     char *dir, *state_dir;
@@ -1068,6 +1123,7 @@ int main(int argc, char **argv)
     g_test_add_data_func("/integration/migrate/playback/failed-migration-source-resumes-"
                          "status-reset", GINT_TO_POINTER(1), test_source_resumes);
     g_test_add_func("/integration/restart/frontend-reconnect", test_reconnect);
+    g_test_add_func("/integration/restart/reset-then-close-updates-state", test_reset_then_close);
     g_test_add_data_func("/integration/migrate/capture/split/continuous", GINT_TO_POINTER(0),
                          test_capture);
     g_test_add_data_func("/integration/migrate/capture/packed/continuous", GINT_TO_POINTER(1),

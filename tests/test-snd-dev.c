@@ -1194,6 +1194,19 @@ static void give_data_all(void *data)
     }
 }
 
+/* Data for the first capture stream opened only. */
+static void give_data_first(void *data)
+{
+    for (guint i = 0; i < fake->streams->len; i++) {
+        VsndAudioStream *s = g_ptr_array_index(fake->streams, i);
+
+        if (!s->closed && s->params.direction == VSND_DIR_INPUT) {
+            fake_stream_give_data(s, GPOINTER_TO_SIZE(data));
+            return;
+        }
+    }
+}
+
 static void expect_event(SgGuest *sg, uint32_t code, uint32_t data)
 {
     struct virtio_snd_event ev;
@@ -1357,6 +1370,61 @@ static void test_fake_capture_stop_partial(void)
     guest_end(sg, ff, d);
 }
 
+/* Two capture streams on the rx ring, popped b1 (stream 3), a1, a2
+ * (stream 1); a1 is partly filled at the queue stop.  a2 goes back to the
+ * ring; a1 completes with its frames; b1 can no longer be rewound (a1,
+ * popped after it, completed): it completes with silence and a status,
+ * never empty. */
+static void test_fake_capture_stop_two_streams(void)
+{
+    FfConn *ff;
+    Dev *d = dev_start("fake", 4, FALSE, &ff);
+    SgGuest *sg = guest_boot(ff, 0);
+    g_autoptr(GError) err = NULL;
+    uint8_t got[PERIOD], silence[PERIOD] = { 0 };
+    uint32_t bases[4];
+    SgIoMsg *a1, *a2, *b1, *done[2];
+
+    params_ok(sg, 1, 0);
+    params_ok(sg, 3, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 1); /* opened first: fake stream 0 */
+    pcm_ok(sg, VIRTIO_SND_R_PCM_PREPARE, 3);
+    b1 = sg_io_msg_new(sg, 3, true, PERIOD);
+    a1 = sg_io_msg_new(sg, 1, true, PERIOD);
+    a2 = sg_io_msg_new(sg, 1, true, PERIOD);
+    g_assert_cmpint(sg_rx_submit(sg, b1, false), ==, 0);
+    g_assert_cmpint(sg_rx_submit(sg, a1, false), ==, 0);
+    g_assert_cmpint(sg_rx_submit(sg, a2, false), ==, 0);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_START, 1);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_START, 3);
+    run_on_dev(give_data_first, GSIZE_TO_POINTER(PERIOD / 2));
+    g_assert_null(sg_io_wait(sg, true, 100));
+    g_assert_true(ff_suspend(ff, bases, &err));
+    g_assert_no_error(err);
+    done[0] = sg_io_wait(sg, true, 0);
+    done[1] = sg_io_wait(sg, true, 0);
+    g_assert_null(sg_io_wait(sg, true, 0));
+    g_assert_nonnull(done[0]);
+    g_assert_nonnull(done[1]);
+    g_assert_true((done[0] == a1 && done[1] == b1) || (done[0] == b1 && done[1] == a1));
+    g_assert_cmpuint(a1->used_len, ==, PERIOD + 8);
+    g_assert_cmpuint(b1->used_len, ==, PERIOD + 8);
+    g_assert_cmpuint(b1->status, ==, VIRTIO_SND_S_IO_ERR);
+    sg_io_read(sg, b1, got);
+    g_assert_cmpmem(got, PERIOD, silence, PERIOD);
+    g_assert_cmpuint(bases[3] & 0x7fff, ==, 2); /* rx ring: a2 is back in the ring */
+    g_assert_true(ff_start(ff, sg->mem, sg->vq, bases, &err));
+    g_assert_no_error(err);
+    run_on_dev(give_data_all, GSIZE_TO_POINTER(PERIOD));
+    g_assert_true(sg_io_wait(sg, true, 2000) == a2);
+    g_assert_cmpuint(a2->used_len, ==, PERIOD + 8);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_STOP, 1);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_RELEASE, 1);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_STOP, 3);
+    pcm_ok(sg, VIRTIO_SND_R_PCM_RELEASE, 3);
+    guest_end(sg, ff, d);
+}
+
 #endif
 
 int main(int argc, char **argv)
@@ -1370,6 +1438,7 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/dev-fake/host-gone/paced-io-err", test_fake_host_gone);
     g_test_add_func("/snd/dev-fake/stalled-driver-blocks-nothing", test_fake_stalled);
     g_test_add_func("/snd/dev-fake/capture-stop-partial", test_fake_capture_stop_partial);
+    g_test_add_func("/snd/dev-fake/capture-stop-two-streams", test_fake_capture_stop_two_streams);
     return g_test_run();
 #endif
     g_test_add_func("/snd/dev/probe", test_probe);

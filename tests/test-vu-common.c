@@ -114,11 +114,15 @@ static void td_suspend(VuDev *dev, bool s)
     }
 }
 
-static void td_reset(VuDev *dev)
+static void td_reset(VuDev *dev, VuResetReason why)
 {
     TDevice *td = td_of(dev);
 
     td->resets++;
+    td->last_reset = why;
+    if (td->reset_out) {
+        *td->reset_out = why;
+    }
     for (int q = 0; q < TG_NQ; q++) {
         if (td->held[q]) {
             for (guint i = 0; i < td->held[q]->len; i++) {

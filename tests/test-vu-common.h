@@ -35,6 +35,8 @@ typedef struct TDevice {
     unsigned int start_calls[TG_NQ];
     unsigned int stop_calls[TG_NQ];
     unsigned int suspends, resumes, resets;
+    VuResetReason last_reset; /* why the last reset came */
+    VuResetReason *reset_out; /* also written there (outlives tf_free()) */
     uint64_t features_acked;
     uint8_t config[16];
     int config_fail;

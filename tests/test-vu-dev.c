@@ -702,6 +702,44 @@ static void test_reset_device(void)
     tf_free(tf);
 }
 
+/* The reset hook hears why: the device must tell a reset the guest asked
+ * for from a front-end that closed the connection (and may come back
+ * with the inflight region) and from a connection we dropped. */
+static void test_reset_reasons(void)
+{
+    TFront *tf = setup(F_BASE, 16);
+    VuResetReason at_free = VU_RESET_STATUS;
+    VuMsgHdr bad = { .request = VHOST_USER_SET_VRING_NUM, .flags = V, .size = 3 };
+
+    tf_set_u64(tf, VHOST_USER_SET_STATUS, 0x0f);
+    g_assert_true(tf_msg(tf, VHOST_USER_RESET_DEVICE, V, NULL, 0, NULL, 0));
+    g_assert_cmpint(tf->td.last_reset, ==, VU_RESET_DEVICE);
+    tf_set_u64(tf, VHOST_USER_SET_STATUS, 0x0f);
+    tf_set_u64(tf, VHOST_USER_SET_STATUS, 0);
+    g_assert_cmpint(tf->td.last_reset, ==, VU_RESET_STATUS);
+    g_assert_cmpuint(tf->td.resets, ==, 2);
+
+    /* A message, then the front-end's close: the message is a reset the
+     * front-end asked for even though the socket is at its end already. */
+    tf_send(tf, VHOST_USER_RESET_DEVICE, V, NULL, 0, NULL, 0);
+    g_assert_cmpint(shutdown(tf->sock, SHUT_WR), ==, 0);
+    g_assert_true(vu_dev_dispatch(tf->dev));
+    g_assert_cmpint(tf->td.last_reset, ==, VU_RESET_DEVICE);
+    g_assert_false(vu_dev_dispatch(tf->dev)); /* end of file */
+    tf->td.reset_out = &at_free;
+    tf_free(tf);
+    g_assert_cmpint(at_free, ==, VU_RESET_DISCONNECT);
+
+    /* A malformed message: we drop a connection the front-end holds. */
+    tf = setup(F_BASE, 16);
+    tf_send_raw(tf, &bad, sizeof(bad), NULL, 0);
+    tf_send_raw(tf, "abc", 3, NULL, 0);
+    g_assert_false(vu_dev_dispatch(tf->dev));
+    tf->td.reset_out = &at_free;
+    tf_free(tf);
+    g_assert_cmpint(at_free, ==, VU_RESET_DROPPED);
+}
+
 /* vhost-user.rst: RESET_OWNER is deprecated, back-ends "either ignore this
  * message, or use it to disable all rings"; discarding the connection's
  * state "would lead to bugs".  The rings are disabled, the device is not
@@ -964,6 +1002,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vu/dev/inflight/hostile-region-packed", test_inflight_hostile_packed);
     g_test_add_func("/vu/dev/log/split", test_dirty_log);
     g_test_add_func("/vu/dev/log/packed", test_dirty_log_packed);
+    g_test_add_func("/vu/dev/reset-reasons", test_reset_reasons);
     g_test_add_func("/vu/dev/reset-device", test_reset_device);
     g_test_add_func("/vu/dev/reset-owner", test_reset_owner);
     g_test_add_func("/vu/dev/ring-disabled/split", test_ring_disabled_split);

@@ -115,6 +115,74 @@ static void test_read_across_regions(void)
     close(fb);
 }
 
+/* One call maps a whole chain: a buffer across two regions becomes two
+ * iovecs, each mapping is referenced once and outlives the table; a
+ * chain that does not map references nothing. */
+static void test_map_chain(void)
+{
+    VuMem mem = { 0 };
+    int fa = memfd("vu-test-chain", 4096), fb = memfd("vu-test-chain", 4096);
+    VuMsgMemRegion ra = { 0x1000, 4096, 0x100000, 0 }, rb = { 0x2000, 4096, 0x900000, 0 };
+    const VuMemSeg segs[] = {
+        { .gpa = 0x1100, .len = 16, .write = false },
+        { .gpa = 0x2000 - 8, .len = 24, .write = true }, /* crosses into rb */
+        { .gpa = 0x1200, .len = 4, .write = true },
+    };
+    const VuMemSeg outside[] = {
+        { .gpa = 0x1100, .len = 16, .write = false },
+        { .gpa = 0x3000 - 8, .len = 24, .write = true }, /* runs off rb's end */
+    };
+    struct iovec out[4], in[4], small[2];
+    uint64_t in_gpa[4];
+    VuMemChain c = { .out = out, .out_max = 4, .in = in, .in_gpa = in_gpa, .in_max = 4 };
+    uint64_t len = 4096;
+    uint8_t *a, *b;
+
+    g_assert_cmpint(vu_mem_add(&mem, &ra, fa), ==, 0);
+    g_assert_cmpint(vu_mem_add(&mem, &rb, fb), ==, 0);
+    a = vu_mem_gpa_to_va(&mem, 0x1000, &len, NULL);
+    len = 4096;
+    b = vu_mem_gpa_to_va(&mem, 0x2000, &len, NULL);
+
+    g_assert_null(vu_mem_map_chain(&mem, segs, G_N_ELEMENTS(segs), &c));
+    g_assert_cmpuint(c.out_num, ==, 1);
+    g_assert_true(out[0].iov_base == a + 0x100);
+    g_assert_cmpuint(out[0].iov_len, ==, 16);
+    g_assert_cmpuint(c.in_num, ==, 3);
+    g_assert_true(in[0].iov_base == a + 4096 - 8);
+    g_assert_cmpuint(in[0].iov_len, ==, 8);
+    g_assert_true(in[1].iov_base == b);
+    g_assert_cmpuint(in[1].iov_len, ==, 16);
+    g_assert_true(in[2].iov_base == a + 0x200);
+    g_assert_cmpuint(in_gpa[0], ==, 0x2000 - 8);
+    g_assert_cmpuint(in_gpa[1], ==, 0x2000);
+    g_assert_cmpuint(in_gpa[2], ==, 0x1200);
+    g_assert_cmpuint(c.nmaps, ==, 2);
+
+    /* The references keep both mappings after the table is gone. */
+    vu_mem_clear(&mem);
+    g_assert_cmpuint(count_maps_named("vu-test-chain"), ==, 2);
+    memset(in[0].iov_base, 1, in[0].iov_len);
+    memset(in[1].iov_base, 1, in[1].iov_len);
+    for (unsigned int m = 0; m < c.nmaps; m++) {
+        vu_mmap_unref(c.maps[m]);
+    }
+    g_assert_cmpuint(count_maps_named("vu-test-chain"), ==, 0);
+
+    /* Failures reference nothing. */
+    g_assert_cmpint(vu_mem_add(&mem, &ra, fa), ==, 0);
+    g_assert_cmpint(vu_mem_add(&mem, &rb, fb), ==, 0);
+    g_assert_cmpstr(vu_mem_map_chain(&mem, outside, G_N_ELEMENTS(outside), &c), ==,
+                    "descriptor points outside guest memory");
+    c.in = small;
+    c.in_max = 1; /* the crossing buffer needs two */
+    g_assert_cmpstr(vu_mem_map_chain(&mem, segs, 2, &c), ==, "too many buffers in chain");
+    vu_mem_clear(&mem);
+    g_assert_cmpuint(count_maps_named("vu-test-chain"), ==, 0);
+    close(fa);
+    close(fb);
+}
+
 static void test_checks(void)
 {
     VuMem mem = { 0 };
@@ -502,6 +570,7 @@ int main(int argc, char **argv)
 
     g_test_add_func("/vu/mem/translate-caps-length", test_translate_caps_length);
     g_test_add_func("/vu/mem/read-across-regions", test_read_across_regions);
+    g_test_add_func("/vu/mem/map-chain", test_map_chain);
     g_test_add_func("/vu/mem/invalid/overlap-eof-empty", test_checks);
     g_test_add_func("/vu/mem/slots", test_slots);
     g_test_add_func("/vu/mem/deferred-unmap", test_deferred_unmap);

@@ -15,6 +15,7 @@
 #include <linux/virtio_ring.h>
 
 #include "test-vu-common.h"
+#include "vu/vu-int.h"
 
 #define F_PACKED (1ull << 34)
 #define F_BASE ((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC))
@@ -283,6 +284,40 @@ static void test_split_unpop(void)
     vu_queue_push(tf->dev, q0(tf), a, 0);
     vu_elem_free(a);
     g_assert_cmpuint(tf_get_vring_base(tf, 0), ==, 1);
+    tf_free(tf);
+}
+
+/* The ring, not the device, knows whether a give-back can rewind: not
+ * once an element popped after it was completed or detached. */
+static void test_split_unpop_refused(void)
+{
+    TFront *tf = setup(F_BASE, NUM);
+    TBuf b = { TG_DATA, 8, true };
+    VuVirtqElement *a, *x, *c;
+
+    for (unsigned int i = 0; i < 3; i++) {
+        tr_split_add(tf, 0, &b, 1, 0);
+    }
+    a = vu_queue_pop(tf->dev, q0(tf));
+    x = vu_queue_pop(tf->dev, q0(tf));
+    c = vu_queue_pop(tf->dev, q0(tf));
+    /* c is the newest: rewound. */
+    g_assert_true(vu_queue_unpop(tf->dev, q0(tf), c));
+    vu_elem_free(c);
+    vu_queue_push(tf->dev, q0(tf), x, 0);
+    vu_elem_free(x);
+    /* a was popped before x, which completed: refused, nothing done. */
+    g_assert_false(vu_queue_unpop(tf->dev, q0(tf), a));
+    c = vu_queue_pop(tf->dev, q0(tf));
+    g_assert_nonnull(c);
+    g_assert_null(vu_queue_pop(tf->dev, q0(tf)));
+    /* Detached counts as completed for what was popped before it. */
+    vu_queue_detach(tf->dev, q0(tf), c);
+    vu_elem_free(c);
+    g_assert_false(vu_queue_unpop(tf->dev, q0(tf), a));
+    vu_queue_push(tf->dev, q0(tf), a, 0);
+    vu_elem_free(a);
+    g_assert_cmpuint(tf_get_vring_base(tf, 0), ==, 3);
     tf_free(tf);
 }
 
@@ -711,6 +746,75 @@ static void test_bad_head_in_use(gconstpointer data)
     tf_free(tf);
 }
 
+static void le16_at(uint8_t *p, uint16_t v)
+{
+    v = htole16(v);
+    memcpy(p, &v, sizeof(v));
+}
+
+static void le64_at(uint8_t *p, uint64_t v)
+{
+    v = htole64(v);
+    memcpy(p, &v, sizeof(v));
+}
+
+/* A split ring restarted over a region a previous back-end left: the
+ * inflight code computes what to resubmit and where the ring stands, and
+ * writes nothing of the ring itself (vu-virtq applies the result). */
+static void test_inflight_start_computes(void)
+{
+    enum { QS = 8 };
+    size_t rsz = vu_inflight_region_size(QS);
+    g_autofree uint8_t *area_mem = g_malloc0(rsz);
+    VuInflightArea area = { .addr = area_mem, .size = rsz, .num_queues = 1, .queue_size = QS,
+                            .region_size = rsz };
+    VuRingShared sh = {
+        .protocol_features = 1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD,
+        .inflight = &area,
+    };
+    VuVirtq vq = { .shared = &sh, .num = QS, .used_idx = 40, .last_avail_idx = 45,
+                   .avail_wrap = true, .used_wrap = true, .inuse = 0 };
+    VuInflightStart st;
+    uint8_t *d;
+
+    /* Header: features, version 1, desc_num, last_batch_head, used_idx;
+     * then {inflight, pad[5], next, counter} per head. */
+    le16_at(area_mem + 8, 1);
+    le16_at(area_mem + 10, QS);
+    le16_at(area_mem + 14, 40);
+    d = area_mem + 16;
+    d[16 * 2] = 1;
+    le64_at(d + 16 * 2 + 8, 7); /* head 2, popped later */
+    d[16 * 5] = 1;
+    le64_at(d + 16 * 5 + 8, 3); /* head 5, popped first */
+    vu_inflight_queue_start(&vq, &st);
+    /* The ring is as it was (the call takes a const ring, too). */
+    g_assert_cmpuint(vq.used_idx, ==, 40);
+    g_assert_cmpuint(vq.last_avail_idx, ==, 45);
+    g_assert_cmpuint(vq.inuse, ==, 0);
+    g_assert_null(vq.inflight);
+    g_assert_null(vq.resubmit);
+    g_assert_cmpuint(vq.inflight_counter, ==, 0);
+    g_assert_true(st.region == area_mem);
+    g_assert_true(st.restored);
+    g_assert_cmpuint(st.resubmit_num, ==, 2);
+    g_assert_cmpuint(st.resubmit[0], ==, 5);
+    g_assert_cmpuint(st.resubmit[1], ==, 2);
+    g_assert_cmpuint(st.counter, ==, 8);
+    g_assert_cmpuint(st.inuse, ==, 2);
+    g_assert_cmpuint(st.used_idx, ==, 40);
+    g_assert_cmpuint(st.last_avail_idx, ==, 42); /* used + what is in flight */
+    g_free(st.resubmit);
+
+    /* Without the protocol feature nothing is tracked or changed. */
+    sh.protocol_features = 0;
+    vu_inflight_queue_start(&vq, &st);
+    g_assert_null(st.region);
+    g_assert_false(st.restored);
+    g_assert_cmpuint(st.last_avail_idx, ==, 45);
+    g_assert_null(st.resubmit);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -724,6 +828,8 @@ int main(int argc, char **argv)
     g_test_add_func("/vu/virtq/split/no-interrupt-flag", test_split_no_interrupt);
     g_test_add_func("/vu/virtq/split/set-notification", test_split_set_notification);
     g_test_add_func("/vu/virtq/split/unpop", test_split_unpop);
+    g_test_add_func("/vu/virtq/split/unpop-refused", test_split_unpop_refused);
+    g_test_add_func("/vu/virtq/inflight/start-computes", test_inflight_start_computes);
     g_test_add_func("/vu/virtq/split/len-capped", test_split_len_capped);
     g_test_add_func("/vu/virtq/split/elem-survives-mem-change",
                     test_split_elem_survives_mem_change);

@@ -27,9 +27,11 @@
  *   the stream manager, which completes it (status + used length) when the
  *   host has consumed or produced its frames.
  * - A queue stop (GET_VRING_BASE) leaves nothing held from that queue:
- *   untouched messages go back to the ring when they are the newest
- *   popped (vu_queue_unpop_tail(); tx: played and completed after the
- *   restart, which a Linux guest needs to keep playing after `cont`),
+ *   untouched messages go back to the ring when the core can rewind over
+ *   them (tx: vu_queue_unpop_tail(), the newest popped, played and
+ *   completed after the restart, which a Linux guest needs to keep
+ *   playing after `cont`; rx: vu_queue_unpop(), which says no when a
+ *   buffer popped after it completed already),
  *   the rest complete (a tx message's frames move into the stream's
  *   carry, status OK, played later) and running streams pause, which
  *   resume when the queue starts again (polling re-armed for MSG_POLLING
@@ -81,7 +83,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -119,13 +120,6 @@ struct SndDev {
     guint poll_id;
     /* Device-state transfer (snd-migrate.c): the current one, if any. */
     SndMigrateXfer *xfer;
-    /* rx buffers held, in pop order: element -> pop sequence number, to
-     * know at a queue stop whether they can go back to the ring. */
-    GHashTable *rx_seq;
-    uint64_t rx_next_seq;
-    int64_t rx_done_max;   /* highest sequence completed, -1 none */
-    int64_t rx_done_us;    /* monotonic time of the last rx completion */
-    bool rx_rewind_ok;
     bool restart_checked;  /* state file looked at on this connection */
     /* State parked by SET_STATUS(0) of a stopped device (newer QEMU may
      * send it after GET_VRING_BASE on every vhost stop, migration
@@ -272,18 +266,6 @@ static void io_complete(void *opaque, SndIoMsg *msg, uint32_t status, uint32_t l
     VuVirtqElement *elem = msg->elem;
     size_t len = vsnd_io_msg_finish(msg, status, latency);
 
-    if (!msg->tx && elem) {
-        gpointer seq;
-
-        if (g_hash_table_lookup_extended(snd->rx_seq, elem, NULL, &seq)) {
-            if (snd->rx_done_max < 0) {
-                g_debug("rx: first completion since the queue started");
-            }
-            snd->rx_done_us = g_get_monotonic_time();
-            snd->rx_done_max = MAX(snd->rx_done_max, (int64_t)GPOINTER_TO_SIZE(seq));
-            g_hash_table_remove(snd->rx_seq, elem);
-        }
-    }
     if (snd->dev && elem) {
         VuVirtq *vq = vu_dev_queue(snd->dev, msg->tx ? VSND_VQ_TX : VSND_VQ_RX);
 
@@ -299,9 +281,6 @@ static void io_discard(void *opaque, SndIoMsg *msg)
     SndDev *snd = opaque;
 
     /* Reset: the element is forgotten, never returned to the guest. */
-    if (msg->elem) {
-        g_hash_table_remove(snd->rx_seq, msg->elem);
-    }
     if (snd->dev && msg->elem && !snd->peer_gone) {
         /* (When the front-end went away the element stays recorded in
          * the inflight region: its reconnection resubmits it.) */
@@ -353,9 +332,9 @@ static void pcm_polling(void *opaque, bool on)
     }
 }
 
-/* A queue stop: give a waiting capture buffer back to the ring.  Only
- * possible when the held buffers are the newest ones popped (then the core
- * rewinds the avail index over them). */
+/* A queue stop: give a waiting buffer back to the ring.  Only possible
+ * when no buffer popped after it was completed (the core, which knows the
+ * pop order, rewinds the avail index over them or says no). */
 static bool io_giveback(void *opaque, SndIoMsg *msg)
 {
     SndDev *snd = opaque;
@@ -375,17 +354,15 @@ static bool io_giveback(void *opaque, SndIoMsg *msg)
         vsnd_io_msg_free(msg);
         return true;
     }
-    if (!snd->rx_rewind_ok) {
-        return false;
-    }
     if (msg->done) {
         /* Partly filled (a host driver that delivers less than a period at
          * a time): it completes now with the frames it holds and silence
          * after them; given back, those captured frames would be lost. */
         return false;
     }
-    g_hash_table_remove(snd->rx_seq, elem);
-    vu_queue_unpop(snd->dev, vu_dev_queue(snd->dev, VSND_VQ_RX), elem);
+    if (!vu_queue_unpop(snd->dev, vu_dev_queue(snd->dev, VSND_VQ_RX), elem)) {
+        return false;
+    }
     vu_elem_free(elem);
     vsnd_io_msg_free(msg);
     return true;
@@ -417,7 +394,7 @@ static void handle_ctl(SndDev *snd)
     VuVirtq *vq = vu_dev_queue(dev, VSND_VQ_CONTROL);
     VuVirtqElement *elem;
 
-    while (!vu_dev_broken(dev) && (elem = vu_queue_pop(dev, vq))) {
+    while ((elem = vu_queue_pop(dev, vq))) { /* none once the device is broken */
         size_t out_len = vu_iov_size(elem->out_sg, elem->out_num);
         size_t in_len = vu_iov_size(elem->in_sg, elem->in_num);
         size_t req_len = MIN(out_len, SND_CTL_MAX_REQUEST);
@@ -461,7 +438,7 @@ static void discard_tx(SndDev *snd, VuVirtq *vq)
     VuVirtqElement *elem;
     unsigned int n = 0;
 
-    while (!vu_dev_broken(dev) && (elem = vu_queue_pop_disabled(dev, vq))) {
+    while ((elem = vu_queue_pop_disabled(dev, vq))) {
         const char *error = NULL;
         SndIoMsg *msg = vsnd_io_msg_new(true, elem->out_sg, elem->out_num, elem->in_sg,
                                        elem->in_num, &error);
@@ -494,19 +471,13 @@ static void handle_io(SndDev *snd, unsigned int qidx)
     default:
         return;
     }
-    while (!vu_dev_broken(dev) && (elem = vu_queue_pop(dev, vq))) {
+    while ((elem = vu_queue_pop(dev, vq))) { /* none once the device is broken */
         const char *error = NULL;
         SndIoMsg *msg = vsnd_io_msg_new(tx, elem->out_sg, elem->out_num, elem->in_sg,
                                        elem->in_num, &error);
         uint32_t status;
 
         msg->elem = elem;
-        if (!tx) {
-            if (snd->rx_next_seq == 0) {
-                g_debug("rx: first buffer since the queue started");
-            }
-            g_hash_table_insert(snd->rx_seq, elem, GSIZE_TO_POINTER(snd->rx_next_seq++));
-        }
         if (!msg->valid) {
             vsnd_guest_error("%s: %s", tx ? "tx" : "rx", error);
             status = VIRTIO_SND_S_BAD_MSG;
@@ -696,26 +667,6 @@ static void vsnd_queue_set_started(VuDev *dev, int qidx, bool started)
         snd->restart_checked = true;
         restart_restore(snd);
     }
-    if (qidx == VSND_VQ_RX && !started) {
-        int64_t oldest = G_MAXINT64;
-        GHashTableIter it;
-        gpointer seq;
-
-        g_hash_table_iter_init(&it, snd->rx_seq);
-        while (g_hash_table_iter_next(&it, NULL, &seq)) {
-            oldest = MIN(oldest, (int64_t)GPOINTER_TO_SIZE(seq));
-        }
-        /* Every buffer popped after the oldest held one is held too. */
-        snd->rx_rewind_ok = oldest > snd->rx_done_max;
-        g_debug("rx stop: %u held, oldest #%" G_GINT64_FORMAT ", newest completed #%"
-                G_GINT64_FORMAT " (%" G_GINT64_FORMAT " ms ago), next #%" G_GUINT64_FORMAT,
-                g_hash_table_size(snd->rx_seq), oldest, snd->rx_done_max,
-                (g_get_monotonic_time() - snd->rx_done_us) / 1000, snd->rx_next_seq);
-    }
-    if (qidx == VSND_VQ_RX && started) {
-        snd->rx_next_seq = 0;
-        snd->rx_done_max = -1;
-    }
     if (qidx == VSND_VQ_TX || qidx == VSND_VQ_RX) {
         VsndDirection dir = qidx == VSND_VQ_TX ? VSND_DIR_OUTPUT : VSND_DIR_INPUT;
 
@@ -740,31 +691,25 @@ static void vsnd_suspend(VuDev *dev, bool suspended)
     }
 }
 
-/* Whether the front-end has closed the connection (reset on disconnect). */
-static bool peer_gone(SndDev *snd)
-{
-    struct pollfd p = { .events = POLLRDHUP };
-
-    if (!snd->dev) {
-        return true;
-    }
-    p.fd = vu_dev_socket_fd(snd->dev);
-    return p.fd < 0 || (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR)));
-}
-
-static void vsnd_reset(VuDev *dev)
+static void vsnd_reset(VuDev *dev, VuResetReason why)
 {
     SndDev *snd = dev_snd(dev);
 
-    g_debug("device reset");
-    snd->peer_gone = peer_gone(snd);
+    g_debug("device reset (%s)", why == VU_RESET_STATUS       ? "SET_STATUS(0)"
+                                 : why == VU_RESET_DEVICE     ? "RESET_DEVICE"
+                                 : why == VU_RESET_DISCONNECT ? "front-end gone"
+                                                              : "connection dropped");
+    /* Only a front-end that closed the connection may come back with the
+     * inflight region and this state (a reconnect); any other reset is one
+     * the guest or the front-end asked for, or we ended the connection. */
+    snd->peer_gone = why == VU_RESET_DISCONNECT;
     g_clear_pointer(&snd->parked, g_bytes_unref);
-    if (vu_dev_reset_reason(dev) != VU_RESET_STATUS) {
-        /* RESET_DEVICE (or the front-end gone): a real reset, no ring
+    if (why != VU_RESET_STATUS) {
+        /* RESET_DEVICE (or the connection's end): a real reset, no ring
          * comes back to resume; nothing is parked. */
         snd->restart_pending = false;
         memset(snd->stopped_known, 0, sizeof(snd->stopped_known));
-    } else if (!snd->peer_gone && !at_power_on(snd)) {
+    } else if (!at_power_on(snd)) {
         SndMigrateDev d = migrate_dev(snd);
 
         snd->parked = vsnd_migrate_save(&d);
@@ -870,8 +815,6 @@ SndDev *vsnd_dev_new(const VsndDeviceConfig *cfg, VsndAudio *audio)
     snd->cfg = cfg;
     snd->audio = audio;
     snd->events = vsnd_event_queue_new();
-    snd->rx_seq = g_hash_table_new(NULL, NULL);
-    snd->rx_done_max = -1;
     snd->pcm = vsnd_pcm_new(cfg, audio, &pcm_host, snd);
     snd->info = vsnd_info_new(cfg, snd->pcm);
     if (cfg->controls) {
@@ -896,7 +839,6 @@ void vsnd_dev_free(SndDev *snd)
     vsnd_info_free(snd->info);
     vsnd_pcm_free(snd->pcm);
     vsnd_event_queue_free(snd->events);
-    g_hash_table_unref(snd->rx_seq);
     g_free(snd);
 }
 

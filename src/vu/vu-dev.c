@@ -45,6 +45,7 @@
 #define G_LOG_DOMAIN "vsnd-vu"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/timerfd.h>
@@ -55,6 +56,30 @@
 #include <linux/virtio_ring.h>
 
 #include "vu-int.h"
+
+/* The connection: only this file sees it.  The rings (vu-virtq.c,
+ * vu-inflight.c) work over its VuRingShared and report through VuRingHost. */
+struct VuDev {
+    int sock;
+    unsigned int num_queues;
+    unsigned int max_queue_size;
+    const VuDevIface *iface;
+    void *opaque;
+    const VuLoopOps *loop_ops;
+    void *loop;
+
+    VuRingShared shared;       /* features, read by the rings */
+    uint8_t status;
+    bool suspend_notified;
+    bool peer_closed;          /* the front-end closed the connection */
+
+    VuMem mem;
+    VuLog log;
+    VuInflightArea inflight;
+    VuVirtq *vq;
+
+    int poll_fd;               /* timerfd for kick-less rings */
+};
 
 #ifndef VIRTIO_F_RING_PACKED
 #define VIRTIO_F_RING_PACKED 34
@@ -123,9 +148,12 @@ bool vu_dev_inflight_handed_back(const VuDev *dev)
     return dev->inflight.addr && dev->inflight.handed_back;
 }
 
-VuResetReason vu_dev_reset_reason(const VuDev *dev)
+void vu_queue_log_write(VuDev *dev, const VuVirtqElement *elem, size_t in_offset, size_t len)
 {
-    return dev->reset_reason;
+    if (vu_ring_has_feature(&dev->shared, VHOST_F_LOG_ALL) && vu_log_active(&dev->log) &&
+        !vu_dev_suspended(dev)) {
+        vu_virtq_log_elem(&dev->shared, elem, in_offset, len);
+    }
 }
 
 bool vu_dev_suspended(const VuDev *dev)
@@ -268,6 +296,34 @@ static void vu_dev_ring_stopped(void *opaque)
     }
 }
 
+static bool vu_dev_ring_watch_kick(void *opaque, int fd, VuWatchCb cb, void *data)
+{
+    VuDev *dev = opaque;
+
+    if (!dev->loop_ops || !dev->loop_ops->set_watch) {
+        return false;
+    }
+    dev->loop_ops->set_watch(dev, fd, cb, data, dev->loop);
+    return true;
+}
+
+static void vu_dev_ring_unwatch_kick(void *opaque, int fd)
+{
+    VuDev *dev = opaque;
+
+    if (dev->loop_ops && dev->loop_ops->remove_watch) {
+        dev->loop_ops->remove_watch(dev, fd, dev->loop);
+    }
+}
+
+static bool vu_dev_ring_front_end_pending(void *opaque)
+{
+    const VuDev *dev = opaque;
+    struct pollfd p = { .fd = dev->sock, .events = POLLIN };
+
+    return p.fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
 static const VuRingHost vu_dev_ring_host = {
     .broken = vu_dev_ring_broken,
     .poll_changed = vu_dev_ring_poll_changed,
@@ -275,9 +331,20 @@ static const VuRingHost vu_dev_ring_host = {
     .starting = vu_dev_ring_starting,
     .started = vu_dev_ring_started,
     .stopped = vu_dev_ring_stopped,
+    .watch_kick = vu_dev_ring_watch_kick,
+    .unwatch_kick = vu_dev_ring_unwatch_kick,
+    .front_end_pending = vu_dev_ring_front_end_pending,
 };
 
 /* ---- resets ------------------------------------------------------------- */
+
+/* The inflight area changes or goes: no ring keeps a pointer into it. */
+static void vu_dev_unbind_inflight(VuDev *dev)
+{
+    for (unsigned int i = 0; i < dev->num_queues; i++) {
+        vu_virtq_unbind_inflight(&dev->vq[i]);
+    }
+}
 
 static void vu_dev_stop_all(VuDev *dev)
 {
@@ -289,10 +356,9 @@ static void vu_dev_stop_all(VuDev *dev)
 /* Virtio device reset: back to power-on, connection state kept. */
 static void vu_dev_reset_device(VuDev *dev, bool forget_rings, VuResetReason why)
 {
-    dev->reset_reason = why;
     vu_dev_stop_all(dev);
     if (dev->iface && dev->iface->reset) {
-        dev->iface->reset(dev);
+        dev->iface->reset(dev, why);
     }
     for (unsigned int i = 0; i < dev->num_queues; i++) {
         if (forget_rings) {
@@ -301,7 +367,8 @@ static void vu_dev_reset_device(VuDev *dev, bool forget_rings, VuResetReason why
             dev->vq[i].enabled = false;
         }
     }
-    vu_inflight_reset(dev);
+    vu_dev_unbind_inflight(dev);
+    vu_inflight_reset(&dev->inflight);
     dev->shared.broken = false;
     dev->status = 0;
     vu_dev_update_poll(dev);
@@ -640,8 +707,11 @@ static int h_set_config(VuDev *dev, VuMsg *msg, int *reply_fd)
 static int h_get_inflight_fd(VuDev *dev, VuMsg *msg, int *reply_fd)
 {
     uint32_t size = msg->hdr.size;
-    int r = vu_inflight_get(dev, &msg->payload.inflight, reply_fd);
+    int r = vu_inflight_get(&dev->inflight, dev->num_queues, &msg->payload.inflight, reply_fd);
 
+    if (r == 0) {
+        vu_dev_unbind_inflight(dev);
+    }
     if (r < 0) {
         vsnd_guest_error("GET_INFLIGHT_FD failed: %s", g_strerror(-r));
         memset(&msg->payload.inflight, 0, sizeof(msg->payload.inflight));
@@ -652,8 +722,11 @@ static int h_get_inflight_fd(VuDev *dev, VuMsg *msg, int *reply_fd)
 
 static int h_set_inflight_fd(VuDev *dev, VuMsg *msg, int *reply_fd)
 {
-    int r = vu_inflight_set(dev, &msg->payload.inflight, msg->fds[0]);
+    int r = vu_inflight_set(&dev->inflight, dev->num_queues, &msg->payload.inflight, msg->fds[0]);
 
+    if (r == 0) {
+        vu_dev_unbind_inflight(dev);
+    }
     if (r == -EINVAL) {
         return -EPROTO;
     }
@@ -748,6 +821,14 @@ static const VuHandler vu_handlers[VHOST_USER_MAX] = {
     [VHOST_USER_CHECK_DEVICE_STATE] = h_check_device_state,
 };
 
+/* A socket error that means the front-end closed its end (a message cut
+ * short by the close, a reply to a closed socket), as opposed to one we
+ * drop the connection for. */
+static bool vu_dev_peer_closed_error(int r)
+{
+    return r == -ECONNRESET || r == -EPIPE;
+}
+
 bool vu_dev_dispatch(VuDev *dev)
 {
     VuMsg msg;
@@ -762,10 +843,12 @@ bool vu_dev_dispatch(VuDev *dev)
     }
     if (r == 0) {
         g_debug("front-end closed the connection");
+        dev->peer_closed = true;
         return false;
     }
     if (r < 0) {
         vsnd_guest_error("vhost-user receive failed: %s", g_strerror(-r));
+        dev->peer_closed = vu_dev_peer_closed_error(r);
         return false;
     }
     need_reply = msg.hdr.flags & VHOST_USER_NEED_REPLY_MASK;
@@ -779,7 +862,9 @@ bool vu_dev_dispatch(VuDev *dev)
         vu_msg_close_fds(&msg);
         if (need_reply) {
             msg.payload.u64 = 1;
-            return vu_msg_send_reply(dev->sock, &msg, sizeof(uint64_t), -1) == 0;
+            r = vu_msg_send_reply(dev->sock, &msg, sizeof(uint64_t), -1);
+            dev->peer_closed = vu_dev_peer_closed_error(r);
+            return r == 0;
         }
         return true;
     }
@@ -814,6 +899,7 @@ bool vu_dev_dispatch(VuDev *dev)
     if (reply_fd >= 0) {
         close(reply_fd);
     }
+    dev->peer_closed = vu_dev_peer_closed_error(r);
     return r == 0;
 }
 
@@ -850,8 +936,9 @@ VuDev *vu_dev_new(int fd, unsigned int num_queues, unsigned int max_queue_size,
     vu_log_init(&dev->log);
     dev->vq = g_new0(VuVirtq, num_queues);
     for (unsigned int i = 0; i < num_queues; i++) {
-        vu_virtq_init(dev, &dev->vq[i], i);
+        vu_virtq_init(&dev->vq[i], &dev->shared, i);
     }
+    dev->shared.scratch_segs = g_new(VuMemSeg, VU_MAX_CHAIN_SEGS);
     dev->shared.scratch_out = g_new(struct iovec, VU_MAX_IOV);
     dev->shared.scratch_in = g_new(struct iovec, VU_MAX_IOV);
     dev->shared.scratch_in_gpa = g_new(uint64_t, VU_MAX_IOV);
@@ -863,22 +950,23 @@ void vu_dev_free(VuDev *dev)
     if (!dev) {
         return;
     }
-    dev->reset_reason = VU_RESET_DISCONNECT;
     if (dev->iface && dev->iface->reset) {
-        dev->iface->reset(dev);
+        dev->iface->reset(dev, dev->peer_closed ? VU_RESET_DISCONNECT : VU_RESET_DROPPED);
     }
     for (unsigned int i = 0; i < dev->num_queues; i++) {
         dev->vq[i].started = false;
         vu_virtq_reset(&dev->vq[i], true);
     }
     vu_dev_update_poll(dev);
-    vu_inflight_clear(dev);
+    vu_dev_unbind_inflight(dev);
+    vu_inflight_clear(&dev->inflight);
     vu_log_clear(&dev->log);
     vu_mem_clear(&dev->mem);
     if (dev->sock >= 0) {
         close(dev->sock);
     }
     g_free(dev->vq);
+    g_free(dev->shared.scratch_segs);
     g_free(dev->shared.scratch_out);
     g_free(dev->shared.scratch_in);
     g_free(dev->shared.scratch_in_gpa);

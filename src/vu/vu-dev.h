@@ -57,12 +57,14 @@ enum {
     VU_TRANSFER_STATE_PHASE_STOPPED = 0,
 };
 
-/* Why the device is being reset (vu_dev_reset_reason(), valid inside the
- * reset hook). */
+/* Why the device is being reset (passed to the reset hook). */
 typedef enum {
     VU_RESET_STATUS,     /* SET_STATUS(0): newer QEMU sends it on every vhost stop */
     VU_RESET_DEVICE,     /* RESET_DEVICE: the guest reset the device */
-    VU_RESET_DISCONNECT, /* the front-end went away (or was dropped) */
+    VU_RESET_DISCONNECT, /* the front-end closed the connection (end of file, reset) */
+    VU_RESET_DROPPED,    /* the back-end ends a connection the front-end still holds
+                          * (a malformed message, a stalled front-end, the daemon
+                          * exits: vu_dev_free() without a close seen) */
 } VuResetReason;
 
 /*
@@ -89,10 +91,10 @@ typedef struct VuDevIface {
     void (*queue_set_started)(VuDev *dev, int qidx, bool started);
     /* Every ring is stopped now (true) / the first ring started again. */
     void (*suspend)(VuDev *dev, bool suspended);
-    /* Virtio device reset: RESET_DEVICE, SET_STATUS(0) or disconnect
-     * (vu_dev_reset_reason() says which).  The device returns to its
+    /* Virtio device reset: RESET_DEVICE, SET_STATUS(0), or the end of
+     * the connection (@why says which).  The device returns to its
      * power-on state.  (RESET_OWNER only disables the rings.) */
-    void (*reset)(VuDev *dev);
+    void (*reset)(VuDev *dev, VuResetReason why);
     /* SET_DEVICE_STATE_FD: takes ownership of @fd.  Return 0 or -errno.
      * Must not block: transfer asynchronously.  *reply_fd = -1 unless the
      * back-end wants to supply its own pipe end. */
@@ -139,9 +141,6 @@ uint8_t vu_dev_status(const VuDev *dev);
  * this connection did not create and that a back-end had set up: it
  * reconnects a running VM to a restarted back-end. */
 bool vu_dev_inflight_handed_back(const VuDev *dev);
-/* Inside the reset hook: why the device is reset. */
-VuResetReason vu_dev_reset_reason(const VuDev *dev);
-
 /* Queue @qidx, or NULL if @qidx >= num_queues. */
 VuVirtq *vu_dev_queue(VuDev *dev, unsigned int qidx);
 /* Ring size set by the front-end (0 before SET_VRING_NUM). */
@@ -187,14 +186,19 @@ void vu_queue_push(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem, uint32_t
 void vu_queue_log_write(VuDev *dev, const VuVirtqElement *elem, size_t in_offset, size_t len);
 /* Signal the call fd if the guest wants it (event idx / flags). */
 void vu_queue_notify(VuDev *dev, VuVirtq *vq);
-/* Give an element back unused: it will be popped again (before others).
- * @elem stays owned by the caller, who still frees it with vu_elem_free()
- * (the core keeps what it needs). */
 /* Give @elem back only if it is the newest element popped from @vq (the
  * avail index rewinds over it); false, and nothing done, otherwise.  The
  * caller still frees @elem. */
 bool vu_queue_unpop_tail(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem);
-void vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem);
+/* Give @elem back unused.  The newest popped is rewound over at once; an
+ * older one is popped again first and rewound once every element popped
+ * after it is given back too (a stop completes it empty if they never
+ * are).  Return: true if the ring took it back; false, and nothing done,
+ * when it can never be rewound (an element popped after it was pushed or
+ * detached already, or it was resubmitted from the inflight region): the
+ * caller completes it.  @elem stays owned by the caller, who still frees
+ * it with vu_elem_free() (the core keeps what it needs). */
+bool vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem);
 /* Drop an element without returning it to the guest (it is no longer
  * in flight for the core); the caller still frees it. */
 void vu_queue_detach(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem);

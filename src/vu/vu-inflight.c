@@ -28,6 +28,10 @@
  * remaining heads are resubmitted in counter order from the stored copies
  * (the ring itself may already be overwritten by used descriptors).
  *
+ * This file writes the region, never the ring: at start it computes the
+ * resubmission list and the ring's indices (VuInflightStart) and the ring
+ * code applies them, so a ring's indices have one writer (vu-virtq.c).
+ *
  * The buffer is writable by the front-end, so every index read from it
  * is checked against the ring size and every walk is bounded; garbage
  * re-initialises the region instead of being followed.
@@ -106,40 +110,31 @@ size_t vu_inflight_region_size(uint16_t queue_size)
     return (s + VU_INFLIGHT_ALIGN - 1) & ~(size_t)(VU_INFLIGHT_ALIGN - 1);
 }
 
-static void vu_inflight_unbind(VuDev *dev)
+void vu_inflight_clear(VuInflightArea *area)
 {
-    for (unsigned int i = 0; i < dev->num_queues; i++) {
-        dev->vq[i].inflight = NULL;
+    if (area->addr) {
+        vu_sigbus_unwatch(area->watch);
+        munmap(area->addr, area->size);
     }
+    memset(area, 0, sizeof(*area));
 }
 
-void vu_inflight_clear(VuDev *dev)
+void vu_inflight_reset(VuInflightArea *area)
 {
-    vu_inflight_unbind(dev);
-    if (dev->inflight.addr) {
-        vu_sigbus_unwatch(dev->inflight.watch);
-        munmap(dev->inflight.addr, dev->inflight.size);
-    }
-    memset(&dev->inflight, 0, sizeof(dev->inflight));
-}
-
-void vu_inflight_reset(VuDev *dev)
-{
-    vu_inflight_unbind(dev);
-    for (unsigned int i = 0; dev->inflight.addr && i < dev->inflight.num_queues; i++) {
-        VuQueueRegionSplit *r =
-            (VuQueueRegionSplit *)(dev->inflight.addr + i * dev->inflight.region_size);
+    for (unsigned int i = 0; area->addr && i < area->num_queues; i++) {
+        VuQueueRegionSplit *r = (VuQueueRegionSplit *)(area->addr + i * area->region_size);
 
         r->version = 0;
     }
 }
 
-static bool vu_inflight_geometry_ok(const VuDev *dev, uint16_t nq, uint16_t qs)
+static bool vu_inflight_geometry_ok(unsigned int max_queues, uint16_t nq, uint16_t qs)
 {
-    return nq >= 1 && nq <= dev->num_queues && qs >= 1 && qs <= VU_MAX_QUEUE_SIZE;
+    return nq >= 1 && nq <= max_queues && qs >= 1 && qs <= VU_MAX_QUEUE_SIZE;
 }
 
-int vu_inflight_get(VuDev *dev, VuMsgInflight *desc, int *ret_fd)
+int vu_inflight_get(VuInflightArea *area, unsigned int max_queues, VuMsgInflight *desc,
+                    int *ret_fd)
 {
     uint16_t nq = desc->num_queues, qs = desc->queue_size;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -148,7 +143,7 @@ int vu_inflight_get(VuDev *dev, VuMsgInflight *desc, int *ret_fd)
     int fd, r;
 
     *ret_fd = -1;
-    if (!vu_inflight_geometry_ok(dev, nq, qs)) {
+    if (!vu_inflight_geometry_ok(max_queues, nq, qs)) {
         return -EINVAL;
     }
     region = vu_inflight_region_size(qs);
@@ -178,21 +173,22 @@ int vu_inflight_get(VuDev *dev, VuMsgInflight *desc, int *ret_fd)
         close(fd);
         return r;
     }
-    vu_inflight_clear(dev);
-    dev->inflight.watch = r;
-    dev->inflight.addr = p;
-    dev->inflight.size = size;
-    dev->inflight.num_queues = nq;
-    dev->inflight.queue_size = qs;
-    dev->inflight.region_size = region;
-    dev->inflight.created = true;
+    vu_inflight_clear(area);
+    area->watch = r;
+    area->addr = p;
+    area->size = size;
+    area->num_queues = nq;
+    area->queue_size = qs;
+    area->region_size = region;
+    area->created = true;
     desc->mmap_size = size;
     desc->mmap_offset = 0;
     *ret_fd = fd;
     return 0;
 }
 
-int vu_inflight_set(VuDev *dev, const VuMsgInflight *desc, int fd)
+int vu_inflight_set(VuInflightArea *area, unsigned int max_queues, const VuMsgInflight *desc,
+                    int fd)
 {
     uint16_t nq = desc->num_queues, qs = desc->queue_size;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -201,7 +197,7 @@ int vu_inflight_set(VuDev *dev, const VuMsgInflight *desc, int fd)
     void *p;
     int r;
 
-    if (!vu_inflight_geometry_ok(dev, nq, qs)) {
+    if (!vu_inflight_geometry_ok(max_queues, nq, qs)) {
         return -EINVAL;
     }
     need = (uint64_t)vu_inflight_region_size(qs) * nq;
@@ -226,9 +222,9 @@ int vu_inflight_set(VuDev *dev, const VuMsgInflight *desc, int fd)
         munmap(p, (size_t)desc->mmap_size);
         return r;
     }
-    created = dev->inflight.created;
-    vu_inflight_clear(dev);
-    dev->inflight.watch = r;
+    created = area->created;
+    vu_inflight_clear(area);
+    area->watch = r;
     /* A region this connection did not create, which a back-end has set
      * up (version written when a ring started): the front-end reconnects
      * a running VM to a restarted back-end. */
@@ -238,13 +234,13 @@ int vu_inflight_set(VuDev *dev, const VuMsgInflight *desc, int fd)
 
         handed_back = handed_back || qr->version == VU_INFLIGHT_VERSION;
     }
-    dev->inflight.handed_back = handed_back;
-    dev->inflight.created = created;
-    dev->inflight.addr = p;
-    dev->inflight.size = (size_t)desc->mmap_size;
-    dev->inflight.num_queues = nq;
-    dev->inflight.queue_size = qs;
-    dev->inflight.region_size = vu_inflight_region_size(qs);
+    area->handed_back = handed_back;
+    area->created = created;
+    area->addr = p;
+    area->size = (size_t)desc->mmap_size;
+    area->num_queues = nq;
+    area->queue_size = qs;
+    area->region_size = vu_inflight_region_size(qs);
     return 0;
 }
 
@@ -260,41 +256,36 @@ static int vu_resubmit_cmp(const void *a, const void *b)
     return x->counter < y->counter ? -1 : x->counter > y->counter ? 1 : 0;
 }
 
-static void vu_inflight_set_resubmit(VuVirtq *vq, VuResubmitEntry *ents, unsigned int n)
+/* The resubmission order: heads or entries by counter. */
+static void vu_inflight_set_resubmit(VuInflightStart *st, VuResubmitEntry *ents, unsigned int n)
 {
-    g_free(vq->resubmit);
-    vq->resubmit = NULL;
-    vq->resubmit_num = 0;
-    vq->resubmit_pos = 0;
     if (n == 0) {
         return;
     }
     qsort(ents, n, sizeof(*ents), vu_resubmit_cmp);
-    vq->resubmit = g_new(uint16_t, n);
+    st->resubmit = g_new(uint16_t, n);
     for (unsigned int i = 0; i < n; i++) {
-        vq->resubmit[i] = ents[i].idx;
+        st->resubmit[i] = ents[i].idx;
     }
-    vq->resubmit_num = n;
-    vq->inflight_counter = ents[n - 1].counter + 1;
+    st->resubmit_num = n;
+    st->counter = ents[n - 1].counter + 1;
 }
 
-static void vu_inflight_split_init(VuVirtq *vq, VuQueueRegionSplit *r)
+static void vu_inflight_split_init(const VuVirtq *vq, VuQueueRegionSplit *r)
 {
     memset(r->desc, 0, sizeof(r->desc[0]) * vq->num);
     r->features = 0;
     r->desc_num = (uint16_t)vq->num;
     r->last_batch_head = 0;
     r->used_idx = vq->used_idx;
-    vq->inflight_counter = 0;
     __atomic_thread_fence(__ATOMIC_RELEASE);
     r->version = VU_INFLIGHT_VERSION;
 }
 
-static void vu_inflight_split_start(VuVirtq *vq, VuQueueRegionSplit *r)
+static void vu_inflight_split_start(const VuVirtq *vq, VuQueueRegionSplit *r, VuInflightStart *st)
 {
     g_autofree VuResubmitEntry *ents = NULL;
     unsigned int n = 0;
-    uint64_t maxc = 0;
 
     if (r->version != VU_INFLIGHT_VERSION || r->desc_num != vq->num) {
         vu_inflight_split_init(vq, r);
@@ -322,21 +313,20 @@ static void vu_inflight_split_start(VuVirtq *vq, VuQueueRegionSplit *r)
             r->desc[i].inflight = 1;
             ents[n].idx = (uint16_t)i;
             ents[n].counter = r->desc[i].counter;
-            maxc = MAX(maxc, ents[n].counter);
             n++;
         }
     }
-    vq->inflight_counter = n ? maxc + 1 : 0;
-    vu_inflight_set_resubmit(vq, ents, n);
-    vq->inuse = n;
-    vq->last_avail_idx = (uint16_t)(vq->used_idx + n);
-    vq->shadow_avail_idx = vq->last_avail_idx;
+    vu_inflight_set_resubmit(st, ents, n);
+    /* Every popped-but-not-used head is one of those resubmitted. */
+    st->restored = true;
+    st->inuse = n;
+    st->last_avail_idx = (uint16_t)(vq->used_idx + n);
     if (n) {
         g_info("queue %u: resubmitting %u inflight request(s)", vq->idx, n);
     }
 }
 
-static void vu_inflight_packed_init(VuVirtq *vq, VuQueueRegionPacked *r)
+static void vu_inflight_packed_init(const VuVirtq *vq, VuQueueRegionPacked *r)
 {
     memset(r->desc, 0, sizeof(r->desc[0]) * vq->num);
     for (unsigned int i = 0; i < vq->num; i++) {
@@ -347,16 +337,15 @@ static void vu_inflight_packed_init(VuVirtq *vq, VuQueueRegionPacked *r)
     r->free_head = r->old_free_head = 0;
     r->used_idx = r->old_used_idx = vq->used_idx;
     r->used_wrap_counter = r->old_used_wrap_counter = vq->used_wrap;
-    vq->inflight_counter = 0;
     __atomic_thread_fence(__ATOMIC_RELEASE);
     r->version = VU_INFLIGHT_VERSION;
 }
 
-static void vu_inflight_packed_start(VuVirtq *vq, VuQueueRegionPacked *r)
+static void vu_inflight_packed_start(const VuVirtq *vq, VuQueueRegionPacked *r,
+                                     VuInflightStart *st)
 {
     g_autofree VuResubmitEntry *ents = NULL;
     unsigned int n = 0, total = 0;
-    uint64_t maxc = 0;
     uint16_t idx;
 
     if (r->version != VU_INFLIGHT_VERSION || r->desc_num != vq->num ||
@@ -403,61 +392,65 @@ static void vu_inflight_packed_start(VuVirtq *vq, VuQueueRegionPacked *r)
             total += cnt;
             ents[n].idx = (uint16_t)i;
             ents[n].counter = r->desc[i].counter;
-            maxc = MAX(maxc, ents[n].counter);
             n++;
         }
     }
-    vq->inflight_counter = n ? maxc + 1 : 0;
-    vu_inflight_set_resubmit(vq, ents, n);
-    vq->inuse = n;
-    vq->used_idx = r->used_idx;
-    vq->used_wrap = r->used_wrap_counter;
-    vq->last_avail_idx = (uint16_t)(vq->used_idx + total);
-    vq->avail_wrap = vq->used_wrap;
-    if (vq->last_avail_idx >= vq->num) {
-        vq->last_avail_idx = (uint16_t)(vq->last_avail_idx - vq->num);
-        vq->avail_wrap = !vq->avail_wrap;
+    vu_inflight_set_resubmit(st, ents, n);
+    /* QEMU keeps no used index for packed rings: the region has it, and
+     * the avail side is that far ahead by the descriptors in flight. */
+    st->restored = true;
+    st->inuse = n;
+    st->used_idx = r->used_idx;
+    st->used_wrap = r->used_wrap_counter;
+    st->last_avail_idx = (uint16_t)(st->used_idx + total);
+    st->avail_wrap = st->used_wrap;
+    if (st->last_avail_idx >= vq->num) {
+        st->last_avail_idx = (uint16_t)(st->last_avail_idx - vq->num);
+        st->avail_wrap = !st->avail_wrap;
     }
     if (n) {
         g_info("queue %u: resubmitting %u inflight request(s)", vq->idx, n);
     }
 }
 
-void vu_inflight_queue_start(VuVirtq *vq)
+void vu_inflight_queue_start(const VuVirtq *vq, VuInflightStart *st)
 {
     const VuInflightArea *area = vq->shared->inflight;
     uint8_t *region;
 
-    vq->inflight = NULL;
-    g_free(vq->resubmit);
-    vq->resubmit = NULL;
-    vq->resubmit_num = vq->resubmit_pos = 0;
+    *st = (VuInflightStart){
+        .last_avail_idx = vq->last_avail_idx,
+        .used_idx = vq->used_idx,
+        .avail_wrap = vq->avail_wrap,
+        .used_wrap = vq->used_wrap,
+        .inuse = vq->inuse,
+    };
     if (!area->addr ||
         !vu_ring_has_protocol_feature(vq->shared, VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) ||
         vq->idx >= area->num_queues || vq->num > area->queue_size) {
         return;
     }
     region = area->addr + vq->idx * area->region_size;
-    vq->inflight = region;
+    st->region = region;
     if (vq->packed) {
-        vu_inflight_packed_start(vq, (VuQueueRegionPacked *)region);
+        vu_inflight_packed_start(vq, (VuQueueRegionPacked *)region, st);
     } else {
-        vu_inflight_split_start(vq, (VuQueueRegionSplit *)region);
+        vu_inflight_split_start(vq, (VuQueueRegionSplit *)region, st);
     }
 }
 
-void vu_inflight_split_pop(VuVirtq *vq, uint16_t head)
+void vu_inflight_split_pop(const VuVirtq *vq, uint16_t head, uint64_t counter)
 {
     VuQueueRegionSplit *r = (VuQueueRegionSplit *)vq->inflight;
 
     if (!r || head >= vq->num) {
         return;
     }
-    r->desc[head].counter = vq->inflight_counter++;
+    r->desc[head].counter = counter;
     r->desc[head].inflight = 1;
 }
 
-void vu_inflight_split_push(VuVirtq *vq, uint16_t head, bool commit)
+void vu_inflight_split_push(const VuVirtq *vq, uint16_t head, bool commit)
 {
     VuQueueRegionSplit *r = (VuQueueRegionSplit *)vq->inflight;
 
@@ -474,7 +467,7 @@ void vu_inflight_split_push(VuVirtq *vq, uint16_t head, bool commit)
     r->used_idx = vq->used_idx;
 }
 
-void vu_inflight_split_unpop(VuVirtq *vq, uint16_t head)
+void vu_inflight_split_unpop(const VuVirtq *vq, uint16_t head)
 {
     VuQueueRegionSplit *r = (VuQueueRegionSplit *)vq->inflight;
 
@@ -483,8 +476,8 @@ void vu_inflight_split_unpop(VuVirtq *vq, uint16_t head)
     }
 }
 
-bool vu_inflight_packed_pop(VuVirtq *vq, const struct vring_packed_desc *descs, unsigned int n,
-                            uint16_t *ret_entry)
+bool vu_inflight_packed_pop(const VuVirtq *vq, const struct vring_packed_desc *descs,
+                            unsigned int n, uint64_t counter, uint16_t *ret_entry)
 {
     VuQueueRegionPacked *r = (VuQueueRegionPacked *)vq->inflight;
     uint16_t e;
@@ -505,7 +498,7 @@ bool vu_inflight_packed_pop(VuVirtq *vq, const struct vring_packed_desc *descs, 
         }
         if (k == 0) {
             r->desc[e].num = 0;
-            r->desc[e].counter = vq->inflight_counter++;
+            r->desc[e].counter = counter;
             r->desc[e].inflight = 1;
         }
         if (k == n - 1) {
@@ -523,7 +516,7 @@ bool vu_inflight_packed_pop(VuVirtq *vq, const struct vring_packed_desc *descs, 
     return true;
 }
 
-void vu_inflight_packed_push(VuVirtq *vq, uint16_t entry, bool commit)
+void vu_inflight_packed_push(const VuVirtq *vq, uint16_t entry, bool commit)
 {
     VuQueueRegionPacked *r = (VuQueueRegionPacked *)vq->inflight;
 
@@ -548,7 +541,7 @@ void vu_inflight_packed_push(VuVirtq *vq, uint16_t entry, bool commit)
     r->old_used_wrap_counter = r->used_wrap_counter;
 }
 
-void vu_inflight_packed_unpop(VuVirtq *vq, uint16_t entry)
+void vu_inflight_packed_unpop(const VuVirtq *vq, uint16_t entry)
 {
     VuQueueRegionPacked *r = (VuQueueRegionPacked *)vq->inflight;
 
@@ -564,8 +557,8 @@ void vu_inflight_packed_unpop(VuVirtq *vq, uint16_t entry)
     r->old_free_head = r->free_head;
 }
 
-unsigned int vu_inflight_packed_chain(VuVirtq *vq, uint16_t entry, struct vring_packed_desc *out,
-                                      unsigned int max)
+unsigned int vu_inflight_packed_chain(const VuVirtq *vq, uint16_t entry,
+                                      struct vring_packed_desc *out, unsigned int max)
 {
     VuQueueRegionPacked *r = (VuQueueRegionPacked *)vq->inflight;
     unsigned int n;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * vu-int.h - private state shared by the files of the vhost-user core.
+ * vu-int.h - what the files of the vhost-user core share: the ring state,
+ * what rings work over (VuRingShared) and report through (VuRingHost).
+ * The connection itself (struct VuDev) is private to vu-dev.c.
  * Not for the device or the daemon: they use vu-dev.h.
  */
 #ifndef VU_INT_H
@@ -21,6 +23,8 @@
 
 /* Most iovecs (per direction) one element may have. */
 #define VU_MAX_IOV 2048
+/* Most non-empty buffers one chain may collect (VU_MAX_IOV per direction). */
+#define VU_MAX_CHAIN_SEGS (2 * VU_MAX_IOV)
 /* Largest indirect table we read (entries). */
 #define VU_MAX_INDIRECT 2048
 /* Largest ring the protocol allows. */
@@ -75,6 +79,12 @@ typedef struct VuRingHost {
     void (*started)(void *opaque, unsigned int idx, bool started);
     /* A ring stopped (the device is suspended when it was the last). */
     void (*stopped)(void *opaque);
+    /* Watch a kick fd in the main loop (@cb's VuDev is the host's).
+     * Return: false when there is no loop to watch it in. */
+    bool (*watch_kick)(void *opaque, int fd, VuWatchCb cb, void *data);
+    void (*unwatch_kick)(void *opaque, int fd);
+    /* The front-end has a message waiting on the socket. */
+    bool (*front_end_pending)(void *opaque);
 } VuRingHost;
 
 /* What every ring of a device works over, set up and written by vu-dev
@@ -90,6 +100,7 @@ typedef struct VuRingShared {
     VuInflightArea *inflight;
     const VuRingHost *host;
     void *host_opaque;
+    VuMemSeg *scratch_segs;    /* [VU_MAX_CHAIN_SEGS] */
     struct iovec *scratch_out;
     struct iovec *scratch_in;
     uint64_t *scratch_in_gpa;
@@ -106,8 +117,7 @@ static inline bool vu_ring_has_protocol_feature(const VuRingShared *s, unsigned 
 }
 
 struct VuVirtq {
-    VuDev *dev;
-    const VuRingShared *shared; /* &dev->shared */
+    const VuRingShared *shared; /* the device's, written by vu-dev */
     unsigned int idx;
     unsigned int num;          /* ring size, 0 until SET_VRING_NUM */
 
@@ -152,6 +162,7 @@ struct VuVirtq {
     unsigned int inuse;
     uint8_t *busy;             /* [num]: head / buffer id is with the device */
     uint64_t pop_seq;
+    uint64_t done_seq_end;     /* 1 + newest pop_seq completed or detached */
     GQueue unpopped;           /* VuElemPriv copies, popped first */
 
     /* Inflight tracking of this ring (NULL when not negotiated). */
@@ -162,30 +173,9 @@ struct VuVirtq {
     unsigned int resubmit_pos;
 };
 
-struct VuDev {
-    int sock;
-    unsigned int num_queues;
-    unsigned int max_queue_size;
-    const VuDevIface *iface;
-    void *opaque;
-    const VuLoopOps *loop_ops;
-    void *loop;
 
-    VuRingShared shared;       /* features, read by the rings */
-    uint8_t status;
-    bool suspend_notified;
-    VuResetReason reset_reason;
-
-    VuMem mem;
-    VuLog log;
-    VuInflightArea inflight;
-    VuVirtq *vq;
-
-    int poll_fd;               /* timerfd for kick-less rings */
-};
-
-/* vu-virtq.c */
-void vu_virtq_init(VuDev *dev, VuVirtq *vq, unsigned int idx);
+/* vu-virtq.c: the rings, over @shared; they never read the VuDev. */
+void vu_virtq_init(VuVirtq *vq, const VuRingShared *shared, unsigned int idx);
 /* Forget everything (device reset); fds are kept unless @close_fds. */
 void vu_virtq_reset(VuVirtq *vq, bool close_fds);
 /* (Re)translate the ring addresses.  Return: false if they do not fit. */
@@ -198,6 +188,9 @@ void vu_virtq_set_kick(VuVirtq *vq, int fd);
 void vu_virtq_set_call(VuVirtq *vq, int fd);
 void vu_virtq_set_err(VuVirtq *vq, int fd);
 void vu_virtq_poll(VuVirtq *vq);
+/* The inflight area is about to change: forget the ring's region (bound
+ * again at the next start). */
+void vu_virtq_unbind_inflight(VuVirtq *vq);
 /* The ring was just disabled, or activated while disabled. */
 void vu_virtq_mark_disabled(VuVirtq *vq);
 /* Ring corrupt: log, mark the device broken, signal the err fd. */
@@ -206,26 +199,54 @@ void vu_virtq_broken(VuVirtq *vq, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 uint32_t vu_virtq_get_base(const VuVirtq *vq);
 /* SET_VRING_BASE. Return: false if @base is not acceptable. */
 bool vu_virtq_set_base(VuVirtq *vq, uint32_t base);
+/* Log a device write of @len bytes at @in_offset into @elem's in_sg as
+ * dirty (the caller checked that logging is on and a ring runs). */
+void vu_virtq_log_elem(const VuRingShared *shared, const VuVirtqElement *elem, size_t in_offset,
+                       size_t len);
 
 /* vu-inflight.c */
 size_t vu_inflight_region_size(uint16_t queue_size);
-int vu_inflight_get(VuDev *dev, VuMsgInflight *desc, int *ret_fd);
-int vu_inflight_set(VuDev *dev, const VuMsgInflight *desc, int fd);
-void vu_inflight_clear(VuDev *dev);
+/* GET_INFLIGHT_FD / SET_INFLIGHT_FD of a device with @max_queues rings;
+ * the area replaces the previous one (the caller unbinds the rings). */
+int vu_inflight_get(VuInflightArea *area, unsigned int max_queues, VuMsgInflight *desc,
+                    int *ret_fd);
+int vu_inflight_set(VuInflightArea *area, unsigned int max_queues, const VuMsgInflight *desc,
+                    int fd);
+void vu_inflight_clear(VuInflightArea *area);
 /* Forget the inflight content (device reset): regions re-initialise. */
-void vu_inflight_reset(VuDev *dev);
-/* Ring start: bind the queue region, collect the resubmission list. */
-void vu_inflight_queue_start(VuVirtq *vq);
-void vu_inflight_split_pop(VuVirtq *vq, uint16_t head);
-void vu_inflight_split_push(VuVirtq *vq, uint16_t head, bool commit);
-void vu_inflight_split_unpop(VuVirtq *vq, uint16_t head);
+void vu_inflight_reset(VuInflightArea *area);
+/* What a ring's inflight region says when the ring starts.  vu-inflight
+ * computes it and writes nothing of the ring; the ring applies it (the one
+ * writer of its own indices). */
+typedef struct VuInflightStart {
+    uint8_t *region;          /* the queue's region; NULL: not tracked */
+    uint16_t *resubmit;       /* split heads / packed entries, in order (owned) */
+    unsigned int resubmit_num;
+    uint64_t counter;         /* next inflight counter */
+    /* A valid region was found: the ring's indices and in-use count after
+     * the restore (unchanged values otherwise). */
+    bool restored;
+    uint16_t last_avail_idx;
+    uint16_t used_idx;
+    bool avail_wrap;
+    bool used_wrap;
+    unsigned int inuse;
+} VuInflightStart;
+/* Ring start: bind the queue region (re-initialised when it is not
+ * valid), and compute the resubmission list and indices. */
+void vu_inflight_queue_start(const VuVirtq *vq, VuInflightStart *st);
+/* The rest record pops and pushes in the region; none writes the ring
+ * (@counter: the pop's place in the resubmission order, from the ring). */
+void vu_inflight_split_pop(const VuVirtq *vq, uint16_t head, uint64_t counter);
+void vu_inflight_split_push(const VuVirtq *vq, uint16_t head, bool commit);
+void vu_inflight_split_unpop(const VuVirtq *vq, uint16_t head);
 /* Packed: record a chain of ring descriptors (16-byte wire format). */
-bool vu_inflight_packed_pop(VuVirtq *vq, const struct vring_packed_desc *descs, unsigned int n,
-                            uint16_t *ret_entry);
-void vu_inflight_packed_push(VuVirtq *vq, uint16_t entry, bool commit);
-void vu_inflight_packed_unpop(VuVirtq *vq, uint16_t entry);
+bool vu_inflight_packed_pop(const VuVirtq *vq, const struct vring_packed_desc *descs,
+                            unsigned int n, uint64_t counter, uint16_t *ret_entry);
+void vu_inflight_packed_push(const VuVirtq *vq, uint16_t entry, bool commit);
+void vu_inflight_packed_unpop(const VuVirtq *vq, uint16_t entry);
 /* Packed resubmission: copy the chain stored at @entry.  Return count. */
-unsigned int vu_inflight_packed_chain(VuVirtq *vq, uint16_t entry, struct vring_packed_desc *out,
-                                      unsigned int max);
+unsigned int vu_inflight_packed_chain(const VuVirtq *vq, uint16_t entry,
+                                      struct vring_packed_desc *out, unsigned int max);
 
 #endif /* VU_INT_H */

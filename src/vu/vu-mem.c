@@ -295,6 +295,65 @@ bool vu_mem_uva_to_gpa(const VuMem *mem, uint64_t uva, uint64_t *ret_gpa)
     return false;
 }
 
+/* Append the mapping of one chunk to @c->maps once; false if full. */
+static bool chain_note_map(VuMemChain *c, VuMmap *map)
+{
+    for (unsigned int m = 0; m < c->nmaps; m++) {
+        if (c->maps[m] == map) {
+            return true;
+        }
+    }
+    if (c->nmaps >= VU_MAX_MEM_SLOTS) {
+        return false;
+    }
+    c->maps[c->nmaps++] = map;
+    return true;
+}
+
+const char *vu_mem_map_chain(const VuMem *mem, const VuMemSeg *segs, unsigned int n,
+                             VuMemChain *c)
+{
+    c->out_num = c->in_num = c->nmaps = 0;
+    for (unsigned int i = 0; i < n; i++) {
+        uint64_t addr = segs[i].gpa;
+        uint64_t left = segs[i].len;
+
+        while (left > 0) {
+            uint64_t chunk = left;
+            VuMmap *map = NULL;
+            void *va = vu_mem_gpa_to_va(mem, addr, &chunk, &map);
+            struct iovec *iov;
+
+            if (!va) {
+                return "descriptor points outside guest memory";
+            }
+            if (!chain_note_map(c, map)) {
+                return "too many mappings";
+            }
+            if (segs[i].write) {
+                if (c->in_num >= c->in_max) {
+                    return "too many buffers in chain";
+                }
+                c->in_gpa[c->in_num] = addr;
+                iov = &c->in[c->in_num++];
+            } else {
+                if (c->out_num >= c->out_max) {
+                    return "too many buffers in chain";
+                }
+                iov = &c->out[c->out_num++];
+            }
+            iov->iov_base = va;
+            iov->iov_len = (size_t)chunk;
+            addr += chunk;
+            left -= chunk;
+        }
+    }
+    for (unsigned int m = 0; m < c->nmaps; m++) {
+        vu_mmap_ref(c->maps[m]);
+    }
+    return NULL;
+}
+
 bool vu_mem_read(const VuMem *mem, uint64_t gpa, void *buf, size_t len)
 {
     uint8_t *out = buf;

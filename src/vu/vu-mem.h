@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/uio.h>
+
 #include "vu-msg.h"
 
 #define VU_MAX_MEM_SLOTS 32
@@ -76,6 +78,35 @@ void *vu_mem_gpa_to_va(const VuMem *mem, uint64_t gpa, uint64_t *len, VuMmap **r
 void *vu_mem_uva_to_va(const VuMem *mem, uint64_t uva, uint64_t *len);
 /* Front-end user address -> guest physical address (for dirty logging). */
 bool vu_mem_uva_to_gpa(const VuMem *mem, uint64_t uva, uint64_t *ret_gpa);
+
+/* One guest buffer of a descriptor chain, as the ring code collected it. */
+typedef struct VuMemSeg {
+    uint64_t gpa;
+    uint32_t len;       /* non-zero */
+    bool write;         /* device-writable */
+} VuMemSeg;
+
+/* Where vu_mem_map_chain() puts a chain: the caller's arrays and limits. */
+typedef struct VuMemChain {
+    struct iovec *out;
+    unsigned int out_max, out_num;
+    struct iovec *in;
+    uint64_t *in_gpa;   /* guest address of each in[] entry */
+    unsigned int in_max, in_num;
+    VuMmap *maps[VU_MAX_MEM_SLOTS]; /* referenced on success */
+    unsigned int nmaps;
+} VuMemChain;
+
+/*
+ * vu_mem_map_chain() - translate every buffer of one chain in one call:
+ * each segment becomes one iovec per region it covers (device-readable
+ * ones into @c->out, writable ones into @c->in), and every mapping they
+ * lie in is referenced once (the caller owns @c->maps[0..nmaps) then).
+ * Return: NULL, or why the chain is unusable (a segment outside guest
+ * memory, more iovecs than a direction holds); nothing is referenced then.
+ */
+const char *vu_mem_map_chain(const VuMem *mem, const VuMemSeg *segs, unsigned int n,
+                             VuMemChain *c);
 
 /*
  * vu_mem_read() - copy @len bytes at guest address @gpa into @buf, even

@@ -20,8 +20,10 @@
  *
  * Pop walks one chain (direct, or through one level of indirect table),
  * copying each descriptor out of guest memory before looking at it, and
- * turns it into out_sg/in_sg iovecs that are bounds-checked once against
- * the memory table (a buffer crossing regions becomes several iovecs).
+ * collects its buffers; vu-mem then translates the whole chain in one
+ * call (vu_mem_map_chain()) into out_sg/in_sg iovecs, bounds-checked once
+ * against the memory table (a buffer crossing regions becomes several
+ * iovecs), and references the mappings they lie in.
  * Anything a correct driver never produces - head >= num, avail idx
  * moving by more than num, next out of range, a chain longer than the
  * table (loop), indirect inside indirect, indirect with NEXT, an indirect
@@ -38,8 +40,12 @@
  * reading the guest's wish.
  *
  * Elements may be given back with vu_queue_unpop(): the most recently
- * popped one is rewound in the ring (so GET_VRING_BASE stays exact); any
- * other one is kept as a copy and popped again first.
+ * popped one is rewound in the ring (so GET_VRING_BASE stays exact); an
+ * older one is kept as a copy, popped again first, and rewound once the
+ * elements popped after it come back too.  One popped after it that was
+ * completed already makes that impossible: the give-back is refused and
+ * the caller completes the element (the ring knows its pop order; the
+ * device keeps none).
  */
 #include "config.h"
 
@@ -48,7 +54,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -156,11 +161,10 @@ void vu_virtq_broken(VuVirtq *vq, const char *fmt, ...)
     }
 }
 
-void vu_virtq_init(VuDev *dev, VuVirtq *vq, unsigned int idx)
+void vu_virtq_init(VuVirtq *vq, const VuRingShared *shared, unsigned int idx)
 {
     memset(vq, 0, sizeof(*vq));
-    vq->dev = dev;
-    vq->shared = &dev->shared;
+    vq->shared = shared;
     vq->idx = idx;
     vq->kick_fd = vq->call_fd = vq->err_fd = -1;
     vq->avail_wrap = vq->used_wrap = true;
@@ -170,10 +174,8 @@ void vu_virtq_init(VuDev *dev, VuVirtq *vq, unsigned int idx)
 
 static void vq_remove_kick_watch(VuVirtq *vq)
 {
-    VuDev *dev = vq->dev;
-
-    if (vq->kick_watched && dev->loop_ops && dev->loop_ops->remove_watch) {
-        dev->loop_ops->remove_watch(dev, vq->kick_fd, dev->loop);
+    if (vq->kick_watched) {
+        vq->shared->host->unwatch_kick(vq->shared->host_opaque, vq->kick_fd);
     }
     vq->kick_watched = false;
 }
@@ -193,6 +195,11 @@ static void vq_drop_unpopped(VuVirtq *vq)
     while ((e = g_queue_pop_head(&vq->unpopped))) {
         vu_elem_free(e);
     }
+}
+
+void vu_virtq_unbind_inflight(VuVirtq *vq)
+{
+    vq->inflight = NULL;
 }
 
 void vu_virtq_reset(VuVirtq *vq, bool close_fds)
@@ -310,6 +317,7 @@ VuQueueState vu_queue_state(const VuVirtq *vq)
 }
 
 static bool packed_desc_avail(const VuVirtq *vq, uint16_t pos, bool wrap);
+static void vq_push(VuVirtq *vq, const VuElemPriv *p, uint32_t len);
 
 static void vq_note_poll(VuVirtq *vq)
 {
@@ -322,6 +330,29 @@ static void vq_note_poll(VuVirtq *vq)
     } else {
         vq->poll_seen = UINT16_MAX; /* nothing seen yet */
     }
+}
+
+/* The inflight region's view at start (vu-inflight computes, the ring is
+ * the one writer of its indices). */
+static void vq_apply_inflight(VuVirtq *vq)
+{
+    VuInflightStart st;
+
+    vu_inflight_queue_start(vq, &st);
+    vq->inflight = st.region;
+    g_free(vq->resubmit);
+    vq->resubmit = st.resubmit;
+    vq->resubmit_num = st.resubmit_num;
+    vq->resubmit_pos = 0;
+    vq->inflight_counter = st.counter;
+    if (!st.restored) {
+        return;
+    }
+    vq->inuse = st.inuse;
+    vq->last_avail_idx = vq->shadow_avail_idx = st.last_avail_idx;
+    vq->used_idx = st.used_idx;
+    vq->avail_wrap = st.avail_wrap;
+    vq->used_wrap = st.used_wrap;
 }
 
 /* Read the ring state from memory once the ring is started and mapped. */
@@ -341,7 +372,7 @@ static bool vq_activate(VuVirtq *vq)
     vq->activated = true;
     g_free(vq->busy);
     vq->busy = g_new0(uint8_t, vq->num);
-    vu_inflight_queue_start(vq);
+    vq_apply_inflight(vq);
     for (unsigned int i = vq->resubmit_pos; i < vq->resubmit_num; i++) {
         /* Resubmitted heads are out already; packed entries are marked
          * busy by buffer id when popped. */
@@ -369,7 +400,7 @@ static void vq_kick_cb(VuDev *dev, int fd, void *data)
     uint64_t v;
     ssize_t r;
 
-    (void)dev; /* vq->dev: the ring reports through its host table */
+    (void)dev; /* the ring reports through its host table */
     do {
         r = read(fd, &v, sizeof(v));
     } while (r < 0 && errno == EINTR);
@@ -417,16 +448,6 @@ void vu_virtq_poll(VuVirtq *vq)
     vq_report_kick(vq);
 }
 
-static bool vq_all_stopped(const VuDev *dev)
-{
-    for (unsigned int i = 0; i < dev->num_queues; i++) {
-        if (dev->vq[i].started) {
-            return false;
-        }
-    }
-    return true;
-}
-
 void vu_virtq_start(VuVirtq *vq)
 {
     const VuRingHost *host = vq->shared->host;
@@ -437,6 +458,7 @@ void vu_virtq_start(VuVirtq *vq)
     vq->started = true;
     vq->gen++;
     vq->pop_seq = 0;
+    vq->done_seq_end = 0;
     vq->activated = false;
     vq->packed = vq_has_feature(vq, VIRTIO_F_RING_PACKED);
     if (!vu_virtq_map(vq)) {
@@ -453,7 +475,6 @@ void vu_virtq_start(VuVirtq *vq)
 void vu_virtq_stop(VuVirtq *vq)
 {
     const VuRingHost *host = vq->shared->host;
-    VuDev *dev = vq->dev;
     VuVirtqElement *e;
 
     if (!vq->started) {
@@ -466,7 +487,7 @@ void vu_virtq_stop(VuVirtq *vq)
                 g_queue_get_length(&vq->unpopped));
     }
     while ((e = g_queue_pop_head(&vq->unpopped))) {
-        vu_queue_push(dev, vq, e, 0);
+        vq_push(vq, (const VuElemPriv *)e, 0);
         vu_elem_free(e);
     }
     if (vq->inuse > 0) {
@@ -485,8 +506,6 @@ void vu_virtq_stop(VuVirtq *vq)
 
 void vu_virtq_set_kick(VuVirtq *vq, int fd)
 {
-    VuDev *dev = vq->dev;
-
     vq_remove_kick_watch(vq);
     vq_close_fd(&vq->kick_fd);
     vq->kick_fd = fd;
@@ -497,10 +516,8 @@ void vu_virtq_set_kick(VuVirtq *vq, int fd)
         if (fl >= 0) {
             (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
         }
-        if (dev->loop_ops && dev->loop_ops->set_watch) {
-            dev->loop_ops->set_watch(dev, fd, vq_kick_cb, vq, dev->loop);
-            vq->kick_watched = true;
-        }
+        vq->kick_watched =
+            vq->shared->host->watch_kick(vq->shared->host_opaque, fd, vq_kick_cb, vq);
     }
     vu_virtq_start(vq);
     vq_report_poll_changed(vq);
@@ -552,11 +569,14 @@ bool vu_virtq_set_base(VuVirtq *vq, uint32_t base)
 
 /* ---- chain walking ---------------------------------------------------- */
 
+/* A chain being walked: its buffers are collected first (descriptor
+ * checks in walk order), then translated by vu-mem in one call. */
 typedef struct VuChain {
     VuVirtq *vq;
-    unsigned int out_num, in_num;
-    VuMmap *maps[VU_MAX_MEM_SLOTS];
-    unsigned int nmaps;
+    VuMemSeg *segs;            /* shared scratch, VU_MAX_CHAIN_SEGS */
+    unsigned int nsegs;
+    unsigned int out_segs, in_segs;
+    bool writable_seen;
     uint64_t total;
     const char *err;
 } VuChain;
@@ -569,54 +589,29 @@ static bool chain_fail(VuChain *c, const char *why)
     return false;
 }
 
-/* Append guest buffer [addr, addr+len) to the chain as iovecs. */
+/* Append guest buffer [addr, addr+len) to the chain.  Each non-empty
+ * buffer becomes at least one iovec, so more than VU_MAX_IOV of them in
+ * one direction can never map. */
 static bool chain_add(VuChain *c, uint64_t addr, uint32_t len, bool write)
 {
-    const VuRingShared *sh = c->vq->shared;
+    unsigned int *dir = write ? &c->in_segs : &c->out_segs;
 
-    if (!write && c->in_num > 0) {
+    if (!write && c->writable_seen) {
         return chain_fail(c, "readable descriptor after a writable one");
     }
     c->total += len;
     if (c->total > UINT32_MAX) {
         return chain_fail(c, "chain longer than 4 GiB");
     }
-    while (len > 0) {
-        uint64_t chunk = len;
-        VuMmap *map = NULL;
-        void *va = vu_mem_gpa_to_va(sh->mem, addr, &chunk, &map);
-        unsigned int m;
-
-        if (!va) {
-            return chain_fail(c, "descriptor points outside guest memory");
-        }
-        for (m = 0; m < c->nmaps && c->maps[m] != map; m++) {
-        }
-        if (m == c->nmaps) {
-            if (c->nmaps >= VU_MAX_MEM_SLOTS) {
-                return chain_fail(c, "too many mappings");
-            }
-            c->maps[c->nmaps++] = map;
-        }
-        if (write) {
-            if (c->in_num >= VU_MAX_IOV) {
-                return chain_fail(c, "too many buffers in chain");
-            }
-            sh->scratch_in[c->in_num].iov_base = va;
-            sh->scratch_in[c->in_num].iov_len = (size_t)chunk;
-            sh->scratch_in_gpa[c->in_num] = addr;
-            c->in_num++;
-        } else {
-            if (c->out_num >= VU_MAX_IOV) {
-                return chain_fail(c, "too many buffers in chain");
-            }
-            sh->scratch_out[c->out_num].iov_base = va;
-            sh->scratch_out[c->out_num].iov_len = (size_t)chunk;
-            c->out_num++;
-        }
-        addr += chunk;
-        len -= (uint32_t)chunk;
+    if (len == 0) {
+        return true;
     }
+    if (*dir >= VU_MAX_IOV) {
+        return chain_fail(c, "too many buffers in chain");
+    }
+    (*dir)++;
+    c->writable_seen |= write;
+    c->segs[c->nsegs++] = (VuMemSeg){ .gpa = addr, .len = len, .write = write };
     return true;
 }
 
@@ -730,29 +725,41 @@ static bool packed_walk(VuChain *c, const struct vring_packed_desc *descs, unsig
     return true;
 }
 
-/* Turn the scratch iovecs of @c into an element. */
+/* Translate the collected buffers of @c (vu-mem, once per chain) and turn
+ * them into an element holding the mappings' references.  NULL with
+ * c->err set when a buffer does not map. */
 static VuElemPriv *chain_to_elem(VuChain *c, unsigned int index)
 {
     const VuRingShared *sh = c->vq->shared;
-    size_t sz = sizeof(VuElemPriv) + sizeof(struct iovec) * (c->out_num + c->in_num) +
-                sizeof(uint64_t) * c->in_num + sizeof(VuMmap *) * c->nmaps;
-    VuElemPriv *p = g_malloc0(sz);
-    uint8_t *tail = (uint8_t *)(p + 1);
+    VuMemChain m = {
+        .out = sh->scratch_out, .out_max = VU_MAX_IOV,
+        .in = sh->scratch_in, .in_gpa = sh->scratch_in_gpa, .in_max = VU_MAX_IOV,
+    };
+    const char *err = vu_mem_map_chain(sh->mem, c->segs, c->nsegs, &m);
+    size_t sz;
+    VuElemPriv *p;
+    uint8_t *tail;
 
-    p->elem.index = index;
-    p->elem.out_num = c->out_num;
-    p->elem.in_num = c->in_num;
-    p->elem.out_sg = (struct iovec *)tail;
-    p->elem.in_sg = p->elem.out_sg + c->out_num;
-    p->in_gpa = (uint64_t *)(p->elem.in_sg + c->in_num);
-    p->maps = (VuMmap **)(p->in_gpa + c->in_num);
-    memcpy(p->elem.out_sg, sh->scratch_out, sizeof(struct iovec) * c->out_num);
-    memcpy(p->elem.in_sg, sh->scratch_in, sizeof(struct iovec) * c->in_num);
-    memcpy(p->in_gpa, sh->scratch_in_gpa, sizeof(uint64_t) * c->in_num);
-    p->nmaps = c->nmaps;
-    for (unsigned int m = 0; m < c->nmaps; m++) {
-        p->maps[m] = vu_mmap_ref(c->maps[m]);
+    if (err) {
+        chain_fail(c, err);
+        return NULL;
     }
+    sz = sizeof(VuElemPriv) + sizeof(struct iovec) * (m.out_num + m.in_num) +
+         sizeof(uint64_t) * m.in_num + sizeof(VuMmap *) * m.nmaps;
+    p = g_malloc0(sz);
+    tail = (uint8_t *)(p + 1);
+    p->elem.index = index;
+    p->elem.out_num = m.out_num;
+    p->elem.in_num = m.in_num;
+    p->elem.out_sg = (struct iovec *)tail;
+    p->elem.in_sg = p->elem.out_sg + m.out_num;
+    p->in_gpa = (uint64_t *)(p->elem.in_sg + m.in_num);
+    p->maps = (VuMmap **)(p->in_gpa + m.in_num);
+    memcpy(p->elem.out_sg, m.out, sizeof(struct iovec) * m.out_num);
+    memcpy(p->elem.in_sg, m.in, sizeof(struct iovec) * m.in_num);
+    memcpy(p->in_gpa, m.in_gpa, sizeof(uint64_t) * m.in_num);
+    p->nmaps = m.nmaps;
+    memcpy(p->maps, m.maps, sizeof(VuMmap *) * m.nmaps); /* references move in */
     p->qidx = (uint16_t)c->vq->idx;
     p->gen = c->vq->gen;
     return p;
@@ -806,34 +813,37 @@ static bool vq_is_busy(const VuVirtq *vq, unsigned int id)
 
 static VuElemPriv *split_read_elem(VuVirtq *vq, uint16_t head)
 {
-    VuChain c = { .vq = vq };
+    VuChain c = { .vq = vq, .segs = vq->shared->scratch_segs };
+    VuElemPriv *p;
 
     if (head >= vq->num) {
         vu_virtq_broken(vq, "guest says head %u is available in a ring of %u", head, vq->num);
         return NULL;
     }
-    if (!split_walk(&c, (const struct vring_desc *)vq->desc, vq->num, head, false)) {
+    if (!split_walk(&c, (const struct vring_desc *)vq->desc, vq->num, head, false) ||
+        !(p = chain_to_elem(&c, head))) {
         vu_virtq_broken(vq, "%s (head %u)", c.err, head);
         return NULL;
     }
-    return chain_to_elem(&c, head);
+    return p;
 }
 
 static VuElemPriv *packed_read_elem(VuVirtq *vq, const struct vring_packed_desc *descs,
                                     unsigned int n)
 {
-    VuChain c = { .vq = vq };
+    VuChain c = { .vq = vq, .segs = vq->shared->scratch_segs };
     uint16_t id = le16toh(descs[n - 1].id);
+    VuElemPriv *p;
 
     if (id >= vq->num) {
         vu_virtq_broken(vq, "buffer id %u out of range", id);
         return NULL;
     }
-    if (!packed_walk(&c, descs, n)) {
+    if (!packed_walk(&c, descs, n) || !(p = chain_to_elem(&c, id))) {
         vu_virtq_broken(vq, "%s (buffer id %u)", c.err, id);
         return NULL;
     }
-    return chain_to_elem(&c, id);
+    return p;
 }
 
 static void split_set_avail_event(VuVirtq *vq, uint16_t val)
@@ -886,7 +896,7 @@ static VuElemPriv *split_pop(VuVirtq *vq)
     vq->inuse++;
     vq_set_busy(vq, head, true);
     if (vq->inflight) {
-        vu_inflight_split_pop(vq, head);
+        vu_inflight_split_pop(vq, head, vq->inflight_counter++);
         p->inflight_tracked = true;
     }
     if (vq_has_feature(vq, VIRTIO_RING_F_EVENT_IDX) && vq->notification) {
@@ -974,7 +984,9 @@ static VuElemPriv *packed_pop(VuVirtq *vq)
     vq->last_avail_idx = pos;
     vq->avail_wrap = wrap;
     vq->inuse++;
-    if (vq->inflight && vu_inflight_packed_pop(vq, descs, n, &p->inflight_entry)) {
+    if (vq->inflight &&
+        vu_inflight_packed_pop(vq, descs, n, vq->inflight_counter, &p->inflight_entry)) {
+        vq->inflight_counter++;
         p->inflight_tracked = true;
     }
     return p;
@@ -1031,9 +1043,7 @@ void vu_virtq_mark_disabled(VuVirtq *vq)
  * change. */
 static bool vq_front_end_pending(const VuVirtq *vq)
 {
-    struct pollfd p = { .fd = vq->dev->sock, .events = POLLIN };
-
-    return p.fd >= 0 && poll(&p, 1, 0) > 0;
+    return vq->shared->host->front_end_pending(vq->shared->host_opaque);
 }
 
 VuVirtqElement *vu_queue_pop_disabled(VuDev *dev, VuVirtq *vq)
@@ -1064,14 +1074,11 @@ static void elem_log_in(VuVirtq *vq, const VuElemPriv *p, uint32_t len)
     }
 }
 
-void vu_queue_log_write(VuDev *dev, const VuVirtqElement *elem, size_t in_offset, size_t len)
+void vu_virtq_log_elem(const VuRingShared *shared, const VuVirtqElement *elem, size_t in_offset,
+                       size_t len)
 {
     const VuElemPriv *p = (const VuElemPriv *)elem;
 
-    if (!vu_ring_has_feature(&dev->shared, VHOST_F_LOG_ALL) || !vu_log_active(&dev->log) ||
-        vq_all_stopped(dev)) {
-        return;
-    }
     for (unsigned int i = 0; i < elem->in_num && len > 0; i++) {
         size_t l = elem->in_sg[i].iov_len;
 
@@ -1080,11 +1087,20 @@ void vu_queue_log_write(VuDev *dev, const VuVirtqElement *elem, size_t in_offset
             continue;
         }
         l = MIN(l - in_offset, len);
-        vu_log_write(&dev->log, p->in_gpa[i] + in_offset, l);
+        vu_log_write(shared->log, p->in_gpa[i] + in_offset, l);
         len -= l;
         in_offset = 0;
     }
-    vu_log_kick(&dev->log);
+    vu_log_kick(shared->log);
+}
+
+/* @p leaves the device for good (pushed or detached): nothing popped
+ * before it can be rewound any more. */
+static void vq_note_done(VuVirtq *vq, const VuElemPriv *p)
+{
+    if (!p->resubmitted && p->seq + 1 > vq->done_seq_end) {
+        vq->done_seq_end = p->seq + 1;
+    }
 }
 
 static void split_push(VuVirtq *vq, const VuElemPriv *p, uint32_t len)
@@ -1135,9 +1151,9 @@ static void packed_push(VuVirtq *vq, const VuElemPriv *p, uint32_t len)
     }
 }
 
-void vu_queue_push(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem, uint32_t len)
+static void vq_push(VuVirtq *vq, const VuElemPriv *p, uint32_t len)
 {
-    const VuElemPriv *p = (const VuElemPriv *)elem;
+    const VuVirtqElement *elem = &p->elem;
     size_t in = vu_iov_size(elem->in_sg, elem->in_num);
 
     if (!vq_usable(vq) || p->gen != vq->gen || p->qidx != vq->idx) {
@@ -1147,6 +1163,7 @@ void vu_queue_push(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem, uint32_t
         len = (uint32_t)in; /* never over-report */
     }
     elem_log_in(vq, p, len);
+    vq_note_done(vq, p);
     if (vq->packed) {
         packed_push(vq, p, len);
     } else {
@@ -1157,6 +1174,11 @@ void vu_queue_push(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem, uint32_t
         vq->inuse--;
     }
     vu_log_kick(vq->shared->log);
+}
+
+void vu_queue_push(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem, uint32_t len)
+{
+    vq_push(vq, (const VuElemPriv *)elem, len);
 }
 
 void vu_queue_detach(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem)
@@ -1173,6 +1195,7 @@ void vu_queue_detach(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem)
             vu_inflight_split_unpop(vq, (uint16_t)p->elem.index);
         }
     }
+    vq_note_done(vq, p);
     vq_set_busy(vq, elem->index, false);
     if (vq->inuse > 0) {
         vq->inuse--;
@@ -1213,17 +1236,18 @@ bool vu_queue_unpop_tail(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem)
     return true;
 }
 
-void vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem)
+bool vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem)
 {
     const VuElemPriv *p = (const VuElemPriv *)elem;
     bool again = true;
 
-    if (!vq->started || p->gen != vq->gen || p->qidx != vq->idx) {
-        return;
+    if (!vq->started || p->gen != vq->gen || p->qidx != vq->idx || p->resubmitted ||
+        p->seq < vq->done_seq_end) {
+        return false; /* never the tail again: the caller completes it */
     }
-    if (p->resubmitted || p->seq + 1 != vq->pop_seq) {
+    if (p->seq + 1 != vq->pop_seq) {
         g_queue_push_tail(&vq->unpopped, elem_dup(p));
-        return;
+        return true;
     }
     vq_rewind_tail(vq, p);
     /* Earlier give-backs may now be the tail too. */
@@ -1241,6 +1265,7 @@ void vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem)
             }
         }
     }
+    return true;
 }
 
 void vu_queue_notify(VuDev *dev, VuVirtq *vq)
