@@ -21,6 +21,7 @@ typedef struct Books {
     uint32_t drv_ptr;        /* the driver's hw_ptr: bytes modulo the buffer */
     uint64_t hw;             /* ALSA's hw_ptr, bytes */
     uint64_t appl;           /* ALSA's appl_ptr, bytes */
+    uint64_t done;           /* bytes of the completed messages */
     gint64 hw_moved_us;      /* when ALSA last saw hw_ptr move */
     gint64 start_us;
     SgAlsaStats *stats;
@@ -60,6 +61,14 @@ static bool interrupt(Books *b, SgIoMsg *first, GError **error)
         if (b->capture && m->used_len > sizeof(struct virtio_snd_pcm_status))
             adv = m->used_len - (uint32_t)sizeof(struct virtio_snd_pcm_status);
         b->drv_ptr = (b->drv_ptr + adv) % buf;
+        b->done += adv;
+        if (b->stats->traced < b->p->trace_cap) {
+            SgAlsaCompletion *c = &b->p->trace[b->stats->traced++];
+
+            c->t_us = m->completed_us;
+            c->latency_bytes = m->latency_bytes;
+            c->end_bytes = b->done;
+        }
         b->stats->completions++;
         b->stats->latency_last = m->latency_bytes;
         b->stats->latency_max = MAX(b->stats->latency_max, m->latency_bytes);
