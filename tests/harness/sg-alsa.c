@@ -23,6 +23,7 @@ typedef struct Books {
     uint64_t appl;           /* ALSA's appl_ptr, bytes */
     uint64_t done;           /* bytes of the completed messages */
     gint64 hw_moved_us;      /* when ALSA last saw hw_ptr move */
+    gint64 empty_us;         /* when the used ring last had nothing new */
     gint64 start_us;
     SgAlsaStats *stats;
 } Books;
@@ -66,6 +67,7 @@ static bool interrupt(Books *b, SgIoMsg *first, GError **error)
             SgAlsaCompletion *c = &b->p->trace[b->stats->traced++];
 
             c->t_us = m->completed_us;
+            c->t_lo_us = b->empty_us;
             c->latency_bytes = m->latency_bytes;
             c->end_bytes = b->done;
         }
@@ -80,7 +82,7 @@ static bool interrupt(Books *b, SgIoMsg *first, GError **error)
         }
     }
     b->stats->interrupts++;
-    now = g_get_monotonic_time();
+    now = b->empty_us = g_get_monotonic_time();
     uint64_t delta = (b->drv_ptr + buf - old) % buf;
     if (delta == 0) {
         b->stats->lost_buffers++;
@@ -144,7 +146,7 @@ static bool books_open(Books *b, SgGuest *sg, const SgAlsaParams *p, bool captur
 
 static bool books_start(Books *b, GError **error)
 {
-    b->start_us = b->hw_moved_us = g_get_monotonic_time();
+    b->start_us = b->hw_moved_us = b->empty_us = g_get_monotonic_time();
     return cmd(b, VIRTIO_SND_R_PCM_START, "START", error);
 }
 

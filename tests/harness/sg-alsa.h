@@ -42,6 +42,8 @@
 /* One completion as the guest saw it (SgAlsaParams.trace). */
 typedef struct SgAlsaCompletion {
     gint64 t_us;              /* g_get_monotonic_time() when the guest took it */
+    gint64 t_lo_us;           /* ...and when it last found none: the device
+                               * completed it in between */
     uint32_t latency_bytes;
     uint64_t end_bytes;       /* the stream position after its period */
 } SgAlsaCompletion;
