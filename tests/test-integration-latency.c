@@ -58,6 +58,7 @@ typedef struct LatCase {
 static const LatCase cases[] = {
     { "quantum-1024/period-20ms", 1024, 960, 4 },
     { "quantum-1024/period-50ms", 1024, 2400, 4 },
+    { "quantum-1024/period-5ms", 1024, 240, 16 },   /* a period well below the quantum */
     { "quantum-256/period-20ms", 256, 960, 4, true },
 };
 
