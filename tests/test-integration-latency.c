@@ -15,7 +15,12 @@
  * for every completion once the sink is playing the stream, that
  * prediction and the recorded time agree within one guest period, and
  * every frame arrives once, in order.  The same check with L taken as 0
- * must fail (the check can tell a right latency from a wrong one).
+ * must fail (the check can tell a right latency from a wrong one).  The
+ * judging is tests/audio/heard-judge.h's.
+ *
+ * Servers: a private PipeWire (tests/audio/pw-test.conf, the graph forced
+ * to quantum 1024 or 256; two recorders, a frame heard if either has it)
+ * and a private PulseAudio (one recorder: the server buffers it).
  *
  * PipeWire's own report for the stream (pw_stream_get_time_n, logged by
  * the daemon with --verbose, and the port latencies of pw-dump) is shown
@@ -47,7 +52,6 @@
 #define RATE 48000
 #define CH 2
 #define FRAME 4
-#define NS_PER_FRAME (1e9 / RATE)
 #define N_RECORDERS 2
 
 typedef struct LatCase {
