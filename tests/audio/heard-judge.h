@@ -27,15 +27,17 @@ int16_t *hj_signal_new(size_t frames);
  * while the recorder runs). */
 bool hj_recorded(const HcRecording *rec, size_t idx);
 /*
- * Fail the test unless every frame of the signal (@frames) is in one of
- * the @nrec recordings, once and in order, and every completion of @trace
- * agrees with them within @tol_ms; and unless latency_bytes taken as 0
- * would fail (the check tells a right latency from a wrong one).
- * @known_loss: frames lost or garbled at the sink are only counted.
- * The figures go to g_test_message(), prefixed by @what.
+ * Fail the test unless the frames of the signal (@frames) in the @nrec
+ * recordings come once and in order, no more than @loss_frames of them
+ * lost or garbled at the sink, and every completion of @trace whose
+ * message end was heard without a break in the sink's timeline agrees
+ * with them within @tol_ms (at least half of them judged); and unless
+ * latency_bytes taken as 0 would fail (the check tells a right latency
+ * from a wrong one).  The figures go to g_test_message(), prefixed by
+ * @what.
  */
 void hj_judge(const char *what, const SgAlsaCompletion *trace, unsigned int n,
               const HcRecording *rec, unsigned int nrec, size_t frames, double tol_ms,
-              bool known_loss);
+              size_t loss_frames);
 
 #endif /* VSND_TESTS_HEARD_JUDGE_H */
