@@ -33,8 +33,9 @@
  *    its write() fails with EIO after 1.1 buffer times.  Capture: process()
  *    appends to the ring (overflow drops the oldest period and reports
  *    error(-EPIPE) once); read() takes whole requests.
- *  - latency = graph delay (pw_stream_get_time_n, converted to the stream
- *    rate) + bytes queued in the stream + bytes in the ring.
+ *  - latency (playback) = the ring + the rest of the current graph cycle +
+ *    one quantum (process() to the sink) + the graph's delay and what the
+ *    stream holds, from pw_stream_get_time_n (see pwdrv_get_latency()).
  *  - Volume/mute: SPA_PROP_channelVolumes (linear) and SPA_PROP_mute on the
  *    stream, re-applied whenever the stream (re)connects, from a loop event
  *    (never inside PipeWire's callbacks: that re-entered the node).
@@ -312,6 +313,7 @@ static void on_process(void *data)
         d->chunk->offset = 0;
         d->chunk->stride = (int32_t)s->frame_bytes;
         d->chunk->size = (uint32_t)bytes;
+        b->size = frames; /* PipeWire sums it into pw_time.queued */
         if (s->draining && s->ring.fill == 0) {
             /* The ring went into the graph: count down the graph's own
              * delay (and what is queued) before answering. */
@@ -321,7 +323,7 @@ static void on_process(void *data)
             if (pw_stream_get_time_n(s->st, &t, sizeof(t)) == 0 && t.rate.denom > 0) {
                 if (t.delay > 0)
                     left += t.delay * (int64_t)t.rate.num * s->info.rate / t.rate.denom;
-                left += (int64_t)(t.queued / s->frame_bytes);
+                left += (int64_t)t.queued; /* frames: pw_buffer.size */
             }
             s->draining = false;
             s->drain_left = left;
@@ -1174,21 +1176,63 @@ static ssize_t pwdrv_read(VsndAudioStream *s, const struct iovec *iov, unsigned 
     return ret;
 }
 
+/*
+ * Playback: when the last byte written so far will be heard, counted from
+ * now.  The graph runs in cycles of a quantum; process() ran in the cycle
+ * that started at pw_time.now and fills the next buffer from the ring at
+ * the next cycle.  What process() gives in a cycle reaches the sink one
+ * cycle later (measured with PipeWire 0.3.65 against the sink's monitor,
+ * tests/test-integration-latency: a realtime stream's buffer goes into
+ * the graph at once, pw_time.queued stays 0, and still the sink takes it
+ * a quantum later).  So the ring's first frame is heard after the rest
+ * of the current cycle and one more quantum, plus the sink's own delay
+ * (pw_time.delay, 0 for a null sink) and what the stream still holds
+ * (pw_time.queued, pw_time.buffered).  Without the cycle and the quantum
+ * latency_bytes was two quanta short (42 ms at quantum 1024).  Capture:
+ * the ring plus the graph's delay.
+ */
 static int pwdrv_get_latency(VsndAudioStream *s, uint32_t *ret_bytes)
 {
     struct pw_time t = { 0 };
-    uint64_t bytes;
+    uint64_t bytes, frames = 0;
+    size_t ring, quantum;
+    bool flowing;
+    int64_t cycle_left = 0;
 
     pw_thread_loop_lock(s->be->loop);
     pthread_mutex_lock(&s->ring_lock);
-    bytes = s->ring.fill;
+    bytes = ring = s->ring.fill;
+    quantum = s->quantum_bytes;
+    flowing = s->flowing;
     pthread_mutex_unlock(&s->ring_lock);
-    if (s->st && pw_stream_get_time_n(s->st, &t, sizeof(t)) == 0 && t.rate.denom > 0 &&
-        t.delay > 0) {
-        uint64_t frames = (uint64_t)t.delay * t.rate.num * s->info.rate / t.rate.denom;
-        bytes += frames * s->frame_bytes + t.queued;
+    if (s->st && pw_stream_get_time_n(s->st, &t, sizeof(t)) == 0 && t.rate.denom > 0) {
+        if (t.delay > 0)
+            frames += (uint64_t)t.delay * t.rate.num * s->info.rate / t.rate.denom;
+        if (s->dir == VSND_DIR_OUTPUT) {
+            struct timespec ts;
+
+            frames += t.queued + t.buffered;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            /* a stale cycle (the graph stopped) leaves nothing to wait */
+            if (flowing && t.now > 0 && quantum) {
+                cycle_left = t.now +
+                             (int64_t)(quantum / s->frame_bytes * SPA_NSEC_PER_SEC / s->info.rate) -
+                             (int64_t)SPA_TIMESPEC_TO_NSEC(&ts);
+                frames += quantum / s->frame_bytes; /* the cycle to the sink */
+            }
+            if (cycle_left > 0)
+                frames += (uint64_t)cycle_left * s->info.rate / SPA_NSEC_PER_SEC;
+        }
+        bytes += frames * s->frame_bytes;
     }
     pw_thread_loop_unlock(s->be->loop);
+    /* what PipeWire reports for the stream, next to what the guest gets
+     * (--verbose; tests/test-integration-latency compares them) */
+    g_debug("pipewire: stream %u latency %" G_GUINT64_FORMAT " B: ring %zu B, pw_time now %"
+            G_GINT64_FORMAT " delay %" G_GINT64_FORMAT " x %u/%u s queued %" G_GUINT64_FORMAT
+            " buffered %" G_GUINT64_FORMAT ", cycle left %" G_GINT64_FORMAT " ns", s->stream_id,
+            bytes, ring, t.now, t.delay, t.rate.num, t.rate.denom, t.queued, t.buffered,
+            cycle_left);
     *ret_bytes = (uint32_t)MIN(bytes, UINT32_MAX);
     return 0;
 }

@@ -21,7 +21,9 @@ typedef struct Books {
     uint32_t drv_ptr;        /* the driver's hw_ptr: bytes modulo the buffer */
     uint64_t hw;             /* ALSA's hw_ptr, bytes */
     uint64_t appl;           /* ALSA's appl_ptr, bytes */
+    uint64_t done;           /* bytes of the completed messages */
     gint64 hw_moved_us;      /* when ALSA last saw hw_ptr move */
+    gint64 empty_us;         /* when the used ring last had nothing new */
     gint64 start_us;
     SgAlsaStats *stats;
 } Books;
@@ -60,6 +62,15 @@ static bool interrupt(Books *b, SgIoMsg *first, GError **error)
         if (b->capture && m->used_len > sizeof(struct virtio_snd_pcm_status))
             adv = m->used_len - (uint32_t)sizeof(struct virtio_snd_pcm_status);
         b->drv_ptr = (b->drv_ptr + adv) % buf;
+        b->done += adv;
+        if (b->stats->traced < b->p->trace_cap) {
+            SgAlsaCompletion *c = &b->p->trace[b->stats->traced++];
+
+            c->t_us = m->completed_us;
+            c->t_lo_us = b->empty_us;
+            c->latency_bytes = m->latency_bytes;
+            c->end_bytes = b->done;
+        }
         b->stats->completions++;
         b->stats->latency_last = m->latency_bytes;
         b->stats->latency_max = MAX(b->stats->latency_max, m->latency_bytes);
@@ -71,7 +82,7 @@ static bool interrupt(Books *b, SgIoMsg *first, GError **error)
         }
     }
     b->stats->interrupts++;
-    now = g_get_monotonic_time();
+    now = b->empty_us = g_get_monotonic_time();
     uint64_t delta = (b->drv_ptr + buf - old) % buf;
     if (delta == 0) {
         b->stats->lost_buffers++;
@@ -135,7 +146,7 @@ static bool books_open(Books *b, SgGuest *sg, const SgAlsaParams *p, bool captur
 
 static bool books_start(Books *b, GError **error)
 {
-    b->start_us = b->hw_moved_us = g_get_monotonic_time();
+    b->start_us = b->hw_moved_us = b->empty_us = g_get_monotonic_time();
     return cmd(b, VIRTIO_SND_R_PCM_START, "START", error);
 }
 

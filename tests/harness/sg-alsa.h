@@ -39,6 +39,15 @@
 
 #include "snd-guest.h"
 
+/* One completion as the guest saw it (SgAlsaParams.trace). */
+typedef struct SgAlsaCompletion {
+    gint64 t_us;              /* g_get_monotonic_time() when the guest took it */
+    gint64 t_lo_us;           /* ...and when it last found none: the device
+                               * completed it in between */
+    uint32_t latency_bytes;
+    uint64_t end_bytes;       /* the stream position after its period */
+} SgAlsaCompletion;
+
 typedef struct SgAlsaParams {
     uint32_t sid;
     uint32_t period_bytes;
@@ -49,6 +58,9 @@ typedef struct SgAlsaParams {
     /* between STOP and RELEASE at the end (Linux: aplay's drain ends with
      * STOP, its close sends RELEASE; 2 to 115 ms measured in guests) */
     uint32_t release_delay_ms;
+    /* if set, the first @trace_cap completions are noted here */
+    SgAlsaCompletion *trace;
+    unsigned int trace_cap;
 } SgAlsaParams;
 
 typedef struct SgAlsaStats {
@@ -60,6 +72,7 @@ typedef struct SgAlsaStats {
     uint32_t latency_max;
     uint64_t latency_sum;         /* over completions while running */
     double seconds;               /* START to the end */
+    unsigned int traced;          /* entries of SgAlsaParams.trace filled */
 } SgAlsaStats;
 
 /* Play @len bytes through stream @p->sid: SET_PARAMS .. RELEASE.

@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test-integration-latency.c - latency_bytes against what the server
+ * really does (issues 12 and 16: "latency_bytes reported to the guest
+ * agrees with what PipeWire reports for the stream within one period").
+ *
+ * A fake guest keeping Linux's books (tests/harness/sg-alsa.h) plays,
+ * through the real daemon, a signal whose every frame says its own index;
+ * for each tx completion it notes when it took it (t_c), latency_bytes (L)
+ * and the stream position after the completed message (E).  Recorders in
+ * this process take the sink's monitor and note when each frame passed
+ * the sink, in the server's own time (heard-clock.h).  latency_bytes says
+ * that a guest that stopped writing now would still hear L bytes, so the
+ * end of the completed message passes the sink at t_c + L / byte rate:
+ * for every completion once the sink is playing the stream, that
+ * prediction and the recorded time agree within one guest period, and
+ * every frame arrives once, in order.  The same check with L taken as 0
+ * must fail (the check can tell a right latency from a wrong one).  The
+ * judging is tests/audio/heard-judge.h's.
+ *
+ * Servers: a private PipeWire (tests/audio/pw-test.conf, the graph forced
+ * to quantum 1024 or 256; two recorders, a frame heard if either has it)
+ * and a private PulseAudio (one recorder: the server buffers it).
+ *
+ * PipeWire's own report for the stream (pw_stream_get_time_n, logged by
+ * the daemon with --verbose, and the port latencies of pw-dump) is shown
+ * next to it: for the test's null sink it is a graph cycle at most, and
+ * says nothing of the daemon's ring, so the judge is PipeWire's timing.
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/virtio_snd.h>
+
+#include "tests/audio/audio-test-util.h"
+#include "tests/audio/heard-judge.h"
+#ifdef HAVE_PIPEWIRE
+#include "tests/audio/heard-clock-pw.h"
+#endif
+#ifdef HAVE_PULSE
+#include "tests/audio/heard-clock-pulse.h"
+#endif
+#include "tests/harness/daemon.h"
+#include "tests/harness/sg-alsa.h"
+#include "tests/harness/snd-guest.h"
+
+#define RATE 48000
+#define CH 2
+#define FRAME 4
+#define N_RECORDERS 2
+
+typedef struct LatCase {
+    const char *name;
+    unsigned int quantum;      /* clock.force-quantum */
+    uint32_t period_frames;
+    uint32_t periods;
+} LatCase;
+
+/*
+ * Issue 16: now and then a quantum is lost or garbled at the sink, in
+ * every recording (at a 256-frame quantum in most plays, test-guest-
+ * desktop's known failure; at 1024 under make check's load once): up to
+ * two are counted and shown here, the frames judged there.  PulseAudio
+ * buffers on the server: nothing may be lost.
+ */
+#define PW_LOSS_QUANTA 2
+
+/*
+ * PipeWire: a graph forced to @quantum.  Buffers of up to 160 ms, what
+ * Linux's virtio_snd allows by default (pcm_buffer_ms); the 5 ms periods
+ * have 80 ms, as test-integration-desktop plays them.
+ */
+static const LatCase cases[] = {
+    { "quantum-1024/period-20ms", 1024, 960, 8 },
+    { "quantum-1024/period-50ms", 1024, 2400, 3 },
+    { "quantum-1024/period-5ms", 1024, 240, 16 },   /* a period well below the quantum */
+    { "quantum-256/period-20ms", 256, 960, 8 },
+};
+
+/* ---- set-up ------------------------------------------------------------- */
+
+typedef struct Lat {
+    char *dir;
+    char *log;
+    AtuPipewire pw;
+    GPid pulse;
+    AtuEnvSaved *env;
+    VdProc *vd;
+    SgGuest *sg;
+} Lat;
+
+static const char *const env_names[] = {
+    "HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "PIPEWIRE_RUNTIME_DIR",
+    "PIPEWIRE_REMOTE", "PIPEWIRE_PROPS", "PULSE_SERVER", "PULSE_SINK", "PULSE_SOURCE", NULL,
+};
+
+/* A private directory and HOME for the servers. */
+static void lat_dir(Lat *l)
+{
+    g_autofree char *home = NULL;
+
+    memset(l, 0, sizeof(*l));
+    l->dir = atu_tmpdir_in_memory("vsnd-ilat-XXXXXX");
+    l->log = g_build_filename(l->dir, "servers.log", NULL);
+    l->env = atu_env_save(env_names);
+    home = g_build_filename(l->dir, "home", NULL);
+    g_assert_cmpint(g_mkdir_with_parents(home, 0700), ==, 0);
+    g_setenv("HOME", home, TRUE);
+}
+
+static void lat_guest_up(Lat *l, const char *const *argv)
+{
+    g_autoptr(GError) err = NULL;
+    SgOpts o;
+
+    l->vd = vd_spawn_ready_argv(argv, &err);
+    g_assert_no_error(err);
+    sg_opts_init(&o);
+    o.packed = true; /* as Linux negotiates with QEMU 10 */
+    l->sg = sg_connect(l->vd, &o, &err);
+    g_assert_no_error(err);
+    g_assert_true(sg_boot(l->sg, &err));
+    g_assert_no_error(err);
+}
+
+static void lat_down(Lat *l)
+{
+    if (g_test_failed() && l->vd) {
+        g_autofree char *log = vd_stderr(l->vd);
+        g_test_message("daemon stderr (tail):\n%s",
+                       log && strlen(log) > 4000 ? log + strlen(log) - 4000 : log);
+    }
+    sg_free(l->sg);
+    vd_free(l->vd);
+    if (l->pulse)
+        atu_stop(l->pulse, SIGTERM);
+    else
+        atu_pipewire_stop(&l->pw);
+    if (g_test_failed()) {
+        g_autofree char *log = NULL;
+        g_file_get_contents(l->log, &log, NULL, NULL);
+        g_test_message("server log:\n%s", log ? log : "");
+    }
+    atu_env_restore(l->env);
+    if (g_getenv("VSND_KEEP"))
+        g_test_message("kept %s", l->dir);
+    else
+        atu_rmdir(l->dir);
+    g_free(l->dir);
+    g_free(l->log);
+}
+
+static int playback_stream(SgGuest *sg)
+{
+    for (uint32_t i = 0; i < sg->streams; i++)
+        if (sg->pcm[i].direction == VIRTIO_SND_D_OUTPUT)
+            return (int)i;
+    return -1;
+}
+
+/* ---- the check ---------------------------------------------------------- */
+
+/*
+ * Play @frames of the signal with @lc's geometry; @trace gets the
+ * completions.  Return: how many.
+ */
+static unsigned int play(Lat *l, const LatCase *lc, const int16_t *sig, size_t frames,
+                         SgAlsaCompletion *trace, unsigned int cap)
+{
+    g_autoptr(GError) err = NULL;
+    int sid = playback_stream(l->sg);
+    SgAlsaStats st;
+
+    g_assert_cmpint(sid, >=, 0);
+    SgAlsaParams p = {
+        .sid = (uint32_t)sid, .period_bytes = lc->period_frames * FRAME,
+        .buffer_bytes = lc->period_frames * FRAME * lc->periods, .channels = CH,
+        .format = VIRTIO_SND_PCM_FMT_S16, .rate = VIRTIO_SND_PCM_RATE_48000,
+        .frame_bytes = FRAME, .rate_hz = RATE, .trace = trace, .trace_cap = cap,
+    };
+    bool ok = sg_alsa_play(l->sg, &p, sig, frames * FRAME, &st, &err);
+
+    g_test_message("%u completions in %u interrupts, %.2f s; latency_bytes last %u max %u",
+                   st.completions, st.interrupts, st.seconds, st.latency_last, st.latency_max);
+    g_assert_no_error(err);
+    g_assert_true(ok);
+    return st.traced;
+}
+
+#ifdef HAVE_PIPEWIRE
+/* ---- PipeWire's own report -------------------------------------------- */
+
+/* What the daemon logged from pw_stream_get_time_n (--verbose) over the
+ * play, as one line. */
+static char *pw_time_summary(const char *daemon_log)
+{
+    g_auto(GStrv) lines = g_strsplit(daemon_log ? daemon_log : "", "\n", -1);
+    int64_t dmin = G_MAXINT64, dmax = G_MININT64;
+    uint64_t qmin = G_MAXUINT64, qmax = 0, bmax = 0, rmin = G_MAXUINT64, rmax = 0;
+    int64_t cmin = G_MAXINT64, cmax = G_MININT64;
+    unsigned int n = 0, num = 0, denom = 0;
+
+    for (char **l = lines; *l; l++) {
+        const char *p = strstr(*l, "pipewire: stream ");
+        uint64_t lat, ring, queued, buffered;
+        int64_t now, delay, left;
+        unsigned int sid, rn, rd;
+
+        if (!p || sscanf(p, "pipewire: stream %u latency %" SCNu64 " B: ring %" SCNu64
+                         " B, pw_time now %" SCNd64 " delay %" SCNd64 " x %u/%u s queued %"
+                         SCNu64 " buffered %" SCNu64 ", cycle left %" SCNd64, &sid, &lat,
+                         &ring, &now, &delay, &rn, &rd, &queued, &buffered, &left) != 10)
+            continue;
+        n++;
+        dmin = MIN(dmin, delay);
+        dmax = MAX(dmax, delay);
+        qmin = MIN(qmin, queued);
+        qmax = MAX(qmax, queued);
+        cmin = MIN(cmin, left);
+        cmax = MAX(cmax, left);
+        bmax = MAX(bmax, buffered);
+        rmin = MIN(rmin, ring);
+        rmax = MAX(rmax, ring);
+        num = rn;
+        denom = rd;
+    }
+    if (!n)
+        return g_strdup("pw_stream_get_time_n: nothing logged");
+    return g_strdup_printf("pw_stream_get_time_n over %u completions: delay %" G_GINT64_FORMAT
+                           "..%" G_GINT64_FORMAT " x %u/%u s, queued %" G_GUINT64_FORMAT "..%"
+                           G_GUINT64_FORMAT " frames, buffered <= %" G_GUINT64_FORMAT
+                           " frames; the daemon's ring %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT
+                           " B, the rest of the cycle %.1f..%.1f ms",
+                           n, dmin, dmax, num, denom, qmin, qmax, bmax, rmin, rmax, cmin / 1e6,
+                           cmax / 1e6);
+}
+
+/* The latency PipeWire shows for the nodes in a pw-dump saved at @path:
+ * node.latency and the ports' Latency params of @node and test_sink. */
+static char *pw_dump_latency(const char *path, const char *node)
+{
+    g_autofree char *qpath = g_shell_quote(path);
+    g_autofree char *script = g_strdup_printf(
+        "python3 -c 'import json,sys\n"
+        "objs = json.JSONDecoder().raw_decode(open(sys.argv[1]).read())[0]\n"
+        "names = {}\n"
+        "for o in objs:\n"
+        "    if o.get(\"type\") == \"PipeWire:Interface:Node\":\n"
+        "        pr = (o.get(\"info\") or {}).get(\"props\") or {}\n"
+        "        if pr.get(\"node.name\") in (sys.argv[2], \"test_sink\"):\n"
+        "            names[o[\"id\"]] = pr.get(\"node.name\")\n"
+        "            print(pr.get(\"node.name\"), \"node.latency\", pr.get(\"node.latency\"))\n"
+        "for o in objs:\n"
+        "    if o.get(\"type\") != \"PipeWire:Interface:Port\": continue\n"
+        "    i = o.get(\"info\") or {}\n"
+        "    n = names.get((i.get(\"props\") or {}).get(\"node.id\"))\n"
+        "    if n is None: continue\n"
+        "    for l in (i.get(\"params\") or {}).get(\"Latency\", []):\n"
+        "        print(n, (i.get(\"props\") or {}).get(\"port.name\"), l.get(\"direction\"),\n"
+        "              \"quantum\", l.get(\"minQuantum\"), l.get(\"maxQuantum\"),\n"
+        "              \"rate\", l.get(\"minRate\"), l.get(\"maxRate\"),\n"
+        "              \"ns\", l.get(\"minNs\"), l.get(\"maxNs\"))\n"
+        "' %s %s", qpath, node);
+    const char *argv[] = { "sh", "-c", script, NULL };
+    char *out = NULL;
+
+    if (!g_file_test(path, G_FILE_TEST_EXISTS))
+        return g_strdup("pw-dump: the stream's node was never seen");
+    if (atu_run(argv, &out) != 0 || !out) {
+        g_free(out);
+        return g_strdup("pw-dump: could not be read");
+    }
+    return out;
+}
+
+/* ---- PipeWire ------------------------------------------------------------ */
+
+static bool pw_prereqs(void)
+{
+    const char *const progs[] = { "pipewire", "wireplumber", "pw-metadata", "pw-dump", "python3",
+                                  NULL };
+
+    return vd_require() && atu_have_programs(progs) &&
+           atu_have_module("pipewire", "libpipewire-0.3-dev missing");
+}
+
+static void lat_servers_up(Lat *l, unsigned int quantum)
+{
+    lat_dir(l);
+    atu_pipewire_env(l->dir);
+    g_assert_true(atu_pipewire_start(&l->pw, l->log, 20.0));
+    g_assert_true(atu_pipewire_force_quantum(quantum));
+}
+
+static void test_pipewire(gconstpointer data)
+{
+    const LatCase *lc = data;
+    /* 3 s, whole periods */
+    const size_t frames = (size_t)(3 * RATE) / lc->period_frames * lc->period_frames;
+    const unsigned int cap = (unsigned int)(frames / lc->period_frames) + 8;
+    const char *argv[] = { "--driver=pipewire", "--name=vm-lat", "--streams=1", "--verbose",
+                           NULL };
+    g_autofree int16_t *sig = hj_signal_new(frames);
+    g_autofree SgAlsaCompletion *trace = g_new0(SgAlsaCompletion, cap);
+    HcRecording rec[N_RECORDERS];
+    HcPw *pw[N_RECORDERS];
+    Lat l;
+
+    if (!pw_prereqs())
+        return;
+    lat_servers_up(&l, lc->quantum);
+    for (int i = 0; i < N_RECORDERS; i++) {
+        g_autofree char *node = g_strdup_printf("vsnd-ilat-rec-%d", i);
+        hc_recording_init(&rec[i], frames + 10 * RATE);
+        pw[i] = hc_pw_start("test_sink", node, &rec[i]);
+        g_assert_nonnull(pw[i]);
+    }
+    /* linked and running (WirePlumber links them; under load it takes a
+     * while) */
+    for (int i = 0; i < N_RECORDERS; i++) {
+        gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+        while (hc_pw_cycles(pw[i]) < 4 && g_get_monotonic_time() < end)
+            g_usleep(10000);
+        g_assert_cmpuint(hc_pw_cycles(pw[i]), >=, 4);
+    }
+    lat_guest_up(&l, argv);
+    g_autofree char *dump = g_build_filename(l.dir, "dump.json", NULL);
+    GPid watch = atu_pipewire_node_watch("vsnd.vm-lat.playback-0", dump, l.log);
+
+    unsigned int n = play(&l, lc, sig, frames, trace, cap);
+    /* the end plays out after STOP (the ring, the graph's quantum) */
+    for (int i = 0; i < N_RECORDERS; i++) {
+        gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+        while (!hj_recorded(&rec[i], frames - 1) && g_get_monotonic_time() < end)
+            g_usleep(20000);
+    }
+    atu_stop(watch, SIGTERM);
+    for (int i = 0; i < N_RECORDERS; i++)
+        hc_pw_stop(pw[i]);
+
+    {
+        g_autofree char *log = vd_stderr(l.vd);
+        g_autofree char *t = pw_time_summary(log);
+        g_autofree char *d = pw_dump_latency(dump, "vsnd.vm-lat.playback-0");
+        g_test_message("PipeWire's report: %s", t);
+        g_test_message("pw-dump:\n%s", d);
+    }
+    hj_judge(lc->name, trace, n, rec, N_RECORDERS, frames, 1000.0 * lc->period_frames / RATE,
+             PW_LOSS_QUANTA * lc->quantum);
+    for (int i = 0; i < N_RECORDERS; i++)
+        hc_recording_clear(&rec[i]);
+    lat_down(&l);
+}
+
+#endif /* HAVE_PIPEWIRE */
+
+#ifdef HAVE_PULSE
+/* ---- PulseAudio --------------------------------------------------------- */
+
+/* The same plays into a private PulseAudio's null sink (no graph quantum:
+ * the cases' quantum is ignored). */
+static const LatCase pulse_cases[] = {
+    { "period-20ms", 0, 960, 8 },
+    { "period-5ms", 0, 240, 16 },
+};
+
+static bool pulse_prereqs(void)
+{
+    const char *const progs[] = { "pulseaudio", "pactl", NULL };
+
+    return vd_require() && atu_have_programs(progs) &&
+           atu_have_module("pulse", "libpulse-dev missing");
+}
+
+static void test_pulse(gconstpointer data)
+{
+    const LatCase *lc = data;
+    const size_t frames = (size_t)(3 * RATE) / lc->period_frames * lc->period_frames;
+    const unsigned int cap = (unsigned int)(frames / lc->period_frames) + 8;
+    const char *argv[] = { "--driver=pulse", "--name=vm-lat", "--streams=1", NULL };
+    g_autofree int16_t *sig = hj_signal_new(frames);
+    g_autofree SgAlsaCompletion *trace = g_new0(SgAlsaCompletion, cap);
+    HcRecording rec;
+    HcPulse *pa;
+    Lat l;
+
+    if (!pulse_prereqs())
+        return;
+    lat_dir(&l);
+    {
+        g_autofree char *run = g_build_filename(l.dir, "run", NULL);
+        g_autofree char *config = g_build_filename(l.dir, "config", NULL);
+        g_autofree char *server = g_strdup_printf("unix:%s/native", l.dir);
+
+        g_assert_cmpint(g_mkdir_with_parents(run, 0700), ==, 0);
+        g_assert_cmpint(g_mkdir_with_parents(config, 0700), ==, 0);
+        g_setenv("XDG_RUNTIME_DIR", run, TRUE);
+        g_setenv("XDG_CONFIG_HOME", config, TRUE); /* the cookie */
+        g_setenv("PULSE_SERVER", server, TRUE);
+    }
+    l.pulse = atu_pulse_start(l.dir, l.log);
+    /* one recorder: the server buffers a record stream, a late client
+     * loses nothing */
+    hc_recording_init(&rec, frames + 10 * RATE);
+    pa = hc_pulse_start("test.monitor", &rec);
+    g_assert_nonnull(pa);
+    {
+        gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+        while (hc_pulse_reads(pa) < 4 && g_get_monotonic_time() < end)
+            g_usleep(10000);
+        g_assert_cmpuint(hc_pulse_reads(pa), >=, 4);
+    }
+    lat_guest_up(&l, argv);
+    unsigned int n = play(&l, lc, sig, frames, trace, cap);
+    {
+        gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+        while (!hj_recorded(&rec, frames - 1) && g_get_monotonic_time() < end)
+            g_usleep(20000);
+    }
+    hc_pulse_stop(pa);
+    hj_judge(lc->name, trace, n, &rec, 1, frames, 1000.0 * lc->period_frames / RATE, 0);
+    hc_recording_clear(&rec);
+    lat_down(&l);
+}
+#endif /* HAVE_PULSE */
+
+int main(int argc, char **argv)
+{
+    /* The daemon's stderr (its --verbose log: a line per completion) goes
+     * to its temporary directory: in memory, since the daemon writes it
+     * from its main thread, and a write to a busy disk held that thread
+     * (under ASan: the first two periods completed, then nothing for the
+     * 165 ms the guest waited, and its write failed with EIO).  Before
+     * anything asks GLib for the temporary directory: it is kept. */
+    if (!g_getenv("TMPDIR") && g_file_test("/dev/shm", G_FILE_TEST_IS_DIR))
+        g_setenv("TMPDIR", "/dev/shm", TRUE);
+    g_test_init(&argc, &argv, NULL);
+    signal(SIGPIPE, SIG_IGN);
+#ifdef HAVE_PIPEWIRE
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *name = g_strdup_printf("/integration/latency/pipewire/%s",
+                                                cases[i].name);
+        g_test_add_data_func(name, &cases[i], test_pipewire);
+    }
+#endif
+#ifdef HAVE_PULSE
+    for (size_t i = 0; i < G_N_ELEMENTS(pulse_cases); i++) {
+        g_autofree char *name = g_strdup_printf("/integration/latency/pulse/%s",
+                                                pulse_cases[i].name);
+        g_test_add_data_func(name, &pulse_cases[i], test_pulse);
+    }
+#endif
+    return g_test_run();
+}
