@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -260,6 +261,42 @@ static void test_playback(void)
     g_assert_cmpint(elapsed, <, 10 * G_USEC_PER_SEC);
     ok(sg, VIRTIO_SND_R_PCM_STOP, (uint32_t)sid);
     ok(sg, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)sid);
+}
+
+/*
+ * A daemon whose stderr nobody reads (a full pipe; the same as a log file
+ * on a disk that stalls) keeps serving: GLib's writer wrote every message
+ * on the main thread, which blocked in write() once the pipe was full and
+ * answered nothing more (a guest's play stopped; its write failed with
+ * EIO).  With --verbose every control request logs a line: 2000 of them
+ * fill a 4 KiB pipe many times over, and each must still be answered.
+ */
+static void test_stderr_not_read(void)
+{
+    const char *argv[] = { "--driver=null", "-v", NULL };
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VdProc) vd = NULL;
+    g_autoptr(SgGuest) sg = NULL;
+    struct virtio_snd_pcm_info info;
+    int pipefd[2];
+
+    if (!vd_require())
+        return;
+    g_assert_cmpint(pipe2(pipefd, O_CLOEXEC), ==, 0);
+    g_assert_cmpint(fcntl(pipefd[1], F_SETPIPE_SZ, 4096), >=, 4096);
+    vd = vd_spawn_full(VD_LISTEN_SOCKET, argv, pipefd[1], &err);
+    g_assert_no_error(err);
+    close(pipefd[1]);
+    g_assert_true(vd_wait_socket(vd, 10000));
+    sg = boot(vd, false);
+    for (int i = 0; i < 2000; i++) {
+        uint32_t st = 0;
+
+        if (!sg_query_info(sg, VIRTIO_SND_R_PCM_INFO, 0, 1, sizeof(info), &info, &st, &err))
+            g_error("request %d unanswered with stderr full: %s", i, err->message);
+        g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
+    }
+    close(pipefd[0]);
 }
 
 /* XRUN events with the features Linux selects (EVT_XRUNS offered and
@@ -612,6 +649,7 @@ int main(int argc, char **argv)
         g_test_add_data_func(n, &bad_reqs[i], test_bad_request);
     }
     g_test_add_func("/integration/snd/pcm/playback-null", test_playback);
+    g_test_add_func("/integration/snd/stderr-not-read", test_stderr_not_read);
     static const WavCase wav_cases[] = {
         { .period = 1920 }, { .period = 4800, .no_indirect = true },
         { .period = 4800, .no_indirect = true, .no_event_idx = true },

@@ -43,6 +43,11 @@ const char *vd_daemon_path(void)
 
 VdProc *vd_spawn(VdListen listen, const char *const *argv, GError **error)
 {
+    return vd_spawn_full(listen, argv, -1, error);
+}
+
+VdProc *vd_spawn_full(VdListen listen, const char *const *argv, int stderr_fd, GError **error)
+{
     const char *path = vd_daemon_path();
     if (!path) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
@@ -76,6 +81,11 @@ VdProc *vd_spawn(VdListen listen, const char *const *argv, GError **error)
     g_ptr_array_add(args, NULL);
 
     int errfd = open(vd->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (errfd >= 0 && stderr_fd >= 0) {
+        /* the caller's stderr (the file stays, empty: vd_stderr() is "") */
+        close(errfd);
+        errfd = fcntl(stderr_fd, F_DUPFD_CLOEXEC, 3);
+    }
     if (errfd < 0) {
         g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "%s: %s", vd->err_path,
                     g_strerror(errno));

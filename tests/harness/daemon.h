@@ -40,6 +40,9 @@ const char *vd_daemon_path(void);
  * Return: the running process, or NULL with @error.
  */
 VdProc *vd_spawn(VdListen listen, const char *const *argv, GError **error);
+/* The same with the daemon's stdout and stderr on @stderr_fd (-1: the
+ * file vd_stderr() reads). */
+VdProc *vd_spawn_full(VdListen listen, const char *const *argv, int stderr_fd, GError **error);
 /* Kill (SIGKILL) if still running, reap, remove the temp dir. */
 void vd_free(VdProc *vd);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VdProc, vd_free)
