@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * test-snd-migrate.c - the device-state blob (snd-migrate.c): every field
- * survives a save/load round trip onto a second device (the host stream is
- * reopened, carried playback reaches the new driver byte for byte), and
- * every class of bad blob is refused with the device left exactly as it
- * was (its own save is byte-identical before and after).
+ * test-snd-migrate.c - the device-state blob (snd-migrate.c): blobs the
+ * format-1 code saved (tests/data/snd-migrate) load to the same state and
+ * save again byte for byte; every field survives a save/load round trip
+ * onto a second device (the host stream is reopened, carried playback
+ * reaches the new driver byte for byte), and every class of bad blob is
+ * refused with the device left exactly as it was (its own save is
+ * byte-identical before and after).
  */
 #include "config.h"
 
@@ -813,9 +815,251 @@ static void test_corrupted_random(void)
     dev_free(a);
 }
 
+/* ---- format 1 as written by the first reader: committed blobs ------------ */
+
+/*
+ * tests/data/snd-migrate/format1-*.blob were saved by the format-1 code
+ * before its save and parse were derived from a field table (commit
+ * 7de85d3), from the devices built below.  They pin the wire format: the
+ * code of today must save those very bytes for the same state and load
+ * them to the same state.  Never regenerate them; a new format adds new
+ * files.  VSND_MIGRATE_WRITE_GOLDEN=DIR writes the blobs of the current
+ * code into DIR (to make the files of a new format).
+ */
+
+/* Six streams, one in every state, with everything a stream saves set. */
+static Dev *every_state_dev(void)
+{
+    Dev *dev = dev_new(6);
+    struct virtio_snd_event ev;
+    const uint8_t vol0[4] = { 100, 0, 0, 0 }, vol2[4] = { 20, 0, 0, 0 }, off[4] = { 0 };
+    VsndAudioStream *s;
+
+    /* 0: playback running, half a period played, 1.5 periods carried by
+     * the queue stop (saved as RUNNING, the guest's view) */
+    set_params(dev, 0, VIRTIO_SND_PCM_FMT_S16, 1u << VIRTIO_SND_PCM_F_EVT_XRUNS);
+    cmd(dev, 0, SND_PCM_CMD_PREPARE);
+    s = fake_audio_last(dev->audio);
+    s->room = PERIOD / 2;
+    cmd(dev, 0, SND_PCM_CMD_START);
+    submit_tx(dev, 0, 3);
+    submit_tx(dev, 0, 101);
+    /* its volume control (element 2k is stream k's volume, 2k+1 its switch) */
+    g_assert_cmphex(vsnd_kctl_write(dev->kctl, 0, vol0, sizeof(vol0)), ==, VIRTIO_SND_S_OK);
+    /* 1: capture prepared, polled, S32 */
+    set_params(dev, 1, VIRTIO_SND_PCM_FMT_S32, 1u << VIRTIO_SND_PCM_F_MSG_POLLING);
+    cmd(dev, 1, SND_PCM_CMD_PREPARE);
+    /* 2: playback stopped by the guest with a message queued, muted,
+     * FLOAT at 44.1 kHz: the queue stop carries it */
+    {
+        struct virtio_snd_pcm_set_params p = {
+            .hdr.stream_id = GUINT32_TO_LE(2),
+            .buffer_bytes = GUINT32_TO_LE(2 * BUFFER),
+            .period_bytes = GUINT32_TO_LE(2 * PERIOD),
+            .channels = 1,
+            .format = VIRTIO_SND_PCM_FMT_FLOAT,
+            .rate = VIRTIO_SND_PCM_RATE_44100,
+        };
+
+        g_assert_cmphex(vsnd_pcm_set_params(dev->pcm, &p), ==, VIRTIO_SND_S_OK);
+    }
+    cmd(dev, 2, SND_PCM_CMD_PREPARE);
+    fake_audio_last(dev->audio)->room = 0;
+    cmd(dev, 2, SND_PCM_CMD_START);
+    submit_tx(dev, 2, 200);
+    cmd(dev, 2, SND_PCM_CMD_STOP);
+    g_assert_cmphex(vsnd_kctl_write(dev->kctl, 4, vol2, sizeof(vol2)), ==, VIRTIO_SND_S_OK);
+    g_assert_cmphex(vsnd_kctl_write(dev->kctl, 5, off, sizeof(off)), ==, VIRTIO_SND_S_OK);
+    /* 3: capture released */
+    set_params(dev, 3, VIRTIO_SND_PCM_FMT_S16, 0);
+    cmd(dev, 3, SND_PCM_CMD_PREPARE);
+    cmd(dev, 3, SND_PCM_CMD_RELEASE);
+    /* 4: playback with parameters only; 5: capture at power-on */
+    set_params(dev, 4, VIRTIO_SND_PCM_FMT_S32, 0);
+    vsnd_pcm_queue_stopped(dev->pcm, VSND_DIR_OUTPUT);
+    vsnd_pcm_queue_stopped(dev->pcm, VSND_DIR_INPUT);
+    g_assert_cmphex(vsnd_info_jack_remap(dev->info, 4, 2, 9), ==, VIRTIO_SND_S_OK);
+    vsnd_event_make(&ev, VIRTIO_SND_EVT_PCM_PERIOD_ELAPSED, 5);
+    vsnd_event_queue_push(dev->events, &ev);
+    vsnd_event_make(&ev, VIRTIO_SND_EVT_JACK_CONNECTED, 3);
+    vsnd_event_queue_push(dev->events, &ev);
+    return dev;
+}
+
+typedef struct Golden {
+    const char *name;
+    guint streams;
+    Dev *(*build)(void);
+} Golden;
+
+static Dev *power_on_dev(void)
+{
+    return dev_new(2);
+}
+
+static const Golden goldens[] = {
+    { "format1-power-on.blob", 2, power_on_dev },
+    { "format1-busy.blob", 2, busy_dev },
+    { "format1-every-state.blob", 6, every_state_dev },
+};
+
+/* Everything of @b a load restores equals @a. */
+static void assert_same_state(Dev *a, Dev *b)
+{
+    uint32_t n = vsnd_pcm_count(a->pcm);
+
+    g_assert_cmpuint(vsnd_pcm_count(b->pcm), ==, n);
+    for (uint32_t i = 0; i < n; i++) {
+        SndPcmSnapshot sa, sb;
+
+        vsnd_pcm_snapshot(a->pcm, i, &sa);
+        vsnd_pcm_snapshot(b->pcm, i, &sb);
+        g_assert_cmpint(sa.state, ==, sb.state);
+        g_assert_cmpint(vsnd_pcm_state(a->pcm, i), ==, vsnd_pcm_state(b->pcm, i));
+        g_assert_cmpint(sa.has_params, ==, sb.has_params);
+        g_assert_cmpmem(&sa.params, sizeof(sa.params), &sb.params, sizeof(sb.params));
+        g_assert_cmpuint(sa.gain, ==, sb.gain);
+        g_assert_cmpint(sa.mute, ==, sb.mute);
+        g_assert_cmpmem(sa.carry, sa.carry_len, sb.carry, sb.carry_len);
+    }
+    for (uint32_t j = 0; j < vsnd_info_jacks(a->info); j++) {
+        uint32_t aa, as, ba, bs;
+
+        vsnd_info_jack_get_remap(a->info, j, &aa, &as);
+        vsnd_info_jack_get_remap(b->info, j, &ba, &bs);
+        g_assert_cmpuint(aa, ==, ba);
+        g_assert_cmpuint(as, ==, bs);
+    }
+    for (uint32_t c = 0; c < vsnd_kctl_count(a->kctl); c++) {
+        int64_t va[VSND_CTL_MAX_COUNT_INTEGER], vb[VSND_CTL_MAX_COUNT_INTEGER];
+        uint32_t na = vsnd_kctl_values(a->kctl, c, va, G_N_ELEMENTS(va));
+        uint32_t nb = vsnd_kctl_values(b->kctl, c, vb, G_N_ELEMENTS(vb));
+
+        g_assert_cmpmem(va, na * sizeof(int64_t), vb, nb * sizeof(int64_t));
+    }
+    g_assert_cmpuint(vsnd_event_queue_length(a->events), ==, vsnd_event_queue_length(b->events));
+    for (unsigned int e = 0; e < vsnd_event_queue_length(a->events); e++) {
+        struct virtio_snd_event ea, eb;
+
+        g_assert_true(vsnd_event_queue_nth(a->events, e, &ea));
+        g_assert_true(vsnd_event_queue_nth(b->events, e, &eb));
+        g_assert_cmpmem(&ea, sizeof(ea), &eb, sizeof(eb));
+    }
+}
+
+static GBytes *golden_read(const char *name)
+{
+    g_autofree char *path = g_test_build_filename(G_TEST_DIST, "data", "snd-migrate", name,
+                                                  NULL);
+    g_autoptr(GError) err = NULL;
+    char *data = NULL;
+    gsize len = 0;
+
+    g_assert_true(g_file_get_contents(path, &data, &len, &err));
+    g_assert_no_error(err);
+    return g_bytes_new_take(data, len);
+}
+
+/* The device saves the committed bytes; they load to the device's state
+ * and save again to themselves. */
+static void test_golden(gconstpointer data)
+{
+    const Golden *g = data;
+    g_autoptr(GBytes) want = golden_read(g->name);
+    g_autoptr(GBytes) blob = NULL, again = NULL;
+    g_autoptr(GError) err = NULL;
+    Dev *a = g->build();
+    Dev *b = dev_new(g->streams);
+
+    blob = save(a);
+    g_assert_cmpmem(g_bytes_get_data(blob, NULL), g_bytes_get_size(blob),
+                    g_bytes_get_data(want, NULL), g_bytes_get_size(want));
+    g_assert_true(vsnd_migrate_load(&b->d, g_bytes_get_data(want, NULL), g_bytes_get_size(want),
+                                   &err));
+    g_assert_no_error(err);
+    assert_same_state(a, b);
+    again = save(b);
+    g_assert_true(g_bytes_equal(again, want));
+    dev_free(a);
+    dev_free(b);
+}
+
+/* What the committed every-state blob holds, said explicitly, and how its
+ * streams go on when the rings start: only the queue-paused one resumes. */
+static void test_golden_every_state(void)
+{
+    static const SndPcmState want[6] = {
+        SND_PCM_STATE_STOPPED, SND_PCM_STATE_PREPARED, SND_PCM_STATE_STOPPED,
+        SND_PCM_STATE_RELEASED, SND_PCM_STATE_PARAMS, SND_PCM_STATE_INIT,
+    };
+    g_autoptr(GBytes) blob = golden_read("format1-every-state.blob");
+    g_autoptr(GError) err = NULL;
+    Dev *b = dev_new(6);
+    SndPcmSnapshot s;
+
+    g_assert_true(vsnd_migrate_load(&b->d, g_bytes_get_data(blob, NULL), g_bytes_get_size(blob),
+                                   &err));
+    g_assert_no_error(err);
+    for (uint32_t i = 0; i < 6; i++) {
+        g_assert_cmpint(vsnd_pcm_state(b->pcm, i), ==, want[i]);
+    }
+    vsnd_pcm_snapshot(b->pcm, 0, &s);
+    g_assert_cmpint(s.state, ==, SND_PCM_STATE_RUNNING);
+    g_assert_cmpuint(s.gain, >, 0);
+    g_assert_cmpuint(s.gain, <, SND_GAIN_UNITY);
+    g_assert_false(s.mute);
+    g_assert_cmpuint(s.carry_len, ==, PERIOD / 2 + PERIOD);
+    g_assert_cmpuint(s.carry[0], ==, (uint8_t)(3 + PERIOD / 2));
+    vsnd_pcm_snapshot(b->pcm, 1, &s);
+    g_assert_cmpuint(s.params.features, ==, 1u << VIRTIO_SND_PCM_F_MSG_POLLING);
+    g_assert_cmpuint(s.params.format, ==, VIRTIO_SND_PCM_FMT_S32);
+    vsnd_pcm_snapshot(b->pcm, 2, &s);
+    g_assert_cmpint(s.state, ==, SND_PCM_STATE_STOPPED);
+    g_assert_true(s.mute);
+    g_assert_cmpuint(s.gain, <, SND_GAIN_UNITY);
+    g_assert_cmpuint(s.params.rate, ==, VIRTIO_SND_PCM_RATE_44100);
+    g_assert_cmpuint(s.params.channels, ==, 1);
+    g_assert_cmpuint(s.carry_len, ==, PERIOD);
+    g_assert_cmpuint(s.carry[0], ==, 200);
+    vsnd_pcm_snapshot(b->pcm, 5, &s);
+    g_assert_false(s.has_params);
+    vsnd_pcm_queue_started(b->pcm, VSND_DIR_OUTPUT);
+    vsnd_pcm_queue_started(b->pcm, VSND_DIR_INPUT);
+    g_assert_cmpint(vsnd_pcm_state(b->pcm, 0), ==, SND_PCM_STATE_RUNNING);
+    g_assert_cmpint(vsnd_pcm_state(b->pcm, 2), ==, SND_PCM_STATE_STOPPED);
+    g_assert_cmpint(vsnd_pcm_state(b->pcm, 1), ==, SND_PCM_STATE_PREPARED);
+    dev_free(b);
+}
+
+static void golden_write(const char *dir)
+{
+    for (unsigned int i = 0; i < G_N_ELEMENTS(goldens); i++) {
+        Dev *dev = goldens[i].build();
+        g_autoptr(GBytes) blob = save(dev);
+        g_autofree char *path = g_build_filename(dir, goldens[i].name, NULL);
+        g_autoptr(GError) err = NULL;
+
+        if (!g_file_set_contents(path, g_bytes_get_data(blob, NULL),
+                                 (gssize)g_bytes_get_size(blob), &err)) {
+            g_error("%s", err->message);
+        }
+        dev_free(dev);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    if (g_getenv("VSND_MIGRATE_WRITE_GOLDEN")) {
+        golden_write(g_getenv("VSND_MIGRATE_WRITE_GOLDEN"));
+        return 0;
+    }
+    for (unsigned int i = 0; i < G_N_ELEMENTS(goldens); i++) {
+        g_autofree char *path = g_strdup_printf("/snd/migrate/format-1/%s", goldens[i].name);
+
+        g_test_add_data_func(path, &goldens[i], test_golden);
+    }
+    g_test_add_func("/snd/migrate/format-1/every-state-explained", test_golden_every_state);
     g_test_add_func("/snd/migrate/carry/bounded-by-buffer", test_carry_bounded_by_buffer);
     g_test_add_func("/snd/migrate/carry/fits-blob", test_carry_fits_blob);
     g_test_add_func("/snd/migrate/round-trip", test_round_trip);
