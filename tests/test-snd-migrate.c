@@ -815,6 +815,168 @@ static void test_corrupted_random(void)
     dev_free(a);
 }
 
+/* ---- the field table (snd-migrate-field.c) --------------------------------- */
+
+/* A record of a format "1" and the same with a field added later: adding
+ * it is one line in the table. */
+typedef struct TRec {
+    uint8_t kind;
+    uint32_t size;
+    bool on;
+    const uint8_t *data;
+    size_t len;
+    uint32_t added;
+} TRec;
+
+#define TREC(m) SND_MIG_MEMBER(TRec, m)
+static const SndMigField trec_v1[] = {
+    { "kind", SND_MIG_U8, TREC(kind), SND_MIG_SAME, 0 },
+    { "size", SND_MIG_U32, TREC(size), SND_MIG_AT_MOST, 1000 },
+    { "on", SND_MIG_BOOL, TREC(on), SND_MIG_AT_MOST, 1 },
+    { "data", SND_MIG_BYTES, TREC(data), SND_MIG_AT_MOST, 16,
+      .len_offset = offsetof(TRec, len) },
+};
+static const SndMigField trec_v2[] = {
+    { "kind", SND_MIG_U8, TREC(kind), SND_MIG_SAME, 0 },
+    { "size", SND_MIG_U32, TREC(size), SND_MIG_AT_MOST, 1000 },
+    { "on", SND_MIG_BOOL, TREC(on), SND_MIG_AT_MOST, 1 },
+    { "data", SND_MIG_BYTES, TREC(data), SND_MIG_AT_MOST, 16,
+      .len_offset = offsetof(TRec, len) },
+    { "added", SND_MIG_U32, TREC(added), SND_MIG_AT_MOST, 7, .added = true },
+};
+static const SndMigTable table_v1 = { "recs", trec_v1, G_N_ELEMENTS(trec_v1), sizeof(TRec) };
+static const SndMigTable table_v2 = { "recs", trec_v2, G_N_ELEMENTS(trec_v2), sizeof(TRec) };
+
+static GVariant *trec_save(const SndMigTable *t, const TRec *r, uint32_t n)
+{
+    GVariantBuilder b;
+
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+    vsnd_mig_save(t, &b, r, n);
+    return g_variant_ref_sink(g_variant_builder_end(&b));
+}
+
+static void test_field_added(void)
+{
+    const TRec src[2] = {
+        { .kind = 1, .size = 999, .on = true, .data = (const uint8_t *)"abc", .len = 3,
+          .added = 5 },
+        { .kind = 2, .size = 0, .on = false, .added = 7 },
+    };
+    g_autoptr(GVariant) v1 = trec_save(&table_v1, src, 2);
+    g_autoptr(GVariant) v2 = trec_save(&table_v2, src, 2);
+    g_autoptr(GVariant) recs1 = g_variant_lookup_value(v1, "recs", NULL);
+    g_autoptr(GVariant) recs2 = g_variant_lookup_value(v2, "recs", NULL);
+    g_autofree char *type1 = vsnd_mig_record_type(&table_v1);
+    g_autofree char *type2 = vsnd_mig_record_type(&table_v2);
+    g_autoptr(GError) err = NULL;
+    TRec got[2];
+
+    /* the added field is not in the tuple: format 1 readers see the same */
+    g_assert_cmpstr(type1, ==, "(yubay)");
+    g_assert_cmpstr(type2, ==, "(yubay)");
+    g_assert_true(g_variant_equal(recs1, recs2));
+    g_assert_false(g_variant_lookup_value(v1, "recs.added", NULL));
+    /* a v1 reader loads a v2 state (ignores the added key) */
+    memset(got, 0, sizeof(got));
+    g_assert_true(vsnd_mig_parse(&table_v1, v2, got, 2, src, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(got[0].kind, ==, 1);
+    g_assert_cmpuint(got[0].size, ==, 999);
+    g_assert_true(got[0].on);
+    g_assert_cmpmem(got[0].data, got[0].len, "abc", 3);
+    g_assert_cmpuint(got[0].added, ==, 0);
+    g_assert_cmpuint(got[1].len, ==, 0);
+    /* a v2 reader loads both: the added field, or 0 from a v1 state */
+    memset(got, 0, sizeof(got));
+    g_assert_true(vsnd_mig_parse(&table_v2, v2, got, 2, src, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(got[0].added, ==, 5);
+    g_assert_cmpuint(got[1].added, ==, 7);
+    memset(got, 0, sizeof(got));
+    g_assert_true(vsnd_mig_parse(&table_v2, v1, got, 2, src, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(got[0].added, ==, 0);
+    g_assert_cmpuint(got[0].size, ==, 999);
+}
+
+/* A dictionary @good with @key replaced by @value (NULL: removed). */
+static GVariant *dict_with(GVariant *good, const char *key, GVariant *value)
+{
+    g_autoptr(GVariantDict) d = g_variant_dict_new(good);
+
+    if (value) {
+        g_variant_dict_insert_value(d, key, value);
+    } else {
+        g_variant_dict_remove(d, key);
+    }
+    return g_variant_ref_sink(g_variant_dict_end(d));
+}
+
+static void field_refused(GVariant *dict, const TRec *own, SndMigrateError code)
+{
+    g_autoptr(GError) err = NULL;
+    TRec got[2];
+
+    memset(got, 0, sizeof(got));
+    g_assert_false(vsnd_mig_parse(&table_v2, dict, got, 2, own, &err));
+    g_assert_error(err, SND_MIGRATE_ERROR, (gint)code);
+    g_test_message("refused: %s", err->message);
+}
+
+/* Every bound of the table is checked, and an added field is as strict as
+ * one of format 1: wrong type, wrong count, out of bounds. */
+static void test_field_bounds(void)
+{
+    const TRec good[2] = { { .kind = 1, .size = 10 }, { .kind = 2 } };
+    TRec r[2];
+    g_autoptr(GVariant) v = trec_save(&table_v2, good, 2);
+    g_autoptr(GVariant) d = NULL;
+    GVariantBuilder b;
+
+    memcpy(r, good, sizeof(r));
+    r[1].size = 1001;
+    g_clear_pointer(&d, g_variant_unref);
+    d = trec_save(&table_v2, r, 2);
+    field_refused(d, good, SND_MIGRATE_ERROR_INVALID);
+    memcpy(r, good, sizeof(r));
+    r[0].data = (const uint8_t *)"0123456789abcdefg";
+    r[0].len = 17;
+    g_clear_pointer(&d, g_variant_unref);
+    d = trec_save(&table_v2, r, 2);
+    field_refused(d, good, SND_MIGRATE_ERROR_INVALID);
+    memcpy(r, good, sizeof(r));
+    r[1].added = 8;
+    g_clear_pointer(&d, g_variant_unref);
+    d = trec_save(&table_v2, r, 2);
+    field_refused(d, good, SND_MIGRATE_ERROR_INVALID);
+    /* a SAME field that is not this device's */
+    memcpy(r, good, sizeof(r));
+    r[1].kind = 3;
+    g_clear_pointer(&d, g_variant_unref);
+    d = trec_save(&table_v2, r, 2);
+    field_refused(d, good, SND_MIGRATE_ERROR_UNSUPPORTED);
+    /* records missing, of another type, too few; the added key mistyped
+     * or with a value too few */
+    g_clear_pointer(&d, g_variant_unref);
+    d = dict_with(v, "recs", NULL);
+    field_refused(d, good, SND_MIGRATE_ERROR_INVALID);
+    g_clear_pointer(&d, g_variant_unref);
+    d = dict_with(v, "recs", g_variant_new_uint32(1));
+    field_refused(d, good, SND_MIGRATE_ERROR_INVALID);
+    g_clear_pointer(&d, g_variant_unref);
+    d = trec_save(&table_v2, good, 1);
+    field_refused(d, good, SND_MIGRATE_ERROR_INVALID);
+    g_clear_pointer(&d, g_variant_unref);
+    d = dict_with(v, "recs.added", g_variant_new_string("x"));
+    field_refused(d, good, SND_MIGRATE_ERROR_INVALID);
+    g_variant_builder_init(&b, G_VARIANT_TYPE("au"));
+    g_variant_builder_add(&b, "u", 1u);
+    g_clear_pointer(&d, g_variant_unref);
+    d = dict_with(v, "recs.added", g_variant_builder_end(&b));
+    field_refused(d, good, SND_MIGRATE_ERROR_INVALID);
+}
+
 /* ---- format 1 as written by the first reader: committed blobs ------------ */
 
 /*
@@ -1060,6 +1222,8 @@ int main(int argc, char **argv)
         g_test_add_data_func(path, &goldens[i], test_golden);
     }
     g_test_add_func("/snd/migrate/format-1/every-state-explained", test_golden_every_state);
+    g_test_add_func("/snd/migrate/field/added", test_field_added);
+    g_test_add_func("/snd/migrate/field/bounds", test_field_bounds);
     g_test_add_func("/snd/migrate/carry/bounded-by-buffer", test_carry_bounded_by_buffer);
     g_test_add_func("/snd/migrate/carry/fits-blob", test_carry_fits_blob);
     g_test_add_func("/snd/migrate/round-trip", test_round_trip);

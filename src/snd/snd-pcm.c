@@ -1343,6 +1343,7 @@ void vsnd_pcm_snapshot(const SndPcm *pcm, uint32_t id, SndPcmSnapshot *ret)
     g_assert(id < pcm->n);
     st = &pcm->streams[id];
     memset(ret, 0, sizeof(*ret));
+    ret->direction = st->dir;
     ret->state = st->state;
     if (st->state == SND_PCM_STATE_STOPPED && st->queue_paused) {
         ret->state = SND_PCM_STATE_RUNNING; /* what the guest believes */
@@ -1366,10 +1367,6 @@ bool vsnd_pcm_snapshot_valid(const SndPcm *pcm, uint32_t id, const SndPcmSnapsho
         return false;
     }
     st = &pcm->streams[id];
-    if ((unsigned int)snap->state >= SND_PCM_STATE_MAX) {
-        *ret_why = "undefined stream state";
-        return false;
-    }
     if (snap->has_params != (snap->state != SND_PCM_STATE_INIT)) {
         /* Only INIT lacks parameters; every other state was reached
          * through SET_PARAMS and keeps them. */
@@ -1384,10 +1381,6 @@ bool vsnd_pcm_snapshot_valid(const SndPcm *pcm, uint32_t id, const SndPcmSnapsho
                               snap->params.channels || snap->params.format ||
                               snap->params.rate || snap->params.features)) {
         *ret_why = "parameters on a stream that has none";
-        return false;
-    }
-    if (snap->gain > SND_GAIN_UNITY) {
-        *ret_why = "gain above unity";
         return false;
     }
     if (snap->carry_len) {
