@@ -93,7 +93,6 @@ struct SndPcmStream {
     bool host_failed;      /* host end reported gone; software clock runs */
     bool host_started;     /* vsnd_audio_start() succeeded, no stop since */
     bool connected;        /* jack state */
-    bool queue_paused;     /* paused by a queue stop, resumed by its start */
     uint32_t gain;
     bool mute;
     bool soft_gain;        /* driver has no volume: scale the data here */
@@ -117,15 +116,41 @@ struct SndPcm {
     bool polling;
 };
 
+/*
+ * The stream's one state machine.  Beyond the guest's states and commands
+ * (spec), the device has one state of its own and three events of its own:
+ * PAUSED is RUNNING with its ring stopped (GET_VRING_BASE: the host stream
+ * stopped, the guest still believes it runs, so a snapshot saves RUNNING);
+ * QUEUE_STOP and QUEUE_START pause and resume a running stream with its
+ * ring; RESET is the device reset (and the start of a restore).  A PAUSED
+ * stream takes the guest's commands as STOPPED does.  Host loss is no state:
+ * the host end is a property of the open host stream (host_failed), which
+ * every state with one open keeps across its transitions.
+ */
+#define STATE_PAUSED SND_PCM_STATE_MAX
+G_STATIC_ASSERT(SND_PCM_STATE_INIT == 0); /* a new stream, zeroed, is at power-on */
+#define STATE_COUNT (SND_PCM_STATE_MAX + 1)
+
+enum {
+    EV_QUEUE_STOP = SND_PCM_CMD_MAX, /* the stream's ring stopped */
+    EV_QUEUE_START,                  /* it started again */
+    EV_RESET,                        /* back to power-on */
+    EV_COUNT
+};
+
 #define R (-1)
-/* The transition table: next state, or R (refused -> BAD_MSG). */
-static const int8_t transitions[SND_PCM_STATE_MAX][SND_PCM_CMD_MAX] = {
+/* The transition table: next state, or R (refused -> BAD_MSG).  The ring
+ * events leave every state but RUNNING and PAUSED as it is. */
+static const int8_t transitions[STATE_COUNT][EV_COUNT] = {
     [SND_PCM_STATE_INIT] = {
         [SND_PCM_CMD_SET_PARAMS] = SND_PCM_STATE_PARAMS,
         [SND_PCM_CMD_PREPARE] = R,
         [SND_PCM_CMD_RELEASE] = SND_PCM_STATE_INIT, /* idle: no-op */
         [SND_PCM_CMD_START] = R,
         [SND_PCM_CMD_STOP] = R,
+        [EV_QUEUE_STOP] = SND_PCM_STATE_INIT,
+        [EV_QUEUE_START] = SND_PCM_STATE_INIT,
+        [EV_RESET] = SND_PCM_STATE_INIT,
     },
     [SND_PCM_STATE_PARAMS] = {
         [SND_PCM_CMD_SET_PARAMS] = SND_PCM_STATE_PARAMS,
@@ -133,6 +158,9 @@ static const int8_t transitions[SND_PCM_STATE_MAX][SND_PCM_CMD_MAX] = {
         [SND_PCM_CMD_RELEASE] = SND_PCM_STATE_PARAMS, /* idle: no-op */
         [SND_PCM_CMD_START] = R,
         [SND_PCM_CMD_STOP] = R,
+        [EV_QUEUE_STOP] = SND_PCM_STATE_PARAMS,
+        [EV_QUEUE_START] = SND_PCM_STATE_PARAMS,
+        [EV_RESET] = SND_PCM_STATE_INIT,
     },
     [SND_PCM_STATE_PREPARED] = {
         [SND_PCM_CMD_SET_PARAMS] = SND_PCM_STATE_PARAMS,
@@ -140,6 +168,9 @@ static const int8_t transitions[SND_PCM_STATE_MAX][SND_PCM_CMD_MAX] = {
         [SND_PCM_CMD_RELEASE] = SND_PCM_STATE_RELEASED,
         [SND_PCM_CMD_START] = SND_PCM_STATE_RUNNING,
         [SND_PCM_CMD_STOP] = R,
+        [EV_QUEUE_STOP] = SND_PCM_STATE_PREPARED,
+        [EV_QUEUE_START] = SND_PCM_STATE_PREPARED,
+        [EV_RESET] = SND_PCM_STATE_INIT,
     },
     [SND_PCM_STATE_RUNNING] = {
         [SND_PCM_CMD_SET_PARAMS] = R,
@@ -147,6 +178,9 @@ static const int8_t transitions[SND_PCM_STATE_MAX][SND_PCM_CMD_MAX] = {
         [SND_PCM_CMD_RELEASE] = R,
         [SND_PCM_CMD_START] = R,
         [SND_PCM_CMD_STOP] = SND_PCM_STATE_STOPPED,
+        [EV_QUEUE_STOP] = STATE_PAUSED,
+        [EV_QUEUE_START] = SND_PCM_STATE_RUNNING,
+        [EV_RESET] = SND_PCM_STATE_INIT,
     },
     [SND_PCM_STATE_STOPPED] = {
         [SND_PCM_CMD_SET_PARAMS] = R,
@@ -154,6 +188,9 @@ static const int8_t transitions[SND_PCM_STATE_MAX][SND_PCM_CMD_MAX] = {
         [SND_PCM_CMD_RELEASE] = SND_PCM_STATE_RELEASED,
         [SND_PCM_CMD_START] = SND_PCM_STATE_RUNNING,
         [SND_PCM_CMD_STOP] = R,
+        [EV_QUEUE_STOP] = SND_PCM_STATE_STOPPED,
+        [EV_QUEUE_START] = SND_PCM_STATE_STOPPED,
+        [EV_RESET] = SND_PCM_STATE_INIT,
     },
     [SND_PCM_STATE_RELEASED] = {
         [SND_PCM_CMD_SET_PARAMS] = SND_PCM_STATE_PARAMS,
@@ -161,18 +198,52 @@ static const int8_t transitions[SND_PCM_STATE_MAX][SND_PCM_CMD_MAX] = {
         [SND_PCM_CMD_RELEASE] = SND_PCM_STATE_RELEASED, /* idle: no-op */
         [SND_PCM_CMD_START] = R,
         [SND_PCM_CMD_STOP] = R,
+        [EV_QUEUE_STOP] = SND_PCM_STATE_RELEASED,
+        [EV_QUEUE_START] = SND_PCM_STATE_RELEASED,
+        [EV_RESET] = SND_PCM_STATE_INIT,
+    },
+    [STATE_PAUSED] = {
+        [SND_PCM_CMD_SET_PARAMS] = R,
+        [SND_PCM_CMD_PREPARE] = R,
+        [SND_PCM_CMD_RELEASE] = SND_PCM_STATE_RELEASED,
+        [SND_PCM_CMD_START] = SND_PCM_STATE_RUNNING,
+        [SND_PCM_CMD_STOP] = R,
+        [EV_QUEUE_STOP] = STATE_PAUSED,
+        [EV_QUEUE_START] = SND_PCM_STATE_RUNNING,
+        [EV_RESET] = SND_PCM_STATE_INIT,
     },
 };
 #undef R
 
-bool vsnd_pcm_transition(SndPcmState from, SndPcmCmd cmd, SndPcmState *ret_to)
+/* What each state is to the guest, to the device's callers, and to the
+ * host stream. */
+static const struct {
+    const char *name;
+    SndPcmState guest;  /* saved in a snapshot: what the guest believes */
+    SndPcmState shown;  /* vsnd_pcm_state(): the spec's state it behaves as */
+    bool open;          /* a host stream is open (messages are taken) */
+} states[STATE_COUNT] = {
+    [SND_PCM_STATE_INIT] = { "init", SND_PCM_STATE_INIT, SND_PCM_STATE_INIT, false },
+    [SND_PCM_STATE_PARAMS] = { "params", SND_PCM_STATE_PARAMS, SND_PCM_STATE_PARAMS, false },
+    [SND_PCM_STATE_PREPARED] = { "prepared", SND_PCM_STATE_PREPARED, SND_PCM_STATE_PREPARED,
+                                 true },
+    [SND_PCM_STATE_RUNNING] = { "running", SND_PCM_STATE_RUNNING, SND_PCM_STATE_RUNNING, true },
+    [SND_PCM_STATE_STOPPED] = { "stopped", SND_PCM_STATE_STOPPED, SND_PCM_STATE_STOPPED, true },
+    [SND_PCM_STATE_RELEASED] = { "released", SND_PCM_STATE_RELEASED, SND_PCM_STATE_RELEASED,
+                                 false },
+    [STATE_PAUSED] = { "paused by its queue", SND_PCM_STATE_RUNNING, SND_PCM_STATE_STOPPED,
+                       true },
+};
+
+/* Where @ev leads from @from.  Return: false when the table refuses it. */
+static bool next_state(unsigned int from, unsigned int ev, SndPcmState *ret_to)
 {
     int8_t to;
 
-    if ((unsigned int)from >= SND_PCM_STATE_MAX || (unsigned int)cmd >= SND_PCM_CMD_MAX) {
+    if (from >= STATE_COUNT || ev >= EV_COUNT) {
         return false;
     }
-    to = transitions[from][cmd];
+    to = transitions[from][ev];
     if (to < 0) {
         return false;
     }
@@ -182,13 +253,18 @@ bool vsnd_pcm_transition(SndPcmState from, SndPcmCmd cmd, SndPcmState *ret_to)
     return true;
 }
 
+bool vsnd_pcm_transition(SndPcmState from, SndPcmCmd cmd, SndPcmState *ret_to)
+{
+    /* the guest's part of the table */
+    if ((unsigned int)from >= SND_PCM_STATE_MAX || (unsigned int)cmd >= SND_PCM_CMD_MAX) {
+        return false;
+    }
+    return next_state(from, cmd, ret_to);
+}
+
 const char *vsnd_pcm_state_name(SndPcmState state)
 {
-    static const char *const names[SND_PCM_STATE_MAX] = {
-        "init", "params", "prepared", "running", "stopped", "released",
-    };
-
-    return (unsigned int)state < SND_PCM_STATE_MAX ? names[state] : "invalid";
+    return (unsigned int)state < STATE_COUNT ? states[state].name : "invalid";
 }
 
 const char *vsnd_pcm_cmd_name(SndPcmCmd cmd)
@@ -202,8 +278,58 @@ const char *vsnd_pcm_cmd_name(SndPcmCmd cmd)
 
 static bool state_open(SndPcmState s)
 {
-    return s == SND_PCM_STATE_PREPARED || s == SND_PCM_STATE_RUNNING ||
-           s == SND_PCM_STATE_STOPPED;
+    return (unsigned int)s < STATE_COUNT && states[s].open;
+}
+
+/* The one writer of a stream's state: @ev, as the table says.  Return:
+ * false, nothing changed, when the table refuses it. */
+static bool stream_event(SndPcmStream *st, unsigned int ev)
+{
+    SndPcmState to;
+
+    if (!next_state(st->state, ev, &to)) {
+        return false;
+    }
+    st->state = to;
+    return true;
+}
+
+/* Take @st to @target by the table's shortest path of events (a restore
+ * from INIT).  Return: false, nothing changed, when none leads there. */
+static bool stream_walk(SndPcmStream *st, SndPcmState target)
+{
+    int8_t via[STATE_COUNT], from[STATE_COUNT];
+    unsigned int queue[STATE_COUNT], head = 0, tail = 0, path[STATE_COUNT], len = 0;
+
+    if ((unsigned int)target >= STATE_COUNT) {
+        return false;
+    }
+    memset(via, -1, sizeof(via));
+    via[st->state] = EV_COUNT; /* the start */
+    queue[tail++] = st->state;
+    while (head < tail && via[target] < 0) {
+        unsigned int s = queue[head++];
+
+        for (unsigned int ev = 0; ev < EV_COUNT; ev++) {
+            SndPcmState to;
+
+            if (next_state(s, ev, &to) && via[to] < 0) {
+                via[to] = (int8_t)ev;
+                from[to] = (int8_t)s;
+                queue[tail++] = to;
+            }
+        }
+    }
+    if (via[target] < 0) {
+        return false;
+    }
+    for (unsigned int s = target; s != st->state; s = (unsigned int)from[s]) {
+        path[len++] = (unsigned int)via[s];
+    }
+    while (len) {
+        stream_event(st, path[--len]);
+    }
+    return true;
 }
 
 /* ---- completion ---------------------------------------------------------- */
@@ -847,8 +973,7 @@ SndPcm *vsnd_pcm_new(const VsndDeviceConfig *cfg, VsndAudio *audio, const SndPcm
         st->target = sc ? sc->target : NULL;
         st->label = g_strdup_printf("%s: %s %u", cfg->name ? cfg->name : "vhost-user-snd",
                                     st->dir == VSND_DIR_OUTPUT ? "playback" : "capture", i);
-        st->state = SND_PCM_STATE_INIT;
-        st->gain = SND_GAIN_UNITY;
+        st->gain = SND_GAIN_UNITY; /* state: INIT, zeroed */
         st->carry = g_byte_array_new();
         g_queue_init(&st->fifo);
         stream_caps(pcm, st, sc);
@@ -879,11 +1004,10 @@ void vsnd_pcm_reset(SndPcm *pcm)
         stream_discard(st);
         stream_close(st, false);
         g_byte_array_set_size(st->carry, 0);
-        st->state = SND_PCM_STATE_INIT;
+        stream_event(st, EV_RESET);
         st->has_params = false;
         memset(&st->params, 0, sizeof(st->params));
         st->host_failed = false;
-        st->queue_paused = false;
         st->connected = vsnd_audio_is_connected(pcm->audio, st->dir, st->target);
         st->gain = SND_GAIN_UNITY;
         st->mute = false;
@@ -938,7 +1062,7 @@ uint8_t vsnd_pcm_channels_max(const SndPcm *pcm, uint32_t id)
 SndPcmState vsnd_pcm_state(const SndPcm *pcm, uint32_t id)
 {
     g_assert(id < pcm->n);
-    return pcm->streams[id].state;
+    return states[pcm->streams[id].state].shown;
 }
 
 bool vsnd_pcm_params(const SndPcm *pcm, uint32_t id, SndPcmParams *ret_params)
@@ -1038,7 +1162,6 @@ uint32_t vsnd_pcm_set_params(SndPcm *pcm, const struct virtio_snd_pcm_set_params
         .rate = req->rate,
     };
     SndPcmStream *st;
-    SndPcmState to;
     uint32_t status;
 
     if (id >= pcm->n) {
@@ -1046,7 +1169,7 @@ uint32_t vsnd_pcm_set_params(SndPcm *pcm, const struct virtio_snd_pcm_set_params
         return VIRTIO_SND_S_BAD_MSG;
     }
     st = &pcm->streams[id];
-    if (!vsnd_pcm_transition(st->state, SND_PCM_CMD_SET_PARAMS, &to)) {
+    if (!next_state(st->state, SND_PCM_CMD_SET_PARAMS, NULL)) {
         vsnd_guest_error("stream %u: SET_PARAMS refused in state %s", id,
                         vsnd_pcm_state_name(st->state));
         return VIRTIO_SND_S_BAD_MSG;
@@ -1060,8 +1183,7 @@ uint32_t vsnd_pcm_set_params(SndPcm *pcm, const struct virtio_snd_pcm_set_params
     g_byte_array_set_size(st->carry, 0);
     st->params = p;
     st->has_params = true;
-    st->state = to;
-    st->queue_paused = false;
+    stream_event(st, SND_PCM_CMD_SET_PARAMS);
     update_polling(pcm);
     return VIRTIO_SND_S_OK;
 }
@@ -1069,7 +1191,6 @@ uint32_t vsnd_pcm_set_params(SndPcm *pcm, const struct virtio_snd_pcm_set_params
 uint32_t vsnd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
 {
     SndPcmStream *st;
-    SndPcmState to;
     int r;
 
     if (cmd == SND_PCM_CMD_SET_PARAMS || (unsigned int)cmd >= SND_PCM_CMD_MAX) {
@@ -1081,7 +1202,7 @@ uint32_t vsnd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
         return VIRTIO_SND_S_BAD_MSG;
     }
     st = &pcm->streams[id];
-    if (!vsnd_pcm_transition(st->state, cmd, &to)) {
+    if (!next_state(st->state, cmd, NULL)) {
         vsnd_guest_error("stream %u: %s refused in state %s", id, vsnd_pcm_cmd_name(cmd),
                         vsnd_pcm_state_name(st->state));
         return VIRTIO_SND_S_BAD_MSG;
@@ -1132,7 +1253,8 @@ uint32_t vsnd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
          * periods are still queued in the paused host stream: resume it,
          * so that the drain plays every frame whose message completed
          * (drivers drop what a stopped stream holds). */
-        if (st->state == SND_PCM_STATE_STOPPED && st->dir == VSND_DIR_OUTPUT && st->host &&
+        if (states[st->state].shown == SND_PCM_STATE_STOPPED && st->dir == VSND_DIR_OUTPUT &&
+            st->host &&
             !st->host_failed && !st->host_started) {
             r = vsnd_audio_start(pcm->audio, st->host->s);
             st->host_started = r == 0 || r == -ENOTSUP;
@@ -1142,9 +1264,8 @@ uint32_t vsnd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
     default:
         break;
     }
-    st->state = to;
-    st->queue_paused = false;
-    if (to == SND_PCM_STATE_RUNNING) {
+    stream_event(st, cmd);
+    if (st->state == SND_PCM_STATE_RUNNING) {
         if (st->host_failed) {
             clock_start(st);
         } else {
@@ -1300,8 +1421,7 @@ void vsnd_pcm_queue_stopped(SndPcm *pcm, VsndDirection dir)
                 vsnd_audio_stop(pcm->audio, st->host->s);
                 st->host_started = false;
             }
-            st->state = SND_PCM_STATE_STOPPED;
-            st->queue_paused = true;
+            stream_event(st, EV_QUEUE_STOP);
         }
     }
     update_polling(pcm);
@@ -1312,16 +1432,15 @@ void vsnd_pcm_queue_started(SndPcm *pcm, VsndDirection dir)
     for (uint32_t i = 0; i < pcm->n; i++) {
         SndPcmStream *st = &pcm->streams[i];
 
-        if (st->dir != dir || !st->queue_paused || st->state != SND_PCM_STATE_STOPPED) {
+        if (st->dir != dir || st->state != STATE_PAUSED) {
             continue;
         }
-        st->queue_paused = false;
         if (st->host && !st->host_failed) {
             int r = vsnd_audio_start(pcm->audio, st->host->s);
 
             st->host_started = r == 0 || r == -ENOTSUP;
         }
-        st->state = SND_PCM_STATE_RUNNING;
+        stream_event(st, EV_QUEUE_START);
         st->dry = false;
         if (st->host_failed) {
             clock_start(st);
@@ -1344,10 +1463,7 @@ void vsnd_pcm_snapshot(const SndPcm *pcm, uint32_t id, SndPcmSnapshot *ret)
     st = &pcm->streams[id];
     memset(ret, 0, sizeof(*ret));
     ret->direction = st->dir;
-    ret->state = st->state;
-    if (st->state == SND_PCM_STATE_STOPPED && st->queue_paused) {
-        ret->state = SND_PCM_STATE_RUNNING; /* what the guest believes */
-    }
+    ret->state = states[st->state].guest;
     ret->has_params = st->has_params;
     ret->params = st->params;
     ret->gain = st->gain;
@@ -1399,17 +1515,17 @@ bool vsnd_pcm_snapshot_valid(const SndPcm *pcm, uint32_t id, const SndPcmSnapsho
 void vsnd_pcm_restore(SndPcm *pcm, uint32_t id, const SndPcmSnapshot *snap)
 {
     SndPcmStream *st;
+    SndPcmState target;
 
     g_assert(id < pcm->n);
     st = &pcm->streams[id];
     stream_discard(st);
     stream_close(st, false);
-    st->state = SND_PCM_STATE_INIT;
+    stream_event(st, EV_RESET);
     st->has_params = snap->has_params;
     st->params = snap->params;
     st->host_failed = false;
     st->host_started = false;
-    st->queue_paused = false;
     st->gain = snap->gain;
     st->mute = snap->mute;
     st->soft_gain = false;
@@ -1421,16 +1537,12 @@ void vsnd_pcm_restore(SndPcm *pcm, uint32_t id, const SndPcmSnapshot *snap)
         st->host_failed = true;
         set_connected(st, false);
     }
-    switch (snap->state) {
-    case SND_PCM_STATE_RUNNING:
-        /* Every ring is stopped while a state is loaded: paused by the
-         * queue, resumed when it starts. */
-        st->state = SND_PCM_STATE_STOPPED;
-        st->queue_paused = true;
-        break;
-    default:
-        st->state = snap->state;
-        break;
+    /* Every ring is stopped while a state is loaded: the guest's state
+     * after its queue stopped (RUNNING is paused, resumed when the ring
+     * starts), reached through the table. */
+    if (!next_state(snap->state, EV_QUEUE_STOP, &target) || !stream_walk(st, target)) {
+        g_warning("stream %u: state %s cannot be restored; left at init", id,
+                  vsnd_pcm_state_name(snap->state));
     }
     update_polling(pcm);
 }
