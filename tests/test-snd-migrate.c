@@ -893,7 +893,7 @@ static GVariant *trec_save(const SndMigTable *t, const TRec *r, uint32_t n)
 
     g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
     vsnd_mig_save(t, &b, r, n);
-    return g_variant_ref_sink(g_variant_builder_end(&b));
+    return g_variant_builder_end(&b); /* floating */
 }
 
 static void test_field_added(void)
@@ -903,8 +903,8 @@ static void test_field_added(void)
           .added = 5 },
         { .kind = 2, .size = 0, .on = false, .added = 7 },
     };
-    g_autoptr(GVariant) v1 = trec_save(&table_v1, src, 2);
-    g_autoptr(GVariant) v2 = trec_save(&table_v2, src, 2);
+    g_autoptr(GVariant) v1 = g_variant_ref_sink(trec_save(&table_v1, src, 2));
+    g_autoptr(GVariant) v2 = g_variant_ref_sink(trec_save(&table_v2, src, 2));
     g_autoptr(GVariant) recs1 = g_variant_lookup_value(v1, "recs", NULL);
     g_autoptr(GVariant) recs2 = g_variant_lookup_value(v2, "recs", NULL);
     g_autofree char *type1 = vsnd_mig_record_type(&table_v1);
@@ -940,13 +940,15 @@ static void test_field_added(void)
     g_assert_cmpuint(got[0].size, ==, 999);
 }
 
+/* @dict (floating, taken) must be refused with @code. */
 static void field_refused(GVariant *dict, const TRec *own, SndMigrateError code)
 {
+    g_autoptr(GVariant) sunk = g_variant_ref_sink(dict);
     g_autoptr(GError) err = NULL;
     TRec got[2];
 
     memset(got, 0, sizeof(got));
-    g_assert_false(vsnd_mig_parse(&table_v2, dict, got, 2, own, &err));
+    g_assert_false(vsnd_mig_parse(&table_v2, sunk, got, 2, own, &err));
     g_assert_error(err, SND_MIGRATE_ERROR, (gint)code);
     g_test_message("refused: %s", err->message);
 }
@@ -956,52 +958,33 @@ static void field_refused(GVariant *dict, const TRec *own, SndMigrateError code)
 static void test_field_bounds(void)
 {
     const TRec good[2] = { { .kind = 1, .size = 10 }, { .kind = 2 } };
-    TRec r[2];
-    g_autoptr(GVariant) v = trec_save(&table_v2, good, 2);
-    g_autoptr(GVariant) d = NULL;
+    g_autoptr(GVariant) v = g_variant_ref_sink(trec_save(&table_v2, good, 2));
+    TRec r[4][2];
     GVariantBuilder b;
 
-    memcpy(r, good, sizeof(r));
-    r[1].size = 1001;
-    g_clear_pointer(&d, g_variant_unref);
-    d = trec_save(&table_v2, r, 2);
-    field_refused(d, good, SND_MIGRATE_ERROR_INVALID);
-    memcpy(r, good, sizeof(r));
-    r[0].data = (const uint8_t *)"0123456789abcdefg";
-    r[0].len = 17;
-    g_clear_pointer(&d, g_variant_unref);
-    d = trec_save(&table_v2, r, 2);
-    field_refused(d, good, SND_MIGRATE_ERROR_INVALID);
-    memcpy(r, good, sizeof(r));
-    r[1].added = 8;
-    g_clear_pointer(&d, g_variant_unref);
-    d = trec_save(&table_v2, r, 2);
-    field_refused(d, good, SND_MIGRATE_ERROR_INVALID);
-    /* a SAME field that is not this device's */
-    memcpy(r, good, sizeof(r));
-    r[1].kind = 3;
-    g_clear_pointer(&d, g_variant_unref);
-    d = trec_save(&table_v2, r, 2);
-    field_refused(d, good, SND_MIGRATE_ERROR_UNSUPPORTED);
+    for (unsigned int k = 0; k < G_N_ELEMENTS(r); k++) {
+        memcpy(r[k], good, sizeof(good));
+    }
+    r[0][1].size = 1001;
+    r[1][0].data = (const uint8_t *)"0123456789abcdefg";
+    r[1][0].len = 17;
+    r[2][1].added = 8;
+    r[3][1].kind = 3; /* a SAME field that is not this device's */
+    for (unsigned int k = 0; k < 3; k++) {
+        field_refused(trec_save(&table_v2, r[k], 2), good, SND_MIGRATE_ERROR_INVALID);
+    }
+    field_refused(trec_save(&table_v2, r[3], 2), good, SND_MIGRATE_ERROR_UNSUPPORTED);
     /* records missing, of another type, too few; the added key mistyped
      * or with a value too few */
-    g_clear_pointer(&d, g_variant_unref);
-    d = g_variant_ref_sink(dict_with(v, "recs", NULL));
-    field_refused(d, good, SND_MIGRATE_ERROR_INVALID);
-    g_clear_pointer(&d, g_variant_unref);
-    d = g_variant_ref_sink(dict_with(v, "recs", g_variant_new_uint32(1)));
-    field_refused(d, good, SND_MIGRATE_ERROR_INVALID);
-    g_clear_pointer(&d, g_variant_unref);
-    d = trec_save(&table_v2, good, 1);
-    field_refused(d, good, SND_MIGRATE_ERROR_INVALID);
-    g_clear_pointer(&d, g_variant_unref);
-    d = g_variant_ref_sink(dict_with(v, "recs.added", g_variant_new_string("x")));
-    field_refused(d, good, SND_MIGRATE_ERROR_INVALID);
+    field_refused(dict_with(v, "recs", NULL), good, SND_MIGRATE_ERROR_INVALID);
+    field_refused(dict_with(v, "recs", g_variant_new_uint32(1)), good, SND_MIGRATE_ERROR_INVALID);
+    field_refused(trec_save(&table_v2, good, 1), good, SND_MIGRATE_ERROR_INVALID);
+    field_refused(dict_with(v, "recs.added", g_variant_new_string("x")), good,
+                  SND_MIGRATE_ERROR_INVALID);
     g_variant_builder_init(&b, G_VARIANT_TYPE("au"));
     g_variant_builder_add(&b, "u", 1u);
-    g_clear_pointer(&d, g_variant_unref);
-    d = g_variant_ref_sink(dict_with(v, "recs.added", g_variant_builder_end(&b)));
-    field_refused(d, good, SND_MIGRATE_ERROR_INVALID);
+    field_refused(dict_with(v, "recs.added", g_variant_builder_end(&b)), good,
+                  SND_MIGRATE_ERROR_INVALID);
 }
 
 /* ---- format 1 as written by the first reader: committed blobs ------------ */
