@@ -119,6 +119,7 @@ static size_t *bytes_len(const void *rec, const SndMigField *f)
 
 static GVariant *value_new(const SndMigField *f, const void *rec)
 {
+    const uint8_t *data;
     size_t len;
 
     switch (f->type) {
@@ -130,8 +131,8 @@ static GVariant *value_new(const SndMigField *f, const void *rec)
         return g_variant_new_uint32((guint32)get_int(rec, f));
     default:
         len = *bytes_len(rec, f);
-        return g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, len ? *bytes_data(rec, f) : (const uint8_t *)"",
-                                         len, 1);
+        data = len ? *bytes_data(rec, f) : (const uint8_t *)"";
+        return g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, data, len, 1);
     }
 }
 
@@ -222,8 +223,8 @@ static bool field_read(const SndMigTable *t, const SndMigField *f, GVariant *v, 
         return false;
     }
     if (f->check == SND_MIG_AT_MOST && val > f->max) {
-        return vsnd_mig_invalid(error, "%s record %u: %s %" G_GUINT64_FORMAT " above %" G_GUINT64_FORMAT,
-                                t->key, i, f->name, val, f->max);
+        return vsnd_mig_invalid(error, "%s record %u: %s %" G_GUINT64_FORMAT " above %"
+                                G_GUINT64_FORMAT, t->key, i, f->name, val, f->max);
     }
     if (f->type == SND_MIG_BYTES) {
         *bytes_data(rec, f) = data;

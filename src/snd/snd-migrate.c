@@ -362,15 +362,16 @@ static bool parse_payload(const SndMigrateDev *d, SndMigrateState *s, GError **e
         return false;
     }
     if (g_variant_n_children(jacks) != njacks) {
-        return vsnd_mig_invalid(error, "%zu jack records for %u jacks", g_variant_n_children(jacks), njacks);
+        return vsnd_mig_invalid(error, "%zu jack records for %u jacks",
+                                g_variant_n_children(jacks), njacks);
     }
     if (g_variant_n_children(controls) != ncontrols) {
         return vsnd_mig_invalid(error, "%zu control records for %u controls",
-                   g_variant_n_children(controls), ncontrols);
+                                g_variant_n_children(controls), ncontrols);
     }
     if (g_variant_n_children(events) > SND_EVENT_QUEUE_MAX) {
-        return vsnd_mig_invalid(error, "%zu pending events (at most %u)", g_variant_n_children(events),
-                   SND_EVENT_QUEUE_MAX);
+        return vsnd_mig_invalid(error, "%zu pending events (at most %u)",
+                                g_variant_n_children(events), SND_EVENT_QUEUE_MAX);
     }
 
     /* then what involves several fields or the stream's capabilities */
@@ -394,8 +395,8 @@ static bool parse_payload(const SndMigrateDev *d, SndMigrateState *s, GError **e
                             &connected);
         s->jacks[j].connected = connected;
         if (s->jacks[j].association > 0xf || s->jacks[j].sequence > 0xf) {
-            return vsnd_mig_invalid(error, "jack %u: remap %u/%u out of range", j, s->jacks[j].association,
-                       s->jacks[j].sequence);
+            return vsnd_mig_invalid(error, "jack %u: remap %u/%u out of range", j,
+                                    s->jacks[j].association, s->jacks[j].sequence);
         }
     }
 
@@ -422,7 +423,8 @@ static bool parse_payload(const SndMigrateDev *d, SndMigrateState *s, GError **e
 
         g_variant_get_child(events, e, "(uu)", &code, &data);
         if (!event_valid(s, code, data)) {
-            return vsnd_mig_invalid(error, "pending event %u: code 0x%x data %u invalid", e, code, data);
+            return vsnd_mig_invalid(error, "pending event %u: code 0x%x data %u invalid", e,
+                                    code, data);
         }
         vsnd_event_make(&s->events[e], code, data);
     }
@@ -442,7 +444,8 @@ SndMigrateState *vsnd_migrate_parse(const SndMigrateDev *d, const void *data, si
     uint32_t version, compat;
 
     if (len > SND_MIGRATE_MAX_BYTES) {
-        vsnd_mig_invalid(error, "%zu bytes, more than the %u accepted", len, SND_MIGRATE_MAX_BYTES);
+        vsnd_mig_invalid(error, "%zu bytes, more than the %u accepted", len,
+                         SND_MIGRATE_MAX_BYTES);
         return NULL;
     }
     outer = untrusted(G_VARIANT_TYPE(OUTER_TYPE), data, len);

@@ -101,7 +101,8 @@ void vsnd_pcm_restore(SndPcm *pcm, uint32_t id, const SndPcmSnapshot *snap)
     /* Every ring is stopped while a state is loaded: the guest's state
      * after its queue stopped (RUNNING is paused, resumed when the ring
      * starts), reached through the table. */
-    if (!vsnd_pcm_next_state(snap->state, EV_QUEUE_STOP, &target) || !vsnd_stream_walk(st, target)) {
+    if (!vsnd_pcm_next_state(snap->state, EV_QUEUE_STOP, &target) ||
+        !vsnd_stream_walk(st, target)) {
         g_warning("stream %u: state %s cannot be restored; left at init", id,
                   vsnd_pcm_state_name(snap->state));
     }

@@ -339,9 +339,8 @@ uint32_t vsnd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
          * periods are still queued in the paused host stream: resume it,
          * so that the drain plays every frame whose message completed
          * (drivers drop what a stopped stream holds). */
-        if (vsnd_pcm_state_shown(st->state) == SND_PCM_STATE_STOPPED && st->dir == VSND_DIR_OUTPUT &&
-            st->host &&
-            !st->host_failed && !st->host_started) {
+        if (vsnd_pcm_state_shown(st->state) == SND_PCM_STATE_STOPPED &&
+            st->dir == VSND_DIR_OUTPUT && st->host && !st->host_failed && !st->host_started) {
             r = vsnd_audio_start(pcm->audio, st->host->s);
             st->host_started = r == 0 || r == -ENOTSUP;
         }
