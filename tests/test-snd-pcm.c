@@ -972,6 +972,59 @@ static void test_queue_stop(void)
     fx_free(fx);
 }
 
+/* The ring's stop and start in the one table: a stream paused by its ring
+ * reads RUNNING in a snapshot (what the guest believes), STOPPED to the
+ * device's callers, and only it resumes when the ring starts; every other
+ * state stays as it is. */
+static void test_queue_pause_states(void)
+{
+    for (int st = SND_PCM_STATE_INIT; st < SND_PCM_STATE_MAX; st++) {
+        Fx *fx = fx_new();
+        SndPcmSnapshot snap;
+        SndPcmState shown = st == SND_PCM_STATE_RUNNING ? SND_PCM_STATE_STOPPED : st;
+
+        reach(fx, st);
+        vsnd_pcm_queue_stopped(fx->pcm, VSND_DIR_OUTPUT);
+        g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, shown);
+        vsnd_pcm_snapshot(fx->pcm, 0, &snap);
+        g_assert_cmpint(snap.state, ==, st);
+        vsnd_pcm_queue_started(fx->pcm, VSND_DIR_INPUT); /* not its ring */
+        g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, shown);
+        vsnd_pcm_queue_started(fx->pcm, VSND_DIR_OUTPUT);
+        g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, st);
+        fx_free(fx);
+    }
+}
+
+/* A stream paused by its ring takes the guest's commands as a stopped one:
+ * START runs it (the ring's start then changes nothing), RELEASE releases
+ * it, the rest is refused and leaves it paused. */
+static void test_queue_pause_commands(void)
+{
+    for (int c = 0; c < SND_PCM_CMD_MAX; c++) {
+        Fx *fx = fx_new();
+        SndPcmState to = SND_PCM_STATE_STOPPED;
+        bool ok = vsnd_pcm_transition(SND_PCM_STATE_STOPPED, c, &to);
+        uint32_t status;
+        SndPcmSnapshot snap;
+
+        reach(fx, SND_PCM_STATE_RUNNING);
+        vsnd_pcm_queue_stopped(fx->pcm, VSND_DIR_OUTPUT);
+        if (c == SND_PCM_CMD_SET_PARAMS) {
+            status = set_params(fx, 0);
+        } else {
+            status = vsnd_pcm_command(fx->pcm, 0, c);
+        }
+        g_assert_cmphex(status, ==, ok ? VIRTIO_SND_S_OK : VIRTIO_SND_S_BAD_MSG);
+        g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, to);
+        vsnd_pcm_snapshot(fx->pcm, 0, &snap);
+        g_assert_cmpint(snap.state, ==, ok ? to : SND_PCM_STATE_RUNNING);
+        vsnd_pcm_queue_started(fx->pcm, VSND_DIR_OUTPUT);
+        g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, ok ? to : SND_PCM_STATE_RUNNING);
+        fx_free(fx);
+    }
+}
+
 static void test_reset(void)
 {
     Fx *fx = fx_new();
@@ -1272,6 +1325,8 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/pcm/gain/software", test_soft_gain);
     g_test_add_func("/snd/pcm/gain/driver", test_hw_gain);
     g_test_add_func("/snd/pcm/queue-stop-start", test_queue_stop);
+    g_test_add_func("/snd/pcm/queue-pause/states", test_queue_pause_states);
+    g_test_add_func("/snd/pcm/queue-pause/commands", test_queue_pause_commands);
     g_test_add_func("/snd/pcm/reset", test_reset);
     g_test_add_func("/snd/pcm/polling", test_polling);
     g_test_add_func("/snd/pcm/polling-queue-restart", test_polling_queue_restart);

@@ -20,12 +20,15 @@
  *   fields without breaking older readers).  Keys of format 1:
  *     "features" t         negotiated virtio features
  *     "topology" (uuuu)    streams, jacks, chmaps, controls: must be ours
- *     "streams"  a(yybuuuyyyubay)  per stream: direction, state (guest
- *                view), has-params, buffer, period, features, channels,
- *                format, rate, gain, mute, carried playback frames
+ *     "streams"  a(yybuuuyyyubay)  per stream: the fields of stream_fields
+ *                below (direction, state (guest view), has-params,
+ *                buffer, period, features, channels, format, rate, gain,
+ *                mute, carried playback frames), in that order
  *     "jacks"    a(uub)    association, sequence, connected (guest view)
  *     "controls" a(ax)     values of each control element
  *     "events"   a(uu)     events not yet delivered (code, data)
+ * A stream field added after format 1 travels under its own key
+ * "streams.<name>" (snd-migrate-field.h), which format-1 readers ignore.
  * Nothing is a memory image of a struct: every field is typed and checked
  * on load like guest input (ids and counts against this device, states
  * against the transition table's states, format/rate codes and feature
@@ -95,10 +98,47 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "audio/pcm-format.h"
+#include "snd/snd-format.h"
 #include "snd/snd-migrate.h"
 
 #define OUTER_TYPE "(ayuuayay)"
-#define STREAM_TYPE "(yybuuuyyyubay)"
+
+#define SNAP(m) SND_MIG_MEMBER(SndPcmSnapshot, m)
+
+/*
+ * A PCM stream in the state: one line per field, format 1's fields in
+ * their wire order.  Save, parse and the per-field checks come from this
+ * table (snd-migrate-field.c); vsnd_pcm_snapshot_valid() adds what
+ * involves several fields or the stream's capabilities.  A new field is
+ * one line at the end with .added = true (HACKING.md).
+ */
+static const SndMigField stream_fields[] = {
+    { "direction", SND_MIG_U8, SNAP(direction), SND_MIG_SAME, 0 },
+    { "state", SND_MIG_U8, SNAP(state), SND_MIG_AT_MOST, SND_PCM_STATE_MAX - 1 },
+    { "has-params", SND_MIG_BOOL, SNAP(has_params), SND_MIG_AT_MOST, 1 },
+    { "buffer-bytes", SND_MIG_U32, SNAP(params.buffer_bytes), SND_MIG_AT_MOST,
+      SND_PCM_MAX_BUFFER_BYTES },
+    { "period-bytes", SND_MIG_U32, SNAP(params.period_bytes), SND_MIG_AT_MOST,
+      SND_PCM_MAX_BUFFER_BYTES },
+    { "features", SND_MIG_U32, SNAP(params.features), SND_MIG_AT_MOST,
+      (1u << VSND_PCM_F_COUNT) - 1 },
+    { "channels", SND_MIG_U8, SNAP(params.channels), SND_MIG_AT_MOST,
+      VIRTIO_SND_CHMAP_MAX_SIZE },
+    { "format", SND_MIG_U8, SNAP(params.format), SND_MIG_AT_MOST, VSND_PCM_FMT_COUNT - 1 },
+    { "rate", SND_MIG_U8, SNAP(params.rate), SND_MIG_AT_MOST, VSND_PCM_RATE_COUNT - 1 },
+    { "gain", SND_MIG_U32, SNAP(gain), SND_MIG_AT_MOST, SND_GAIN_UNITY },
+    { "mute", SND_MIG_BOOL, SNAP(mute), SND_MIG_AT_MOST, 1 },
+    { "carry", SND_MIG_BYTES, SNAP(carry), SND_MIG_AT_MOST, SND_PCM_MAX_CARRY_BYTES,
+      .len_offset = offsetof(SndPcmSnapshot, carry_len) },
+};
+
+static const SndMigTable stream_table = {
+    .key = "streams",
+    .fields = stream_fields,
+    .n = G_N_ELEMENTS(stream_fields),
+    .stride = sizeof(SndPcmSnapshot),
+};
 
 /* Every state a queue stop leaves must load: the carries' budget leaves
  * room for the rest of the state under the cap. */
@@ -124,8 +164,6 @@ struct SndMigrateState {
     uint32_t nevents;
     struct virtio_snd_event *events;
 };
-
-G_DEFINE_QUARK(vsnd-migrate-error-quark, vsnd_migrate_error)
 
 /* ---- save ----------------------------------------------------------------- */
 
@@ -153,24 +191,17 @@ static GVariant *save_payload(const SndMigrateDev *d)
     uint32_t n = vsnd_pcm_count(d->pcm);
     uint32_t nj = vsnd_info_jacks(d->info);
     uint32_t nc = d->kctl ? vsnd_kctl_count(d->kctl) : 0;
+    g_autofree SndPcmSnapshot *snaps = g_new0(SndPcmSnapshot, MAX(n, 1));
 
     g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
     g_variant_builder_add(&b, "{sv}", "features", g_variant_new_uint64(d->features));
     g_variant_builder_add(&b, "{sv}", "topology",
                           g_variant_new("(uuuu)", n, nj, vsnd_info_chmaps(d->info), nc));
 
-    g_variant_builder_init(&a, G_VARIANT_TYPE("a" STREAM_TYPE));
     for (uint32_t i = 0; i < n; i++) {
-        SndPcmSnapshot s;
-
-        vsnd_pcm_snapshot(d->pcm, i, &s);
-        g_variant_builder_add(&a, "(yybuuuyyyub@ay)", (guint8)vsnd_pcm_direction(d->pcm, i),
-                              (guint8)s.state, (gboolean)s.has_params, s.params.buffer_bytes,
-                              s.params.period_bytes, s.params.features, s.params.channels,
-                              s.params.format, s.params.rate, s.gain, (gboolean)s.mute,
-                              bytes_variant(s.carry, s.carry_len));
+        vsnd_pcm_snapshot(d->pcm, i, &snaps[i]);
     }
-    g_variant_builder_add(&b, "{sv}", "streams", g_variant_builder_end(&a));
+    vsnd_mig_save(&stream_table, &b, snaps, n);
 
     g_variant_builder_init(&a, G_VARIANT_TYPE("a(uub)"));
     for (uint32_t j = 0; j < nj; j++) {
@@ -253,19 +284,6 @@ uint64_t vsnd_migrate_state_features(const SndMigrateState *s)
     return s->features;
 }
 
-static bool bad(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static bool bad(GError **error, const char *fmt, ...)
-{
-    va_list ap;
-    g_autofree char *msg = NULL;
-
-    va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_set_error(error, SND_MIGRATE_ERROR, SND_MIGRATE_ERROR_INVALID, "device state: %s", msg);
-    return false;
-}
-
 /* A value from untrusted bytes, NULL unless it is of @type in normal form
  * (GVariant reads any bytes safely; normal form rules out ambiguity). */
 static GVariant *untrusted(const GVariantType *type, const void *data, size_t len)
@@ -278,22 +296,6 @@ static GVariant *untrusted(const GVariantType *type, const void *data, size_t le
     }
     if (G_BYTE_ORDER != G_LITTLE_ENDIAN) {
         return g_variant_ref_sink(g_variant_byteswap(v));
-    }
-    return g_steal_pointer(&v);
-}
-
-/* Required key @key of type @type from the payload, or NULL with @error. */
-static GVariant *need(GVariant *dict, const char *key, const char *type, GError **error)
-{
-    g_autoptr(GVariant) v = g_variant_lookup_value(dict, key, NULL);
-
-    if (!v) {
-        bad(error, "\"%s\" missing", key);
-        return NULL;
-    }
-    if (!g_variant_is_of_type(v, G_VARIANT_TYPE(type))) {
-        bad(error, "\"%s\" has type %s, not %s", key, g_variant_get_type_string(v), type);
-        return NULL;
     }
     return g_steal_pointer(&v);
 }
@@ -317,18 +319,18 @@ static bool event_valid(const SndMigrateState *s, uint32_t code, uint32_t data)
 static bool parse_payload(const SndMigrateDev *d, SndMigrateState *s, GError **error)
 {
     GVariant *dict = s->payload;
-    g_autoptr(GVariant) features = NULL, topo = NULL, streams = NULL, jacks = NULL,
-                        controls = NULL, events = NULL;
+    g_autoptr(GVariant) features = NULL, topo = NULL, jacks = NULL, controls = NULL,
+                        events = NULL;
+    g_autofree SndPcmSnapshot *own = NULL;
     uint32_t nstreams, njacks, nchmaps, ncontrols;
     uint32_t want_controls = d->kctl ? vsnd_kctl_count(d->kctl) : 0;
     const uint64_t dev_mask = (1ull << 24) - 1; /* device-specific bits 0..23 */
 
-    if (!(features = need(dict, "features", "t", error)) ||
-        !(topo = need(dict, "topology", "(uuuu)", error)) ||
-        !(streams = need(dict, "streams", "a" STREAM_TYPE, error)) ||
-        !(jacks = need(dict, "jacks", "a(uub)", error)) ||
-        !(controls = need(dict, "controls", "a(ax)", error)) ||
-        !(events = need(dict, "events", "a(uu)", error))) {
+    if (!(features = vsnd_mig_lookup(dict, "features", "t", true, error)) ||
+        !(topo = vsnd_mig_lookup(dict, "topology", "(uuuu)", true, error)) ||
+        !(jacks = vsnd_mig_lookup(dict, "jacks", "a(uub)", true, error)) ||
+        !(controls = vsnd_mig_lookup(dict, "controls", "a(ax)", true, error)) ||
+        !(events = vsnd_mig_lookup(dict, "events", "a(uu)", true, error))) {
         return false;
     }
     s->features = g_variant_get_uint64(features);
@@ -349,53 +351,38 @@ static bool parse_payload(const SndMigrateDev *d, SndMigrateState *s, GError **e
                     vsnd_info_chmaps(d->info), want_controls);
         return false;
     }
-    if (g_variant_n_children(streams) != nstreams) {
-        return bad(error, "%zu stream records for %u streams", g_variant_n_children(streams),
-                   nstreams);
-    }
-    if (g_variant_n_children(jacks) != njacks) {
-        return bad(error, "%zu jack records for %u jacks", g_variant_n_children(jacks), njacks);
-    }
-    if (g_variant_n_children(controls) != ncontrols) {
-        return bad(error, "%zu control records for %u controls",
-                   g_variant_n_children(controls), ncontrols);
-    }
-    if (g_variant_n_children(events) > SND_EVENT_QUEUE_MAX) {
-        return bad(error, "%zu pending events (at most %u)", g_variant_n_children(events),
-                   SND_EVENT_QUEUE_MAX);
-    }
-
+    /* every stream field, checked against its bound (direction: ours) */
     s->nstreams = nstreams;
     s->streams = g_new0(SndPcmSnapshot, MAX(nstreams, 1));
+    own = g_new0(SndPcmSnapshot, MAX(nstreams, 1));
     for (uint32_t i = 0; i < nstreams; i++) {
-        g_autoptr(GVariant) rec = g_variant_get_child_value(streams, i);
-        g_autoptr(GVariant) carry = NULL;
-        SndPcmSnapshot *snap = &s->streams[i];
-        guint8 dir, state, channels, format, rate;
-        gboolean has_params, mute;
-        const char *why = NULL;
-        gsize carry_len = 0;
+        vsnd_pcm_snapshot(d->pcm, i, &own[i]);
+    }
+    if (!vsnd_mig_parse(&stream_table, dict, s->streams, nstreams, own, error)) {
+        return false;
+    }
+    if (g_variant_n_children(jacks) != njacks) {
+        return vsnd_mig_invalid(error, "%zu jack records for %u jacks",
+                                g_variant_n_children(jacks), njacks);
+    }
+    if (g_variant_n_children(controls) != ncontrols) {
+        return vsnd_mig_invalid(error, "%zu control records for %u controls",
+                                g_variant_n_children(controls), ncontrols);
+    }
+    if (g_variant_n_children(events) > SND_EVENT_QUEUE_MAX) {
+        return vsnd_mig_invalid(error, "%zu pending events (at most %u)",
+                                g_variant_n_children(events), SND_EVENT_QUEUE_MAX);
+    }
 
-        g_variant_get(rec, "(yybuuuyyyub@ay)", &dir, &state, &has_params,
-                      &snap->params.buffer_bytes, &snap->params.period_bytes,
-                      &snap->params.features, &channels, &format, &rate, &snap->gain, &mute,
-                      &carry);
-        if (dir != (guint8)vsnd_pcm_direction(d->pcm, i)) {
-            g_set_error(error, SND_MIGRATE_ERROR, SND_MIGRATE_ERROR_UNSUPPORTED,
-                        "device state: stream %u has the other direction here", i);
-            return false;
-        }
-        snap->state = (SndPcmState)state;
-        snap->has_params = has_params;
-        snap->params.channels = channels;
-        snap->params.format = format;
-        snap->params.rate = rate;
-        snap->mute = mute;
-        snap->carry = g_variant_get_fixed_array(carry, &carry_len, 1);
-        snap->carry_len = carry_len;
+    /* then what involves several fields or the stream's capabilities */
+    for (uint32_t i = 0; i < nstreams; i++) {
+        const SndPcmSnapshot *snap = &s->streams[i];
+        const char *why = NULL;
+
         if (!vsnd_pcm_snapshot_valid(d->pcm, i, snap, &why)) {
-            return bad(error, "stream %u (state %u, format %u, rate %u, channels %u): %s", i,
-                       state, format, rate, channels, why);
+            return vsnd_mig_invalid(error, "stream %u (state %u, format %u, rate %u, channels "
+                                    "%u): %s", i, snap->state, snap->params.format,
+                                    snap->params.rate, snap->params.channels, why);
         }
     }
 
@@ -408,8 +395,8 @@ static bool parse_payload(const SndMigrateDev *d, SndMigrateState *s, GError **e
                             &connected);
         s->jacks[j].connected = connected;
         if (s->jacks[j].association > 0xf || s->jacks[j].sequence > 0xf) {
-            return bad(error, "jack %u: remap %u/%u out of range", j, s->jacks[j].association,
-                       s->jacks[j].sequence);
+            return vsnd_mig_invalid(error, "jack %u: remap %u/%u out of range", j,
+                                    s->jacks[j].association, s->jacks[j].sequence);
         }
     }
 
@@ -423,7 +410,7 @@ static bool parse_payload(const SndMigrateDev *d, SndMigrateState *s, GError **e
         const int64_t *v = g_variant_get_fixed_array(arr, &n, sizeof(int64_t));
 
         if (n > VSND_CTL_MAX_COUNT_INTEGER || !vsnd_kctl_values_valid(d->kctl, c, v, (uint32_t)n)) {
-            return bad(error, "control %u: values out of range", c);
+            return vsnd_mig_invalid(error, "control %u: values out of range", c);
         }
         s->values[c] = g_memdup2(v, n * sizeof(int64_t));
         s->nvalues[c] = (uint32_t)n;
@@ -436,7 +423,8 @@ static bool parse_payload(const SndMigrateDev *d, SndMigrateState *s, GError **e
 
         g_variant_get_child(events, e, "(uu)", &code, &data);
         if (!event_valid(s, code, data)) {
-            return bad(error, "pending event %u: code 0x%x data %u invalid", e, code, data);
+            return vsnd_mig_invalid(error, "pending event %u: code 0x%x data %u invalid", e,
+                                    code, data);
         }
         vsnd_event_make(&s->events[e], code, data);
     }
@@ -456,22 +444,23 @@ SndMigrateState *vsnd_migrate_parse(const SndMigrateDev *d, const void *data, si
     uint32_t version, compat;
 
     if (len > SND_MIGRATE_MAX_BYTES) {
-        bad(error, "%zu bytes, more than the %u accepted", len, SND_MIGRATE_MAX_BYTES);
+        vsnd_mig_invalid(error, "%zu bytes, more than the %u accepted", len,
+                         SND_MIGRATE_MAX_BYTES);
         return NULL;
     }
     outer = untrusted(G_VARIANT_TYPE(OUTER_TYPE), data, len);
     if (!outer) {
-        bad(error, "not a device state (%zu bytes, malformed)", len);
+        vsnd_mig_invalid(error, "not a device state (%zu bytes, malformed)", len);
         return NULL;
     }
     g_variant_get(outer, "(@ayuu@ay@ay)", &magic, &version, &compat, &payload, &digest);
     p = g_variant_get_fixed_array(magic, &mlen, 1);
     if (mlen != SND_MIGRATE_MAGIC_LEN || memcmp(p, SND_MIGRATE_MAGIC, mlen) != 0) {
-        bad(error, "wrong magic: not a vhost-user-snd state");
+        vsnd_mig_invalid(error, "wrong magic: not a vhost-user-snd state");
         return NULL;
     }
     if (version == 0 || compat == 0 || compat > version) {
-        bad(error, "inconsistent versions (format %u, compat %u)", version, compat);
+        vsnd_mig_invalid(error, "inconsistent versions (format %u, compat %u)", version, compat);
         return NULL;
     }
     if (compat > SND_MIGRATE_VERSION) {
@@ -486,13 +475,13 @@ SndMigrateState *vsnd_migrate_parse(const SndMigrateDev *d, const void *data, si
     g_checksum_update(sum, p, plen);
     g_checksum_get_digest(sum, want, &wlen);
     if (dlen != wlen || memcmp(dg, want, wlen) != 0) {
-        bad(error, "checksum mismatch: the state is corrupted");
+        vsnd_mig_invalid(error, "checksum mismatch: the state is corrupted");
         return NULL;
     }
     s->version = version;
     s->payload = untrusted(G_VARIANT_TYPE("a{sv}"), p, plen);
     if (!s->payload) {
-        bad(error, "malformed payload");
+        vsnd_mig_invalid(error, "malformed payload");
         return NULL;
     }
     if (!parse_payload(d, s, error)) {

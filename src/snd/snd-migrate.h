@@ -20,6 +20,7 @@
 #include "snd/snd-event.h"
 #include "snd/snd-info.h"
 #include "snd/snd-kctl.h"
+#include "snd/snd-migrate-field.h"
 #include "snd/snd-pcm.h"
 
 #define SND_MIGRATE_MAGIC "VSNDSTAT"
@@ -44,14 +45,6 @@ typedef struct SndMigrateDev {
 } SndMigrateDev;
 
 typedef struct SndMigrateState SndMigrateState;
-
-/* Why a state was refused (GError domain SND_MIGRATE_ERROR). */
-typedef enum {
-    SND_MIGRATE_ERROR_INVALID,     /* malformed, corrupted or inconsistent */
-    SND_MIGRATE_ERROR_UNSUPPORTED, /* newer format, or not this topology */
-} SndMigrateError;
-#define SND_MIGRATE_ERROR (vsnd_migrate_error_quark())
-GQuark vsnd_migrate_error_quark(void);
 
 /* Return: the serialized state (never NULL). */
 GBytes *vsnd_migrate_save(const SndMigrateDev *d);

@@ -159,6 +159,7 @@ void vsnd_pcm_reset(SndPcm *pcm);
  * stream by vsnd_pcm_snapshot(), from the caller by vsnd_pcm_restore().
  */
 typedef struct SndPcmSnapshot {
+    VsndDirection direction;  /* what the stream is, not what it did */
     SndPcmState state;
     bool has_params;
     SndPcmParams params;
@@ -176,9 +177,11 @@ typedef struct SndPcmSnapshot {
 #define SND_PCM_CARRY_BUDGET_BYTES (12u * 1024 * 1024)
 
 void vsnd_pcm_snapshot(const SndPcm *pcm, uint32_t id, SndPcmSnapshot *ret);
-/* Check an untrusted snapshot for stream @id against this device (state,
- * parameters against the offered capabilities, carry).  Return: true, or
- * false with *@ret_why naming the problem.  Changes nothing. */
+/* Check an untrusted snapshot for stream @id against this device, beyond
+ * the per-field bounds snd-migrate.c's field table checked already: state
+ * and parameters agree, parameters against the offered capabilities, the
+ * carry against direction, state and buffer.  Return: true, or false with
+ * *@ret_why naming the problem.  Changes nothing. */
 bool vsnd_pcm_snapshot_valid(const SndPcm *pcm, uint32_t id, const SndPcmSnapshot *snap,
                             const char **ret_why);
 /* Replace stream @id by a snapshot that passed vsnd_pcm_snapshot_valid():

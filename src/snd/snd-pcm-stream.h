@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * snd-pcm-stream.h - the PCM stream manager's insides: one stream, one open
+ * host stream, the manager.  Shared by the manager's files only (snd-pcm.c
+ * lists them); everything else sees snd-pcm.h.
+ */
+#ifndef VSND_SND_PCM_STREAM_H
+#define VSND_SND_PCM_STREAM_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "snd/snd-pcm.h"
+
+typedef struct SndPcmStream SndPcmStream;
+
+/* One open host stream; the events' opaque.  @st is NULL while a released
+ * playback stream drains (lingers). */
+typedef struct SndHostStream {
+    SndPcm *pcm;
+    SndPcmStream *st;
+    VsndAudioStream *s;
+    guint linger_id;
+    uint32_t id; /* the stream it was opened for */
+} SndHostStream;
+
+struct SndPcmStream {
+    SndPcm *pcm;
+    uint32_t id;
+    VsndDirection dir;
+    uint32_t nid;
+    uint64_t formats;
+    uint64_t rates;
+    uint8_t channels_min;
+    uint8_t channels_max;
+    const char *target;
+    char *label;
+
+    SndPcmState state;
+    bool has_params;
+    SndPcmParams params;
+    SndHostStream *host;
+    GQueue fifo;           /* SndIoMsg, oldest first */
+    bool host_failed;      /* host end reported gone; software clock runs */
+    bool host_started;     /* vsnd_audio_start() succeeded, no stop since */
+    bool connected;        /* jack state */
+    uint32_t gain;
+    bool mute;
+    bool soft_gain;        /* driver has no volume: scale the data here */
+    GByteArray *carry;     /* playback taken over from messages at a queue
+                            * stop; played before the FIFO */
+    guint pump_id;
+    guint clock_id;
+    guint dry_id;          /* dry watch: playback FIFO empty while running */
+    bool dry;              /* underrun reported, until the next message */
+    uint32_t xruns;        /* since the host stream was opened */
+};
+
+struct SndPcm {
+    const VsndDeviceConfig *cfg;
+    VsndAudio *audio;
+    const SndPcmHost *host;
+    void *opaque;
+    uint32_t n;
+    SndPcmStream *streams;
+    GList *lingering; /* SndHostStream */
+    bool polling;
+};
+
+/* The one parameter check (SET_PARAMS and a restore; snd-pcm.c).  Return:
+ * a VIRTIO_SND_S_* status; *@ret_why names a refusal. */
+uint32_t vsnd_pcm_params_verdict(const SndPcmStream *st, const SndPcmParams *p,
+                                 const char **ret_why);
+
+#endif /* VSND_SND_PCM_STREAM_H */
