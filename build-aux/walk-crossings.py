@@ -38,6 +38,11 @@ WALK_LOOP_CALLS = ("vu_queue_pop",)   # each turn of its pop loop
 WALK_BUFFER = "vsnd_io_msg_new"   # a buffer was popped in this walk
 WALK_END = "vsnd_audio_write"     # it reached the driver
 TX_QUEUE = 2
+# VSND_WALK_FROM=kick: walks start at the ring's kick callback instead
+# (the "from kick to driver"; the kick of another ring that pops
+# nothing is restarted by the next kick).
+KICK_START = "vq_kick_cb"
+FROM_KICK = os.environ.get("VSND_WALK_FROM") == "kick"
 
 
 def launch():
@@ -90,13 +95,17 @@ class Walker:
     def call(self, frame):
         name = frame.name()
         caller = frame.older()
+        if FROM_KICK and name == KICK_START:
+            self.start()  # every kick starts a walk; a tx buffer ends one
+            self.queue = TX_QUEUE
         from_walk_start = caller is not None and caller.name() == WALK_START
         if from_walk_start and name in WALK_FIRST_CALLS:
             try:
                 self.queue = int(frame.read_var("qidx"))
             except (ValueError, gdb.error):
                 self.queue = -1
-        if from_walk_start and self.queue == TX_QUEUE and not (self.recording and self.popped):
+        if not FROM_KICK and from_walk_start and self.queue == TX_QUEUE and \
+                not (self.recording and self.popped):
             if name in WALK_FIRST_CALLS or (name in WALK_LOOP_CALLS and not self.recording):
                 self.start()
         if not self.recording:

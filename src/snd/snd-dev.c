@@ -457,21 +457,16 @@ static void handle_io(SndDev *snd, unsigned int qidx)
     VuDev *dev = snd->dev;
     VuVirtq *vq = vu_dev_queue(dev, qidx);
     bool tx = qidx == VSND_VQ_TX;
-    VuVirtqElement *elem;
+    VuQueueState state = VU_QUEUE_STOPPED;
+    /* State and first chain in one call into the ring code: the walk of a
+     * buffer from kick to driver enters each file at most twice. */
+    VuVirtqElement *elem = vq ? vu_queue_pop_state(dev, vq, &state) : NULL;
 
-    switch (vq ? vu_queue_state(vq) : VU_QUEUE_STOPPED) {
-    case VU_QUEUE_READY:
-        break;
-    case VU_QUEUE_DISABLED:
+    if (state == VU_QUEUE_DISABLED && tx) {
         /* (A disabled rx ring supplies nothing: its buffers wait.) */
-        if (tx) {
-            discard_tx(snd, vq);
-        }
-        return;
-    default:
-        return;
+        discard_tx(snd, vq);
     }
-    while ((elem = vu_queue_pop(dev, vq))) { /* none once the device is broken */
+    for (; elem; elem = vu_queue_pop(dev, vq)) { /* none once the device is broken */
         const char *error = NULL;
         SndIoMsg *msg = vsnd_io_msg_new(tx, elem->out_sg, elem->out_num, elem->in_sg,
                                        elem->in_num, &error);

@@ -167,6 +167,10 @@ VuQueueState vu_queue_state(const VuVirtq *vq);
 /* Next available chain, or NULL (empty, not ready, or broken).  The chain is
  * recorded as in flight (inflight region when negotiated). */
 VuVirtqElement *vu_queue_pop(VuDev *dev, VuVirtq *vq);
+/* A queue handler's first look at a kicked ring, in one call: the ring's
+ * state in *@state and, when it is VU_QUEUE_READY, its next chain (NULL:
+ * empty) as vu_queue_pop() gives it. */
+VuVirtqElement *vu_queue_pop_state(VuDev *dev, VuVirtq *vq, VuQueueState *state);
 /* vhost-user.rst "Ring states": a started but disabled ring "must process
  * the ring without causing any side effects".  The next chain the guest
  * made available since the ring became disabled, or NULL: the ring is

@@ -1046,6 +1046,12 @@ static bool vq_front_end_pending(const VuVirtq *vq)
     return vq->shared->host->front_end_pending(vq->shared->host_opaque);
 }
 
+VuVirtqElement *vu_queue_pop_state(VuDev *dev, VuVirtq *vq, VuQueueState *state)
+{
+    *state = vu_queue_state(vq);
+    return *state == VU_QUEUE_READY ? vu_queue_pop(dev, vq) : NULL;
+}
+
 VuVirtqElement *vu_queue_pop_disabled(VuDev *dev, VuVirtq *vq)
 {
     VuElemPriv *p;
