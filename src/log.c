@@ -35,6 +35,7 @@ typedef struct LogWriter {
     GQueue lines;               /* char *, newline-terminated */
     guint64 dropped;            /* lines that did not fit since the last report */
     gboolean writing;           /* the thread is inside write() */
+    gboolean quit;              /* exit once the queue is empty */
     GThread *thread;
 } LogWriter;
 
@@ -73,6 +74,10 @@ static gpointer writer_thread(gpointer data)
         guint64 dropped;
 
         while (g_queue_is_empty(&writer.lines) && !writer.dropped) {
+            if (writer.quit) {
+                g_mutex_unlock(&writer.lock);
+                return NULL;
+            }
             g_cond_broadcast(&writer.idle);
             g_cond_wait(&writer.more, &writer.lock);
         }
@@ -146,16 +151,29 @@ static GLogWriterOutput vsnd_log_writer(GLogLevelFlags level, const GLogField *f
     return G_LOG_WRITER_HANDLED;
 }
 
-/* At exit: give the writer a moment to empty the queue. */
+/* At exit: give the writer a moment to empty the queue, then end it
+ * (joined, so its thread-local memory is freed: LeakSanitizer counted
+ * GLib's per-thread allocator of a thread still waiting as a leak).  A
+ * writer stuck on a full stderr is left behind; later messages are
+ * written on the thread that logs them. */
 static void flush_at_exit(void)
 {
     gint64 end = g_get_monotonic_time() + LOG_FLUSH_WAIT_US;
+    GThread *thread = NULL;
 
     g_mutex_lock(&writer.lock);
     while ((!g_queue_is_empty(&writer.lines) || writer.dropped || writer.writing) &&
            g_cond_wait_until(&writer.idle, &writer.lock, end)) {
     }
+    if (g_queue_is_empty(&writer.lines) && !writer.dropped && !writer.writing) {
+        thread = writer.thread;
+        writer.thread = NULL;
+        writer.quit = TRUE;
+        g_cond_signal(&writer.more);
+    }
     g_mutex_unlock(&writer.lock);
+    if (thread)
+        g_thread_join(thread);
 }
 
 void vsnd_log_init(gboolean verbose)
