@@ -8,13 +8,12 @@
  */
 #include "config.h"
 
-#include <errno.h>
-
 #define G_LOG_DOMAIN "vsnd-snd"
 #include <glib.h>
 
 #include "snd/snd-format.h"
 #include "guest-log.h"
+#include "snd/snd-pcm-host-end.h"
 #include "snd/snd-pcm-pump.h"
 #include "snd/snd-pcm-state.h"
 
@@ -106,10 +105,7 @@ void vsnd_pcm_queue_stopped(SndPcm *pcm, VsndDirection dir)
             vsnd_stream_clock_stop(st);
             vsnd_stream_dry_stop(st);
             g_clear_handle_id(&st->pump_id, g_source_remove);
-            if (st->host && st->host_started) {
-                vsnd_audio_stop(pcm->audio, st->host->s);
-                st->host_started = false;
-            }
+            vsnd_host_end_stop(st);
             vsnd_stream_event(st, EV_QUEUE_STOP);
         }
     }
@@ -124,14 +120,12 @@ void vsnd_pcm_queue_started(SndPcm *pcm, VsndDirection dir)
         if (st->dir != dir || st->state != STATE_PAUSED) {
             continue;
         }
-        if (st->host && !st->host_failed) {
-            int r = vsnd_audio_start(pcm->audio, st->host->s);
-
-            st->host_started = r == 0 || r == -ENOTSUP;
+        if (st->host && !vsnd_host_end_lost(st)) {
+            vsnd_host_end_start(st);
         }
         vsnd_stream_event(st, EV_QUEUE_START);
         st->dry = false;
-        if (st->host_failed) {
+        if (vsnd_host_end_lost(st)) {
             vsnd_stream_clock_start(st);
         } else {
             vsnd_stream_dry_arm(st);

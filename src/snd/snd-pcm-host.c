@@ -17,6 +17,7 @@
 #include "audio/pcm-format.h"
 #include "snd/snd-format.h"
 #include "snd/snd-pcm-host.h"
+#include "snd/snd-pcm-host-end.h"
 #include "snd/snd-pcm-pump.h"
 
 /* How long a released playback stream may drain before it is closed. */
@@ -126,15 +127,13 @@ int vsnd_stream_open(SndPcmStream *st)
         st->host = NULL;
         g_free(hs);
         /* The host end may be gone: the jack says so. */
-        vsnd_stream_set_connected(st, vsnd_audio_is_connected(pcm->audio, st->dir, st->target));
+        vsnd_host_end_event(st, HOST_EV_OPEN_FAILED);
         return -EIO;
     }
-    st->host_failed = false;
-    st->host_started = false;
     st->soft_gain = false;
     st->dry = false;
     st->xruns = 0;
-    vsnd_stream_set_connected(st, true);
+    vsnd_host_end_event(st, HOST_EV_OPENED);
     if (st->mute || st->gain != SND_GAIN_UNITY) {
         vsnd_stream_apply_gain(st);
     }
@@ -145,10 +144,12 @@ void vsnd_stream_close(SndPcmStream *st, bool drain)
 {
     SndPcm *pcm = st->pcm;
     SndHostStream *hs = st->host;
+    bool lost = vsnd_host_end_lost(st);
 
     g_clear_handle_id(&st->pump_id, g_source_remove);
     vsnd_stream_clock_stop(st);
     vsnd_stream_dry_stop(st);
+    vsnd_host_end_event(st, HOST_EV_CLOSED);
     if (!hs) {
         return;
     }
@@ -157,7 +158,7 @@ void vsnd_stream_close(SndPcmStream *st, bool drain)
     }
     st->host = NULL;
     hs->st = NULL;
-    if (drain && st->dir == VSND_DIR_OUTPUT && !st->host_failed &&
+    if (drain && st->dir == VSND_DIR_OUTPUT && !lost &&
         vsnd_audio_drain(pcm->audio, hs->s) == -EINPROGRESS) {
         hs->linger_id = g_timeout_add(SND_PCM_LINGER_MS, linger_done, hs);
         pcm->lingering = g_list_prepend(pcm->lingering, hs);

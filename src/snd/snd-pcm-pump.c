@@ -40,6 +40,7 @@
 
 #include "snd/snd-format.h"
 #include "guest-log.h"
+#include "snd/snd-pcm-host-end.h"
 #include "snd/snd-pcm-pump.h"
 
 void vsnd_stream_complete(SndPcmStream *st, SndIoMsg *msg, uint32_t status)
@@ -47,7 +48,7 @@ void vsnd_stream_complete(SndPcmStream *st, SndIoMsg *msg, uint32_t status)
     SndPcm *pcm = st->pcm;
     uint64_t latency = 0;
 
-    if (st->host && !st->host_failed) {
+    if (st->host && !vsnd_host_end_lost(st)) {
         uint32_t l;
 
         if (vsnd_audio_get_latency(pcm->audio, st->host->s, &l) == 0) {
@@ -106,7 +107,7 @@ static gboolean clock_tick(gpointer data)
     SndPcmStream *st = data;
     SndIoMsg *msg;
 
-    if (st->state != SND_PCM_STATE_RUNNING || !st->host_failed) {
+    if (st->state != SND_PCM_STATE_RUNNING || !vsnd_host_end_lost(st)) {
         st->clock_id = 0;
         return G_SOURCE_REMOVE;
     }
@@ -136,7 +137,7 @@ static uint32_t host_latency(const SndPcmStream *st)
 {
     uint32_t l = 0;
 
-    if (!st->host || st->host_failed ||
+    if (!st->host || vsnd_host_end_lost(st) ||
         vsnd_audio_get_latency(st->pcm->audio, st->host->s, &l) < 0) {
         return 0;
     }
@@ -169,7 +170,7 @@ static void stream_xrun(SndPcmStream *st, const char *what)
 static bool playback_starved(const SndPcmStream *st)
 {
     return st->dir == VSND_DIR_OUTPUT && st->state == SND_PCM_STATE_RUNNING && st->host &&
-           !st->host_failed && st->fifo.length == 0 && !st->carry->len;
+           !vsnd_host_end_lost(st) && st->fifo.length == 0 && !st->carry->len;
 }
 
 void vsnd_stream_dry_stop(SndPcmStream *st)
@@ -313,11 +314,11 @@ void vsnd_stream_pump(SndPcmStream *st)
 {
     SndIoMsg *msg;
 
-    if (st->state == SND_PCM_STATE_RUNNING && st->host && !st->host_failed &&
+    if (st->state == SND_PCM_STATE_RUNNING && st->host && !vsnd_host_end_lost(st) &&
         st->carry->len && !pump_carry(st)) {
         return;
     }
-    while (st->state == SND_PCM_STATE_RUNNING && st->host && !st->host_failed &&
+    while (st->state == SND_PCM_STATE_RUNNING && st->host && !vsnd_host_end_lost(st) &&
            (msg = g_queue_peek_head(&st->fifo))) {
         if (msg->done < msg->data_len) {
             ssize_t n = st->dir == VSND_DIR_OUTPUT ? pump_write(st, msg) : pump_read(st, msg);
@@ -373,15 +374,6 @@ void vsnd_stream_schedule_pump(SndPcmStream *st)
     }
 }
 
-void vsnd_stream_set_connected(SndPcmStream *st, bool connected)
-{
-    if (st->connected == connected) {
-        return;
-    }
-    st->connected = connected;
-    st->pcm->host->connected(st->pcm->opaque, st->id, connected);
-}
-
 void vsnd_stream_host_error(SndPcmStream *st, int err)
 {
     if (err == -EPIPE) {
@@ -393,23 +385,19 @@ void vsnd_stream_host_error(SndPcmStream *st, int err)
         return;
     }
     if (err == 0) {
-        st->host_failed = false;
         vsnd_stream_clock_stop(st);
-        vsnd_stream_set_connected(st, true);
-        if (st->state == SND_PCM_STATE_RUNNING && st->host && !st->host_started) {
+        vsnd_host_end_event(st, HOST_EV_BACK);
+        if (st->state == SND_PCM_STATE_RUNNING && st->host && !vsnd_host_end_started(st)) {
             /* It failed before START reached it: start it now. */
-            int r = vsnd_audio_start(st->pcm->audio, st->host->s);
-
-            st->host_started = r == 0 || r == -ENOTSUP;
+            vsnd_host_end_start(st);
         }
         vsnd_stream_schedule_pump(st);
         return;
     }
-    if (!st->host_failed) {
+    if (!vsnd_host_end_lost(st)) {
         g_warning("stream %u: host stream failed: %s", st->id, g_strerror(-err));
     }
-    st->host_failed = true;
-    vsnd_stream_set_connected(st, false);
+    vsnd_host_end_event(st, HOST_EV_LOST);
     if (st->state == SND_PCM_STATE_RUNNING) {
         vsnd_stream_clock_start(st);
     }

@@ -25,8 +25,6 @@ void vsnd_stream_dry_stop(SndPcmStream *st);
 /* Move data while the stream runs; schedule that from a driver event. */
 void vsnd_stream_pump(SndPcmStream *st);
 void vsnd_stream_schedule_pump(SndPcmStream *st);
-/* The jack: tell the device when the host end comes or goes. */
-void vsnd_stream_set_connected(SndPcmStream *st, bool connected);
 /* The host stream reported @err: -EPIPE an xrun, 0 the host end is back,
  * anything else it is gone (the software clock takes over). */
 void vsnd_stream_host_error(SndPcmStream *st, int err);

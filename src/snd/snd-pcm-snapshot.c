@@ -13,6 +13,7 @@
 
 #include "snd/snd-format.h"
 #include "snd/snd-pcm-host.h"
+#include "snd/snd-pcm-host-end.h"
 #include "snd/snd-pcm-pump.h"
 #include "snd/snd-pcm-state.h"
 
@@ -85,8 +86,6 @@ void vsnd_pcm_restore(SndPcm *pcm, uint32_t id, const SndPcmSnapshot *snap)
     vsnd_stream_event(st, EV_RESET);
     st->has_params = snap->has_params;
     st->params = snap->params;
-    st->host_failed = false;
-    st->host_started = false;
     st->gain = snap->gain;
     st->mute = snap->mute;
     st->soft_gain = false;
@@ -95,8 +94,7 @@ void vsnd_pcm_restore(SndPcm *pcm, uint32_t id, const SndPcmSnapshot *snap)
     if (vsnd_pcm_state_open(snap->state) && vsnd_stream_open(st) < 0) {
         /* No host stream here: the stream keeps its state and runs on
          * the software clock, the jack says disconnected. */
-        st->host_failed = true;
-        vsnd_stream_set_connected(st, false);
+        vsnd_host_end_event(st, HOST_EV_RESTORE_FAILED);
     }
     /* Every ring is stopped while a state is loaded: the guest's state
      * after its queue stopped (RUNNING is paused, resumed when the ring

@@ -15,6 +15,23 @@
 
 typedef struct SndPcmStream SndPcmStream;
 
+/* The host end of a stream (snd-pcm-host-end.c has the table that says
+ * what each state means and which events move it). */
+typedef enum {
+    HOST_END_CLOSED,       /* no host stream */
+    HOST_END_OPEN,         /* open, not started */
+    HOST_END_STARTED,      /* vsnd_audio_start() succeeded, no stop since */
+    HOST_END_LOST,         /* the driver reported it gone; software clock */
+    HOST_END_LOST_STARTED, /* gone while started: a stop is still owed */
+    HOST_END_MISSING,      /* restored open, but no host stream could open */
+    HOST_END_COUNT
+} SndHostEndState;
+
+typedef struct SndHostEnd {
+    SndHostEndState state;
+    bool connected; /* the jack (the guest's view) */
+} SndHostEnd;
+
 /* One open host stream; the events' opaque.  @st is NULL while a released
  * playback stream drains (lingers). */
 typedef struct SndHostStream {
@@ -42,9 +59,9 @@ struct SndPcmStream {
     SndPcmParams params;
     SndHostStream *host;
     GQueue fifo;           /* SndIoMsg, oldest first */
-    bool host_failed;      /* host end reported gone; software clock runs */
-    bool host_started;     /* vsnd_audio_start() succeeded, no stop since */
-    bool connected;        /* jack state */
+    /* const: vsnd_host_end_event() is its one writer, a write anywhere
+     * else does not compile. */
+    const SndHostEnd host_end;
     uint32_t gain;
     bool mute;
     bool soft_gain;        /* driver has no volume: scale the data here */

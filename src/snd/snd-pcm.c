@@ -34,6 +34,7 @@
 #include "snd/snd-format.h"
 #include "guest-log.h"
 #include "snd/snd-pcm-host.h"
+#include "snd/snd-pcm-host-end.h"
 #include "snd/snd-pcm-pump.h"
 #include "snd/snd-pcm-state.h"
 
@@ -69,7 +70,7 @@ SndPcm *vsnd_pcm_new(const VsndDeviceConfig *cfg, VsndAudio *audio, const SndPcm
         st->carry = g_byte_array_new();
         g_queue_init(&st->fifo);
         vsnd_stream_caps(pcm, st, sc);
-        st->connected = vsnd_audio_is_connected(audio, st->dir, st->target);
+        vsnd_host_end_event(st, HOST_EV_RESET);
     }
     return pcm;
 }
@@ -99,8 +100,7 @@ void vsnd_pcm_reset(SndPcm *pcm)
         vsnd_stream_event(st, EV_RESET);
         st->has_params = false;
         memset(&st->params, 0, sizeof(st->params));
-        st->host_failed = false;
-        st->connected = vsnd_audio_is_connected(pcm->audio, st->dir, st->target);
+        vsnd_host_end_event(st, HOST_EV_RESET);
         st->gain = SND_GAIN_UNITY;
         st->mute = false;
         st->soft_gain = false;
@@ -174,7 +174,7 @@ unsigned int vsnd_pcm_pending(const SndPcm *pcm, uint32_t id)
 bool vsnd_pcm_connected(const SndPcm *pcm, uint32_t id)
 {
     g_assert(id < pcm->n);
-    return pcm->streams[id].connected;
+    return pcm->streams[id].host_end.connected;
 }
 
 /* Bit indices are checked against 64 before any shift. */
@@ -306,27 +306,23 @@ uint32_t vsnd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
         }
         break;
     case SND_PCM_CMD_START:
-        if (st->host_failed) {
+        if (vsnd_host_end_lost(st)) {
             break; /* runs on the software clock */
         }
-        r = vsnd_audio_start(pcm->audio, st->host->s);
+        r = vsnd_host_end_start(st);
         if (r < 0 && r != -ENOTSUP) {
             g_warning("stream %u: cannot start host stream: %s", id, g_strerror(-r));
             return VIRTIO_SND_S_IO_ERR;
         }
-        st->host_started = true;
         break;
     case SND_PCM_CMD_STOP:
         vsnd_stream_clock_stop(st);
         vsnd_stream_dry_stop(st);
         st->dry = false;
         g_clear_handle_id(&st->pump_id, g_source_remove);
-        if (st->host_started) {
-            r = vsnd_audio_stop(pcm->audio, st->host->s);
-            if (r < 0 && r != -ENOTSUP) {
-                g_warning("stream %u: cannot stop host stream: %s", id, g_strerror(-r));
-            }
-            st->host_started = false;
+        r = vsnd_host_end_stop(st);
+        if (r < 0 && r != -ENOTSUP) {
+            g_warning("stream %u: cannot stop host stream: %s", id, g_strerror(-r));
         }
         break;
     case SND_PCM_CMD_RELEASE:
@@ -340,9 +336,9 @@ uint32_t vsnd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
          * so that the drain plays every frame whose message completed
          * (drivers drop what a stopped stream holds). */
         if (vsnd_pcm_state_shown(st->state) == SND_PCM_STATE_STOPPED &&
-            st->dir == VSND_DIR_OUTPUT && st->host && !st->host_failed && !st->host_started) {
-            r = vsnd_audio_start(pcm->audio, st->host->s);
-            st->host_started = r == 0 || r == -ENOTSUP;
+            st->dir == VSND_DIR_OUTPUT && st->host && !vsnd_host_end_lost(st) &&
+            !vsnd_host_end_started(st)) {
+            vsnd_host_end_start(st);
         }
         vsnd_stream_close(st, true);
         break;
@@ -351,7 +347,7 @@ uint32_t vsnd_pcm_command(SndPcm *pcm, uint32_t id, SndPcmCmd cmd)
     }
     vsnd_stream_event(st, cmd);
     if (st->state == SND_PCM_STATE_RUNNING) {
-        if (st->host_failed) {
+        if (vsnd_host_end_lost(st)) {
             vsnd_stream_clock_start(st);
         } else {
             vsnd_stream_pump(st);
@@ -392,7 +388,7 @@ uint32_t vsnd_pcm_submit(SndPcm *pcm, SndIoMsg *msg)
     vsnd_stream_dry_stop(st);
     st->dry = false;
     if (st->state == SND_PCM_STATE_RUNNING) {
-        if (st->host_failed) {
+        if (vsnd_host_end_lost(st)) {
             vsnd_stream_clock_start(st);
         } else {
             vsnd_stream_pump(st);
