@@ -11,7 +11,8 @@
  * virtio_pcm_ops.c: virtsnd_pcm_hw_free(), virtsnd_pcm_prepare() after
  * a restore).  Parameters survive RELEASE: xrun recovery is
  * RELEASE -> PREPARE without SET_PARAMS.  The device's own state and
- * events (snd-pcm-state.h) are in the same table.
+ * events (snd-pcm-state.h) are in the same table.  Whether the host end is
+ * there and started is the other table (snd-pcm-host-end.c).
  */
 #include "config.h"
 

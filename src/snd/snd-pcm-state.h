@@ -15,9 +15,10 @@
  * stopped, the guest still believes it runs, so a snapshot saves RUNNING);
  * QUEUE_STOP and QUEUE_START pause and resume a running stream with its
  * ring; RESET is the device reset (and the start of a restore).  A PAUSED
- * stream takes the guest's commands as STOPPED does.  Host loss is no state:
- * the host end is a property of the open host stream (host_failed), which
- * every state with one open keeps across its transitions.
+ * stream takes the guest's commands as STOPPED does.  Host loss is no state
+ * here: the guest's stream runs on (on the software clock); the host end
+ * has its own table and writer (snd-pcm-host-end.h), not closed exactly
+ * in the states vsnd_pcm_state_open() names.
  */
 #define STATE_PAUSED SND_PCM_STATE_MAX
 G_STATIC_ASSERT(SND_PCM_STATE_INIT == 0); /* a new stream, zeroed, is at power-on */

@@ -16,6 +16,7 @@
  *   snd-pcm-pump.c      completion, data to and from the driver, software
  *                       clock, xruns, host errors
  *   snd-pcm-state.c     the one transition table and state writer
+ *   snd-pcm-host-end.c  the host end's table and writer, the jack
  *   snd-pcm-stream.h    the structures they share
  *
  * PREPARE opens the host stream, RELEASE completes every pending message
