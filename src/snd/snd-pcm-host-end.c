@@ -33,6 +33,7 @@
 #include <glib.h>
 
 #include "snd/snd-pcm-host-end.h"
+#include "snd/snd-pcm-state.h"
 
 G_STATIC_ASSERT(HOST_END_CLOSED == 0); /* a new stream, zeroed, has none */
 
@@ -104,12 +105,8 @@ static const struct {
 
 bool vsnd_host_end_next(unsigned int from, unsigned int ev, SndHostEndState *ret_to)
 {
-    int8_t to;
+    int to = vsnd_table_next(&transitions[0][0], HOST_END_COUNT, HOST_EV_COUNT, from, ev);
 
-    if (from >= HOST_END_COUNT || ev >= HOST_EV_COUNT) {
-        return false;
-    }
-    to = transitions[from][ev];
     if (to < 0) {
         return false;
     }

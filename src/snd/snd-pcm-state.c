@@ -120,14 +120,16 @@ static const struct {
                        true },
 };
 
+int vsnd_table_next(const int8_t *table, unsigned int n_states, unsigned int n_events,
+                    unsigned int from, unsigned int ev)
+{
+    return from < n_states && ev < n_events ? table[from * n_events + ev] : -1;
+}
+
 bool vsnd_pcm_next_state(unsigned int from, unsigned int ev, SndPcmState *ret_to)
 {
-    int8_t to;
+    int to = vsnd_table_next(&transitions[0][0], STATE_COUNT, EV_COUNT, from, ev);
 
-    if (from >= STATE_COUNT || ev >= EV_COUNT) {
-        return false;
-    }
-    to = transitions[from][ev];
     if (to < 0) {
         return false;
     }

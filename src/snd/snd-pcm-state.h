@@ -31,6 +31,11 @@ enum {
     EV_COUNT
 };
 
+/* A transition table's cell: @table holds @n_states rows of @n_events
+ * next states, negative where refused.  Return: the next state, or
+ * negative when refused or out of range (this table and the host end's). */
+int vsnd_table_next(const int8_t *table, unsigned int n_states, unsigned int n_events,
+                    unsigned int from, unsigned int ev);
 /* Where event @ev (a SndPcmCmd or EV_*) leads from @from.  Return: false
  * when the table refuses it. */
 bool vsnd_pcm_next_state(unsigned int from, unsigned int ev, SndPcmState *ret_to);
