@@ -308,15 +308,14 @@ static void pcm_connected(void *opaque, uint32_t stream, bool connected)
     }
 }
 
-static void handle_io(SndDev *snd, unsigned int qidx);
+static void handle_io_both(SndDev *snd);
 
 static gboolean poll_tick(gpointer data)
 {
     SndDev *snd = data;
 
     if (snd->dev && !vu_dev_suspended(snd->dev)) {
-        handle_io(snd, VSND_VQ_TX);
-        handle_io(snd, VSND_VQ_RX);
+        handle_io_both(snd);
     }
     return G_SOURCE_CONTINUE;
 }
@@ -412,8 +411,7 @@ static void handle_ctl(SndDev *snd)
         /* I/O the guest queued before this request is taken first, so a
          * RELEASE sees (and completes) every message sent before it even
          * when the data queue's kick has not been dispatched yet. */
-        handle_io(snd, VSND_VQ_TX);
-        handle_io(snd, VSND_VQ_RX);
+        handle_io_both(snd);
         /* Copy out of guest memory first; only the copy is looked at. */
         req_len = vu_iov_to_buf(elem->out_sg, elem->out_num, 0, req, req_len);
         snd->in_request = true;
@@ -452,10 +450,9 @@ static void discard_tx(SndDev *snd, VuVirtq *vq)
     }
 }
 
-static void handle_io(SndDev *snd, unsigned int qidx)
+static void handle_io(SndDev *snd, VuVirtq *vq, unsigned int qidx)
 {
     VuDev *dev = snd->dev;
-    VuVirtq *vq = vu_dev_queue(dev, qidx);
     bool tx = qidx == VSND_VQ_TX;
     VuQueueState state = VU_QUEUE_STOPPED;
     /* State and first chain in one call into the ring code: the walk of a
@@ -483,6 +480,13 @@ static void handle_io(SndDev *snd, unsigned int qidx)
             io_complete(snd, msg, status, 0);
         }
     }
+}
+
+/* Both PCM rings, looked up by index (a poll or a decision, not a kick) */
+static void handle_io_both(SndDev *snd)
+{
+    handle_io(snd, vu_dev_queue(snd->dev, VSND_VQ_TX), VSND_VQ_TX);
+    handle_io(snd, vu_dev_queue(snd->dev, VSND_VQ_RX), VSND_VQ_RX);
 }
 
 /* ---- VuDevIface -------------------------------------------------------------- */
@@ -516,10 +520,11 @@ static int vsnd_get_config(VuDev *dev, uint8_t *config, uint32_t offset, uint32_
     return 0;
 }
 
-static void vsnd_queue_kick(VuDev *dev, int qidx)
+static void vsnd_queue_kick(VuDev *dev, void *opaque, VuVirtq *vq, int qidx)
 {
-    SndDev *snd = dev_snd(dev);
+    SndDev *snd = opaque;
 
+    (void)dev;
     /* A started but disabled ring is processed without side effects:
      * playback is consumed unplayed (handle_io()); control requests,
      * event buffers and capture buffers wait for the enable, since
@@ -533,7 +538,7 @@ static void vsnd_queue_kick(VuDev *dev, int qidx)
         break;
     case VSND_VQ_TX:
     case VSND_VQ_RX:
-        handle_io(snd, (unsigned int)qidx);
+        handle_io(snd, vq, (unsigned int)qidx);
         break;
     default:
         break;
@@ -672,7 +677,7 @@ static void vsnd_queue_set_started(VuDev *dev, int qidx, bool started)
         }
     }
     if (started) {
-        vsnd_queue_kick(dev, qidx);
+        vsnd_queue_kick(dev, snd, vu_dev_queue(dev, (unsigned int)qidx), qidx);
     }
 }
 

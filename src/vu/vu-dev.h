@@ -83,8 +83,11 @@ typedef struct VuDevIface {
                       uint32_t flags);
     /* Buffers may be available on queue @qidx (kick, or ring just started).
      * Also called for a started ring that is disabled: the device
-     * processes it without side effects (vu_queue_pop_disabled()). */
-    void (*queue_kick)(VuDev *dev, int qidx);
+     * processes it without side effects (vu_queue_pop_disabled()).
+     * @opaque (the device's, as vu_dev_opaque() gives it) and the ring
+     * @vq come in the call: the walk of one buffer from the kick to the
+     * device enters this layer's files no more than it must. */
+    void (*queue_kick)(VuDev *dev, void *opaque, VuVirtq *vq, int qidx);
     /* Ring @qidx was started/stopped.  On stop (GET_VRING_BASE) the device
      * must push or detach every element it holds from that queue before
      * returning: the core answers GET_VRING_BASE right after. */
