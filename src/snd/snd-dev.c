@@ -104,9 +104,6 @@
 /* Spec "Sound Device": control, event, tx, rx. */
 #define SND_NUM_VQ 4
 
-/* Queue poll interval while a stream negotiated MSG_POLLING. */
-#define SND_POLL_MS 5
-
 struct SndDev {
     const VsndDeviceConfig *cfg;
     VsndAudio *audio;
@@ -117,7 +114,6 @@ struct SndDev {
     SndEventQueue *events;
     bool in_request; /* events raised by a control request wait for its reply */
     bool peer_gone;  /* reset because the front-end closed the connection */
-    guint poll_id;
     /* Device-state transfer (snd-migrate.c): the current one, if any. */
     SndMigrateXfer *xfer;
     bool restart_checked;  /* state file looked at on this connection */
@@ -310,25 +306,18 @@ static void pcm_connected(void *opaque, uint32_t stream, bool connected)
 
 static void handle_io_both(SndDev *snd);
 
-static gboolean poll_tick(gpointer data)
-{
-    SndDev *snd = data;
-
-    if (snd->dev && !vu_dev_suspended(snd->dev)) {
-        handle_io_both(snd);
-    }
-    return G_SOURCE_CONTINUE;
-}
-
+/* A stream with MSG_POLLING runs: Linux kicks tx and rx no more, so the
+ * core looks at both rings every poll interval and reports what it finds
+ * as a kick. */
 static void pcm_polling(void *opaque, bool on)
 {
     SndDev *snd = opaque;
 
-    if (on && !snd->poll_id) {
-        snd->poll_id = g_timeout_add(SND_POLL_MS, poll_tick, snd);
-    } else if (!on) {
-        g_clear_handle_id(&snd->poll_id, g_source_remove);
+    if (!snd->dev) {
+        return;
     }
+    vu_queue_set_polling(snd->dev, vu_dev_queue(snd->dev, VSND_VQ_TX), on);
+    vu_queue_set_polling(snd->dev, vu_dev_queue(snd->dev, VSND_VQ_RX), on);
 }
 
 /* A queue stop: give a waiting buffer back to the ring.  Only possible
@@ -601,7 +590,7 @@ static void reset_guest_visible(SndDev *snd)
         vsnd_kctl_reset(snd->kctl);
     }
     vsnd_event_queue_clear(snd->events);
-    g_clear_handle_id(&snd->poll_id, g_source_remove);
+    pcm_polling(snd, false);
 }
 
 /* Forget everything the guest set up: it re-initialises the device. */
@@ -830,7 +819,6 @@ void vsnd_dev_free(SndDev *snd)
     }
     /* The VuDev is gone already (vu_dev_free() resets the device first). */
     snd->dev = NULL;
-    g_clear_handle_id(&snd->poll_id, g_source_remove);
     g_clear_pointer(&snd->xfer, vsnd_migrate_xfer_free);
     g_clear_pointer(&snd->parked, g_bytes_unref);
     g_clear_pointer(&snd->state_written, g_bytes_unref);

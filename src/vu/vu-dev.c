@@ -216,7 +216,7 @@ static void vu_dev_update_poll(VuDev *dev)
     bool need = false;
 
     for (unsigned int i = 0; i < dev->num_queues; i++) {
-        need |= dev->vq[i].started && dev->vq[i].polled;
+        need |= vu_virtq_polled(&dev->vq[i]);
     }
     if (need && dev->poll_fd < 0) {
         struct itimerspec its = {

@@ -211,6 +211,12 @@ bool vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem);
 void vu_queue_detach(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem);
 /* Enable/disable guest notifications (kicks) for this queue. */
 void vu_queue_set_notification(VuDev *dev, VuVirtq *vq, bool enable);
+/* Look at @vq every poll interval, kicked or not, while it is started
+ * (@on), or only when kicked again: for a device whose driver stops
+ * kicking a ring (virtio-snd's MSG_POLLING).  A new avail entry is then
+ * reported like a kick (VuDevIface.queue_kick).  The wish outlives ring
+ * stops and starts; the device withdraws it. */
+void vu_queue_set_polling(VuDev *dev, VuVirtq *vq, bool on);
 bool vu_queue_empty(VuDev *dev, VuVirtq *vq);
 void vu_elem_free(VuVirtqElement *elem);
 
