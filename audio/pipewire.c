@@ -134,6 +134,7 @@ struct VsndAudioStream {
     size_t quantum_bytes;   /* the graph's last request, in stream bytes */
     bool flowing;           /* the graph pulled since start() */
     uint64_t last_pull_ns;  /* CLOCK_MONOTONIC of the last process() */
+    uint64_t start_ns;      /* ...and of start() */
     bool stalled;           /* the graph stopped pulling (on_start_clock()) */
     size_t stall_dropped;   /* playback that went unheard meanwhile */
     size_t early;           /* what the start clock lets the ring hold */
@@ -928,7 +929,11 @@ static void pwdrv_close(VsndAudioStream *s)
  * waits before its write() fails with EIO), the ring takes one more period
  * per period time, up to its capacity (a period at a time, never a burst),
  * so the guest's clock runs at the audio rate meanwhile; what it accepted
- * is played once the graph runs (and reported in the latency).
+ * is played once the graph runs (and reported in the latency).  A graph
+ * that has still not pulled when the ring holds its capacity (a session
+ * manager that took over a second to link a new stream, seen in a real
+ * guest's play on a loaded machine: the guest failed with EIO 550 ms
+ * after its last completion) is stood in for as below.
  *
  * Later: a graph that stops pulling for longer than stall_ns() (a stopped
  * or stalled server, or PipeWire re-planning the graph: seen after the
@@ -952,7 +957,7 @@ static uint64_t stall_ns(const VsndAudioStream *s)
 
 static void clock_tick_playback(VsndAudioStream *s, uint64_t expirations, bool stalled)
 {
-    if (!s->flowing) {
+    if (!s->flowing && !stalled) {
         s->early = MIN(MAX(s->early, steady_limit(s)) + expirations * s->period_bytes,
                        s->ring.cap);
     } else if (stalled && !s->draining) {
@@ -994,6 +999,10 @@ static void on_start_clock(void *data, uint64_t expirations)
     if (!stop && s->flowing) {
         since = now_ns() - s->last_pull_ns;
         stalled = since > stall_ns(s);
+    } else if (!stop && s->dir == VSND_DIR_OUTPUT) {
+        /* never pulled since the start, and the ring took all it can */
+        since = now_ns() - s->start_ns;
+        stalled = s->early >= s->ring.cap;
     }
     if (!stop && (!s->flowing || stalled)) {
         if (s->dir == VSND_DIR_INPUT)
@@ -1064,6 +1073,7 @@ static int set_active(VsndAudioStream *s, bool active)
                s->played_out && !s->lost;
     s->stopping = play_out;
     s->flowing = false;
+    s->start_ns = now_ns();
     s->stalled = false;
     s->stall_dropped = 0;
     s->early = 0;

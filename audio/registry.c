@@ -8,7 +8,10 @@
  *    may contain '='; a comma inside a value is written ",," as in QEMU's
  *    option syntax ("alsa,device=plughw:0,,0").  Every key may appear once.  The keys a
  *    driver accepts are listed in its VsndAudioDriver.option_keys.
- *  - null and wav are built in.  alsa, pulse and pipewire are GModules
+ *  - null and wav are built in; a program may add drivers linked into it
+ *    (vsnd_audio_register_driver(): the tests' scriptable fake), checked
+ *    like a module's table and then found by name like null and wav.
+ *    alsa, pulse and pipewire are GModules
  *    named "<name>.so" in $VSND_DRIVERDIR, else the configured DRIVERDIR.
  *    Each exports VSND_AUDIO_MODULE_SYMBOL returning its table; the table's
  *    abi_version must equal VSND_AUDIO_ABI_VERSION and its name the file's.
@@ -52,6 +55,10 @@ static const VsndAudioDriver *const builtin_drivers[] = {
     &vsnd_audio_null_driver,
     &vsnd_audio_wav_driver,
 };
+
+/* Drivers the program linked in and registered: few, never unregistered. */
+static const VsndAudioDriver *registered_drivers[4];
+static size_t n_registered;
 
 static const char *const module_drivers[] = { "alsa", "pulse", "pipewire" };
 static const char *const auto_order[] = { "pipewire", "pulse", "alsa" };
@@ -221,12 +228,55 @@ static const VsndAudioDriver *load_module(const char *name, GError **error)
     return drv;
 }
 
-static const VsndAudioDriver *find_driver(const char *name, GError **error)
+/* A driver linked into the program: built in or registered. */
+static const VsndAudioDriver *find_linked(const char *name)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(builtin_drivers); i++) {
         if (strcmp(builtin_drivers[i]->name, name) == 0)
             return builtin_drivers[i];
     }
+    for (size_t i = 0; i < n_registered; i++) {
+        if (strcmp(registered_drivers[i]->name, name) == 0)
+            return registered_drivers[i];
+    }
+    return NULL;
+}
+
+gboolean vsnd_audio_register_driver(const VsndAudioDriver *drv, GError **error)
+{
+    if (!drv || drv->abi_version != VSND_AUDIO_ABI_VERSION) {
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED,
+                    "audio driver table has ABI version %u, this daemon needs %u",
+                    drv ? drv->abi_version : 0, VSND_AUDIO_ABI_VERSION);
+        return FALSE;
+    }
+    if (!drv->name || !valid_word(drv->name, strlen(drv->name)) || !drv->init || !drv->open) {
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
+                    "audio driver table \"%s\" lacks a lower-case name, init() or open()",
+                    drv->name ? drv->name : "(null)");
+        return FALSE;
+    }
+    if (strcmp(drv->name, "auto") == 0 || find_linked(drv->name) || is_module_driver(drv->name)) {
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_BUSY,
+                    "audio driver \"%s\" exists already", drv->name);
+        return FALSE;
+    }
+    if (n_registered == G_N_ELEMENTS(registered_drivers)) {
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_FAILED,
+                    "no room to register audio driver \"%s\" (%zu registered)", drv->name,
+                    n_registered);
+        return FALSE;
+    }
+    registered_drivers[n_registered++] = drv;
+    return TRUE;
+}
+
+static const VsndAudioDriver *find_driver(const char *name, GError **error)
+{
+    const VsndAudioDriver *drv = find_linked(name);
+
+    if (drv)
+        return drv;
     if (is_module_driver(name))
         return load_module(name, error);
     {

@@ -22,7 +22,8 @@ typedef struct VsndAudio VsndAudio;
 /* "name[,key=value...]" -> name + options; GError names the bad part. */
 gboolean vsnd_audio_parse_spec(const char *spec, char **ret_name, GHashTable **ret_options,
                                GError **error);
-/* Every driver name the daemon knows, built or not: NULL-terminated. */
+/* Every driver name the daemon knows, built or not: NULL-terminated
+ * (drivers a program registers are not listed). */
 const char *const *vsnd_audio_known_drivers(void);
 
 /*
@@ -33,6 +34,16 @@ const char *const *vsnd_audio_known_drivers(void);
  */
 gboolean vsnd_audio_driver_option_keys(const char *name, const char *const **ret_keys,
                                        GError **error);
+
+/*
+ * vsnd_audio_register_driver() - adds @drv, a driver linked into the
+ * program, to the ones vsnd_audio_new() finds by name (the daemon registers
+ * none; the device's unit tests register their scriptable fake).  The table
+ * is checked as a module's is: ABI version, a lower-case name no other
+ * driver (or "auto") has, init() and open().  FALSE with @error otherwise.
+ * @drv must outlive the program; it is never unregistered.
+ */
+gboolean vsnd_audio_register_driver(const VsndAudioDriver *drv, GError **error);
 
 VsndAudio *vsnd_audio_new(const char *spec, const char *vm_name, GError **error);
 void vsnd_audio_free(VsndAudio *a);

@@ -33,7 +33,7 @@ except ImportError:
     gdb = None
 
 WALK_START = "handle_io"          # the device's look at one ring
-WALK_FIRST_CALLS = ("vu_dev_queue",)  # handle_io's first call
+WALK_FIRST_CALLS = ("vu_queue_pop_state",)  # handle_io's first call
 WALK_LOOP_CALLS = ("vu_queue_pop",)   # each turn of its pop loop
 WALK_BUFFER = "vsnd_io_msg_new"   # a buffer was popped in this walk
 WALK_END = "vsnd_audio_write"     # it reached the driver
@@ -101,7 +101,7 @@ class Walker:
         from_walk_start = caller is not None and caller.name() == WALK_START
         if from_walk_start and name in WALK_FIRST_CALLS:
             try:
-                self.queue = int(frame.read_var("qidx"))
+                self.queue = int(caller.read_var("qidx"))
             except (ValueError, gdb.error):
                 self.queue = -1
         if not FROM_KICK and from_walk_start and self.queue == TX_QUEUE and \

@@ -310,6 +310,90 @@ static void test_open_invalid(void)
     }
 }
 
+/* ---- vsnd_audio_register_driver(): a driver linked into the program ---- */
+
+static unsigned int linked_inits;
+
+static VsndAudioBackend *linked_init(GHashTable *options, const char *vm_name, GError **error)
+{
+    linked_inits++;
+    return (VsndAudioBackend *)&linked_inits; /* any non-NULL handle; no fini */
+}
+
+static VsndAudioStream *linked_open(VsndAudioBackend *be, const VsndPcmParams *params,
+                                    const VsndAudioStreamEvents *events, void *opaque,
+                                    GError **error)
+{
+    g_set_error_literal(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_BUSY, "linked: busy");
+    return NULL;
+}
+
+static const char *const linked_keys[] = { "knob", NULL };
+
+static const VsndAudioDriver linked_driver = {
+    .abi_version = VSND_AUDIO_ABI_VERSION,
+    .name = "linked",
+    .init = linked_init,
+    .open = linked_open,
+    .option_keys = linked_keys,
+};
+
+static void test_register(void)
+{
+    VsndAudioDriver bad_abi = linked_driver, no_open = linked_driver, bad_name = linked_driver;
+    VsndAudioDriver taken[] = { linked_driver, linked_driver, linked_driver, linked_driver };
+    static const char *const taken_names[] = { "null", "alsa", "auto", "linked" };
+    const char *const *keys = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VsndAudio) a = NULL;
+
+    /* unknown before, like any name no driver has */
+    g_assert_null(vsnd_audio_new("linked", "vm", &err));
+    g_assert_error(err, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_FOUND);
+    g_clear_error(&err);
+
+    /* tables are checked as a module's are */
+    bad_abi.abi_version = VSND_AUDIO_ABI_VERSION + 1;
+    g_assert_false(vsnd_audio_register_driver(&bad_abi, &err));
+    g_assert_error(err, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_NOT_SUPPORTED);
+    g_clear_error(&err);
+    no_open.open = NULL;
+    g_assert_false(vsnd_audio_register_driver(&no_open, &err));
+    g_assert_error(err, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT);
+    g_clear_error(&err);
+    bad_name.name = "Linked";
+    g_assert_false(vsnd_audio_register_driver(&bad_name, &err));
+    g_assert_error(err, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT);
+    g_clear_error(&err);
+    g_assert_false(vsnd_audio_register_driver(NULL, &err));
+    g_clear_error(&err);
+
+    g_assert_true(vsnd_audio_register_driver(&linked_driver, &err));
+    g_assert_no_error(err);
+    /* no name twice: not a built-in's, a module's, "auto", nor its own */
+    for (size_t i = 0; i < G_N_ELEMENTS(taken); i++) {
+        taken[i].name = taken_names[i];
+        g_assert_false(vsnd_audio_register_driver(&taken[i], &err));
+        g_assert_error(err, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_BUSY);
+        g_clear_error(&err);
+    }
+
+    /* found by name, through the registry's option check and init */
+    g_assert_true(vsnd_audio_driver_option_keys("linked", &keys, &err));
+    g_assert_cmpstr(keys[0], ==, "knob");
+    g_assert_null(vsnd_audio_new("linked,colour=red", "vm", &err));
+    g_assert_error(err, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT);
+    g_clear_error(&err);
+    g_assert_cmpuint(linked_inits, ==, 0);
+    a = vsnd_audio_new("linked,knob=1", "vm", &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(vsnd_audio_name(a), ==, "linked");
+    g_assert_cmpuint(linked_inits, ==, 1);
+    /* operations it leaves NULL answer as for any driver */
+    g_assert_cmpint(vsnd_audio_start(a, NULL), ==, -ENOTSUP);
+    g_assert_true(vsnd_audio_is_connected(a, VSND_DIR_OUTPUT, NULL));
+}
+
 /* Random specs: parsing either succeeds with a valid name and options or
  * fails with a message; it never crashes (and leaks nothing under ASan). */
 static void test_parse_random(void)
@@ -359,5 +443,6 @@ int main(int argc, char **argv)
     g_test_add_func("/audio/registry/auto/no-servers-falls-back-to-null", test_auto_no_servers);
     g_test_add_func("/audio/registry/ops/missing-answers-enotsup", test_enotsup);
     g_test_add_func("/audio/registry/open/invalid-params", test_open_invalid);
+    g_test_add_func("/audio/registry/register/linked-driver", test_register);
     return g_test_run();
 }

@@ -64,15 +64,20 @@ static void ok(SgGuest *sg, uint32_t code, uint32_t sid)
     g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
 }
 
+/* A guest that kicks the ring for every buffer (Linux before 6.7, which
+ * had no MSG_POLLING) instead of the features Linux selects today. */
+static bool kick_every_buffer;
+
 static void params(SgGuest *sg, uint32_t sid, uint32_t period, unsigned int periods)
 {
     g_autoptr(GError) err = NULL;
     uint32_t st = 0;
     /* the features Linux selects (MSG_POLLING|EVT_XRUNS when offered);
      * the fake guest then kicks tx/rx no more, like Linux */
+    uint32_t features = kick_every_buffer ? 0 : sg_linux_pcm_features(sg, sid);
+
     g_assert_true(sg_pcm_set_params(sg, sid, period * periods, period, 2, VIRTIO_SND_PCM_FMT_S16,
-                                    VIRTIO_SND_PCM_RATE_48000, sg_linux_pcm_features(sg, sid),
-                                    &st, &err));
+                                    VIRTIO_SND_PCM_RATE_48000, features, &st, &err));
     g_assert_no_error(err);
     g_assert_cmphex(st, ==, VIRTIO_SND_S_OK);
 }
@@ -261,6 +266,13 @@ static void test_playback(void)
     g_assert_cmpint(elapsed, <, 10 * G_USEC_PER_SEC);
     ok(sg, VIRTIO_SND_R_PCM_STOP, (uint32_t)sid);
     ok(sg, VIRTIO_SND_R_PCM_RELEASE, (uint32_t)sid);
+}
+
+static void test_playback_kicked(void)
+{
+    kick_every_buffer = true;
+    test_playback();
+    kick_every_buffer = false;
 }
 
 /*
@@ -649,6 +661,7 @@ int main(int argc, char **argv)
         g_test_add_data_func(n, &bad_reqs[i], test_bad_request);
     }
     g_test_add_func("/integration/snd/pcm/playback-null", test_playback);
+    g_test_add_func("/integration/snd/pcm/playback-null-kicked", test_playback_kicked);
     g_test_add_func("/integration/snd/stderr-not-read", test_stderr_not_read);
     static const WavCase wav_cases[] = {
         { .period = 1920 }, { .period = 4800, .no_indirect = true },

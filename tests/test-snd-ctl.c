@@ -19,7 +19,8 @@
 
 typedef struct Fx {
     VsndDeviceConfig *cfg;
-    VsndAudio *audio;
+    VsndAudio *audio; /* the registry's handle of the fake driver */
+    FakeAudio *fake;  /* its backend: knobs and records */
     SndPcm *pcm;
     SndInfo *info;
     SndKctl *kctl;
@@ -75,7 +76,7 @@ static Fx *fx_new(void)
     Fx *fx = g_new0(Fx, 1);
 
     fx->cfg = fake_config_new(NSTREAMS, TRUE);
-    fx->audio = fake_audio_new();
+    fx->audio = fake_audio_new(&fx->fake);
     fx->notes = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     fx->events = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     fx->pcm = vsnd_pcm_new(fx->cfg, fx->audio, &host, fx);
@@ -95,7 +96,7 @@ static void fx_free(Fx *fx)
     vsnd_kctl_free(fx->kctl);
     vsnd_info_free(fx->info);
     vsnd_pcm_free(fx->pcm);
-    fake_audio_free(fx->audio);
+    vsnd_audio_free(fx->audio);
     fake_config_free(fx->cfg);
     g_array_unref(fx->notes);
     g_array_unref(fx->events);
@@ -198,7 +199,7 @@ static void test_jack_info_disconnected(void)
     vsnd_pcm_free(fx->pcm);
     vsnd_info_free(fx->info);
     vsnd_kctl_free(fx->kctl);
-    fx->audio->connected = false;
+    fx->fake->connected = false;
     fx->pcm = vsnd_pcm_new(fx->cfg, fx->audio, &host, fx);
     fx->info = vsnd_info_new(fx->cfg, fx->pcm);
     fx->kctl = vsnd_kctl_new(fx->pcm, k_notify, fx);
@@ -260,7 +261,7 @@ static void test_pcm_info_intersection(void)
     fx->cfg->stream[0].formats = (1ull << S16) | (1ull << VIRTIO_SND_PCM_FMT_U8);
     fx->cfg->stream[0].rates = (1ull << R48) | (1ull << VIRTIO_SND_PCM_RATE_8000);
     fx->cfg->stream[0].channels_max = 6;
-    fx->audio->caps[0].channels_max = 4;
+    fx->fake->caps[0].channels_max = 4;
     fx->pcm = vsnd_pcm_new(fx->cfg, fx->audio, &host, fx);
     fx->info = vsnd_info_new(fx->cfg, fx->pcm);
     fx->kctl = vsnd_kctl_new(fx->pcm, k_notify, fx);
@@ -444,7 +445,7 @@ static void test_ctl_write_reaches_driver(void)
 
     g_assert_cmpuint(set_params(fx, 0, 4096, 1024, 0, SP_WORD(2, S16, R48)), ==, OK);
     g_assert_cmpuint(pcm_cmd(fx, VIRTIO_SND_R_PCM_PREPARE, 0), ==, OK);
-    s = fake_audio_last(fx->audio);
+    s = fake_audio_last(fx->fake);
     g_assert_nonnull(s);
     g_assert_cmpuint(RUN(fx, 8 + 512, 4, VIRTIO_SND_R_CTL_WRITE, 0, SND_VOLUME_STEPS - 12), ==,
                      OK);
@@ -487,13 +488,13 @@ static void test_pcm_lifecycle(void)
 
     g_assert_cmpuint(set_params(fx, 0, 4096, 1024, 0, SP_WORD(2, S16, R48)), ==, OK);
     g_assert_cmpuint(pcm_cmd(fx, VIRTIO_SND_R_PCM_PREPARE, 0), ==, OK);
-    g_assert_cmpuint(fx->audio->opens, ==, 1);
+    g_assert_cmpuint(fx->fake->opens, ==, 1);
     g_assert_cmpuint(pcm_cmd(fx, VIRTIO_SND_R_PCM_START, 0), ==, OK);
-    g_assert_true(fake_audio_last(fx->audio)->started);
+    g_assert_true(fake_audio_last(fx->fake)->started);
     g_assert_cmpuint(pcm_cmd(fx, VIRTIO_SND_R_PCM_STOP, 0), ==, OK);
-    g_assert_false(fake_audio_last(fx->audio)->started);
+    g_assert_false(fake_audio_last(fx->fake)->started);
     g_assert_cmpuint(pcm_cmd(fx, VIRTIO_SND_R_PCM_RELEASE, 0), ==, OK);
-    g_assert_cmpuint(fx->audio->closes, ==, 1);
+    g_assert_cmpuint(fx->fake->closes, ==, 1);
     g_assert_cmpuint(fx->used, ==, 4);
     fx_free(fx);
 }
@@ -522,12 +523,12 @@ static void test_prepare_open_fails(void)
     Fx *fx = fx_new();
 
     g_assert_cmpuint(set_params(fx, 0, 4096, 1024, 0, SP_WORD(2, S16, R48)), ==, OK);
-    fx->audio->fail_open = true;
+    fx->fake->fail_open = true;
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*cannot open host stream*");
     g_assert_cmpuint(pcm_cmd(fx, VIRTIO_SND_R_PCM_PREPARE, 0), ==, IOERR);
     g_test_assert_expected_messages();
     g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_PARAMS);
-    fx->audio->fail_open = false;
+    fx->fake->fail_open = false;
     g_assert_cmpuint(pcm_cmd(fx, VIRTIO_SND_R_PCM_PREPARE, 0), ==, OK);
     fx_free(fx);
 }
@@ -538,7 +539,7 @@ static void test_start_fails(void)
 
     g_assert_cmpuint(set_params(fx, 0, 4096, 1024, 0, SP_WORD(2, S16, R48)), ==, OK);
     g_assert_cmpuint(pcm_cmd(fx, VIRTIO_SND_R_PCM_PREPARE, 0), ==, OK);
-    fx->audio->fail_start = true;
+    fx->fake->fail_start = true;
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*cannot start host stream*");
     g_assert_cmpuint(pcm_cmd(fx, VIRTIO_SND_R_PCM_START, 0), ==, IOERR);
     g_test_assert_expected_messages();
@@ -754,7 +755,7 @@ static void test_bad(gconstpointer data)
         g_assert_cmpint(vsnd_pcm_state(fx->pcm, i), ==, SND_PCM_STATE_INIT);
     }
     g_assert_cmpuint(fx->notes->len, ==, 0);
-    g_assert_cmpuint(fx->audio->opens, ==, 0);
+    g_assert_cmpuint(fx->fake->opens, ==, 0);
     fx_free(fx);
 }
 
@@ -847,7 +848,7 @@ static void test_random_requests(void)
             SndPcmState st = vsnd_pcm_state(fx->pcm, s);
             g_assert_cmpint(st, <, SND_PCM_STATE_MAX);
         }
-        g_assert_cmpuint(fx->audio->opens - fx->audio->closes, <=, NSTREAMS);
+        g_assert_cmpuint(fx->fake->opens - fx->fake->closes, <=, NSTREAMS);
     }
     /* the mix did reach every outcome but IO_ERR */
     g_assert_cmpuint(counts[0], >, 0);

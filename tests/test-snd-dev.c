@@ -35,8 +35,8 @@
 #include "tests/harness/snd-guest.h"
 #ifdef SND_TEST_FAKE_AUDIO
 #include "test-snd-fake.h"
-/* The scriptable host driver; touched on the device thread only. */
-static VsndAudio *fake;
+/* The scriptable host driver's backend; touched on the device thread only. */
+static FakeAudio *fake;
 #endif
 
 #define PERIOD 1920u /* 10 ms of S16 stereo at 48 kHz */
@@ -71,7 +71,7 @@ static gpointer dev_main(gpointer data)
 
     g_assert_true(g_main_context_acquire(ctx));
 #ifdef SND_TEST_FAKE_AUDIO
-    audio = fake = fake_audio_new();
+    audio = fake_audio_new(&fake);
 #else
     audio = vsnd_audio_new(d->spec, "test-vm", &err);
     g_assert_no_error(err);
@@ -86,11 +86,9 @@ static gpointer dev_main(gpointer data)
     }
     vu_dev_free(dev);
     vsnd_dev_free(snd);
-#ifdef SND_TEST_FAKE_AUDIO
-    fake_audio_free(audio);
-    fake = NULL;
-#else
     vsnd_audio_free(audio);
+#ifdef SND_TEST_FAKE_AUDIO
+    fake = NULL;
 #endif
     g_main_context_release(ctx);
     return NULL;

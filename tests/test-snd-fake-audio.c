@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * test-snd-fake-audio.c - scriptable stand-in for audio/registry.c in the
- * sound device's unit tests (see test-snd-fake.h).
+ * test-snd-fake-audio.c - the scriptable host audio driver "fake" of the
+ * sound device's unit tests (see test-snd-fake.h): a VsndAudioDriver the
+ * tests register with audio/registry.c, which calls it after its own checks
+ * as it calls null or wav.  Streams stay in the backend after close() so a
+ * test can still read what they were given; fini() frees them.
  */
 #include "config.h"
 
@@ -9,17 +12,22 @@
 #include <string.h>
 
 #include "test-snd-fake.h"
-#include "snd/snd-proto.h"
+#include "audio/pcm-format.h"
 
-VsndAudio *fake_audio_new(void)
+/* The backend fake_init() made last: vsnd_audio_new() hands the test only
+ * the registry's handle, fake_audio_new() hands it this. */
+static FakeAudio *last_init;
+
+static VsndAudioBackend *fake_init(GHashTable *options, const char *vm_name, GError **error)
 {
-    VsndAudio *a = g_new0(VsndAudio, 1);
+    FakeAudio *a = g_new0(FakeAudio, 1);
 
     for (int d = 0; d < 2; d++) {
-        a->caps[d].formats = (1ull << VIRTIO_SND_PCM_FMT_S16) | (1ull << VIRTIO_SND_PCM_FMT_S32) |
-                             (1ull << VIRTIO_SND_PCM_FMT_FLOAT);
-        a->caps[d].rates = (1ull << VIRTIO_SND_PCM_RATE_44100) |
-                           (1ull << VIRTIO_SND_PCM_RATE_48000);
+        a->caps[d].formats = VSND_PCM_FMT_BIT(VSND_PCM_FMT_S16) |
+                             VSND_PCM_FMT_BIT(VSND_PCM_FMT_S32) |
+                             VSND_PCM_FMT_BIT(VSND_PCM_FMT_FLOAT);
+        a->caps[d].rates = (UINT64_C(1) << VSND_PCM_RATE_44100) |
+                           (UINT64_C(1) << VSND_PCM_RATE_48000);
         a->caps[d].channels_min = 1;
         a->caps[d].channels_max = 8;
     }
@@ -29,6 +37,7 @@ VsndAudio *fake_audio_new(void)
     a->default_room = 2048;
     a->default_readable = 0;
     a->streams = g_ptr_array_new();
+    last_init = a;
     return a;
 }
 
@@ -40,17 +49,34 @@ static void stream_free(gpointer p)
     g_free(s);
 }
 
-void fake_audio_free(VsndAudio *a)
+static void fake_fini(VsndAudioBackend *a)
 {
-    if (!a) {
-        return;
-    }
     g_ptr_array_set_free_func(a->streams, stream_free);
     g_ptr_array_unref(a->streams);
+    if (last_init == a) {
+        last_init = NULL;
+    }
     g_free(a);
 }
 
-VsndAudioStream *fake_audio_last(VsndAudio *a)
+VsndAudio *fake_audio_new(FakeAudio **ret_fake)
+{
+    static gsize registered;
+    g_autoptr(GError) err = NULL;
+    VsndAudio *audio;
+
+    if (g_once_init_enter(&registered)) {
+        g_assert_true(vsnd_audio_register_driver(&fake_audio_driver, &err));
+        g_once_init_leave(&registered, 1);
+    }
+    audio = vsnd_audio_new("fake", "test-vm", &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(vsnd_audio_name(audio), ==, "fake");
+    *ret_fake = g_steal_pointer(&last_init);
+    return audio;
+}
+
+VsndAudioStream *fake_audio_last(FakeAudio *a)
 {
     return a->streams->len ? g_ptr_array_index(a->streams, a->streams->len - 1) : NULL;
 }
@@ -72,9 +98,9 @@ void fake_stream_error(VsndAudioStream *s, int err)
     s->events->error(s->opaque, err);
 }
 
-/* ---- registry.h, as the device sees it ---- */
+/* ---- the driver's operations ---- */
 
-int vsnd_audio_query_caps(VsndAudio *a, VsndDirection dir, VsndPcmCaps *ret_caps)
+static int fake_query_caps(VsndAudioBackend *a, VsndDirection dir, VsndPcmCaps *ret_caps)
 {
     if (a->query_ret < 0) {
         return a->query_ret;
@@ -83,9 +109,9 @@ int vsnd_audio_query_caps(VsndAudio *a, VsndDirection dir, VsndPcmCaps *ret_caps
     return 0;
 }
 
-VsndAudioStream *vsnd_audio_open(VsndAudio *a, const VsndPcmParams *params,
-                                 const VsndAudioStreamEvents *events, void *opaque,
-                                 GError **error)
+static VsndAudioStream *fake_open(VsndAudioBackend *a, const VsndPcmParams *params,
+                                  const VsndAudioStreamEvents *events, void *opaque,
+                                  GError **error)
 {
     VsndAudioStream *s;
 
@@ -94,7 +120,7 @@ VsndAudioStream *vsnd_audio_open(VsndAudio *a, const VsndPcmParams *params,
         return NULL;
     }
     s = g_new0(VsndAudioStream, 1);
-    s->audio = a;
+    s->fake = a;
     s->params = *params;
     if (params->positions) {
         memcpy(s->positions, params->positions, MIN(params->channels, sizeof(s->positions)));
@@ -113,17 +139,17 @@ VsndAudioStream *vsnd_audio_open(VsndAudio *a, const VsndPcmParams *params,
     return s;
 }
 
-void vsnd_audio_close(VsndAudio *a, VsndAudioStream *s)
+static void fake_close(VsndAudioStream *s)
 {
     g_assert(!s->closed);
     s->closed = true;
-    a->closes++;
+    s->fake->closes++;
 }
 
-int vsnd_audio_start(VsndAudio *a, VsndAudioStream *s)
+static int fake_start(VsndAudioStream *s)
 {
     g_assert(!s->closed);
-    if (a->fail_start) {
+    if (s->fake->fail_start) {
         return -EIO;
     }
     s->started = true;
@@ -131,7 +157,7 @@ int vsnd_audio_start(VsndAudio *a, VsndAudioStream *s)
     return 0;
 }
 
-int vsnd_audio_stop(VsndAudio *a, VsndAudioStream *s)
+static int fake_stop(VsndAudioStream *s)
 {
     g_assert(!s->closed);
     s->started = false;
@@ -139,7 +165,7 @@ int vsnd_audio_stop(VsndAudio *a, VsndAudioStream *s)
     return 0;
 }
 
-int vsnd_audio_drain(VsndAudio *a, VsndAudioStream *s)
+static int fake_drain(VsndAudioStream *s)
 {
     g_assert(!s->closed);
     s->drains++;
@@ -154,8 +180,7 @@ int vsnd_audio_drain(VsndAudio *a, VsndAudioStream *s)
     return s->drain_ret;
 }
 
-ssize_t vsnd_audio_write(VsndAudio *a, VsndAudioStream *s, const struct iovec *iov,
-                         unsigned int iovcnt)
+static ssize_t fake_write(VsndAudioStream *s, const struct iovec *iov, unsigned int iovcnt)
 {
     size_t n = 0;
 
@@ -177,8 +202,7 @@ ssize_t vsnd_audio_write(VsndAudio *a, VsndAudioStream *s, const struct iovec *i
     return (ssize_t)n;
 }
 
-ssize_t vsnd_audio_read(VsndAudio *a, VsndAudioStream *s, const struct iovec *iov,
-                        unsigned int iovcnt)
+static ssize_t fake_read(VsndAudioStream *s, const struct iovec *iov, unsigned int iovcnt)
 {
     size_t n = 0;
 
@@ -203,16 +227,17 @@ ssize_t vsnd_audio_read(VsndAudio *a, VsndAudioStream *s, const struct iovec *io
     return (ssize_t)n;
 }
 
-int vsnd_audio_get_latency(VsndAudio *a, VsndAudioStream *s, uint32_t *ret_bytes)
+static int fake_get_latency(VsndAudioStream *s, uint32_t *ret_bytes)
 {
-    *ret_bytes = a->latency;
+    *ret_bytes = s->fake->latency;
     return 0;
 }
 
-int vsnd_audio_set_volume(VsndAudio *a, VsndAudioStream *s, uint32_t volume, bool mute)
+/* has_volume off answers as a driver without set_volume() does. */
+static int fake_set_volume(VsndAudioStream *s, uint32_t volume, bool mute)
 {
     s->volume_calls++;
-    if (!a->has_volume) {
+    if (!s->fake->has_volume) {
         return -ENOTSUP;
     }
     s->volume = volume;
@@ -220,10 +245,29 @@ int vsnd_audio_set_volume(VsndAudio *a, VsndAudioStream *s, uint32_t volume, boo
     return 0;
 }
 
-bool vsnd_audio_is_connected(VsndAudio *a, VsndDirection dir, const char *target)
+static bool fake_is_connected(VsndAudioBackend *a, VsndDirection dir, const char *target)
 {
     return a->connected;
 }
+
+const VsndAudioDriver fake_audio_driver = {
+    .abi_version = VSND_AUDIO_ABI_VERSION,
+    .name = "fake",
+    .description = "Scriptable test driver of the sound device's unit tests",
+    .init = fake_init,
+    .fini = fake_fini,
+    .query_caps = fake_query_caps,
+    .open = fake_open,
+    .close = fake_close,
+    .start = fake_start,
+    .stop = fake_stop,
+    .write = fake_write,
+    .read = fake_read,
+    .drain = fake_drain,
+    .get_latency = fake_get_latency,
+    .set_volume = fake_set_volume,
+    .is_connected = fake_is_connected,
+};
 
 /* ---- config ---- */
 

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * test-snd-fake.h - a scriptable host audio driver behind audio/registry.h
- * for the sound device's unit tests (test-snd-fake-audio.c provides the
- * vsnd_audio_*() functions the device calls), plus helpers to build a
- * VsndDeviceConfig.  Test code: set-up failures abort.
+ * test-snd-fake.h - a scriptable host audio driver for the sound device's
+ * unit tests, and helpers to build a VsndDeviceConfig.
+ *
+ * The fake is an ordinary VsndAudioDriver ("fake", test-snd-fake-audio.c)
+ * registered with the real registry (vsnd_audio_register_driver()), so the
+ * device calls it through audio/registry.c's checks as it calls any driver.
+ * Its backend and streams are the structs below: tests turn their knobs and
+ * read what the driver was asked to do.  Main thread (the device's) only.
+ * Test code: set-up failures abort.
  */
 #ifndef VSND_TEST_SND_FAKE_H
 #define VSND_TEST_SND_FAKE_H
@@ -15,8 +20,14 @@
 #include "snd/snd-config.h"
 #include "audio/registry.h"
 
+/* The driver's backend: one per vsnd_audio_new("fake", ...). */
+typedef struct VsndAudioBackend FakeAudio;
+
+/* The driver's table (name "fake", no options). */
+extern const VsndAudioDriver fake_audio_driver;
+
 struct VsndAudioStream {
-    VsndAudio *audio;
+    FakeAudio *fake;
     VsndPcmParams params;
     uint8_t positions[18];
     const VsndAudioStreamEvents *events;
@@ -37,7 +48,7 @@ struct VsndAudioStream {
     bool mute;
 };
 
-struct VsndAudio {
+struct VsndAudioBackend {
     VsndPcmCaps caps[2];
     int query_ret;        /* query_caps() result */
     bool has_volume;      /* set_volume() implemented */
@@ -48,14 +59,16 @@ struct VsndAudio {
     size_t default_room;
     size_t default_readable;
     unsigned int opens, closes;
-    GPtrArray *streams;   /* every stream opened, in order (owned) */
+    GPtrArray *streams;   /* every stream opened, in order; freed by fini() */
 };
 
-/* S16/S32/FLOAT, 44.1 and 48 kHz, 1..8 channels, room for 2 periods of 1 KiB. */
-VsndAudio *fake_audio_new(void);
-void fake_audio_free(VsndAudio *a);
+/* The fake driver through the registry, as the daemon opens a driver
+ * (vsnd_audio_new("fake"), registering it on first use); *ret_fake is its
+ * backend: S16/S32/FLOAT, 44.1 and 48 kHz, 1..8 channels, room for 2
+ * periods of 1 KiB.  vsnd_audio_free() frees both, streams included. */
+VsndAudio *fake_audio_new(FakeAudio **ret_fake);
 /* Last stream opened (NULL if none). */
-VsndAudioStream *fake_audio_last(VsndAudio *a);
+VsndAudioStream *fake_audio_last(FakeAudio *fake);
 /* The driver found room / data again: set it and call events->ready(). */
 void fake_stream_give_room(VsndAudioStream *s, size_t bytes);
 void fake_stream_give_data(VsndAudioStream *s, size_t bytes);

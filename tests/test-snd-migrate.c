@@ -23,7 +23,8 @@
 
 typedef struct Dev {
     VsndDeviceConfig *cfg;
-    VsndAudio *audio;
+    VsndAudio *audio; /* the registry's handle of the fake driver */
+    FakeAudio *fake;  /* its backend: knobs and records */
     SndPcm *pcm;
     SndInfo *info;
     SndKctl *kctl;
@@ -77,7 +78,7 @@ static Dev *dev_new(guint streams)
     Dev *dev = g_new0(Dev, 1);
 
     dev->cfg = fake_config_new(streams, TRUE);
-    dev->audio = fake_audio_new();
+    dev->audio = fake_audio_new(&dev->fake);
     dev->events = vsnd_event_queue_new();
     dev->pcm = vsnd_pcm_new(dev->cfg, dev->audio, &host, dev);
     dev->info = vsnd_info_new(dev->cfg, dev->pcm);
@@ -100,7 +101,7 @@ static void dev_free(Dev *dev)
     vsnd_info_free(dev->info);
     vsnd_pcm_free(dev->pcm);
     vsnd_event_queue_free(dev->events);
-    fake_audio_free(dev->audio);
+    vsnd_audio_free(dev->audio);
     fake_config_free(dev->cfg);
     g_ptr_array_unref(dev->mem);
     g_free(dev);
@@ -167,7 +168,7 @@ static void held_playback(Dev *dev, uint32_t sid, uint32_t buffer, uint32_t peri
 
     g_assert_cmphex(vsnd_pcm_set_params(dev->pcm, &p), ==, VIRTIO_SND_S_OK);
     cmd(dev, sid, SND_PCM_CMD_PREPARE);
-    fake_audio_last(dev->audio)->room = 0;
+    fake_audio_last(dev->fake)->room = 0;
     cmd(dev, sid, SND_PCM_CMD_START);
     for (unsigned int k = 0; k < periods; k++) {
         uint8_t *mem = g_malloc0(4 + period + 8);
@@ -250,7 +251,7 @@ static Dev *busy_dev(void)
      * queue stop carries them over */
     set_params(dev, 0, VIRTIO_SND_PCM_FMT_S16, 1u << VIRTIO_SND_PCM_F_EVT_XRUNS);
     cmd(dev, 0, SND_PCM_CMD_PREPARE);
-    s = fake_audio_last(dev->audio);
+    s = fake_audio_last(dev->fake);
     s->room = PERIOD / 2; /* half of the first period is played */
     cmd(dev, 0, SND_PCM_CMD_START);
     submit_tx(dev, 0, 1);
@@ -479,8 +480,8 @@ static void test_round_trip(void)
     g_assert_true(g_bytes_equal(blob, again));
 
     /* both host streams reopened on b's driver with the saved parameters */
-    g_assert_cmpuint(b->audio->opens, ==, 2);
-    s = g_ptr_array_index(b->audio->streams, 0);
+    g_assert_cmpuint(b->fake->opens, ==, 2);
+    s = g_ptr_array_index(b->fake->streams, 0);
     g_assert_cmpuint(s->params.format, ==, VIRTIO_SND_PCM_FMT_S16);
     g_assert_cmpuint(s->params.period_bytes, ==, PERIOD);
     g_assert_false(s->started);
@@ -505,7 +506,7 @@ static void test_round_trip(void)
 static void test_source_resumes(void)
 {
     Dev *a = busy_dev();
-    VsndAudioStream *s = g_ptr_array_index(a->audio->streams, 0);
+    VsndAudioStream *s = g_ptr_array_index(a->fake->streams, 0);
     g_autoptr(GBytes) blob = save(a);
 
     vsnd_pcm_queue_started(a->pcm, VSND_DIR_OUTPUT);
@@ -1017,7 +1018,7 @@ static Dev *every_state_dev(void)
      * the queue stop (saved as RUNNING, the guest's view) */
     set_params(dev, 0, VIRTIO_SND_PCM_FMT_S16, 1u << VIRTIO_SND_PCM_F_EVT_XRUNS);
     cmd(dev, 0, SND_PCM_CMD_PREPARE);
-    s = fake_audio_last(dev->audio);
+    s = fake_audio_last(dev->fake);
     s->room = PERIOD / 2;
     cmd(dev, 0, SND_PCM_CMD_START);
     submit_tx(dev, 0, 3);
@@ -1042,7 +1043,7 @@ static Dev *every_state_dev(void)
         g_assert_cmphex(vsnd_pcm_set_params(dev->pcm, &p), ==, VIRTIO_SND_S_OK);
     }
     cmd(dev, 2, SND_PCM_CMD_PREPARE);
-    fake_audio_last(dev->audio)->room = 0;
+    fake_audio_last(dev->fake)->room = 0;
     cmd(dev, 2, SND_PCM_CMD_START);
     submit_tx(dev, 2, 200);
     cmd(dev, 2, SND_PCM_CMD_STOP);

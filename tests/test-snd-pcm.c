@@ -15,6 +15,7 @@
 
 #include <glib.h>
 
+#include "audio/pcm-format.h"
 #include "snd/snd-format.h"
 #include "snd/snd-pcm.h"
 #include "test-snd-fake.h"
@@ -31,7 +32,8 @@ typedef struct Done {
 
 typedef struct Fx {
     VsndDeviceConfig *cfg;
-    VsndAudio *audio;
+    VsndAudio *audio; /* the registry's handle of the fake driver */
+    FakeAudio *fake;  /* its backend: knobs and records */
     SndPcm *pcm;
     GArray *done;      /* Done */
     GArray *events;    /* code, data pairs */
@@ -117,7 +119,7 @@ static Fx *fx_new(void)
     Fx *fx = g_new0(Fx, 1);
 
     fx->cfg = fake_config_new(2, FALSE);
-    fx->audio = fake_audio_new();
+    fx->audio = fake_audio_new(&fx->fake);
     fx->done = g_array_new(FALSE, FALSE, sizeof(Done));
     fx->events = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     fx->connected = g_array_new(FALSE, FALSE, sizeof(uint32_t));
@@ -129,7 +131,7 @@ static Fx *fx_new(void)
 static void fx_free(Fx *fx)
 {
     vsnd_pcm_free(fx->pcm);
-    fake_audio_free(fx->audio);
+    vsnd_audio_free(fx->audio);
     fake_config_free(fx->cfg);
     g_array_unref(fx->done);
     g_array_unref(fx->events);
@@ -313,8 +315,8 @@ static void test_transition(gconstpointer data)
     VsndAudioStream *s;
 
     reach(fx, tr->from);
-    opens = fx->audio->opens;
-    closes = fx->audio->closes;
+    opens = fx->fake->opens;
+    closes = fx->fake->closes;
     if (tr->cmd == SND_PCM_CMD_SET_PARAMS) {
         status = set_params(fx, 0);
     } else {
@@ -323,17 +325,17 @@ static void test_transition(gconstpointer data)
     if (want < 0) {
         g_assert_cmphex(status, ==, VIRTIO_SND_S_BAD_MSG);
         g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, tr->from);
-        g_assert_cmpuint(fx->audio->opens, ==, opens);
-        g_assert_cmpuint(fx->audio->closes, ==, closes);
+        g_assert_cmpuint(fx->fake->opens, ==, opens);
+        g_assert_cmpuint(fx->fake->closes, ==, closes);
     } else {
         g_assert_cmphex(status, ==, VIRTIO_SND_S_OK);
         g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, want);
         /* The host stream is open exactly in the open states. */
-        g_assert_cmpuint(fx->audio->opens - fx->audio->closes, ==, open_state(want) ? 1 : 0);
+        g_assert_cmpuint(fx->fake->opens - fx->fake->closes, ==, open_state(want) ? 1 : 0);
         if (open_state(want) && open_state(tr->from)) {
-            g_assert_cmpuint(fx->audio->opens, ==, opens); /* kept, not reopened */
+            g_assert_cmpuint(fx->fake->opens, ==, opens); /* kept, not reopened */
         }
-        s = fake_audio_last(fx->audio);
+        s = fake_audio_last(fx->fake);
         if (s && !s->closed) {
             g_assert_cmpint(s->started, ==, want == SND_PCM_STATE_RUNNING);
         }
@@ -376,7 +378,7 @@ static void test_prebuffer(void)
     TestMsg *a, *b;
 
     reach(fx, SND_PCM_STATE_PREPARED);
-    s = fake_audio_last(fx->audio);
+    s = fake_audio_last(fx->fake);
     a = submit(fx, true, 0, 1);
     b = submit(fx, true, 0, 50);
     /* Queued, not played, not completed before START. */
@@ -392,7 +394,7 @@ static void test_prebuffer(void)
     g_assert_cmpuint(done_at(fx, 1)->token, ==, b->token);
     g_assert_cmphex(status_of(a), ==, VIRTIO_SND_S_OK);
     g_assert_cmpuint(done_at(fx, 0)->used, ==, 8);
-    g_assert_cmpuint(done_at(fx, 0)->latency, ==, fx->audio->latency);
+    g_assert_cmpuint(done_at(fx, 0)->latency, ==, fx->fake->latency);
     fx_free(fx);
 }
 
@@ -401,9 +403,9 @@ static void test_paced(void)
     Fx *fx = fx_new();
     VsndAudioStream *s;
 
-    fx->audio->default_room = PERIOD;
+    fx->fake->default_room = PERIOD;
     reach(fx, SND_PCM_STATE_RUNNING);
-    s = fake_audio_last(fx->audio);
+    s = fake_audio_last(fx->fake);
     submit(fx, true, 0, 0);
     submit(fx, true, 0, 10);
     submit(fx, true, 0, 20);
@@ -434,7 +436,7 @@ static void test_underrun_ridden_out(void)
     VsndAudioStream *s;
 
     reach(fx, SND_PCM_STATE_RUNNING);
-    s = fake_audio_last(fx->audio);
+    s = fake_audio_last(fx->fake);
     /* Nothing queued: nothing happens, the stream keeps running. */
     fake_stream_give_room(s, PERIOD);
     fake_iterate(10);
@@ -450,9 +452,9 @@ static void test_stop_keeps_queued(void)
     Fx *fx = fx_new();
     VsndAudioStream *s;
 
-    fx->audio->default_room = 0;
+    fx->fake->default_room = 0;
     reach(fx, SND_PCM_STATE_RUNNING);
-    s = fake_audio_last(fx->audio);
+    s = fake_audio_last(fx->fake);
     submit(fx, true, 0, 3);
     submit(fx, true, 0, 4);
     cmd_ok(fx, 0, SND_PCM_CMD_STOP);
@@ -474,7 +476,7 @@ static void test_release_completes_pending(void)
     Fx *fx = fx_new();
     TestMsg *tm[3];
 
-    fx->audio->default_room = 0;
+    fx->fake->default_room = 0;
     reach(fx, SND_PCM_STATE_RUNNING);
     for (int i = 0; i < 3; i++) {
         tm[i] = submit(fx, true, 0, (uint8_t)i);
@@ -489,7 +491,7 @@ static void test_release_completes_pending(void)
         g_assert_cmphex(status_of(tm[i]), ==, VIRTIO_SND_S_IO_ERR);
     }
     g_assert_cmpuint(vsnd_pcm_pending(fx->pcm, 0), ==, 0);
-    g_assert_cmpuint(fx->audio->closes, ==, 1);
+    g_assert_cmpuint(fx->fake->closes, ==, 1);
     fx_free(fx);
 }
 
@@ -524,8 +526,8 @@ static void test_params_survive_release(void)
     g_assert_cmpuint(p.period_bytes, ==, PERIOD);
     /* xrun recovery: RELEASE -> PREPARE without SET_PARAMS */
     cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
-    s = fake_audio_last(fx->audio);
-    g_assert_cmpuint(fx->audio->opens, ==, 2);
+    s = fake_audio_last(fx->fake);
+    g_assert_cmpuint(fx->fake->opens, ==, 2);
     g_assert_cmpuint(s->params.period_bytes, ==, PERIOD);
     g_assert_cmpuint(s->params.buffer_bytes, ==, BUFFER);
     g_assert_cmpuint(s->params.channels, ==, 2);
@@ -547,7 +549,7 @@ static void test_reprepare_flushes(void)
     cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
     g_assert_cmpuint(fx->done->len, ==, 1);
     g_assert_cmphex(done_at(fx, 0)->status, ==, VIRTIO_SND_S_IO_ERR);
-    g_assert_cmpuint(fx->audio->opens, ==, 1);
+    g_assert_cmpuint(fx->fake->opens, ==, 1);
     fx_free(fx);
 }
 
@@ -559,7 +561,7 @@ static void test_capture(void)
 
     g_assert_cmphex(set_params(fx, 1), ==, VIRTIO_SND_S_OK);
     cmd_ok(fx, 1, SND_PCM_CMD_PREPARE);
-    s = fake_audio_last(fx->audio);
+    s = fake_audio_last(fx->fake);
     /* Linux queues all periods, then starts. */
     a = submit(fx, false, 1, 0);
     b = submit(fx, false, 1, 0);
@@ -639,9 +641,9 @@ static void test_host_gone(void)
     Fx *fx = fx_new();
     VsndAudioStream *s;
 
-    fx->audio->default_room = 0;
+    fx->fake->default_room = 0;
     reach(fx, SND_PCM_STATE_RUNNING);
-    s = fake_audio_last(fx->audio);
+    s = fake_audio_last(fx->fake);
     submit(fx, true, 0, 0);
     submit(fx, true, 0, 0);
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*host stream failed*");
@@ -675,7 +677,7 @@ static void test_host_gone_before_start(void)
     VsndAudioStream *s;
 
     reach(fx, SND_PCM_STATE_PREPARED);
-    s = fake_audio_last(fx->audio);
+    s = fake_audio_last(fx->fake);
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*host stream failed*");
     fake_stream_error(s, -ENODEV);
     g_test_assert_expected_messages();
@@ -707,8 +709,8 @@ static void test_open_fails_jack(void)
     Fx *fx = fx_new();
 
     g_assert_cmphex(set_params(fx, 0), ==, VIRTIO_SND_S_OK);
-    fx->audio->fail_open = true;
-    fx->audio->connected = false;
+    fx->fake->fail_open = true;
+    fx->fake->connected = false;
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*cannot open host stream*");
     g_assert_cmphex(vsnd_pcm_command(fx->pcm, 0, SND_PCM_CMD_PREPARE), ==, VIRTIO_SND_S_IO_ERR);
     g_test_assert_expected_messages();
@@ -716,11 +718,46 @@ static void test_open_fails_jack(void)
     g_assert_false(vsnd_pcm_connected(fx->pcm, 0));
     g_assert_cmpuint(fx->connected->len, ==, 1);
     /* it comes back: a successful open reconnects */
-    fx->audio->fail_open = false;
-    fx->audio->connected = true;
+    fx->fake->fail_open = false;
+    fx->fake->connected = true;
     cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
     g_assert_true(vsnd_pcm_connected(fx->pcm, 0));
     g_assert_cmpuint(fx->connected->len, ==, 2);
+    fx_free(fx);
+}
+
+/*
+ * The fake is called through audio/registry.c like any driver (it used to
+ * replace the registry at link time, and accepted all of this).  A driver
+ * offering IMA ADPCM (no whole-byte frames): the guest may choose it, but
+ * the registry opens no stream of it, so PREPARE fails and the driver is
+ * never asked.  An empty transfer never reaches the driver either.
+ */
+static void test_registry_checks_fake(void)
+{
+    Fx *fx = fx_new();
+    uint8_t byte = 0;
+    struct iovec empty = { .iov_base = &byte, .iov_len = 0 };
+    VsndAudioStream *s;
+
+    vsnd_pcm_free(fx->pcm);
+    fx->fake->caps[0].formats |= VSND_PCM_FMT_BIT(VSND_PCM_FMT_IMA_ADPCM);
+    fx->pcm = vsnd_pcm_new(fx->cfg, fx->audio, &host, fx);
+    g_assert_cmphex(set_params_full(fx, 0, 0, VIRTIO_SND_PCM_FMT_IMA_ADPCM), ==,
+                    VIRTIO_SND_S_OK);
+    g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING,
+                          "*cannot open host stream: unsupported stream parameters*");
+    g_assert_cmphex(vsnd_pcm_command(fx->pcm, 0, SND_PCM_CMD_PREPARE), ==, VIRTIO_SND_S_IO_ERR);
+    g_test_assert_expected_messages();
+    g_assert_cmpuint(fx->fake->opens, ==, 0);
+
+    g_assert_cmphex(set_params(fx, 0), ==, VIRTIO_SND_S_OK);
+    cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
+    s = fake_audio_last(fx->fake);
+    g_assert_nonnull(s);
+    s->fail = -EIO; /* what the driver would answer, were it asked */
+    g_assert_cmpint(vsnd_audio_write(fx->audio, s, &empty, 1), ==, 0);
+    g_assert_cmpuint(s->written->len, ==, 0);
     fx_free(fx);
 }
 
@@ -730,7 +767,7 @@ static void test_write_error(void)
     VsndAudioStream *s;
 
     reach(fx, SND_PCM_STATE_RUNNING);
-    s = fake_audio_last(fx->audio);
+    s = fake_audio_last(fx->fake);
     s->fail = -EIO;
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*host stream failed*");
     submit(fx, true, 0, 0);
@@ -751,7 +788,7 @@ static void test_write_never_fits(void)
     VsndAudioStream *s;
 
     reach(fx, SND_PCM_STATE_RUNNING);
-    s = fake_audio_last(fx->audio);
+    s = fake_audio_last(fx->fake);
     s->fail = -EINVAL;
     submit(fx, true, 0, 0); /* logged on the rate-limited guest channel */
     g_assert_cmpuint(fx->done->len, ==, 1);
@@ -774,7 +811,7 @@ static void test_xrun_event(void)
                                     VIRTIO_SND_PCM_FMT_S16), ==, VIRTIO_SND_S_OK);
     cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
     cmd_ok(fx, 0, SND_PCM_CMD_START);
-    fake_stream_error(fake_audio_last(fx->audio), -EPIPE);
+    fake_stream_error(fake_audio_last(fx->fake), -EPIPE);
     g_assert_cmpuint(fx->events->len, ==, 2);
     g_assert_cmphex(g_array_index(fx->events, uint32_t, 0), ==, VIRTIO_SND_EVT_PCM_XRUN);
     g_assert_cmpuint(g_array_index(fx->events, uint32_t, 1), ==, 0);
@@ -838,7 +875,7 @@ static void test_no_underrun_while_host_plays(void)
 {
     Fx *fx = fx_new();
 
-    fx->audio->latency = 4 * PERIOD;
+    fx->fake->latency = 4 * PERIOD;
     g_assert_cmphex(set_params_full(fx, 0, 1u << VIRTIO_SND_PCM_F_EVT_XRUNS,
                                     VIRTIO_SND_PCM_FMT_S16), ==, VIRTIO_SND_S_OK);
     cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
@@ -846,7 +883,7 @@ static void test_no_underrun_while_host_plays(void)
     submit(fx, true, 0, 1);
     run_for_ms(80);
     g_assert_cmpuint(xrun_events(fx), ==, 0);
-    fx->audio->latency = 0; /* played out */
+    fx->fake->latency = 0; /* played out */
     run_for_ms(40);
     g_assert_cmpuint(xrun_events(fx), ==, 1);
     fx_free(fx);
@@ -875,7 +912,7 @@ static void test_overrun_counted(void)
     cmd_ok(fx, 1, SND_PCM_CMD_PREPARE);
     cmd_ok(fx, 1, SND_PCM_CMD_START);
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_MESSAGE, "*capture overrun*xrun 1 *");
-    fake_stream_error(fake_audio_last(fx->audio), -EPIPE);
+    fake_stream_error(fake_audio_last(fx->fake), -EPIPE);
     g_test_assert_expected_messages();
     g_assert_cmpuint(xrun_events(fx), ==, 1);
     g_assert_cmpuint(g_array_index(fx->events, uint32_t, 1), ==, 1);
@@ -887,7 +924,7 @@ static void test_xrun_not_negotiated(void)
     Fx *fx = fx_new();
 
     reach(fx, SND_PCM_STATE_RUNNING);
-    fake_stream_error(fake_audio_last(fx->audio), -EPIPE);
+    fake_stream_error(fake_audio_last(fx->fake), -EPIPE);
     g_assert_cmpuint(fx->events->len, ==, 0);
     fx_free(fx);
 }
@@ -899,9 +936,9 @@ static void test_soft_gain(void)
     TestMsg *tm;
     int16_t in[PERIOD / 2], out[PERIOD / 2];
 
-    fx->audio->has_volume = false;
+    fx->fake->has_volume = false;
     reach(fx, SND_PCM_STATE_RUNNING);
-    s = fake_audio_last(fx->audio);
+    s = fake_audio_last(fx->fake);
     vsnd_pcm_set_gain(fx->pcm, 0, SND_GAIN_UNITY / 2, false);
     g_assert_cmpuint(s->volume_calls, ==, 1);
     tm = submit(fx, true, 0, 0x40);
@@ -933,7 +970,7 @@ static void test_hw_gain(void)
 
     vsnd_pcm_set_gain(fx->pcm, 0, 1000, true);
     reach(fx, SND_PCM_STATE_PREPARED);
-    s = fake_audio_last(fx->audio);
+    s = fake_audio_last(fx->fake);
     /* applied at open, to the driver */
     g_assert_cmpuint(s->volume, ==, 1000);
     g_assert_true(s->mute);
@@ -948,9 +985,9 @@ static void test_queue_stop(void)
     Fx *fx = fx_new();
     VsndAudioStream *s;
 
-    fx->audio->default_room = 0;
+    fx->fake->default_room = 0;
     reach(fx, SND_PCM_STATE_RUNNING);
-    s = fake_audio_last(fx->audio);
+    s = fake_audio_last(fx->fake);
     submit(fx, true, 0, 0);
     submit(fx, true, 0, 0);
     vsnd_pcm_queue_stopped(fx->pcm, VSND_DIR_INPUT);
@@ -1029,14 +1066,14 @@ static void test_reset(void)
 {
     Fx *fx = fx_new();
 
-    fx->audio->default_room = 0;
+    fx->fake->default_room = 0;
     reach(fx, SND_PCM_STATE_RUNNING);
     submit(fx, true, 0, 0);
     submit(fx, true, 0, 0);
     vsnd_pcm_reset(fx->pcm);
     g_assert_cmpuint(fx->done->len, ==, 0);
     g_assert_cmpuint(fx->discarded, ==, 2);
-    g_assert_cmpuint(fx->audio->closes, ==, 1);
+    g_assert_cmpuint(fx->fake->closes, ==, 1);
     g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_INIT);
     g_assert_false(vsnd_pcm_params(fx->pcm, 0, &(SndPcmParams){ 0 }));
     /* After a reset Linux sends RELEASE, SET_PARAMS, PREPARE. */
@@ -1106,7 +1143,7 @@ static void test_drain_lingers(void)
     VsndAudioStream *s;
 
     reach(fx, SND_PCM_STATE_STOPPED);
-    s = fake_audio_last(fx->audio);
+    s = fake_audio_last(fx->fake);
     /* Linux stopped the stream when its last message completed: that
      * audio is still queued in the (paused) host stream */
     g_assert_false(s->started);
@@ -1121,7 +1158,7 @@ static void test_drain_lingers(void)
     g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_RELEASED);
     /* a new PREPARE opens a new host stream meanwhile */
     cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
-    g_assert_cmpuint(fx->audio->opens, ==, 2);
+    g_assert_cmpuint(fx->fake->opens, ==, 2);
     /* drained: closed from the main loop */
     s->events->ready(s->opaque);
     g_assert_false(s->closed);
@@ -1140,7 +1177,7 @@ static void test_release_after_stop_plays_all(void)
     VsndAudioStream *s;
 
     reach(fx, SND_PCM_STATE_RUNNING);
-    s = fake_audio_last(fx->audio);
+    s = fake_audio_last(fx->fake);
     submit(fx, true, 0, 1);
     submit(fx, true, 0, 50);
     fake_iterate(10);
@@ -1166,7 +1203,7 @@ static void test_release_unstarted(void)
     VsndAudioStream *s;
 
     reach(fx, SND_PCM_STATE_PREPARED);
-    s = fake_audio_last(fx->audio);
+    s = fake_audio_last(fx->fake);
     cmd_ok(fx, 0, SND_PCM_CMD_RELEASE);
     g_assert_cmpuint(s->starts, ==, 0);
     g_assert_true(s->closed);
@@ -1179,7 +1216,7 @@ static void test_caps_fallback(void)
     struct virtio_snd_pcm_info info;
 
     vsnd_pcm_free(fx->pcm);
-    fx->audio->query_ret = -EIO;
+    fx->fake->query_ret = -EIO;
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*no usable capabilities*");
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*no usable capabilities*");
     fx->pcm = vsnd_pcm_new(fx->cfg, fx->audio, &host, fx);
@@ -1202,7 +1239,7 @@ static void test_random_io(void)
     unsigned int accepted = 0, rejected = 0;
     GArray *order = g_array_new(FALSE, FALSE, sizeof(unsigned int)); /* accepted tokens */
 
-    fx->audio->default_room = PERIOD;
+    fx->fake->default_room = PERIOD;
     for (unsigned int i = 0; i < 4000; i++) {
         int what = g_test_rand_int_range(0, 10);
         uint32_t sid = (uint32_t)g_test_rand_int_range(0, 3);
@@ -1230,8 +1267,8 @@ static void test_random_io(void)
                 vsnd_io_msg_free(msg);
             }
         } else if (what == 8) {
-            for (unsigned int k = 0; k < fx->audio->streams->len; k++) {
-                VsndAudioStream *s = g_ptr_array_index(fx->audio->streams, k);
+            for (unsigned int k = 0; k < fx->fake->streams->len; k++) {
+                VsndAudioStream *s = g_ptr_array_index(fx->fake->streams, k);
                 if (!s->closed) {
                     if (s->params.direction == VSND_DIR_OUTPUT) {
                         fake_stream_give_room(s, PERIOD);
@@ -1274,7 +1311,7 @@ static void test_random_io(void)
     }
     vsnd_pcm_reset(fx->pcm);
     g_assert_cmpuint(fx->done->len + fx->discarded, ==, accepted);
-    g_assert_cmpuint(fx->audio->opens, ==, fx->audio->closes);
+    g_assert_cmpuint(fx->fake->opens, ==, fx->fake->closes);
     g_array_unref(order);
     fx_free(fx);
 }
@@ -1314,6 +1351,7 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/pcm/io/write-error", test_write_error);
     g_test_add_func("/snd/pcm/io/write-never-fits-is-no-host-loss", test_write_never_fits);
     g_test_add_func("/snd/pcm/jack/open-fails-disconnects", test_open_fails_jack);
+    g_test_add_func("/snd/pcm/fake-driver/behind-registry-checks", test_registry_checks_fake);
     g_test_add_func("/snd/pcm/io/host-gone-before-start", test_host_gone_before_start);
     g_test_add_func("/snd/pcm/io/xrun-event", test_xrun_event);
     g_test_add_func("/snd/pcm/io/xrun-not-negotiated", test_xrun_not_negotiated);

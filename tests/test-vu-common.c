@@ -69,10 +69,12 @@ static int td_set_config(VuDev *dev, const uint8_t *data, uint32_t offset, uint3
     return 0;
 }
 
-static void td_queue_kick(VuDev *dev, int q)
+static void td_queue_kick(VuDev *dev, void *opaque, VuVirtq *vq, int q)
 {
     TDevice *td = td_of(dev);
 
+    g_assert_true(opaque == vu_dev_opaque(dev));
+    g_assert_true(vq == vu_dev_queue(dev, (unsigned int)q));
     if (q >= 0 && q < TG_NQ) {
         td->kicks[q]++;
     }

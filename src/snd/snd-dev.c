@@ -104,9 +104,6 @@
 /* Spec "Sound Device": control, event, tx, rx. */
 #define SND_NUM_VQ 4
 
-/* Queue poll interval while a stream negotiated MSG_POLLING. */
-#define SND_POLL_MS 5
-
 struct SndDev {
     const VsndDeviceConfig *cfg;
     VsndAudio *audio;
@@ -117,7 +114,6 @@ struct SndDev {
     SndEventQueue *events;
     bool in_request; /* events raised by a control request wait for its reply */
     bool peer_gone;  /* reset because the front-end closed the connection */
-    guint poll_id;
     /* Device-state transfer (snd-migrate.c): the current one, if any. */
     SndMigrateXfer *xfer;
     bool restart_checked;  /* state file looked at on this connection */
@@ -308,28 +304,20 @@ static void pcm_connected(void *opaque, uint32_t stream, bool connected)
     }
 }
 
-static void handle_io(SndDev *snd, unsigned int qidx);
+static void handle_io_both(SndDev *snd);
 
-static gboolean poll_tick(gpointer data)
-{
-    SndDev *snd = data;
-
-    if (snd->dev && !vu_dev_suspended(snd->dev)) {
-        handle_io(snd, VSND_VQ_TX);
-        handle_io(snd, VSND_VQ_RX);
-    }
-    return G_SOURCE_CONTINUE;
-}
-
+/* A stream with MSG_POLLING runs: Linux kicks tx and rx no more, so the
+ * core looks at both rings every poll interval and reports what it finds
+ * as a kick. */
 static void pcm_polling(void *opaque, bool on)
 {
     SndDev *snd = opaque;
 
-    if (on && !snd->poll_id) {
-        snd->poll_id = g_timeout_add(SND_POLL_MS, poll_tick, snd);
-    } else if (!on) {
-        g_clear_handle_id(&snd->poll_id, g_source_remove);
+    if (!snd->dev) {
+        return;
     }
+    vu_queue_set_polling(snd->dev, vu_dev_queue(snd->dev, VSND_VQ_TX), on);
+    vu_queue_set_polling(snd->dev, vu_dev_queue(snd->dev, VSND_VQ_RX), on);
 }
 
 /* A queue stop: give a waiting buffer back to the ring.  Only possible
@@ -412,8 +400,7 @@ static void handle_ctl(SndDev *snd)
         /* I/O the guest queued before this request is taken first, so a
          * RELEASE sees (and completes) every message sent before it even
          * when the data queue's kick has not been dispatched yet. */
-        handle_io(snd, VSND_VQ_TX);
-        handle_io(snd, VSND_VQ_RX);
+        handle_io_both(snd);
         /* Copy out of guest memory first; only the copy is looked at. */
         req_len = vu_iov_to_buf(elem->out_sg, elem->out_num, 0, req, req_len);
         snd->in_request = true;
@@ -452,10 +439,9 @@ static void discard_tx(SndDev *snd, VuVirtq *vq)
     }
 }
 
-static void handle_io(SndDev *snd, unsigned int qidx)
+static void handle_io(SndDev *snd, VuVirtq *vq, unsigned int qidx)
 {
     VuDev *dev = snd->dev;
-    VuVirtq *vq = vu_dev_queue(dev, qidx);
     bool tx = qidx == VSND_VQ_TX;
     VuQueueState state = VU_QUEUE_STOPPED;
     /* State and first chain in one call into the ring code: the walk of a
@@ -483,6 +469,13 @@ static void handle_io(SndDev *snd, unsigned int qidx)
             io_complete(snd, msg, status, 0);
         }
     }
+}
+
+/* Both PCM rings, looked up by index (a poll or a decision, not a kick) */
+static void handle_io_both(SndDev *snd)
+{
+    handle_io(snd, vu_dev_queue(snd->dev, VSND_VQ_TX), VSND_VQ_TX);
+    handle_io(snd, vu_dev_queue(snd->dev, VSND_VQ_RX), VSND_VQ_RX);
 }
 
 /* ---- VuDevIface -------------------------------------------------------------- */
@@ -516,10 +509,11 @@ static int vsnd_get_config(VuDev *dev, uint8_t *config, uint32_t offset, uint32_
     return 0;
 }
 
-static void vsnd_queue_kick(VuDev *dev, int qidx)
+static void vsnd_queue_kick(VuDev *dev, void *opaque, VuVirtq *vq, int qidx)
 {
-    SndDev *snd = dev_snd(dev);
+    SndDev *snd = opaque;
 
+    (void)dev;
     /* A started but disabled ring is processed without side effects:
      * playback is consumed unplayed (handle_io()); control requests,
      * event buffers and capture buffers wait for the enable, since
@@ -533,7 +527,7 @@ static void vsnd_queue_kick(VuDev *dev, int qidx)
         break;
     case VSND_VQ_TX:
     case VSND_VQ_RX:
-        handle_io(snd, (unsigned int)qidx);
+        handle_io(snd, vq, (unsigned int)qidx);
         break;
     default:
         break;
@@ -596,7 +590,7 @@ static void reset_guest_visible(SndDev *snd)
         vsnd_kctl_reset(snd->kctl);
     }
     vsnd_event_queue_clear(snd->events);
-    g_clear_handle_id(&snd->poll_id, g_source_remove);
+    pcm_polling(snd, false);
 }
 
 /* Forget everything the guest set up: it re-initialises the device. */
@@ -672,7 +666,7 @@ static void vsnd_queue_set_started(VuDev *dev, int qidx, bool started)
         }
     }
     if (started) {
-        vsnd_queue_kick(dev, qidx);
+        vsnd_queue_kick(dev, snd, vu_dev_queue(dev, (unsigned int)qidx), qidx);
     }
 }
 
@@ -825,7 +819,6 @@ void vsnd_dev_free(SndDev *snd)
     }
     /* The VuDev is gone already (vu_dev_free() resets the device first). */
     snd->dev = NULL;
-    g_clear_handle_id(&snd->poll_id, g_source_remove);
     g_clear_pointer(&snd->xfer, vsnd_migrate_xfer_free);
     g_clear_pointer(&snd->parked, g_bytes_unref);
     g_clear_pointer(&snd->state_written, g_bytes_unref);

@@ -216,7 +216,7 @@ static void vu_dev_update_poll(VuDev *dev)
     bool need = false;
 
     for (unsigned int i = 0; i < dev->num_queues; i++) {
-        need |= dev->vq[i].started && dev->vq[i].polled;
+        need |= vu_virtq_polled(&dev->vq[i]);
     }
     if (need && dev->poll_fd < 0) {
         struct itimerspec its = {
@@ -258,8 +258,8 @@ static void vu_dev_ring_kick(void *opaque, unsigned int idx)
 {
     VuDev *dev = opaque;
 
-    if (dev->iface && dev->iface->queue_kick) {
-        dev->iface->queue_kick(dev, (int)idx);
+    if (dev->iface && dev->iface->queue_kick && idx < dev->num_queues) {
+        dev->iface->queue_kick(dev, dev->opaque, &dev->vq[idx], (int)idx);
     }
 }
 
@@ -406,7 +406,7 @@ static uint64_t vu_dev_offered_features(VuDev *dev)
 static void vu_dev_kick_ready(VuDev *dev, VuVirtq *vq)
 {
     if (vu_queue_ready(vq) && dev->iface && dev->iface->queue_kick) {
-        dev->iface->queue_kick(dev, (int)vq->idx);
+        dev->iface->queue_kick(dev, dev->opaque, vq, (int)vq->idx);
     }
 }
 
@@ -475,7 +475,8 @@ static void vu_dev_remap_rings(VuDev *dev)
         }
         if (!was && vq->mapped && vq->activated && vu_queue_ready(vq) && dev->iface &&
             dev->iface->queue_kick) {
-            dev->iface->queue_kick(dev, (int)vq->idx); /* back in guest memory */
+            /* back in guest memory */
+            dev->iface->queue_kick(dev, dev->opaque, vq, (int)vq->idx);
             continue;
         }
         vu_virtq_try_activate(vq);

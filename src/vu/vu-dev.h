@@ -83,8 +83,11 @@ typedef struct VuDevIface {
                       uint32_t flags);
     /* Buffers may be available on queue @qidx (kick, or ring just started).
      * Also called for a started ring that is disabled: the device
-     * processes it without side effects (vu_queue_pop_disabled()). */
-    void (*queue_kick)(VuDev *dev, int qidx);
+     * processes it without side effects (vu_queue_pop_disabled()).
+     * @opaque (the device's, as vu_dev_opaque() gives it) and the ring
+     * @vq come in the call: the walk of one buffer from the kick to the
+     * device enters this layer's files no more than it must. */
+    void (*queue_kick)(VuDev *dev, void *opaque, VuVirtq *vq, int qidx);
     /* Ring @qidx was started/stopped.  On stop (GET_VRING_BASE) the device
      * must push or detach every element it holds from that queue before
      * returning: the core answers GET_VRING_BASE right after. */
@@ -208,6 +211,12 @@ bool vu_queue_unpop(VuDev *dev, VuVirtq *vq, VuVirtqElement *elem);
 void vu_queue_detach(VuDev *dev, VuVirtq *vq, const VuVirtqElement *elem);
 /* Enable/disable guest notifications (kicks) for this queue. */
 void vu_queue_set_notification(VuDev *dev, VuVirtq *vq, bool enable);
+/* Look at @vq every poll interval, kicked or not, while it is started
+ * (@on), or only when kicked again: for a device whose driver stops
+ * kicking a ring (virtio-snd's MSG_POLLING).  A new avail entry is then
+ * reported like a kick (VuDevIface.queue_kick).  The wish outlives ring
+ * stops and starts; the device withdraws it. */
+void vu_queue_set_polling(VuDev *dev, VuVirtq *vq, bool on);
 bool vu_queue_empty(VuDev *dev, VuVirtq *vq);
 void vu_elem_free(VuVirtqElement *elem);
 

@@ -136,6 +136,7 @@ struct VuVirtq {
     int err_fd;
     bool kick_watched;
     bool polled;               /* kick-less ring (no-fd flag) */
+    bool device_polls;         /* the device asked for polling (vu_queue_set_polling) */
 
     bool started;
     bool enabled;
@@ -188,6 +189,9 @@ void vu_virtq_set_kick(VuVirtq *vq, int fd);
 void vu_virtq_set_call(VuVirtq *vq, int fd);
 void vu_virtq_set_err(VuVirtq *vq, int fd);
 void vu_virtq_poll(VuVirtq *vq);
+/* The ring is started and wants the poll timer (kick-less, or the device
+ * asked). */
+bool vu_virtq_polled(const VuVirtq *vq);
 /* The inflight area is about to change: forget the ring's region (bound
  * again at the next start). */
 void vu_virtq_unbind_inflight(VuVirtq *vq);

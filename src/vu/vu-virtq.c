@@ -428,11 +428,26 @@ static void vq_kick_cb(VuDev *dev, int fd, void *data)
     }
 }
 
+bool vu_virtq_polled(const VuVirtq *vq)
+{
+    return vq->started && (vq->polled || vq->device_polls);
+}
+
+void vu_queue_set_polling(VuDev *dev, VuVirtq *vq, bool on)
+{
+    (void)dev; /* the ring reports through its host table */
+    if (vq->device_polls == on) {
+        return;
+    }
+    vq->device_polls = on;
+    vq_report_poll_changed(vq);
+}
+
 void vu_virtq_poll(VuVirtq *vq)
 {
     bool moved;
 
-    if (!vq->polled || !vq_usable(vq)) {
+    if (!(vq->polled || vq->device_polls) || !vq_usable(vq)) {
         return;
     }
     if (!vq->packed) {

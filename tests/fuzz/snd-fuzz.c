@@ -198,7 +198,7 @@ SndFuzzDev *snd_fuzz_dev_new(unsigned int streams, bool controls)
 
     snd_fuzz_init_once();
     f->cfg = fake_config_new(streams, controls);
-    f->audio = fake_audio_new();
+    f->audio = fake_audio_new(&f->fake);
     f->events = vsnd_event_queue_new();
     f->pcm = vsnd_pcm_new(f->cfg, f->audio, &fuzz_host, f);
     f->info = vsnd_info_new(f->cfg, f->pcm);
@@ -231,7 +231,7 @@ void snd_fuzz_dev_free(SndFuzzDev *f)
     CHECK(g_hash_table_size(f->live) == 0);
     g_hash_table_unref(f->live);
     vsnd_event_queue_free(f->events);
-    fake_audio_free(f->audio);
+    vsnd_audio_free(f->audio);
     fake_config_free(f->cfg);
     g_free(f->last_done);
     g_free(f);
@@ -492,7 +492,7 @@ static void rec_pcm(SndFuzzDev *f, Reader *r)
 /* The @which-th fake stream still open, or NULL. */
 static VsndAudioStream *open_stream(SndFuzzDev *f, unsigned int which)
 {
-    GPtrArray *all = f->audio->streams;
+    GPtrArray *all = f->fake->streams;
     unsigned int open = 0;
 
     for (guint i = 0; i < all->len; i++) {
@@ -525,13 +525,13 @@ static void rec_host(SndFuzzDev *f, Reader *r)
     }
     switch (what % 10) {
     case 6:
-        f->audio->fail_open = !f->audio->fail_open;
+        f->fake->fail_open = !f->fake->fail_open;
         return;
     case 7:
-        f->audio->fail_start = !f->audio->fail_start;
+        f->fake->fail_start = !f->fake->fail_start;
         return;
     case 8:
-        f->audio->connected = !f->audio->connected;
+        f->fake->connected = !f->fake->connected;
         return;
     default:
         break;

@@ -60,7 +60,8 @@ enum {
 
 typedef struct SndFuzzDev {
     VsndDeviceConfig *cfg;
-    VsndAudio *audio;
+    VsndAudio *audio; /* the registry's handle of the fake driver */
+    FakeAudio *fake;  /* its backend: knobs and records */
     SndPcm *pcm;
     SndInfo *info;
     SndKctl *kctl;
