@@ -25,6 +25,7 @@
 typedef struct {
     VsndDeviceConfig *cfg;
     VsndAudio *audio;
+    FakeAudio *fake; /* its backend: knobs and records */
     SndPcm *pcm;
     unsigned int jack_calls[2];
     bool jack_told[2]; /* what the device was last told */
@@ -81,7 +82,7 @@ static Fx *fx_new(void)
     Fx *fx = g_new0(Fx, 1);
 
     fx->cfg = fake_config_new(2, FALSE);
-    fx->audio = fake_audio_new();
+    fx->audio = fake_audio_new(&fx->fake);
     fx->pcm = vsnd_pcm_new(fx->cfg, fx->audio, &host, fx);
     for (uint32_t i = 0; i < 2; i++) {
         fx->jack_told[i] = vsnd_pcm_connected(fx->pcm, i);
@@ -92,7 +93,7 @@ static Fx *fx_new(void)
 static void fx_free(Fx *fx)
 {
     vsnd_pcm_free(fx->pcm);
-    fake_audio_free(fx->audio);
+    vsnd_audio_free(fx->audio);
     fake_config_free(fx->cfg);
     g_free(fx);
 }
@@ -207,7 +208,7 @@ static void test_writer(void)
         bool jack = st->host_end.connected, driver = g_test_rand_bit(), told, want_jack;
         unsigned int calls = fx->jack_calls[0];
 
-        fx->audio->connected = driver;
+        fx->fake->connected = driver;
         if (!expected(from, ev, &want)) {
             g_test_expect_message("vsnd-snd", G_LOG_LEVEL_CRITICAL, "*refused*");
             g_assert_false(vsnd_host_end_event(st, ev));
@@ -256,7 +257,7 @@ static void test_refused(void)
     Fx *fx = fx_new();
     SndPcmStream *st = stream(fx, 0);
 
-    fx->audio->connected = false;
+    fx->fake->connected = false;
     g_assert_true(vsnd_host_end_event(st, HOST_EV_RESET));
     g_assert_false(st->host_end.connected);
     g_assert_cmpuint(fx->jack_calls[0], ==, 0); /* power-on tells nobody */
@@ -385,18 +386,18 @@ static void walk_step(Fx *fx, uint32_t id, unsigned int op)
         vsnd_pcm_reset(fx->pcm);
         /* Power-on tells nobody: the guest reads the jack afresh. */
         for (uint32_t i = 0; i < 2; i++) {
-            g_assert_cmpint(vsnd_pcm_connected(fx->pcm, i), ==, fx->audio->connected);
-            fx->jack_told[i] = fx->audio->connected;
+            g_assert_cmpint(vsnd_pcm_connected(fx->pcm, i), ==, fx->fake->connected);
+            fx->jack_told[i] = fx->fake->connected;
         }
         break;
     case OP_FAIL_OPEN:
-        fx->audio->fail_open = !fx->audio->fail_open;
+        fx->fake->fail_open = !fx->fake->fail_open;
         break;
     case OP_FAIL_START:
-        fx->audio->fail_start = !fx->audio->fail_start;
+        fx->fake->fail_start = !fx->fake->fail_start;
         break;
     case OP_DRIVER_JACK:
-        fx->audio->connected = !fx->audio->connected;
+        fx->fake->connected = !fx->fake->connected;
         break;
     default:
         g_assert_not_reached();
@@ -462,7 +463,7 @@ static void test_lost_started(void)
 
     g_assert_cmphex(set_params(fx, 0), ==, VIRTIO_SND_S_OK);
     g_assert_cmphex(vsnd_pcm_command(fx->pcm, 0, SND_PCM_CMD_PREPARE), ==, VIRTIO_SND_S_OK);
-    s = fake_audio_last(fx->audio);
+    s = fake_audio_last(fx->fake);
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*host stream failed*");
     fake_stream_error(s, -ENODEV);
     g_test_assert_expected_messages();
