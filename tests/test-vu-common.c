@@ -2,7 +2,8 @@
 /*
  * test-vu-common.c - the in-process front-end, guest and device used by
  * the vhost-user core tests.  Plays QEMU with raw messages over a
- * socketpair and the guest driver with hand-built rings in memfd RAM.
+ * socketpair and the guest driver with hand-built rings in memfd RAM; the
+ * wire, the memory, the ring fields and the VuDev's end are tests/vu-driver.
  */
 #include "config.h"
 
@@ -21,6 +22,8 @@
 #include <linux/virtio_ring.h>
 
 #include "test-vu-common.h"
+#include "tests/vu-driver/vring-enc.h"
+#include "tests/vu-driver/vud-wire.h"
 
 #ifndef VIRTIO_F_RING_PACKED
 #define VIRTIO_F_RING_PACKED 34
@@ -178,116 +181,53 @@ const VuDevIface *tdev_iface(void)
     return &td_iface;
 }
 
-/* ---- loop ops ------------------------------------------------------------ */
-
-static void tl_remove_watch(VuDev *dev, int fd, void *loop)
-{
-    TFront *tf = loop;
-
-    for (guint i = 0; i < tf->watches->len; i++) {
-        if (g_array_index(tf->watches, TWatch, i).fd == fd) {
-            g_array_remove_index(tf->watches, i);
-            return;
-        }
-    }
-}
-
-static void tl_set_watch(VuDev *dev, int fd, VuWatchCb cb, void *data, void *loop)
-{
-    TFront *tf = loop;
-    TWatch w = { .fd = fd, .cb = cb, .data = data };
-
-    tl_remove_watch(dev, fd, loop);
-    g_array_append_val(tf->watches, w);
-}
-
-static const VuLoopOps tl_ops = {
-    .set_watch = tl_set_watch,
-    .remove_watch = tl_remove_watch,
-};
-
-const VuLoopOps *tloop_ops(void)
-{
-    return &tl_ops;
-}
+/* ---- loop ---------------------------------------------------------------- */
 
 unsigned int tf_run_watches(TFront *tf, int timeout_ms)
 {
-    g_autoptr(GArray) copy = g_array_copy(tf->watches);
-    g_autofree struct pollfd *pfd = g_new0(struct pollfd, copy->len + 1);
-    unsigned int ran = 0;
-
-    for (guint i = 0; i < copy->len; i++) {
-        pfd[i].fd = g_array_index(copy, TWatch, i).fd;
-        pfd[i].events = POLLIN;
-    }
-    if (poll(pfd, copy->len, timeout_ms) <= 0) {
-        return 0;
-    }
-    for (guint i = 0; i < copy->len; i++) {
-        TWatch w = g_array_index(copy, TWatch, i);
-        bool still = false;
-
-        if (!(pfd[i].revents & POLLIN)) {
-            continue;
-        }
-        for (guint j = 0; j < tf->watches->len; j++) {
-            still |= g_array_index(tf->watches, TWatch, j).fd == w.fd;
-        }
-        if (still) {
-            w.cb(tf->dev, w.fd, w.data);
-            ran++;
-        }
-    }
-    return ran;
+    return vud_watches_run_ready(&tf->watches, tf->dev, timeout_ms);
 }
 
 /* ---- guest memory ------------------------------------------------------- */
 
 void tg_init(TGuest *g)
 {
+    static const FgMemLayout layout = {
+        .nregions = TG_NREG, .region_size = TG_REG_SIZE, .gpa = TG_GPA_BASE,
+        .uva = TG_UVA_BASE, .uva_stride = TG_REG_SIZE, .fd_per_region = true,
+    };
+
+    g->fm = fg_mem_new_layout(&layout);
     for (int i = 0; i < TG_NREG; i++) {
-        g->memfd[i] = memfd_create("vu-test-guest", MFD_CLOEXEC);
-        g_assert_cmpint(g->memfd[i], >=, 0);
-        g_assert_cmpint(ftruncate(g->memfd[i], TG_REG_SIZE), ==, 0);
-        g->mem[i] = mmap(NULL, TG_REG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, g->memfd[i], 0);
-        g_assert(g->mem[i] != MAP_FAILED);
+        g->memfd[i] = g->fm->region[i].fd;
+        g->mem[i] = g->fm->region[i].host;
     }
 }
 
 void tg_fini(TGuest *g)
 {
-    for (int i = 0; i < TG_NREG; i++) {
-        munmap(g->mem[i], TG_REG_SIZE);
-        close(g->memfd[i]);
-    }
+    fg_mem_free(g->fm);
 }
 
 void *tg_ptr(TGuest *g, uint64_t gpa)
 {
-    uint64_t off = gpa - TG_GPA_BASE;
+    void *p = fg_ptr(g->fm, gpa, 1);
 
-    g_assert_cmpuint(gpa, >=, TG_GPA_BASE);
-    g_assert_cmpuint(off, <, (uint64_t)TG_NREG * TG_REG_SIZE);
-    return g->mem[off / TG_REG_SIZE] + off % TG_REG_SIZE;
+    g_assert_nonnull(p);
+    return p;
 }
 
 /* ---- front-end ------------------------------------------------------------ */
 
 static void tf_connect(TFront *tf)
 {
-    int sv[2];
-
-    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
-    tf->sock = sv[0];
-    tf->dev = vu_dev_new(sv[1], TG_NQ, 256, &td_iface, tf, &tl_ops, tf);
+    tf->dev = vud_dev_new(&tf->sock, TG_NQ, 256, &td_iface, tf, &tf->watches);
 }
 
 TFront *tf_new(void)
 {
     TFront *tf = g_new0(TFront, 1);
 
-    tf->watches = g_array_new(FALSE, FALSE, sizeof(TWatch));
     tf->td.state_fd = -1;
     for (int q = 0; q < TG_NQ; q++) {
         tf->td.held[q] = g_ptr_array_new();
@@ -320,7 +260,7 @@ void tf_reconnect(TFront *tf)
 {
     vu_dev_free(tf->dev);
     close(tf->sock);
-    g_assert_cmpuint(tf->watches->len, ==, 0);
+    g_assert_cmpuint(tf->watches.n, ==, 0);
     tf_close_rings(tf);
     tf_connect(tf);
 }
@@ -328,7 +268,7 @@ void tf_reconnect(TFront *tf)
 void tf_free(TFront *tf)
 {
     vu_dev_free(tf->dev);
-    g_assert_cmpuint(tf->watches->len, ==, 0);
+    g_assert_cmpuint(tf->watches.n, ==, 0);
     close(tf->sock);
     tf_close_rings(tf);
     if (tf->td.state_fd >= 0) {
@@ -338,46 +278,19 @@ void tf_free(TFront *tf)
         g_ptr_array_free(tf->td.held[q], TRUE);
     }
     tg_fini(&tf->g);
-    g_array_free(tf->watches, TRUE);
     g_free(tf);
 }
 
 void tf_send_raw(TFront *tf, const void *buf, size_t len, const int *fds, unsigned int nfds)
 {
-    union {
-        char b[CMSG_SPACE(16 * sizeof(int))];
-        struct cmsghdr align;
-    } ctl;
-    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-    g_assert_cmpuint(nfds, <=, 16);
-    if (nfds) {
-        struct cmsghdr *c;
-
-        memset(&ctl, 0, sizeof(ctl));
-        mh.msg_control = ctl.b;
-        mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-        c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-        memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-    }
-    g_assert_cmpint(sendmsg(tf->sock, &mh, MSG_NOSIGNAL), ==, (ssize_t)len);
+    g_assert_cmpint(vud_send_bytes(tf->sock, buf, len, fds, nfds, false), ==, 0);
 }
 
 void tf_send(TFront *tf, uint32_t req, uint32_t flags, const void *payload, uint32_t size,
              const int *fds, unsigned int nfds)
 {
-    g_autofree uint8_t *buf = g_malloc0(sizeof(VuMsgHdr) + size);
-    VuMsgHdr hdr = { .request = req, .flags = flags, .size = size };
-
-    memcpy(buf, &hdr, sizeof(hdr));
-    if (size) {
-        memcpy(buf + sizeof(hdr), payload, size);
-    }
-    tf_send_raw(tf, buf, sizeof(hdr) + size, fds, nfds);
+    g_assert_cmpint(vud_send_msg(tf->sock, req, flags, size, payload, size, fds, nfds, false), ==,
+                    0);
 }
 
 bool tf_msg(TFront *tf, uint32_t req, uint32_t flags, const void *payload, uint32_t size,
@@ -396,36 +309,22 @@ bool tf_has_reply(TFront *tf)
 
 uint32_t tf_recv(TFront *tf, VuMsgHdr *hdr, void *payload, size_t max, int *ret_fd)
 {
-    union {
-        char b[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } ctl;
-    struct iovec iov = { .iov_base = hdr, .iov_len = sizeof(*hdr) };
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)
-    };
-    ssize_t r;
+    g_autofree VudMsg *m = g_new0(VudMsg, 1);
 
     if (ret_fd) {
         *ret_fd = -1;
     }
     g_assert_true(tf_has_reply(tf));
-    r = recvmsg(tf->sock, &mh, MSG_CMSG_CLOEXEC);
-    g_assert_cmpint(r, ==, sizeof(*hdr));
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_type == SCM_RIGHTS) {
-            int fd;
-
-            memcpy(&fd, CMSG_DATA(c), sizeof(int));
-            g_assert_nonnull(ret_fd);
-            *ret_fd = fd;
-        }
+    g_assert_cmpint(vud_recv_msg(tf->sock, m, 1000), ==, 0);
+    g_assert_cmpuint(m->nfds, <=, 1);
+    if (m->nfds) {
+        g_assert_nonnull(ret_fd);
+        *ret_fd = m->fds[0];
     }
+    *hdr = (VuMsgHdr){ .request = m->request, .flags = m->flags, .size = m->size };
     g_assert_cmpuint(hdr->flags, ==, VHOST_USER_VERSION | VHOST_USER_REPLY_MASK);
     g_assert_cmpuint(hdr->size, <=, max);
-    if (hdr->size) {
-        g_assert_cmpint(recv(tf->sock, payload, hdr->size, MSG_WAITALL), ==, (ssize_t)hdr->size);
-    }
+    memcpy(payload, m->payload.bytes, hdr->size);
     return hdr->size;
 }
 
@@ -489,26 +388,16 @@ void tf_negotiate(TFront *tf, uint64_t features)
 
 void tf_set_mem_table(TFront *tf)
 {
-    VuMsgMemory m = { .nregions = TG_NREG };
+    uint8_t m[8 + FG_MAX_REGIONS * FG_MEM_REGION_SIZE];
+    int fds[FG_MAX_REGIONS];
+    uint32_t len = (uint32_t)fg_mem_table(tf->g.fm, m, fds);
     VuMsgHdr hdr;
     uint64_t ack = 9;
 
-    for (int i = 0; i < TG_NREG; i++) {
-        m.regions[i].guest_addr = TG_GPA_BASE + (uint64_t)i * TG_REG_SIZE;
-        m.regions[i].size = TG_REG_SIZE;
-        m.regions[i].user_addr = TG_UVA_BASE + (uint64_t)i * TG_REG_SIZE;
-        m.regions[i].mmap_offset = 0;
-    }
     g_assert_true(tf_msg(tf, VHOST_USER_SET_MEM_TABLE,
-                         VHOST_USER_VERSION | VHOST_USER_NEED_REPLY_MASK, &m,
-                         8 + TG_NREG * sizeof(VuMsgMemRegion), tf->g.memfd, TG_NREG));
+                         VHOST_USER_VERSION | VHOST_USER_NEED_REPLY_MASK, m, len, fds, TG_NREG));
     g_assert_cmpuint(tf_recv(tf, &hdr, &ack, sizeof(ack), NULL), ==, 8);
     g_assert_cmpuint(ack, ==, 0);
-}
-
-static uint64_t gpa_to_uva(uint64_t gpa)
-{
-    return gpa - TG_GPA_BASE + TG_UVA_BASE;
 }
 
 static void tf_set_vring_fd(TFront *tf, uint32_t req, unsigned int q, int fd)
@@ -532,13 +421,7 @@ void tf_setup_queue_ex(TFront *tf, unsigned int q, unsigned int num, bool packed
                        bool wipe, bool with_kick_fd)
 {
     TRing *r = &tf->ring[q];
-    VuMsgVringAddr a = {
-        .index = q,
-        .desc_user_addr = gpa_to_uva(TG_DESC(q)),
-        .avail_user_addr = gpa_to_uva(TG_AVAIL(q)),
-        .used_user_addr = gpa_to_uva(TG_USED(q)),
-        .log_guest_addr = TG_USED(q),
-    };
+    uint8_t a[VUD_VRING_ADDR_SIZE];
     VuMsgHdr hdr;
     uint64_t ack = 9;
 
@@ -562,8 +445,11 @@ void tf_setup_queue_ex(TFront *tf, unsigned int q, unsigned int num, bool packed
     }
     tf_set_state(tf, VHOST_USER_SET_VRING_NUM, q, num);
     tf_set_state(tf, VHOST_USER_SET_VRING_BASE, q, base);
+    vud_vring_addr(a, q, 0, fg_gpa_to_uva(tf->g.fm, TG_DESC(q)),
+                   fg_gpa_to_uva(tf->g.fm, TG_USED(q)), fg_gpa_to_uva(tf->g.fm, TG_AVAIL(q)),
+                   TG_USED(q));
     g_assert_true(tf_msg(tf, VHOST_USER_SET_VRING_ADDR,
-                         VHOST_USER_VERSION | VHOST_USER_NEED_REPLY_MASK, &a, sizeof(a), NULL, 0));
+                         VHOST_USER_VERSION | VHOST_USER_NEED_REPLY_MASK, a, sizeof(a), NULL, 0));
     g_assert_cmpuint(tf_recv(tf, &hdr, &ack, sizeof(ack), NULL), ==, 8);
     g_assert_cmpuint(ack, ==, 0);
     r->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -590,24 +476,17 @@ void tf_setup_queue_ex(TFront *tf, unsigned int q, unsigned int num, bool packed
 void tr_split_write_desc(TFront *tf, unsigned int q, uint16_t i, uint64_t addr, uint32_t len,
                          uint16_t flags, uint16_t next)
 {
-    struct vring_desc d = {
-        .addr = htole64(addr), .len = htole32(len), .flags = htole16(flags), .next = htole16(next)
-    };
-
-    memcpy((uint8_t *)tg_ptr(&tf->g, TG_DESC(q)) + 16 * (size_t)i, &d, sizeof(d));
+    vre_split_desc(tg_ptr(&tf->g, TG_DESC(q)), i, addr, len, flags, next);
 }
 
 void tr_split_publish(TFront *tf, unsigned int q, uint16_t head)
 {
     TRing *r = &tf->ring[q];
     uint8_t *avail = tg_ptr(&tf->g, TG_AVAIL(q));
-    uint16_t v = htole16(head);
 
-    memcpy(avail + 4 + 2 * (r->avail_idx % r->num), &v, 2);
+    vre_split_avail_put(avail, (uint16_t)r->num, r->avail_idx, head);
     r->avail_idx++;
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    v = htole16(r->avail_idx);
-    memcpy(avail + 2, &v, 2);
+    vre_split_avail_publish(avail, r->avail_idx);
 }
 
 uint16_t tr_split_add(TFront *tf, unsigned int q, const TBuf *bufs, unsigned int n,
@@ -620,15 +499,10 @@ uint16_t tr_split_add(TFront *tf, unsigned int q, const TBuf *bufs, unsigned int
         uint8_t *tbl = tg_ptr(&tf->g, itbl_gpa);
 
         for (unsigned int i = 0; i < n; i++) {
-            struct vring_desc d = {
-                .addr = htole64(bufs[i].gpa),
-                .len = htole32(bufs[i].len),
-                .flags = htole16((bufs[i].write ? VRING_DESC_F_WRITE : 0) |
-                                 (i + 1 < n ? VRING_DESC_F_NEXT : 0)),
-                .next = htole16((uint16_t)(i + 1)),
-            };
-
-            memcpy(tbl + 16 * i, &d, sizeof(d));
+            vre_split_desc(tbl, (uint16_t)i, bufs[i].gpa, bufs[i].len,
+                           (bufs[i].write ? VRING_DESC_F_WRITE : 0) |
+                               (i + 1 < n ? VRING_DESC_F_NEXT : 0),
+                           (uint16_t)(i + 1));
         }
         tr_split_write_desc(tf, q, head, itbl_gpa, 16 * n, VRING_DESC_F_INDIRECT, 0);
         r->next_free++;
@@ -650,44 +524,15 @@ uint16_t tr_split_add(TFront *tf, unsigned int q, const TBuf *bufs, unsigned int
 
 uint16_t tr_split_used_idx(TFront *tf, unsigned int q)
 {
-    uint16_t v;
-
-    memcpy(&v, (uint8_t *)tg_ptr(&tf->g, TG_USED(q)) + 2, 2);
-    return le16toh(v);
+    return vre_split_used_idx(tg_ptr(&tf->g, TG_USED(q)));
 }
 
 void tr_split_used_elem(TFront *tf, unsigned int q, uint16_t slot, uint32_t *id, uint32_t *len)
 {
-    uint8_t *e = (uint8_t *)tg_ptr(&tf->g, TG_USED(q)) + 4 + 8 * (slot % tf->ring[q].num);
-    uint32_t v;
-
-    memcpy(&v, e, 4);
-    *id = le32toh(v);
-    memcpy(&v, e + 4, 4);
-    *len = le32toh(v);
+    vre_split_used_elem(tg_ptr(&tf->g, TG_USED(q)), (uint16_t)tf->ring[q].num, slot, id, len);
 }
 
 /* ---- packed ring driver --------------------------------------------------- */
-
-#define PF_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)
-#define PF_USED (1u << VRING_PACKED_DESC_F_USED)
-
-static void tr_packed_write(TFront *tf, unsigned int q, uint16_t pos, uint64_t addr,
-                            uint32_t len, uint16_t id, uint16_t flags, bool flags_too)
-{
-    uint8_t *d = (uint8_t *)tg_ptr(&tf->g, TG_DESC(q)) + 16 * (size_t)pos;
-    uint64_t a = htole64(addr);
-    uint32_t l = htole32(len);
-    uint16_t i = htole16(id), f = htole16(flags);
-
-    memcpy(d, &a, 8);
-    memcpy(d + 8, &l, 4);
-    memcpy(d + 12, &i, 2);
-    if (flags_too) {
-        __atomic_thread_fence(__ATOMIC_RELEASE);
-        memcpy(d + 14, &f, 2);
-    }
-}
 
 uint16_t tr_packed_add(TFront *tf, unsigned int q, const TBuf *bufs, unsigned int n,
                        uint64_t itbl_gpa)
@@ -697,22 +542,18 @@ uint16_t tr_packed_add(TFront *tf, unsigned int q, const TBuf *bufs, unsigned in
     uint16_t first_pos = r->avail_pos, first_flags = 0;
     unsigned int ring_n = itbl_gpa ? 1 : n;
 
+    uint8_t *ring = tg_ptr(&tf->g, TG_DESC(q));
+
     if (itbl_gpa) {
         uint8_t *tbl = tg_ptr(&tf->g, itbl_gpa);
 
         for (unsigned int i = 0; i < n; i++) {
-            struct vring_packed_desc d = {
-                .addr = htole64(bufs[i].gpa),
-                .len = htole32(bufs[i].len),
-                .id = 0,
-                .flags = htole16(bufs[i].write ? VRING_DESC_F_WRITE : 0),
-            };
-
-            memcpy(tbl + 16 * i, &d, sizeof(d));
+            vre_packed_desc(tbl, (uint16_t)i, bufs[i].gpa, bufs[i].len, 0);
+            vre_packed_flags(tbl, (uint16_t)i, bufs[i].write ? VRING_DESC_F_WRITE : 0);
         }
     }
     for (unsigned int i = 0; i < ring_n; i++) {
-        uint16_t flags = r->avail_wrap ? PF_AVAIL : PF_USED;
+        uint16_t flags = vre_packed_avail_bits(r->avail_wrap);
         uint64_t addr;
         uint32_t len;
 
@@ -729,20 +570,17 @@ uint16_t tr_packed_add(TFront *tf, unsigned int q, const TBuf *bufs, unsigned in
         if (i == 0) {
             first_flags = flags;
         }
-        tr_packed_write(tf, q, r->avail_pos, addr, len, id, flags, i != 0);
+        vre_packed_desc(ring, r->avail_pos, addr, len, id);
+        if (i != 0) {
+            vre_packed_flags(ring, r->avail_pos, flags);
+        }
         if (++r->avail_pos == r->num) {
             r->avail_pos = 0;
             r->avail_wrap = !r->avail_wrap;
         }
     }
     /* Make the head available last. */
-    {
-        uint8_t *d = (uint8_t *)tg_ptr(&tf->g, TG_DESC(q)) + 16 * (size_t)first_pos;
-        uint16_t f = htole16(first_flags);
-
-        __atomic_thread_fence(__ATOMIC_RELEASE);
-        memcpy(d + 14, &f, 2);
-    }
+    vre_packed_flags(ring, first_pos, first_flags);
     g_assert_cmpuint(id, <, G_N_ELEMENTS(((TRing *)0)->id_len));
     r->id_len[id] = (uint16_t)ring_n;
     return id;
@@ -751,20 +589,10 @@ uint16_t tr_packed_add(TFront *tf, unsigned int q, const TBuf *bufs, unsigned in
 bool tr_packed_get_used(TFront *tf, unsigned int q, uint16_t *id, uint32_t *len)
 {
     TRing *r = &tf->ring[q];
-    uint8_t *d = (uint8_t *)tg_ptr(&tf->g, TG_DESC(q)) + 16 * (size_t)r->used_pos;
-    uint16_t f, i;
-    uint32_t l;
 
-    memcpy(&f, d + 14, 2);
-    f = le16toh(f);
-    if (!!(f & PF_AVAIL) != r->used_wrap || !!(f & PF_USED) != r->used_wrap) {
+    if (!vre_packed_used(tg_ptr(&tf->g, TG_DESC(q)), r->used_pos, r->used_wrap, id, len)) {
         return false;
     }
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    memcpy(&i, d + 12, 2);
-    memcpy(&l, d + 8, 4);
-    *id = le16toh(i);
-    *len = le32toh(l);
     r->used_pos = (uint16_t)(r->used_pos + r->id_len[*id % r->num]);
     if (r->used_pos >= r->num) {
         r->used_pos = (uint16_t)(r->used_pos - r->num);

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-vu-common.h - in-process front-end and guest for the vhost-user
- * core unit tests: raw messages over a socketpair, memfd guest RAM in two
- * adjacent regions, split and packed ring builders, a recording device.
+ * core unit tests, on the shared tests/vu-driver (the wire, guest memory,
+ * ring fields, a VuDev behind a socketpair).  What is theirs: a recording
+ * device, asserting request helpers, guest RAM at fixed addresses in two
+ * adjacent regions and rings whose chains are laid out in order at fixed
+ * places, so that a test can write corner cases by hand.
  */
 #ifndef TEST_VU_COMMON_H
 #define TEST_VU_COMMON_H
@@ -14,6 +17,8 @@
 
 #include "vu/vu-dev.h"
 #include "vu/vu-msg.h"
+#include "tests/vu-driver/guest-mem.h"
+#include "tests/vu-driver/vud-dev.h"
 
 #define TG_NREG 2
 #define TG_REG_SIZE (2u << 20)
@@ -53,13 +58,10 @@ typedef struct TDevice {
     void (*on_kick)(VuDev *dev, int q);
 } TDevice;
 
-typedef struct TWatch {
-    int fd;
-    VuWatchCb cb;
-    void *data;
-} TWatch;
-
+/* Guest RAM: an FgMem with a memfd per region; memfd[] and mem[] are
+ * its regions' fds and mappings. */
 typedef struct TGuest {
+    FgMem *fm;
     int memfd[TG_NREG];
     uint8_t *mem[TG_NREG];
 } TGuest;
@@ -89,12 +91,11 @@ typedef struct TFront {
     TDevice td;
     TGuest g;
     TRing ring[TG_NQ];
-    GArray *watches; /* TWatch */
+    VudWatches watches;
     uint64_t features;
 } TFront;
 
 const VuDevIface *tdev_iface(void);
-const VuLoopOps *tloop_ops(void);
 
 /* Guest memory. */
 void tg_init(TGuest *g);

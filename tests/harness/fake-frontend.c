@@ -2,9 +2,8 @@
 /*
  * fake-frontend.c - vhost-user front-end for tests (see fake-frontend.h).
  *
- * Wire format: vhost-user.rst "Message Specification": a 12-byte header
- * {request, flags, size} in host byte order, then @size payload bytes,
- * fds in the SCM_RIGHTS ancillary data of the first sendmsg().
+ * The wire itself (header, payload, fds, replies) is tests/vu-driver's
+ * vud-wire; this file is QEMU's side of the conversation.
  */
 #include "config.h"
 
@@ -48,13 +47,6 @@ struct FfConn {
     uint8_t *log_map;
     uint64_t log_size;
 };
-
-typedef struct __attribute__((packed)) FfMemRegion {
-    uint64_t gpa;
-    uint64_t size;
-    uint64_t uva;
-    uint64_t mmap_offset;
-} FfMemRegion;
 
 void ff_setup_init(FfSetup *s)
 {
@@ -174,10 +166,7 @@ bool ff_has_protocol(const FfConn *ff, unsigned int bit)
 
 void ff_msg_clear_fds(FfMsg *msg)
 {
-    for (unsigned int i = 0; i < msg->nfds; i++)
-        if (msg->fds[i] >= 0)
-            close(msg->fds[i]);
-    msg->nfds = 0;
+    vud_msg_close_fds(msg);
 }
 
 /* ---------------- raw layer ---------------- */
@@ -193,54 +182,16 @@ static bool ff_trace(void)
 
 int ff_send_bytes(FfConn *ff, const void *buf, size_t len, const int *fds, unsigned int nfds)
 {
-    g_assert(nfds <= 253);
-    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-    g_autofree uint8_t *ctl = NULL;
-    if (nfds) {
-        size_t cl = CMSG_SPACE(sizeof(int) * nfds);
-        ctl = g_malloc0(cl);
-        mh.msg_control = ctl;
-        mh.msg_controllen = cl;
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-    }
-    size_t done = 0;
-    while (done < len || (len == 0 && nfds && done == 0)) {
-        ssize_t r = sendmsg(ff->fd, &mh, MSG_NOSIGNAL);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        done += (size_t)r;
-        if (len == 0)
-            break;
-        /* ancillary data only with the first chunk */
-        mh.msg_control = NULL;
-        mh.msg_controllen = 0;
-        iov.iov_base = (uint8_t *)buf + done;
-        iov.iov_len = len - done;
-    }
-    return 0;
+    return vud_send_bytes(ff->fd, buf, len, fds, nfds, false);
 }
 
 int ff_send_full(FfConn *ff, uint32_t request, uint32_t flags, uint32_t size,
                  const void *payload, size_t len, const int *fds, unsigned int nfds)
 {
-    g_autofree uint8_t *buf = g_malloc0(FF_HDR_SIZE + len);
-    memcpy(buf, &request, 4);
-    memcpy(buf + 4, &flags, 4);
-    memcpy(buf + 8, &size, 4);
-    if (len)
-        memcpy(buf + FF_HDR_SIZE, payload, len);
     if (ff_trace())
         g_printerr("front-end -> %s flags 0x%x size %u (+%zu bytes, %u fds)\n", ff_request_name(request),
             flags, size, len, nfds);
-    return ff_send_bytes(ff, buf, FF_HDR_SIZE + len, fds, nfds);
+    return vud_send_msg(ff->fd, request, flags, size, payload, len, fds, nfds, false);
 }
 
 int ff_send(FfConn *ff, uint32_t request, bool need_reply, const void *payload, size_t len,
@@ -250,86 +201,11 @@ int ff_send(FfConn *ff, uint32_t request, bool need_reply, const void *payload, 
                         (uint32_t)len, payload, len, fds, nfds);
 }
 
-static int ff_wait_readable(int fd, gint64 deadline)
-{
-    for (;;) {
-        gint64 left = (deadline - g_get_monotonic_time()) / 1000;
-        if (left < 0)
-            left = 0;
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        int r = poll(&pfd, 1, (int)MIN(left, G_MAXINT));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (r == 0)
-            return -ETIMEDOUT;
-        return 0;
-    }
-}
-
-/* Read exactly @len bytes, collecting fds; Return 0 or -errno. */
-static int ff_read_exact(FfConn *ff, void *buf, size_t len, FfMsg *msg, gint64 deadline)
-{
-    size_t done = 0;
-    while (done < len) {
-        int r = ff_wait_readable(ff->fd, deadline);
-        if (r < 0)
-            return r;
-        struct iovec iov = { .iov_base = (uint8_t *)buf + done, .iov_len = len - done };
-        union {
-            char buf[CMSG_SPACE(sizeof(int) * FF_MAX_FDS)];
-            struct cmsghdr align;
-        } ctl;
-        struct msghdr mh = {
-            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl, .msg_controllen = sizeof(ctl),
-        };
-        ssize_t n = recvmsg(ff->fd, &mh, MSG_CMSG_CLOEXEC);
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN)
-                continue;
-            return errno == ECONNRESET ? -ECONNRESET : -errno;
-        }
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-                continue;
-            unsigned int k = (unsigned int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-            int *in = (int *)CMSG_DATA(c);
-            for (unsigned int i = 0; i < k; i++) {
-                if (msg->nfds < FF_MAX_FDS)
-                    msg->fds[msg->nfds++] = in[i];
-                else
-                    close(in[i]);
-            }
-        }
-        if (n == 0)
-            return -ECONNRESET;
-        done += (size_t)n;
-    }
-    return 0;
-}
-
 int ff_recv(FfConn *ff, FfMsg *msg, int timeout_ms)
 {
-    memset(msg, 0, offsetof(FfMsg, payload));
-    msg->nfds = 0;
-    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-    uint32_t hdr[3];
-    int r = ff_read_exact(ff, hdr, sizeof(hdr), msg, deadline);
+    int r = vud_recv_msg(ff->fd, msg, timeout_ms);
     if (r < 0)
         return r;
-    msg->request = hdr[0];
-    msg->flags = hdr[1];
-    msg->size = hdr[2];
-    if (msg->size > FF_MAX_PAYLOAD) {
-        ff_msg_clear_fds(msg);
-        return -EPROTO;
-    }
-    r = ff_read_exact(ff, msg->payload.bytes, msg->size, msg, deadline);
-    if (r < 0) {
-        ff_msg_clear_fds(msg);
-        return r;
-    }
     if (ff_trace())
         g_printerr("front-end <- %s flags 0x%x size %u (%u fds)\n", ff_request_name(msg->request),
             msg->flags, msg->size, msg->nfds);
@@ -340,31 +216,10 @@ bool ff_wait_closed(FfConn *ff, int timeout_ms)
 {
     gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
     for (;;) {
-        if (ff_wait_readable(ff->fd, deadline) < 0)
+        if (vud_wait_readable(ff->fd, deadline) < 0)
             return false;
-        char buf[512];
-        int fds_dummy[FF_MAX_FDS];
-        (void)fds_dummy;
-        union {
-            char b[CMSG_SPACE(sizeof(int) * FF_MAX_FDS)];
-            struct cmsghdr align;
-        } ctl;
-        struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-        struct msghdr mh = {
-            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl, .msg_controllen = sizeof(ctl),
-        };
-        ssize_t n = recvmsg(ff->fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno == ECONNRESET))
+        if (vud_discard_pending(ff->fd))
             return true;
-        if (n < 0 && errno != EINTR && errno != EAGAIN)
-            return true;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); n > 0 && c; c = CMSG_NXTHDR(&mh, c)) {
-            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-                int *in = (int *)CMSG_DATA(c);
-                for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
-                    close(in[i]);
-            }
-        }
     }
 }
 
@@ -572,55 +427,42 @@ bool ff_get_config(FfConn *ff, uint32_t offset, uint32_t size, void *buf, GError
     return true;
 }
 
-static FfMemRegion ff_region(const FgMem *mem, unsigned int i)
-{
-    const FgRegion *r = &mem->region[i];
-    FfMemRegion m = { .gpa = r->gpa, .size = r->size, .uva = r->uva, .mmap_offset = r->mmap_offset };
-    return m;
-}
-
 bool ff_set_mem_table(FfConn *ff, const FgMem *mem, GError **error)
 {
-    uint8_t buf[8 + 8 * sizeof(FfMemRegion)] = { 0 };
-    uint32_t n = mem->nregions;
+    uint8_t buf[8 + FG_MAX_REGIONS * FG_MEM_REGION_SIZE];
     int fds[FG_MAX_REGIONS];
-    memcpy(buf, &n, 4);
-    for (unsigned int i = 0; i < n; i++) {
-        FfMemRegion m = ff_region(mem, i);
-        memcpy(buf + 8 + i * sizeof(m), &m, sizeof(m));
-        fds[i] = mem->fd;
-    }
-    return ff_command(ff, FF_SET_MEM_TABLE, buf, 8 + n * sizeof(FfMemRegion), fds, n, error);
+    size_t len = fg_mem_table(mem, buf, fds);
+    return ff_command(ff, FF_SET_MEM_TABLE, buf, len, fds, mem->nregions, error);
+}
+
+/* ADD_MEM_REG / REM_MEM_REG: {u64 padding, region}. */
+static bool ff_mem_reg(FfConn *ff, uint32_t request, const FgMem *mem, unsigned int region,
+                       bool with_fd, GError **error)
+{
+    uint8_t buf[8 + FG_MEM_REGION_SIZE] = { 0 };
+    fg_mem_region_desc(mem, region, buf + 8);
+    return ff_command(ff, request, buf, sizeof(buf), with_fd ? &mem->region[region].fd : NULL,
+                      with_fd ? 1 : 0, error);
 }
 
 bool ff_add_mem_reg(FfConn *ff, const FgMem *mem, unsigned int region, GError **error)
 {
-    uint8_t buf[8 + sizeof(FfMemRegion)] = { 0 };
-    FfMemRegion m = ff_region(mem, region);
-    memcpy(buf + 8, &m, sizeof(m));
-    return ff_command(ff, FF_ADD_MEM_REG, buf, sizeof(buf), &mem->fd, 1, error);
+    return ff_mem_reg(ff, FF_ADD_MEM_REG, mem, region, true, error);
 }
 
 bool ff_rem_mem_reg(FfConn *ff, const FgMem *mem, unsigned int region, GError **error)
 {
-    uint8_t buf[8 + sizeof(FfMemRegion)] = { 0 };
-    FfMemRegion m = ff_region(mem, region);
-    memcpy(buf + 8, &m, sizeof(m));
-    return ff_command(ff, FF_REM_MEM_REG, buf, sizeof(buf), NULL, 0, error);
+    return ff_mem_reg(ff, FF_REM_MEM_REG, mem, region, false, error);
 }
 
 bool ff_set_vring_addr(FfConn *ff, unsigned int index, const FgMem *mem, const FgVq *vq,
                        bool log, GError **error)
 {
-    struct vhost_vring_addr a = {
-        .index = index,
-        .flags = log ? (1u << VHOST_VRING_F_LOG) : 0,
-        .desc_user_addr = fg_gpa_to_uva(mem, fg_vq_desc_gpa(vq)),
-        .used_user_addr = fg_gpa_to_uva(mem, fg_vq_device_gpa(vq)),
-        .avail_user_addr = fg_gpa_to_uva(mem, fg_vq_driver_gpa(vq)),
-        .log_guest_addr = log ? fg_vq_device_gpa(vq) : 0,
-    };
-    return ff_command_full(ff, FF_SET_VRING_ADDR, &a, sizeof(a), NULL, 0, log, error);
+    uint8_t a[VUD_VRING_ADDR_SIZE];
+    vud_vring_addr(a, index, log ? (1u << VHOST_VRING_F_LOG) : 0,
+                   fg_gpa_to_uva(mem, fg_vq_desc_gpa(vq)), fg_gpa_to_uva(mem, fg_vq_device_gpa(vq)),
+                   fg_gpa_to_uva(mem, fg_vq_driver_gpa(vq)), log ? fg_vq_device_gpa(vq) : 0);
+    return ff_command_full(ff, FF_SET_VRING_ADDR, a, sizeof(a), NULL, 0, log, error);
 }
 
 /* ---------------- QEMU sequences ---------------- */
@@ -967,7 +809,7 @@ GBytes *ff_save_state(FfConn *ff, GError **error)
     g_autoptr(GByteArray) data = g_byte_array_new();
     gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
     for (;;) {
-        int r = ff_wait_readable(rfd, deadline);
+        int r = vud_wait_readable(rfd, deadline);
         if (r < 0) {
             close(rfd);
             g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-r),

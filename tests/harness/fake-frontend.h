@@ -44,6 +44,7 @@
 #include <stdint.h>
 
 #include "fake-guest.h"
+#include "tests/vu-driver/vud-wire.h"
 
 /* vhost-user front-end request codes (vhost-user.rst, "Front-end message
  * types"). */
@@ -117,13 +118,13 @@ enum {
 
 #define FF_F_PROTOCOL_FEATURES 30     /* VHOST_USER_F_PROTOCOL_FEATURES */
 #define FF_F_LOG_ALL 26               /* VHOST_F_LOG_ALL */
-#define FF_VERSION 0x1u
-#define FF_FLAG_REPLY (1u << 2)
-#define FF_FLAG_NEED_REPLY (1u << 3)
-#define FF_VRING_NOFD (1u << 8)
-#define FF_HDR_SIZE 12u
-#define FF_MAX_PAYLOAD 4096u
-#define FF_MAX_FDS 8u
+#define FF_VERSION VUD_VERSION
+#define FF_FLAG_REPLY VUD_FLAG_REPLY
+#define FF_FLAG_NEED_REPLY VUD_FLAG_NEED_REPLY
+#define FF_VRING_NOFD VUD_VRING_NOFD
+#define FF_HDR_SIZE VUD_HDR_SIZE
+#define FF_MAX_PAYLOAD VUD_MAX_PAYLOAD
+#define FF_MAX_FDS VUD_MAX_FDS
 #define FF_MAX_QUEUES 8u
 /* Protocol features QEMU (10.x) knows; it masks the back-end's offer with
  * these (bits 0..20 minus GET_VRING_BASE_INFLIGHT, see guest notes 9.1). */
@@ -137,18 +138,8 @@ enum {
 #define FF_S_NEEDS_RESET 64u
 #define FF_S_FAILED 128u
 
-/* A received message (reply). */
-typedef struct FfMsg {
-    uint32_t request;
-    uint32_t flags;
-    uint32_t size;
-    union {
-        uint64_t u64;
-        uint8_t bytes[FF_MAX_PAYLOAD];
-    } payload;
-    int fds[FF_MAX_FDS];   /* owned by the receiver of the FfMsg: close them */
-    unsigned int nfds;
-} FfMsg;
+/* A received message (reply); its fds are the receiver's to close. */
+typedef VudMsg FfMsg;
 
 /* Close the fds a received message carried. */
 void ff_msg_clear_fds(FfMsg *msg);

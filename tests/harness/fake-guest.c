@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * fake-guest.c - guest RAM in a memfd and driver-side split/packed rings.
+ * fake-guest.c - driver-side split/packed rings with Linux's bookkeeping.
  *
  * See fake-guest.h for the theory of operation.  The driver-side ring
  * rules follow the VIRTIO 1.x sections "Supplying Buffers to The Device"
@@ -10,137 +10,18 @@
 #include "config.h"
 
 #include "fake-guest.h"
+#include "tests/vu-driver/vring-enc.h"
 
 #include <endian.h>
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <linux/virtio_ring.h>
 
-#define FG_GPA_BASE 0x10000ull
-#define FG_UVA_BASE 0x5a5a00000000ull
-#define FG_UVA_STRIDE 0x100000000ull
 #define FG_IND_MAX 64u     /* entries per indirect table */
-
-#define PACKED_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)
-#define PACKED_USED (1u << VRING_PACKED_DESC_F_USED)
-
-FgMem *fg_mem_new(unsigned int nregions, uint64_t region_size, uint64_t gap)
-{
-    g_assert(nregions >= 1 && nregions <= FG_MAX_REGIONS);
-    g_assert(region_size > 0 && region_size % FG_PAGE_SIZE == 0);
-    g_assert(gap % FG_PAGE_SIZE == 0);
-
-    FgMem *mem = g_new0(FgMem, 1);
-    mem->total = region_size * nregions;
-    mem->fd = memfd_create("vsnd-test-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    g_assert_cmpint(mem->fd, >=, 0);
-    g_assert_cmpint(ftruncate(mem->fd, (off_t)mem->total), ==, 0);
-    mem->base = mmap(NULL, mem->total, PROT_READ | PROT_WRITE, MAP_SHARED, mem->fd, 0);
-    g_assert(mem->base != MAP_FAILED);
-    mem->nregions = nregions;
-    uint64_t gpa = FG_GPA_BASE;
-    for (unsigned int i = 0; i < nregions; i++) {
-        FgRegion *r = &mem->region[i];
-        r->gpa = gpa;
-        r->size = region_size;
-        r->uva = FG_UVA_BASE + FG_UVA_STRIDE * i + 0x3000;
-        r->mmap_offset = region_size * i;
-        r->host = mem->base + r->mmap_offset;
-        gpa += region_size + gap;
-    }
-    return mem;
-}
-
-void fg_mem_free(FgMem *mem)
-{
-    if (!mem)
-        return;
-    munmap(mem->base, mem->total);
-    close(mem->fd);
-    g_free(mem);
-}
-
-uint64_t fg_alloc_in(FgMem *mem, unsigned int r, uint64_t size, uint64_t align)
-{
-    g_assert(r < mem->nregions);
-    g_assert(align && (align & (align - 1)) == 0);
-    FgRegion *reg = &mem->region[r];
-    uint64_t off = (reg->next_free + align - 1) & ~(align - 1);
-    if (off > reg->size || size > reg->size - off)
-        return 0;
-    reg->next_free = off + size;
-    return reg->gpa + off;
-}
-
-uint64_t fg_alloc(FgMem *mem, uint64_t size, uint64_t align)
-{
-    for (unsigned int n = 0; n < mem->nregions; n++) {
-        unsigned int r = mem->next_region;
-        mem->next_region = (mem->next_region + 1) % mem->nregions;
-        uint64_t gpa = fg_alloc_in(mem, r, size, align);
-        if (gpa)
-            return gpa;
-    }
-    g_error("fake guest: out of guest memory allocating %" G_GUINT64_FORMAT " bytes", size);
-    return 0;
-}
-
-void fg_alloc_reset(FgMem *mem)
-{
-    for (unsigned int i = 0; i < mem->nregions; i++)
-        mem->region[i].next_free = 0;
-    mem->next_region = 0;
-}
-
-static const FgRegion *fg_find(const FgMem *mem, uint64_t gpa, uint64_t len)
-{
-    for (unsigned int i = 0; i < mem->nregions; i++) {
-        const FgRegion *r = &mem->region[i];
-        if (gpa >= r->gpa && gpa - r->gpa < r->size && len <= r->size - (gpa - r->gpa))
-            return r;
-    }
-    return NULL;
-}
-
-void *fg_ptr(const FgMem *mem, uint64_t gpa, uint64_t len)
-{
-    const FgRegion *r = fg_find(mem, gpa, len ? len : 1);
-    return r ? r->host + (gpa - r->gpa) : NULL;
-}
-
-uint64_t fg_gpa_to_uva(const FgMem *mem, uint64_t gpa)
-{
-    const FgRegion *r = fg_find(mem, gpa, 1);
-    return r ? r->uva + (gpa - r->gpa) : 0;
-}
-
-uint64_t fg_mem_hole(const FgMem *mem)
-{
-    const FgRegion *r0 = &mem->region[0];
-    if (mem->nregions > 1 && mem->region[1].gpa > r0->gpa + r0->size)
-        return r0->gpa + r0->size;           /* start of the first gap */
-    const FgRegion *last = &mem->region[mem->nregions - 1];
-    return last->gpa + last->size + 0x100000; /* beyond the end */
-}
-
-void fg_write(FgMem *mem, uint64_t gpa, const void *buf, size_t len)
-{
-    void *p = fg_ptr(mem, gpa, len);
-    g_assert(p);
-    memcpy(p, buf, len);
-}
-
-void fg_read(const FgMem *mem, uint64_t gpa, void *buf, size_t len)
-{
-    const void *p = fg_ptr(mem, gpa, len);
-    g_assert(p);
-    memcpy(buf, p, len);
-}
 
 /* ------------------------------------------------------------------ */
 
@@ -196,14 +77,10 @@ static uint8_t *gp(const FgVq *vq, uint64_t gpa, uint64_t len)
     return p;
 }
 
-static struct vring_desc *split_desc(const FgVq *vq, uint16_t i)
+/* The descriptor table (split) / ring (packed). */
+static uint8_t *desc_p(const FgVq *vq)
 {
-    return (struct vring_desc *)gp(vq, vq->desc_gpa + 16ull * i, 16);
-}
-
-static struct vring_packed_desc *packed_desc(const FgVq *vq, uint16_t i)
-{
-    return (struct vring_packed_desc *)gp(vq, vq->desc_gpa + 16ull * i, 16);
+    return gp(vq, vq->desc_gpa, 16ull * vq->size);
 }
 
 static uint8_t *avail_p(const FgVq *vq)
@@ -314,7 +191,7 @@ uint16_t fg_vq_next_avail(const FgVq *vq)
 uint16_t fg_vq_used_idx(const FgVq *vq)
 {
     g_assert(!vq->packed);
-    return ld16(used_p(vq) + 2);
+    return vre_split_used_idx(used_p(vq));
 }
 
 /* Cut the segments into descriptor-sized pieces. */
@@ -359,21 +236,15 @@ static uint64_t fg_fill_indirect(FgVq *vq, unsigned int table, const GArray *pie
     uint64_t tgpa = vq->ind_gpa + 16ull * FG_IND_MAX * table;
     for (unsigned int i = 0; i < pieces->len; i++) {
         const FgSeg *p = &g_array_index(pieces, FgSeg, i);
-        uint8_t *d = gp(vq, tgpa + 16ull * i, 16);
+        uint8_t *tbl = gp(vq, tgpa, 16ull * pieces->len);
         uint16_t fl = p->writable ? VRING_DESC_F_WRITE : 0;
         if (vq->packed) {
-            struct vring_packed_desc pd = {
-                .addr = htole64(p->gpa), .len = htole32(p->len), .id = 0, .flags = htole16(fl),
-            };
-            memcpy(d, &pd, 16);
+            vre_packed_desc(tbl, (uint16_t)i, p->gpa, p->len, 0);
+            vre_packed_flags(tbl, (uint16_t)i, fl);
         } else {
             if (i + 1 < pieces->len)
                 fl |= VRING_DESC_F_NEXT;
-            struct vring_desc sd = {
-                .addr = htole64(p->gpa), .len = htole32(p->len), .flags = htole16(fl),
-                .next = htole16((uint16_t)(i + 1)),
-            };
-            memcpy(d, &sd, 16);
+            vre_split_desc(tbl, (uint16_t)i, p->gpa, p->len, fl, (uint16_t)(i + 1));
         }
     }
     return tgpa;
@@ -387,24 +258,16 @@ static int fg_add_split(FgVq *vq, const GArray *pieces, bool indirect, bool publ
     uint16_t head = vq->free_head;
     if (indirect) {
         uint64_t t = fg_fill_indirect(vq, head, pieces);
-        struct vring_desc *d = split_desc(vq, head);
-        d->addr = htole64(t);
-        d->len = htole32(16u * pieces->len);
-        d->flags = htole16(VRING_DESC_F_INDIRECT);
-        d->next = 0;
+        vre_split_desc(desc_p(vq), head, t, 16u * pieces->len, VRING_DESC_F_INDIRECT, 0);
         vq->free_head = vq->next[head];
     } else {
         uint16_t i = head, last = head;
         for (unsigned int k = 0; k < pieces->len; k++) {
             const FgSeg *p = &g_array_index(pieces, FgSeg, k);
-            struct vring_desc *d = split_desc(vq, i);
             uint16_t fl = p->writable ? VRING_DESC_F_WRITE : 0;
             if (k + 1 < pieces->len)
                 fl |= VRING_DESC_F_NEXT;
-            d->addr = htole64(p->gpa);
-            d->len = htole32(p->len);
-            d->flags = htole16(fl);
-            d->next = htole16(vq->next[i]);
+            vre_split_desc(desc_p(vq), i, p->gpa, p->len, fl, vq->next[i]);
             last = i;
             i = vq->next[i];
         }
@@ -413,16 +276,11 @@ static int fg_add_split(FgVq *vq, const GArray *pieces, bool indirect, bool publ
     vq->num_free -= need;
     vq->slot[head].token = token;
     vq->slot[head].ndesc = (uint16_t)need;
-    st16(avail_p(vq) + 4 + 2u * (vq->avail_idx % vq->size), head);
+    vre_split_avail_put(avail_p(vq), vq->size, vq->avail_idx, head);
     vq->avail_idx++;
     if (publish)
         fg_vq_publish(vq);
     return head;
-}
-
-static uint16_t packed_avail_flags(bool wrap)
-{
-    return wrap ? PACKED_AVAIL : PACKED_USED;
 }
 
 static int fg_add_packed(FgVq *vq, const GArray *pieces, bool indirect, void *token)
@@ -437,24 +295,21 @@ static int fg_add_packed(FgVq *vq, const GArray *pieces, bool indirect, void *to
     uint16_t pos = head;
     bool wrap = head_wrap;
     for (unsigned int k = 0; k < need; k++) {
-        struct vring_packed_desc *d = packed_desc(vq, pos);
         uint16_t fl;
         if (indirect) {
-            d->addr = htole64(fg_fill_indirect(vq, id, pieces));
-            d->len = htole32(16u * pieces->len);
+            vre_packed_desc(desc_p(vq), pos, fg_fill_indirect(vq, id, pieces),
+                            16u * pieces->len, id);
             fl = VRING_DESC_F_INDIRECT;
         } else {
             const FgSeg *p = &g_array_index(pieces, FgSeg, k);
-            d->addr = htole64(p->gpa);
-            d->len = htole32(p->len);
+            vre_packed_desc(desc_p(vq), pos, p->gpa, p->len, id);
             fl = (p->writable ? VRING_DESC_F_WRITE : 0) | (k + 1 < need ? VRING_DESC_F_NEXT : 0);
         }
-        d->id = htole16(id);
-        fl |= packed_avail_flags(wrap);
+        fl |= vre_packed_avail_bits(wrap);
         if (k == 0)
             head_flags = fl;
         else
-            st16(&d->flags, fl);
+            vre_packed_flags(desc_p(vq), pos, fl);
         if (++pos == vq->size) {
             pos = 0;
             wrap = !wrap;
@@ -466,8 +321,7 @@ static int fg_add_packed(FgVq *vq, const GArray *pieces, bool indirect, void *to
     vq->slot[id].token = token;
     vq->slot[id].ndesc = (uint16_t)need;
     /* The head goes live last: the device never sees half a chain. */
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    st16(&packed_desc(vq, head)->flags, head_flags);
+    vre_packed_flags(desc_p(vq), head, head_flags);
     vq->num_added++;
     (void)head_wrap;
     return id;
@@ -496,8 +350,7 @@ int fg_vq_add(FgVq *vq, const FgSeg *segs, unsigned int nsegs, const FgAddOpts *
 void fg_vq_publish(FgVq *vq)
 {
     g_assert(!vq->packed);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    st16(avail_p(vq) + 2, vq->avail_idx);
+    vre_split_avail_publish(avail_p(vq), vq->avail_idx);
     vq->num_added += (uint16_t)(vq->avail_idx - vq->published);
     vq->published = vq->avail_idx;
 }
@@ -582,14 +435,9 @@ static void fg_release(FgVq *vq, uint32_t id, FgUsed *out)
 bool fg_vq_get_used(FgVq *vq, FgUsed *out)
 {
     if (vq->packed) {
-        struct vring_packed_desc *d = packed_desc(vq, vq->used_pos);
-        uint16_t fl = ld16(&d->flags);
-        bool a = fl & PACKED_AVAIL, u = fl & PACKED_USED;
-        if (a != u || u != vq->used_wrap)
+        uint16_t id;
+        if (!vre_packed_used(desc_p(vq), vq->used_pos, vq->used_wrap, &id, &out->len))
             return false;
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        uint16_t id = le16toh(d->id);
-        out->len = le32toh(d->len);
         uint16_t adv = (id < vq->size && vq->slot[id].token) ? vq->slot[id].ndesc : 1;
         fg_release(vq, id, out);
         vq->used_pos = (uint16_t)(vq->used_pos + adv);
@@ -599,15 +447,11 @@ bool fg_vq_get_used(FgVq *vq, FgUsed *out)
         }
     } else {
         const uint8_t *used = used_p(vq);
-        if (ld16(used + 2) == vq->last_used)
+        if (vre_split_used_idx(used) == vq->last_used)
             return false;
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        const uint8_t *e = used + 4 + 8u * (vq->last_used % vq->size);
-        uint32_t id, len;
-        memcpy(&id, e, 4);
-        memcpy(&len, e + 4, 4);
-        out->len = le32toh(len);
-        fg_release(vq, le32toh(id), out);
+        uint32_t id;
+        vre_split_used_elem(used, vq->size, vq->last_used, &id, &out->len);
+        fg_release(vq, id, out);
         vq->last_used++;
     }
     fg_used_event_update(vq);
@@ -681,17 +525,13 @@ void fg_vq_raw_desc(FgVq *vq, uint16_t i, uint64_t addr, uint32_t len, uint16_t 
                     uint16_t next)
 {
     g_assert(!vq->packed && i < vq->size);
-    struct vring_desc *d = split_desc(vq, i);
-    d->addr = htole64(addr);
-    d->len = htole32(len);
-    d->flags = htole16(flags);
-    d->next = htole16(next);
+    vre_split_desc(desc_p(vq), i, addr, len, flags, next);
 }
 
 void fg_vq_raw_avail(FgVq *vq, uint16_t head)
 {
     g_assert(!vq->packed);
-    st16(avail_p(vq) + 4 + 2u * (vq->avail_idx % vq->size), head);
+    vre_split_avail_put(avail_p(vq), vq->size, vq->avail_idx, head);
     vq->avail_idx++;
     fg_vq_publish(vq);
 }
@@ -699,18 +539,13 @@ void fg_vq_raw_avail(FgVq *vq, uint16_t head)
 void fg_vq_raw_avail_idx(FgVq *vq, uint16_t idx)
 {
     g_assert(!vq->packed);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    st16(avail_p(vq) + 2, idx);
+    vre_split_avail_publish(avail_p(vq), idx);
 }
 
 void fg_vq_raw_packed_desc(FgVq *vq, uint16_t i, uint64_t addr, uint32_t len, uint16_t id,
                            uint16_t flags)
 {
     g_assert(vq->packed && i < vq->size);
-    struct vring_packed_desc *d = packed_desc(vq, i);
-    d->addr = htole64(addr);
-    d->len = htole32(len);
-    d->id = htole16(id);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    st16(&d->flags, (uint16_t)(flags | packed_avail_flags(vq->avail_wrap)));
+    vre_packed_desc(desc_p(vq), i, addr, len, id);
+    vre_packed_flags(desc_p(vq), i, (uint16_t)(flags | vre_packed_avail_bits(vq->avail_wrap)));
 }

@@ -1,16 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * fake-guest.h - guest RAM and the driver side of virtqueues, for tests.
+ * fake-guest.h - the driver side of virtqueues, for tests.
  *
- * Theory of operation: FgMem is "guest RAM": one memfd, mapped once in the
- * test process, cut into several regions that sit at guest-physical
- * addresses with gaps between them (so a descriptor chain whose buffers
- * come from different regions crosses regions, and a gpa in a gap is
- * outside guest memory).  Each region carries the values the front-end
- * puts in SET_MEM_TABLE: guest address, size, a fake "user address"
- * (deliberately unrelated to both the gpa and our own mapping, so that a
- * device that confuses the two address kinds fails), and the mmap offset
- * into the shared memfd.
+ * Theory of operation: guest RAM is FgMem (tests/vu-driver/guest-mem.h).
  *
  * FgVq is the driver half of one virtqueue, split (VIRTIO 1.x "Split
  * Virtqueues") or packed ("Packed Virtqueues"), built in that memory the
@@ -20,7 +12,10 @@
  * segments, readable ones first; the builder may cut segments at arbitrary
  * byte boundaries (max_seg) into several descriptors, like Linux's
  * scatterlists cut at page boundaries, or put the whole chain into one
- * indirect table.  Completions are read back as (token, used len).
+ * indirect table.  Completions are read back as (token, used len).  The
+ * ring fields themselves are written and read by tests/vu-driver/vring-enc;
+ * FgVq adds Linux's bookkeeping (free list, buffer ids, tokens, event
+ * suppression).
  *
  * Ownership: FgMem owns the memfd and the mapping; an FgVq borrows its
  * FgMem (free the queues first) and owns its kick and call eventfds.
@@ -36,56 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FG_MAX_REGIONS 8
-#define FG_PAGE_SIZE 4096u
-
-typedef struct FgRegion {
-    uint64_t gpa;         /* guest-physical start */
-    uint64_t size;
-    uint64_t uva;         /* the front-end's "user address" of the region */
-    uint64_t mmap_offset; /* offset of the region in the memfd */
-    uint8_t *host;        /* where the test process sees it */
-    uint64_t next_free;   /* bump allocator, offset inside the region */
-} FgRegion;
-
-typedef struct FgMem {
-    int fd;               /* the memfd shared with the back-end */
-    uint8_t *base;        /* mapping of the whole memfd */
-    uint64_t total;
-    unsigned int nregions;
-    unsigned int next_region; /* round-robin cursor of fg_alloc() */
-    FgRegion region[FG_MAX_REGIONS];
-} FgMem;
-
-/*
- * fg_mem_new() - create guest RAM.
- * @nregions: 1..FG_MAX_REGIONS regions of @region_size bytes each (a
- *            multiple of the page size).
- * @gap: bytes of guest-physical address space left unmapped between
- *       consecutive regions (0 makes them contiguous in gpa).
- * The first region starts at gpa 0x10000 (so gpa 0 is outside memory).
- * Return: new memory; never NULL (test set-up failures abort).
- */
-FgMem *fg_mem_new(unsigned int nregions, uint64_t region_size, uint64_t gap);
-void fg_mem_free(FgMem *mem);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(FgMem, fg_mem_free)
-
-/* Allocate @size bytes aligned to @align (power of two) from region @r. */
-uint64_t fg_alloc_in(FgMem *mem, unsigned int r, uint64_t size, uint64_t align);
-/* Allocate from the next region in round-robin order that has room, so
- * consecutive allocations land in different regions. */
-uint64_t fg_alloc(FgMem *mem, uint64_t size, uint64_t align);
-/* Forget every allocation (the memory contents stay). */
-void fg_alloc_reset(FgMem *mem);
-/* Host pointer for [gpa, gpa+len), or NULL if not inside one region. */
-void *fg_ptr(const FgMem *mem, uint64_t gpa, uint64_t len);
-/* Translate a gpa to the region's user address (what SET_VRING_ADDR
- * carries); 0 if outside memory. */
-uint64_t fg_gpa_to_uva(const FgMem *mem, uint64_t gpa);
-/* A gpa that lies in no region (in the first gap, or past the end). */
-uint64_t fg_mem_hole(const FgMem *mem);
-void fg_write(FgMem *mem, uint64_t gpa, const void *buf, size_t len);
-void fg_read(const FgMem *mem, uint64_t gpa, void *buf, size_t len);
+#include "tests/vu-driver/guest-mem.h"
 
 /* One piece of a buffer chain. */
 typedef struct FgSeg {
