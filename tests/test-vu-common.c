@@ -238,21 +238,23 @@ TFront *tf_new(void)
     return tf;
 }
 
+/* Close our ends of a ring's eventfds. */
+static void tr_close_fds(TRing *r)
+{
+    int *fds[] = { &r->kick, &r->call, &r->err };
+
+    for (unsigned int i = 0; i < G_N_ELEMENTS(fds); i++) {
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+        }
+        *fds[i] = -1;
+    }
+}
+
 static void tf_close_rings(TFront *tf)
 {
     for (int q = 0; q < TG_NQ; q++) {
-        TRing *r = &tf->ring[q];
-
-        if (r->kick >= 0) {
-            close(r->kick);
-        }
-        if (r->call >= 0) {
-            close(r->call);
-        }
-        if (r->err >= 0) {
-            close(r->err);
-        }
-        r->kick = r->call = r->err = -1;
+        tr_close_fds(&tf->ring[q]);
     }
 }
 
@@ -425,16 +427,7 @@ void tf_setup_queue_ex(TFront *tf, unsigned int q, unsigned int num, bool packed
     VuMsgHdr hdr;
     uint64_t ack = 9;
 
-    if (r->kick >= 0) {
-        close(r->kick);
-    }
-    if (r->call >= 0) {
-        close(r->call);
-    }
-    if (r->err >= 0) {
-        close(r->err);
-    }
-    r->kick = r->call = r->err = -1;
+    tr_close_fds(r);
     if (wipe) {
         memset(tg_ptr(&tf->g, TG_DESC(q)), 0, 0x10000);
         memset(r, 0, sizeof(*r));

@@ -26,25 +26,25 @@
 
 #include "fuzz-reader.h"
 #include "vu-fuzz.h"
+#include "tests/vu-driver/guest-mem.h"
 
 #define GUEST_SIZE 65536
 
+/* One region of guest RAM, mapped once for all runs. */
 static int guest_fd = -1;
 static uint8_t *guest;
 
 static void guest_init(void)
 {
-    if (guest_fd >= 0) {
+    static FgMem *mem;
+    static const FgMemLayout layout = { .nregions = 1, .region_size = GUEST_SIZE };
+
+    if (mem) {
         return;
     }
-    guest_fd = memfd_create("fuzz-guest", MFD_CLOEXEC);
-    if (guest_fd < 0 || ftruncate(guest_fd, GUEST_SIZE) < 0) {
-        abort();
-    }
-    guest = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, guest_fd, 0);
-    if (guest == MAP_FAILED) {
-        abort();
-    }
+    mem = fg_mem_new_layout(&layout);
+    guest_fd = mem->region[0].fd;
+    guest = mem->region[0].host;
 }
 
 static unsigned int make_fds(uint8_t spec, int *fds)

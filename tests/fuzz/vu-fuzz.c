@@ -6,15 +6,14 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <glib.h>
 
 #include "vu-fuzz.h"
+#include "tests/vu-driver/vud-wire.h"
 
 static uint64_t f_get_features(VuDev *dev)
 {
@@ -60,38 +59,6 @@ const VuDevIface *fuzz_iface(void)
     return &f_iface;
 }
 
-static void f_remove_watch(VuDev *dev, int fd, void *loop)
-{
-    FuzzCtx *ctx = loop;
-
-    for (unsigned int i = 0; i < ctx->nwatches; i++) {
-        if (ctx->watches[i].fd == fd) {
-            ctx->watches[i] = ctx->watches[--ctx->nwatches];
-            return;
-        }
-    }
-}
-
-static void f_set_watch(VuDev *dev, int fd, VuWatchCb cb, void *data, void *loop)
-{
-    FuzzCtx *ctx = loop;
-
-    f_remove_watch(dev, fd, loop);
-    if (ctx->nwatches < G_N_ELEMENTS(ctx->watches)) {
-        ctx->watches[ctx->nwatches++] = (FuzzWatch){ fd, cb, data };
-    }
-}
-
-static const VuLoopOps f_loop_ops = {
-    .set_watch = f_set_watch,
-    .remove_watch = f_remove_watch,
-};
-
-const VuLoopOps *fuzz_loop_ops(void)
-{
-    return &f_loop_ops;
-}
-
 static void fuzz_quiet_log(const gchar *domain, GLogLevelFlags level, const gchar *msg,
                            gpointer data)
 {
@@ -100,8 +67,6 @@ static void fuzz_quiet_log(const gchar *domain, GLogLevelFlags level, const gcha
 void fuzz_ctx_init(FuzzCtx *ctx, unsigned int num_queues)
 {
     static bool once;
-    int sv[2];
-
     if (!once) {
         once = true;
         if (!g_getenv("FUZZ_VERBOSE")) {
@@ -110,80 +75,26 @@ void fuzz_ctx_init(FuzzCtx *ctx, unsigned int num_queues)
     }
     vu_msg_io_timeout_ms = 0;
     memset(ctx, 0, sizeof(*ctx));
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-        abort();
-    }
-    ctx->sock = sv[0];
-    ctx->dev = vu_dev_new(sv[1], num_queues, 256, &f_iface, ctx, &f_loop_ops, ctx);
+    ctx->dev = vud_dev_new(&ctx->sock, num_queues, 256, &f_iface, ctx, &ctx->watches);
 }
 
 void fuzz_ctx_fini(FuzzCtx *ctx)
 {
     vu_dev_free(ctx->dev);
     close(ctx->sock);
-    if (ctx->nwatches != 0) {
+    if (ctx->watches.n != 0) {
         abort(); /* every watch must be removed by vu_dev_free() */
     }
 }
 
 bool fuzz_send(FuzzCtx *ctx, const void *buf, size_t len, const int *fds, unsigned int nfds)
 {
-    union {
-        char b[CMSG_SPACE(8 * sizeof(int))];
-        struct cmsghdr align;
-    } ctl;
-    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-    if (len == 0) {
-        return true;
-    }
-    if (nfds) {
-        struct cmsghdr *c;
-
-        memset(&ctl, 0, sizeof(ctl));
-        mh.msg_control = ctl.b;
-        mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-        c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-        memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-    }
-    return sendmsg(ctx->sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len;
+    return len == 0 || vud_send_bytes(ctx->sock, buf, len, fds, nfds, true) == 0;
 }
 
 void fuzz_drain_replies(FuzzCtx *ctx)
 {
-    union {
-        char b[CMSG_SPACE(8 * sizeof(int))];
-        struct cmsghdr align;
-    } ctl;
-    uint8_t buf[4096];
-
-    for (;;) {
-        struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-        struct msghdr mh = {
-            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)
-        };
-        ssize_t r = recvmsg(ctx->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-
-        if (r <= 0) {
-            return;
-        }
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-            if (c->cmsg_type == SCM_RIGHTS) {
-                size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-                for (size_t i = 0; i < n; i++) {
-                    int fd;
-
-                    memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-                    close(fd);
-                }
-            }
-        }
-    }
+    (void)vud_discard_pending(ctx->sock);
 }
 
 bool fuzz_dispatch_pending(FuzzCtx *ctx)
@@ -205,46 +116,24 @@ bool fuzz_dispatch_pending(FuzzCtx *ctx)
 bool fuzz_msg(FuzzCtx *ctx, uint32_t req, const void *payload, uint32_t size, const int *fds,
               unsigned int nfds, void *reply, size_t reply_max, int *reply_fd)
 {
-    uint8_t buf[12 + 512];
-    VuMsgHdr hdr = { req, VHOST_USER_VERSION, size };
+    static VudMsg m;
     bool ok;
 
     if (reply_fd) {
         *reply_fd = -1;
     }
-    if (size > 512) {
-        return false;
-    }
-    memcpy(buf, &hdr, sizeof(hdr));
-    if (size) {
-        memcpy(buf + sizeof(hdr), payload, size);
-    }
-    if (!fuzz_send(ctx, buf, sizeof(hdr) + size, fds, nfds)) {
+    if (size > 512 ||
+        vud_send_msg(ctx->sock, req, VHOST_USER_VERSION, size, payload, size, fds, nfds, true)) {
         return false;
     }
     ok = vu_dev_dispatch(ctx->dev);
-    if (reply) {
-        union {
-            char b[CMSG_SPACE(sizeof(int))];
-            struct cmsghdr align;
-        } ctl;
-        struct iovec iov[2] = { { &hdr, sizeof(hdr) }, { reply, reply_max } };
-        struct msghdr mh = {
-            .msg_iov = iov, .msg_iovlen = 2, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)
-        };
-
-        if (recvmsg(ctx->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) > 0) {
-            for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-                if (c->cmsg_type == SCM_RIGHTS) {
-                    int fd;
-
-                    memcpy(&fd, CMSG_DATA(c), sizeof(int));
-                    if (reply_fd) {
-                        *reply_fd = fd;
-                    } else {
-                        close(fd);
-                    }
-                }
+    if (reply && vud_recv_msg(ctx->sock, &m, 0) == 0) {
+        memcpy(reply, m.payload.bytes, MIN(m.size, reply_max));
+        for (unsigned int i = 0; i < m.nfds; i++) {
+            if (i == 0 && reply_fd) {
+                *reply_fd = m.fds[0];
+            } else {
+                close(m.fds[i]);
             }
         }
     }
@@ -254,20 +143,7 @@ bool fuzz_msg(FuzzCtx *ctx, uint32_t req, const void *payload, uint32_t size, co
 
 void fuzz_run_watches(FuzzCtx *ctx)
 {
-    FuzzWatch copy[G_N_ELEMENTS(ctx->watches)];
-    unsigned int n = ctx->nwatches;
-
-    memcpy(copy, ctx->watches, sizeof(copy[0]) * n);
-    for (unsigned int i = 0; i < n; i++) {
-        bool still = false;
-
-        for (unsigned int j = 0; j < ctx->nwatches; j++) {
-            still |= ctx->watches[j].fd == copy[i].fd;
-        }
-        if (still) {
-            copy[i].cb(ctx->dev, copy[i].fd, copy[i].data);
-        }
-    }
+    vud_watches_run_all(&ctx->watches, ctx->dev);
 }
 
 unsigned int fuzz_exercise_queue(FuzzCtx *ctx, unsigned int q, unsigned int max,

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vu-fuzz.h - shared pieces of the vhost-user core fuzz targets: a device
- * that accepts everything, recording loop ops, and a front-end helper
- * that drives a VuDev over a socketpair.
+ * that accepts everything, front-end helpers that never assert on what
+ * the back-end does, and a consumer that pops and completes buffers.  The
+ * socketpair, the VuDev's loop, the wire and guest memory are the tests'
+ * shared driver (tests/vu-driver).
  */
 #ifndef VU_FUZZ_H
 #define VU_FUZZ_H
@@ -13,24 +15,17 @@
 
 #include "vu/vu-dev.h"
 #include "vu/vu-msg.h"
+#include "tests/vu-driver/vud-dev.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-typedef struct FuzzWatch {
-    int fd;
-    VuWatchCb cb;
-    void *data;
-} FuzzWatch;
 
 typedef struct FuzzCtx {
     int sock;            /* front-end end */
     VuDev *dev;
-    FuzzWatch watches[64];
-    unsigned int nwatches;
+    VudWatches watches;
 } FuzzCtx;
 
 const VuDevIface *fuzz_iface(void);
-const VuLoopOps *fuzz_loop_ops(void);
 
 /* New device over a fresh socketpair (quiet logs, no recv waits). */
 void fuzz_ctx_init(FuzzCtx *ctx, unsigned int num_queues);

@@ -22,29 +22,30 @@
 #include <linux/virtio_ring.h>
 
 #include "vu-ring-fuzz.h"
+#include "tests/vu-driver/guest-mem.h"
+#include "tests/vu-driver/vud-wire.h"
 
 #define REG_SIZE 65536
 #define GPA0 0x10000ull
-#define GPA1 (GPA0 + REG_SIZE)
 #define UVA0 0x7f0000010000ull
 
-static int memfds[2] = { -1, -1 };
+/* Two adjacent regions, each its own memfd, mapped once for all runs. */
+static FgMem *guest;
 static uint8_t *mem[2];
 
 static void mem_init(void)
 {
-    if (memfds[0] >= 0) {
+    static const FgMemLayout layout = {
+        .nregions = 2, .region_size = REG_SIZE, .gpa = GPA0, .uva = UVA0,
+        .uva_stride = REG_SIZE, .fd_per_region = true,
+    };
+
+    if (guest) {
         return;
     }
+    guest = fg_mem_new_layout(&layout);
     for (int i = 0; i < 2; i++) {
-        memfds[i] = memfd_create("fuzz-ring", MFD_CLOEXEC);
-        if (memfds[i] < 0 || ftruncate(memfds[i], REG_SIZE) < 0) {
-            abort();
-        }
-        mem[i] = mmap(NULL, REG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfds[i], 0);
-        if (mem[i] == MAP_FAILED) {
-            abort();
-        }
+        mem[i] = guest->region[i].host;
     }
 }
 
@@ -63,14 +64,10 @@ static void state(FuzzCtx *ctx, uint32_t req, uint32_t index, uint32_t num)
 static void setup(FuzzCtx *ctx, uint64_t features, unsigned int num, uint32_t base,
                   const VuMsgInflight *inf, int inflight_fd)
 {
-    VuMsgMemory m = { .nregions = 2 };
-    VuMsgVringAddr a = {
-        .index = 0,
-        .desc_user_addr = UVA0,
-        .avail_user_addr = UVA0 + 0x1000,
-        .used_user_addr = UVA0 + 0x2000,
-        .log_guest_addr = GPA0 + 0x2000,
-    };
+    uint8_t m[8 + FG_MAX_REGIONS * FG_MEM_REGION_SIZE];
+    int memfds[FG_MAX_REGIONS];
+    uint32_t mlen = (uint32_t)fg_mem_table(guest, m, memfds);
+    uint8_t a[VUD_VRING_ADDR_SIZE];
     int kick = -1;
     uint64_t proto = 0;
 
@@ -82,15 +79,12 @@ static void setup(FuzzCtx *ctx, uint64_t features, unsigned int num, uint32_t ba
         fuzz_msg(ctx, VHOST_USER_SET_INFLIGHT_FD, inf, sizeof(*inf), &inflight_fd, 1, NULL, 0,
                  NULL);
     }
-    for (int i = 0; i < 2; i++) {
-        m.regions[i] = (VuMsgMemRegion){ GPA0 + (uint64_t)i * REG_SIZE, REG_SIZE,
-                                         UVA0 + (uint64_t)i * REG_SIZE, 0 };
-    }
-    fuzz_msg(ctx, VHOST_USER_SET_MEM_TABLE, &m, 8 + 2 * sizeof(VuMsgMemRegion), memfds, 2, NULL,
-             0, NULL);
+    fuzz_msg(ctx, VHOST_USER_SET_MEM_TABLE, m, mlen, memfds, 2, NULL, 0, NULL);
     state(ctx, VHOST_USER_SET_VRING_NUM, 0, num);
     state(ctx, VHOST_USER_SET_VRING_BASE, 0, base);
-    fuzz_msg(ctx, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0, NULL, 0, NULL);
+    vud_vring_addr(a, 0, 0, fg_gpa_to_uva(guest, GPA0), fg_gpa_to_uva(guest, GPA0 + 0x2000),
+                   fg_gpa_to_uva(guest, GPA0 + 0x1000), GPA0 + 0x2000);
+    fuzz_msg(ctx, VHOST_USER_SET_VRING_ADDR, a, sizeof(a), NULL, 0, NULL, 0, NULL);
     {
         uint64_t v = 0 | VHOST_USER_VRING_NOFD_MASK;
 

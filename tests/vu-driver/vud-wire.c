@@ -198,14 +198,14 @@ bool vud_discard_pending(int fd)
 void vud_vring_addr(uint8_t out[VUD_VRING_ADDR_SIZE], uint32_t index, uint32_t flags,
                     uint64_t desc_uva, uint64_t used_uva, uint64_t avail_uva, uint64_t log_gpa)
 {
-    struct vhost_vring_addr a = {
-        .index = index,
-        .flags = flags,
-        .desc_user_addr = desc_uva,
-        .used_user_addr = used_uva,
-        .avail_user_addr = avail_uva,
-        .log_guest_addr = log_gpa,
-    };
-    G_STATIC_ASSERT(sizeof(a) == VUD_VRING_ADDR_SIZE);
-    memcpy(out, &a, sizeof(a));
+    /* struct vhost_vring_addr: index, flags, then the four addresses. */
+    uint32_t head[2] = { index, flags };
+    uint64_t addr[4] = { desc_uva, used_uva, avail_uva, log_gpa };
+
+    G_STATIC_ASSERT(sizeof(struct vhost_vring_addr) == VUD_VRING_ADDR_SIZE);
+    G_STATIC_ASSERT(offsetof(struct vhost_vring_addr, desc_user_addr) == sizeof(head));
+    G_STATIC_ASSERT(offsetof(struct vhost_vring_addr, used_user_addr) == sizeof(head) + 8);
+    G_STATIC_ASSERT(offsetof(struct vhost_vring_addr, log_guest_addr) == sizeof(head) + 24);
+    memcpy(out, head, sizeof(head));
+    memcpy(out + sizeof(head), addr, sizeof(addr));
 }
