@@ -182,7 +182,7 @@ const VuDevIface *tdev_iface(void)
 
 unsigned int tf_run_watches(TFront *tf, int timeout_ms)
 {
-    return vud_watches_run_ready(&tf->watches, tf->dev, timeout_ms);
+    return vud_watches_run_ready(tf->watches, tf->dev, timeout_ms);
 }
 
 /* ---- guest memory ------------------------------------------------------- */
@@ -218,13 +218,14 @@ void *tg_ptr(TGuest *g, uint64_t gpa)
 
 static void tf_connect(TFront *tf)
 {
-    tf->dev = vud_dev_new(&tf->sock, TG_NQ, 256, &td_iface, tf, &tf->watches);
+    tf->dev = vud_dev_new(&tf->sock, TG_NQ, 256, &td_iface, tf, tf->watches);
 }
 
 TFront *tf_new(void)
 {
     TFront *tf = g_new0(TFront, 1);
 
+    tf->watches = g_new0(VudWatches, 1);
     tf->td.state_fd = -1;
     for (int q = 0; q < TG_NQ; q++) {
         tf->td.held[q] = g_ptr_array_new();
@@ -259,7 +260,7 @@ void tf_reconnect(TFront *tf)
 {
     vu_dev_free(tf->dev);
     close(tf->sock);
-    g_assert_cmpuint(tf->watches.n, ==, 0);
+    g_assert_cmpuint(tf->watches->n, ==, 0);
     tf_close_rings(tf);
     tf_connect(tf);
 }
@@ -267,7 +268,7 @@ void tf_reconnect(TFront *tf)
 void tf_free(TFront *tf)
 {
     vu_dev_free(tf->dev);
-    g_assert_cmpuint(tf->watches.n, ==, 0);
+    g_assert_cmpuint(tf->watches->n, ==, 0);
     close(tf->sock);
     tf_close_rings(tf);
     if (tf->td.state_fd >= 0) {
@@ -277,6 +278,7 @@ void tf_free(TFront *tf)
         g_ptr_array_free(tf->td.held[q], TRUE);
     }
     tg_fini(&tf->g);
+    g_free(tf->watches);
     g_free(tf);
 }
 
@@ -308,7 +310,7 @@ bool tf_has_reply(TFront *tf)
 
 uint32_t tf_recv(TFront *tf, VuMsgHdr *hdr, void *payload, size_t max, int *ret_fd)
 {
-    g_autofree VudMsg *m = g_new0(VudMsg, 1);
+    VudMsg msg, *m = &msg; /* on the stack: no heap block per reply */
 
     if (ret_fd) {
         *ret_fd = -1;

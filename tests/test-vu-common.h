@@ -91,7 +91,8 @@ typedef struct TFront {
     TDevice td;
     TGuest g;
     TRing ring[TG_NQ];
-    VudWatches watches;
+    VudWatches *watches; /* a block of its own: TFront keeps its size (ASan's
+                          * size classes, counted by the map-leak test) */
     uint64_t features;
 } TFront;
 

@@ -301,7 +301,7 @@ static void test_polled_ring(gconstpointer data)
     tf_set_mem_table(tf);
     tf_setup_queue_ex(tf, 0, 16, packed, packed ? (1u << 15) | (1u << 31) : 0, true, false);
     g_assert_true(vu_queue_ready(q0(tf)));
-    g_assert_cmpuint(tf->watches.n, ==, 1); /* the poll timer */
+    g_assert_cmpuint(tf->watches->n, ==, 1); /* the poll timer */
     k0 = tf->td.kicks[0];
     add_one(tf, 0);
     for (int i = 0; i < 200 && tf->td.kicks[0] == k0; i++) {
@@ -330,7 +330,7 @@ static void test_polled_ring(gconstpointer data)
     g_assert_cmpuint(ran, >=, 1);
     /* Stopping the only polled ring removes the timer. */
     tf_get_vring_base(tf, 0);
-    g_assert_cmpuint(tf->watches.n, ==, 0);
+    g_assert_cmpuint(tf->watches->n, ==, 0);
     tf_free(tf);
 }
 

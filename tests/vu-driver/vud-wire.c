@@ -14,17 +14,23 @@
 
 #include <linux/vhost_types.h>
 
+/* SCM_RIGHTS takes at most 253 fds (SCM_MAX_FD). */
+#define VUD_SEND_MAX_FDS 253u
+
 int vud_send_bytes(int fd, const void *buf, size_t len, const int *fds, unsigned int nfds,
                    bool dontwait)
 {
-    g_assert(nfds <= 253);
+    g_assert(nfds <= VUD_SEND_MAX_FDS);
     struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
     struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-    g_autofree uint8_t *ctl = NULL;
+    union {
+        char b[CMSG_SPACE(sizeof(int) * VUD_SEND_MAX_FDS)];
+        struct cmsghdr align;
+    } ctl;
     if (nfds) {
         size_t cl = CMSG_SPACE(sizeof(int) * nfds);
-        ctl = g_malloc0(cl);
-        mh.msg_control = ctl;
+        memset(ctl.b, 0, cl);
+        mh.msg_control = ctl.b;
         mh.msg_controllen = cl;
         struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
         c->cmsg_level = SOL_SOCKET;
@@ -63,7 +69,12 @@ int vud_send_bytes(int fd, const void *buf, size_t len, const int *fds, unsigned
 int vud_send_msg(int fd, uint32_t request, uint32_t flags, uint32_t size, const void *payload,
                  size_t len, const int *fds, unsigned int nfds, bool dontwait)
 {
-    g_autofree uint8_t *buf = g_malloc0(VUD_HDR_SIZE + len);
+    /* Most messages fit the stack: test loops send thousands of them. */
+    uint8_t small[VUD_HDR_SIZE + 512];
+    g_autofree uint8_t *big = NULL;
+    if (len > sizeof(small) - VUD_HDR_SIZE)
+        big = g_malloc(VUD_HDR_SIZE + len);
+    uint8_t *buf = big ? big : small;
     memcpy(buf, &request, 4);
     memcpy(buf + 4, &flags, 4);
     memcpy(buf + 8, &size, 4);
