@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * clock.c - absolute-deadline timers for the clocked built-in drivers.
+ * clock.c - absolute-deadline timers for the clocked built-in drivers and
+ * the sound device.
  *
  * Real timers share one timerfd on CLOCK_MONOTONIC (see below); deadlines
  * are absolute nanoseconds, so periodic use computed from a start time
@@ -167,6 +168,33 @@ void vsnd_timer_disarm(VsndTimer *t)
     t->armed = false;
     if (!t->manual)
         real_timers_rearm();
+}
+
+bool vsnd_timer_armed(const VsndTimer *t)
+{
+    return t->armed;
+}
+
+#define NSEC_PER_SEC INT64_C(1000000000)
+
+/* Seconds and the remainder apart: (dt % 1 s) * per_sec stays below 2^63. */
+uint64_t vsnd_clock_units_at(int64_t t0, int64_t now, uint64_t per_sec)
+{
+    int64_t dt = now - t0;
+
+    if (dt <= 0)
+        return 0;
+    return (uint64_t)(dt / NSEC_PER_SEC) * per_sec +
+           (uint64_t)(dt % NSEC_PER_SEC) * per_sec / NSEC_PER_SEC;
+}
+
+int64_t vsnd_clock_time_of(int64_t t0, uint64_t units, uint64_t per_sec)
+{
+    uint64_t secs = units / per_sec;
+    uint64_t rem = units % per_sec;
+
+    return t0 + (int64_t)secs * NSEC_PER_SEC +
+           (int64_t)((rem * (uint64_t)NSEC_PER_SEC + per_sec - 1) / per_sec);
 }
 
 int64_t vsnd_timer_now(const VsndTimer *t)

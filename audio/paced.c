@@ -2,9 +2,8 @@
 /*
  * paced.c - clock-driven virtual buffer for the null and wav drivers.
  *
- * Time -> frames: frames(t) = (t - t0) * rate / 1e9, evaluated in 128-bit
- * free arithmetic by splitting seconds and remainder, so hours of running
- * neither overflow nor drift.  Each tick accounts frames(now) - frames_done
+ * Time -> frames: frames(t) = (t - t0) * rate / 1e9 (clock.h's
+ * vsnd_clock_units_at(), so hours of running neither overflow nor drift).  Each tick accounts frames(now) - frames_done
  * and arms the next deadline at the next whole period.
  */
 #include "config.h"
@@ -17,26 +16,15 @@
 #include "pcm-format.h"
 
 
-#define NSEC_PER_SEC INT64_C(1000000000)
-
 static uint64_t frames_at(const VsndPaced *p, int64_t now)
 {
-    int64_t dt = now - p->t0;
-
-    if (dt <= 0)
-        return 0;
-    return (uint64_t)(dt / NSEC_PER_SEC) * p->rate +
-           (uint64_t)(dt % NSEC_PER_SEC) * p->rate / NSEC_PER_SEC;
+    return vsnd_clock_units_at(p->t0, now, p->rate);
 }
 
 /* Smallest clock time at which frames_at() >= @frames. */
 static int64_t time_of(const VsndPaced *p, uint64_t frames)
 {
-    uint64_t secs = frames / p->rate;
-    uint64_t rem = frames % p->rate;
-
-    return p->t0 + (int64_t)secs * NSEC_PER_SEC +
-           (int64_t)((rem * (uint64_t)NSEC_PER_SEC + p->rate - 1) / p->rate);
+    return vsnd_clock_time_of(p->t0, frames, p->rate);
 }
 
 static void paced_account(VsndPaced *p)

@@ -49,6 +49,7 @@
 struct VsndAudio {
     const VsndAudioDriver *drv;
     VsndAudioBackend *be;
+    bool manual_clock; /* the spec said clock=manual (and the driver took it) */
 };
 
 static const VsndAudioDriver *const builtin_drivers[] = {
@@ -345,6 +346,9 @@ static VsndAudio *audio_init(const VsndAudioDriver *drv, GHashTable *options,
     a = g_new0(VsndAudio, 1);
     a->drv = drv;
     a->be = be;
+    /* check_options() let "clock" through only to a driver that takes it,
+     * and init() refused any value but real and manual. */
+    a->manual_clock = g_strcmp0(g_hash_table_lookup(options, "clock"), "manual") == 0;
     return a;
 }
 
@@ -407,6 +411,11 @@ void vsnd_audio_free(VsndAudio *a)
 const char *vsnd_audio_name(const VsndAudio *a)
 {
     return a->drv->name;
+}
+
+bool vsnd_audio_manual_clock(const VsndAudio *a)
+{
+    return a->manual_clock;
 }
 
 int vsnd_audio_query_caps(VsndAudio *a, VsndDirection dir, VsndPcmCaps *ret_caps)

@@ -49,6 +49,13 @@ VsndAudio *vsnd_audio_new(const char *spec, const char *vm_name, GError **error)
 void vsnd_audio_free(VsndAudio *a);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VsndAudio, vsnd_audio_free)
 const char *vsnd_audio_name(const VsndAudio *a);
+/*
+ * vsnd_audio_manual_clock() - whether @a was opened with clock=manual: its
+ * driver runs on the manual test clock of clock.h, and so must the timers
+ * of whoever uses it (the device's software clock, dry watch and drain
+ * limit), so that one vsnd_manual_clock_advance() moves them together.
+ */
+bool vsnd_audio_manual_clock(const VsndAudio *a);
 
 int vsnd_audio_query_caps(VsndAudio *a, VsndDirection dir, VsndPcmCaps *ret_caps);
 VsndAudioStream *vsnd_audio_open(VsndAudio *a, const VsndPcmParams *params,

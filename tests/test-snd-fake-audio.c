@@ -20,7 +20,17 @@ static FakeAudio *last_init;
 
 static VsndAudioBackend *fake_init(GHashTable *options, const char *vm_name, GError **error)
 {
-    FakeAudio *a = g_new0(FakeAudio, 1);
+    const char *clock = g_hash_table_lookup(options, "clock");
+    FakeAudio *a;
+
+    /* The fake has no clock of its own; the option is the device's (see
+     * vsnd_audio_manual_clock()). */
+    if (clock && strcmp(clock, "real") != 0 && strcmp(clock, "manual") != 0) {
+        g_set_error(error, VSND_AUDIO_ERROR, VSND_AUDIO_ERROR_INVALID_ARGUMENT,
+                    "fake driver: clock must be \"real\" or \"manual\", not \"%s\"", clock);
+        return NULL;
+    }
+    a = g_new0(FakeAudio, 1);
 
     for (int d = 0; d < 2; d++) {
         a->caps[d].formats = VSND_PCM_FMT_BIT(VSND_PCM_FMT_S16) |
@@ -59,21 +69,28 @@ static void fake_fini(VsndAudioBackend *a)
     g_free(a);
 }
 
-VsndAudio *fake_audio_new(FakeAudio **ret_fake)
+VsndAudio *fake_audio_new_clocked(const char *clock, FakeAudio **ret_fake)
 {
     static gsize registered;
     g_autoptr(GError) err = NULL;
+    g_autofree char *spec = g_strdup_printf("fake,clock=%s", clock);
     VsndAudio *audio;
 
     if (g_once_init_enter(&registered)) {
         g_assert_true(vsnd_audio_register_driver(&fake_audio_driver, &err));
         g_once_init_leave(&registered, 1);
     }
-    audio = vsnd_audio_new("fake", "test-vm", &err);
+    audio = vsnd_audio_new(spec, "test-vm", &err);
     g_assert_no_error(err);
+    g_assert_cmpint(vsnd_audio_manual_clock(audio), ==, strcmp(clock, "manual") == 0);
     g_assert_cmpstr(vsnd_audio_name(audio), ==, "fake");
     *ret_fake = g_steal_pointer(&last_init);
     return audio;
+}
+
+VsndAudio *fake_audio_new(FakeAudio **ret_fake)
+{
+    return fake_audio_new_clocked("manual", ret_fake);
 }
 
 VsndAudioStream *fake_audio_last(FakeAudio *a)
@@ -250,6 +267,8 @@ static bool fake_is_connected(VsndAudioBackend *a, VsndDirection dir, const char
     return a->connected;
 }
 
+static const char *const fake_keys[] = { "clock", NULL };
+
 const VsndAudioDriver fake_audio_driver = {
     .abi_version = VSND_AUDIO_ABI_VERSION,
     .name = "fake",
@@ -267,6 +286,7 @@ const VsndAudioDriver fake_audio_driver = {
     .get_latency = fake_get_latency,
     .set_volume = fake_set_volume,
     .is_connected = fake_is_connected,
+    .option_keys = fake_keys,
 };
 
 /* ---- config ---- */

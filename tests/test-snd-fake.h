@@ -23,7 +23,8 @@
 /* The driver's backend: one per vsnd_audio_new("fake", ...). */
 typedef struct VsndAudioBackend FakeAudio;
 
-/* The driver's table (name "fake", no options). */
+/* The driver's table (name "fake", option clock=real|manual: the clock of
+ * the device's timers, vsnd_audio_manual_clock()). */
 extern const VsndAudioDriver fake_audio_driver;
 
 struct VsndAudioStream {
@@ -63,10 +64,14 @@ struct VsndAudioBackend {
 };
 
 /* The fake driver through the registry, as the daemon opens a driver
- * (vsnd_audio_new("fake"), registering it on first use); *ret_fake is its
- * backend: S16/S32/FLOAT, 44.1 and 48 kHz, 1..8 channels, room for 2
- * periods of 1 KiB.  vsnd_audio_free() frees both, streams included. */
+ * (vsnd_audio_new("fake,clock=manual"), registering it on first use);
+ * *ret_fake is its backend: S16/S32/FLOAT, 44.1 and 48 kHz, 1..8 channels,
+ * room for 2 periods of 1 KiB.  vsnd_audio_free() frees both, streams
+ * included.  The device's timers (software clock, dry watch, drain limit)
+ * run on the manual clock: tests move them with vsnd_manual_clock_advance().
+ * fake_audio_new_clocked("real", ...): on CLOCK_MONOTONIC instead. */
 VsndAudio *fake_audio_new(FakeAudio **ret_fake);
+VsndAudio *fake_audio_new_clocked(const char *clock, FakeAudio **ret_fake);
 /* Last stream opened (NULL if none). */
 VsndAudioStream *fake_audio_last(FakeAudio *fake);
 /* The driver found room / data again: set it and call events->ready(). */

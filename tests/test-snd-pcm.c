@@ -15,6 +15,7 @@
 
 #include <glib.h>
 
+#include "audio/clock.h"
 #include "audio/pcm-format.h"
 #include "snd/snd-format.h"
 #include "snd/snd-pcm.h"
@@ -114,18 +115,24 @@ static void tm_free(gpointer p)
     g_free(tm);
 }
 
-static Fx *fx_new(void)
+/* @clock: the device's timers on "manual" (the test clock) or "real". */
+static Fx *fx_new_clocked(const char *clock)
 {
     Fx *fx = g_new0(Fx, 1);
 
     fx->cfg = fake_config_new(2, FALSE);
-    fx->audio = fake_audio_new(&fx->fake);
+    fx->audio = fake_audio_new_clocked(clock, &fx->fake);
     fx->done = g_array_new(FALSE, FALSE, sizeof(Done));
     fx->events = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     fx->connected = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     fx->bufs = g_ptr_array_new_with_free_func(tm_free);
     fx->pcm = vsnd_pcm_new(fx->cfg, fx->audio, &host, fx);
     return fx;
+}
+
+static Fx *fx_new(void)
+{
+    return fx_new_clocked("manual");
 }
 
 static void fx_free(Fx *fx)
@@ -140,7 +147,8 @@ static void fx_free(Fx *fx)
     g_free(fx);
 }
 
-static uint32_t set_params_full(Fx *fx, uint32_t id, uint32_t features, uint8_t format)
+static uint32_t set_params_at(Fx *fx, uint32_t id, uint32_t features, uint8_t format,
+                              uint8_t rate)
 {
     struct virtio_snd_pcm_set_params p = {
         .hdr.hdr.code = GUINT32_TO_LE(VIRTIO_SND_R_PCM_SET_PARAMS),
@@ -150,10 +158,15 @@ static uint32_t set_params_full(Fx *fx, uint32_t id, uint32_t features, uint8_t 
         .features = GUINT32_TO_LE(features),
         .channels = 2,
         .format = format,
-        .rate = VIRTIO_SND_PCM_RATE_48000,
+        .rate = rate,
     };
 
     return vsnd_pcm_set_params(fx->pcm, &p);
+}
+
+static uint32_t set_params_full(Fx *fx, uint32_t id, uint32_t features, uint8_t format)
+{
+    return set_params_at(fx, id, features, format, VIRTIO_SND_PCM_RATE_48000);
 }
 
 static uint32_t set_params(Fx *fx, uint32_t id)
@@ -620,26 +633,35 @@ static void test_submit_invalid(void)
     fx_free(fx);
 }
 
-static gboolean quit_after(gpointer data)
+/* The device's timers run on the manual test clock (fake_audio_new()). */
+#define BPS_48K (48000u * 4u) /* S16 stereo */
+#define BPS_44K1 (44100u * 4u)
+#define MS INT64_C(1000000)
+
+/* When period @k of PERIOD bytes ends, counted from 0, in ns. */
+static int64_t period_end(uint64_t k, uint64_t bps)
 {
-    *(gboolean *)data = TRUE;
-    return G_SOURCE_REMOVE;
+    return vsnd_clock_time_of(0, k * PERIOD, bps);
 }
 
-static void run_for_ms(guint ms)
+/* Move the manual clock to @t (ns), then let idle callbacks run. */
+static void advance_to(int64_t t)
 {
-    gboolean done = FALSE;
+    g_assert_cmpint(t, >=, vsnd_manual_clock_now());
+    vsnd_manual_clock_advance(t - vsnd_manual_clock_now());
+    fake_iterate(10);
+}
 
-    g_timeout_add(ms, quit_after, &done);
-    while (!done) {
-        g_main_context_iteration(NULL, TRUE);
-    }
+static void advance(int64_t ns)
+{
+    advance_to(vsnd_manual_clock_now() + ns);
 }
 
 static void test_host_gone(void)
 {
     Fx *fx = fx_new();
     VsndAudioStream *s;
+    int64_t t0;
 
     fx->fake->default_room = 0;
     reach(fx, SND_PCM_STATE_RUNNING);
@@ -647,15 +669,25 @@ static void test_host_gone(void)
     submit(fx, true, 0, 0);
     submit(fx, true, 0, 0);
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*host stream failed*");
+    t0 = vsnd_manual_clock_now();
     fake_stream_error(s, -ENODEV);
     g_test_assert_expected_messages();
     /* jack disconnected */
     g_assert_cmpuint(fx->connected->len, ==, 1);
     g_assert_cmpuint(g_array_index(fx->connected, uint32_t, 0), ==, 0);
     g_assert_false(vsnd_pcm_connected(fx->pcm, 0));
-    /* no instant completion: paced by the software clock (5 ms/period) */
+    /* no instant completion: paced by the software clock, one message at
+     * the end of each period (5.333 ms) from the loss */
     g_assert_cmpuint(fx->done->len, ==, 0);
-    run_for_ms(200);
+    advance_to(t0 + period_end(1, BPS_48K) - 1);
+    g_assert_cmpuint(fx->done->len, ==, 0);
+    advance_to(t0 + period_end(1, BPS_48K));
+    g_assert_cmpuint(fx->done->len, ==, 1);
+    advance_to(t0 + period_end(2, BPS_48K) - 1);
+    g_assert_cmpuint(fx->done->len, ==, 1);
+    advance_to(t0 + period_end(2, BPS_48K));
+    g_assert_cmpuint(fx->done->len, ==, 2);
+    advance(100 * MS);
     g_assert_cmpuint(fx->done->len, ==, 2);
     g_assert_cmphex(done_at(fx, 0)->status, ==, VIRTIO_SND_S_IO_ERR);
     /* the host comes back */
@@ -675,6 +707,7 @@ static void test_host_gone_before_start(void)
 {
     Fx *fx = fx_new();
     VsndAudioStream *s;
+    int64_t t0;
 
     reach(fx, SND_PCM_STATE_PREPARED);
     s = fake_audio_last(fx->fake);
@@ -682,10 +715,13 @@ static void test_host_gone_before_start(void)
     fake_stream_error(s, -ENODEV);
     g_test_assert_expected_messages();
     /* START still succeeds: the stream runs on the device clock */
+    t0 = vsnd_manual_clock_now();
     cmd_ok(fx, 0, SND_PCM_CMD_START);
     g_assert_false(s->started);
     submit(fx, true, 0, 1);
-    run_for_ms(100);
+    advance_to(t0 + period_end(1, BPS_48K) - 1);
+    g_assert_cmpuint(fx->done->len, ==, 0);
+    advance_to(t0 + period_end(1, BPS_48K));
     g_assert_cmpuint(fx->done->len, ==, 1);
     g_assert_cmphex(done_at(fx, 0)->status, ==, VIRTIO_SND_S_IO_ERR);
     /* the host comes back: started now, data flows */
@@ -703,6 +739,77 @@ static void test_host_gone_before_start(void)
     fx_free(fx);
 }
 
+
+/* The software clock of a 44.1 kHz stream, whose period (1024 bytes of S16
+ * stereo: 5.8049 ms) is no whole number of milliseconds: over 100 periods
+ * completion k comes exactly at the end of period k counted from the
+ * loss, on the nanosecond (was: g_timeout_add(5 ms), 0.8 ms early each
+ * period, 80 ms ahead after 100, and not on the test clock at all). */
+static void test_software_clock_exact(void)
+{
+    Fx *fx = fx_new();
+    const unsigned int n = 100;
+    int64_t t0;
+
+    fx->fake->default_room = 0;
+    g_assert_cmphex(set_params_at(fx, 0, 0, VIRTIO_SND_PCM_FMT_S16, VIRTIO_SND_PCM_RATE_44100),
+                    ==, VIRTIO_SND_S_OK);
+    cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
+    for (unsigned int i = 0; i < n; i++) {
+        submit(fx, true, 0, (uint8_t)i);
+    }
+    cmd_ok(fx, 0, SND_PCM_CMD_START);
+    g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*host stream failed*");
+    t0 = vsnd_manual_clock_now();
+    fake_stream_error(fake_audio_last(fx->fake), -ENODEV);
+    g_test_assert_expected_messages();
+    for (unsigned int k = 1; k <= n; k++) {
+        advance_to(t0 + period_end(k, BPS_44K1) - 1);
+        g_assert_cmpuint(fx->done->len, ==, k - 1);
+        advance_to(t0 + period_end(k, BPS_44K1));
+        g_assert_cmpuint(fx->done->len, ==, k);
+        g_assert_cmpuint(done_at(fx, k - 1)->token, ==, k - 1); /* in order */
+        g_assert_cmphex(done_at(fx, k - 1)->status, ==, VIRTIO_SND_S_IO_ERR);
+    }
+    /* 100 periods are 580.49 ms, not 500 */
+    g_assert_cmpint(period_end(n, BPS_44K1), ==, INT64_C(580498867));
+    fx_free(fx);
+}
+
+/* On the real clock (CLOCK_MONOTONIC, the daemon's): the software clock's
+ * completions never come before their period ends (50 us of timer slack
+ * allowed); generous upper bound for a loaded machine. */
+static void test_software_clock_real(void)
+{
+    Fx *fx = fx_new_clocked("real");
+    gint64 t0;
+
+    fx->fake->default_room = 0;
+    g_assert_cmphex(set_params_at(fx, 0, 0, VIRTIO_SND_PCM_FMT_S16, VIRTIO_SND_PCM_RATE_44100),
+                    ==, VIRTIO_SND_S_OK);
+    cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
+    cmd_ok(fx, 0, SND_PCM_CMD_START);
+    for (unsigned int i = 0; i < 3; i++) {
+        submit(fx, true, 0, (uint8_t)i);
+    }
+    g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*host stream failed*");
+    t0 = g_get_monotonic_time();
+    fake_stream_error(fake_audio_last(fx->fake), -ENODEV);
+    g_test_assert_expected_messages();
+    for (unsigned int k = 1; k <= 3; k++) {
+        gint64 waited;
+
+        while (fx->done->len < k) {
+            g_main_context_iteration(NULL, TRUE);
+        }
+        waited = g_get_monotonic_time() - t0;
+        g_test_message("completion %u after %" G_GINT64_FORMAT " us (period end %" G_GINT64_FORMAT
+                       " us)", k, waited, period_end(k, BPS_44K1) / 1000);
+        g_assert_cmpint(waited, >=, period_end(k, BPS_44K1) / 1000 - 50);
+        g_assert_cmpint(waited, <, 2 * G_USEC_PER_SEC);
+    }
+    fx_free(fx);
+}
 
 static void test_open_fails_jack(void)
 {
@@ -765,16 +872,18 @@ static void test_write_error(void)
 {
     Fx *fx = fx_new();
     VsndAudioStream *s;
+    int64_t t0;
 
     reach(fx, SND_PCM_STATE_RUNNING);
     s = fake_audio_last(fx->fake);
     s->fail = -EIO;
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*host stream failed*");
+    t0 = vsnd_manual_clock_now();
     submit(fx, true, 0, 0);
     g_test_assert_expected_messages();
     g_assert_false(vsnd_pcm_connected(fx->pcm, 0));
     g_assert_cmpuint(fx->done->len, ==, 0);
-    run_for_ms(100);
+    advance_to(t0 + period_end(1, BPS_48K));
     g_assert_cmpuint(fx->done->len, ==, 1);
     fx_free(fx);
 }
@@ -836,32 +945,37 @@ static unsigned int xrun_events(Fx *fx)
 static void test_underrun_xrun(void)
 {
     Fx *fx = fx_new();
+    int64_t t0;
 
     g_assert_cmphex(set_params_full(fx, 0, 1u << VIRTIO_SND_PCM_F_EVT_XRUNS,
                                     VIRTIO_SND_PCM_FMT_S16), ==, VIRTIO_SND_S_OK);
     cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
     submit(fx, true, 0, 1);
+    t0 = vsnd_manual_clock_now();
     cmd_ok(fx, 0, SND_PCM_CMD_START);
     g_assert_cmpuint(fx->done->len, ==, 1);
-    /* the fake host holds 100 bytes: dry after a period (5 ms) */
+    /* the fake host holds 100 bytes: dry a period (5.333 ms) after the
+     * FIFO ran empty, not a nanosecond earlier */
+    advance_to(t0 + period_end(1, BPS_48K) - 1);
+    g_assert_cmpuint(xrun_events(fx), ==, 0);
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_MESSAGE, "*playback underrun*xrun 1 *");
-    run_for_ms(40);
+    advance_to(t0 + period_end(1, BPS_48K));
     g_test_assert_expected_messages();
     g_assert_cmpuint(xrun_events(fx), ==, 1);
     g_assert_cmpuint(g_array_index(fx->events, uint32_t, 1), ==, 0);
-    run_for_ms(40);
+    advance(40 * MS);
     g_assert_cmpuint(xrun_events(fx), ==, 1); /* once per dry spell */
     g_assert_true(vsnd_pcm_connected(fx->pcm, 0));
     g_assert_cmpint(vsnd_pcm_state(fx->pcm, 0), ==, SND_PCM_STATE_RUNNING);
     submit(fx, true, 0, 2);
     g_assert_cmpuint(fx->done->len, ==, 2);
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_MESSAGE, "*playback underrun*xrun 2 *");
-    run_for_ms(40);
+    advance(period_end(1, BPS_48K));
     g_test_assert_expected_messages();
     g_assert_cmpuint(xrun_events(fx), ==, 2);
     submit(fx, true, 0, 3);
     cmd_ok(fx, 0, SND_PCM_CMD_STOP);
-    run_for_ms(40);
+    advance(40 * MS);
     g_assert_cmpuint(xrun_events(fx), ==, 2);
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_MESSAGE, "*stream 0: 2 xruns*");
     cmd_ok(fx, 0, SND_PCM_CMD_RELEASE);
@@ -881,10 +995,10 @@ static void test_no_underrun_while_host_plays(void)
     cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
     cmd_ok(fx, 0, SND_PCM_CMD_START);
     submit(fx, true, 0, 1);
-    run_for_ms(80);
+    advance(80 * MS);
     g_assert_cmpuint(xrun_events(fx), ==, 0);
     fx->fake->latency = 0; /* played out */
-    run_for_ms(40);
+    advance(40 * MS);
     g_assert_cmpuint(xrun_events(fx), ==, 1);
     fx_free(fx);
 }
@@ -896,7 +1010,7 @@ static void test_underrun_not_negotiated(void)
 
     reach(fx, SND_PCM_STATE_RUNNING);
     g_test_expect_message("vsnd-snd", G_LOG_LEVEL_MESSAGE, "*playback underrun*xrun 1 *");
-    run_for_ms(40);
+    advance(40 * MS);
     g_test_assert_expected_messages();
     g_assert_cmpuint(fx->events->len, ==, 0);
     fx_free(fx);
@@ -1167,6 +1281,28 @@ static void test_drain_lingers(void)
     fx_free(fx);
 }
 
+/* A drain the driver never ends: the host stream is closed when the
+ * limit (2 s of the driver's clock) passes, not a nanosecond before. */
+static void test_drain_limit(void)
+{
+    Fx *fx = fx_new();
+    VsndAudioStream *s;
+    int64_t t0;
+
+    reach(fx, SND_PCM_STATE_STOPPED);
+    s = fake_audio_last(fx->fake);
+    s->drain_ret = -EINPROGRESS;
+    t0 = vsnd_manual_clock_now();
+    cmd_ok(fx, 0, SND_PCM_CMD_RELEASE);
+    g_assert_cmpuint(s->drains, ==, 1);
+    advance_to(t0 + 2000 * MS - 1);
+    g_assert_false(s->closed);
+    advance_to(t0 + 2000 * MS);
+    g_assert_true(s->closed);
+    g_assert_cmpuint(fx->fake->closes, ==, 1);
+    fx_free(fx);
+}
+
 /* The sequence of a Linux guest's playback end (aplay, pulse, pipewire):
  * the last messages complete when the host buffer took them, the guest's
  * hw_ptr reaches appl_ptr, STOP, then RELEASE.  Every frame of a
@@ -1348,6 +1484,8 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/pcm/io/capture-fills-periods", test_capture);
     g_test_add_func("/snd/pcm/io/invalid/submit", test_submit_invalid);
     g_test_add_func("/snd/pcm/io/host-gone-software-clock", test_host_gone);
+    g_test_add_func("/snd/pcm/io/software-clock/exact-periods-44k1", test_software_clock_exact);
+    g_test_add_func("/snd/pcm/io/software-clock/real-clock-never-early", test_software_clock_real);
     g_test_add_func("/snd/pcm/io/write-error", test_write_error);
     g_test_add_func("/snd/pcm/io/write-never-fits-is-no-host-loss", test_write_never_fits);
     g_test_add_func("/snd/pcm/jack/open-fails-disconnects", test_open_fails_jack);
@@ -1369,6 +1507,7 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/pcm/polling", test_polling);
     g_test_add_func("/snd/pcm/polling-queue-restart", test_polling_queue_restart);
     g_test_add_func("/snd/pcm/release/drain-lingers", test_drain_lingers);
+    g_test_add_func("/snd/pcm/release/drain-limit-on-test-clock", test_drain_limit);
     g_test_add_func("/snd/pcm/release/after-stop-plays-all", test_release_after_stop_plays_all);
     g_test_add_func("/snd/pcm/release/unstarted", test_release_unstarted);
     g_test_add_func("/snd/pcm/caps/driver-query-fails", test_caps_fallback);

@@ -3,8 +3,9 @@
  * snd-pcm-host.c - a stream's host stream from open to close: PREPARE
  * opens it (vsnd_audio_open), RELEASE closes it, draining playback when
  * the driver can (the drained stream lingers, its events ignored, until
- * the driver says it is done or SND_PCM_LINGER_MS passed).  Driver events
- * go to the pump (snd-pcm-pump.c).
+ * the driver says it is done or SND_PCM_LINGER_NS passed on the driver's
+ * clock, an audio/clock.h timer).  Driver events go to the pump
+ * (snd-pcm-pump.c).
  */
 #include "config.h"
 
@@ -21,21 +22,31 @@
 #include "snd/snd-pcm-pump.h"
 
 /* How long a released playback stream may drain before it is closed. */
-#define SND_PCM_LINGER_MS 2000
+#define SND_PCM_LINGER_NS (2 * INT64_C(1000000000))
 
 void vsnd_host_close(SndPcm *pcm, SndHostStream *hs)
 {
-    g_clear_handle_id(&hs->linger_id, g_source_remove);
+    g_clear_pointer(&hs->linger, vsnd_timer_free);
+    g_clear_handle_id(&hs->drained_id, g_source_remove);
     vsnd_audio_close(pcm->audio, hs->s);
     pcm->lingering = g_list_remove(pcm->lingering, hs);
     g_free(hs);
 }
 
-static gboolean linger_done(gpointer data)
+/* The drain took too long (closing frees the timer inside its callback,
+ * which clock.c allows). */
+static void linger_expired(void *opaque)
+{
+    SndHostStream *hs = opaque;
+
+    vsnd_host_close(hs->pcm, hs);
+}
+
+static gboolean drained(gpointer data)
 {
     SndHostStream *hs = data;
 
-    hs->linger_id = 0;
+    hs->drained_id = 0;
     vsnd_host_close(hs->pcm, hs);
     return G_SOURCE_REMOVE;
 }
@@ -46,10 +57,9 @@ static void on_ready(void *opaque)
 
     if (hs->st) {
         vsnd_stream_schedule_pump(hs->st);
-    } else if (hs->linger_id) {
+    } else if (hs->linger && !hs->drained_id) {
         /* Drained: close from an idle callback, not inside the driver. */
-        g_source_remove(hs->linger_id);
-        hs->linger_id = g_idle_add(linger_done, hs);
+        hs->drained_id = g_idle_add(drained, hs);
     }
 }
 
@@ -160,9 +170,13 @@ void vsnd_stream_close(SndPcmStream *st, bool drain)
     hs->st = NULL;
     if (drain && st->dir == VSND_DIR_OUTPUT && !lost &&
         vsnd_audio_drain(pcm->audio, hs->s) == -EINPROGRESS) {
-        hs->linger_id = g_timeout_add(SND_PCM_LINGER_MS, linger_done, hs);
-        pcm->lingering = g_list_prepend(pcm->lingering, hs);
-        return;
+        /* No timer (no file descriptor left): closed now, the tail cut. */
+        hs->linger = vsnd_timer_new(vsnd_audio_manual_clock(pcm->audio), linger_expired, hs);
+        if (hs->linger) {
+            vsnd_timer_arm(hs->linger, vsnd_timer_now(hs->linger) + SND_PCM_LINGER_NS);
+            pcm->lingering = g_list_prepend(pcm->lingering, hs);
+            return;
+        }
     }
     vsnd_host_close(pcm, hs);
 }

@@ -84,37 +84,42 @@ void vsnd_stream_discard(SndPcmStream *st)
     }
 }
 
-static guint period_ms(const SndPcmStream *st)
+/* Bytes a second of the stream's audio: the rate its timers count in
+ * (no rate, never after SET_PARAMS: a period every 10 ms). */
+static uint64_t stream_bps(const SndPcmStream *st)
 {
     uint64_t bps = vsnd_bytes_per_second(st->params.format, st->params.rate,
-                                        st->params.channels);
-    uint64_t ms;
+                                         st->params.channels);
 
-    if (!bps) {
-        return 10;
-    }
-    ms = (uint64_t)st->params.period_bytes * 1000 / bps;
-    return (guint)CLAMP(ms, 1, 1000);
+    return bps ? bps : MAX(st->params.period_bytes, 1u) * UINT64_C(100);
 }
+
+/* Nanoseconds @bytes of the stream's audio last, rounded up. */
+static int64_t bytes_ns(const SndPcmStream *st, uint64_t bytes)
+{
+    return vsnd_clock_time_of(0, bytes, stream_bps(st));
+}
+
+/* A guest's tiny period costs at most one wakeup a millisecond: the
+ * periods between two wakeups are done together. */
+#define SND_CLOCK_MIN_WAKEUP_NS 1000000
 
 void vsnd_stream_clock_stop(SndPcmStream *st)
 {
-    g_clear_handle_id(&st->clock_id, g_source_remove);
+    if (st->clock) {
+        vsnd_timer_disarm(st->clock);
+    }
 }
 
-static gboolean clock_tick(gpointer data)
+/* One period of a stream whose host end is gone: carried frames go the
+ * way of a period, else the oldest message completes with IO_ERR. */
+static void clock_period(SndPcmStream *st)
 {
-    SndPcmStream *st = data;
     SndIoMsg *msg;
 
-    if (st->state != SND_PCM_STATE_RUNNING || !vsnd_host_end_lost(st)) {
-        st->clock_id = 0;
-        return G_SOURCE_REMOVE;
-    }
     if (st->carry->len) {
-        /* The host end is gone: carried frames go the way of a period. */
         g_byte_array_set_size(st->carry, 0);
-        return G_SOURCE_CONTINUE;
+        return;
     }
     msg = g_queue_pop_head(&st->fifo);
     if (msg) {
@@ -123,14 +128,59 @@ static gboolean clock_tick(gpointer data)
         }
         vsnd_stream_complete(st, msg, VIRTIO_SND_S_IO_ERR);
     }
-    return G_SOURCE_CONTINUE;
+}
+
+static bool clock_wanted(const SndPcmStream *st)
+{
+    return st->state == SND_PCM_STATE_RUNNING && vsnd_host_end_lost(st);
+}
+
+/* Arm for the end of the next period, absolute from the clock's start. */
+static void clock_arm(SndPcmStream *st)
+{
+    uint64_t period = MAX(st->params.period_bytes, 1u);
+    int64_t next = vsnd_clock_time_of(st->clock_t0, (st->clock_periods + 1) * period,
+                                      stream_bps(st));
+
+    vsnd_timer_arm(st->clock,
+                   MAX(next, vsnd_timer_now(st->clock) + SND_CLOCK_MIN_WAKEUP_NS));
+}
+
+/*
+ * The software clock's periods lie at absolute times from its start:
+ * period k ends at clock_t0 + k * period_bytes / bytes-per-second, in
+ * nanoseconds, so a period that is no whole number of milliseconds (1024
+ * bytes of S16 stereo at 44.1 kHz: 5.805 ms) neither drifts nor rounds.
+ * A late tick (a busy host) does every period that ended since, at once,
+ * as the audio would have played meanwhile; a completion may change the
+ * stream, so it is looked at before each period.
+ */
+static void clock_tick(void *opaque)
+{
+    SndPcmStream *st = opaque;
+    uint64_t period = MAX(st->params.period_bytes, 1u);
+    uint64_t due = vsnd_clock_units_at(st->clock_t0, vsnd_timer_now(st->clock),
+                                       stream_bps(st)) / period;
+
+    /* A completion that restarted the clock (armed it afresh) ends this
+     * tick: the new start counts from now. */
+    while (st->clock_periods < due && clock_wanted(st) && !vsnd_timer_armed(st->clock)) {
+        st->clock_periods++;
+        clock_period(st);
+    }
+    if (clock_wanted(st) && !vsnd_timer_armed(st->clock)) {
+        clock_arm(st);
+    }
 }
 
 void vsnd_stream_clock_start(SndPcmStream *st)
 {
-    if (!st->clock_id) {
-        st->clock_id = g_timeout_add(period_ms(st), clock_tick, st);
+    if (!st->clock || vsnd_timer_armed(st->clock)) {
+        return;
     }
+    st->clock_t0 = vsnd_timer_now(st->clock);
+    st->clock_periods = 0;
+    clock_arm(st);
 }
 
 static uint32_t host_latency(const SndPcmStream *st)
@@ -142,15 +192,6 @@ static uint32_t host_latency(const SndPcmStream *st)
         return 0;
     }
     return l;
-}
-
-/* Milliseconds @bytes of this stream's audio last, rounded up. */
-static guint bytes_ms(const SndPcmStream *st, uint64_t bytes)
-{
-    uint64_t bps = vsnd_bytes_per_second(st->params.format, st->params.rate,
-                                        st->params.channels);
-
-    return bps ? (guint)MIN((bytes * 1000 + bps - 1) / bps, 60000) : 0;
 }
 
 static void stream_xrun(SndPcmStream *st, const char *what)
@@ -175,28 +216,28 @@ static bool playback_starved(const SndPcmStream *st)
 
 void vsnd_stream_dry_stop(SndPcmStream *st)
 {
-    g_clear_handle_id(&st->dry_id, g_source_remove);
+    if (st->dry_watch) {
+        vsnd_timer_disarm(st->dry_watch);
+    }
 }
 
-static gboolean dry_check(gpointer data)
+static void dry_check(void *opaque)
 {
-    SndPcmStream *st = data;
+    SndPcmStream *st = opaque;
     uint32_t left;
 
-    st->dry_id = 0;
     if (!playback_starved(st)) {
-        return G_SOURCE_REMOVE;
+        return;
     }
     left = host_latency(st);
     if (left >= st->params.period_bytes) {
         /* The host still holds a period or more: it played slower than
          * its latency said.  Look again when that is gone. */
-        st->dry_id = g_timeout_add(MAX(bytes_ms(st, left), 1), dry_check, st);
-        return G_SOURCE_REMOVE;
+        vsnd_timer_arm(st->dry_watch, vsnd_timer_now(st->dry_watch) + bytes_ns(st, left));
+        return;
     }
     st->dry = true;
     stream_xrun(st, "playback underrun: no message while the host buffer ran dry");
-    return G_SOURCE_REMOVE;
 }
 
 /* The playback FIFO ran empty while running: an underrun unless a message
@@ -204,13 +245,33 @@ static gboolean dry_check(gpointer data)
  * time: a guest never answers a completion faster). */
 void vsnd_stream_dry_arm(SndPcmStream *st)
 {
-    guint ms;
+    int64_t wait;
 
-    if (st->dry || st->dry_id || !playback_starved(st)) {
+    if (st->dry || !st->dry_watch || vsnd_timer_armed(st->dry_watch) || !playback_starved(st)) {
         return;
     }
-    ms = MAX(bytes_ms(st, host_latency(st)), period_ms(st));
-    st->dry_id = g_timeout_add(ms, dry_check, st);
+    wait = bytes_ns(st, MAX(host_latency(st), st->params.period_bytes));
+    vsnd_timer_arm(st->dry_watch, vsnd_timer_now(st->dry_watch) + wait);
+}
+
+/* Made with the stream, on the driver's clock; NULL only when the process
+ * has no file descriptor for the one shared timerfd: then a lost host end
+ * stalls the stream and no underrun is reported. */
+void vsnd_stream_timers_new(SndPcmStream *st)
+{
+    bool manual = vsnd_audio_manual_clock(st->pcm->audio);
+
+    st->clock = vsnd_timer_new(manual, clock_tick, st);
+    st->dry_watch = vsnd_timer_new(manual, dry_check, st);
+    if (!st->clock || !st->dry_watch) {
+        g_warning("stream %u: no timer: a lost host end stalls the stream", st->id);
+    }
+}
+
+void vsnd_stream_timers_free(SndPcmStream *st)
+{
+    g_clear_pointer(&st->clock, vsnd_timer_free);
+    g_clear_pointer(&st->dry_watch, vsnd_timer_free);
 }
 
 static bool gain_needed(const SndPcmStream *st)

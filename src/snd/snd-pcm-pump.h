@@ -2,7 +2,8 @@
 /*
  * snd-pcm-pump.h - moving a stream's messages to and from its host stream
  * (snd-pcm-pump.c): completion, the pump, the software clock while the
- * host end is gone, the xrun watch, host errors.
+ * host end is gone, the xrun watch, host errors.  Both timers are
+ * audio/clock.h's VsndTimer.
  */
 #ifndef VSND_SND_PCM_PUMP_H
 #define VSND_SND_PCM_PUMP_H
@@ -15,7 +16,12 @@ void vsnd_stream_complete(SndPcmStream *st, SndIoMsg *msg, uint32_t status);
 void vsnd_stream_flush(SndPcmStream *st, uint32_t status);
 /* Free every pending message without touching guest memory. */
 void vsnd_stream_discard(SndPcmStream *st);
-/* The software clock: one message per period while the host end is gone. */
+/* The stream's timers (software clock, dry watch), on the driver's clock
+ * (real or the manual test clock, vsnd_audio_manual_clock()). */
+void vsnd_stream_timers_new(SndPcmStream *st);
+void vsnd_stream_timers_free(SndPcmStream *st);
+/* The software clock: one message per period while the host end is gone,
+ * at absolute nanosecond deadlines from its start. */
 void vsnd_stream_clock_start(SndPcmStream *st);
 void vsnd_stream_clock_stop(SndPcmStream *st);
 /* The dry watch: a playback FIFO empty while running becomes an underrun

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "audio/clock.h"
 #include "snd/snd-pcm.h"
 
 typedef struct SndPcmStream SndPcmStream;
@@ -38,7 +39,8 @@ typedef struct SndHostStream {
     SndPcm *pcm;
     SndPcmStream *st;
     VsndAudioStream *s;
-    guint linger_id;
+    VsndTimer *linger;   /* while it drains: closes it at the time limit */
+    guint drained_id;    /* drained: closes it from the main loop */
     uint32_t id; /* the stream it was opened for */
 } SndHostStream;
 
@@ -68,8 +70,12 @@ struct SndPcmStream {
     GByteArray *carry;     /* playback taken over from messages at a queue
                             * stop; played before the FIFO */
     guint pump_id;
-    guint clock_id;
-    guint dry_id;          /* dry watch: playback FIFO empty while running */
+    /* Timers on the clock of the audio driver (vsnd_audio_manual_clock();
+     * snd-pcm-pump.c says what they do). */
+    VsndTimer *clock;      /* software clock while the host end is lost */
+    int64_t clock_t0;      /* ns: when the software clock started */
+    uint64_t clock_periods; /* periods it accounted since clock_t0 */
+    VsndTimer *dry_watch;  /* playback FIFO empty while running */
     bool dry;              /* underrun reported, until the next message */
     uint32_t xruns;        /* since the host stream was opened */
 };

@@ -70,6 +70,7 @@ SndPcm *vsnd_pcm_new(const VsndDeviceConfig *cfg, VsndAudio *audio, const SndPcm
         st->gain = SND_GAIN_UNITY; /* state: INIT, zeroed */
         st->carry = g_byte_array_new();
         g_queue_init(&st->fifo);
+        vsnd_stream_timers_new(st);
         vsnd_stream_caps(pcm, st, sc);
         vsnd_host_end_event(st, HOST_EV_RESET);
     }
@@ -85,6 +86,7 @@ void vsnd_pcm_free(SndPcm *pcm)
     for (uint32_t i = 0; i < pcm->n; i++) {
         g_free(pcm->streams[i].label);
         g_byte_array_unref(pcm->streams[i].carry);
+        vsnd_stream_timers_free(&pcm->streams[i]);
     }
     g_free(pcm->streams);
     g_free(pcm);
