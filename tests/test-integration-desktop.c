@@ -544,6 +544,62 @@ static long last_gap_at(const int16_t *rec, size_t frames, size_t *gap_len)
 }
 
 /*
+ * A play of @seconds of the signal with @g's geometry while a server
+ * process (@pid) is stopped (SIGSTOP) @stop_at seconds after the play
+ * begins (0: before it) and continued @stop_for seconds later: the guest
+ * gets no error, the daemon's stream goes on by its own clock and says so,
+ * and the last half second is heard bit for bit.
+ */
+static void play_through_stop(Desk *d, GPid pid, const Geometry *g, double seconds,
+                              double stop_at, double stop_for, const char *what)
+{
+    const size_t frames = (size_t)(seconds * RATE), pad = RATE / 10, tail = RATE / 2;
+    g_autofree int16_t *sig = atu_signal_s16(frames, CH, RATE);
+    g_autofree int16_t *buf = g_new0(int16_t, (frames + 2 * pad) * CH);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *script = NULL;
+    SgAlsaStats st;
+    Recorders rec;
+    AtuWav w;
+    size_t gaps, left;
+    long off;
+
+    int sid = find_stream(d->sg, VIRTIO_SND_D_OUTPUT);
+    g_assert_cmpint(sid, >=, 0);
+    SgAlsaParams p = alsa_params((uint32_t)sid, g);
+    recorders_start(d, &rec);
+    if (stop_at > 0) {
+        script = g_strdup_printf("sleep %.2f; kill -STOP %d; sleep %.2f; kill -CONT %d", stop_at,
+                                 (int)pid, stop_for, (int)pid);
+    } else {
+        g_assert_cmpint(kill(pid, SIGSTOP), ==, 0);
+        script = g_strdup_printf("sleep %.2f; kill -CONT %d", stop_for, (int)pid);
+    }
+    const char *argv[] = { "sh", "-c", script, NULL };
+    GPid stopper = atu_spawn(argv, d->log);
+
+    memcpy(buf + pad * CH, sig, frames * FRAME);
+    bool ok = sg_alsa_play(d->sg, &p, buf, (frames + 2 * pad) * FRAME, &st, &err);
+    g_test_message("%s: %u completions, %.2f s", what, st.completions, st.seconds);
+    atu_stop(stopper, SIGKILL);
+    kill(pid, SIGCONT); /* whatever the stopper got to */
+    atu_run_for(0.5);
+    recorders_stop(&rec);
+    g_assert_no_error(err);
+    g_assert_true(ok);
+    {
+        g_autofree char *log = vd_stderr(d->vd);
+        g_assert_nonnull(strstr(log, "goes on by its own clock"));
+        g_assert_nonnull(strstr(log, "the graph runs again"));
+    }
+    /* the end of the play, after the stop, is heard whole */
+    size_t match = best_recording(&rec, sig + (frames - tail) * CH, tail, &w, &gaps, &left, &off);
+    recorders_clear(&rec);
+    g_assert_cmpuint(match, ==, tail);
+    atu_wav_clear(&w);
+}
+
+/*
  * The server stops for 400 ms in the middle of a play (SIGSTOP): a guest
  * with an 80 ms buffer of 5 ms periods waits 100 ms for a period before
  * its write() fails with EIO, so the daemon's stream goes on by its own
@@ -554,48 +610,11 @@ static long last_gap_at(const int16_t *rec, size_t frames, size_t *gap_len)
  */
 static void test_graph_stall(void)
 {
-    const Geometry *g = &geometries[1];
-    const size_t frames = 2 * RATE, pad = RATE / 10, tail = RATE / 2;
-    g_autofree int16_t *sig = atu_signal_s16(frames, CH, RATE);
-    g_autofree int16_t *buf = g_new0(int16_t, (frames + 2 * pad) * CH);
-    g_autoptr(GError) err = NULL;
-    SgAlsaStats st;
-    Recorders rec;
-    AtuWav w;
     Desk d;
-    size_t gaps, left;
-    long off;
 
     if (!desk_up(&d))
         return;
-    int sid = find_stream(d.sg, VIRTIO_SND_D_OUTPUT);
-    g_assert_cmpint(sid, >=, 0);
-    SgAlsaParams p = alsa_params((uint32_t)sid, g);
-    recorders_start(&d, &rec);
-    g_autofree char *script = g_strdup_printf("sleep 0.8; kill -STOP %d; sleep 0.4; kill -CONT %d",
-                                              (int)d.pw.pw, (int)d.pw.pw);
-    const char *stop_argv[] = { "sh", "-c", script, NULL };
-    GPid stopper = atu_spawn(stop_argv, d.log);
-
-    memcpy(buf + pad * CH, sig, frames * FRAME);
-    bool ok = sg_alsa_play(d.sg, &p, buf, (frames + 2 * pad) * FRAME, &st, &err);
-    g_test_message("graph stall: %u completions, %.2f s", st.completions, st.seconds);
-    atu_stop(stopper, SIGKILL);
-    kill(d.pw.pw, SIGCONT); /* whatever the stopper got to */
-    atu_run_for(0.5);
-    recorders_stop(&rec);
-    g_assert_no_error(err);
-    g_assert_true(ok);
-    {
-        g_autofree char *log = vd_stderr(d.vd);
-        g_assert_nonnull(strstr(log, "goes on by its own clock"));
-        g_assert_nonnull(strstr(log, "the graph runs again"));
-    }
-    /* the end of the play, after the stop, is heard whole */
-    size_t match = best_recording(&rec, sig + (frames - tail) * CH, tail, &w, &gaps, &left, &off);
-    recorders_clear(&rec);
-    g_assert_cmpuint(match, ==, tail);
-    atu_wav_clear(&w);
+    play_through_stop(&d, d.pw.pw, &geometries[1], 2.0, 0.8, 0.4, "graph stall");
     desk_down(&d);
 }
 
@@ -611,48 +630,11 @@ static void test_graph_stall(void)
  */
 static void test_link_late(void)
 {
-    const Geometry *g = &geometries[0];
-    const size_t frames = 3 * RATE, pad = RATE / 10, tail = RATE / 2;
-    g_autofree int16_t *sig = atu_signal_s16(frames, CH, RATE);
-    g_autofree int16_t *buf = g_new0(int16_t, (frames + 2 * pad) * CH);
-    g_autoptr(GError) err = NULL;
-    SgAlsaStats st;
-    Recorders rec;
-    AtuWav w;
     Desk d;
-    size_t gaps, left;
-    long off;
 
     if (!desk_up(&d))
         return;
-    int sid = find_stream(d.sg, VIRTIO_SND_D_OUTPUT);
-    g_assert_cmpint(sid, >=, 0);
-    SgAlsaParams p = alsa_params((uint32_t)sid, g);
-    recorders_start(&d, &rec);
-    g_assert_cmpint(kill(d.pw.wp, SIGSTOP), ==, 0);
-    g_autofree char *script = g_strdup_printf("sleep 1.2; kill -CONT %d", (int)d.pw.wp);
-    const char *cont_argv[] = { "sh", "-c", script, NULL };
-    GPid cont = atu_spawn(cont_argv, d.log);
-
-    memcpy(buf + pad * CH, sig, frames * FRAME);
-    bool ok = sg_alsa_play(d.sg, &p, buf, (frames + 2 * pad) * FRAME, &st, &err);
-    g_test_message("late link: %u completions, %.2f s", st.completions, st.seconds);
-    atu_stop(cont, SIGKILL);
-    kill(d.pw.wp, SIGCONT); /* whatever the script got to */
-    atu_run_for(0.5);
-    recorders_stop(&rec);
-    g_assert_no_error(err);
-    g_assert_true(ok);
-    {
-        g_autofree char *log = vd_stderr(d.vd);
-        g_assert_nonnull(strstr(log, "goes on by its own clock"));
-        g_assert_nonnull(strstr(log, "the graph runs again"));
-    }
-    /* the end of the play, after the link, is heard whole */
-    size_t match = best_recording(&rec, sig + (frames - tail) * CH, tail, &w, &gaps, &left, &off);
-    recorders_clear(&rec);
-    g_assert_cmpuint(match, ==, tail);
-    atu_wav_clear(&w);
+    play_through_stop(&d, d.pw.wp, &geometries[0], 3.0, 0, 1.2, "late link");
     desk_down(&d);
 }
 
