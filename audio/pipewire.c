@@ -141,6 +141,8 @@ struct VsndAudioStream {
     bool flowing;           /* the graph pulled since start() */
     uint64_t last_pull_ns;  /* CLOCK_MONOTONIC of the last process() */
     uint64_t start_ns;      /* ...and of start() */
+    uint64_t full_ns;       /* ...and when the start clock let the ring take its
+                             * capacity, the graph not pulling yet (0: not so) */
     bool stalled;           /* the graph stopped pulling (on_start_clock()) */
     size_t stall_dropped;   /* playback that went unheard meanwhile */
     size_t early;           /* what the start clock lets the ring hold */
@@ -952,8 +954,8 @@ static void pwdrv_close(VsndAudioStream *s)
  * per period time, up to its capacity (a period at a time, never a burst),
  * so the guest's clock runs at the audio rate meanwhile; what it accepted
  * is played once the graph runs (and reported in the latency).  A graph
- * that has still not pulled when the ring holds its capacity (a session
- * manager that took over a second to link a new stream, seen in a real
+ * that has still not pulled when the ring has held its capacity for
+ * full_grace_ns() (a stream not linked for over a second, seen in a real
  * guest's play on a loaded machine: the guest failed with EIO 550 ms
  * after its last completion) is stood in for as below.
  *
@@ -977,11 +979,28 @@ static uint64_t stall_ns(const VsndAudioStream *s)
     return 2 * bytes / s->frame_bytes * SPA_NSEC_PER_SEC / s->info.rate;
 }
 
+/*
+ * How long a ring the graph never pulled may stay full before the clock
+ * stands in: half of what the guest waits for a completion before its
+ * write() fails (Linux: 1.1 buffers, at least 100 ms).  Standing in at
+ * once dropped the first periods of plays whose graph linked a little
+ * later (a guest with 5 ms periods and a 1024 quantum: 1200 frames
+ * unheard in CI).
+ */
+static uint64_t full_grace_ns(const VsndAudioStream *s)
+{
+    uint64_t ring_ns = (uint64_t)s->ring.cap / s->frame_bytes * SPA_NSEC_PER_SEC / s->info.rate;
+
+    return MAX(50 * SPA_NSEC_PER_MSEC, ring_ns * 11 / 20);
+}
+
 static void clock_tick_playback(VsndAudioStream *s, uint64_t expirations, bool stalled)
 {
     if (!s->flowing && !stalled) {
         s->early = MIN(MAX(s->early, steady_limit(s)) + expirations * s->period_bytes,
                        s->ring.cap);
+        if (s->early >= s->ring.cap && !s->full_ns)
+            s->full_ns = now_ns();
     } else if (stalled && !s->draining) {
         size_t n = MIN((size_t)expirations * s->period_bytes, s->ring.fill);
 
@@ -1022,9 +1041,10 @@ static void on_start_clock(void *data, uint64_t expirations)
         since = now_ns() - s->last_pull_ns;
         stalled = since > stall_ns(s);
     } else if (!stop && s->dir == VSND_DIR_OUTPUT) {
-        /* never pulled since the start, and the ring took all it can */
+        /* never pulled since the start, and the ring took all it can
+         * for long enough (full_grace_ns()) */
         since = now_ns() - s->start_ns;
-        stalled = s->early >= s->ring.cap;
+        stalled = s->full_ns && now_ns() - s->full_ns > full_grace_ns(s);
     }
     if (!stop && (!s->flowing || stalled)) {
         if (s->dir == VSND_DIR_INPUT)
@@ -1119,6 +1139,7 @@ static int set_active(VsndAudioStream *s, bool active)
     s->flowing = false;
     memset(&s->time, 0, sizeof(s->time)); /* a new start: nothing pulled yet */
     s->start_ns = now_ns();
+    s->full_ns = 0;
     s->stalled = false;
     s->stall_dropped = 0;
     s->early = 0;
