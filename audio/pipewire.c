@@ -289,7 +289,6 @@ static bool playback_wants_more(const VsndAudioStream *s)
     return playback_room(s) >= MAX(step, (size_t)s->frame_bytes);
 }
 
-/* Data thread (RT_PROCESS): only ring_lock is taken here. */
 /* The stream lost with the daemon gone: read on the main thread without
  * the loop lock (the loop thread writes both flags atomically). */
 static bool stream_gone(const VsndAudioStream *s)
@@ -298,6 +297,7 @@ static bool stream_gone(const VsndAudioStream *s)
            !__atomic_load_n(&s->be->connected, __ATOMIC_ACQUIRE);
 }
 
+/* Data thread (RT_PROCESS): only ring_lock is taken here. */
 static void on_process(void *data)
 {
     VsndAudioStream *s = data;

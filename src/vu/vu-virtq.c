@@ -447,7 +447,7 @@ void vu_virtq_poll(VuVirtq *vq)
 {
     bool moved;
 
-    if (!(vq->polled || vq->device_polls) || !vq_usable(vq)) {
+    if (!vu_virtq_polled(vq) || !vq_usable(vq)) {
         return;
     }
     if (!vq->packed) {
