@@ -222,3 +222,8 @@ void vsnd_manual_clock_advance(int64_t ns)
     }
     manual_now = target;
 }
+
+void vsnd_manual_clock_stall(int64_t ns)
+{
+    manual_now += MAX(ns, 0);
+}

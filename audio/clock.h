@@ -63,6 +63,10 @@ int64_t vsnd_clock_time_of(int64_t t0, uint64_t units, uint64_t per_sec);
 int64_t vsnd_manual_clock_now(void);
 /* Advance by @ns (>= 0) and fire every manual timer that became due. */
 void vsnd_manual_clock_advance(int64_t ns);
+/* Move by @ns (>= 0) without firing anything: a busy host on which no
+ * timer ran meanwhile.  The next advance (0 will do) fires what became due,
+ * late. */
+void vsnd_manual_clock_stall(int64_t ns);
 
 G_END_DECLS
 

@@ -776,6 +776,46 @@ static void test_software_clock_exact(void)
     fx_free(fx);
 }
 
+/* A late wakeup (a busy host): the tick that comes 7 periods late does
+ * every period that ended meanwhile, at once and in order, and the clock
+ * keeps its schedule from the start (the next period ends where it would
+ * have, not a period after the late tick). */
+static void test_software_clock_catch_up(void)
+{
+    Fx *fx = fx_new();
+    int64_t t0;
+
+    fx->fake->default_room = 0;
+    g_assert_cmphex(set_params_at(fx, 0, 0, VIRTIO_SND_PCM_FMT_S16, VIRTIO_SND_PCM_RATE_44100),
+                    ==, VIRTIO_SND_S_OK);
+    cmd_ok(fx, 0, SND_PCM_CMD_PREPARE);
+    for (unsigned int i = 0; i < 12; i++) {
+        submit(fx, true, 0, (uint8_t)i);
+    }
+    cmd_ok(fx, 0, SND_PCM_CMD_START);
+    g_test_expect_message("vsnd-snd", G_LOG_LEVEL_WARNING, "*host stream failed*");
+    t0 = vsnd_manual_clock_now();
+    fake_stream_error(fake_audio_last(fx->fake), -ENODEV);
+    g_test_assert_expected_messages();
+    advance_to(t0 + period_end(1, BPS_44K1));
+    g_assert_cmpuint(fx->done->len, ==, 1);
+    /* the timer's next deadline (period 2) is long past when it fires */
+    vsnd_manual_clock_stall(period_end(8, BPS_44K1) + period_end(1, BPS_44K1) / 2 -
+                            period_end(1, BPS_44K1));
+    g_assert_cmpuint(fx->done->len, ==, 1);
+    advance(0);
+    g_assert_cmpuint(fx->done->len, ==, 8);
+    for (unsigned int k = 0; k < 8; k++) {
+        g_assert_cmpuint(done_at(fx, k)->token, ==, k);
+    }
+    advance_to(t0 + period_end(9, BPS_44K1) - 1);
+    g_assert_cmpuint(fx->done->len, ==, 8);
+    advance_to(t0 + period_end(9, BPS_44K1));
+    g_assert_cmpuint(fx->done->len, ==, 9);
+    g_assert_cmpuint(done_at(fx, 8)->token, ==, 8);
+    fx_free(fx);
+}
+
 /* On the real clock (CLOCK_MONOTONIC, the daemon's): the software clock's
  * completions never come before their period ends (50 us of timer slack
  * allowed); generous upper bound for a loaded machine. */
@@ -1486,6 +1526,8 @@ int main(int argc, char **argv)
     g_test_add_func("/snd/pcm/io/host-gone-software-clock", test_host_gone);
     g_test_add_func("/snd/pcm/io/software-clock/exact-periods-44k1", test_software_clock_exact);
     g_test_add_func("/snd/pcm/io/software-clock/real-clock-never-early", test_software_clock_real);
+    g_test_add_func("/snd/pcm/io/software-clock/late-tick-catches-up",
+                    test_software_clock_catch_up);
     g_test_add_func("/snd/pcm/io/write-error", test_write_error);
     g_test_add_func("/snd/pcm/io/write-never-fits-is-no-host-loss", test_write_never_fits);
     g_test_add_func("/snd/pcm/jack/open-fails-disconnects", test_open_fails_jack);
