@@ -149,6 +149,12 @@ struct VsndAudioStream {
     int start_clock_fd;     /* timerfd of the stream's clock, main thread */
     guint start_clock_src;
     struct pw_time time;    /* process()'s last look at the graph's timing */
+    unsigned int late_cycles; /* process() ran after its cycle's end (note_late()) */
+    unsigned int skipped_cycles; /* ...or not at all for a cycle (the graph's
+                             * position moved by more than one) */
+    uint64_t last_ticks;    /* the graph's position at the last process() */
+    uint64_t late_max_ns;   /* ...the latest, past the cycle's start */
+    uint64_t late_cycle_ns; /* ...and the cycle's length then */
     bool overrun;
     bool stopping;          /* stopped, the ring still playing out (set_active()) */
     bool active;            /* what pw_stream_set_active() last said */
@@ -297,6 +303,37 @@ static bool stream_gone(const VsndAudioStream *s)
            !__atomic_load_n(&s->be->connected, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * A cycle that reached process() after it should have ended: the graph's
+ * next cycle had begun (pw_time.now is the driver's start of this one, on
+ * CLOCK_MONOTONIC), so the sink played without this quantum and may drop
+ * it when it comes.  Counted here, reported by the main thread at the
+ * stream's next start or stop (report_late()): a machine too busy for the
+ * graph's quantum shows in the daemon's log, not only as a gap at the
+ * sink.  ring_lock held.
+ */
+static void note_late(VsndAudioStream *s, uint32_t frames)
+{
+    uint64_t cycle = (uint64_t)frames * SPA_NSEC_PER_SEC / s->info.rate;
+    uint64_t now = now_ns();
+    /* ticks count the graph's rate: in the stream's frames */
+    uint64_t moved = s->time.rate.denom ? (s->time.ticks - s->last_ticks) * s->time.rate.num *
+                                          s->info.rate / s->time.rate.denom : 0;
+
+    /* Two wakeups read as one (a late client): process() runs once, for
+     * the newer cycle, and the older one went without it. */
+    if (s->last_ticks && frames && s->time.ticks > s->last_ticks && moved > frames + frames / 2)
+        s->skipped_cycles += (unsigned int)MIN(moved / frames - 1, 1000u);
+    s->last_ticks = s->time.ticks;
+    if (s->time.now <= 0 || !frames || now < (uint64_t)s->time.now + cycle)
+        return;
+    s->late_cycles++;
+    if (now - (uint64_t)s->time.now > s->late_max_ns) {
+        s->late_max_ns = now - (uint64_t)s->time.now;
+        s->late_cycle_ns = cycle;
+    }
+}
+
 /* Data thread (RT_PROCESS): only ring_lock is taken here. */
 static void on_process(void *data)
 {
@@ -322,6 +359,7 @@ static void on_process(void *data)
         if (b->requested)
             frames = (uint32_t)MIN((uint64_t)frames, b->requested);
         bytes = (size_t)frames * s->frame_bytes;
+        note_late(s, frames);
         s->quantum_bytes = bytes;
         s->flowing = true;
         s->last_pull_ns = now_ns();
@@ -369,6 +407,7 @@ static void on_process(void *data)
         s->last_pull_ns = now_ns();
         uint32_t size = SPA_MIN(d->chunk->size, d->maxsize - off);
 
+        note_late(s, size / s->frame_bytes);
         if (vsnd_ring_push(&s->ring, (const uint8_t *)d->data + off, size, s->period_bytes) &&
             !s->overrun) {
             /* Overflow: the oldest periods went; report an xrun once. */
@@ -1123,9 +1162,32 @@ static void on_played_out(void *data, uint64_t count)
  * to the guest, so they are due anyway; a pause hears at most the ring
  * (two periods, or a quantum and a period) after it.
  */
+/* What note_late() counted since the last start or stop.  ring_lock held;
+ * the message is logged by the caller, after unlocking. */
+static char *take_late_report(VsndAudioStream *s)
+{
+    char *msg = NULL;
+
+    if (s->late_cycles || s->skipped_cycles)
+        msg = g_strdup_printf("pipewire: stream %u: %u graph cycles reached the stream after "
+                              "they had ended (the latest %.1f ms after its start, a cycle being "
+                              "%.1f ms) and %u not at all: the server played silence for them "
+                              "and may have dropped what came late; the machine is too busy for "
+                              "the graph's quantum", s->stream_id, s->late_cycles,
+                              (double)s->late_max_ns / 1e6, (double)s->late_cycle_ns / 1e6,
+                              s->skipped_cycles);
+    s->late_cycles = 0;
+    s->skipped_cycles = 0;
+    s->last_ticks = 0;
+    s->late_max_ns = 0;
+    s->late_cycle_ns = 0;
+    return msg;
+}
+
 static int set_active(VsndAudioStream *s, bool active)
 {
     struct pw_loop *loop = pw_thread_loop_get_loop(s->be->loop);
+    g_autofree char *late = NULL;
     bool play_out;
 
     pw_thread_loop_lock(s->be->loop);
@@ -1143,7 +1205,10 @@ static int set_active(VsndAudioStream *s, bool active)
     s->stalled = false;
     s->stall_dropped = 0;
     s->early = 0;
+    late = take_late_report(s);
     pthread_mutex_unlock(&s->ring_lock);
+    if (late)
+        g_warning("%s", late);
     if (active && s->period_bytes)
         start_clock_arm(s);
     /* a stream still playing out is active already: left alone */

@@ -38,6 +38,7 @@
 #include "judge/audio-judge.h"
 #include "judge/wav-file.h"
 #include "audio/audio-test-util.h"
+#include "audio/cpu-awake.h"
 
 #include <glib/gstdio.h>
 
@@ -80,28 +81,17 @@ typedef struct Desk {
     GPid pulse;
     AtuPipewire pw;
     AtuEnvSaved *env;
+    gsize dlog_seen; /* the daemon's log up to here was looked at (daemon_news()) */
 } Desk;
 
 /* ---- prerequisites and servers ------------------------------------------ */
 
-/* A scenario that is a known failure (test_pipewire_256) collects what
- * fails here instead of failing; everything else fails at once. */
-static GString *known_failures;
-
 static void desk_fail_msg(char *msg)
 {
-    if (known_failures)
-        g_string_append_printf(known_failures, "%s; ", msg);
-    else
-        g_test_fail_printf("%s", msg);
+    g_test_fail_printf("%s", msg);
     g_free(msg);
 }
 #define desk_fail(...) desk_fail_msg(g_strdup_printf(__VA_ARGS__))
-
-static bool desk_failed(void)
-{
-    return g_test_failed() || (known_failures && known_failures->len);
-}
 
 static bool require_programs(ServerKind kind)
 {
@@ -388,6 +378,32 @@ static char *daemon_log_tail(GtEnv *env, gsize max)
     return g_strdup(log + (l > max ? l - max : 0));
 }
 
+/* What the daemon said of the graph's timing since the last look: a
+ * stream served after its cycle ended, a graph that stopped pulling.  It
+ * goes into each play's report, so a gap at the sink can be told apart
+ * from a loss in the daemon (both reports in the same CI output). */
+static void daemon_news(Desk *d, GtEnv *env, GString *m)
+{
+    static const char *const keys[] = {"graph cycles reached", "the graph has not run",
+                                       "the graph runs again", NULL};
+    g_autofree char *log = vd_stderr(env->daemon);
+    gsize l = strlen(log);
+    const char *from = log + MIN(d->dlog_seen, l);
+    g_auto(GStrv) lines = g_strsplit(from, "\n", -1);
+
+    d->dlog_seen = l;
+    for (char **line = lines; *line; line++) {
+        for (const char *const *k = keys; *k; k++) {
+            const char *at = strstr(*line, *k);
+            if (!at)
+                continue;
+            const char *what = strstr(*line, "pipewire: ");
+            g_string_append_printf(m, "; daemon: %s", what ? what : *line);
+            break;
+        }
+    }
+}
+
 /* ---- playback ------------------------------------------------------------- */
 
 typedef struct PlayCase {
@@ -479,6 +495,7 @@ static bool play_one(Desk *d, GtEnv *env, const PlayCase *pc, GBytes *raw)
         g_string_append_printf(m, "; recorder %d: ", i);
         whole = judge_play(d, pc, raw, path[i], m) || whole;
     }
+    daemon_news(d, env, m);
     for (int i = 0; i < n_rec; i++)
         g_free(path[i]);
     g_test_message("%s", m->str);
@@ -710,7 +727,7 @@ static bool controls_follow(Desk *d, GtEnv *env)
 /* ---- the scenario --------------------------------------------------------- */
 
 /* Daemon + guest against the running server @d: both plays, the capture.
- * Return: whether the test failed (a known failure is not one). */
+ * Return: whether the test failed. */
 static bool scenario(Desk *d, const char *driver, const char *kernel, const GvFile *files,
                      size_t n_files, gint64 t0)
 {
@@ -748,7 +765,7 @@ static bool scenario(Desk *d, const char *driver, const char *kernel, const GvFi
     g_test_message("%s on %s: guest up after %.1f s, done after %.1f s", server_names[d->kind],
                    kernel, booted, (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
     gt_finish(&env); /* fails the test if the daemon died */
-    return desk_failed();
+    return g_test_failed();
 }
 
 /* @quantum: a graph forced to that many frames a cycle, or 0 for the
@@ -790,19 +807,23 @@ static void test_pipewire(const char *kernel)
     desktop(kernel, SERVER_PIPEWIRE, "pipewire", 0);
 }
 
-/* A low-latency graph: 256 frames (5.3 ms) a cycle */
+/*
+ * A low-latency graph: 256 frames (5.3 ms) a cycle.  Every node of it
+ * must wake within the cycle; on the CI machines an idle vCPU wakes up to
+ * 10 ms late (tests/audio/cpu-awake.c), and the graph then played a
+ * quantum of silence and dropped the late one at the same place in both
+ * recorders (in about half of the runs, on either kernel; 3 of 3 with a
+ * CPU hog beside; the daemon's log showed it served every cycle it was
+ * woken for).  The CPUs are kept awake here as low-latency desktops keep
+ * theirs, and the daemon's own report of late or skipped cycles
+ * (daemon_news()) goes with every play.
+ */
 static void test_pipewire_256(const char *kernel)
 {
-    /* One quantum (256 frames) goes missing at the same place in both
-     * recorders in most runs, with aplay's default geometry too; not
-     * understood yet. */
-    known_failures = g_string_new(NULL);
+    CpuAwake *awake = cpu_awake_start();
+
     desktop(kernel, SERVER_PIPEWIRE, "pipewire", 256);
-    if (known_failures->len)
-        gt_known_failure("The desktop path: a real Linux guest through PipeWire stalls after "
-                         "half a second", known_failures->str);
-    g_string_free(known_failures, TRUE);
-    known_failures = NULL;
+    cpu_awake_stop(awake);
 }
 
 static void test_auto(const char *kernel)
