@@ -308,7 +308,7 @@ static bool stream_gone(const VsndAudioStream *s)
  * next cycle had begun (pw_time.now is the driver's start of this one, on
  * CLOCK_MONOTONIC), so the sink played without this quantum and may drop
  * it when it comes.  Counted here, reported by the main thread at the
- * stream's next start or stop (report_late()): a machine too busy for the
+ * stream's next start or stop (take_late_report()): a machine too busy for the
  * graph's quantum shows in the daemon's log, not only as a gap at the
  * sink.  ring_lock held.
  */
@@ -1153,28 +1153,22 @@ static void on_played_out(void *data, uint64_t count)
     }
 }
 
-/*
- * Stopping playback lets what the ring holds play out before the stream
- * is deactivated.  Linux sends STOP the moment its last message completed
- * (aplay's drain) and RELEASE when aplay closes, 2 to 115 ms later: a
- * stream deactivated at STOP played the ring's last periods only after
- * RELEASE restarted it, behind a silent gap.  Those frames were completed
- * to the guest, so they are due anyway; a pause hears at most the ring
- * (two periods, or a quantum and a period) after it.
- */
-/* What note_late() counted since the last start or stop.  ring_lock held;
- * the message is logged by the caller, after unlocking. */
+/* What note_late() counted since the last start or stop, as a warning to
+ * log (NULL: nothing missed).  ring_lock held; the caller logs it after
+ * unlocking. */
 static char *take_late_report(VsndAudioStream *s)
 {
+    g_autofree char *late = NULL;
     char *msg = NULL;
 
+    if (s->late_cycles)
+        late = g_strdup_printf(" (the latest %.1f ms after its start, a cycle being %.1f ms)",
+                               (double)s->late_max_ns / 1e6, (double)s->late_cycle_ns / 1e6);
     if (s->late_cycles || s->skipped_cycles)
-        msg = g_strdup_printf("pipewire: stream %u: %u graph cycles reached the stream after "
-                              "they had ended (the latest %.1f ms after its start, a cycle being "
-                              "%.1f ms) and %u not at all: the server played silence for them "
-                              "and may have dropped what came late; the machine is too busy for "
-                              "the graph's quantum", s->stream_id, s->late_cycles,
-                              (double)s->late_max_ns / 1e6, (double)s->late_cycle_ns / 1e6,
+        msg = g_strdup_printf("pipewire: stream %u: graph cycles missed: %u late%s, %u not run; "
+                              "the server played silence for them and may have dropped what "
+                              "came late: the machine is too busy for the graph's quantum",
+                              s->stream_id, s->late_cycles, late ? late : "",
                               s->skipped_cycles);
     s->late_cycles = 0;
     s->skipped_cycles = 0;
@@ -1184,6 +1178,15 @@ static char *take_late_report(VsndAudioStream *s)
     return msg;
 }
 
+/*
+ * Stopping playback lets what the ring holds play out before the stream
+ * is deactivated.  Linux sends STOP the moment its last message completed
+ * (aplay's drain) and RELEASE when aplay closes, 2 to 115 ms later: a
+ * stream deactivated at STOP played the ring's last periods only after
+ * RELEASE restarted it, behind a silent gap.  Those frames were completed
+ * to the guest, so they are due anyway; a pause hears at most the ring
+ * (two periods, or a quantum and a period) after it.
+ */
 static int set_active(VsndAudioStream *s, bool active)
 {
     struct pw_loop *loop = pw_thread_loop_get_loop(s->be->loop);

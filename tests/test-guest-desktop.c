@@ -384,7 +384,7 @@ static char *daemon_log_tail(GtEnv *env, gsize max)
  * from a loss in the daemon (both reports in the same CI output). */
 static void daemon_news(Desk *d, GtEnv *env, GString *m)
 {
-    static const char *const keys[] = {"graph cycles reached", "the graph has not run",
+    static const char *const keys[] = {"graph cycles missed", "the graph has not run",
                                        "the graph runs again", NULL};
     g_autofree char *log = vd_stderr(env->daemon);
     gsize l = strlen(log);
