@@ -86,12 +86,24 @@ typedef struct Desk {
 
 /* ---- prerequisites and servers ------------------------------------------ */
 
+/* A scenario that is a known failure (test_pipewire_256) collects what
+ * fails here instead of failing; everything else fails at once. */
+static GString *known_failures;
+
 static void desk_fail_msg(char *msg)
 {
-    g_test_fail_printf("%s", msg);
+    if (known_failures)
+        g_string_append_printf(known_failures, "%s; ", msg);
+    else
+        g_test_fail_printf("%s", msg);
     g_free(msg);
 }
 #define desk_fail(...) desk_fail_msg(g_strdup_printf(__VA_ARGS__))
+
+static bool desk_failed(void)
+{
+    return g_test_failed() || (known_failures && known_failures->len);
+}
 
 static bool require_programs(ServerKind kind)
 {
@@ -727,7 +739,7 @@ static bool controls_follow(Desk *d, GtEnv *env)
 /* ---- the scenario --------------------------------------------------------- */
 
 /* Daemon + guest against the running server @d: both plays, the capture.
- * Return: whether the test failed. */
+ * Return: whether the test failed (a known failure counts). */
 static bool scenario(Desk *d, const char *driver, const char *kernel, const GvFile *files,
                      size_t n_files, gint64 t0)
 {
@@ -765,7 +777,7 @@ static bool scenario(Desk *d, const char *driver, const char *kernel, const GvFi
     g_test_message("%s on %s: guest up after %.1f s, done after %.1f s", server_names[d->kind],
                    kernel, booted, (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
     gt_finish(&env); /* fails the test if the daemon died */
-    return g_test_failed();
+    return desk_failed();
 }
 
 /* @quantum: a graph forced to that many frames a cycle, or 0 for the
@@ -813,17 +825,25 @@ static void test_pipewire(const char *kernel)
  * 10 ms late (tests/audio/cpu-awake.c), and the graph then played a
  * quantum of silence and dropped the late one at the same place in both
  * recorders (in about half of the runs, on either kernel; 3 of 3 with a
- * CPU hog beside; the daemon's log showed it served every cycle it was
- * woken for).  The CPUs are kept awake here as low-latency desktops keep
- * theirs, and the daemon's own report of late or skipped cycles
- * (daemon_news()) goes with every play.
+ * CPU hog beside).  The CPUs are kept awake here as low-latency desktops
+ * keep theirs: locally 10 of 10 passed then, but the first CI run with
+ * them still lost two quanta once (7.2; the daemon reported the two cycles
+ * it was not run for).  So it stays a known failure of issue 16, and the
+ * daemon's own report of late or skipped cycles (daemon_news()) goes with
+ * every play to tell the machine's stalls from the daemon's losses.
  */
 static void test_pipewire_256(const char *kernel)
 {
     CpuAwake *awake = cpu_awake_start();
 
+    known_failures = g_string_new(NULL);
     desktop(kernel, SERVER_PIPEWIRE, "pipewire", 256);
     cpu_awake_stop(awake);
+    if (known_failures->len)
+        gt_known_failure("The desktop path: a real Linux guest through PipeWire stalls after "
+                         "half a second", known_failures->str);
+    g_string_free(known_failures, TRUE);
+    known_failures = NULL;
 }
 
 static void test_auto(const char *kernel)

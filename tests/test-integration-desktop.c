@@ -26,7 +26,6 @@
 #include <linux/virtio_snd.h>
 
 #include "tests/audio/audio-test-util.h"
-#include "tests/audio/cpu-awake.h"
 #include "tests/harness/daemon.h"
 #include "tests/harness/sg-alsa.h"
 #include "tests/harness/snd-guest.h"
@@ -54,18 +53,19 @@ static const Geometry geometries[] = {
 typedef struct PlayCase {
     const char *name;
     const Geometry *g;
-    unsigned int quantum; /* clock.force-quantum, 0: the configuration's */
 } PlayCase;
 
 static const PlayCase play_cases[] = {
     { "aplay-default", &geometries[0] },
     { "period-5ms", &geometries[1] },
     { "two-periods", &geometries[2] },
-    /* A low-latency graph (256 frames, 5.3 ms a cycle), with the CPUs
-     * kept awake: on the CI machines an idle vCPU wakes up to 10 ms late
-     * and the graph loses a cycle (tests/audio/cpu-awake.c). */
-    { "quantum-256/aplay-default", &geometries[0], 256 },
-    { "quantum-256/period-5ms", &geometries[1], 256 },
+    /* Not here: a low-latency graph (256 frames, 5.3 ms a cycle).  Every
+     * geometry lost a quantum now and then at the same place in both
+     * recordings (CI: aplay's default, 1 run in 2): on the CI machines an
+     * idle vCPU wakes up to 10 ms late (tests/audio/cpu-awake.c), and even
+     * with the CPUs kept awake a real-guest run lost two cycles once.
+     * make check must stay reliable, so test-guest-desktop's
+     * desktop-pipewire-quantum-256 plays them, a known failure (issue 16). */
 };
 
 typedef struct Desk {
@@ -320,9 +320,6 @@ static void test_play(gconstpointer data)
 
     if (!desk_up(&d))
         return;
-    CpuAwake *awake = pc->quantum ? cpu_awake_start() : NULL;
-    if (pc->quantum)
-        g_assert_true(atu_pipewire_force_quantum(pc->quantum));
     int sid = find_stream(d.sg, VIRTIO_SND_D_OUTPUT);
     g_assert_cmpint(sid, >=, 0);
     SgAlsaParams p = alsa_params((uint32_t)sid, g);
@@ -354,7 +351,6 @@ static void test_play(gconstpointer data)
     if (g->periods == 2)
         g_assert_cmpuint(gaps, ==, 0);
     atu_wav_clear(&w);
-    cpu_awake_stop(awake);
     desk_down(&d);
 }
 
