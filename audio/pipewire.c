@@ -310,12 +310,11 @@ static bool stream_gone(const VsndAudioStream *s)
  * it when it comes.  Counted here, reported by the main thread at the
  * stream's next start or stop (take_late_report()): a machine too busy for the
  * graph's quantum shows in the daemon's log, not only as a gap at the
- * sink.  ring_lock held.
+ * sink.  @now: process()'s CLOCK_MONOTONIC.  ring_lock held.
  */
-static void note_late(VsndAudioStream *s, uint32_t frames)
+static void note_late(VsndAudioStream *s, uint32_t frames, uint64_t now)
 {
     uint64_t cycle = (uint64_t)frames * SPA_NSEC_PER_SEC / s->info.rate;
-    uint64_t now = now_ns();
     /* ticks count the graph's rate: in the stream's frames */
     uint64_t moved = s->time.rate.denom ? (s->time.ticks - s->last_ticks) * s->time.rate.num *
                                           s->info.rate / s->time.rate.denom : 0;
@@ -359,10 +358,10 @@ static void on_process(void *data)
         if (b->requested)
             frames = (uint32_t)MIN((uint64_t)frames, b->requested);
         bytes = (size_t)frames * s->frame_bytes;
-        note_late(s, frames);
+        s->last_pull_ns = now_ns();
+        note_late(s, frames, s->last_pull_ns);
         s->quantum_bytes = bytes;
         s->flowing = true;
-        s->last_pull_ns = now_ns();
         /* What the start clock let in drains at three quarters of the
          * graph's pace: completions go on while the backlog shrinks. */
         s->early -= MIN(s->early, bytes / 4);
@@ -407,7 +406,7 @@ static void on_process(void *data)
         s->last_pull_ns = now_ns();
         uint32_t size = SPA_MIN(d->chunk->size, d->maxsize - off);
 
-        note_late(s, size / s->frame_bytes);
+        note_late(s, size / s->frame_bytes, s->last_pull_ns);
         if (vsnd_ring_push(&s->ring, (const uint8_t *)d->data + off, size, s->period_bytes) &&
             !s->overrun) {
             /* Overflow: the oldest periods went; report an xrun once. */

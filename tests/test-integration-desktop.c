@@ -547,6 +547,24 @@ static long last_gap_at(const int16_t *rec, size_t frames, size_t *gap_len)
     return at;
 }
 
+/* Stop process @pid (SIGSTOP) @stop_at seconds from now (0: at once) and
+ * continue it @stop_for seconds later, from a shell in the background.
+ * Return: that shell, to be killed (then SIGCONT @pid) once done. */
+static GPid stop_later(Desk *d, GPid pid, double stop_at, double stop_for)
+{
+    g_autofree char *script = NULL;
+
+    if (stop_at > 0) {
+        script = g_strdup_printf("sleep %.2f; kill -STOP %d; sleep %.2f; kill -CONT %d", stop_at,
+                                 (int)pid, stop_for, (int)pid);
+    } else {
+        g_assert_cmpint(kill(pid, SIGSTOP), ==, 0);
+        script = g_strdup_printf("sleep %.2f; kill -CONT %d", stop_for, (int)pid);
+    }
+    const char *argv[] = { "sh", "-c", script, NULL };
+    return atu_spawn(argv, d->log);
+}
+
 /*
  * A play of @seconds of the signal with @g's geometry while a server
  * process (@pid) is stopped (SIGSTOP) @stop_at seconds after the play
@@ -561,7 +579,6 @@ static void play_through_stop(Desk *d, GPid pid, const Geometry *g, double secon
     g_autofree int16_t *sig = atu_signal_s16(frames, CH, RATE);
     g_autofree int16_t *buf = g_new0(int16_t, (frames + 2 * pad) * CH);
     g_autoptr(GError) err = NULL;
-    g_autofree char *script = NULL;
     SgAlsaStats st;
     Recorders rec;
     AtuWav w;
@@ -572,15 +589,7 @@ static void play_through_stop(Desk *d, GPid pid, const Geometry *g, double secon
     g_assert_cmpint(sid, >=, 0);
     SgAlsaParams p = alsa_params((uint32_t)sid, g);
     recorders_start(d, &rec);
-    if (stop_at > 0) {
-        script = g_strdup_printf("sleep %.2f; kill -STOP %d; sleep %.2f; kill -CONT %d", stop_at,
-                                 (int)pid, stop_for, (int)pid);
-    } else {
-        g_assert_cmpint(kill(pid, SIGSTOP), ==, 0);
-        script = g_strdup_printf("sleep %.2f; kill -CONT %d", stop_for, (int)pid);
-    }
-    const char *argv[] = { "sh", "-c", script, NULL };
-    GPid stopper = atu_spawn(argv, d->log);
+    GPid stopper = stop_later(d, pid, stop_at, stop_for);
 
     memcpy(buf + pad * CH, sig, frames * FRAME);
     bool ok = sg_alsa_play(d->sg, &p, buf, (frames + 2 * pad) * FRAME, &st, &err);
@@ -642,6 +651,23 @@ static void test_link_late(void)
     desk_down(&d);
 }
 
+/* For atu_wait(): whether the daemon's stderr holds @needle yet (@log:
+ * the last look, the caller's to free). */
+typedef struct LogLook {
+    VdProc *vd;
+    const char *needle;
+    char *log;
+} LogLook;
+
+static bool log_says(void *data)
+{
+    LogLook *l = data;
+
+    g_free(l->log);
+    l->log = vd_stderr(l->vd);
+    return strstr(l->log, l->needle) != NULL;
+}
+
 /*
  * The daemon itself stopped (SIGSTOP) for 100 ms in the middle of a play
  * at the configuration's quantum (1024 frames, 21 ms a cycle): its
@@ -664,11 +690,8 @@ static void test_late_cycles_reported(void)
     int sid = find_stream(d.sg, VIRTIO_SND_D_OUTPUT);
     g_assert_cmpint(sid, >=, 0);
     SgAlsaParams p = alsa_params((uint32_t)sid, &geometries[0]);
-    int pid = (int)vd_pid(d.vd);
-    g_autofree char *script = g_strdup_printf("sleep 0.6; kill -STOP %d; sleep 0.1; "
-                                              "kill -CONT %d", pid, pid);
-    const char *argv[] = { "sh", "-c", script, NULL };
-    GPid stopper = atu_spawn(argv, d.log);
+    GPid pid = vd_pid(d.vd);
+    GPid stopper = stop_later(&d, pid, 0.6, 0.1);
 
     bool ok = sg_alsa_play(d.sg, &p, sig, frames * FRAME, &st, &err);
     atu_stop(stopper, SIGKILL);
@@ -676,18 +699,13 @@ static void test_late_cycles_reported(void)
     g_assert_no_error(err);
     g_assert_true(ok);
     /* said at the stream's stop, by the daemon's log thread */
-    g_autofree char *log = NULL;
-    const char *at = NULL;
-    for (int i = 0; i < 50 && !at; i++) {
-        if (i)
-            atu_run_for(0.1);
-        g_free(log);
-        log = vd_stderr(d.vd);
-        at = strstr(log, "graph cycles missed: ");
-    }
-    if (!at)
+    LogLook look = { d.vd, "graph cycles missed: ", NULL };
+    bool said = atu_wait(log_says, &look, 5.0);
+    g_autofree char *log = look.log;
+    if (!said)
         g_test_message("daemon stderr:\n%s", log);
-    g_assert_nonnull(at);
+    g_assert_true(said);
+    const char *at = strstr(log, "graph cycles missed: ");
     g_assert_cmpint(sscanf(at, "graph cycles missed: %u late", &late), ==, 1);
     /* "...: N late[ (the latest ..., a cycle being ...)], M not run; ..." */
     const char *nr = strstr(at, " not run");
