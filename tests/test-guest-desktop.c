@@ -23,8 +23,9 @@
  * --period-size=240, the shortest buffer Linux allows) and two 125 ms
  * periods, speaker-test with 5 ms and 125 ms periods (judged on the
  * sine's continuity), the capture stream's VM name and media role in
- * pw-dump, and
- * the guest's controls (the VM runs with controls=on): amixer's -6 dB and
+ * pw-dump, latency_bytes (latency_one(): judged by when the frames passed
+ * the sink, and found in the guest's ALSA delay; not on pulse-on-pipewire),
+ * and the guest's controls (the VM runs with controls=on): amixer's -6 dB and
  * mute on the playback node in pw-dump, and silence at the sink.
  *
  * A real guest through PipeWire used to get EIO after half a second
@@ -39,6 +40,15 @@
 #include "judge/wav-file.h"
 #include "audio/audio-test-util.h"
 #include "audio/cpu-awake.h"
+#include "audio/heard-judge.h"
+#include "audio/latency-log.h"
+#ifdef HAVE_PIPEWIRE
+#include "audio/heard-clock-pw.h"
+#endif
+#ifdef HAVE_PULSE
+#include "audio/heard-clock-pulse.h"
+#endif
+#include "alsa-status.h"
 
 #include <glib/gstdio.h>
 
@@ -637,6 +647,145 @@ static bool capture_one(Desk *d, GtEnv *env)
     return true;
 }
 
+/* ---- latency_bytes ------------------------------------------------------------ */
+
+/*
+ * latency_bytes as a real guest gets it.  aplay plays the index signal
+ * (heard-judge.h: every frame says its own index) with 20 ms periods, 8
+ * of them; recorders in this process note when each frame passed the sink
+ * (heard-clock.h); the daemon's --verbose log says when it completed each
+ * period and with what latency_bytes (latency-log.h).  The end of every
+ * completed period must pass the sink latency_bytes after its completion,
+ * within one period (hj_verdict(), the judge test-integration-latency
+ * applies to the fake guest), and every frame must arrive once, in order.
+ * Meanwhile the guest samples its ALSA status: the delay it reports must
+ * hold the latency_bytes of the completion its hw_ptr stands at
+ * (alsa-status.h).  What PipeWire itself reports for the stream is shown
+ * next to it (for the null sink it says nothing of the daemon's ring:
+ * HACKING, "latency_bytes").
+ */
+#define LAT_PATH "/data/desk-lat.wav"
+#define LAT_PERIOD_FRAMES 960
+#define LAT_FRAMES (3 * RATE)
+#define LAT_STATUS "/proc/asound/card0/pcm0p/sub0/status"
+
+/* The clocked recorders of the sink's monitor (two on PipeWire, a frame
+ * heard if either has it; PulseAudio's one loses nothing). */
+typedef struct HeardRecs {
+    HcRecording rec[2];
+    unsigned int n;
+#ifdef HAVE_PIPEWIRE
+    HcPw *pw[2];
+#endif
+#ifdef HAVE_PULSE
+    HcPulse *pa;
+#endif
+} HeardRecs;
+
+static bool heard_start(Desk *d, HeardRecs *h)
+{
+    memset(h, 0, sizeof *h);
+    h->n = d->kind == SERVER_PIPEWIRE ? 2 : 1;
+    for (unsigned int i = 0; i < h->n; i++)
+        hc_recording_init(&h->rec[i], LAT_FRAMES + 10 * RATE);
+    for (unsigned int i = 0; i < h->n; i++) {
+        unsigned int seen = 0;
+        gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+#ifdef HAVE_PIPEWIRE
+        if (d->kind == SERVER_PIPEWIRE) {
+            g_autofree char *node = g_strdup_printf("vsnd-desk-heard-%u", i);
+            h->pw[i] = hc_pw_start("test_sink", node, &h->rec[i]);
+            while (h->pw[i] && (seen = hc_pw_cycles(h->pw[i])) < 4 &&
+                   g_get_monotonic_time() < end)
+                g_usleep(10000);
+        }
+#endif
+#ifdef HAVE_PULSE
+        if (d->kind == SERVER_PULSE) {
+            h->pa = hc_pulse_start("test.monitor", &h->rec[i]);
+            while (h->pa && (seen = hc_pulse_reads(h->pa)) < 4 && g_get_monotonic_time() < end)
+                g_usleep(10000);
+        }
+#endif
+        if (seen < 4) {
+            desk_fail("%s: the clocked recorder %u of the monitor did not run",
+                      server_names[d->kind], i);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Wait until the signal's last frame was heard (10 s at most), stop. */
+static void heard_stop(HeardRecs *h)
+{
+    for (unsigned int i = 0; i < h->n; i++) {
+        gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+        while (!hj_recorded(&h->rec[i], LAT_FRAMES - 1) && g_get_monotonic_time() < end)
+            g_usleep(20000);
+    }
+#ifdef HAVE_PIPEWIRE
+    for (unsigned int i = 0; i < h->n; i++)
+        if (h->pw[i])
+            hc_pw_stop(h->pw[i]);
+#endif
+#ifdef HAVE_PULSE
+    if (h->pa)
+        hc_pulse_stop(h->pa);
+#endif
+}
+
+static bool latency_one(Desk *d, GtEnv *env)
+{
+    const char *server = server_names[d->kind];
+    const unsigned int cap = LAT_FRAMES / LAT_PERIOD_FRAMES + 8;
+    g_autofree SgAlsaCompletion *trace = g_new0(SgAlsaCompletion, cap);
+    HeardRecs h;
+    if (!heard_start(d, &h)) {
+        heard_stop(&h);
+        return false;
+    }
+    g_autofree char *before = vd_stderr(env->daemon);
+    gsize from = strlen(before);
+    g_autofree char *out = NULL;
+    int st = gv_run(env->vm, "aplay -q -D hw:0,0 --period-size=960 --buffer-size=7680 "
+                             LAT_PATH " & " GAS_SAMPLE_LOOP(LAT_STATUS, "/out/lat-status.txt"),
+                    &out, 30);
+    heard_stop(&h);
+    g_autofree char *log = vd_stderr(env->daemon);
+    const char *play_log = log + MIN(from, strlen(log));
+    unsigned int n = ll_completions(play_log, 0, true, trace, cap);
+    g_autofree char *what = g_strdup_printf("%s, latency_bytes", server);
+    g_autofree char *why = hj_verdict(what, trace, MIN(n, cap), h.rec, h.n, LAT_FRAMES,
+                                      1000.0 * LAT_PERIOD_FRAMES / RATE, 0);
+    for (unsigned int i = 0; i < h.n; i++)
+        hc_recording_clear(&h.rec[i]);
+    if (on_pipewire(d->kind)) {
+        g_autofree char *pw = ll_pipewire_report(play_log);
+        g_test_message("%s: PipeWire's report: %s", what, pw);
+    }
+
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) status = gv_fetch(env->vm, "/out/lat-status.txt", &error);
+    g_autofree char *dump = status ? g_strndup(g_bytes_get_data(status, NULL),
+                                               g_bytes_get_size(status)) : NULL;
+    GasDelays g;
+    g_autofree char *disagree = gas_check_delays(dump, trace, MIN(n, cap), FRAME, &g);
+    g_test_message("%s: aplay exit %d%s%s; the daemon completed %u periods; the guest's ALSA "
+                   "status: %u samples, %u running, %u at a completion's end, %u holding its "
+                   "latency_bytes as the delay", what, st, out && *out ? ", said: " : "",
+                   out ? out : "", n, g.samples, g.running, g.judged, g.agree);
+    bool ok = st == 0 && !why && !disagree && status && g.judged >= 10 && n <= cap;
+    if (!ok) {
+        g_autofree char *dlog = daemon_log_tail(env, 2000);
+        g_autofree char *sink = why ? g_strdup(why) : g_strdup_printf("%s: the sink agrees", what);
+        desk_fail("%s; aplay exit %d; the guest's delays: %s (%u judged)%s%s\n"
+                  "--- daemon (tail):\n%s", sink, st, disagree ? disagree : "agree", g.judged,
+                  status ? "" : "; no status samples: ", status ? "" : error->message, dlog);
+    }
+    return ok;
+}
+
 /* ---- speaker-test ------------------------------------------------------------ */
 
 /*
@@ -810,6 +959,8 @@ static bool scenario(Desk *d, const char *driver, const char *kernel, const GvFi
     }
     if (ok)
         ok = capture_one(d, &env);
+    if (ok && d->kind != SERVER_PIPEWIRE_PULSE)
+        ok = latency_one(d, &env);
     /* speaker-test's shortest and longest periods: 16 of 5 ms, 2 of 125 ms */
     if (ok && d->kind == SERVER_PIPEWIRE) {
         SpeakerRun r = {d, &env};
@@ -831,7 +982,7 @@ static void desktop(const char *kernel, ServerKind kind, const char *driver, uns
     if (!require_programs(kind))
         return;
     gint64 t0 = g_get_monotonic_time();
-    GvFile files[G_N_ELEMENTS(play_cases)];
+    GvFile files[G_N_ELEMENTS(play_cases) + 1];
     for (size_t i = 0; i < G_N_ELEMENTS(play_cases); i++) {
         JudgeToneSpec t = tone_spec(play_cases[i].hz);
         gsize len = 0, wlen = 0;
@@ -839,6 +990,15 @@ static void desktop(const char *kernel, ServerKind kind, const char *driver, uns
         guint8 *wav = judge_wav_build(t.format, CH, RATE, raw, len, JUDGE_WAV_DEFAULT, &wlen, NULL);
         g_assert_nonnull(wav);
         files[i] = (GvFile){.path = play_cases[i].path, .contents = g_bytes_new_take(wav, wlen)};
+    }
+    {
+        g_autofree int16_t *sig = hj_signal_new(LAT_FRAMES);
+        gsize wlen = 0;
+        guint8 *wav = judge_wav_build(JUDGE_FORMAT_S16_LE, CH, RATE, (const guint8 *)sig,
+                                      LAT_FRAMES * FRAME, JUDGE_WAV_DEFAULT, &wlen, NULL);
+        g_assert_nonnull(wav);
+        files[G_N_ELEMENTS(play_cases)] = (GvFile){.path = LAT_PATH,
+                                                   .contents = g_bytes_new_take(wav, wlen)};
     }
     Desk d;
     bool failed = true;

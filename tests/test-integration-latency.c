@@ -39,6 +39,7 @@
 
 #include "tests/audio/audio-test-util.h"
 #include "tests/audio/heard-judge.h"
+#include "tests/audio/latency-log.h"
 #ifdef HAVE_PIPEWIRE
 #include "tests/audio/heard-clock-pw.h"
 #endif
@@ -195,49 +196,21 @@ static unsigned int play(Lat *l, const LatCase *lc, const int16_t *sig, size_t f
 #ifdef HAVE_PIPEWIRE
 /* ---- PipeWire's own report -------------------------------------------- */
 
-/* What the daemon logged from pw_stream_get_time_n (--verbose) over the
- * play, as one line. */
-static char *pw_time_summary(const char *daemon_log)
+/* The daemon's log of its completions (what test-guest-desktop judges a
+ * real guest by) says what this guest got: the same latency_bytes and
+ * positions, each logged before the guest took it. */
+static void log_agrees(const char *log, int sid, const SgAlsaCompletion *trace, unsigned int n,
+                       unsigned int cap)
 {
-    g_auto(GStrv) lines = g_strsplit(daemon_log ? daemon_log : "", "\n", -1);
-    int64_t dmin = G_MAXINT64, dmax = G_MININT64;
-    uint64_t qmin = G_MAXUINT64, qmax = 0, bmax = 0, rmin = G_MAXUINT64, rmax = 0;
-    int64_t cmin = G_MAXINT64, cmax = G_MININT64;
-    unsigned int n = 0, num = 0, denom = 0;
+    g_autofree SgAlsaCompletion *logged = g_new0(SgAlsaCompletion, cap);
+    unsigned int m = ll_completions(log, (uint32_t)sid, true, logged, cap);
 
-    for (char **l = lines; *l; l++) {
-        const char *p = strstr(*l, "pipewire: stream ");
-        uint64_t lat, ring, queued, buffered;
-        int64_t now, delay, left;
-        unsigned int sid, rn, rd;
-
-        if (!p || sscanf(p, "pipewire: stream %u latency %" SCNu64 " B: ring %" SCNu64
-                         " B, pw_time now %" SCNd64 " delay %" SCNd64 " x %u/%u s queued %"
-                         SCNu64 " buffered %" SCNu64 ", cycle left %" SCNd64, &sid, &lat,
-                         &ring, &now, &delay, &rn, &rd, &queued, &buffered, &left) != 10)
-            continue;
-        n++;
-        dmin = MIN(dmin, delay);
-        dmax = MAX(dmax, delay);
-        qmin = MIN(qmin, queued);
-        qmax = MAX(qmax, queued);
-        cmin = MIN(cmin, left);
-        cmax = MAX(cmax, left);
-        bmax = MAX(bmax, buffered);
-        rmin = MIN(rmin, ring);
-        rmax = MAX(rmax, ring);
-        num = rn;
-        denom = rd;
+    g_assert_cmpuint(m, ==, n);
+    for (unsigned int k = 0; k < n; k++) {
+        g_assert_cmpuint(logged[k].latency_bytes, ==, trace[k].latency_bytes);
+        g_assert_cmpuint(logged[k].end_bytes, ==, trace[k].end_bytes);
+        g_assert_cmpint(logged[k].t_us, <=, trace[k].t_us);
     }
-    if (!n)
-        return g_strdup("pw_stream_get_time_n: nothing logged");
-    return g_strdup_printf("pw_stream_get_time_n over %u completions: delay %" G_GINT64_FORMAT
-                           "..%" G_GINT64_FORMAT " x %u/%u s, queued %" G_GUINT64_FORMAT "..%"
-                           G_GUINT64_FORMAT " frames, buffered <= %" G_GUINT64_FORMAT
-                           " frames; the daemon's ring %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT
-                           " B, the rest of the cycle %.1f..%.1f ms",
-                           n, dmin, dmax, num, denom, qmin, qmax, bmax, rmin, rmax, cmin / 1e6,
-                           cmax / 1e6);
 }
 
 /* The latency PipeWire shows for the nodes in a pw-dump saved at @path:
@@ -345,13 +318,18 @@ static void test_pipewire(gconstpointer data)
 
     {
         g_autofree char *log = vd_stderr(l.vd);
-        g_autofree char *t = pw_time_summary(log);
+        g_autofree char *t = ll_pipewire_report(log);
+
+        log_agrees(log, playback_stream(l.sg), trace, n, cap);
         g_autofree char *d = pw_dump_latency(dump, "vsnd.vm-lat.playback-0");
         g_test_message("PipeWire's report: %s", t);
         g_test_message("pw-dump:\n%s", d);
     }
-    hj_judge(lc->name, trace, n, rec, N_RECORDERS, frames, 1000.0 * lc->period_frames / RATE,
-             PW_LOSS_QUANTA * lc->quantum);
+    g_autofree char *why = hj_verdict(lc->name, trace, n, rec, N_RECORDERS, frames,
+                                      1000.0 * lc->period_frames / RATE,
+                                      PW_LOSS_QUANTA * lc->quantum);
+    if (why)
+        g_test_fail_printf("%s", why);
     for (int i = 0; i < N_RECORDERS; i++)
         hc_recording_clear(&rec[i]);
     lat_down(&l);
@@ -423,7 +401,10 @@ static void test_pulse(gconstpointer data)
             g_usleep(20000);
     }
     hc_pulse_stop(pa);
-    hj_judge(lc->name, trace, n, &rec, 1, frames, 1000.0 * lc->period_frames / RATE, 0);
+    g_autofree char *why = hj_verdict(lc->name, trace, n, &rec, 1, frames,
+                                      1000.0 * lc->period_frames / RATE, 0);
+    if (why)
+        g_test_fail_printf("%s", why);
     hc_recording_clear(&rec);
     lat_down(&l);
 }

@@ -7,7 +7,7 @@
  * recording of the sink's monitor (heard-clock.h) tells when each frame
  * was heard.  latency_bytes says that a guest that stopped writing when
  * it took a completion would still hear L bytes: the end E of the
- * completed message passes the sink at t_c + L / byte rate.  hj_judge()
+ * completed message passes the sink at t_c + L / byte rate.  hj_verdict()
  * compares that with the recordings for every completion made once the
  * sink played the stream's first frame.
  */
@@ -27,17 +27,17 @@ int16_t *hj_signal_new(size_t frames);
  * while the recorder runs). */
 bool hj_recorded(const HcRecording *rec, size_t idx);
 /*
- * Fail the test unless the frames of the signal (@frames) in the @nrec
- * recordings come once and in order, no more than @loss_frames of them
- * lost or garbled at the sink, and every completion of @trace whose
- * message end was heard without a break in the sink's timeline agrees
- * with them within @tol_ms (at least half of them judged); and unless
- * latency_bytes taken as 0 would fail (the check tells a right latency
- * from a wrong one).  The figures go to g_test_message(), prefixed by
- * @what.
+ * Whether the frames of the signal (@frames) in the @nrec recordings came
+ * once and in order, no more than @loss_frames of them lost or garbled at
+ * the sink, and every completion of @trace whose message end was heard
+ * without a break in the sink's timeline agrees with them within @tol_ms
+ * (at least half of them judged); and whether latency_bytes taken as 0
+ * would fail (the check tells a right latency from a wrong one).  The
+ * figures go to g_test_message(), prefixed by @what.  Return: NULL if
+ * all holds, else what does not (g_free()).
  */
-void hj_judge(const char *what, const SgAlsaCompletion *trace, unsigned int n,
-              const HcRecording *rec, unsigned int nrec, size_t frames, double tol_ms,
-              size_t loss_frames);
+char *hj_verdict(const char *what, const SgAlsaCompletion *trace, unsigned int n,
+                 const HcRecording *rec, unsigned int nrec, size_t frames, double tol_ms,
+                 size_t loss_frames);
 
 #endif /* VSND_TESTS_HEARD_JUDGE_H */
