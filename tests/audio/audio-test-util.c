@@ -485,13 +485,37 @@ static void fail_with_log(const char *what, const char *log)
     g_test_fail_printf("%s:\n%s", what, text ? text : "");
 }
 
+/* pw-test.conf with @modules appended to its context.modules, written to
+ * @dir; NULL (the test failed) if it cannot be. */
+static char *conf_with_modules(const char *conf, const char *modules, const char *dir)
+{
+    g_autofree char *text = NULL;
+    g_autoptr(GError) err = NULL;
+    char *path = g_build_filename(dir, "pw-test-more.conf", NULL);
+
+    g_assert_true(g_file_get_contents(conf, &text, NULL, &err));
+    const char *list = strstr(text, "context.modules = [");
+    const char *end = list ? strstr(list, "\n]") : NULL;
+    g_assert_nonnull(end);
+    g_autofree char *out = g_strdup_printf("%.*s\n%s%s", (int)(end - text), text, modules, end);
+    g_assert_true(g_file_set_contents(path, out, -1, &err));
+    return path;
+}
+
 bool atu_pipewire_start(AtuPipewire *p, const char *log, double timeout_s)
+{
+    return atu_pipewire_start_with(p, log, timeout_s, NULL, NULL);
+}
+
+bool atu_pipewire_start_with(AtuPipewire *p, const char *log, double timeout_s,
+                             const char *modules, const char *dir)
 {
     const char *srcdir = g_getenv("G_TEST_SRCDIR");
     g_autofree char *conf = g_build_filename(srcdir ? srcdir : "tests", "audio", "pw-test.conf",
                                              NULL);
     g_autofree char *abs = g_canonicalize_filename(conf, NULL);
-    const char *pw_argv[] = { "pipewire", "-c", abs, NULL };
+    g_autofree char *more = modules ? conf_with_modules(abs, modules, dir) : NULL;
+    const char *pw_argv[] = { "pipewire", "-c", more ? more : abs, NULL };
     const char *wp_argv[] = { "wireplumber", NULL };
     const char *ports[] = { "pw-link", "-i", NULL };
     const char *meta[] = { "pw-metadata", "0", "default.audio.sink", NULL };

@@ -124,6 +124,10 @@ typedef struct AtuPipewire {
 } AtuPipewire;
 void atu_pipewire_env(const char *dir);
 bool atu_pipewire_start(AtuPipewire *p, const char *log, double timeout_s);
+/* The same with @modules (context.modules entries) loaded after the
+ * configuration's own, from a copy of it written to @dir. */
+bool atu_pipewire_start_with(AtuPipewire *p, const char *log, double timeout_s,
+                             const char *modules, const char *dir);
 void atu_pipewire_stop(AtuPipewire *p);
 /* The volume and mute PipeWire shows in pw-dump for the node named @node,
  * and its labels: "vol [v1, v2, ...] mute True|False app NAME role ROLE"

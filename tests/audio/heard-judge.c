@@ -47,6 +47,32 @@ int16_t *hj_signal_new(size_t frames)
     return s;
 }
 
+bool hj_signal_whole(const int16_t *rec, size_t n, size_t frames, GString *m)
+{
+    size_t next = 0, silent = 0, wrong = 0, first_wrong = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        long idx = frame_decode(rec + i * CH);
+
+        if (idx == -1) {
+            silent++;
+            continue;
+        }
+        if (idx != (long)next) {
+            if (!wrong++)
+                first_wrong = i;
+            if (idx < 0)
+                continue;
+        }
+        next = (size_t)idx + 1;
+    }
+    g_string_append_printf(m, "%zu frames recorded, %zu silent; the signal up to frame %zu of "
+                              "%zu, %zu frames out of place", n, silent, next, frames, wrong);
+    if (wrong)
+        g_string_append_printf(m, " (the first at frame %zu)", first_wrong);
+    return next == frames && !wrong;
+}
+
 /* ---- what the recordings say ------------------------------------------- */
 
 typedef struct Heard {

@@ -18,11 +18,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <glib.h>
+
 #include "tests/audio/heard-clock.h"
 #include "tests/harness/sg-alsa.h"
 
 /* @frames frames of the signal (g_free()). */
 int16_t *hj_signal_new(size_t frames);
+/* Whether the @n frames of @rec (S16 stereo) hold the signal's @frames
+ * frames once each, in order, with nothing but silence around or between
+ * them; what they hold is appended to @m. */
+bool hj_signal_whole(const int16_t *rec, size_t n, size_t frames, GString *m);
 /* Whether frame @idx of the signal is in @rec yet (its last chunks; safe
  * while the recorder runs). */
 bool hj_recorded(const HcRecording *rec, size_t idx);
