@@ -197,16 +197,9 @@ static bool desk_start(Desk *d, ServerKind kind)
     }
     unset("PULSE_SERVER");
     atu_pipewire_env(d->dir);
-    g_autofree char *fifo = g_build_filename(d->dir, "test_sink.fifo", NULL);
-    g_autofree char *tap = pipe_rec_module(fifo, "test_sink");
-    g_assert_true(pipe_rec_make_fifo(fifo));
-    if (!atu_pipewire_start_with(&d->pw, d->log, 20.0, tap, d->dir))
+    d->tap = pipe_rec_pipewire_start(&d->pw, d->dir, d->log);
+    if (!d->tap)
         return false;
-    d->tap = pipe_rec_start(fifo);
-    if (!d->tap) {
-        desk_fail("PipeWire: the sink's tap %s cannot be read", fifo);
-        return false;
-    }
     if (kind == SERVER_PIPEWIRE_PULSE) {
         const char *argv[] = {"pipewire-pulse", NULL};
         const char *info[] = {"pactl", "info", NULL};

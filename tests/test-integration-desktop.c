@@ -26,6 +26,7 @@
 #include <linux/virtio_snd.h>
 
 #include "tests/audio/audio-test-util.h"
+#include "tests/audio/pipe-rec.h"
 #include "tests/harness/daemon.h"
 #include "tests/harness/sg-alsa.h"
 #include "tests/harness/snd-guest.h"
@@ -72,6 +73,7 @@ typedef struct Desk {
     char *dir;
     char *log;
     AtuPipewire pw;
+    PipeRec *tap; /* what test_sink played, recorded in the server */
     AtuEnvSaved *env;
     VdProc *vd;
     SgGuest *sg;
@@ -118,7 +120,8 @@ static bool desk_up_with(Desk *d, bool controls)
         g_setenv("HOME", home, TRUE);
     }
     atu_pipewire_env(d->dir);
-    g_assert_true(atu_pipewire_start(&d->pw, d->log, 20.0));
+    d->tap = pipe_rec_pipewire_start(&d->pw, d->dir, d->log);
+    g_assert_nonnull(d->tap);
     d->vd = vd_spawn_ready_argv(argv, &err);
     g_assert_no_error(err);
     sg_opts_init(&o);
@@ -146,6 +149,7 @@ static void desk_down(Desk *d)
     }
     sg_free(d->sg);
     vd_free(d->vd);
+    pipe_rec_stop(d->tap);
     atu_pipewire_stop(&d->pw);
     if (g_test_failed()) {
         g_autofree char *log = NULL;
@@ -172,53 +176,32 @@ static SgAlsaParams alsa_params(uint32_t sid, const Geometry *g)
     return p;
 }
 
-static GPid recorder_start_named(Desk *d, const char *path, const char *node)
-{
-    /* A recorder late for a cycle loses that quantum of the monitor (seen
-     * under load as 1024 frames missing with no gap): process() on the
-     * realtime thread, memory only (tests/audio/pw-rt-record.c). */
-    g_autofree char *port = g_strdup_printf("%s:input_FR", node);
-    const char *links[] = { "pw-link", "-l", NULL };
-    GPid pid = atu_pipewire_record(node, "test_sink", 30.0, path, d->log);
-
-    g_assert_true(atu_wait_output(links, port, 20.0));
-    return pid;
-}
-
-static GPid recorder_start(Desk *d, const char *path)
-{
-    return recorder_start_named(d, path, "vsnd-idesk-rec");
-}
-
 /*
- * Two recorders of the monitor for the plays judged frame by frame: one
- * late for a graph cycle loses that quantum (on a loaded machine, at a
- * 256-frame quantum, about one play in ten; a jump of exactly a quantum
- * with no silence while the daemon served every cycle).  A frame reached
- * the sink if either recorder has it: the daemon losing one would leave
- * it missing from both.
+ * What the sink played, recorded in the PipeWire server (pipe-rec.h): a
+ * recorder in another process late for a graph cycle lost that quantum
+ * (on a loaded machine, at a 256-frame quantum, about one play in ten; a
+ * jump of exactly a quantum with no silence while the daemon served every
+ * cycle).  The recording in the server cannot be late for a cycle the
+ * graph ran: what it lacks, the sink did not play.
  */
-#define N_RECORDERS 2
+#define N_RECORDERS 1
 
 typedef struct Recorders {
-    GPid pid[N_RECORDERS];
+    size_t mark;
     char *path[N_RECORDERS];
 } Recorders;
 
 static void recorders_start(Desk *d, Recorders *r)
 {
-    for (int i = 0; i < N_RECORDERS; i++) {
-        g_autofree char *file = g_strdup_printf("rec-%d.wav", i);
-        g_autofree char *node = g_strdup_printf("vsnd-idesk-rec-%d", i);
-        r->path[i] = g_build_filename(d->dir, file, NULL);
-        r->pid[i] = recorder_start_named(d, r->path[i], node);
-    }
+    r->path[0] = g_build_filename(d->dir, "rec.wav", NULL);
+    r->mark = pipe_rec_mark(d->tap);
 }
 
-static void recorders_stop(Recorders *r)
+static void recorders_stop(Desk *d, Recorders *r)
 {
-    for (int i = 0; i < N_RECORDERS; i++)
-        atu_stop(r->pid[i], SIGINT);
+    g_autoptr(GError) err = NULL;
+
+    g_assert_true(pipe_rec_wav(d->tap, r->mark, r->path[0], &err));
 }
 
 static void recorders_clear(Recorders *r)
@@ -333,7 +316,7 @@ static void test_play(gconstpointer data)
                    pc->name, st.completions, st.interrupts, st.lost_buffers, st.seconds,
                    st.latency_last, st.latency_max);
     atu_run_for(0.5); /* the daemon drains after RELEASE; the recorder's latency */
-    recorders_stop(&rec);
+    recorders_stop(&d, &rec);
     g_assert_no_error(err);
     g_assert_true(ok);
     g_assert_cmpuint(st.lost_buffers, ==, 0);
@@ -463,12 +446,12 @@ static char *play_with_controls(Desk *d, const int16_t *sig, size_t frames, uint
     g_autofree char *rec = g_build_filename(d->dir, "rec-controls.wav", NULL);
     g_autofree char *node = g_strdup_printf("vsnd.vm-desk.playback-%d", sid);
     g_unlink(props);
-    GPid recorder = recorder_start(d, rec);
+    size_t mark = pipe_rec_mark(d->tap);
     GPid watch = atu_pipewire_node_watch(node, props, d->log);
     bool ok = sg_alsa_play(d->sg, &p, sig, frames * FRAME, &st, &err);
     atu_run_for(0.5); /* the daemon drains after RELEASE; the recorder's latency */
     atu_stop(watch, SIGTERM);
-    atu_stop(recorder, SIGINT);
+    g_assert_true(pipe_rec_wav(d->tap, mark, rec, NULL));
     g_assert_no_error(err);
     g_assert_true(ok);
     g_assert_true(atu_wav_load(rec, &w));
@@ -597,7 +580,7 @@ static void play_through_stop(Desk *d, GPid pid, const Geometry *g, double secon
     atu_stop(stopper, SIGKILL);
     kill(pid, SIGCONT); /* whatever the stopper got to */
     atu_run_for(0.5);
-    recorders_stop(&rec);
+    recorders_stop(d, &rec);
     g_assert_no_error(err);
     g_assert_true(ok);
     {
@@ -754,11 +737,10 @@ static void test_stop_release_gap(void)
     memcpy(buf + pad * CH, sig, frames * FRAME);
     bool ok = sg_alsa_play(d.sg, &p, buf, (frames + pad) * FRAME, &st, &err);
     atu_run_for(0.5);
-    recorders_stop(&rec);
+    recorders_stop(&d, &rec);
     g_assert_no_error(err);
     g_assert_true(ok);
-    /* a pause shows in every recording (a late recorder loses, it adds no
-     * silence) */
+    /* a pause shows at the sink as silence */
     for (int i = 0; i < N_RECORDERS; i++) {
         size_t gap = 0;
         g_assert_true(atu_wav_load(rec.path[i], &w));

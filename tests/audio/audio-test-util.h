@@ -144,11 +144,6 @@ char *atu_pipewire_node_volume_in(const char *path, const char *node);
  * cycle on every node (what a desktop's pro-audio or game mode does);
  * returns once PipeWire shows it. */
 bool atu_pipewire_force_quantum(unsigned int quantum);
-/* Record @target's monitor (S16LE stereo 48 kHz, at most @seconds) into
- * the WAV file @path with tests/audio/pw-rt-record as node @node; stop it
- * with SIGINT.  Its output goes to @log. */
-GPid atu_pipewire_record(const char *node, const char *target, double seconds,
-                         const char *path, const char *log);
 /* Whether every program of the NULL-terminated @progs is installed; skips
  * the test naming the first one missing otherwise. */
 bool atu_have_programs(const char *const *progs);

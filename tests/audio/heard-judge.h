@@ -37,7 +37,9 @@ bool hj_recorded(const HcRecording *rec, size_t idx);
  * once and in order, no more than @loss_frames of them lost or garbled at
  * the sink, and every completion of @trace whose message end was heard
  * without a break in the sink's timeline agrees with them within @tol_ms
- * (at least half of them judged); and whether latency_bytes taken as 0
+ * plus how far the recorders' stamps stray from the sink's steady rate
+ * (at most @tol_ms more: the judge's own uncertainty) (at least half of
+ * them judged); and whether latency_bytes taken as 0
  * would fail (the check tells a right latency from a wrong one).  The
  * figures go to g_test_message(), prefixed by @what.  Return: NULL if
  * all holds, else what does not (g_free()).

@@ -124,6 +124,23 @@ bool pipe_rec_wav(PipeRec *r, size_t mark, const char *path, GError **error)
     return ok;
 }
 
+PipeRec *pipe_rec_pipewire_start(AtuPipewire *pw, const char *dir, const char *log)
+{
+    g_autofree char *fifo = g_build_filename(dir, "test_sink.fifo", NULL);
+    g_autofree char *module = pipe_rec_module(fifo, "test_sink");
+
+    if (!pipe_rec_make_fifo(fifo)) {
+        g_test_fail_printf("mkfifo %s: %s", fifo, g_strerror(errno));
+        return NULL;
+    }
+    if (!atu_pipewire_start_with(pw, log, 20.0, module, dir))
+        return NULL;
+    PipeRec *r = pipe_rec_start(fifo);
+    if (!r)
+        g_test_fail_printf("the sink's tap %s: %s", fifo, g_strerror(errno));
+    return r;
+}
+
 void pipe_rec_stop(PipeRec *r)
 {
     if (!r)

@@ -21,7 +21,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "tests/audio/audio-test-util.h"
+
 typedef struct PipeRec PipeRec;
+
+/* A private PipeWire (atu_pipewire_start_with(), output to @log) whose
+ * test_sink is recorded in the server through a FIFO in @dir.  NULL (the
+ * test failed) if either does not start. */
+PipeRec *pipe_rec_pipewire_start(AtuPipewire *pw, const char *dir, const char *log);
 
 /* The context.modules entry for atu_pipewire_start_with() that records
  * @sink's monitor (S16LE 48 kHz stereo) into the FIFO @fifo (g_free()). */
