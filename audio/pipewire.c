@@ -406,6 +406,11 @@ static void on_process(void *data)
         s->last_pull_ns = now_ns();
         uint32_t size = SPA_MIN(d->chunk->size, d->maxsize - off);
 
+        /* the cycle's length: stall_ns() waits two of them before the
+         * clock stands in (without it, periods of less than half a
+         * quantum had the clock push silence between every two cycles) */
+        if (size)
+            s->quantum_bytes = size;
         note_late(s, size / s->frame_bytes, s->last_pull_ns);
         if (vsnd_ring_push(&s->ring, (const uint8_t *)d->data + off, size, s->period_bytes) &&
             !s->overrun) {

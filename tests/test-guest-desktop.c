@@ -543,8 +543,9 @@ static bool play_one(Desk *d, GtEnv *env, const PlayCase *pc, GBytes *raw)
 
 /* A tone played into the sink on the host reaches arecord in the guest
  * (the daemon's capture stream records the default source, the sink's
- * monitor): the whole tone is in the guest's recording, bit for bit. */
-static bool capture_one(Desk *d, GtEnv *env)
+ * monitor; @opts: more arecord options): the whole tone is in the guest's
+ * recording, bit for bit, with no silence inside it. */
+static bool capture_one(Desk *d, GtEnv *env, const char *opts)
 {
     const char *server = server_names[d->kind];
     JudgeToneSpec t = tone_spec(887.3);
@@ -559,7 +560,8 @@ static bool capture_one(Desk *d, GtEnv *env)
     g_assert_true(judge_wav_save(in, t.format, CH, RATE, padded, tlen + 2 * pad * FRAME,
                                  JUDGE_WAV_DEFAULT, &error));
 
-    const char *cmd = "arecord -q -D hw:0,0 -f S16_LE -c 2 -r 48000 -s 96000 /out/desk-cap.wav";
+    g_autofree char *cmd = g_strdup_printf("arecord -q %s-D hw:0,0 -f S16_LE -c 2 -r 48000 "
+                                           "-s 96000 /out/desk-cap.wav", opts);
     gv_send(env->vm, cmd);
     /* play once the daemon's capture stream is at the server */
     bool up;
@@ -626,11 +628,13 @@ static bool capture_one(Desk *d, GtEnv *env)
     Arrival a;
     arrival_measure(&t, tone, tlen, w, &a);
     g_autoptr(GString) m = g_string_new(NULL);
-    g_string_append_printf(m, "%s capture, arecord hw:0,0: recorded %zu frames; ", server,
+    g_string_append_printf(m, "%s capture, arecord %shw:0,0: recorded %zu frames; ", server, opts,
                            w->data_len / FRAME);
     arrival_describe(m, &t, &a);
     g_test_message("%s", m->str);
-    if (!a.find.whole || a.exact_frames != frames) {
+    /* silence inside a capture is no underrun of the guest: the device
+     * put it there (the stream clock standing in for a running graph) */
+    if (!a.find.whole || a.exact_frames != frames || a.gaps) {
         g_autofree char *dlog = daemon_log_tail(env, 3000);
         desk_fail("%s: the host's tone (%zu frames) is not whole in the guest's "
                            "recording: %s\n--- daemon (tail):\n%s",
@@ -759,7 +763,7 @@ static bool latency_one(Desk *d, GtEnv *env)
         g_autoptr(JudgeWav) w = judge_wav_load(path, &werr);
         if (w)
             whole = hj_signal_whole((const int16_t *)w->data, w->data_len / FRAME, LAT_FRAMES,
-                                    arrived);
+                                    true, arrived);
         else
             g_string_append(arrived, werr->message);
     }
@@ -976,7 +980,12 @@ static bool scenario(Desk *d, const char *driver, const char *kernel, const GvFi
         ok = play_one(d, &env, &play_cases[i], b);
     }
     if (ok)
-        ok = capture_one(d, &env);
+        ok = capture_one(d, &env, "");
+    /* 5 ms periods, a sixth of the graph's quantum (the stream clock used
+     * to stand in between every two cycles then, silence in the guest's
+     * recording) */
+    if (ok && d->kind == SERVER_PIPEWIRE)
+        ok = capture_one(d, &env, "--period-size=240 --buffer-size=3840 ");
     if (ok && d->kind != SERVER_PIPEWIRE_PULSE)
         ok = latency_one(d, &env);
     /* speaker-test's shortest and longest periods: 16 of 5 ms, 2 of 125 ms */

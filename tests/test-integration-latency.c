@@ -340,7 +340,7 @@ static void test_pipewire(gconstpointer data)
 
         g_assert_true(pipe_rec_wav(l.tap, mark, path, NULL));
         g_assert_true(atu_wav_load(path, &w));
-        bool whole = hj_signal_whole((const int16_t *)w.data, w.data_len / FRAME, frames, m);
+        bool whole = hj_signal_whole((const int16_t *)w.data, w.data_len / FRAME, frames, true, m);
         g_test_message("%s: %s", lc->name, m->str);
         atu_wav_clear(&w);
         if (!whole)
@@ -351,6 +351,103 @@ static void test_pipewire(gconstpointer data)
                                       PW_LOSS_QUANTA * lc->quantum);
     if (why)
         g_test_fail_printf("%s", why);
+    for (int i = 0; i < N_RECORDERS; i++)
+        hc_recording_clear(&rec[i]);
+    lat_down(&l);
+}
+
+/* ---- PipeWire: capture -------------------------------------------------- */
+
+/*
+ * Capture: the host plays the signal into the sink, the daemon's capture
+ * stream records its monitor (the default source), and the clocked
+ * recorders record the same monitor in the same graph cycles, so each
+ * frame's cycle is known.  The fake guest records with Linux's books; the
+ * daemon's log gives each rx completion's time and latency_bytes
+ * (latency-log.h).  hj_capture_verdict(): the frame latency_bytes after
+ * a message's last one came in the latest cycle before its completion.
+ */
+static const LatCase capture_cases[] = {
+    { "quantum-1024/period-5ms", 1024, 240, 16 },
+    { "quantum-256/period-20ms", 256, 960, 8 },
+};
+
+static void test_pipewire_capture(gconstpointer data)
+{
+    const LatCase *lc = data;
+    const size_t frames = 3 * RATE, pad = RATE / 2;
+    /* 4.5 s: under load the host player may start late */
+    const size_t got_frames = (size_t)(4.5 * RATE) / lc->period_frames * lc->period_frames;
+    const unsigned int cap = (unsigned int)(got_frames / lc->period_frames) + 8;
+    const char *argv[] = { "--driver=pipewire", "--name=vm-lat", "--streams=2", "--verbose",
+                           NULL };
+    g_autofree int16_t *sig = hj_signal_new(frames);
+    g_autofree int16_t *padded = g_new0(int16_t, (frames + 2 * pad) * CH);
+    g_autofree int16_t *got = g_new0(int16_t, got_frames * CH);
+    g_autofree SgAlsaCompletion *trace = g_new0(SgAlsaCompletion, cap);
+    g_autoptr(GError) err = NULL;
+    HcRecording rec[N_RECORDERS];
+    HcPw *pw[N_RECORDERS];
+    SgAlsaStats st;
+    Lat l;
+
+    if (!pw_prereqs())
+        return;
+    lat_servers_up(&l, lc->quantum);
+    for (int i = 0; i < N_RECORDERS; i++) {
+        g_autofree char *node = g_strdup_printf("vsnd-ilat-rec-%d", i);
+        hc_recording_init(&rec[i], frames + 10 * RATE);
+        pw[i] = hc_pw_start("test_sink", node, &rec[i]);
+        g_assert_nonnull(pw[i]);
+    }
+    lat_guest_up(&l, argv);
+    int sid = -1;
+    for (uint32_t i = 0; i < l.sg->streams && sid < 0; i++)
+        if (l.sg->pcm[i].direction == VIRTIO_SND_D_INPUT)
+            sid = (int)i;
+    g_assert_cmpint(sid, >=, 0);
+    g_autofree char *in = g_build_filename(l.dir, "in.wav", NULL);
+    memcpy(padded + pad * CH, sig, frames * FRAME);
+    atu_wav_write_s16(in, RATE, CH, padded, frames + 2 * pad);
+    /* the host plays once the daemon's capture stream is linked */
+    const char *play[] = { "sh", "-c",
+                           "until pw-link -l | grep -q 'vsnd.vm-lat.capture-'; do sleep 0.05; "
+                           "done; sleep 0.2; exec pw-play --target test_sink \"$0\"", in, NULL };
+    GPid player = atu_spawn(play, l.log);
+    SgAlsaParams p = {
+        .sid = (uint32_t)sid, .period_bytes = lc->period_frames * FRAME,
+        .buffer_bytes = lc->period_frames * FRAME * lc->periods, .channels = CH,
+        .format = VIRTIO_SND_PCM_FMT_S16, .rate = VIRTIO_SND_PCM_RATE_48000,
+        .frame_bytes = FRAME, .rate_hz = RATE,
+    };
+    bool ok = sg_alsa_record(l.sg, &p, got, got_frames * FRAME, &st, &err);
+    atu_stop(player, SIGTERM);
+    for (int i = 0; i < N_RECORDERS; i++)
+        hc_pw_stop(pw[i]);
+    g_test_message("capture: %u completions in %u interrupts, %.2f s; latency_bytes last %u "
+                   "max %u", st.completions, st.interrupts, st.seconds, st.latency_last,
+                   st.latency_max);
+    g_assert_no_error(err);
+    g_assert_true(ok);
+    {
+        g_autofree char *log = vd_stderr(l.vd);
+        unsigned int n = ll_completions(log, (uint32_t)sid, false, trace, cap);
+        if (g_getenv("VSND_DEBUG_CAP")) {
+            g_autofree char *f = g_build_filename("/tmp", "cap-daemon.log", NULL);
+            g_file_set_contents(f, log, -1, NULL);
+        }
+        g_autoptr(GString) m = g_string_new("the guest recorded: ");
+        /* the guest's recording holds the signal whole: the frames it is
+         * judged by are the right ones */
+        bool whole = hj_signal_whole(got, got_frames, frames, false, m);
+        g_test_message("%s: %s", lc->name, m->str);
+        g_assert_true(whole);
+        g_autofree char *why = hj_capture_verdict(lc->name, trace, MIN(n, cap), got, got_frames,
+                                                  rec, N_RECORDERS, frames, lc->quantum,
+                                                  1000.0 * lc->period_frames / RATE);
+        if (why)
+            g_test_fail_printf("%s", why);
+    }
     for (int i = 0; i < N_RECORDERS; i++)
         hc_recording_clear(&rec[i]);
     lat_down(&l);
@@ -448,6 +545,11 @@ int main(int argc, char **argv)
         g_autofree char *name = g_strdup_printf("/integration/latency/pipewire/%s",
                                                 cases[i].name);
         g_test_add_data_func(name, &cases[i], test_pipewire);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(capture_cases); i++) {
+        g_autofree char *name = g_strdup_printf("/integration/latency/pipewire/capture/%s",
+                                                capture_cases[i].name);
+        g_test_add_data_func(name, &capture_cases[i], test_pipewire_capture);
     }
 #endif
 #ifdef HAVE_PULSE

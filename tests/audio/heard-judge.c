@@ -47,15 +47,16 @@ int16_t *hj_signal_new(size_t frames)
     return s;
 }
 
-bool hj_signal_whole(const int16_t *rec, size_t n, size_t frames, GString *m)
+bool hj_signal_whole(const int16_t *rec, size_t n, size_t frames, bool gaps, GString *m)
 {
-    size_t next = 0, silent = 0, wrong = 0, first_wrong = 0;
+    size_t next = 0, silent = 0, wrong = 0, first_wrong = 0, inside = 0;
 
     for (size_t i = 0; i < n; i++) {
         long idx = frame_decode(rec + i * CH);
 
         if (idx == -1) {
             silent++;
+            inside += next > 0 && next < frames;
             continue;
         }
         if (idx != (long)next) {
@@ -66,11 +67,12 @@ bool hj_signal_whole(const int16_t *rec, size_t n, size_t frames, GString *m)
         }
         next = (size_t)idx + 1;
     }
-    g_string_append_printf(m, "%zu frames recorded, %zu silent; the signal up to frame %zu of "
-                              "%zu, %zu frames out of place", n, silent, next, frames, wrong);
+    g_string_append_printf(m, "%zu frames recorded, %zu silent (%zu inside the signal); the "
+                              "signal up to frame %zu of %zu, %zu frames out of place", n, silent,
+                           inside, next, frames, wrong);
     if (wrong)
         g_string_append_printf(m, " (the first at frame %zu)", first_wrong);
-    return next == frames && !wrong;
+    return next == frames && !wrong && (gaps || !inside);
 }
 
 /* ---- what the recordings say ------------------------------------------- */
@@ -333,6 +335,98 @@ char *hj_verdict(const char *what, const SgAlsaCompletion *trace, unsigned int n
     }
     g_string_truncate(why, why->len - 2); /* the last "; " */
     g_string_prepend(why, ": ");
+    g_string_prepend(why, what);
+    return g_string_free(why, FALSE);
+}
+
+/* ---- capture ------------------------------------------------------------- */
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+char *hj_capture_verdict(const char *what, const SgAlsaCompletion *trace, unsigned int n,
+                         const int16_t *got, size_t got_frames, const HcRecording *rec,
+                         unsigned int nrec, size_t frames, unsigned int quantum, double tol_ms)
+{
+    /* when the monitor handed each frame of the signal over: the start of
+     * the graph cycle that carried it (a chunk of the clocked recorder) */
+    g_autofree int64_t *cycle_ns = g_new(int64_t, frames);
+    for (size_t i = 0; i < frames; i++)
+        cycle_ns[i] = -1;
+    for (unsigned int r = 0; r < nrec; r++)
+        for (size_t c = 0; c < rec[r].nchunks; c++)
+            for (uint32_t j = 0; j < rec[r].chunks[c].frames; j++) {
+                long idx = frame_decode(rec[r].samples + (rec[r].chunks[c].first + j) * CH);
+                if (idx >= 0 && (size_t)idx < frames && cycle_ns[idx] < 0)
+                    cycle_ns[idx] = rec[r].chunks[c].heard_ns;
+            }
+
+    /* per completion whose message ended in the signal: how long before
+     * the completion the newest frame the device says it holds (the
+     * message's last frame + latency_bytes) was captured; and the same
+     * with a quantum more (a latency that claims frames not yet captured
+     * must be told apart; taken as 0 it is not wrong by much here: the
+     * device holds less than a quantum after each completion) */
+    g_autofree int64_t *age = g_new(int64_t, n ? n : 1);
+    g_autofree int64_t *age_more = g_new(int64_t, n ? n : 1);
+    unsigned int judged = 0, outside = 0, outside_more = 0, unheard = 0;
+    const double hi_ms = 1000.0 * quantum / 48000 + tol_ms;
+    for (unsigned int k = 0; k < n; k++) {
+        size_t end = (size_t)(trace[k].end_bytes / FRAME);
+        if (end == 0 || end > got_frames)
+            continue;
+        long idx = frame_decode(got + (end - 1) * CH);
+        if (idx < 0 || (size_t)idx >= frames)
+            continue; /* silence before the signal, or after it */
+        size_t newest = (size_t)idx + trace[k].latency_bytes / FRAME;
+        if (newest + quantum >= frames || cycle_ns[newest] < 0 ||
+            cycle_ns[newest + quantum] < 0) {
+            unheard++;
+            continue;
+        }
+        int64_t t_c = trace[k].t_us * 1000;
+        age[judged] = t_c - cycle_ns[newest];
+        age_more[judged] = t_c - cycle_ns[newest + quantum];
+        /* captured no later than the completion (a cycle's process() may
+         * run late, never early), and in the latest cycle: no older than
+         * a quantum and the tolerance */
+        outside += age[judged] < -500000 || age[judged] / 1e6 > hi_ms;
+        outside_more += age_more[judged] < -500000 || age_more[judged] / 1e6 > hi_ms;
+        judged++;
+    }
+    GString *why = g_string_new(NULL);
+    if (judged) {
+        g_autofree int64_t *s = g_memdup2(age, sizeof(int64_t) * judged);
+        g_autofree int64_t *s0 = g_memdup2(age_more, sizeof(int64_t) * judged);
+        qsort(s, judged, sizeof(int64_t), cmp_i64);
+        qsort(s0, judged, sizeof(int64_t), cmp_i64);
+        g_test_message("%s: capture: the newest frame latency_bytes says the device holds was "
+                       "captured min %.1f median %.1f max %.1f ms before the completion, over "
+                       "%u completions (%u outside 0..%.1f ms; %u with frames not recorded); "
+                       "with a quantum more: min %.1f median %.1f max %.1f ms, %u outside",
+                       what, s[0] / 1e6, s[judged / 2] / 1e6, s[judged - 1] / 1e6, judged,
+                       outside, hi_ms, unheard, s0[0] / 1e6, s0[judged / 2] / 1e6,
+                       s0[judged - 1] / 1e6, outside_more);
+    }
+    if (judged < n / 2)
+        g_string_append_printf(why, "only %u of %u capture completions could be judged; ",
+                               judged, n);
+    if (outside)
+        g_string_append_printf(why, "%u completions' latency_bytes outside 0..%.1f ms; ",
+                               outside, hi_ms);
+    if (!outside_more)
+        g_string_append(why, "latency_bytes a quantum larger would pass too: the check cannot "
+                             "tell; ");
+    if (!why->len) {
+        g_string_free(why, TRUE);
+        return NULL;
+    }
+    g_string_truncate(why, why->len - 2);
+    g_string_prepend(why, ": capture: ");
     g_string_prepend(why, what);
     return g_string_free(why, FALSE);
 }

@@ -26,9 +26,10 @@
 /* @frames frames of the signal (g_free()). */
 int16_t *hj_signal_new(size_t frames);
 /* Whether the @n frames of @rec (S16 stereo) hold the signal's @frames
- * frames once each, in order, with nothing but silence around or between
- * them; what they hold is appended to @m. */
-bool hj_signal_whole(const int16_t *rec, size_t n, size_t frames, GString *m);
+ * frames once each, in order, with nothing but silence around them, and
+ * between them only if @gaps (a player's underruns: a capture must have
+ * none); what they hold is appended to @m. */
+bool hj_signal_whole(const int16_t *rec, size_t n, size_t frames, bool gaps, GString *m);
 /* Whether frame @idx of the signal is in @rec yet (its last chunks; safe
  * while the recorder runs). */
 bool hj_recorded(const HcRecording *rec, size_t idx);
@@ -47,5 +48,23 @@ bool hj_recorded(const HcRecording *rec, size_t idx);
 char *hj_verdict(const char *what, const SgAlsaCompletion *trace, unsigned int n,
                  const HcRecording *rec, unsigned int nrec, size_t frames, double tol_ms,
                  size_t loss_frames);
+
+/*
+ * Capture: the guest recorded @got (@got_frames frames, its positions
+ * from 0) while the host played the signal (@frames) into the sink whose
+ * monitor the device captures and @rec's clocked recorders record in the
+ * same graph cycles (@quantum frames each).  latency_bytes of a capture
+ * completion counts the frames captured after the message's last one: the
+ * frame that many after it must have come in the latest cycle that began
+ * before the completion (no later than the completion, no earlier than a
+ * quantum and @tol_ms before it), for every completion whose message ended
+ * in the signal (at least half of them), and latency_bytes a quantum
+ * larger must not (it would claim frames not yet captured: the check
+ * tells a right latency from a wrong one).  Return: NULL if
+ * all holds, else what does not (g_free()).
+ */
+char *hj_capture_verdict(const char *what, const SgAlsaCompletion *trace, unsigned int n,
+                         const int16_t *got, size_t got_frames, const HcRecording *rec,
+                         unsigned int nrec, size_t frames, unsigned int quantum, double tol_ms);
 
 #endif /* VSND_TESTS_HEARD_JUDGE_H */
