@@ -432,10 +432,6 @@ static void test_pipewire_capture(gconstpointer data)
     {
         g_autofree char *log = vd_stderr(l.vd);
         unsigned int n = ll_completions(log, (uint32_t)sid, false, trace, cap);
-        if (g_getenv("VSND_DEBUG_CAP")) {
-            g_autofree char *f = g_build_filename("/tmp", "cap-daemon.log", NULL);
-            g_file_set_contents(f, log, -1, NULL);
-        }
         g_autoptr(GString) m = g_string_new("the guest recorded: ");
         /* the guest's recording holds the signal whole: the frames it is
          * judged by are the right ones */
