@@ -101,10 +101,17 @@ static int find_stream(SgGuest *sg, uint8_t dir)
     return -1;
 }
 
-static bool desk_up_with(Desk *d, bool controls)
+/* @more: one more daemon option, or NULL. */
+static bool desk_up_with(Desk *d, bool controls, const char *more)
 {
-    const char *argv[] = { "--driver=pipewire", "--name=vm-desk", "--streams=2",
-                           controls ? "--controls" : NULL, NULL };
+    const char *argv[6] = { "--driver=pipewire", "--name=vm-desk", "--streams=2" };
+    int argc = 3;
+
+    if (controls)
+        argv[argc++] = "--controls";
+    if (more)
+        argv[argc++] = more;
+    argv[argc] = NULL;
     g_autoptr(GError) err = NULL;
     SgOpts o;
 
@@ -136,7 +143,7 @@ static bool desk_up_with(Desk *d, bool controls)
 
 static bool desk_up(Desk *d)
 {
-    return desk_up_with(d, false);
+    return desk_up_with(d, false, NULL);
 }
 
 static void desk_down(Desk *d)
@@ -380,6 +387,72 @@ static void test_capture(void)
     desk_down(&d);
 }
 
+/*
+ * Capture from a PipeWire source node, not a sink's monitor: a virtual
+ * source (what a desktop's echo-cancelled or virtual microphone is) named
+ * by the capture stream's target; the host plays into it, the guest
+ * records every frame of it, in order, with no silence inside.
+ */
+#define TEST_SOURCE "vsnd_test_source"
+
+static void test_capture_source(void)
+{
+    const Geometry *g = &geometries[0];
+    const size_t frames = RATE / 2, pad = RATE / 10;
+    g_autofree int16_t *sig = atu_signal_s16(frames, CH, RATE);
+    g_autofree int16_t *padded = g_new0(int16_t, (frames + 2 * pad) * CH);
+    g_autoptr(GError) err = NULL;
+    SgAlsaStats st;
+    Desk d;
+    long off;
+
+    if (!desk_up_with(&d, false, "--stream=1:target=" TEST_SOURCE))
+        return;
+    const char *create[] = { "pw-cli", "create-node", "adapter",
+                             "{ factory.name = support.null-audio-sink node.name = " TEST_SOURCE
+                             " media.class = Audio/Source/Virtual audio.position = [ FL FR ] "
+                             "audio.rate = 48000 object.linger = true "
+                             "monitor.channel-volumes = false }", NULL };
+    const char *ports[] = { "pw-link", "-o", NULL };
+    g_assert_cmpint(atu_run(create, NULL), ==, 0);
+    g_assert_true(atu_wait_output(ports, TEST_SOURCE ":capture_FR", 10.0));
+    int sid = find_stream(d.sg, VIRTIO_SND_D_INPUT);
+    g_assert_cmpint(sid, >=, 0);
+    SgAlsaParams p = alsa_params((uint32_t)sid, g);
+    const size_t cap_len = (size_t)p.period_bytes * 32;
+    g_autofree int16_t *got = g_malloc0(cap_len);
+    g_autofree char *in = g_build_filename(d.dir, "in.wav", NULL);
+
+    memcpy(padded + pad * CH, sig, frames * FRAME);
+    atu_wav_write_s16(in, RATE, CH, padded, frames + 2 * pad);
+    /* the host plays into the source once the daemon's capture stream is
+     * linked to it; the session manager links players to sinks only, so
+     * the player is linked here */
+    const char *play[] = { "sh", "-c",
+                           "until pw-link -l | grep -A2 '^" TEST_SOURCE ":capture_FR' | "
+                           "grep -q 'vsnd.vm-desk.capture-'; do sleep 0.05; done; "
+                           "(until pw-link vsnd-test-player:output_FL " TEST_SOURCE ":input_FL "
+                           "2>/dev/null; do sleep 0.02; done; "
+                           "pw-link vsnd-test-player:output_FR " TEST_SOURCE ":input_FR) & "
+                           "exec pw-play -P '{ node.name = vsnd-test-player "
+                           "node.autoconnect = false }' \"$0\"", in, NULL };
+    GPid player = atu_spawn(play, d.log);
+    bool ok = sg_alsa_record(d.sg, &p, got, cap_len, &st, &err);
+    atu_stop(player, SIGTERM);
+    g_test_message("capture from %s: %u completions in %u interrupts, %.2f s", TEST_SOURCE,
+                   st.completions, st.interrupts, st.seconds);
+    g_assert_no_error(err);
+    g_assert_true(ok);
+    size_t gaps;
+    size_t left = strip_gaps(got, cap_len / FRAME, &gaps);
+    size_t match = atu_match_s16(got, left, sig, frames, CH, &off);
+    g_test_message("signal at captured frame %ld (%zu frames of silence inside taken out), "
+                   "%zu/%zu frames exact", off, gaps, match, frames);
+    g_assert_cmpuint(match, ==, frames);
+    g_assert_cmpuint(gaps, ==, 0);
+    desk_down(&d);
+}
+
 /* The id of the control named @name with ALSA index @index, or -1. */
 static int find_control(SgGuest *sg, const char *name, uint32_t index)
 {
@@ -481,7 +554,7 @@ static void test_controls(void)
     int full = peak_s16(sig, frames), peak;
     Desk d;
 
-    if (!desk_up_with(&d, true))
+    if (!desk_up_with(&d, true, NULL))
         return;
     /* as in a real guest: a stream played before the controls change */
     g_autofree char *unity = play_with_controls(&d, sig, frames, 127, true, &peak);
@@ -768,6 +841,7 @@ int main(int argc, char **argv)
         g_test_add_data_func(name, &play_cases[i], test_play);
     }
     g_test_add_func("/integration/desktop/pipewire/capture", test_capture);
+    g_test_add_func("/integration/desktop/pipewire/capture-source", test_capture_source);
     g_test_add_func("/integration/desktop/pipewire/guest-controls", test_controls);
     g_test_add_func("/integration/desktop/pipewire/stop-release-gap", test_stop_release_gap);
     g_test_add_func("/integration/desktop/pipewire/graph-stall", test_graph_stall);
