@@ -344,7 +344,14 @@ static void test_play(gconstpointer data)
     desk_down(&d);
 }
 
-static void test_capture(void)
+/*
+ * The fake guest records 4 s from the capture stream while the host plays
+ * a signal (padded with silence) into what it captures: @play is the
+ * player's shell script, its $0 the WAV file.  Every frame must arrive,
+ * in order, with no silence inside (a player's underrun has no
+ * counterpart here: silence inside a capture is the device's).
+ */
+static void capture_judged(Desk *d, const char *what, const char *play)
 {
     const Geometry *g = &geometries[0];
     const size_t frames = RATE / 2, pad = RATE / 10;
@@ -352,59 +359,59 @@ static void test_capture(void)
     g_autofree int16_t *padded = g_new0(int16_t, (frames + 2 * pad) * CH);
     g_autoptr(GError) err = NULL;
     SgAlsaStats st;
-    Desk d;
     long off;
 
-    if (!desk_up(&d))
-        return;
-    int sid = find_stream(d.sg, VIRTIO_SND_D_INPUT);
+    int sid = find_stream(d->sg, VIRTIO_SND_D_INPUT);
     g_assert_cmpint(sid, >=, 0);
     SgAlsaParams p = alsa_params((uint32_t)sid, g);
     /* 4 s: under load the host player may start a second or more late */
     const size_t cap_len = (size_t)p.period_bytes * 32;
     g_autofree int16_t *got = g_malloc0(cap_len);
-    g_autofree char *in = g_build_filename(d.dir, "in.wav", NULL);
+    g_autofree char *in = g_build_filename(d->dir, "in.wav", NULL);
 
     memcpy(padded + pad * CH, sig, frames * FRAME);
     atu_wav_write_s16(in, RATE, CH, padded, frames + 2 * pad);
-    /* the host plays once the daemon's capture stream is linked */
-    const char *play[] = { "sh", "-c",
-                           "until pw-link -l | grep -q 'vsnd.vm-desk.capture-'; do sleep 0.05; "
-                           "done; sleep 0.2; exec pw-play --target test_sink \"$0\"", in, NULL };
-    GPid player = atu_spawn(play, d.log);
-    bool ok = sg_alsa_record(d.sg, &p, got, cap_len, &st, &err);
+    const char *argv[] = { "sh", "-c", play, in, NULL };
+    GPid player = atu_spawn(argv, d->log);
+    bool ok = sg_alsa_record(d->sg, &p, got, cap_len, &st, &err);
     atu_stop(player, SIGTERM);
-    g_test_message("capture: %u completions in %u interrupts, %.2f s", st.completions,
+    g_test_message("%s: %u completions in %u interrupts, %.2f s", what, st.completions,
                    st.interrupts, st.seconds);
     g_assert_no_error(err);
     g_assert_true(ok);
     size_t gaps;
     size_t left = strip_gaps(got, cap_len / FRAME, &gaps);
     size_t match = atu_match_s16(got, left, sig, frames, CH, &off);
-    g_test_message("signal at captured frame %ld (%zu frames of underrun gaps taken out), "
+    g_test_message("signal at captured frame %ld (%zu frames of silence inside taken out), "
                    "%zu/%zu frames exact", off, gaps, match, frames);
     g_assert_cmpuint(match, ==, frames);
+    g_assert_cmpuint(gaps, ==, 0);
+}
+
+/* The default source: test_sink's monitor. */
+static void test_capture(void)
+{
+    Desk d;
+
+    if (!desk_up(&d))
+        return;
+    /* the host plays once the daemon's capture stream is linked */
+    capture_judged(&d, "capture", "until pw-link -l | grep -q 'vsnd.vm-desk.capture-'; do "
+                                  "sleep 0.05; done; sleep 0.2; "
+                                  "exec pw-play --target test_sink \"$0\"");
     desk_down(&d);
 }
 
 /*
  * Capture from a PipeWire source node, not a sink's monitor: a virtual
  * source (what a desktop's echo-cancelled or virtual microphone is) named
- * by the capture stream's target; the host plays into it, the guest
- * records every frame of it, in order, with no silence inside.
+ * by the capture stream's target.
  */
 #define TEST_SOURCE "vsnd_test_source"
 
 static void test_capture_source(void)
 {
-    const Geometry *g = &geometries[0];
-    const size_t frames = RATE / 2, pad = RATE / 10;
-    g_autofree int16_t *sig = atu_signal_s16(frames, CH, RATE);
-    g_autofree int16_t *padded = g_new0(int16_t, (frames + 2 * pad) * CH);
-    g_autoptr(GError) err = NULL;
-    SgAlsaStats st;
     Desk d;
-    long off;
 
     if (!desk_up_with(&d, false, "--stream=1:target=" TEST_SOURCE))
         return;
@@ -416,40 +423,17 @@ static void test_capture_source(void)
     const char *ports[] = { "pw-link", "-o", NULL };
     g_assert_cmpint(atu_run(create, NULL), ==, 0);
     g_assert_true(atu_wait_output(ports, TEST_SOURCE ":capture_FR", 10.0));
-    int sid = find_stream(d.sg, VIRTIO_SND_D_INPUT);
-    g_assert_cmpint(sid, >=, 0);
-    SgAlsaParams p = alsa_params((uint32_t)sid, g);
-    const size_t cap_len = (size_t)p.period_bytes * 32;
-    g_autofree int16_t *got = g_malloc0(cap_len);
-    g_autofree char *in = g_build_filename(d.dir, "in.wav", NULL);
-
-    memcpy(padded + pad * CH, sig, frames * FRAME);
-    atu_wav_write_s16(in, RATE, CH, padded, frames + 2 * pad);
     /* the host plays into the source once the daemon's capture stream is
      * linked to it; the session manager links players to sinks only, so
      * the player is linked here */
-    const char *play[] = { "sh", "-c",
-                           "until pw-link -l | grep -A2 '^" TEST_SOURCE ":capture_FR' | "
-                           "grep -q 'vsnd.vm-desk.capture-'; do sleep 0.05; done; "
-                           "(until pw-link vsnd-test-player:output_FL " TEST_SOURCE ":input_FL "
-                           "2>/dev/null; do sleep 0.02; done; "
-                           "pw-link vsnd-test-player:output_FR " TEST_SOURCE ":input_FR) & "
-                           "exec pw-play -P '{ node.name = vsnd-test-player "
-                           "node.autoconnect = false }' \"$0\"", in, NULL };
-    GPid player = atu_spawn(play, d.log);
-    bool ok = sg_alsa_record(d.sg, &p, got, cap_len, &st, &err);
-    atu_stop(player, SIGTERM);
-    g_test_message("capture from %s: %u completions in %u interrupts, %.2f s", TEST_SOURCE,
-                   st.completions, st.interrupts, st.seconds);
-    g_assert_no_error(err);
-    g_assert_true(ok);
-    size_t gaps;
-    size_t left = strip_gaps(got, cap_len / FRAME, &gaps);
-    size_t match = atu_match_s16(got, left, sig, frames, CH, &off);
-    g_test_message("signal at captured frame %ld (%zu frames of silence inside taken out), "
-                   "%zu/%zu frames exact", off, gaps, match, frames);
-    g_assert_cmpuint(match, ==, frames);
-    g_assert_cmpuint(gaps, ==, 0);
+    capture_judged(&d, "capture from " TEST_SOURCE,
+                   "until pw-link -l | grep -A2 '^" TEST_SOURCE ":capture_FR' | "
+                   "grep -q 'vsnd.vm-desk.capture-'; do sleep 0.05; done; "
+                   "(until pw-link vsnd-test-player:output_FL " TEST_SOURCE ":input_FL "
+                   "2>/dev/null; do sleep 0.02; done; "
+                   "pw-link vsnd-test-player:output_FR " TEST_SOURCE ":input_FR) & "
+                   "exec pw-play -P '{ node.name = vsnd-test-player "
+                   "node.autoconnect = false }' \"$0\"");
     desk_down(&d);
 }
 
