@@ -515,8 +515,8 @@ static void fail_with_log(const char *what, const char *log)
     g_test_fail_printf("%s:\n%s", what, text ? text : "");
 }
 
-/* pw-test.conf with @modules appended to its context.modules, written to
- * @dir; NULL (the test failed) if it cannot be. */
+/* A copy of pw-test.conf in @dir with @modules appended to its
+ * context.modules (g_free() the path). */
 static char *conf_with_modules(const char *conf, const char *modules, const char *dir)
 {
     g_autofree char *text = NULL;

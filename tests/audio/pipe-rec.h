@@ -42,8 +42,8 @@ size_t pipe_rec_mark(PipeRec *r);
 /* Save what was recorded since @mark (once the FIFO is drained, 1 s at
  * most) as a WAV file at @path.  Return: false with @error. */
 bool pipe_rec_wav(PipeRec *r, size_t mark, const char *path, GError **error);
-/* Bytes the FIFO ever had to wait with more than half of its room taken:
- * the drain fell behind (the module drops what does not fit). */
+/* The most bytes ever found waiting in the FIFO: how far the drain fell
+ * behind (the module drops what does not fit in its 1 MiB). */
 size_t pipe_rec_peak(PipeRec *r);
 void pipe_rec_stop(PipeRec *r);
 
