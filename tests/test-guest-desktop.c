@@ -778,8 +778,9 @@ static bool latency_one(Desk *d, GtEnv *env)
     g_autofree char *disagree = gas_check_delays(dump, trace, MIN(n, cap), FRAME, &g);
     g_test_message("%s: aplay exit %d%s%s; %s; the daemon completed %u periods; the guest's "
                    "ALSA status: %u samples, %u running, %u at a completion's end, %u holding "
-                   "its latency_bytes as the delay", what, st, out && *out ? ", said: " : "",
-                   out ? out : "", arrived->str, n, g.samples, g.running, g.judged, g.agree);
+                   "its latency_bytes as the delay (%u the next one's)", what, st,
+                   out && *out ? ", said: " : "", out ? out : "", arrived->str, n, g.samples,
+                   g.running, g.judged, g.agree, g.next);
     bool ok = st == 0 && whole && !why && !disagree && status && g.judged >= 10 && n <= cap;
     if (!ok) {
         g_autofree char *dlog = daemon_log_tail(env, 2000);

@@ -89,6 +89,18 @@ static void test_status_agrees(void)
     g_assert_cmpuint(g.agree, ==, 2);
 }
 
+static void test_status_raced(void)
+{
+    /* hw_ptr at the first completion, the delay already the second's */
+    const char dump[] = SAMPLE("RUNNING", "4928", "960", "3840");
+    GasDelays g;
+    g_autofree char *bad = gas_check_delays(dump, trace, G_N_ELEMENTS(trace), 4, &g);
+
+    g_assert_null(bad);
+    g_assert_cmpuint(g.agree, ==, 1);
+    g_assert_cmpuint(g.next, ==, 1);
+}
+
 static void test_status_disagrees(void)
 {
     /* the guest holds no latency at all: delay is appl_ptr - hw_ptr only */
@@ -108,6 +120,7 @@ int main(int argc, char **argv)
     g_test_add_func("/latency-readers/log/completions", test_log_completions);
     g_test_add_func("/latency-readers/log/pipewire-report", test_log_pipewire_report);
     g_test_add_func("/latency-readers/status/agrees", test_status_agrees);
+    g_test_add_func("/latency-readers/status/raced", test_status_raced);
     g_test_add_func("/latency-readers/status/disagrees", test_status_disagrees);
     return g_test_run();
 }

@@ -35,14 +35,13 @@ static void sample_line(Sample *s, const char *line)
         s->appl_ptr = v, s->have |= 4;
 }
 
-/* The completion of @trace that ends at @end_bytes, or NULL. */
-static const SgAlsaCompletion *ending_at(const SgAlsaCompletion *trace, unsigned int n,
-                                         uint64_t end_bytes)
+/* The index of the completion of @trace that ends at @end_bytes, or -1. */
+static long ending_at(const SgAlsaCompletion *trace, unsigned int n, uint64_t end_bytes)
 {
     for (unsigned int k = 0; k < n; k++)
         if (trace[k].end_bytes == end_bytes)
-            return &trace[k];
-    return NULL;
+            return (long)k;
+    return -1;
 }
 
 static void judge_sample(const Sample *s, const SgAlsaCompletion *trace, unsigned int n,
@@ -51,14 +50,23 @@ static void judge_sample(const Sample *s, const SgAlsaCompletion *trace, unsigne
     if (!s->running || s->have != 7)
         return;
     out->running++;
-    const SgAlsaCompletion *c = ending_at(trace, n, (uint64_t)s->hw_ptr * frame_bytes);
-    if (!c)
+    long k = ending_at(trace, n, (uint64_t)s->hw_ptr * frame_bytes);
+    if (k < 0)
         return; /* before the first completion */
+    const SgAlsaCompletion *c = &trace[k];
     out->judged++;
     long long held = s->delay - (s->appl_ptr - s->hw_ptr);
     long long want = c->latency_bytes / frame_bytes;
     if (held == want) {
         out->agree++;
+        return;
+    }
+    /* Linux reads hw_ptr (under the stream's own lock) before
+     * runtime->delay, which the next completion sets meanwhile from its
+     * interrupt: seen once (7.2), the delay of the completion after */
+    if ((unsigned long)k + 1 < n && held == trace[k + 1].latency_bytes / frame_bytes) {
+        out->agree++;
+        out->next++;
         return;
     }
     if (bad->len < 400)

@@ -26,12 +26,15 @@ typedef struct GasDelays {
     unsigned int running;  /* ...of a running (or draining) stream */
     unsigned int judged;   /* ...whose hw_ptr is the end of a completion of the trace */
     unsigned int agree;    /* ...whose delay holds that completion's latency_bytes */
+    unsigned int next;     /* ...of them, the next completion's (a race in
+                            * Linux: hw_ptr is read first, the delay after) */
 } GasDelays;
 
 /*
  * Compare the samples in @dump with the daemon's completions @trace (@n,
  * end_bytes counted from the guest's hw_ptr 0, @frame_bytes a frame).
- * Return: NULL if every judged sample agrees, else the first ones that do
+ * Return: NULL if every judged sample agrees (with its completion's
+ * latency_bytes or, raced, the next one's), else the first ones that do
  * not (g_free()).  @out gets the counts.
  */
 char *gas_check_delays(const char *dump, const SgAlsaCompletion *trace, unsigned int n,
