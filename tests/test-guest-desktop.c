@@ -652,6 +652,7 @@ static bool capture_one(Desk *d, GtEnv *env, const char *opts)
 #define LAT_PERIOD_FRAMES 960
 #define LAT_FRAMES (3 * RATE)
 #define LAT_STATUS "/proc/asound/card0/pcm0p/sub0/status"
+#define LAT_HW_PARAMS "/proc/asound/card0/pcm0p/sub0/hw_params"
 
 /* The clocked recorders of the sink's monitor (two on PipeWire, a frame
  * heard if either has it; PulseAudio's one loses nothing). */
@@ -739,7 +740,8 @@ static bool latency_one(Desk *d, GtEnv *env)
     }
     g_autofree char *out = NULL;
     int st = gv_run(env->vm, "aplay -q -D hw:0,0 --period-size=960 --buffer-size=7680 "
-                             LAT_PATH " & " GAS_SAMPLE_LOOP(LAT_STATUS, "/out/lat-status.txt"),
+                             LAT_PATH " & " GAS_SAMPLE_LOOP(LAT_STATUS, LAT_HW_PARAMS,
+                                                                "/out/lat-status.txt"),
                     &out, 30);
     heard_stop(&h);
     g_usleep(200 * 1000);
@@ -778,7 +780,7 @@ static bool latency_one(Desk *d, GtEnv *env)
     g_autofree char *disagree = gas_check_delays(dump, trace, MIN(n, cap), FRAME, &g);
     g_test_message("%s: aplay exit %d%s%s; %s; the daemon completed %u periods; the guest's "
                    "ALSA status: %u samples, %u running, %u at a completion's end, %u holding "
-                   "its latency_bytes as the delay (%u the next one's)", what, st,
+                   "its latency_bytes as the delay (%u a neighbour's)", what, st,
                    out && *out ? ", said: " : "", out ? out : "", arrived->str, n, g.samples,
                    g.running, g.judged, g.agree, g.next);
     bool ok = st == 0 && whole && !why && !disagree && status && g.judged >= 10 && n <= cap;

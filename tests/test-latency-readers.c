@@ -60,25 +60,28 @@ static void test_log_pipewire_report(void)
     g_assert_nonnull(strstr(none, "nothing logged"));
 }
 
-/* One /proc/asound/card0/pcm0p/sub0/status sample as Linux prints it. */
-#define SAMPLE(state, delay, hw, appl)                                                         \
-    "@@status\nstate: " state "\nowner_pid   : 77\ntrigger_time: 12.5\ntstamp      : 12.6\n"  \
-    "delay       : " delay "\navail       : 10\navail_max   : 20\n-----\n"                   \
-    "hw_ptr      : " hw "\nappl_ptr    : " appl "\n"
+/* One /proc/asound/card0/pcm0p/sub0/status sample as Linux prints it,
+ * and hw_params' buffer_size (3840 frames). */
+#define SAMPLE(state, delay, avail, hw, appl)                                                  \
+    "@@status\nstate: " state "\nowner_pid   : 77\ntrigger_time: 12.5\ntstamp      : 12.6\n" \
+    "delay       : " delay "\navail       : " avail "\navail_max   : 20\n-----\n"          \
+    "hw_ptr      : " hw "\nappl_ptr    : " appl "\nbuffer_size: 3840\n"
 
 static const SgAlsaCompletion trace[] = {
     {.t_us = 1, .t_lo_us = 1, .latency_bytes = 9216, .end_bytes = 3840},
     {.t_us = 2, .t_lo_us = 2, .latency_bytes = 8192, .end_bytes = 7680},
+    {.t_us = 3, .t_lo_us = 3, .latency_bytes = 4096, .end_bytes = 11520},
 };
 
 static void test_status_agrees(void)
 {
-    /* 960 = 3840 B: delay 3000 = (appl 3840 - hw 960) + 9216 B / 4 */
-    const char dump[] = SAMPLE("PREPARED", "0", "0", "1920")
-                        SAMPLE("RUNNING", "2304", "0", "1920")   /* before any completion */
-                        SAMPLE("RUNNING", "5184", "960", "3840")
-                        SAMPLE("DRAINING", "2048", "1920", "1920")
-                        "@@status\n";                             /* cut short */
+    /* hw 960 (3840 B): delay 5184 = (buffer 3840 - avail 960) + 9216 B / 4;
+     * the appl_ptr printed may be later than the snapshot's: not used */
+    const char dump[] = SAMPLE("PREPARED", "0", "0", "0", "1920")
+                        SAMPLE("RUNNING", "2304", "1920", "0", "1920") /* no completion yet */
+                        SAMPLE("RUNNING", "5184", "960", "960", "4800")
+                        SAMPLE("DRAINING", "5888", "0", "1920", "5760")
+                        "@@status\n";                                   /* cut short */
     GasDelays g;
     g_autofree char *bad = gas_check_delays(dump, trace, G_N_ELEMENTS(trace), 4, &g);
 
@@ -87,24 +90,27 @@ static void test_status_agrees(void)
     g_assert_cmpuint(g.running, ==, 3);
     g_assert_cmpuint(g.judged, ==, 2);
     g_assert_cmpuint(g.agree, ==, 2);
+    g_assert_cmpuint(g.next, ==, 0);
 }
 
 static void test_status_raced(void)
 {
-    /* hw_ptr at the first completion, the delay already the second's */
-    const char dump[] = SAMPLE("RUNNING", "4928", "960", "3840");
+    /* hw_ptr printed at the second completion; the delay the first's (a
+     * completion before the print) or the third's (inside the snapshot) */
+    const char dump[] = SAMPLE("RUNNING", "5184", "960", "1920", "4800")
+                        SAMPLE("RUNNING", "3904", "960", "1920", "4800");
     GasDelays g;
     g_autofree char *bad = gas_check_delays(dump, trace, G_N_ELEMENTS(trace), 4, &g);
 
     g_assert_null(bad);
-    g_assert_cmpuint(g.agree, ==, 1);
-    g_assert_cmpuint(g.next, ==, 1);
+    g_assert_cmpuint(g.agree, ==, 2);
+    g_assert_cmpuint(g.next, ==, 2);
 }
 
 static void test_status_disagrees(void)
 {
-    /* the guest holds no latency at all: delay is appl_ptr - hw_ptr only */
-    const char dump[] = SAMPLE("RUNNING", "2880", "960", "3840");
+    /* the guest holds no latency at all: delay is buffer_size - avail only */
+    const char dump[] = SAMPLE("RUNNING", "2880", "960", "960", "3840");
     GasDelays g;
     g_autofree char *bad = gas_check_delays(dump, trace, G_N_ELEMENTS(trace), 4, &g);
 
