@@ -163,10 +163,11 @@ static void lat_down(Lat *l)
     g_free(l->log);
 }
 
-static int playback_stream(SgGuest *sg)
+/* The first stream of direction @dir (VIRTIO_SND_D_*), or -1. */
+static int stream_of(SgGuest *sg, uint8_t dir)
 {
     for (uint32_t i = 0; i < sg->streams; i++)
-        if (sg->pcm[i].direction == VIRTIO_SND_D_OUTPUT)
+        if (sg->pcm[i].direction == dir)
             return (int)i;
     return -1;
 }
@@ -181,7 +182,7 @@ static unsigned int play(Lat *l, const LatCase *lc, const int16_t *sig, size_t f
                          SgAlsaCompletion *trace, unsigned int cap)
 {
     g_autoptr(GError) err = NULL;
-    int sid = playback_stream(l->sg);
+    int sid = stream_of(l->sg, VIRTIO_SND_D_OUTPUT);
     SgAlsaStats st;
 
     g_assert_cmpint(sid, >=, 0);
@@ -278,6 +279,25 @@ static void lat_servers_up(Lat *l, unsigned int quantum)
     g_assert_true(atu_pipewire_force_quantum(quantum));
 }
 
+/* The clocked recorders of test_sink's monitor, room for @frames and
+ * more, linked and running (WirePlumber links them; under load it takes a
+ * while). */
+static void clocked_recorders_up(HcRecording *rec, HcPw **pw, size_t frames)
+{
+    for (int i = 0; i < N_RECORDERS; i++) {
+        g_autofree char *node = g_strdup_printf("vsnd-ilat-rec-%d", i);
+        hc_recording_init(&rec[i], frames + 10 * RATE);
+        pw[i] = hc_pw_start("test_sink", node, &rec[i]);
+        g_assert_nonnull(pw[i]);
+    }
+    for (int i = 0; i < N_RECORDERS; i++) {
+        gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+        while (hc_pw_cycles(pw[i]) < 4 && g_get_monotonic_time() < end)
+            g_usleep(10000);
+        g_assert_cmpuint(hc_pw_cycles(pw[i]), >=, 4);
+    }
+}
+
 static void test_pipewire(gconstpointer data)
 {
     const LatCase *lc = data;
@@ -295,20 +315,7 @@ static void test_pipewire(gconstpointer data)
     if (!pw_prereqs())
         return;
     lat_servers_up(&l, lc->quantum);
-    for (int i = 0; i < N_RECORDERS; i++) {
-        g_autofree char *node = g_strdup_printf("vsnd-ilat-rec-%d", i);
-        hc_recording_init(&rec[i], frames + 10 * RATE);
-        pw[i] = hc_pw_start("test_sink", node, &rec[i]);
-        g_assert_nonnull(pw[i]);
-    }
-    /* linked and running (WirePlumber links them; under load it takes a
-     * while) */
-    for (int i = 0; i < N_RECORDERS; i++) {
-        gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
-        while (hc_pw_cycles(pw[i]) < 4 && g_get_monotonic_time() < end)
-            g_usleep(10000);
-        g_assert_cmpuint(hc_pw_cycles(pw[i]), >=, 4);
-    }
+    clocked_recorders_up(rec, pw, frames);
     lat_guest_up(&l, argv);
     g_autofree char *dump = g_build_filename(l.dir, "dump.json", NULL);
     GPid watch = atu_pipewire_node_watch("vsnd.vm-lat.playback-0", dump, l.log);
@@ -329,7 +336,7 @@ static void test_pipewire(gconstpointer data)
         g_autofree char *log = vd_stderr(l.vd);
         g_autofree char *t = ll_pipewire_report(log);
 
-        log_agrees(log, playback_stream(l.sg), trace, n, cap);
+        log_agrees(log, stream_of(l.sg, VIRTIO_SND_D_OUTPUT), trace, n, cap);
         g_autofree char *d = pw_dump_latency(dump, "vsnd.vm-lat.playback-0");
         g_test_message("PipeWire's report: %s", t);
         g_test_message("pw-dump:\n%s", d);
@@ -399,17 +406,9 @@ static void test_pipewire_capture(gconstpointer data)
     if (!pw_prereqs())
         return;
     lat_servers_up(&l, lc->quantum);
-    for (int i = 0; i < N_RECORDERS; i++) {
-        g_autofree char *node = g_strdup_printf("vsnd-ilat-rec-%d", i);
-        hc_recording_init(&rec[i], frames + 10 * RATE);
-        pw[i] = hc_pw_start("test_sink", node, &rec[i]);
-        g_assert_nonnull(pw[i]);
-    }
+    clocked_recorders_up(rec, pw, frames);
     lat_guest_up(&l, argv);
-    int sid = -1;
-    for (uint32_t i = 0; i < l.sg->streams && sid < 0; i++)
-        if (l.sg->pcm[i].direction == VIRTIO_SND_D_INPUT)
-            sid = (int)i;
+    int sid = stream_of(l.sg, VIRTIO_SND_D_INPUT);
     g_assert_cmpint(sid, >=, 0);
     g_autofree char *in = g_build_filename(l.dir, "in.wav", NULL);
     memcpy(padded + pad * CH, sig, frames * FRAME);
