@@ -145,6 +145,8 @@ struct VsndAudioStream {
                              * capacity, the graph not pulling yet (0: not so) */
     bool stalled;           /* the graph stopped pulling (on_start_clock()) */
     size_t stall_dropped;   /* playback that went unheard meanwhile */
+    uint64_t clock_until_ns; /* CLOCK_MONOTONIC of the clock's last period
+                             * standing in for the graph (0: none since start) */
     size_t early;           /* what the start clock lets the ring hold */
     int start_clock_fd;     /* timerfd of the stream's clock, main thread */
     guint start_clock_src;
@@ -333,6 +335,28 @@ static void note_late(VsndAudioStream *s, uint32_t frames, uint64_t now)
     }
 }
 
+/*
+ * A cycle that began before the stream's clock last stood in for the
+ * graph: a graph that comes back from a stall (a stopped server, a machine
+ * that did not run it) runs the cycles it missed back to back, each one
+ * past its end.  Taking a quantum from the ring for each of them completed
+ * up to a whole guest buffer within a millisecond (14 periods of 5 ms
+ * measured; 16, the whole buffer, in CI; and 10 when only cycles that
+ * ended before the clock's last period were left out).  Linux updates
+ * hw_ptr once for the completions one interrupt brings, so a whole buffer
+ * reads as no progress: nothing is left queued, and the guest's write()
+ * fails with EIO 100 ms later.  The clock played (dropped) that time
+ * already, so such a cycle gets silence for playback, and its capture is
+ * dropped: no time is played or captured twice, and what the ring holds
+ * waits for the next cycle.  A graph late for good is not starved:
+ * process() notes the pull either way, so the clock stops standing in and
+ * later cycles begin after its last period.  ring_lock held.
+ */
+static bool cycle_stood_in(const VsndAudioStream *s)
+{
+    return s->clock_until_ns && s->time.now > 0 && (uint64_t)s->time.now < s->clock_until_ns;
+}
+
 /* Data thread (RT_PROCESS): only ring_lock is taken here. */
 static void on_process(void *data)
 {
@@ -365,7 +389,8 @@ static void on_process(void *data)
         /* What the start clock let in drains at three quarters of the
          * graph's pace: completions go on while the backlog shrinks. */
         s->early -= MIN(s->early, bytes / 4);
-        have = MIN(bytes, s->ring.fill - s->ring.fill % s->frame_bytes);
+        have = cycle_stood_in(s) ? 0 :
+               MIN(bytes, s->ring.fill - s->ring.fill % s->frame_bytes);
         vsnd_ring_pop(&s->ring, d->data, have);
         /* Ran dry: silence of the stream's format fills the quantum. */
         vsnd_pcm_fill_silence(s->vformat, (uint8_t *)d->data + have, bytes - have, 0);
@@ -412,7 +437,9 @@ static void on_process(void *data)
         if (size)
             s->quantum_bytes = size;
         note_late(s, size / s->frame_bytes, s->last_pull_ns);
-        if (vsnd_ring_push(&s->ring, (const uint8_t *)d->data + off, size, s->period_bytes) &&
+        if (cycle_stood_in(s))
+            size = 0;
+        if (size && vsnd_ring_push(&s->ring, (const uint8_t *)d->data + off, size, s->period_bytes) &&
             !s->overrun) {
             /* Overflow: the oldest periods went; report an xrun once. */
             s->overrun = true;
@@ -1050,6 +1077,7 @@ static void clock_tick_playback(VsndAudioStream *s, uint64_t expirations, bool s
         n -= n % s->frame_bytes;
         vsnd_ring_pop(&s->ring, NULL, n);
         s->stall_dropped += n;
+        s->clock_until_ns = now_ns();
     }
     if (s->need_ready && playback_room(s) >= s->period_bytes) {
         s->need_ready = false;
@@ -1066,6 +1094,7 @@ static void clock_tick_capture(VsndAudioStream *s, uint64_t expirations)
     vsnd_pcm_fill_silence(s->vformat, silence, s->period_bytes, 0);
     for (uint64_t i = 0; i < expirations; i++)
         vsnd_ring_push(&s->ring, silence, s->period_bytes, s->period_bytes);
+    s->clock_until_ns = now_ns();
     if (s->need_ready && s->ring.fill >= s->period_bytes) {
         s->need_ready = false;
         vsnd_event_relay_post_ready(s->relay);
@@ -1211,6 +1240,7 @@ static int set_active(VsndAudioStream *s, bool active)
     s->full_ns = 0;
     s->stalled = false;
     s->stall_dropped = 0;
+    s->clock_until_ns = 0;
     s->early = 0;
     late = take_late_report(s);
     pthread_mutex_unlock(&s->ring_lock);

@@ -26,6 +26,7 @@
 #include <linux/virtio_snd.h>
 
 #include "tests/audio/audio-test-util.h"
+#include "tests/audio/latency-log.h"
 #include "tests/audio/pipe-rec.h"
 #include "tests/harness/daemon.h"
 #include "tests/harness/sg-alsa.h"
@@ -606,11 +607,35 @@ static GPid stop_later(Desk *d, GPid pid, double stop_at, double stop_for)
 }
 
 /*
+ * The most playback completions of stream @sid that the daemon's --verbose
+ * @log shows within any 5 ms, the first @skip left out (the ring takes
+ * those at once after START).
+ */
+static unsigned int densest_burst(const char *log, uint32_t sid, unsigned int skip)
+{
+    enum { CAP = 4096 };
+    g_autofree SgAlsaCompletion *tr = g_new0(SgAlsaCompletion, CAP);
+    unsigned int n = MIN(ll_completions(log, sid, true, tr, CAP), (unsigned int)CAP);
+    unsigned int most = 0;
+
+    for (unsigned int i = skip, j = skip; i < n; i++) {
+        while (tr[i].t_us - tr[j].t_us > 5000)
+            j++;
+        most = MAX(most, i - j + 1);
+    }
+    return most;
+}
+
+/*
  * A play of @seconds of the signal with @g's geometry while a server
  * process (@pid) is stopped (SIGSTOP) @stop_at seconds after the play
  * begins (0: before it) and continued @stop_for seconds later: the guest
  * gets no error, the daemon's stream goes on by its own clock and says so,
- * and the last half second is heard bit for bit.
+ * and the last half second is heard bit for bit.  When the graph comes
+ * back it runs the cycles it missed back to back: the daemon completes no
+ * more in any 5 ms than two cycles and a period bring
+ * (before, up to a whole buffer went at once, which Linux reads as no
+ * progress: EIO).  The daemon runs with --verbose (desk_up_with()).
  */
 static void play_through_stop(Desk *d, GPid pid, const Geometry *g, double seconds,
                               double stop_at, double stop_for, const char *what)
@@ -642,8 +667,14 @@ static void play_through_stop(Desk *d, GPid pid, const Geometry *g, double secon
     g_assert_true(ok);
     {
         g_autofree char *log = vd_stderr(d->vd);
+        /* the graph's quantum: 1024 (pw-test.conf) */
+        unsigned int bound = (2 * 1024 * FRAME + p.period_bytes) / p.period_bytes;
+        unsigned int burst = densest_burst(log, p.sid, p.buffer_bytes / p.period_bytes);
+
+        g_test_message("%s: at most %u completions in 5 ms (bound %u)", what, burst, bound);
         g_assert_nonnull(strstr(log, "goes on by its own clock"));
         g_assert_nonnull(strstr(log, "the graph runs again"));
+        g_assert_cmpuint(burst, <=, bound);
     }
     /* the end of the play, after the stop, is heard whole */
     size_t match = best_recording(&rec, sig + (frames - tail) * CH, tail, &w, &gaps, &left, &off);
@@ -665,7 +696,7 @@ static void test_graph_stall(void)
 {
     Desk d;
 
-    if (!desk_up(&d))
+    if (!desk_up_with(&d, false, "--verbose"))
         return;
     play_through_stop(&d, d.pw.pw, &geometries[1], 2.0, 0.8, 0.4, "graph stall");
     desk_down(&d);
@@ -685,7 +716,7 @@ static void test_link_late(void)
 {
     Desk d;
 
-    if (!desk_up(&d))
+    if (!desk_up_with(&d, false, "--verbose"))
         return;
     play_through_stop(&d, d.pw.wp, &geometries[0], 3.0, 0, 1.2, "late link");
     desk_down(&d);
