@@ -752,7 +752,7 @@ static bool latency_one(Desk *d, GtEnv *env)
         g_autoptr(JudgeWav) w = judge_wav_load(path, &werr);
         if (w)
             whole = hj_signal_whole((const int16_t *)w->data, w->data_len / FRAME, LAT_FRAMES,
-                                    true, 0, arrived);
+                                    HJ_ANY_SILENCE, 0, arrived);
         else
             g_string_append(arrived, werr->message);
     }

@@ -352,8 +352,8 @@ static void test_pipewire(gconstpointer data)
 
         g_assert_true(pipe_rec_wav(l.tap, mark, path, NULL));
         g_assert_true(atu_wav_load(path, &w));
-        bool whole = hj_signal_whole((const int16_t *)w.data, w.data_len / FRAME, frames, true,
-                                     PW_LOSS_QUANTA, m);
+        bool whole = hj_signal_whole((const int16_t *)w.data, w.data_len / FRAME, frames,
+                                     HJ_ANY_SILENCE, PW_LOSS_QUANTA, m);
         g_test_message("%s: %s", lc->name, m->str);
         atu_wav_clear(&w);
         if (!whole)
@@ -438,8 +438,13 @@ static void test_pipewire_capture(gconstpointer data)
         unsigned int n = ll_completions(log, (uint32_t)sid, false, trace, cap);
         g_autoptr(GString) m = g_string_new("the guest recorded: ");
         /* the guest's recording holds the signal whole: the frames it is
-         * judged by are the right ones */
-        bool whole = hj_signal_whole(got, got_frames, frames, false, 0, m);
+         * judged by are the right ones.  The graph may lose a quantum or
+         * two at the sink under make check's load (PW_LOSS_QUANTA: one
+         * silent quantum inside and one place out of place, seen once),
+         * which the monitor the guest records then lacks too; the bug this
+         * guards put 54,480 silent frames inside 3 s. */
+        bool whole = hj_signal_whole(got, got_frames, frames, PW_LOSS_QUANTA * lc->quantum,
+                                     PW_LOSS_QUANTA, m);
         g_test_message("%s: %s", lc->name, m->str);
         g_assert_true(whole);
         g_autofree char *why = hj_capture_verdict(lc->name, trace, MIN(n, cap), got, got_frames,

@@ -47,7 +47,7 @@ int16_t *hj_signal_new(size_t frames)
     return s;
 }
 
-bool hj_signal_whole(const int16_t *rec, size_t n, size_t frames, bool gaps,
+bool hj_signal_whole(const int16_t *rec, size_t n, size_t frames, size_t inside_max,
                      unsigned int jumps, GString *m)
 {
     size_t next = 0, silent = 0, wrong = 0, first_wrong = 0, inside = 0;
@@ -73,7 +73,7 @@ bool hj_signal_whole(const int16_t *rec, size_t n, size_t frames, bool gaps,
                            inside, next, frames, wrong);
     if (wrong)
         g_string_append_printf(m, " (the first at frame %zu)", first_wrong);
-    return next == frames && wrong <= jumps && (gaps || !inside);
+    return next == frames && wrong <= jumps && inside <= inside_max;
 }
 
 /* ---- what the recordings say ------------------------------------------- */

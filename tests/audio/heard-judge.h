@@ -27,10 +27,11 @@
 int16_t *hj_signal_new(size_t frames);
 /* Whether the @n frames of @rec (S16 stereo) hold the signal's @frames
  * frames once each, in order, with nothing but silence around them, and
- * between them only if @gaps (a player's underruns: a capture must have
- * none), and at most @jumps places out of place (a lost or repeated
- * run); what they hold is appended to @m. */
-bool hj_signal_whole(const int16_t *rec, size_t n, size_t frames, bool gaps,
+ * at most @inside_max frames of silence between them (HJ_ANY_SILENCE: a
+ * player's underruns), and at most @jumps places out of place (a lost or
+ * repeated run); what they hold is appended to @m. */
+#define HJ_ANY_SILENCE SIZE_MAX
+bool hj_signal_whole(const int16_t *rec, size_t n, size_t frames, size_t inside_max,
                      unsigned int jumps, GString *m);
 /* Whether frame @idx of the signal is in @rec yet (its last chunks; safe
  * while the recorder runs). */
