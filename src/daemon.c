@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -112,9 +113,42 @@ static gboolean clear_stale_socket(const char *path, GError **error)
     return TRUE;
 }
 
+/*
+ * The socket appears at @path only once it listens: bound under a
+ * temporary name beside it (@path.<pid>~) and linked to @path after
+ * listen().  Bound at @path itself, the file existed a moment before
+ * listen(), and a front-end that saw it and connected then was refused
+ * (ECONNREFUSED; a test's client under make distcheck's load).  link()
+ * fails if @path was taken meanwhile; where a file system has no links
+ * for sockets, rename() publishes it.  A @path too long for the suffix is
+ * bound directly.
+ */
+static gboolean publish_socket(const char *tmp, const char *path, GError **error)
+{
+    int err;
+
+    if (link(tmp, path) == 0) {
+        unlink(tmp);
+        return TRUE;
+    }
+    err = errno;
+    if (err != EEXIST && rename(tmp, path) == 0)
+        return TRUE;
+    if (err == EEXIST)
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+                    _("Cannot create socket “%s”: another back-end created it meanwhile"), path);
+    else
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                    _("Cannot create socket “%s”: %s"), path, g_strerror(errno));
+    unlink(tmp);
+    return FALSE;
+}
+
 static int create_listen_socket(const char *path, GError **error)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    g_autofree char *tmp = g_strdup_printf("%s.%d~", path, (int)getpid());
+    const char *bound;
     mode_t old_umask;
     int fd, r;
 
@@ -126,7 +160,10 @@ static int create_listen_socket(const char *path, GError **error)
     }
     if (!clear_stale_socket(path, error))
         return -1;
-    memcpy(sun.sun_path, path, strlen(path));
+    bound = strlen(tmp) < sizeof(sun.sun_path) ? tmp : path;
+    if (bound == tmp)
+        unlink(tmp); /* left by a daemon of the same pid that died here */
+    memcpy(sun.sun_path, bound, strlen(bound));
 
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
@@ -144,7 +181,11 @@ static int create_listen_socket(const char *path, GError **error)
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), _("Cannot create socket “%s”: %s"),
                     path, g_strerror(err));
         if (r == 0)
-            unlink(path);
+            unlink(bound);
+        close(fd);
+        return -1;
+    }
+    if (bound == tmp && !publish_socket(tmp, path, error)) {
         close(fd);
         return -1;
     }

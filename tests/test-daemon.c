@@ -130,28 +130,29 @@ static int wait_exit(GSubprocess *p, int timeout_ms)
     return g_subprocess_get_exit_status(p);
 }
 
-/* wait_for_socket() sees the file bind() creates, right before the
- * daemon's listen(): a connect() in between is refused (seen once under
- * make distcheck's load), so a refusal is tried again for up to 2 s, as
- * the harness's ff_connect() callers do. */
-static int connect_unix(const char *path)
+/* Once: the daemon's socket listens from the moment its file appears
+ * (test_socket_listens_when_it_appears()).  Return: the fd, or -errno. */
+static int try_connect_unix(const char *path)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    gint64 end = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
+    g_assert_cmpint(fd, >=, 0);
     g_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
-    for (;;) {
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+        return fd;
+    int err = errno;
+    close(fd);
+    return -err;
+}
 
-        g_assert_cmpint(fd, >=, 0);
-        if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-            return fd;
-        int err = errno;
-        close(fd);
-        if (err != ECONNREFUSED || g_get_monotonic_time() > end)
-            g_error("connect %s: %s", path, g_strerror(err));
-        g_usleep(5000);
-    }
+static int connect_unix(const char *path)
+{
+    int fd = try_connect_unix(path);
+
+    if (fd < 0)
+        g_error("connect %s: %s", path, g_strerror(-fd));
+    return fd;
 }
 
 /* Sends GET_FEATURES and waits up to @timeout_ms for the reply.
@@ -361,6 +362,44 @@ static void test_socket_serves_and_reconnects(Fixture *f, gconstpointer data)
     g_assert_cmpint(wait_exit(p, 5000), ==, 0);
 }
 
+/*
+ * A front-end that connects the moment the socket file appears is never
+ * refused: the daemon binds under a temporary name and publishes the
+ * path after listen().  Bound at the path itself, a connect between
+ * bind() and listen() got ECONNREFUSED (serves-one-at-a-time, once, under
+ * make distcheck's load).  20 starts, the file watched every 50 us.
+ */
+static void test_socket_listens_when_it_appears(Fixture *f, gconstpointer data)
+{
+    g_autofree char *sockopt = g_strdup_printf("--socket-path=%s", f->sock);
+    const char *args[] = {sockopt, "--driver=null", NULL};
+
+    for (int i = 0; i < 20; i++) {
+        g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+        g_autoptr(GSubprocess) p = spawn_daemon(l, args);
+        gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+        struct stat st;
+        guint64 features = 0;
+        int fd;
+
+        while (stat(f->sock, &st) != 0 && g_get_monotonic_time() < end)
+            g_usleep(50);
+        fd = try_connect_unix(f->sock);
+        if (fd < 0)
+            g_error("start %d: connecting as the socket appeared: %s", i, g_strerror(-fd));
+        g_assert_true(S_ISSOCK(st.st_mode));
+        g_assert_cmphex(st.st_mode & 0777, ==, 0600);
+        g_assert_true(get_features(fd, 5000, &features));
+        close(fd);
+        g_subprocess_send_signal(p, SIGTERM);
+        g_assert_cmpint(wait_exit(p, 5000), ==, 0);
+        /* nothing left beside it: the temporary name went with the link */
+        g_autoptr(GDir) dir = g_dir_open(f->dir, 0, NULL);
+        g_assert_nonnull(dir);
+        g_assert_null(g_dir_read_name(dir));
+    }
+}
+
 static void test_socket_path_not_creatable(Fixture *f, gconstpointer data)
 {
     g_autofree char *bad = g_build_filename(f->dir, "missing", "dir", "snd.sock", NULL);
@@ -560,6 +599,8 @@ int main(int argc, char **argv)
                test_socket_mode_and_sigterm, fixture_teardown);
     g_test_add("/daemon/socket/serves-one-at-a-time", Fixture, NULL, fixture_setup,
                test_socket_serves_and_reconnects, fixture_teardown);
+    g_test_add("/daemon/socket/listens-when-it-appears", Fixture, NULL, fixture_setup,
+               test_socket_listens_when_it_appears, fixture_teardown);
     g_test_add("/daemon/socket/not-creatable", Fixture, NULL, fixture_setup,
                test_socket_path_not_creatable, fixture_teardown);
     g_test_add("/daemon/socket/path-is-a-file", Fixture, NULL, fixture_setup,
