@@ -53,6 +53,7 @@
 #include "audio.h"
 #include "byte-ring.h"
 #include "event-relay.h"
+#include "graph-cycle.h"
 #include "iov-util.h"
 #include "pcm-format.h"
 
@@ -101,11 +102,10 @@ struct VsndAudioStream {
     bool mute;
     VsndRing ring;          /* capture staging */
     bool overrun;
-    /* On pipewire-pulse (graph_latency()): what the server's last request
-     * added, the graph's cycle, and when it came (0: none yet); what
-     * pa_stream_writable_size() said after the last request or write. */
-    size_t cycle_bytes;
-    int64_t request_us;
+    /* On pipewire-pulse (graph_latency()): the graph's cycles, from the
+     * server's requests; what pa_stream_writable_size() said after the
+     * last request or write (a request grants what a cycle read). */
+    VsndGraphCycle cycle;
     size_t writable_seen;
     bool primed;            /* written to since created: requests are cycles */
 };
@@ -578,10 +578,9 @@ static void stream_write_cb(pa_stream *st, size_t nbytes, void *userdata)
     /* A request grants what the server read since the last one: on
      * pipewire-pulse, one graph cycle's quantum, read at the cycle's start
      * (graph_latency()). */
-    if (nbytes > s->writable_seen && s->running && s->primed) {
-        s->cycle_bytes = nbytes - s->writable_seen;
-        s->request_us = g_get_monotonic_time();
-    }
+    if (nbytes > s->writable_seen && s->running && s->primed)
+        vsnd_graph_cycle_request(&s->cycle, nbytes - s->writable_seen,
+                                 (uint64_t)s->frame_bytes * s->ss.rate, g_get_monotonic_time());
     s->writable_seen = nbytes;
 
     if (s->need_ready && nbytes >= s->period_bytes) {
@@ -626,8 +625,7 @@ static void stream_create(VsndAudioStream *s)
 
     if (s->st || !be->connected)
         return;
-    s->cycle_bytes = 0;
-    s->request_us = 0;
+    vsnd_graph_cycle_reset(&s->cycle);
     s->writable_seen = 0;
     s->primed = false;
     /* Capturing from a sink means its monitor source. */
@@ -874,27 +872,29 @@ static ssize_t pulse_read(VsndAudioStream *s, const struct iovec *iov, unsigned 
  * driver counts it: what the server holds (tlength less what it asked
  * for and did not get: its requests top the buffer up to tlength), the
  * quantum the last cycle took, on its way to the sink, and what is left
- * of that cycle (it began when the request was sent).  Lock held.
+ * of that cycle (graph-cycle.h: from when the requests come; negative
+ * while the next cycle's request is on its way, whose quantum the server
+ * no longer holds).  Lock held.
  */
 static bool graph_latency(VsndAudioStream *s, uint64_t *ret_bytes)
 {
     const pa_buffer_attr *attr = pa_stream_get_buffer_attr(s->st);
     const pa_timing_info *ti = pa_stream_get_timing_info(s->st);
     size_t writable = pa_stream_writable_size(s->st);
+    uint64_t rate = (uint64_t)s->frame_bytes * s->ss.rate;
+    int64_t left_us, bytes;
 
-    if (!s->be->on_pipewire || s->dir != VSND_DIR_OUTPUT || !s->request_us || !attr ||
-        writable == (size_t)-1 || writable > attr->tlength)
+    if (!s->be->on_pipewire || s->dir != VSND_DIR_OUTPUT || !attr ||
+        writable == (size_t)-1 || writable > attr->tlength ||
+        !vsnd_graph_cycle_left(&s->cycle, rate, g_get_monotonic_time(), &left_us))
         return false;
-    int64_t cycle_us = (int64_t)pa_bytes_to_usec(s->cycle_bytes, &s->ss);
-    int64_t left_us = s->request_us + cycle_us - g_get_monotonic_time();
-    uint64_t bytes = attr->tlength - writable + s->cycle_bytes;
-
-    if (left_us > 0)
-        bytes += pa_usec_to_bytes((pa_usec_t)left_us, &s->ss);
+    bytes = (int64_t)(attr->tlength - writable + s->cycle.bytes) +
+            left_us * (int64_t)rate / 1000000;
     /* the graph's delay past the sink, as the server reports it */
     if (ti && ti->sink_usec > 0)
-        bytes += pa_usec_to_bytes(ti->sink_usec, &s->ss);
-    *ret_bytes = bytes - bytes % s->frame_bytes;
+        bytes += (int64_t)pa_usec_to_bytes(ti->sink_usec, &s->ss);
+    bytes = MAX(bytes, 0);
+    *ret_bytes = (uint64_t)bytes - (uint64_t)bytes % s->frame_bytes;
     return true;
 }
 
