@@ -96,15 +96,18 @@ static void test_status_agrees(void)
 static void test_status_raced(void)
 {
     /* hw_ptr printed at the second completion; the delay the first's (a
-     * completion before the print) or the third's (inside the snapshot) */
+     * completion before the print) or the third's (inside the snapshot);
+     * at the first, the third's (two completions in one interrupt, hw_ptr
+     * not moved yet) */
     const char dump[] = SAMPLE("RUNNING", "5184", "960", "1920", "4800")
-                        SAMPLE("RUNNING", "3904", "960", "1920", "4800");
+                        SAMPLE("RUNNING", "3904", "960", "1920", "4800")
+                        SAMPLE("RUNNING", "3904", "960", "960", "4800");
     GasDelays g;
     g_autofree char *bad = gas_check_delays(dump, trace, G_N_ELEMENTS(trace), 4, &g);
 
     g_assert_null(bad);
-    g_assert_cmpuint(g.agree, ==, 2);
-    g_assert_cmpuint(g.next, ==, 2);
+    g_assert_cmpuint(g.agree, ==, 3);
+    g_assert_cmpuint(g.next, ==, 3);
 }
 
 static void test_status_disagrees(void)
@@ -118,6 +121,21 @@ static void test_status_disagrees(void)
     g_assert_nonnull(strstr(bad, "hw_ptr 960"));
     g_assert_cmpuint(g.judged, ==, 1);
     g_assert_cmpuint(g.agree, ==, 0);
+
+    /* three completions ahead is no race: a delay no completion near
+     * hw_ptr carried */
+    static const SgAlsaCompletion four[] = {
+        {.t_us = 1, .latency_bytes = 9216, .end_bytes = 3840},
+        {.t_us = 2, .latency_bytes = 8192, .end_bytes = 7680},
+        {.t_us = 3, .latency_bytes = 4096, .end_bytes = 11520},
+        {.t_us = 4, .latency_bytes = 2048, .end_bytes = 15360},
+    };
+    const char ahead[] = SAMPLE("RUNNING", "3392", "960", "960", "4800");
+    GasDelays g4;
+    g_autofree char *bad4 = gas_check_delays(ahead, four, G_N_ELEMENTS(four), 4, &g4);
+
+    g_assert_nonnull(bad4);
+    g_assert_cmpuint(g4.agree, ==, 0);
 }
 
 int main(int argc, char **argv)
