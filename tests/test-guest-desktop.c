@@ -19,14 +19,17 @@
  * Scenarios: pulse (private PulseAudio), pipewire, pipewire-quantum-256
  * (a low-latency graph: clock.force-quantum 256), auto-pipewire
  * (--driver=auto must pick PipeWire) and pulse-on-pipewire (the pulse
- * driver against pipewire-pulse).  On PipeWire also 5 ms periods (aplay
- * --period-size=240, the shortest buffer Linux allows) and two 125 ms
- * periods, speaker-test with 5 ms and 125 ms periods (judged on the
- * sine's continuity), the capture stream's VM name and media role in
- * pw-dump, latency_bytes (latency_one(): judged by when the frames passed
- * the sink, and found in the guest's ALSA delay),
- * and the guest's controls (the VM runs with controls=on): amixer's -6 dB and
- * mute on the playback node in pw-dump, and silence at the sink.
+ * driver against pipewire-pulse).  On PipeWire (--driver=pipewire or
+ * auto) also 5 ms periods (aplay --period-size=240, the shortest buffer
+ * Linux allows) and two 125 ms periods, speaker-test with 5 ms and 125 ms
+ * periods (judged on the sine's continuity), and the guest's controls
+ * (the VM runs with controls=on: amixer's -6 dB and mute on the playback
+ * node in pw-dump, and silence at the sink), the capture stream's VM name
+ * and media role in pw-dump.  On PipeWire with either driver: a capture
+ * with 5 ms periods and one from a PipeWire source node (a desktop's
+ * microphone, the default source then: capture_one()).
+ * Everywhere: latency_bytes (latency_one(): judged by when the frames
+ * passed the sink, and found in the guest's ALSA delay).
  *
  * A real guest through PipeWire used to get EIO after half a second
  * (issue 16: the whole pre-buffered buffer completed at once and Linux's
@@ -532,7 +535,46 @@ static bool play_one(Desk *d, GtEnv *env, const PlayCase *pc, GBytes *raw)
  * (the daemon's capture stream records the default source, the sink's
  * monitor; @opts: more arecord options): the whole tone is in the guest's
  * recording, bit for bit, with no silence inside it. */
-static bool capture_one(Desk *d, GtEnv *env, const char *opts)
+/*
+ * A PipeWire source node (what a desktop's microphone is), the default
+ * source while it exists: a null-audio-sink of media class
+ * Audio/Source/Virtual, made the configured default source in the
+ * session manager's metadata, so the daemon's capture stream (no target
+ * given) links to it.  Return: whether it came up.
+ */
+#define TEST_SOURCE "vsnd_test_source"
+
+static bool source_up(void)
+{
+    const char *dflt[] = {"pw-metadata", "0", "default.configured.audio.source",
+                          "{ \"name\": \"" TEST_SOURCE "\" }", "Spa:String:JSON", NULL};
+    const char *now[] = {"pw-metadata", "0", "default.audio.source", NULL};
+
+    return atu_pipewire_virtual_source(TEST_SOURCE) && atu_run(dflt, NULL) == 0 &&
+           atu_wait_output(now, TEST_SOURCE, 10.0);
+}
+
+/* The default source the session manager's choice again.  The node
+ * stays until the server stops: destroying it made WirePlumber 0.4.13
+ * (Debian 12) segfault in libwireplumber when the next streams were
+ * linked (measured without the daemon: pw-record and pw-play on the
+ * sink), and every later play of the scenario went unlinked. */
+static void source_down(void)
+{
+    const char *undefault[] = {"pw-metadata", "-d", "0", "default.configured.audio.source",
+                               NULL};
+
+    atu_run(undefault, NULL);
+}
+
+/*
+ * The guest records 2 s (arecord, @opts) while the host plays a 0.5 s
+ * tone: into the sink, whose monitor is the default source, or with
+ * @from_source into a PipeWire source node (source_up()) that is the
+ * default source then.  Every frame of the tone must be in the guest's
+ * recording, with no silence inside it.
+ */
+static bool capture_one(Desk *d, GtEnv *env, const char *opts, bool from_source)
 {
     const char *server = server_names[d->kind];
     JudgeToneSpec t = tone_spec(887.3);
@@ -549,10 +591,21 @@ static bool capture_one(Desk *d, GtEnv *env, const char *opts)
 
     g_autofree char *cmd = g_strdup_printf("arecord -q %s-D hw:0,0 -f S16_LE -c 2 -r 48000 "
                                            "-s 96000 /out/desk-cap.wav", opts);
+    if (from_source && !source_up()) {
+        desk_fail("%s: the source node %s did not come up as the default source", server,
+                  TEST_SOURCE);
+        source_down();
+        return false;
+    }
     gv_send(env->vm, cmd);
-    /* play once the daemon's capture stream is at the server */
+    /* play once the daemon's capture stream is at the server (linked to
+     * the source node, when there is one) */
     bool up;
-    if (d->kind != SERVER_PIPEWIRE) {
+    if (from_source) {
+        const char *sh[] = {"sh", "-c", "pw-link -l | grep -A1 '^" TEST_SOURCE ":capture_FR'",
+                            NULL};
+        up = atu_wait_output(sh, "|->", 10.0);
+    } else if (d->kind != SERVER_PIPEWIRE) {
         const char *outs[] = {"pactl", "list", "short", "source-outputs", NULL};
         up = atu_wait_output(outs, "s16le 2ch 48000Hz", 10.0);
     } else {
@@ -575,8 +628,11 @@ static bool capture_one(Desk *d, GtEnv *env, const char *opts)
         g_autofree char *out = NULL;
         gv_wait(env->vm, &out, 20);
         g_autofree char *dlog = daemon_log_tail(env, 3000);
-        desk_fail("%s: the daemon's capture stream never reached the server (arecord "
-                           "said: %s)\n--- daemon (tail):\n%s", server, out ? out : "", dlog);
+        desk_fail("%s: the daemon's capture stream never reached the server%s (arecord "
+                  "said: %s)\n--- daemon (tail):\n%s", server,
+                  from_source ? " linked to " TEST_SOURCE : "", out ? out : "", dlog);
+        if (from_source)
+            source_down();
         return false;
     }
     g_usleep(300 * 1000);
@@ -584,12 +640,24 @@ static bool capture_one(Desk *d, GtEnv *env, const char *opts)
     if (d->kind == SERVER_PULSE) {
         const char *argv[] = {"paplay", "-d", "test", in, NULL};
         pst = atu_run(argv, NULL);
+    } else if (from_source) {
+        /* the session manager links players to sinks only: this one is
+         * linked to the source node's input here */
+        const char *argv[] = {"sh", "-c",
+                              "(until pw-link vsnd-test-player:output_FL " TEST_SOURCE
+                              ":input_FL 2>/dev/null; do sleep 0.02; done; "
+                              "pw-link vsnd-test-player:output_FR " TEST_SOURCE ":input_FR) & "
+                              "exec pw-play -P '{ node.name = vsnd-test-player "
+                              "node.autoconnect = false }' \"$0\"", in, NULL};
+        pst = atu_run(argv, NULL);
     } else {
         const char *argv[] = {"pw-play", "--target", "test_sink", in, NULL};
         pst = atu_run(argv, NULL);
     }
     g_autofree char *out = NULL;
     int st = gv_wait(env->vm, &out, 20);
+    if (from_source)
+        source_down();
     if (pst != 0) {
         desk_fail("%s: the host player exited with %d", server, pst);
         return false;
@@ -615,8 +683,8 @@ static bool capture_one(Desk *d, GtEnv *env, const char *opts)
     Arrival a;
     arrival_measure(&t, tone, tlen, w, &a);
     g_autoptr(GString) m = g_string_new(NULL);
-    g_string_append_printf(m, "%s capture, arecord %shw:0,0: recorded %zu frames; ", server, opts,
-                           w->data_len / FRAME);
+    g_string_append_printf(m, "%s capture%s, arecord %shw:0,0: recorded %zu frames; ", server,
+                           from_source ? " from " TEST_SOURCE : "", opts, w->data_len / FRAME);
     arrival_describe(m, &t, &a);
     g_test_message("%s", m->str);
     /* silence inside a capture is no underrun of the guest: the device
@@ -945,7 +1013,8 @@ typedef struct Play {
     const PlayCase *pc;           /* an aplay, or */
     GBytes *raw;
     unsigned int period_us, buffer_us; /* a speaker-test, or */
-    const char *capture_opts;     /* an arecord, or */
+    const char *capture_opts;     /* an arecord, */
+    bool from_source;             /* ...from a source node (capture_one()), or */
     bool latency;                 /* latency_one() */
 } Play;
 
@@ -956,7 +1025,7 @@ static void play_run(const Play *p)
     else if (p->period_us)
         speaker_test_one(p->d, p->env, p->period_us, p->buffer_us);
     else if (p->capture_opts)
-        capture_one(p->d, p->env, p->capture_opts);
+        capture_one(p->d, p->env, p->capture_opts, p->from_source);
     else if (p->latency)
         latency_one(p->d, p->env);
 }
@@ -1027,9 +1096,13 @@ static bool scenario(Desk *d, const char *driver, const char *kernel, const GvFi
     /* 5 ms periods, a sixth of the graph's quantum (the stream clock used
      * to stand in between every two cycles then, silence in the guest's
      * recording) */
-    if (ok && d->kind == SERVER_PIPEWIRE)
+    if (ok && on_pipewire(d->kind))
         ok = retry_when_stalled(&(Play){.d = d, .env = &env,
                                         .capture_opts = "--period-size=240 --buffer-size=3840 "});
+    /* from a PipeWire source node, as from a desktop's microphone */
+    if (ok && on_pipewire(d->kind))
+        ok = retry_when_stalled(&(Play){.d = d, .env = &env, .capture_opts = "",
+                                        .from_source = true});
     /* also against pipewire-pulse: before the pulse driver counted the
      * graph's cycle itself there, frames were heard 45 ms (median) later
      * than latency_bytes said */

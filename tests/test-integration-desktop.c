@@ -416,14 +416,7 @@ static void test_capture_source(void)
 
     if (!desk_up_with(&d, false, "--stream=1:target=" TEST_SOURCE))
         return;
-    const char *create[] = { "pw-cli", "create-node", "adapter",
-                             "{ factory.name = support.null-audio-sink node.name = " TEST_SOURCE
-                             " media.class = Audio/Source/Virtual audio.position = [ FL FR ] "
-                             "audio.rate = 48000 object.linger = true "
-                             "monitor.channel-volumes = false }", NULL };
-    const char *ports[] = { "pw-link", "-o", NULL };
-    g_assert_cmpint(atu_run(create, NULL), ==, 0);
-    g_assert_true(atu_wait_output(ports, TEST_SOURCE ":capture_FR", 10.0));
+    g_assert_true(atu_pipewire_virtual_source(TEST_SOURCE));
     /* the host plays into the source once the daemon's capture stream is
      * linked to it; the session manager links players to sinks only, so
      * the player is linked here */

@@ -471,6 +471,7 @@ static void test_pipewire_capture(gconstpointer data)
 static const LatCase pulse_cases[] = {
     { "period-20ms", 0, 960, 8 },
     { "period-5ms", 0, 240, 16 },
+    { "period-50ms", 0, 2400, 3 },
 };
 
 static bool pulse_prereqs(void)

@@ -640,6 +640,19 @@ bool atu_pipewire_force_quantum(unsigned int quantum)
     return atu_run(set, NULL) == 0 && atu_wait_output(get, want, 10.0);
 }
 
+bool atu_pipewire_virtual_source(const char *name)
+{
+    g_autofree char *props = g_strdup_printf(
+        "{ factory.name = support.null-audio-sink node.name = %s "
+        "media.class = Audio/Source/Virtual audio.position = [ FL FR ] audio.rate = 48000 "
+        "object.linger = true monitor.channel-volumes = false }", name);
+    g_autofree char *port = g_strdup_printf("%s:capture_FR", name);
+    const char *create[] = { "pw-cli", "create-node", "adapter", props, NULL };
+    const char *ports[] = { "pw-link", "-o", NULL };
+
+    return atu_run(create, NULL) == 0 && atu_wait_output(ports, port, 10.0);
+}
+
 bool atu_have_programs(const char *const *progs)
 {
     for (size_t i = 0; progs[i]; i++) {

@@ -144,6 +144,11 @@ char *atu_pipewire_node_volume_in(const char *path, const char *node);
  * cycle on every node (what a desktop's pro-audio or game mode does);
  * returns once PipeWire shows it. */
 bool atu_pipewire_force_quantum(unsigned int quantum);
+/* A PipeWire source node named @name (what a microphone is to a desktop):
+ * a null-audio-sink of media class Audio/Source/Virtual, stereo, 48 kHz,
+ * outliving pw-cli; returns once its capture ports show.  Played into
+ * through its input ports. */
+bool atu_pipewire_virtual_source(const char *name);
 /* Whether every program of the NULL-terminated @progs is installed; skips
  * the test naming the first one missing otherwise. */
 bool atu_have_programs(const char *const *progs);
