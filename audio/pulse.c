@@ -19,8 +19,14 @@
  *    are staged in a bounded ring (buffer_bytes + one period) from the read
  *    callback; read() takes whole requests from it.
  *  - Buffer metrics: tlength buffer_bytes (at least two periods): the spec
- *    wants an intermediate buffer to hold buffer_bytes; minreq and prebuf
- *    one period (playback), fragsize one period (capture).
+ *    wants an intermediate buffer to hold buffer_bytes.  But the driver
+ *    writes no more than a period less (write_room()), in parts of
+ *    write_step() as room appears: a server that took the whole buffer at
+ *    once completed every message of a guest's prefill together, which
+ *    Linux reads as no progress (EIO at once: two 125 ms periods, on
+ *    PulseAudio and pipewire-pulse).  minreq one period (with two periods,
+ *    write_step(): requests must come while a period is still playing);
+ *    prebuf one period (playback), fragsize one period (capture).
  *  - latency = pa_stream_get_latency() (server and device delay), plus the
  *    staged bytes for capture.
  *  - Volume/mute go to the sink input / source output (linear 0..65536 ->
@@ -571,6 +577,39 @@ static void stream_state_cb(pa_stream *st, void *userdata)
     }
 }
 
+/* The least a write takes: a period, or an eighth of the buffer if less
+ * (with two periods a message goes to the server in parts, as it plays). */
+static size_t write_step(const VsndAudioStream *s)
+{
+    size_t step = MIN((size_t)s->period_bytes, MAX((size_t)s->buffer_bytes / 8,
+                                                   (size_t)s->frame_bytes));
+
+    return step - step % s->frame_bytes;
+}
+
+/*
+ * What may go to the server now: what it asks for, as long as it then
+ * holds no more than a period less than the guest's buffer (a period with
+ * two).  Counted from what it holds (tlength less what it asked for and
+ * did not get), so a server that grows tlength itself (pipewire-pulse: a
+ * quantum plus two minreq) still gets no more.  Lock held.
+ */
+static size_t write_room(VsndAudioStream *s)
+{
+    const pa_buffer_attr *attr = pa_stream_get_buffer_attr(s->st);
+    size_t room = pa_stream_writable_size(s->st);
+    size_t most = s->buffer_bytes > 2 * s->period_bytes ? s->buffer_bytes - s->period_bytes :
+                                                           s->period_bytes;
+    size_t held;
+
+    if (room == (size_t)-1)
+        return 0;
+    if (!attr || room > attr->tlength)
+        return room;
+    held = attr->tlength - room;
+    return MIN(room, held < most ? most - held : 0);
+}
+
 static void stream_write_cb(pa_stream *st, size_t nbytes, void *userdata)
 {
     VsndAudioStream *s = userdata;
@@ -583,7 +622,7 @@ static void stream_write_cb(pa_stream *st, size_t nbytes, void *userdata)
                                  (uint64_t)s->frame_bytes * s->ss.rate, g_get_monotonic_time());
     s->writable_seen = nbytes;
 
-    if (s->need_ready && nbytes >= s->period_bytes) {
+    if (s->need_ready && write_room(s) >= write_step(s)) {
         s->need_ready = false;
         vsnd_event_relay_post_ready(s->relay);
     }
@@ -648,7 +687,8 @@ static void stream_create(VsndAudioStream *s)
         flags |= PA_STREAM_START_CORKED;
     if (s->dir == VSND_DIR_OUTPUT) {
         attr.tlength = MAX(s->buffer_bytes, 2 * s->period_bytes);
-        attr.minreq = s->period_bytes;
+        attr.minreq = s->buffer_bytes > 2 * s->period_bytes ? s->period_bytes :
+                      (uint32_t)write_step(s);
         attr.prebuf = s->period_bytes;
         pa_stream_set_write_callback(s->st, stream_write_cb, s);
         if (s->volume_set)
@@ -804,21 +844,19 @@ static ssize_t pulse_write(VsndAudioStream *s, const struct iovec *iov, unsigned
         return -EBADF;
     pa_threaded_mainloop_lock(s->be->ml);
     if (s->st && pa_stream_get_state(s->st) == PA_STREAM_READY) {
-        size_t room = pa_stream_writable_size(s->st);
+        size_t room = write_room(s);
 
-        /* Up to a period: whole or not at all.  Longer: the part that
-         * fits, whole frames, once a period of room is there (the server
-         * may grant less than the tlength asked for). */
-        if (room < len && len > s->period_bytes && room >= s->period_bytes)
+        /* The part that fits, whole frames, once write_step() of room is
+         * there: the message completes when all of it is in. */
+        if (room < len && room >= write_step(s))
             len = room - room % s->frame_bytes;
         n = len;
     }
     if (!s->st) {
         ret = -ENODEV;
-    } else if (pa_stream_get_state(s->st) != PA_STREAM_READY ||
-               pa_stream_writable_size(s->st) < len) {
-        /* Creating, or the server's buffer is full. Stopped streams fill
-         * up to tlength and then wait here too. */
+    } else if (pa_stream_get_state(s->st) != PA_STREAM_READY || write_room(s) < len) {
+        /* Creating, or the server holds what it may. Stopped streams fill
+         * up to that and then wait here too. */
         s->need_ready = true;
         ret = -EAGAIN;
     } else if (pa_stream_begin_write(s->st, &data, &n) < 0 || n < len) {
