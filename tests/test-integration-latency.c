@@ -605,8 +605,15 @@ static void test_pulse_on_pipewire(gconstpointer data)
         if (!whole)
             g_test_fail_printf("%s: %s", lc->name, m->str);
     }
-    g_autofree char *why = hj_verdict(lc->name, trace, n, rec, N_RECORDERS, frames,
-                                      1000.0 * lc->period_frames / RATE,
+    double tol_ms = 1000.0 * lc->period_frames / RATE;
+#if defined(__SANITIZE_ADDRESS__)
+    /* The sanitized daemon sees pipewire-pulse's requests late, and the
+     * recorders their chunks (up to 17 ms in CI): 6 of 587 completions
+     * were off by up to 17.6 ms with 5 ms periods there.  Within a cycle
+     * under ASan; the plain build judges a period. */
+    tol_ms = MAX(tol_ms, 1000.0 * lc->quantum / RATE);
+#endif
+    g_autofree char *why = hj_verdict(lc->name, trace, n, rec, N_RECORDERS, frames, tol_ms,
                                       PW_LOSS_QUANTA * lc->quantum);
     if (why)
         g_test_fail_printf("%s", why);
