@@ -301,6 +301,39 @@ static void clocked_recorders_up(HcRecording *rec, HcPw **pw, size_t frames)
     }
 }
 
+/* Until every recorder has the signal's last frame (the end plays out
+ * after STOP: the ring, the graph's quantum), 10 s at most. */
+static void recorders_heard_end(HcRecording *rec, size_t frames)
+{
+    for (int i = 0; i < N_RECORDERS; i++) {
+        gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+        while (!hj_recorded(&rec[i], frames - 1) && g_get_monotonic_time() < end)
+            g_usleep(20000);
+    }
+}
+
+/*
+ * Every frame at the sink (recorded inside the server from @mark on), in
+ * order; under make check's load a 256-frame graph once skipped a quantum
+ * at the sink itself (a silent quantum, then one place out of order, in
+ * CI): as many places as the recorders' allowance.
+ */
+static void sink_heard_whole(Lat *l, size_t mark, const LatCase *lc, size_t frames)
+{
+    g_autofree char *path = g_build_filename(l->dir, "sink.wav", NULL);
+    g_autoptr(GString) m = g_string_new("the sink: ");
+    AtuWav w;
+
+    g_assert_true(pipe_rec_wav(l->tap, mark, path, NULL));
+    g_assert_true(atu_wav_load(path, &w));
+    bool whole = hj_signal_whole((const int16_t *)w.data, w.data_len / FRAME, frames,
+                                 HJ_ANY_SILENCE, PW_LOSS_QUANTA, m);
+    g_test_message("%s: %s", lc->name, m->str);
+    atu_wav_clear(&w);
+    if (!whole)
+        g_test_fail_printf("%s: %s", lc->name, m->str);
+}
+
 static void test_pipewire(gconstpointer data)
 {
     const LatCase *lc = data;
@@ -325,12 +358,7 @@ static void test_pipewire(gconstpointer data)
     size_t mark = pipe_rec_mark(l.tap);
 
     unsigned int n = play(&l, lc, sig, frames, trace, cap);
-    /* the end plays out after STOP (the ring, the graph's quantum) */
-    for (int i = 0; i < N_RECORDERS; i++) {
-        gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-        while (!hj_recorded(&rec[i], frames - 1) && g_get_monotonic_time() < end)
-            g_usleep(20000);
-    }
+    recorders_heard_end(rec, frames);
     atu_stop(watch, SIGTERM);
     for (int i = 0; i < N_RECORDERS; i++)
         hc_pw_stop(pw[i]);
@@ -344,24 +372,7 @@ static void test_pipewire(gconstpointer data)
         g_test_message("PipeWire's report: %s", t);
         g_test_message("pw-dump:\n%s", d);
     }
-    {
-        /* every frame at the sink, in order; under make check's load a
-         * 256-frame graph once skipped a quantum at the sink itself (a
-         * silent quantum, then one place out of order, in CI): as many
-         * places as the recorders' allowance */
-        g_autofree char *path = g_build_filename(l.dir, "sink.wav", NULL);
-        g_autoptr(GString) m = g_string_new("the sink: ");
-        AtuWav w;
-
-        g_assert_true(pipe_rec_wav(l.tap, mark, path, NULL));
-        g_assert_true(atu_wav_load(path, &w));
-        bool whole = hj_signal_whole((const int16_t *)w.data, w.data_len / FRAME, frames,
-                                     HJ_ANY_SILENCE, PW_LOSS_QUANTA, m);
-        g_test_message("%s: %s", lc->name, m->str);
-        atu_wav_clear(&w);
-        if (!whole)
-            g_test_fail_printf("%s: %s", lc->name, m->str);
-    }
+    sink_heard_whole(&l, mark, lc, frames);
     g_autofree char *why = hj_verdict(lc->name, trace, n, rec, N_RECORDERS, frames,
                                       1000.0 * lc->period_frames / RATE,
                                       PW_LOSS_QUANTA * lc->quantum);
@@ -584,27 +595,10 @@ static void test_pulse_on_pipewire(gconstpointer data)
     lat_guest_up(&l, argv);
     size_t mark = pipe_rec_mark(l.tap);
     unsigned int n = play(&l, lc, sig, frames, trace, cap);
-    for (int i = 0; i < N_RECORDERS; i++) {
-        gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-        while (!hj_recorded(&rec[i], frames - 1) && g_get_monotonic_time() < end)
-            g_usleep(20000);
-    }
+    recorders_heard_end(rec, frames);
     for (int i = 0; i < N_RECORDERS; i++)
         hc_pw_stop(pw[i]);
-    {
-        g_autofree char *path = g_build_filename(l.dir, "sink.wav", NULL);
-        g_autoptr(GString) m = g_string_new("the sink: ");
-        AtuWav w;
-
-        g_assert_true(pipe_rec_wav(l.tap, mark, path, NULL));
-        g_assert_true(atu_wav_load(path, &w));
-        bool whole = hj_signal_whole((const int16_t *)w.data, w.data_len / FRAME, frames,
-                                     HJ_ANY_SILENCE, PW_LOSS_QUANTA, m);
-        g_test_message("%s: %s", lc->name, m->str);
-        atu_wav_clear(&w);
-        if (!whole)
-            g_test_fail_printf("%s: %s", lc->name, m->str);
-    }
+    sink_heard_whole(&l, mark, lc, frames);
     double tol_ms = 1000.0 * lc->period_frames / RATE;
 #if defined(__SANITIZE_ADDRESS__)
     /* The sanitized daemon sees pipewire-pulse's requests late, and the
