@@ -838,14 +838,15 @@ static ssize_t pulse_write(VsndAudioStream *s, const struct iovec *iov, unsigned
     size_t len = vsnd_iov_size(iov, iovcnt);
     ssize_t ret;
     void *data = NULL;
-    size_t n = len;
+    size_t n = len, room = 0;
+    bool ready;
 
     if (s->dir != VSND_DIR_OUTPUT)
         return -EBADF;
     pa_threaded_mainloop_lock(s->be->ml);
-    if (s->st && pa_stream_get_state(s->st) == PA_STREAM_READY) {
-        size_t room = write_room(s);
-
+    ready = s->st && pa_stream_get_state(s->st) == PA_STREAM_READY;
+    if (ready) {
+        room = write_room(s);
         /* The part that fits, whole frames, once write_step() of room is
          * there: the message completes when all of it is in. */
         if (room < len && room >= write_step(s))
@@ -854,7 +855,7 @@ static ssize_t pulse_write(VsndAudioStream *s, const struct iovec *iov, unsigned
     }
     if (!s->st) {
         ret = -ENODEV;
-    } else if (pa_stream_get_state(s->st) != PA_STREAM_READY || write_room(s) < len) {
+    } else if (!ready || room < len) {
         /* Creating, or the server holds what it may. Stopped streams fill
          * up to that and then wait here too. */
         s->need_ready = true;
