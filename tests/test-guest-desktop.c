@@ -98,6 +98,7 @@ typedef struct Desk {
     PipeRec *tap; /* PipeWire: what test_sink played, recorded in the server */
     StallProbe *stalls; /* how long the machine stopped running threads */
     unsigned int quantum; /* PipeWire: the graph's frames a cycle */
+    bool forced;          /* ...forced (clock.force-quantum): no stream changes it */
     AtuEnvSaved *env;
     gsize dlog_seen; /* the daemon's log up to here was looked at (daemon_news()) */
 } Desk;
@@ -1034,32 +1035,99 @@ static void play_run(const Play *p)
         latency_one(p->d, p->env);
 }
 
+/*
+ * The graph's shortest cycle while a play ran.  Its streams choose it:
+ * pipewire-pulse gives a client's stream the node.latency its buffer
+ * asks for, and a guest recording with 5 ms periods took a graph of
+ * 1024 frames down to 256 (measured: node.latency 256/48000 for a 5 ms
+ * fragsize).  In CI such a capture had one quantum of 256 frames of
+ * silence inside, the host player skipped for one cycle, and was not
+ * played again: a cycle of the configured 1024 frames was taken to
+ * explain it.  So `pw-dump -m` notes every node's node.latency while the
+ * play runs (one process that waits for changes, no polling).
+ */
+typedef struct CycleWatch {
+    GPid pid;
+    char *path;
+} CycleWatch;
+
+static void cycle_watch_start(Desk *d, CycleWatch *w)
+{
+    memset(w, 0, sizeof *w);
+    if (!on_pipewire(d->kind) || d->forced)
+        return;
+    w->path = g_build_filename(d->dir, "cycle-watch.json", NULL);
+    g_autofree char *q = g_shell_quote(w->path);
+    g_autofree char *sh = g_strdup_printf("exec pw-dump -m -N > %s", q);
+    const char *argv[] = {"sh", "-c", sh, NULL};
+    w->pid = atu_spawn(argv, d->log);
+}
+
+/* Return: the graph's shortest cycle seen, in frames: the configured
+ * quantum unless a stream's node.latency asked for less (rounded down to
+ * a power of two, clock.power-of-two-quantum being set: a shorter cycle
+ * is the lenient side), at least min-quantum's 32. */
+static unsigned int cycle_watch_stop(Desk *d, CycleWatch *w)
+{
+    unsigned int cycle = d->quantum;
+    if (!w->path)
+        return cycle;
+    atu_stop(w->pid, SIGTERM);
+    g_autofree char *js = NULL;
+    if (g_file_get_contents(w->path, &js, NULL, NULL)) {
+        static const char key[] = "\"node.latency\": \"";
+        for (const char *at = strstr(js, key); at; at = strstr(at + 1, key)) {
+            unsigned int num = 0, den = 0;
+            if (sscanf(at + strlen(key), "%u/%u", &num, &den) != 2 || !num || !den)
+                continue;
+            guint64 frames = (guint64)num * RATE / den;
+            unsigned int pow2 = 32;
+            while ((guint64)pow2 * 2 <= frames)
+                pow2 *= 2;
+            cycle = MIN(cycle, pow2);
+        }
+    }
+    g_unlink(w->path);
+    g_clear_pointer(&w->path, g_free);
+    return cycle;
+}
+
 /* Return: false if the test failed. */
 static bool retry_when_stalled(const Play *p)
 {
     for (int attempt = 1;; attempt++) {
         int cpu = -1;
+        CycleWatch watch;
         collected = g_string_new(NULL);
         stall_probe_reset(p->d->stalls);
+        cycle_watch_start(p->d, &watch);
         play_run(p);
+        unsigned int cycle = cycle_watch_stop(p->d, &watch);
         double stall = stall_probe_worst_ms(p->d->stalls, &cpu);
         g_autofree char *failed = g_string_free(collected, !collected->len);
         collected = NULL;
-        if (!failed)
+        if (!failed) {
+            g_test_message("the graph's shortest cycle meanwhile: %u frames", cycle);
             return true;
+        }
         bool eio = strstr(failed, "Input/output error") != NULL;
-        double cycles_ms = 1000.0 * (on_pipewire(p->d->kind) ? p->d->quantum : 1024) / RATE;
-        double explains = eio ? STALL_EXPLAINS_EIO_MS : cycles_ms;
+        double cycle_ms = 1000.0 * (on_pipewire(p->d->kind) ? cycle : 1024) / RATE;
+        double explains = eio ? STALL_EXPLAINS_EIO_MS : cycle_ms;
         if (stall >= explains && attempt < PLAY_ATTEMPTS) {
-            g_test_message("attempt %d failed while CPU %d stopped for %.0f ms (the stall probe, "
-                           "%s; %.0f ms explain %s): played again; it said: %s", attempt, cpu,
-                           stall, stall_probe_realtime(p->d->stalls) ? "realtime" : "not realtime",
-                           explains, eio ? "EIO" : "a loss", failed);
+            g_test_message("attempt %d failed while CPU %d stopped for %.1f ms (the stall probe, "
+                           "%s; %.1f ms explain %s, the graph's shortest cycle %u frames): "
+                           "played again; it said: %s", attempt, cpu, stall,
+                           stall_probe_realtime(p->d->stalls) ? "realtime" : "not realtime",
+                           explains, eio ? "EIO" : "a loss", cycle, failed);
             continue;
         }
-        desk_fail("%s (attempt %d of %d; the longest a CPU stopped meanwhile: %.1f ms, CPU %d, "
-                  "the stall probe %s)", failed, attempt, PLAY_ATTEMPTS, stall, cpu,
-                  stall_probe_realtime(p->d->stalls) ? "realtime" : "not realtime");
+        /* the attempt and the stall first: CI's recap shows a failure's
+         * first line only, and the daemon's log follows the message */
+        desk_fail("attempt %d of %d failed (the longest a CPU stopped meanwhile: %.1f ms, CPU "
+                  "%d, the stall probe %s; %.1f ms would explain %s, the graph's shortest "
+                  "cycle %u frames): %s", attempt, PLAY_ATTEMPTS, stall, cpu,
+                  stall_probe_realtime(p->d->stalls) ? "realtime" : "not realtime", explains,
+                  eio ? "EIO" : "a loss", cycle, failed);
         return false;
     }
 }
@@ -1153,6 +1221,7 @@ static void desktop(const char *kernel, ServerKind kind, const char *driver, uns
     bool failed = true;
     if (desk_start(&d, kind)) {
         d.quantum = quantum ? quantum : 1024;
+        d.forced = quantum != 0;
         d.stalls = stall_probe_start();
         if (quantum && !atu_pipewire_force_quantum(quantum))
             desk_fail("PipeWire did not take clock.force-quantum %u", quantum);
