@@ -61,17 +61,59 @@ void vsnd_graph_cycle_request(VsndGraphCycle *c, uint64_t bytes, uint64_t bytes_
     c->last_start_us = c->phase_us + (now_us - c->phase_us) / len * len;
 }
 
+static uint64_t gcd(uint64_t a, uint64_t b)
+{
+    while (b) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+void vsnd_graph_cycle_read_index(VsndGraphCycle *c, int64_t read_index, uint64_t min_bytes)
+{
+    unsigned int have;
+    uint64_t g;
+    int64_t move = read_index - c->read_index;
+
+    if (!c->have_read_index || move < 0) {
+        /* the first, or the stream was flushed: moves count from here */
+        c->read_index = read_index;
+        c->have_read_index = true;
+        c->n_moves = 0;
+        c->quantum = 0;
+        return;
+    }
+    c->read_index = read_index;
+    if (move == 0)
+        return;
+    c->moves[c->n_moves++ % VSND_GRAPH_CYCLE_HISTORY] = (uint64_t)move;
+    have = c->n_moves < VSND_GRAPH_CYCLE_HISTORY ? c->n_moves : VSND_GRAPH_CYCLE_HISTORY;
+    g = c->moves[0];
+    for (unsigned int i = 1; i < have; i++)
+        g = gcd(g, c->moves[i]);
+    c->quantum = g >= min_bytes ? g : 0;
+}
+
+uint64_t vsnd_graph_cycle_quantum(const VsndGraphCycle *c)
+{
+    if (c->quantum && c->bytes && c->bytes % c->quantum == 0)
+        return c->quantum;
+    return c->bytes;
+}
+
 bool vsnd_graph_cycle_left(const VsndGraphCycle *c, uint64_t bytes_per_s, int64_t now_us,
                            int64_t *ret_left_us)
 {
     int64_t len = cycle_us(c->bytes, bytes_per_s);
-    int64_t left;
+    int64_t q = cycle_us(vsnd_graph_cycle_quantum(c), bytes_per_s);
 
-    if (len <= 0 || !c->last_start_us)
+    if (len <= 0 || q <= 0 || !c->last_start_us)
         return false;
-    left = c->last_start_us + len - now_us;
-    if (left < -len)
+    /* the next request is due a request's cycles after the latest */
+    if (now_us - c->last_start_us > 2 * len)
         return false;
-    *ret_left_us = left;
+    *ret_left_us = c->last_start_us + q - now_us;
     return true;
 }

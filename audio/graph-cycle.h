@@ -17,6 +17,15 @@
  * drifting) is followed; three arrivals in a row far off it (the graph
  * restarted) set it anew.
  *
+ * A guest period longer than the graph's quantum makes minreq longer
+ * too, and pipewire-pulse then asks only every k cycles, for k quanta
+ * (measured: 12288 bytes every 64 ms for 50 ms periods at quantum 1024).
+ * The requests cannot tell k quanta from one large one; the server's read
+ * index can: it moves by whole quanta, one per cycle, and libpulse's
+ * timing updates (at 10, 20, 40, ... ms, then every 1.5 s) catch it after
+ * 1, 2, 4, 7, 15, 30 quanta (measured).  The quantum is the greatest
+ * common divisor of the recent moves, used where it divides the requests.
+ *
  * Compiled into the pulse module; plain data, no locking (the caller's).
  */
 #ifndef VSND_AUDIO_GRAPH_CYCLE_H
@@ -34,6 +43,12 @@ typedef struct VsndGraphCycle {
     int64_t phase_us;        /* a cycle's start, CLOCK_MONOTONIC */
     int64_t last_start_us;   /* the start of the cycle the latest request was for */
     unsigned int far;        /* requests in a row half a cycle or more off the phase */
+    /* the server's read index as timing updates report it */
+    uint64_t moves[VSND_GRAPH_CYCLE_HISTORY]; /* the last moves, in bytes */
+    unsigned int n_moves;
+    int64_t read_index;
+    bool have_read_index;
+    uint64_t quantum;        /* their greatest common divisor (0: none, or too small) */
 } VsndGraphCycle;
 
 void vsnd_graph_cycle_reset(VsndGraphCycle *c);
@@ -42,11 +57,21 @@ void vsnd_graph_cycle_reset(VsndGraphCycle *c);
 void vsnd_graph_cycle_request(VsndGraphCycle *c, uint64_t bytes, uint64_t bytes_per_s,
                               int64_t now_us);
 
+/* The server's read index from a timing update.  Moves that leave a
+ * common divisor below @min_bytes (a resampled stream reads frames, not
+ * quanta) leave the quantum unknown. */
+void vsnd_graph_cycle_read_index(VsndGraphCycle *c, int64_t read_index, uint64_t min_bytes);
+
+/* A graph cycle's bytes: the quantum where it divides the requests,
+ * else the least request (0: none yet). */
+uint64_t vsnd_graph_cycle_quantum(const VsndGraphCycle *c);
+
 /*
- * What is left at @now_us of the cycle the latest request was for, in
- * microseconds: negative while the next cycle's request has not been
- * seen (down to minus one cycle).  Return: false when no cycle is known,
- * or the latest is more than a cycle past (the graph stopped).
+ * What is left at @now_us of the graph cycle that began with the latest
+ * request, in microseconds: negative once it is over, while the next
+ * request has not been seen (the cycles between requests, and the next
+ * request's own).  Return: false when no cycle is known, or the next
+ * request is more than a request's cycles late (the graph stopped).
  */
 bool vsnd_graph_cycle_left(const VsndGraphCycle *c, uint64_t bytes_per_s, int64_t now_us,
                            int64_t *ret_left_us);

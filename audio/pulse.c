@@ -203,6 +203,7 @@ static void stream_drop(VsndAudioStream *s)
     pa_stream_set_state_callback(s->st, NULL, NULL);
     pa_stream_set_write_callback(s->st, NULL, NULL);
     pa_stream_set_underflow_callback(s->st, NULL, NULL);
+    pa_stream_set_latency_update_callback(s->st, NULL, NULL);
     pa_stream_set_read_callback(s->st, NULL, NULL);
     if (PA_STREAM_IS_GOOD(pa_stream_get_state(s->st)))
         pa_stream_disconnect(s->st);
@@ -627,6 +628,24 @@ static size_t write_room(VsndAudioStream *s)
     return MIN(room, held < most ? most - held : 0);
 }
 
+/* Each timing update: on pipewire-pulse, where the server's read index
+ * stands (graph-cycle.h: it moves by whole quanta). */
+static void stream_timing_cb(pa_stream *st, void *userdata)
+{
+    VsndAudioStream *s = userdata;
+    const pa_timing_info *ti = pa_stream_get_timing_info(st);
+
+    if (s->be->on_pipewire && ti && !ti->read_index_corrupt) {
+        uint64_t was = s->cycle.quantum;
+
+        vsnd_graph_cycle_read_index(&s->cycle, ti->read_index, 32u * s->frame_bytes);
+        if (s->cycle.quantum != was)
+            g_debug("pulse: %s: the graph's quantum from the read index: %" G_GUINT64_FORMAT
+                    " bytes (requests: %" G_GUINT64_FORMAT ")", s->label, s->cycle.quantum,
+                    s->cycle.bytes);
+    }
+}
+
 static void stream_underflow_cb(pa_stream *st, void *userdata)
 {
     VsndAudioStream *s = userdata;
@@ -718,6 +737,7 @@ static void stream_create(VsndAudioStream *s)
         attr.prebuf = s->period_bytes;
         pa_stream_set_write_callback(s->st, stream_write_cb, s);
         pa_stream_set_underflow_callback(s->st, stream_underflow_cb, s);
+        pa_stream_set_latency_update_callback(s->st, stream_timing_cb, s);
         if (s->volume_set)
             pa_cvolume_set(&cv, s->ss.channels, pa_sw_volume_from_linear(s->volume / 65536.0));
         r = pa_stream_connect_playback(s->st, target, &attr, flags,
@@ -940,8 +960,12 @@ static ssize_t pulse_read(VsndAudioStream *s, const struct iovec *iov, unsigned 
  * for and did not get: its requests top the buffer up to tlength), the
  * quantum the last cycle took, on its way to the sink, and what is left
  * of that cycle (graph-cycle.h: from when the requests come; negative
- * while the next cycle's request is on its way, whose quantum the server
- * no longer holds).  Lock held.
+ * once it is over and the next request has not come: the cycles since
+ * took their quanta from what the server holds).  With periods longer
+ * than the quantum a request comes every k cycles, for k quanta: taken
+ * as one cycle, latency was 2(k-1) quanta long (86 ms for three 50 ms
+ * periods at quantum 1024), so the quantum comes from the read index
+ * where it can (vsnd_graph_cycle_quantum()).  Lock held.
  */
 static bool graph_latency(VsndAudioStream *s, uint64_t *ret_bytes)
 {
@@ -953,7 +977,8 @@ static bool graph_latency(VsndAudioStream *s, uint64_t *ret_bytes)
     if (!s->be->on_pipewire || s->dir != VSND_DIR_OUTPUT || !server_holds(s, &held) ||
         !vsnd_graph_cycle_left(&s->cycle, rate, g_get_monotonic_time(), &left_us))
         return false;
-    bytes = (int64_t)(held + s->cycle.bytes) + left_us * (int64_t)rate / 1000000;
+    bytes = (int64_t)(held + vsnd_graph_cycle_quantum(&s->cycle)) +
+            left_us * (int64_t)rate / 1000000;
     /* the graph's delay past the sink, as the server reports it */
     if (ti && ti->sink_usec > 0)
         bytes += (int64_t)pa_usec_to_bytes(ti->sink_usec, &s->ss);

@@ -134,6 +134,75 @@ static void test_early_request(void)
     assert_left(&c, start(5) + 1000, Q_US - 1000, 100);
 }
 
+/*
+ * Periods of three quanta: pipewire-pulse asks every third cycle, for
+ * three quanta (measured: 12288 bytes every 64 ms at quantum 1024).  The
+ * read index, in libpulse's timing updates, moved by 1, 2, 4, 7 and 15
+ * quanta (measured): the quantum is their common divisor, and what is
+ * left counts down from the end of the cycle the request began, into the
+ * two cycles that follow without a request.
+ */
+static void test_quantum_from_read_index(void)
+{
+    static const int moves[] = {1, 2, 4, 7, 15};
+    VsndGraphCycle c;
+    int64_t ri = 0, left;
+
+    vsnd_graph_cycle_reset(&c);
+    for (int k = 0; k < 8; k++)
+        vsnd_graph_cycle_request(&c, 3 * Q_BYTES, RATE_BYTES, start(3 * k) + 300);
+    /* the requests alone: one cycle of three quanta */
+    g_assert_cmpuint(vsnd_graph_cycle_quantum(&c), ==, 3 * Q_BYTES);
+    assert_left(&c, start(21) + 5000, 3 * Q_US - 5000, 301); /* Q_US is rounded down */
+    vsnd_graph_cycle_read_index(&c, ri, 32 * 4);
+    g_assert_cmpuint(vsnd_graph_cycle_quantum(&c), ==, 3 * Q_BYTES);
+    for (size_t i = 0; i < G_N_ELEMENTS(moves); i++) {
+        ri += (int64_t)moves[i] * Q_BYTES;
+        vsnd_graph_cycle_read_index(&c, ri, 32 * 4);
+        g_assert_cmpuint(c.quantum, ==, Q_BYTES);
+    }
+    g_assert_cmpuint(vsnd_graph_cycle_quantum(&c), ==, Q_BYTES);
+    vsnd_graph_cycle_request(&c, 3 * Q_BYTES, RATE_BYTES, start(24) + 300);
+    assert_left(&c, start(24) + 5000, Q_US - 5000, 300);
+    assert_left(&c, start(25) + 5000, -5000, 300);
+    assert_left(&c, start(26) + 5000, -Q_US - 5000, 300);
+    /* the next request late by up to its three cycles still counts; past
+     * that the graph stopped */
+    assert_left(&c, start(29) + 5000, -4 * Q_US - 5000, 300);
+    g_assert_false(vsnd_graph_cycle_left(&c, RATE_BYTES, start(30) + 1000, &left));
+}
+
+/* A moved read index that says nothing of quanta: a stream resampled to
+ * the graph's rate reads frames (moves 3760 and 3764 bytes: a divisor of
+ * 4), or a quantum that does not divide the requests.  The requests'
+ * cycle stands then. */
+static void test_quantum_unknown(void)
+{
+    VsndGraphCycle c;
+
+    vsnd_graph_cycle_reset(&c);
+    for (int k = 0; k < 4; k++)
+        vsnd_graph_cycle_request(&c, 3 * Q_BYTES, RATE_BYTES, start(3 * k) + 300);
+    vsnd_graph_cycle_read_index(&c, 1000, 32 * 4);
+    vsnd_graph_cycle_read_index(&c, 1000 + 3760, 32 * 4);
+    vsnd_graph_cycle_read_index(&c, 1000 + 3760 + 3764, 32 * 4);
+    g_assert_cmpuint(c.quantum, ==, 0);
+    g_assert_cmpuint(vsnd_graph_cycle_quantum(&c), ==, 3 * Q_BYTES);
+
+    vsnd_graph_cycle_reset(&c);
+    for (int k = 0; k < 4; k++)
+        vsnd_graph_cycle_request(&c, 3 * Q_BYTES, RATE_BYTES, start(3 * k) + 300);
+    vsnd_graph_cycle_read_index(&c, 0, 32 * 4);
+    vsnd_graph_cycle_read_index(&c, 2 * Q_BYTES, 32 * 4);
+    g_assert_cmpuint(c.quantum, ==, 2 * Q_BYTES);
+    g_assert_cmpuint(vsnd_graph_cycle_quantum(&c), ==, 3 * Q_BYTES);
+    /* a flushed stream's read index goes back: its moves count anew */
+    vsnd_graph_cycle_read_index(&c, Q_BYTES, 32 * 4);
+    g_assert_cmpuint(c.quantum, ==, 0);
+    vsnd_graph_cycle_read_index(&c, 2 * Q_BYTES, 32 * 4);
+    g_assert_cmpuint(vsnd_graph_cycle_quantum(&c), ==, Q_BYTES);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -143,5 +212,7 @@ int main(int argc, char **argv)
     g_test_add_func("/audio/graph-cycle/two-at-once", test_two_at_once);
     g_test_add_func("/audio/graph-cycle/restart", test_restart);
     g_test_add_func("/audio/graph-cycle/early-request", test_early_request);
+    g_test_add_func("/audio/graph-cycle/quantum-from-read-index", test_quantum_from_read_index);
+    g_test_add_func("/audio/graph-cycle/quantum-unknown", test_quantum_unknown);
     return g_test_run();
 }
