@@ -1011,8 +1011,11 @@ static bool controls_follow(Desk *d, GtEnv *env)
  * enough to explain it is played again, at most PLAY_ATTEMPTS times in
  * all, each stall in the report: for EIO, STALL_EXPLAINS_EIO_MS (half the
  * guest's wait: with completions every cycle, no less can starve it); for
- * anything else, one graph cycle (a CPU stopped 9.5 ms, under two cycles
- * of 256 frames, made the graph skip a quantum at the sink in CI).
+ * anything else, half a graph cycle: a node must finish before its cycle
+ * ends, and one woken late in the cycle misses it by a shorter stop (in
+ * CI a CPU stopped 9.5 ms, under two cycles of 256 frames, made the graph
+ * skip a quantum at the sink; a 12.1 ms stop, 0.57 of a cycle of 1024
+ * frames, lost a quantum of a 5 ms capture).
  * A failure without such a stall fails at once.
  */
 #define STALL_EXPLAINS_EIO_MS 50.0
@@ -1119,7 +1122,7 @@ static bool retry_when_stalled(const Play *p)
         }
         bool eio = strstr(failed, "Input/output error") != NULL;
         double cycle_ms = 1000.0 * (on_pipewire(p->d->kind) ? cycle : 1024) / RATE;
-        double explains = eio ? STALL_EXPLAINS_EIO_MS : cycle_ms;
+        double explains = eio ? STALL_EXPLAINS_EIO_MS : cycle_ms / 2;
         if (stall >= explains && attempt < PLAY_ATTEMPTS) {
             g_test_message("attempt %d failed while CPU %d stopped for %.1f ms (the stall probe, "
                            "%s; %.1f ms explain %s, the graph's shortest cycle %u frames): "
