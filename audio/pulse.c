@@ -30,7 +30,7 @@
  *  - latency = pa_stream_get_latency() (server and device delay), plus the
  *    staged bytes for capture; where libpulse says 0 or cannot tell and
  *    the server has not run dry, what the server holds by its requests;
- *    on pipewire-pulse, graph_latency().
+ *    on pipewire-pulse, graph_latency() and graph_capture_latency().
  *  - Volume/mute go to the sink input / source output (linear 0..65536 ->
  *    pa_sw_volume_from_linear), and are re-applied after a reconnect.
  *  - Streams are named "<label>" with application.name = the VM name,
@@ -987,6 +987,29 @@ static bool graph_latency(VsndAudioStream *s, uint64_t *ret_bytes)
     return true;
 }
 
+/*
+ * Capture latency on pipewire-pulse, less the driver's ring: the source's
+ * own delay (the graph's, 0 for a sink's monitor).  pipewire-pulse hands
+ * over each graph cycle's quantum whole as the cycle runs (measured: the
+ * ring grows by 1024 frames a cycle at quantum 1024, nothing waits on the
+ * server), so nothing else was captured and not yet read.
+ * pa_stream_get_latency() adds the time since the last timing update to
+ * the server's write index, as if the source delivered continuously: it
+ * was a quantum too large in most completions of one run (the newest
+ * frame it claimed was captured 20.5 ms after the completion, median; 42
+ * ms at worst), and 0 in another where the updates had gone stale (half a
+ * second old).  Lock held.
+ */
+static bool graph_capture_latency(VsndAudioStream *s, uint64_t *ret_bytes)
+{
+    const pa_timing_info *ti = pa_stream_get_timing_info(s->st);
+
+    if (!s->be->on_pipewire || s->dir != VSND_DIR_INPUT)
+        return false;
+    *ret_bytes = ti ? pa_usec_to_bytes(ti->source_usec, &s->ss) : 0;
+    return true;
+}
+
 static int pulse_get_latency(VsndAudioStream *s, uint32_t *ret_bytes)
 {
     uint64_t bytes = 0;
@@ -996,7 +1019,7 @@ static int pulse_get_latency(VsndAudioStream *s, uint32_t *ret_bytes)
     pa_threaded_mainloop_lock(s->be->ml);
     bool ready = s->st && pa_stream_get_state(s->st) == PA_STREAM_READY;
     size_t held;
-    if (ready && graph_latency(s, &bytes)) {
+    if (ready && (graph_latency(s, &bytes) || graph_capture_latency(s, &bytes))) {
         /* counted above */
     } else if (ready && pa_stream_get_latency(s->st, &usec, &neg) == 0 && !neg && usec > 0) {
         bytes = pa_usec_to_bytes(usec, &s->ss);

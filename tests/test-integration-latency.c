@@ -471,14 +471,24 @@ static const LatCase capture_cases[] = {
     { "quantum-1024/period-5ms", 1024, 240, 16 },
 };
 
-static void play_pipewire_capture(const LatCase *lc)
+/* How the daemon captures: its driver, and a shell loop that returns once
+ * the server has connected its capture stream. */
+typedef struct CaptureVia {
+    const char *driver;
+    const char *linked;
+} CaptureVia;
+
+static const CaptureVia via_pipewire = {
+    "--driver=pipewire", "until pw-link -l | grep -q 'vsnd.vm-lat.capture-'; do sleep 0.05; done",
+};
+
+static void play_capture(const LatCase *lc, const CaptureVia *via, void (*server_up)(Lat *))
 {
     const size_t frames = 3 * RATE, pad = RATE / 2;
     /* 4.5 s: under load the host player may start late */
     const size_t got_frames = (size_t)(4.5 * RATE) / lc->period_frames * lc->period_frames;
     const unsigned int cap = (unsigned int)(got_frames / lc->period_frames) + 8;
-    const char *argv[] = { "--driver=pipewire", "--name=vm-lat", "--streams=2", "--verbose",
-                           NULL };
+    const char *argv[] = { via->driver, "--name=vm-lat", "--streams=2", "--verbose", NULL };
     g_autofree int16_t *sig = hj_signal_new(frames);
     g_autofree int16_t *padded = g_new0(int16_t, (frames + 2 * pad) * CH);
     g_autofree int16_t *got = g_new0(int16_t, got_frames * CH);
@@ -489,9 +499,9 @@ static void play_pipewire_capture(const LatCase *lc)
     SgAlsaStats st;
     Lat l;
 
-    if (!pw_prereqs())
-        return;
     lat_servers_up(&l, lc->quantum);
+    if (server_up)
+        server_up(&l);
     clocked_recorders_up(rec, pw, frames);
     lat_guest_up(&l, argv);
     int sid = stream_of(l.sg, VIRTIO_SND_D_INPUT);
@@ -500,9 +510,9 @@ static void play_pipewire_capture(const LatCase *lc)
     memcpy(padded + pad * CH, sig, frames * FRAME);
     atu_wav_write_s16(in, RATE, CH, padded, frames + 2 * pad);
     /* the host plays once the daemon's capture stream is linked */
-    const char *play[] = { "sh", "-c",
-                           "until pw-link -l | grep -q 'vsnd.vm-lat.capture-'; do sleep 0.05; "
-                           "done; sleep 0.2; exec pw-play --target test_sink \"$0\"", in, NULL };
+    g_autofree char *script = g_strdup_printf("%s; sleep 0.2; exec pw-play --target test_sink "
+                                              "\"$0\"", via->linked);
+    const char *play[] = { "sh", "-c", script, in, NULL };
     GPid player = atu_spawn(play, l.log);
     SgAlsaParams p = {
         .sid = (uint32_t)sid, .period_bytes = lc->period_frames * FRAME,
@@ -543,6 +553,12 @@ static void play_pipewire_capture(const LatCase *lc)
     for (int i = 0; i < N_RECORDERS; i++)
         hc_recording_clear(&rec[i]);
     lat_down(&l);
+}
+
+static void play_pipewire_capture(const LatCase *lc)
+{
+    if (pw_prereqs())
+        play_capture(lc, &via_pipewire, NULL);
 }
 
 static void test_pipewire_capture(gconstpointer data)
@@ -653,31 +669,41 @@ static const LatCase pulse_on_pipewire_cases[] = {
     { "quantum-1024/two-periods-125ms", 1024, 6000, 2 },
 };
 
+static bool pipewire_pulse_prereqs(void)
+{
+    const char *const progs[] = { "pipewire-pulse", "pactl", NULL };
+
+    return pw_prereqs() && pulse_prereqs() && atu_have_programs(progs);
+}
+
+/* pipewire-pulse on the private PipeWire, PULSE_SERVER its socket. */
+static void pipewire_pulse_up(Lat *l)
+{
+    const char *argv[] = { "pipewire-pulse", NULL };
+    const char *info[] = { "pactl", "info", NULL };
+    g_autofree char *server = g_strdup_printf("unix:%s/run/pulse/native", l->dir);
+
+    g_setenv("PULSE_SERVER", server, TRUE);
+    l->pipewire_pulse = atu_spawn(argv, l->log);
+    g_assert_true(atu_wait_output(info, "on PipeWire", 20.0));
+}
+
 static void play_pulse_on_pipewire(const LatCase *lc)
 {
     const size_t frames = (size_t)(3 * RATE) / lc->period_frames * lc->period_frames;
     const unsigned int cap = (unsigned int)(frames / lc->period_frames) + 8;
     const char *argv[] = { "--driver=pulse", "--name=vm-lat", "--streams=1", "--verbose",
                            NULL };
-    const char *const progs[] = { "pipewire-pulse", "pactl", NULL };
     g_autofree int16_t *sig = hj_signal_new(frames);
     g_autofree SgAlsaCompletion *trace = g_new0(SgAlsaCompletion, cap);
     HcRecording rec[N_RECORDERS];
     HcPw *pw[N_RECORDERS];
     Lat l;
 
-    if (!pw_prereqs() || !pulse_prereqs() || !atu_have_programs(progs))
+    if (!pipewire_pulse_prereqs())
         return;
     lat_servers_up(&l, lc->quantum);
-    {
-        const char *pp_argv[] = { "pipewire-pulse", NULL };
-        const char *info[] = { "pactl", "info", NULL };
-        g_autofree char *server = g_strdup_printf("unix:%s/run/pulse/native", l.dir);
-
-        g_setenv("PULSE_SERVER", server, TRUE);
-        l.pipewire_pulse = atu_spawn(pp_argv, l.log);
-        g_assert_true(atu_wait_output(info, "on PipeWire", 20.0));
-    }
+    pipewire_pulse_up(&l);
     clocked_recorders_up(rec, pw, frames);
     lat_guest_up(&l, argv);
     size_t mark = pipe_rec_mark(l.tap);
@@ -708,6 +734,25 @@ static void play_pulse_on_pipewire(const LatCase *lc)
 static void test_pulse_on_pipewire(gconstpointer data)
 {
     lat_attempts(data, play_pulse_on_pipewire);
+}
+
+/* Capture through the pulse driver: pipewire-pulse names the daemon's
+ * source output by its application.name, the VM's --name. */
+static const CaptureVia via_pipewire_pulse = {
+    "--driver=pulse",
+    "until pactl list source-outputs | grep -q 'application.name = \"vm-lat\"'; do sleep 0.05; "
+    "done",
+};
+
+static void play_pulse_on_pipewire_capture(const LatCase *lc)
+{
+    if (pipewire_pulse_prereqs())
+        play_capture(lc, &via_pipewire_pulse, pipewire_pulse_up);
+}
+
+static void test_pulse_on_pipewire_capture(gconstpointer data)
+{
+    lat_attempts(data, play_pulse_on_pipewire_capture);
 }
 #endif /* HAVE_PIPEWIRE */
 #endif /* HAVE_PULSE */
@@ -747,6 +792,11 @@ int main(int argc, char **argv)
         g_autofree char *name = g_strdup_printf("/integration/latency/pulse-on-pipewire/%s",
                                                 pulse_on_pipewire_cases[i].name);
         g_test_add_data_func(name, &pulse_on_pipewire_cases[i], test_pulse_on_pipewire);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(capture_cases); i++) {
+        g_autofree char *name = g_strdup_printf(
+            "/integration/latency/pulse-on-pipewire/capture/%s", capture_cases[i].name);
+        g_test_add_data_func(name, &capture_cases[i], test_pulse_on_pipewire_capture);
     }
 #endif
 #endif
