@@ -56,6 +56,7 @@
 #endif
 #include "audio/pipe-rec.h"
 #include "audio/stall-probe.h"
+#include "audio/stall-retry.h"
 #include "alsa-status.h"
 
 #include <glib/gstdio.h>
@@ -105,24 +106,9 @@ typedef struct Desk {
 
 /* ---- prerequisites and servers ------------------------------------------ */
 
-/* Inside retry_when_stalled() what fails is collected here instead of
- * failing; everything else fails at once. */
-static GString *collected;
-
-static void desk_fail_msg(char *msg)
-{
-    if (collected)
-        g_string_append_printf(collected, "%s; ", msg);
-    else
-        g_test_fail_printf("%s", msg);
-    g_free(msg);
-}
-#define desk_fail(...) desk_fail_msg(g_strdup_printf(__VA_ARGS__))
-
-static bool desk_failed(void)
-{
-    return g_test_failed();
-}
+/* Inside retry_when_stalled() what fails is collected (stall-retry.h);
+ * everything else fails at once. */
+#define desk_fail stall_retry_failf
 
 static bool require_programs(ServerKind kind)
 {
@@ -1031,6 +1017,7 @@ typedef struct Play {
     const char *capture_opts;     /* an arecord, */
     bool from_source;             /* ...from a source node (capture_one()), or */
     unsigned int latency_period, latency_periods; /* latency_one(): frames, how many */
+    unsigned int cycle;           /* the graph's shortest cycle in the last attempt */
 } Play;
 
 static void play_run(const Play *p)
@@ -1102,51 +1089,43 @@ static unsigned int cycle_watch_stop(Desk *d, CycleWatch *w)
     return cycle;
 }
 
+/* One attempt, the graph's cycles watched. */
+static void attempt_run(void *opaque)
+{
+    Play *p = opaque;
+    CycleWatch watch;
+
+    cycle_watch_start(p->d, &watch);
+    play_run(p);
+    p->cycle = cycle_watch_stop(p->d, &watch);
+    g_test_message("the graph's shortest cycle meanwhile: %u frames", p->cycle);
+}
+
+static bool attempt_explain(const char *failed, void *opaque, double *explains_ms, GString *what)
+{
+    const Play *p = opaque;
+    bool eio = strstr(failed, "Input/output error") != NULL;
+    double cycle_ms = 1000.0 * (on_pipewire(p->d->kind) ? p->cycle : 1024) / RATE;
+    /* the daemon's own report that the graph did not run its stream
+     * (daemon_news(), the daemon's log): in CI the graph stopped 45 and
+     * 48 ms while no CPU stopped for more than 13 ms, both attempts
+     * losing frames at the sink */
+    bool not_run = !eio && (strstr(failed, "graph cycles missed") ||
+                            strstr(failed, "the graph has not run"));
+
+    *explains_ms = eio ? STALL_EXPLAINS_EIO_MS : cycle_ms / 2;
+    g_string_append_printf(what, "%s, the graph's shortest cycle %u frames%s",
+                           eio ? "EIO" : "a loss", p->cycle,
+                           not_run ? "; the daemon says the graph did not run it" : "");
+    return not_run;
+}
+
 /* Return: false if the test failed. */
 static bool retry_when_stalled(const Play *p)
 {
-    for (int attempt = 1;; attempt++) {
-        int cpu = -1;
-        CycleWatch watch;
-        collected = g_string_new(NULL);
-        stall_probe_reset(p->d->stalls);
-        cycle_watch_start(p->d, &watch);
-        play_run(p);
-        unsigned int cycle = cycle_watch_stop(p->d, &watch);
-        double stall = stall_probe_worst_ms(p->d->stalls, &cpu);
-        g_autofree char *failed = g_string_free(collected, !collected->len);
-        collected = NULL;
-        if (!failed) {
-            g_test_message("the graph's shortest cycle meanwhile: %u frames", cycle);
-            return true;
-        }
-        bool eio = strstr(failed, "Input/output error") != NULL;
-        double cycle_ms = 1000.0 * (on_pipewire(p->d->kind) ? cycle : 1024) / RATE;
-        double explains = eio ? STALL_EXPLAINS_EIO_MS : cycle_ms / 2;
-        /* the daemon's own report that the graph did not run its stream
-         * (daemon_news(), the daemon's log): in CI the graph stopped 45
-         * and 48 ms while no CPU stopped for more than 13 ms, both
-         * attempts losing frames at the sink */
-        bool not_run = !eio && (strstr(failed, "graph cycles missed") ||
-                                strstr(failed, "the graph has not run"));
-        if ((stall >= explains || not_run) && attempt < PLAY_ATTEMPTS) {
-            g_test_message("attempt %d failed while CPU %d stopped for %.1f ms (the stall probe, "
-                           "%s; %.1f ms explain %s, the graph's shortest cycle %u frames%s): "
-                           "played again; it said: %s", attempt, cpu, stall,
-                           stall_probe_realtime(p->d->stalls) ? "realtime" : "not realtime",
-                           explains, eio ? "EIO" : "a loss", cycle,
-                           not_run ? "; the daemon says the graph did not run it" : "", failed);
-            continue;
-        }
-        /* the attempt and the stall first: CI's recap shows a failure's
-         * first line only, and the daemon's log follows the message */
-        desk_fail("attempt %d of %d failed (the longest a CPU stopped meanwhile: %.1f ms, CPU "
-                  "%d, the stall probe %s; %.1f ms would explain %s, the graph's shortest "
-                  "cycle %u frames): %s", attempt, PLAY_ATTEMPTS, stall, cpu,
-                  stall_probe_realtime(p->d->stalls) ? "realtime" : "not realtime", explains,
-                  eio ? "EIO" : "a loss", cycle, failed);
-        return false;
-    }
+    Play run = *p;
+
+    return stall_retry(p->d->stalls, PLAY_ATTEMPTS, attempt_run, attempt_explain, &run);
 }
 
 /* ---- the scenario --------------------------------------------------------- */
@@ -1214,7 +1193,7 @@ static bool scenario(Desk *d, const char *driver, const char *kernel, const GvFi
     g_test_message("%s on %s: guest up after %.1f s, done after %.1f s", server_names[d->kind],
                    kernel, booted, (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
     gt_finish(&env); /* fails the test if the daemon died */
-    return desk_failed();
+    return stall_retry_failed();
 }
 
 /* @quantum: a graph forced to that many frames a cycle, or 0 for the

@@ -45,6 +45,7 @@
 #endif
 #include "tests/audio/pipe-rec.h"
 #include "tests/audio/stall-probe.h"
+#include "tests/audio/stall-retry.h"
 #ifdef HAVE_PULSE
 #include "tests/audio/heard-clock-pulse.h"
 #endif
@@ -95,64 +96,46 @@ static const LatCase cases[] = {
  * some cycles: in a README check the daemon logged "4 not run" and the
  * sink lost 4864 frames of a 20 ms play (2048 allowed).  No device keeps
  * time on a machine that stops its CPUs.  So a case that fails while the
- * stall probe (stall-probe.h) saw a CPU stop for at least half a graph
- * cycle (as test-guest-desktop judges: a node woken late in its cycle
- * misses it by less than a cycle) is played again, at most LAT_ATTEMPTS times in all, each stop in the
- * log; a failure without such a stop fails at once, and so does a failed
- * assertion.  Inside lat_attempts() what fails is collected here.
+ * stall probe saw a CPU stop for at least half a graph cycle (as
+ * test-guest-desktop judges: a node woken late in its cycle misses it by
+ * less than a cycle) is played again (stall-retry.h), at most
+ * LAT_ATTEMPTS times in all.  lat_fail() collects what fails meanwhile.
  */
 #define LAT_ATTEMPTS 3
-
-static GString *collected;
-
-static void lat_fail_msg(char *msg)
-{
-    if (collected)
-        g_string_append_printf(collected, "%s; ", msg);
-    else
-        g_test_fail_printf("%s", msg);
-    g_free(msg);
-}
-#define lat_fail(...) lat_fail_msg(g_strdup_printf(__VA_ARGS__))
-
-static bool lat_failed(void)
-{
-    return g_test_failed() || (collected && collected->len);
-}
+#define lat_fail stall_retry_failf
 
 typedef void (*LatBody)(const LatCase *lc);
+
+typedef struct LatRun {
+    const LatCase *lc;
+    LatBody body;
+} LatRun;
+
+static void lat_run(void *opaque)
+{
+    const LatRun *r = opaque;
+
+    r->body(r->lc);
+}
+
+static bool lat_explain(const char *failed, void *opaque, double *explains_ms, GString *what)
+{
+    const LatRun *r = opaque;
+    /* PulseAudio has no graph: its default fragment, 1024 frames */
+    unsigned int cycle = r->lc->quantum ? r->lc->quantum : 1024;
+
+    (void)failed;
+    *explains_ms = 1000.0 * cycle / RATE / 2;
+    g_string_append_printf(what, "a loss, half a cycle of %u frames", cycle);
+    return false;
+}
 
 static void lat_attempts(const LatCase *lc, LatBody body)
 {
     StallProbe *probe = stall_probe_start();
-    /* PulseAudio has no graph: its default fragment, 1024 frames */
-    double explains_ms = 1000.0 * (lc->quantum ? lc->quantum : 1024) / RATE / 2;
+    LatRun r = { lc, body };
 
-    for (int attempt = 1;; attempt++) {
-        int cpu = -1;
-        collected = g_string_new(NULL);
-        stall_probe_reset(probe);
-        body(lc);
-        double stall = stall_probe_worst_ms(probe, &cpu);
-        g_autofree char *failed = g_string_free(collected, !collected->len);
-        collected = NULL;
-        if (!failed)
-            break;
-        if (stall >= explains_ms && attempt < LAT_ATTEMPTS) {
-            g_test_message("attempt %d failed while CPU %d stopped for %.1f ms (the stall "
-                           "probe, %s; %.1f ms, half a cycle, explain a loss): played again; it "
-                           "said: %s", attempt, cpu, stall,
-                           stall_probe_realtime(probe) ? "realtime" : "not realtime",
-                           explains_ms, failed);
-            continue;
-        }
-        g_test_fail_printf("attempt %d of %d failed (the longest a CPU stopped meanwhile: "
-                           "%.1f ms, CPU %d, the stall probe %s; %.1f ms would explain it): %s",
-                           attempt, LAT_ATTEMPTS, stall, cpu,
-                           stall_probe_realtime(probe) ? "realtime" : "not realtime", explains_ms,
-                           failed);
-        break;
-    }
+    stall_retry(probe, LAT_ATTEMPTS, lat_run, lat_explain, &r);
     stall_probe_stop(probe);
 }
 
@@ -206,7 +189,7 @@ static void lat_guest_up(Lat *l, const char *const *argv)
 
 static void lat_down(Lat *l)
 {
-    if (lat_failed() && l->vd) {
+    if (stall_retry_failed() && l->vd) {
         g_autofree char *log = vd_stderr(l->vd);
         g_test_message("daemon stderr (tail):\n%s",
                        log && strlen(log) > 4000 ? log + strlen(log) - 4000 : log);
@@ -221,7 +204,7 @@ static void lat_down(Lat *l)
         pipe_rec_stop(l->tap);
         atu_pipewire_stop(&l->pw);
     }
-    if (lat_failed()) {
+    if (stall_retry_failed()) {
         g_autofree char *log = NULL;
         g_file_get_contents(l->log, &log, NULL, NULL);
         g_test_message("server log:\n%s", log ? log : "");
@@ -469,6 +452,7 @@ static void test_pipewire(gconstpointer data)
  */
 static const LatCase capture_cases[] = {
     { "quantum-1024/period-5ms", 1024, 240, 16 },
+    { "quantum-1024/period-20ms", 1024, 960, 8 }, /* a period near the quantum */
 };
 
 /* How the daemon captures: its driver, and a shell loop that returns once
