@@ -30,14 +30,17 @@
  * source node (a desktop's microphone, the default source then:
  * capture_one()).
  * Everywhere: latency_bytes (latency_one(): judged by when the frames
- * passed the sink, and found in the guest's ALSA delay).
+ * passed the sink, and found in the guest's ALSA delay).  On PipeWire
+ * with either driver: capture latency_bytes with 5 ms periods
+ * (capture_latency_one(): judged by the graph cycle each frame was
+ * captured in).
  *
  * A real guest through PipeWire used to get EIO after half a second
  * (issue 16: the whole pre-buffered buffer completed at once and Linux's
  * hw_ptr, kept modulo the buffer, came back where it was); it must now
  * play every frame like the pulse path.  A play that fails while the
  * machine stopped its CPUs long enough to explain it is run again
- * (retry_when_stalled(), tests/audio/stall-probe.h).
+ * (retry_when_stalled(), tests/audio/stall-retry.h).
  */
 #include "config.h"
 
@@ -557,6 +560,19 @@ static void source_down(void)
     atu_run(undefault, NULL);
 }
 
+/* Wait (10 s at most) until the daemon's capture stream is at the server. */
+static bool capture_stream_up(Desk *d)
+{
+    if (d->kind != SERVER_PIPEWIRE) {
+        /* the daemon's own: on pipewire-pulse the server's tap of the
+         * sink (pipe-rec.h) is a source output too, there before it */
+        const char *outs[] = {"pactl", "list", "source-outputs", NULL};
+        return atu_wait_output(outs, "application.name = \"" VM_NAME "\"", 10.0);
+    }
+    const char *links[] = {"pw-link", "-l", NULL};
+    return atu_wait_output(links, ".capture-", 10.0);
+}
+
 /*
  * The guest records 2 s (arecord, @opts) while the host plays a 0.5 s
  * tone: into the sink, whose monitor is the default source, or with
@@ -595,14 +611,8 @@ static bool capture_one(Desk *d, GtEnv *env, const char *opts, bool from_source)
         const char *sh[] = {"sh", "-c", "pw-link -l | grep -A1 '^" TEST_SOURCE ":capture_FR'",
                             NULL};
         up = atu_wait_output(sh, "|->", 10.0);
-    } else if (d->kind != SERVER_PIPEWIRE) {
-        /* the daemon's own: on pipewire-pulse the server's tap of the
-         * sink (pipe-rec.h) is a source output too, there before it */
-        const char *outs[] = {"pactl", "list", "source-outputs", NULL};
-        up = atu_wait_output(outs, "application.name = \"" VM_NAME "\"", 10.0);
     } else {
-        const char *links[] = {"pw-link", "-l", NULL};
-        up = atu_wait_output(links, ".capture-", 10.0);
+        up = capture_stream_up(d);
     }
     if (up && on_pipewire(d->kind)) {
         /* labelled for people: the VM's --name and a media role */
@@ -859,6 +869,104 @@ static bool latency_one(Desk *d, GtEnv *env, unsigned int period_frames, unsigne
     return ok;
 }
 
+/*
+ * Capture latency_bytes as a real guest gets it, on PipeWire (its clocked
+ * recorders say in which graph cycle each frame was captured): the guest
+ * records with arecord (@periods periods of @period_frames) while the
+ * host plays the index signal into the sink, whose monitor is the
+ * default source.  For every rx completion (the daemon's log) the frame
+ * latency_bytes past the message's last one (the newest the device says
+ * it holds) must have been captured in the latest graph cycle before the
+ * completion, within a period (20 ms at most), and a latency_bytes a
+ * quantum larger must fail that (hj_capture_verdict(), the judge
+ * test-integration-latency applies to the fake guest).  The guest's file
+ * holds the stream from its start: frame k is the stream's position k.
+ */
+#define CAP_LAT_PATH "/out/desk-cap-lat.wav"
+#define CAP_LAT_SID 1 /* the second stream: capture */
+
+static bool capture_latency_one(Desk *d, GtEnv *env, unsigned int period_frames,
+                                unsigned int periods)
+{
+    const char *server = server_names[d->kind];
+    /* 3 s of the signal padded by 0.5 s; the guest records 4.5 s (the
+     * host player starts once the stream is linked) */
+    const size_t frames = LAT_FRAMES, pad = RATE / 2;
+    const size_t got_frames = (size_t)(4.5 * RATE) / period_frames * period_frames;
+    /* and the messages Linux keeps queued, completed up to its STOP */
+    const unsigned int cap = (unsigned int)(got_frames / period_frames) + 2 * periods + 8;
+    g_autofree SgAlsaCompletion *trace = g_new0(SgAlsaCompletion, cap);
+    g_autofree int16_t *sig = hj_signal_new(frames);
+    g_autofree int16_t *padded = g_new0(int16_t, (frames + 2 * pad) * CH);
+    g_autofree char *in = g_build_filename(d->dir, "host-index.wav", NULL);
+    g_autofree char *what = g_strdup_printf("%s capture, %u periods of %.0f ms, latency_bytes",
+                                            server, periods, 1000.0 * period_frames / RATE);
+    g_autoptr(GError) error = NULL;
+
+    memcpy(padded + pad * CH, sig, frames * FRAME);
+    g_assert_true(judge_wav_save(in, JUDGE_FORMAT_S16_LE, CH, RATE, (const guint8 *)padded,
+                                 (frames + 2 * pad) * FRAME, JUDGE_WAV_DEFAULT, &error));
+    HeardRecs h;
+    if (!heard_start(d, &h)) {
+        heard_stop(&h);
+        return false;
+    }
+    g_autofree char *before = vd_stderr(env->daemon);
+    gsize from = strlen(before);
+    g_autofree char *cmd = g_strdup_printf("arecord -q -D hw:0,0 -f S16_LE -c 2 -r 48000 "
+                                           "--period-size=%u --buffer-size=%u -s %zu "
+                                           CAP_LAT_PATH, period_frames, period_frames * periods,
+                                           got_frames);
+    gv_send(env->vm, cmd);
+    bool up = capture_stream_up(d);
+    int pst = -1;
+    if (up) {
+        const char *argv[] = {"pw-play", "--target", "test_sink", in, NULL};
+        g_usleep(200 * 1000);
+        pst = atu_run(argv, NULL);
+    }
+    g_autofree char *out = NULL;
+    int st = gv_wait(env->vm, &out, 30);
+    heard_stop(&h);
+    g_autofree char *log = vd_stderr(env->daemon);
+    const char *cap_log = log + MIN(from, strlen(log));
+    unsigned int n = ll_completions(cap_log, CAP_LAT_SID, false, trace, cap);
+    g_autoptr(GBytes) rec = st == 0 ? gv_fetch(env->vm, CAP_LAT_PATH, &error) : NULL;
+    g_autoptr(JudgeWav) w = NULL;
+    if (rec) {
+        gsize rlen;
+        const void *rdata = g_bytes_get_data(rec, &rlen);
+        w = judge_wav_parse(rdata, rlen, &error);
+    }
+    g_autofree char *why = NULL;
+    g_autoptr(GString) m = g_string_new("the guest recorded: ");
+    bool whole = false;
+    if (w) {
+        const int16_t *got = (const int16_t *)w->data;
+        size_t have = MIN(w->data_len / FRAME, got_frames);
+        /* the graph may lose a quantum or two at the sink under load,
+         * which the monitor then lacks too (test-integration-latency) */
+        whole = hj_signal_whole(got, have, frames, 2 * d->quantum, 2, m);
+        why = hj_capture_verdict(what, trace, MIN(n, cap), got, have, h.rec, h.n, frames,
+                                 d->quantum, MIN(1000.0 * period_frames / RATE, 20.0));
+    } else {
+        g_string_append(m, error ? error->message : "nothing");
+    }
+    for (unsigned int i = 0; i < h.n; i++)
+        hc_recording_clear(&h.rec[i]);
+    g_test_message("%s: arecord exit %d%s%s; the host player %d; %s; the daemon completed %u "
+                   "periods", what, st, out && *out ? ", said: " : "", out ? out : "", pst,
+                   m->str, n);
+    bool ok = up && pst == 0 && st == 0 && whole && !why && n <= cap;
+    if (!ok) {
+        g_autofree char *dlog = daemon_log_tail(env, 2000);
+        desk_fail("%s; capture stream at the server: %s; arecord exit %d; the host player %d; "
+                  "%s\n--- daemon (tail):\n%s", why ? why : what, up ? "yes" : "no", st, pst,
+                  m->str, dlog);
+    }
+    return ok;
+}
+
 /* ---- speaker-test ------------------------------------------------------------ */
 
 /*
@@ -1017,6 +1125,7 @@ typedef struct Play {
     const char *capture_opts;     /* an arecord, */
     bool from_source;             /* ...from a source node (capture_one()), or */
     unsigned int latency_period, latency_periods; /* latency_one(): frames, how many */
+    bool capture_latency;         /* ...with latency_period: capture_latency_one() */
     unsigned int cycle;           /* the graph's shortest cycle in the last attempt */
 } Play;
 
@@ -1028,6 +1137,8 @@ static void play_run(const Play *p)
         speaker_test_one(p->d, p->env, p->period_us, p->buffer_us);
     else if (p->capture_opts)
         capture_one(p->d, p->env, p->capture_opts, p->from_source);
+    else if (p->latency_period && p->capture_latency)
+        capture_latency_one(p->d, p->env, p->latency_period, p->latency_periods);
     else if (p->latency_period)
         latency_one(p->d, p->env, p->latency_period, p->latency_periods);
 }
@@ -1165,6 +1276,13 @@ static bool scenario(Desk *d, const char *driver, const char *kernel, const GvFi
     if (ok && on_pipewire(d->kind))
         ok = retry_when_stalled(&(Play){.d = d, .env = &env,
                                         .capture_opts = "--period-size=240 --buffer-size=3840 "});
+    /* capture latency_bytes with 5 ms periods, a fifth of the graph's
+     * quantum (the pulse driver's was a quantum too large on
+     * pipewire-pulse, with the fake guest); from the sink's monitor, before
+     * the source node below stays the default source */
+    if (ok && on_pipewire(d->kind))
+        ok = retry_when_stalled(&(Play){.d = d, .env = &env, .latency_period = 240,
+                                        .latency_periods = 16, .capture_latency = true});
     /* from a PipeWire source node, as from a desktop's microphone */
     if (ok && on_pipewire(d->kind))
         ok = retry_when_stalled(&(Play){.d = d, .env = &env, .capture_opts = "",
