@@ -410,6 +410,14 @@ static void arrival_describe(GString *out, const JudgeToneSpec *t, const Arrival
     judge_describe_find(out, &a->find);
 }
 
+/* How much the daemon has logged so far: where a play's part begins. */
+static gsize daemon_log_len(GtEnv *env)
+{
+    g_autofree char *log = vd_stderr(env->daemon);
+
+    return strlen(log);
+}
+
 static char *daemon_log_tail(GtEnv *env, gsize max)
 {
     g_autofree char *log = vd_stderr(env->daemon);
@@ -737,6 +745,26 @@ typedef struct HeardRecs {
 #endif
 } HeardRecs;
 
+/* Wait until the signal's last frame was heard (10 s at most), stop. */
+static void heard_stop(HeardRecs *h)
+{
+    for (unsigned int i = 0; i < h->n; i++) {
+        gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+        while (!hj_recorded(&h->rec[i], LAT_FRAMES - 1) && g_get_monotonic_time() < end)
+            g_usleep(20000);
+    }
+#ifdef HAVE_PIPEWIRE
+    for (unsigned int i = 0; i < h->n; i++)
+        if (h->pw[i])
+            hc_pw_stop(h->pw[i]);
+#endif
+#ifdef HAVE_PULSE
+    if (h->pa)
+        hc_pulse_stop(h->pa);
+#endif
+}
+
+/* Return: false (and stopped) if a recorder did not run. */
 static bool heard_start(Desk *d, HeardRecs *h)
 {
     memset(h, 0, sizeof *h);
@@ -765,29 +793,11 @@ static bool heard_start(Desk *d, HeardRecs *h)
         if (seen < 4) {
             desk_fail("%s: the clocked recorder %u of the monitor did not run",
                       server_names[d->kind], i);
+            heard_stop(h);
             return false;
         }
     }
     return true;
-}
-
-/* Wait until the signal's last frame was heard (10 s at most), stop. */
-static void heard_stop(HeardRecs *h)
-{
-    for (unsigned int i = 0; i < h->n; i++) {
-        gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-        while (!hj_recorded(&h->rec[i], LAT_FRAMES - 1) && g_get_monotonic_time() < end)
-            g_usleep(20000);
-    }
-#ifdef HAVE_PIPEWIRE
-    for (unsigned int i = 0; i < h->n; i++)
-        if (h->pw[i])
-            hc_pw_stop(h->pw[i]);
-#endif
-#ifdef HAVE_PULSE
-    if (h->pa)
-        hc_pulse_stop(h->pa);
-#endif
 }
 
 static bool latency_one(Desk *d, GtEnv *env, unsigned int period_frames, unsigned int periods)
@@ -796,12 +806,9 @@ static bool latency_one(Desk *d, GtEnv *env, unsigned int period_frames, unsigne
     const unsigned int cap = LAT_FRAMES / period_frames + 8;
     g_autofree SgAlsaCompletion *trace = g_new0(SgAlsaCompletion, cap);
     HeardRecs h;
-    if (!heard_start(d, &h)) {
-        heard_stop(&h);
+    if (!heard_start(d, &h))
         return false;
-    }
-    g_autofree char *before = vd_stderr(env->daemon);
-    gsize from = strlen(before);
+    gsize from = daemon_log_len(env);
     g_autofree char *path = g_build_filename(d->dir, "rec-latency.wav", NULL);
     SinkRec sink;
     if (!sink_rec_start(d, path, &sink)) {
@@ -904,15 +911,11 @@ static bool capture_latency_one(Desk *d, GtEnv *env, unsigned int period_frames,
     g_autoptr(GError) error = NULL;
 
     memcpy(padded + pad * CH, sig, frames * FRAME);
-    g_assert_true(judge_wav_save(in, JUDGE_FORMAT_S16_LE, CH, RATE, (const guint8 *)padded,
-                                 (frames + 2 * pad) * FRAME, JUDGE_WAV_DEFAULT, &error));
+    atu_wav_write_s16(in, RATE, CH, padded, frames + 2 * pad);
     HeardRecs h;
-    if (!heard_start(d, &h)) {
-        heard_stop(&h);
+    if (!heard_start(d, &h))
         return false;
-    }
-    g_autofree char *before = vd_stderr(env->daemon);
-    gsize from = strlen(before);
+    gsize from = daemon_log_len(env);
     g_autofree char *cmd = g_strdup_printf("arecord -q -D hw:0,0 -f S16_LE -c 2 -r 48000 "
                                            "--period-size=%u --buffer-size=%u -s %zu "
                                            CAP_LAT_PATH, period_frames, period_frames * periods,

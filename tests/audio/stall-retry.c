@@ -4,8 +4,6 @@
  */
 #include "config.h"
 
-#include <string.h>
-
 #include "tests/audio/stall-retry.h"
 
 /* what the running attempt failed by; NULL outside stall_retry() */
@@ -14,7 +12,7 @@ static GString *collected;
 void stall_retry_fail(char *msg)
 {
     if (collected)
-        g_string_append_printf(collected, "%s; ", msg);
+        g_string_append_printf(collected, "%s%s", collected->len ? "; " : "", msg);
     else
         g_test_fail_printf("%s", msg);
     g_free(msg);
@@ -39,8 +37,6 @@ bool stall_retry(StallProbe *probe, int attempts, StallRetryBody body, StallRetr
         collected = NULL;
         if (!failed)
             return true;
-        if (g_str_has_suffix(failed, "; "))
-            failed[strlen(failed) - 2] = '\0';
 
         double explains_ms = 0;
         g_autoptr(GString) what = g_string_new(NULL);
