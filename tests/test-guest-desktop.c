@@ -830,7 +830,7 @@ static bool latency_one(Desk *d, GtEnv *env, unsigned int period_frames, unsigne
         g_autoptr(JudgeWav) w = judge_wav_load(path, &werr);
         if (w)
             whole = hj_signal_whole((const int16_t *)w->data, w->data_len / FRAME, LAT_FRAMES,
-                                    HJ_ANY_SILENCE, 0, arrived);
+                                    HJ_ANY_SILENCE, 0, 0, arrived);
         else
             g_string_append(arrived, werr->message);
     }
@@ -839,12 +839,15 @@ static bool latency_one(Desk *d, GtEnv *env, unsigned int period_frames, unsigne
     unsigned int n = ll_completions(play_log, 0, true, trace, cap);
     g_autofree char *what = g_strdup_printf("%s, %u periods of %.0f ms, latency_bytes", server,
                                             periods, 1000.0 * period_frames / RATE);
-    /* every frame is judged at the sink (above); of the clocked recorders
-     * in this process, followers of the graph, two quanta may be late */
-    /* within a period, 20 ms at most (test-integration-latency's judge) */
+    /* within a period, 20 ms at most (test-integration-latency's judge).
+     * On PipeWire every frame is judged at the sink (above, recorded in
+     * the server): what the clocked recorders in this process, followers
+     * of the graph, lose while late for a cycle is theirs.  PulseAudio
+     * buffers the record stream, so there the recorder's loss is the
+     * sink's. */
     g_autofree char *why = hj_verdict(what, trace, MIN(n, cap), h.rec, h.n, LAT_FRAMES,
                                       MIN(1000.0 * period_frames / RATE, 20.0),
-                                      on_pipewire(d->kind) ? 2 * d->quantum : 0);
+                                      on_pipewire(d->kind) ? HJ_SINK_JUDGED : 0);
     for (unsigned int i = 0; i < h.n; i++)
         hc_recording_clear(&h.rec[i]);
     if (on_pipewire(d->kind)) {
@@ -949,7 +952,7 @@ static bool capture_latency_one(Desk *d, GtEnv *env, unsigned int period_frames,
         size_t have = MIN(w->data_len / FRAME, got_frames);
         /* the graph may lose a quantum or two at the sink under load,
          * which the monitor then lacks too (test-integration-latency) */
-        whole = hj_signal_whole(got, have, frames, 2 * d->quantum, 2, m);
+        whole = hj_signal_whole(got, have, frames, 2 * d->quantum, 2, 2 * d->quantum, m);
         why = hj_capture_verdict(what, trace, MIN(n, cap), got, have, h.rec, h.n, frames,
                                  d->quantum, MIN(1000.0 * period_frames / RATE, 20.0));
     } else {

@@ -66,12 +66,17 @@ typedef struct LatCase {
 } LatCase;
 
 /*
- * The clocked recorders are followers in this process: one late for a
- * graph cycle loses that quantum, sometimes both (at a 256-frame quantum
- * in many plays; at 1024 under make check's load once).  Up to two lost
- * quanta are counted and shown for them; every frame is judged at the
- * sink itself, recorded inside the server (pipe-rec.h).  PulseAudio
- * buffers on the server: nothing may be lost.
+ * Every frame is judged at the sink itself, recorded inside the server
+ * (pipe-rec.h): under make check's load a 256-frame graph once skipped a
+ * quantum there, so up to two quanta, in two places, may be lost at the
+ * sink.  The clocked recorders, followers in this process, only time the
+ * frames: one late for a graph cycle loses that quantum, sometimes both
+ * (at a 256-frame quantum in many plays; at 1024 under make check's load
+ * both lacked the same 3 quanta once, in CI, while the sink's own
+ * recording passed and no CPU stopped for longer than 5.5 ms): that is
+ * their loss, not the sink's (HJ_SINK_JUDGED), as long as
+ * half the completions can still be judged.  PulseAudio buffers the
+ * record stream on the server: there nothing may be lost.
  */
 #define PW_LOSS_QUANTA 2
 
@@ -368,7 +373,7 @@ static void recorders_heard_end(HcRecording *rec, size_t frames)
  * Every frame at the sink (recorded inside the server from @mark on), in
  * order; under make check's load a 256-frame graph once skipped a quantum
  * at the sink itself (a silent quantum, then one place out of order, in
- * CI): as many places as the recorders' allowance.
+ * CI): PW_LOSS_QUANTA places, and as many quanta skipped in all.
  */
 static void sink_heard_whole(Lat *l, size_t mark, const LatCase *lc, size_t frames)
 {
@@ -379,7 +384,7 @@ static void sink_heard_whole(Lat *l, size_t mark, const LatCase *lc, size_t fram
     g_assert_true(pipe_rec_wav(l->tap, mark, path, NULL));
     g_assert_true(atu_wav_load(path, &w));
     bool whole = hj_signal_whole((const int16_t *)w.data, w.data_len / FRAME, frames,
-                                 HJ_ANY_SILENCE, PW_LOSS_QUANTA, m);
+                                 HJ_ANY_SILENCE, PW_LOSS_QUANTA, PW_LOSS_QUANTA * lc->quantum, m);
     g_test_message("%s: %s", lc->name, m->str);
     atu_wav_clear(&w);
     if (!whole)
@@ -425,8 +430,7 @@ static void play_pipewire(const LatCase *lc)
     }
     sink_heard_whole(&l, mark, lc, frames);
     g_autofree char *why = hj_verdict(lc->name, trace, n, rec, N_RECORDERS, frames,
-                                      1000.0 * lc->period_frames / RATE,
-                                      PW_LOSS_QUANTA * lc->quantum);
+                                      1000.0 * lc->period_frames / RATE, HJ_SINK_JUDGED);
     if (why)
         lat_fail("%s", why);
     for (int i = 0; i < N_RECORDERS; i++)
@@ -527,7 +531,7 @@ static void play_capture(const LatCase *lc, const CaptureVia *via, void (*server
          * which the monitor the guest records then lacks too; the bug this
          * guards put 54,480 silent frames inside 3 s. */
         bool whole = hj_signal_whole(got, got_frames, frames, PW_LOSS_QUANTA * lc->quantum,
-                                     PW_LOSS_QUANTA, m);
+                                     PW_LOSS_QUANTA, PW_LOSS_QUANTA * lc->quantum, m);
         g_test_message("%s: %s", lc->name, m->str);
         if (!whole)
             lat_fail("%s: %s", lc->name, m->str);
@@ -710,7 +714,7 @@ static void play_pulse_on_pipewire(const LatCase *lc)
     tol_ms = MAX(tol_ms, 1000.0 * lc->quantum / RATE);
 #endif
     g_autofree char *why = hj_verdict(lc->name, trace, n, rec, N_RECORDERS, frames, tol_ms,
-                                      PW_LOSS_QUANTA * lc->quantum);
+                                      HJ_SINK_JUDGED);
     if (why)
         lat_fail("%s", why);
     for (int i = 0; i < N_RECORDERS; i++)

@@ -48,9 +48,9 @@ int16_t *hj_signal_new(size_t frames)
 }
 
 bool hj_signal_whole(const int16_t *rec, size_t n, size_t frames, size_t inside_max,
-                     unsigned int jumps, GString *m)
+                     unsigned int jumps, size_t lost_max, GString *m)
 {
-    size_t next = 0, silent = 0, wrong = 0, first_wrong = 0, inside = 0;
+    size_t next = 0, silent = 0, wrong = 0, first_wrong = 0, inside = 0, lost = 0;
 
     for (size_t i = 0; i < n; i++) {
         long idx = frame_decode(rec + i * CH);
@@ -65,15 +65,18 @@ bool hj_signal_whole(const int16_t *rec, size_t n, size_t frames, size_t inside_
                 first_wrong = i;
             if (idx < 0)
                 continue;
+            /* a run the recording lacks (a step back repeats frames) */
+            if ((size_t)idx > next)
+                lost += (size_t)idx - next;
         }
         next = (size_t)idx + 1;
     }
     g_string_append_printf(m, "%zu frames recorded, %zu silent (%zu inside the signal); the "
-                              "signal up to frame %zu of %zu, %zu frames out of place", n, silent,
-                           inside, next, frames, wrong);
+                              "signal up to frame %zu of %zu, %zu frames out of place, %zu "
+                              "skipped", n, silent, inside, next, frames, wrong, lost);
     if (wrong)
         g_string_append_printf(m, " (the first at frame %zu)", first_wrong);
-    return next == frames && wrong <= jumps && inside <= inside_max;
+    return next == frames && wrong <= jumps && lost <= lost_max && inside <= inside_max;
 }
 
 /* ---- what the recordings say ------------------------------------------- */
@@ -308,13 +311,23 @@ char *hj_verdict(const char *what, const SgAlsaCompletion *trace, unsigned int n
                            trace[k].latency_bytes, trace[k].end_bytes,
                            h.at_ns[trace[k].end_bytes / FRAME - 1] < 0 ? -1.0 :
                            (h.at_ns[trace[k].end_bytes / FRAME - 1] - trace[k].t_us * 1000) / 1e6);
-    if (h.missing || h.garbage)
-        g_test_message("%s: frames lost or garbled at the sink: issue 16's lost quanta", what);
     if (h.out_of_order)
         g_string_append_printf(why, "%u frames came out of order; ", h.out_of_order);
-    if (h.missing + h.garbage > loss_frames)
-        g_string_append_printf(why, "%zu frames lost or garbled at the sink (%zu allowed); ",
-                               h.missing + h.garbage, loss_frames);
+    if (loss_frames == HJ_SINK_JUDGED) {
+        /* the recorders are followers in another process than the
+         * server: one late for a cycle loses that quantum (or garbles
+         * it), while the sink played it, as its own recording shows */
+        if (h.missing || h.garbage)
+            g_test_message("%s: the clocked recorders lost %zu frames and garbled %u, frames "
+                           "the sink's own recording judged", what, h.missing, h.garbage);
+    } else {
+        if (h.missing || h.garbage)
+            g_test_message("%s: frames lost or garbled at the sink: issue 16's lost quanta",
+                           what);
+        if (h.missing + h.garbage > loss_frames)
+            g_string_append_printf(why, "%zu frames lost or garbled at the sink (%zu "
+                                        "allowed); ", h.missing + h.garbage, loss_frames);
+    }
     /* most completions are judged: only the start and breaks are skipped */
     if (e.n < n / 2)
         g_string_append_printf(why, "only %u of %u completions could be judged; ", e.n, n);

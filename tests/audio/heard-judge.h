@@ -29,17 +29,20 @@ int16_t *hj_signal_new(size_t frames);
  * frames once each, in order, with nothing but silence around them, and
  * at most @inside_max frames of silence between them (HJ_ANY_SILENCE: a
  * player's underruns), and at most @jumps places out of place (a lost or
- * repeated run); what they hold is appended to @m. */
+ * repeated run) that skip at most @lost_max frames in all; what they hold
+ * is appended to @m. */
 #define HJ_ANY_SILENCE SIZE_MAX
 bool hj_signal_whole(const int16_t *rec, size_t n, size_t frames, size_t inside_max,
-                     unsigned int jumps, GString *m);
+                     unsigned int jumps, size_t lost_max, GString *m);
 /* Whether frame @idx of the signal is in @rec yet (its last chunks; safe
  * while the recorder runs). */
 bool hj_recorded(const HcRecording *rec, size_t idx);
 /*
  * Whether the frames of the signal (@frames) in the @nrec recordings came
  * once and in order, no more than @loss_frames of them lost or garbled at
- * the sink, and every completion of @trace whose message end was heard
+ * the sink (HJ_SINK_JUDGED: the sink's own recording judged every frame,
+ * and what the recordings lack is their own loss, only reported), and
+ * every completion of @trace whose message end was heard
  * without a break in the sink's timeline agrees with them within @tol_ms
  * plus how far the recorders' stamps stray from the sink's steady rate
  * (at most @tol_ms more: the judge's own uncertainty) (at least half of
@@ -48,6 +51,7 @@ bool hj_recorded(const HcRecording *rec, size_t idx);
  * figures go to g_test_message(), prefixed by @what.  Return: NULL if
  * all holds, else what does not (g_free()).
  */
+#define HJ_SINK_JUDGED SIZE_MAX
 char *hj_verdict(const char *what, const SgAlsaCompletion *trace, unsigned int n,
                  const HcRecording *rec, unsigned int nrec, size_t frames, double tol_ms,
                  size_t loss_frames);
